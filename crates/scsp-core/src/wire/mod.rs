@@ -1,0 +1,12 @@
+//! The SCSP wire format (RFC 2334 Appendix B): messages, records, extensions, and their codec.
+//!
+//! Every multi-byte field is big-endian. A packet is the 8-byte fixed part (B.1), the mandatory part
+//! of its message type (B.2), and an optional extensions part (B.3). [`decode`] checks every length
+//! and field before it builds a [`Packet`]; [`encode`] writes one; [`pack`] splits a list of records
+//! into as many packets as a maximum packet size allows.
+
+mod codec;
+mod types;
+
+pub use codec::*;
+pub use types::*;
