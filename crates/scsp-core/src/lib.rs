@@ -10,3 +10,17 @@
 #![warn(missing_docs)]
 
 pub mod wire;
+pub mod cache;
+pub mod config;
+pub mod event;
+pub mod profile;
+pub mod seq;
+mod server;
+pub mod time;
+
+pub use cache::{Cache, Entry};
+pub use config::{DcsConfig, ServerConfig};
+pub use event::{CaState, CacheChange, Event, HelloState, Trace, Transmit};
+pub use profile::{Opaque, Profile};
+pub use server::{DcsId, DcsInfo, DcsStats, LocalError, MessageCounts, Server};
+pub use time::Time;

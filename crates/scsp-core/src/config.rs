@@ -1,0 +1,109 @@
+//! Configuration of a server (one Protocol ID / Server Group ID instance) and of its DCSs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::profile::{Opaque, Profile};
+use crate::wire::{AuthKey, Id};
+
+/// Configuration of one SCSP server instance (one PID/SGID pair, 2).
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Protocol ID (B.2.0.1).
+    pub protocol_id: u16,
+    /// Server Group ID.
+    pub sgid: u16,
+    /// Family ID advertised in Hellos (B.2.5).
+    pub family_id: u16,
+    /// This server's ID (LSID), used as Sender ID and as Originator ID of local entries.
+    pub lsid: Id,
+    /// Largest packet sent, in bytes (the path MTU less the transport headers); at most 65535.
+    pub max_packet: usize,
+    /// The constant added to an existing entry's sequence number when this server originates a
+    /// new instance of an entry it did not itself originate since it started (B.2.0.2).
+    pub restart_seq_step: u32,
+    /// How long a deleted entry is remembered, so that an older copy arriving late is recognised
+    /// as older and not learned again.
+    pub tombstone_hold: Duration,
+    /// Largest number of entries held; a CSA that would add one more is not acknowledged (2.3).
+    pub max_entries: usize,
+    /// Interpretation of the client/server protocol specific part.
+    pub profile: Arc<dyn Profile>,
+}
+
+impl ServerConfig {
+    /// A configuration with the defaults of this implementation.
+    pub fn new(protocol_id: u16, sgid: u16, lsid: Id) -> Self {
+        ServerConfig {
+            protocol_id,
+            sgid,
+            family_id: 0,
+            lsid,
+            max_packet: 1472,
+            restart_seq_step: 1,
+            tombstone_hold: Duration::from_secs(3600),
+            max_entries: 16 << 20,
+            profile: Arc::new(Opaque),
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("protocol_id", &self.protocol_id)
+            .field("sgid", &self.sgid)
+            .field("family_id", &self.family_id)
+            .field("lsid", &self.lsid)
+            .field("max_packet", &self.max_packet)
+            .field("profile", &self.profile.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configuration of one Directly Connected Server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DcsConfig {
+    /// The DCS's ID (its Sender ID in what it sends us).
+    pub id: Id,
+    /// HelloInterval we advertise, seconds (at least 1).
+    pub hello_interval: u16,
+    /// DeadFactor we advertise (at least 1).
+    pub dead_factor: u16,
+    /// CAReXmtInterval.
+    pub ca_rexmit: Duration,
+    /// CSUSReXmtInterval.
+    pub csus_rexmit: Duration,
+    /// CSUReXmtInterval.
+    pub csu_rexmit: Duration,
+    /// How many times a CSA is retransmitted before the DCS is declared failed (so a CSA is sent
+    /// at most 1 + this many times; rfc2334-notes item 13).
+    pub csu_rexmit_max: u32,
+    /// Hop Count given to CSAs this server originates.
+    pub hops: u16,
+    /// Key used to sign what is sent to this DCS, if any.
+    pub auth_send: Option<AuthKey>,
+    /// Keys accepted from this DCS, by SPI. When not empty, unauthenticated packets are refused.
+    pub auth_recv: Vec<AuthKey>,
+}
+
+impl DcsConfig {
+    /// A DCS with the original daemon's defaults (harp-scspd.md §4): HelloInt 3, HelloDead 3,
+    /// CAReXmitInt 3, CSUSReXmitInt 3, CSUReXmitInt 2, CSUReXmitMax 5, Hops 3.
+    pub fn new(id: Id) -> Self {
+        DcsConfig {
+            id,
+            hello_interval: 3,
+            dead_factor: 3,
+            ca_rexmit: Duration::from_secs(3),
+            csus_rexmit: Duration::from_secs(3),
+            csu_rexmit: Duration::from_secs(2),
+            csu_rexmit_max: 5,
+            hops: 3,
+            auth_send: None,
+            auth_recv: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! What a [`crate::Server`] hands back: cache changes for the local server and trace events.
+
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{Data, MessageType, RecordId};
+use crate::{DcsId, Time};
+
+/// States of the Hello finite state machine (2.1, Figure 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum HelloState {
+    /// No transport connectivity.
+    Down,
+    /// Connectivity; no Hello that names us heard yet.
+    Waiting,
+    /// Hellos heard from the DCS, but they do not list us.
+    Unidirectional,
+    /// Hellos heard that list us.
+    Bidirectional,
+}
+
+/// States of the Cache Alignment finite state machine (2.2, Figure 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CaState {
+    /// The Hello FSM is not Bidirectional.
+    Down,
+    /// Master/Slave Negotiation (2.2.1).
+    Negotiation,
+    /// Cache Summarize as master (2.2.2).
+    SummarizeMaster,
+    /// Cache Summarize as slave (2.2.2).
+    SummarizeSlave,
+    /// Update Cache (2.2.3).
+    UpdateCache,
+    /// Aligned (2.2.4).
+    Aligned,
+}
+
+impl HelloState {
+    /// Name as printed.
+    pub fn name(self) -> &'static str {
+        match self {
+            HelloState::Down => "Down",
+            HelloState::Waiting => "Waiting",
+            HelloState::Unidirectional => "Unidirectional",
+            HelloState::Bidirectional => "Bidirectional",
+        }
+    }
+}
+
+impl CaState {
+    /// Name as printed.
+    pub fn name(self) -> &'static str {
+        match self {
+            CaState::Down => "Down",
+            CaState::Negotiation => "Master/Slave Negotiation",
+            CaState::SummarizeMaster => "Cache Summarize (master)",
+            CaState::SummarizeSlave => "Cache Summarize (slave)",
+            CaState::UpdateCache => "Update Cache",
+            CaState::Aligned => "Aligned",
+        }
+    }
+}
+
+/// A cache entry as the local server sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryView {
+    /// Cache Key and Originator ID.
+    pub id: RecordId,
+    /// CSA Sequence Number.
+    pub seq: u32,
+    /// The protocol specific part.
+    #[serde(with = "crate::event::data_hex")]
+    pub data: Data,
+}
+
+pub(crate) mod data_hex {
+    use crate::wire::Data;
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(d: &Data, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(d)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Data, D::Error> {
+        Vec::<u8>::deserialize(d).map(Data::from)
+    }
+}
+
+/// Why an entry left the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RemoveReason {
+    /// Its originator deleted it.
+    Deleted,
+    /// Its originator purged it before restarting its sequence space (B.2.0.2).
+    Purged,
+    /// Its lifetime ran out.
+    Expired,
+}
+
+/// A change to the cache caused by something other than the local server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CacheChange {
+    /// A new entry was learned from a DCS.
+    Learned {
+        /// The entry.
+        entry: EntryView,
+        /// The DCS it came from.
+        from: DcsId,
+    },
+    /// A newer instance of an entry replaced the one held.
+    Replaced {
+        /// The entry.
+        entry: EntryView,
+        /// Sequence number of the instance replaced.
+        old_seq: u32,
+        /// The DCS it came from.
+        from: DcsId,
+    },
+    /// An entry went away.
+    Removed {
+        /// The entry as it was last held (live).
+        entry: EntryView,
+        /// Why.
+        reason: RemoveReason,
+    },
+}
+
+/// Why a packet or a record was dropped. Each has its own counter in [`crate::DcsStats`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Drop {
+    /// The packet did not decode.
+    Malformed(String),
+    /// Authentication failed (B.3.1.4).
+    Auth(String),
+    /// Protocol ID / Server Group ID are not ours.
+    WrongGroup {
+        /// Protocol ID received.
+        protocol_id: u16,
+        /// SGID received.
+        sgid: u16,
+    },
+    /// The Sender ID is not the configured DCS ID.
+    WrongSender,
+    /// The Receiver ID is neither our LSID (nor, for a CSU, all 0xFF).
+    NotForUs,
+    /// A Hello advertising another Family ID.
+    WrongFamily(u16),
+    /// A message other than Hello before the Hello FSM is Bidirectional (2.1).
+    NotBidirectional(MessageType),
+    /// A message the CA FSM does not take in its present state.
+    UnexpectedInState(MessageType, CaState),
+    /// A CA whose sequence number or flags fit no rule and is ignored.
+    IgnoredCa(u32),
+    /// A CSA whose protocol specific part the profile refused.
+    InvalidRecord(String),
+    /// A CSA not acknowledged because the cache is full.
+    CacheFull,
+    /// A CSA whose Hop Count was zero.
+    HopsExhausted,
+}
+
+/// A trace event: every FSM transition and every message in and out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Trace {
+    /// The Hello FSM of a DCS changed state.
+    Hello {
+        /// The DCS.
+        dcs: DcsId,
+        /// Previous state.
+        from: HelloState,
+        /// New state.
+        to: HelloState,
+        /// What caused it.
+        cause: &'static str,
+    },
+    /// The CA FSM of a DCS changed state.
+    Ca {
+        /// The DCS.
+        dcs: DcsId,
+        /// Previous state.
+        from: CaState,
+        /// New state.
+        to: CaState,
+        /// What caused it.
+        cause: &'static str,
+    },
+    /// A message was received and accepted for processing.
+    Received {
+        /// The DCS.
+        dcs: DcsId,
+        /// Summary of the message.
+        msg: MessageSummary,
+    },
+    /// A message was sent.
+    Sent {
+        /// The DCS.
+        dcs: DcsId,
+        /// Summary of the message.
+        msg: MessageSummary,
+    },
+    /// Something was dropped.
+    Dropped {
+        /// The DCS it came from.
+        dcs: DcsId,
+        /// Why.
+        reason: Drop,
+    },
+    /// An abnormal event (2.1): the Hello FSM goes back to Waiting.
+    Abnormal {
+        /// The DCS.
+        dcs: DcsId,
+        /// What happened.
+        cause: String,
+    },
+}
+
+/// The header facts of a message, for traces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSummary {
+    /// Message type.
+    pub kind: MessageType,
+    /// Records (or additional receivers) carried.
+    pub records: usize,
+    /// Packet length in bytes.
+    pub len: usize,
+    /// CA sequence number and M, I, O flags, for a CA.
+    pub ca: Option<(u32, bool, bool, bool)>,
+}
+
+/// Something the server hands back to its caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Event {
+    /// A change to the cache for the local server.
+    Cache(CacheChange),
+    /// A trace event.
+    Trace(Trace),
+}
+
+/// A packet to send to a DCS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The DCS.
+    pub dcs: DcsId,
+    /// The encoded packet.
+    pub bytes: Vec<u8>,
+}
+
+/// A time-stamped state, for management output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Since<S> {
+    /// The state.
+    pub state: S,
+    /// When it was entered.
+    pub since: Time,
+}

@@ -1,0 +1,401 @@
+//! The Cache Alignment protocol (2.2): Master/Slave Negotiation, Cache Summarize, Update Cache
+//! (the CSUS side) and Aligned.
+
+use std::cmp::Ordering;
+
+use super::{DcsId, Server};
+use crate::event::{CaState, Drop, MessageSummary};
+use crate::seq;
+use crate::wire::{self, Body, Csas, MessageType};
+use crate::Time;
+
+/// A received CA message.
+#[derive(Debug)]
+pub(super) struct CaMsg {
+    pub seq: u32,
+    pub m: bool,
+    pub i: bool,
+    pub o: bool,
+    pub records: Vec<Csas>,
+}
+
+impl CaMsg {
+    /// The first CA of a negotiation: M, I and O set and no records (2.2).
+    fn is_initial(&self) -> bool {
+        self.m && self.i && self.o && self.records.is_empty()
+    }
+}
+
+impl Server {
+    /// Enter Master/Slave Negotiation: a new CA sequence number and the first CA, with M, I and O
+    /// set and no records, retransmitted every CAReXmitInt (2.2).
+    pub(super) fn ca_start(&mut self, now: Time, id: DcsId, cause: &'static str) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        d.reset_alignment();
+        d.ca_seq = seq::new_ca_seq(now.as_millis(), d.last_ca_seq);
+        d.last_ca_seq = Some(d.ca_seq);
+        let ca_seq = d.ca_seq;
+        self.set_ca(now, id, CaState::Negotiation, cause);
+        let body = Body::Ca { seq: ca_seq, m: true, i: true, o: true, records: Vec::new() };
+        self.send_ca(now, id, body, true);
+    }
+
+    /// Send a CA, keep it as our last one, and time its retransmission if `rexmit`.
+    fn send_ca(&mut self, now: Time, id: DcsId, body: Body, rexmit: bool) {
+        let o = matches!(body, Body::Ca { o: true, .. });
+        let records = body.record_count();
+        let Some(bytes) = self.send(id, body) else { return };
+        let Some(d) = self.dcs_mut(id) else { return };
+        let summary = MessageSummary {
+            kind: MessageType::Ca,
+            records,
+            len: bytes.len(),
+            ca: None,
+        };
+        d.ca_out = Some((bytes, summary));
+        d.sent_more = o;
+        d.ca_rexmit_at = rexmit.then(|| now + d.cfg.ca_rexmit);
+    }
+
+    /// Send our last CA again.
+    fn resend_ca(&mut self, id: DcsId) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        if let Some((bytes, summary)) = d.ca_out.clone() {
+            d.stats.ca_retransmits += 1;
+            self.transmit(id, bytes, summary);
+        }
+    }
+
+    /// Send the next CA of the summary, as master (`m`) or slave: as many CSAS records as fit,
+    /// with O set when more remain (rfc2334-notes item 2).
+    fn send_summary_ca(&mut self, now: Time, id: DcsId, m: bool) {
+        let Some(d) = self.dcs(id) else { return };
+        let room = self.room(d, MessageType::Ca);
+        let Some(d) = self.dcs_mut(id) else { return };
+        let mut records = Vec::new();
+        let mut used = 0;
+        while let Some(r) = d.summary.front() {
+            let len = wire::csas_len(r);
+            if !records.is_empty() && (used + len > room || records.len() == usize::from(u16::MAX))
+            {
+                break;
+            }
+            used += len;
+            records.extend(d.summary.pop_front());
+        }
+        let o = !d.summary.is_empty();
+        if !o {
+            d.summary = Default::default();
+        }
+        let body = Body::Ca { seq: d.ca_seq, m, i: false, o, records };
+        // The master holds the outstanding CA and retransmits it; the slave only answers.
+        self.send_ca(now, id, body, m);
+    }
+
+    /// Take the summary of the cache that Cache Summarize sends. Changes made after this point
+    /// are sent as CSU Requests once the DCS reaches Update Cache (rfc2334-notes item 14).
+    fn take_summary(&mut self, id: DcsId) {
+        let summary: std::collections::VecDeque<Csas> =
+            self.cache.iter().map(|(rid, e)| e.csas(rid, 1)).collect();
+        if let Some(d) = self.dcs_mut(id) {
+            d.summary = summary;
+            d.deferred.clear();
+        }
+    }
+
+    /// CA message processing (2.2.2.1): every summarized entry the DCS holds newer than we do
+    /// goes on the CSA Request List.
+    fn process_summaries(&mut self, id: DcsId, records: Vec<Csas>) {
+        let lsid = self.cfg.lsid.clone();
+        let max = self.cfg.max_entries;
+        let mut wanted = Vec::new();
+        for r in records {
+            if r.null {
+                continue;
+            }
+            let want = match self.cache.get(&r.id) {
+                None => true,
+                Some(e) => {
+                    seq::newer(r.seq, e.seq)
+                        // Our own entry at the same number, originated without knowing whether
+                        // an earlier incarnation exists: fetch it to compare.
+                        || (r.seq == e.seq && e.unconfirmed && r.id.origin == lsid)
+                }
+            };
+            if want {
+                wanted.push(r);
+            }
+        }
+        let Some(d) = self.dcs_mut(id) else { return };
+        for r in wanted {
+            if d.crl.wanted.len() >= max {
+                d.stats.dropped += 1;
+                break;
+            }
+            d.crl.want(r.id, r.seq);
+        }
+    }
+
+    pub(super) fn on_ca(&mut self, now: Time, id: DcsId, msg: CaMsg) {
+        let Some(d) = self.dcs(id) else { return };
+        match d.ca.state {
+            CaState::Negotiation => self.negotiate(now, id, msg),
+            CaState::SummarizeMaster => self.summarize_master(now, id, msg),
+            CaState::SummarizeSlave => self.summarize_slave(now, id, msg),
+            CaState::UpdateCache | CaState::Aligned => self.ca_after_summarize(now, id, msg),
+            CaState::Down => self.drop_packet(id, Drop::UnexpectedInState(MessageType::Ca, CaState::Down)),
+        }
+    }
+
+    /// 2.2.1, Master/Slave Negotiation.
+    fn negotiate(&mut self, now: Time, id: DcsId, msg: CaMsg) {
+        let lsid = self.cfg.lsid.clone();
+        let Some(d) = self.dcs_mut(id) else { return };
+        let order = d.cfg.id.cmp_numeric(&lsid);
+        if msg.is_initial() && order == Ordering::Greater {
+            // Rule 1: the DCS's ID is larger; we are slave.
+            d.ca_rexmit_at = None; // 1a
+            d.ca_seq = msg.seq; // 1c
+            d.was_master = false;
+            self.set_ca(now, id, CaState::SummarizeSlave, "2.2.1 rule 1: DCS is master"); // 1b
+            self.take_summary(id);
+            self.send_summary_ca(now, id, false); // 1d
+        } else if !msg.m && !msg.i && order == Ordering::Less {
+            if msg.seq != d.ca_seq {
+                // A slave copies our sequence number; anything else is a stale CA.
+                self.drop_packet(id, Drop::IgnoredCa(msg.seq));
+                return;
+            }
+            // Rule 2: our ID is larger; we are master.
+            d.ca_rexmit_at = None; // 2a
+            d.was_master = true;
+            self.set_ca(now, id, CaState::SummarizeMaster, "2.2.1 rule 2: we are master"); // 2b
+            self.process_summaries(id, msg.records); // 2c
+            self.take_summary(id);
+            let Some(d) = self.dcs_mut(id) else { return };
+            d.ca_seq = d.ca_seq.wrapping_add(1); // 2d
+            self.send_summary_ca(now, id, true);
+        } else {
+            // Rule 3: ignore. Remember a losing DCS's initial CA, to know it again later.
+            if msg.is_initial() && order == Ordering::Less {
+                d.peer_init_seq = Some(msg.seq);
+            }
+            self.drop_packet(id, Drop::IgnoredCa(msg.seq));
+        }
+    }
+
+    /// Back to Master/Slave Negotiation, and evaluate at once the CA that caused it
+    /// (rfc2334-notes item 5).
+    fn renegotiate(&mut self, now: Time, id: DcsId, msg: CaMsg, cause: &'static str) {
+        self.ca_start(now, id, cause);
+        self.negotiate(now, id, msg);
+    }
+
+    /// 2.2.2 as master.
+    fn summarize_master(&mut self, now: Time, id: DcsId, msg: CaMsg) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        if msg.m || msg.i {
+            // Rule 1, except a late copy of the slave's own initial CA, already known.
+            if msg.is_initial() && d.peer_init_seq == Some(msg.seq) {
+                self.drop_packet(id, Drop::IgnoredCa(msg.seq));
+            } else {
+                self.renegotiate(now, id, msg, "2.2.2 rule 1: M or I bit set");
+            }
+            return;
+        }
+        if msg.seq == d.ca_seq.wrapping_sub(1) {
+            // Rule 2: duplicate.
+            self.drop_packet(id, Drop::IgnoredCa(msg.seq));
+            return;
+        }
+        if msg.seq != d.ca_seq {
+            // Not covered by the RFC (rfc2334-notes item 4): ignore and keep retransmitting.
+            self.drop_packet(id, Drop::IgnoredCa(msg.seq));
+            return;
+        }
+        // Rule 3.
+        d.ca_rexmit_at = None; // 3a
+        self.process_summaries(id, msg.records); // 3b
+        let Some(d) = self.dcs_mut(id) else { return };
+        d.ca_seq = d.ca_seq.wrapping_add(1); // 3c
+        if d.summary.is_empty() && !msg.o {
+            // 3d1: neither side has more.
+            d.ca_out = None;
+            self.finish_summarize(now, id, "2.2.2 rule 3d1: summaries exchanged");
+        } else {
+            // 3d2 (an empty CA with O off) or 3d3 (the next records).
+            self.send_summary_ca(now, id, true);
+        }
+    }
+
+    /// 2.2.2 as slave.
+    fn summarize_slave(&mut self, now: Time, id: DcsId, msg: CaMsg) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        if !msg.m || msg.i {
+            if msg.is_initial() && msg.seq == d.ca_seq {
+                // The master's initial CA again: our answer was lost. Answer again (rule 4)
+                // rather than renegotiate.
+                self.resend_ca(id);
+            } else {
+                self.renegotiate(now, id, msg, "2.2.2 rule 1: M bit clear or I bit set");
+            }
+            return;
+        }
+        if msg.seq == d.ca_seq {
+            // Rule 4: duplicate; resend our last CA.
+            self.resend_ca(id);
+            return;
+        }
+        if msg.seq != d.ca_seq.wrapping_add(1) {
+            // Rule 6.
+            self.renegotiate(now, id, msg, "2.2.2 rule 6: unexpected CA sequence number");
+            return;
+        }
+        // Rule 5.
+        let master_more = msg.o;
+        d.ca_seq = msg.seq; // 5b
+        self.process_summaries(id, msg.records); // 5a
+        // 5c: our next records, or an empty CA with O off when we have none left
+        // (rfc2334-notes item 3).
+        self.send_summary_ca(now, id, false);
+        let Some(d) = self.dcs_mut(id) else { return };
+        if !d.sent_more && !master_more {
+            // 5c1 / 5c2b. Keep our last CA for the master's retransmission (2.2.2 note,
+            // rfc2334-notes item 7: for twice CAReXmitInt).
+            d.ca_keep_until = Some(now + d.cfg.ca_rexmit * 2);
+            self.finish_summarize(now, id, "2.2.2 rule 5c: summaries exchanged");
+        }
+    }
+
+    /// A CA in Update Cache or Aligned (rfc2334-notes item 6).
+    fn ca_after_summarize(&mut self, now: Time, id: DcsId, msg: CaMsg) {
+        let Some(d) = self.dcs(id) else { return };
+        if msg.i {
+            if d.was_master && msg.is_initial() && d.peer_init_seq == Some(msg.seq) {
+                self.drop_packet(id, Drop::IgnoredCa(msg.seq));
+                return;
+            }
+            self.renegotiate(now, id, msg, "CA with I bit after Cache Summarize");
+        } else if d.was_master && !msg.m && msg.seq == d.ca_seq.wrapping_sub(1) {
+            self.drop_packet(id, Drop::IgnoredCa(msg.seq));
+        } else if !d.was_master && msg.m && msg.seq == d.ca_seq && d.ca_out.is_some() {
+            self.resend_ca(id);
+        } else {
+            self.renegotiate(now, id, msg, "unexpected CA after Cache Summarize");
+        }
+    }
+
+    /// Cache Summarize is over: Update Cache, then Aligned once the CSA Request List is empty
+    /// (2.2.3).
+    fn finish_summarize(&mut self, now: Time, id: DcsId, cause: &'static str) {
+        self.set_ca(now, id, CaState::UpdateCache, cause);
+        // Entries that changed during the summary go out now as CSU Requests.
+        let Some(d) = self.dcs_mut(id) else { return };
+        let deferred: Vec<_> = d.deferred.drain().collect();
+        for rid in deferred {
+            let Some(e) = self.cache.get(&rid) else { continue };
+            let Some(d) = self.dcs.get_mut(id.0 as usize).and_then(Option::as_mut) else { return };
+            let csa = e.csa(&rid, d.cfg.hops);
+            d.queue.enqueue(csa);
+        }
+        self.csus_progress(now, id);
+    }
+
+    /// Send the next CSUS if none is outstanding and the CSA Request List is not empty; in
+    /// Update Cache with nothing left to request, go to Aligned (2.2.3).
+    pub(super) fn csus_progress(&mut self, now: Time, id: DcsId) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        if !matches!(d.ca.state, CaState::UpdateCache | CaState::Aligned) {
+            return;
+        }
+        if !d.crl.outstanding.is_empty() {
+            return;
+        }
+        d.crl.rexmit_at = None;
+        if d.crl.is_empty() {
+            if d.ca.state == CaState::UpdateCache {
+                self.set_ca(now, id, CaState::Aligned, "2.2.3: CSA Request List empty");
+            }
+            return;
+        }
+        self.send_csus(now, id, false);
+    }
+
+    /// Build and send a CSUS: the records still outstanding, topped up from the CSA Request List
+    /// to fill the packet (2.2.3).
+    fn send_csus(&mut self, now: Time, id: DcsId, retransmit: bool) {
+        let Some(d) = self.dcs(id) else { return };
+        let room = self.room(d, MessageType::Csus);
+        let Some(d) = self.dcs_mut(id) else { return };
+        let mut records = Vec::new();
+        let mut used = 0;
+        let fits = |used: usize, len: usize, n: usize| {
+            n == 0 || (used + len <= room && n < usize::from(u16::MAX))
+        };
+        for rid in &d.crl.outstanding {
+            if let Some(&s) = d.crl.wanted.get(rid) {
+                let r = Csas { hops: 1, null: false, seq: s, id: rid.clone() };
+                let len = wire::csas_len(&r);
+                if !fits(used, len, records.len()) {
+                    break;
+                }
+                used += len;
+                records.push(r);
+            }
+        }
+        while let Some(rid) = d.crl.order.front() {
+            let Some(&s) = d.crl.wanted.get(rid) else {
+                d.crl.order.pop_front();
+                continue;
+            };
+            if d.crl.outstanding.contains(rid) {
+                d.crl.order.pop_front();
+                continue;
+            }
+            let r = Csas { hops: 1, null: false, seq: s, id: rid.clone() };
+            let len = wire::csas_len(&r);
+            if !fits(used, len, records.len()) {
+                break;
+            }
+            used += len;
+            d.crl.order.pop_front();
+            d.crl.outstanding.insert(r.id.clone());
+            records.push(r);
+        }
+        if records.is_empty() {
+            d.crl.rexmit_at = None;
+            return;
+        }
+        if retransmit {
+            d.stats.csus_retransmits += 1;
+        }
+        d.crl.rexmit_at = Some(now + d.cfg.csus_rexmit);
+        self.send(id, Body::Csus { records });
+    }
+
+    pub(super) fn ca_timers(&mut self, now: Time, id: DcsId) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        if d.ca_rexmit_at.is_some_and(|t| t <= now) {
+            // The CA outstanding is retransmitted in every state where we wait for an answer.
+            if matches!(d.ca.state, CaState::Negotiation | CaState::SummarizeMaster) {
+                d.ca_rexmit_at = Some(now + d.cfg.ca_rexmit);
+                self.resend_ca(id);
+            } else {
+                d.ca_rexmit_at = None;
+            }
+        }
+        let Some(d) = self.dcs_mut(id) else { return };
+        if d.ca_keep_until.is_some_and(|t| t <= now) {
+            d.ca_keep_until = None;
+            d.ca_out = None;
+        }
+        if d.crl.rexmit_at.is_some_and(|t| t <= now) {
+            d.crl.rexmit_at = None;
+            if d.crl.outstanding.is_empty() {
+                self.csus_progress(now, id);
+            } else {
+                self.send_csus(now, id, true);
+            }
+        }
+    }
+}

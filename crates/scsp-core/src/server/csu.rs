@@ -1,0 +1,276 @@
+//! The Cache State Update protocol (2.3) and the newness rules (2.4).
+
+use super::{DcsId, Hops, Server};
+use crate::cache::Entry;
+use crate::event::{CaState, CacheChange, Drop, Event, RemoveReason};
+use crate::seq::{self, NextSeq};
+use crate::wire::{Csa, Csas, MessageType, SEQ_PURGE};
+use crate::Time;
+
+impl Server {
+    fn in_update_or_aligned(&mut self, id: DcsId, kind: MessageType) -> bool {
+        let Some(d) = self.dcs(id) else { return false };
+        let state = d.ca.state;
+        if matches!(state, CaState::UpdateCache | CaState::Aligned) {
+            true
+        } else {
+            // 2.3: CSU messages are exchanged only in Update Cache or Aligned.
+            self.drop_packet(id, Drop::UnexpectedInState(kind, state));
+            false
+        }
+    }
+
+    /// A CSU Request (2.3): each CSA is weighed (2.4), stored and flooded if newer, and
+    /// acknowledged in a CSU Reply.
+    pub(super) fn on_csu_request(&mut self, now: Time, from: DcsId, records: Vec<Csa>) {
+        if !self.in_update_or_aligned(from, MessageType::CsuRequest) {
+            return;
+        }
+        for csa in records {
+            if let Some(ack) = self.on_csa(now, from, csa)
+                && let Some(d) = self.dcs_mut(from)
+            {
+                d.acks.push(ack);
+            }
+        }
+        // The records received may have satisfied CSA Request Lists of every DCS.
+        let ids: Vec<DcsId> = self.dcs_ids().collect();
+        for id in ids {
+            self.csus_progress(now, id);
+        }
+    }
+
+    /// One CSA from DCS `from`. Returns the CSAS to acknowledge it with, if it is acknowledged.
+    fn on_csa(&mut self, now: Time, from: DcsId, csa: Csa) -> Option<Csas> {
+        let id = csa.summary.id.clone();
+        let rseq = csa.summary.seq;
+        let lsid = self.cfg.lsid.clone();
+        let d = self.dcs_mut(from)?;
+        // An answer to our CSUS, whatever its instance, ends the solicitation of this record.
+        let solicited = d.crl.wanted.contains_key(&id);
+        if solicited {
+            d.crl.satisfy(&id);
+        }
+        // Implicit acknowledgement (2.3): the DCS holds this instance or a newer one.
+        if d.queue.get(&id).is_some_and(|q| !seq::newer(q.csa.summary.seq, rseq)) {
+            d.queue.remove(&id);
+        }
+        let ack = Csas { hops: csa.summary.hops, null: csa.summary.null, seq: rseq, id: id.clone() };
+        if csa.summary.null {
+            // B.2.0.2: the DCS no longer holds the entry we solicited.
+            return Some(ack);
+        }
+        if let Err(e) = self.cfg.profile.validate(&csa.data) {
+            self.drop_packet(from, Drop::InvalidRecord(e.0));
+            return Some(ack);
+        }
+        let existing = self.cache.get(&id);
+        match existing {
+            Some(e) if !seq::newer(rseq, e.seq) => {
+                if rseq != e.seq {
+                    // 2.3: an older instance is acknowledged with the CSAS of the one we hold.
+                    return Some(e.csas(&id, ack.hops));
+                }
+                if e.unconfirmed && id.origin == lsid {
+                    // Our own entry at the same number: the same instance, or an earlier
+                    // incarnation's that we must supersede.
+                    if e.data == csa.data && e.deleted == self.cfg.profile.is_deletion(&csa.data) {
+                        if let Some(e) = self.cache.get_mut(&id) {
+                            e.unconfirmed = false;
+                        }
+                    } else {
+                        self.reoriginate(now, &id, rseq);
+                    }
+                }
+                return Some(ack);
+            }
+            None if self.cache.len() >= self.cfg.max_entries => {
+                // 2.3: a CSA dropped for want of resources is not acknowledged.
+                self.drop_packet(from, Drop::CacheFull);
+                return None;
+            }
+            _ => {}
+        }
+        if id.origin == lsid {
+            self.self_originated(now, from, csa);
+            return Some(ack);
+        }
+        if let Some(d) = self.dcs_mut(from) {
+            d.stats.records_learned += 1;
+        }
+        let hops = if solicited {
+            Some(Hops::Configured)
+        } else if csa.summary.hops > 1 {
+            Some(Hops::Forward(csa.summary.hops - 1))
+        } else {
+            None
+        };
+        if rseq == SEQ_PURGE {
+            // B.2.0.2: the originator purges the entry before restarting its sequence space.
+            if let Some(old) = self.cache.remove(&id)
+                && !old.deleted
+            {
+                self.events.push_back(Event::Cache(CacheChange::Removed {
+                    entry: old.view(&id),
+                    reason: RemoveReason::Purged,
+                }));
+            }
+            if let Some(h) = hops {
+                self.flood_csa(now, &csa, Some(from), h);
+            }
+            return Some(ack);
+        }
+        self.learn(now, from, csa);
+        if let Some(h) = hops {
+            self.flood(now, &id, Some(from), h);
+        }
+        Some(ack)
+    }
+
+    /// Store a newer instance learned from DCS `from` and tell the local server.
+    fn learn(&mut self, now: Time, from: DcsId, csa: Csa) {
+        let id = csa.summary.id;
+        let deleted = self.cfg.profile.is_deletion(&csa.data);
+        let entry = Entry {
+            seq: csa.summary.seq,
+            data: csa.data,
+            deleted,
+            owned: false,
+            unconfirmed: false,
+            from: Some(from),
+            since: now,
+        };
+        self.schedule_entry(now, &id, &entry);
+        let view = entry.view(&id);
+        let old = self.cache.insert(id.clone(), entry);
+        let change = match old {
+            Some(o) if !o.deleted && deleted => {
+                Some(CacheChange::Removed { entry: o.view(&id), reason: RemoveReason::Deleted })
+            }
+            Some(o) if !o.deleted => {
+                Some(CacheChange::Replaced { entry: view, old_seq: o.seq, from })
+            }
+            _ if deleted => None,
+            _ => Some(CacheChange::Learned { entry: view, from }),
+        };
+        if let Some(c) = change {
+            self.events.push_back(Event::Cache(c));
+        }
+        self.satisfy_crls(&id);
+    }
+
+    /// A CSA carrying our own Originator ID, newer than what we hold: an instance from before a
+    /// restart, or one we have since withdrawn.
+    fn self_originated(&mut self, now: Time, from: DcsId, csa: Csa) {
+        let id = csa.summary.id.clone();
+        let rseq = csa.summary.seq;
+        let owned = self.cache.get(&id).is_some_and(|e| e.owned);
+        if owned {
+            // The local server holds this entry: supersede the stale instance.
+            self.reoriginate(now, &id, rseq);
+        } else if self.authoritative && rseq != SEQ_PURGE {
+            // The local server does not hold it: flush it from the group.
+            let del = self.cfg.profile.deletion_of(&csa.data);
+            self.install_local(now, id, seq::next_csa(rseq, 1), del, true, false);
+        } else if rseq == SEQ_PURGE {
+            self.cache.remove(&id);
+            self.flood_csa(now, &csa, Some(from), Hops::Configured);
+        } else {
+            // Adopt it: learned like any other; a later local update numbers on from it.
+            if let Some(d) = self.dcs_mut(from) {
+                d.stats.records_learned += 1;
+            }
+            self.learn(now, from, csa);
+            self.flood(now, &id, Some(from), Hops::Configured);
+        }
+    }
+
+    /// Send our entry `id` again with a number above `above` (B.2.0.2).
+    fn reoriginate(&mut self, now: Time, id: &crate::wire::RecordId, above: u32) {
+        let Some(e) = self.cache.get(id) else { return };
+        let (data, deleted) = (e.data.clone(), e.deleted);
+        let next = match seq::next_csa(above, 1) {
+            NextSeq::Next(s) => NextSeq::Next(s),
+            NextSeq::Wrap => NextSeq::Wrap,
+        };
+        self.install_local(now, id.clone(), next, data, deleted, false);
+    }
+
+    /// A CSU Reply (2.3): acknowledgements matched against the DCS retransmit queue.
+    pub(super) fn on_csu_reply(&mut self, now: Time, from: DcsId, records: Vec<Csas>) {
+        if !self.in_update_or_aligned(from, MessageType::CsuReply) {
+            return;
+        }
+        let Some(d) = self.dcs_mut(from) else { return };
+        for r in records {
+            let Some(q) = d.queue.get(&r.id) else { continue };
+            let qseq = q.csa.summary.seq;
+            if qseq == r.seq {
+                // Rule 1: exact match (rfc2334-notes item 9: key, originator, sequence number).
+                d.queue.remove(&r.id);
+            } else if seq::newer(qseq, r.seq) {
+                // Rule 2a: ours is newer; ignore.
+            } else {
+                // Rule 2b: the DCS holds a newer instance; stop sending ours and solicit it.
+                d.queue.remove(&r.id);
+                if !r.null {
+                    d.crl.want(r.id, r.seq);
+                }
+            }
+        }
+        self.csus_progress(now, from);
+    }
+
+    /// A CSUS (2.2.3, 2.2.4): answered with CSU Requests holding the entries solicited, or null
+    /// records for those we no longer hold (2.3).
+    pub(super) fn on_csus(&mut self, now: Time, from: DcsId, records: Vec<Csas>) {
+        if !self.in_update_or_aligned(from, MessageType::Csus) {
+            return;
+        }
+        let mut answers = Vec::with_capacity(records.len());
+        for r in records {
+            let csa = match self.cache.get(&r.id) {
+                Some(e) => e.csa(&r.id, 1),
+                None => Csa {
+                    summary: Csas { hops: 1, null: true, seq: r.seq, id: r.id },
+                    data: crate::wire::Data::from(&[][..]),
+                },
+            };
+            answers.push(csa);
+        }
+        let Some(d) = self.dcs_mut(from) else { return };
+        // 2.2.2 note: a CSUS releases the slave's copy of its last CA.
+        d.ca_keep_until = None;
+        if !d.was_master {
+            d.ca_out = None;
+        }
+        for csa in answers {
+            d.queue.enqueue(csa);
+        }
+        let _ = now;
+    }
+
+    /// CSUReXmitInt expiries: resend what is unacknowledged; after CSUReXmitMax retransmissions
+    /// the DCS has failed (2.3).
+    pub(super) fn csu_timers(&mut self, now: Time, id: DcsId) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        let due = d.queue.pop_due(now);
+        if due.is_empty() {
+            return;
+        }
+        let max = d.cfg.csu_rexmit_max;
+        if due.iter().any(|(_, sends)| *sends > max) {
+            let n = due.len();
+            self.abnormal(
+                now,
+                id,
+                format!("{n} CSA record(s) unacknowledged after {max} retransmissions"),
+            );
+            return;
+        }
+        for (rid, _) in due {
+            d.stats.csa_retransmits += 1;
+            d.queue.resend(&rid);
+        }
+    }
+}

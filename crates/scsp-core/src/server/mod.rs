@@ -1,0 +1,712 @@
+//! One SCSP server instance (one Protocol ID / Server Group ID pair): its cache, and a Hello FSM,
+//! a Cache Alignment FSM and a DCS retransmit queue per DCS.
+//!
+//! The server is a plain value driven by its caller. Inputs are methods taking the current time:
+//! [`Server::handle_datagram`], [`Server::handle_timeout`], [`Server::link_up`],
+//! [`Server::link_down`], [`Server::originate`], [`Server::withdraw`],
+//! [`Server::replace_local_cache`], [`Server::add_dcs`], [`Server::remove_dcs`]. Outputs are
+//! polled: [`Server::poll_transmit`], [`Server::poll_event`], [`Server::poll_timeout`].
+
+mod ca;
+mod csu;
+mod dcs;
+mod hello;
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+pub use dcs::{DcsInfo, DcsStats, MessageCounts};
+
+use crate::cache::{Cache, Entry, EntryTimer};
+use crate::config::{DcsConfig, ServerConfig};
+use crate::event::{CaState, CacheChange, Drop, Event, MessageSummary, RemoveReason, Trace, Transmit};
+use crate::seq::{self, NextSeq};
+use crate::time::earliest;
+use crate::wire::{self, Body, Common, Csa, Data, Id, Packet, RecordId, SEQ_FIRST, SEQ_PURGE};
+use crate::Time;
+use dcs::Dcs;
+
+/// Handle of a DCS within its server. Handles are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DcsId(pub u32);
+
+impl std::fmt::Display for DcsId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "dcs#{}", self.0)
+    }
+}
+
+/// Why a request of the local server was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocalError {
+    /// The record is a deletion; use [`Server::withdraw`].
+    #[error("the record is a deletion; withdraw the entry instead")]
+    IsDeletion,
+    /// The profile refused the record.
+    #[error("invalid record: {0}")]
+    Invalid(String),
+    /// The key is longer than 255 bytes or empty.
+    #[error("cache key must be 1 to 255 bytes")]
+    BadKey,
+    /// The record does not fit in a packet of the configured maximum size.
+    #[error("record of {len} bytes does not fit in a {max}-byte packet")]
+    TooLarge {
+        /// Bytes needed.
+        len: usize,
+        /// Largest packet.
+        max: usize,
+    },
+    /// Nothing to withdraw: no live entry originated here under that key.
+    #[error("no entry originated here under that key")]
+    NotFound,
+    /// The cache holds the configured maximum of entries.
+    #[error("the cache is full")]
+    Full,
+}
+
+/// How the Hop Count of a flooded CSA is chosen.
+#[derive(Debug, Clone, Copy)]
+enum Hops {
+    /// The DCS's configured Hops (originated here, or a solicited CSA passed on: rfc2334-notes 10).
+    Configured,
+    /// A received CSA passed on with its Hop Count less one.
+    Forward(u16),
+}
+
+/// One SCSP server instance. See the module documentation.
+pub struct Server {
+    cfg: ServerConfig,
+    cache: Cache,
+    dcs: Vec<Option<Dcs>>,
+    /// Whether the local server has handed over its whole cache, so that an entry originated here
+    /// that it does not hold is stale and to be flushed rather than adopted.
+    authoritative: bool,
+    /// Entries originated here waiting for their purge (sequence number 2^31-1) to be
+    /// acknowledged before they restart at 0x80000001 (B.2.0.2).
+    wrapping: Vec<(RecordId, Data)>,
+    out: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    trace_messages: bool,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("cfg", &self.cfg)
+            .field("entries", &self.cache.len())
+            .field("dcs", &self.dcs.iter().flatten().count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// A server with no DCS and an empty cache.
+    pub fn new(cfg: ServerConfig) -> Self {
+        Server {
+            cfg,
+            cache: Cache::default(),
+            dcs: Vec::new(),
+            authoritative: false,
+            wrapping: Vec::new(),
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            trace_messages: true,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.cfg
+    }
+
+    /// The cache.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Whether `Trace::Sent` and `Trace::Received` events are produced (FSM transitions, drops and
+    /// abnormal events always are). On by default.
+    pub fn set_trace_messages(&mut self, on: bool) {
+        self.trace_messages = on;
+    }
+
+    /// Declare whether the local server's view of its own entries is complete (see
+    /// [`Server::replace_local_cache`], which sets it).
+    pub fn set_authoritative(&mut self, on: bool) {
+        self.authoritative = on;
+    }
+
+    // ----- DCS management -------------------------------------------------------------------
+
+    /// Add a DCS. Its Hello FSM starts Down; call [`Server::link_up`] when it can be reached.
+    pub fn add_dcs(&mut self, now: Time, cfg: DcsConfig) -> DcsId {
+        let id = DcsId(self.dcs.len() as u32);
+        self.dcs.push(Some(Dcs::new(cfg, now)));
+        id
+    }
+
+    /// Remove a DCS (its machines stop; nothing more is sent to it).
+    pub fn remove_dcs(&mut self, now: Time, id: DcsId) {
+        if self.dcs(id).is_some() {
+            self.link_down(now, id);
+            if let Some(slot) = self.dcs.get_mut(id.0 as usize) {
+                *slot = None;
+            }
+        }
+    }
+
+    /// Replace the settings of a DCS. Timers and keys take effect at once; the machines keep
+    /// their state.
+    pub fn update_dcs(&mut self, id: DcsId, cfg: DcsConfig) {
+        if let Some(d) = self.dcs_mut(id) {
+            d.cfg = cfg;
+        }
+    }
+
+    /// The DCS handles.
+    pub fn dcs_ids(&self) -> impl Iterator<Item = DcsId> + '_ {
+        self.dcs.iter().enumerate().filter(|(_, d)| d.is_some()).map(|(i, _)| DcsId(i as u32))
+    }
+
+    /// State and counters of a DCS.
+    pub fn dcs_info(&self, id: DcsId) -> Option<DcsInfo> {
+        self.dcs(id).map(|d| d.info(id))
+    }
+
+    /// The configuration of a DCS.
+    pub fn dcs_config(&self, id: DcsId) -> Option<&DcsConfig> {
+        self.dcs(id).map(|d| &d.cfg)
+    }
+
+    /// The DCS whose SCSP ID is `id`.
+    pub fn find_dcs(&self, id: &Id) -> Option<DcsId> {
+        self.dcs_ids().find(|&d| self.dcs(d).is_some_and(|x| &x.cfg.id == id))
+    }
+
+    fn dcs(&self, id: DcsId) -> Option<&Dcs> {
+        self.dcs.get(id.0 as usize).and_then(Option::as_ref)
+    }
+
+    fn dcs_mut(&mut self, id: DcsId) -> Option<&mut Dcs> {
+        self.dcs.get_mut(id.0 as usize).and_then(Option::as_mut)
+    }
+
+    // ----- outputs --------------------------------------------------------------------------
+
+    /// The next packet to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.pop_front()
+    }
+
+    /// The next event for the caller.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Server::handle_timeout`] must next be called.
+    pub fn poll_timeout(&mut self) -> Option<Time> {
+        let mut t = self.cache.next_timer();
+        for d in self.dcs.iter_mut().flatten() {
+            t = earliest(t, d.hello_at);
+            t = earliest(t, d.dead_at());
+            t = earliest(t, d.ca_rexmit_at);
+            t = earliest(t, d.ca_keep_until);
+            t = earliest(t, d.crl.rexmit_at);
+            t = earliest(t, d.queue.next_due());
+        }
+        t
+    }
+
+    // ----- inputs ---------------------------------------------------------------------------
+
+    /// A packet arrived from DCS `from`.
+    pub fn handle_datagram(&mut self, now: Time, from: DcsId, bytes: &[u8]) {
+        if self.dcs(from).is_none() {
+            return;
+        }
+        self.receive(now, from, bytes);
+        self.flush(now);
+    }
+
+    /// Timers: call at (or after) the time [`Server::poll_timeout`] gave.
+    pub fn handle_timeout(&mut self, now: Time) {
+        let ids: Vec<DcsId> = self.dcs_ids().collect();
+        for id in ids {
+            self.hello_timers(now, id);
+            self.ca_timers(now, id);
+            self.csu_timers(now, id);
+        }
+        self.entry_timers(now);
+        self.flush(now);
+    }
+
+    /// Transport connectivity to DCS `id` is available: the Hello FSM goes Down → Waiting.
+    pub fn link_up(&mut self, now: Time, id: DcsId) {
+        self.hello_link_up(now, id);
+        self.flush(now);
+    }
+
+    /// Transport connectivity to DCS `id` is lost: the Hello FSM goes to Down.
+    pub fn link_down(&mut self, now: Time, id: DcsId) {
+        self.hello_link_down(now, id);
+        self.flush(now);
+    }
+
+    /// The local server originates or updates its entry `key` with the protocol specific part
+    /// `data`. Returns the sequence number given to the new instance (the current one if `data`
+    /// is what is held already).
+    pub fn originate(&mut self, now: Time, key: &[u8], data: Data) -> Result<u32, LocalError> {
+        if self.cfg.profile.is_deletion(&data) {
+            return Err(LocalError::IsDeletion);
+        }
+        self.cfg.profile.validate(&data).map_err(|e| LocalError::Invalid(e.0))?;
+        let id = self.local_id(key)?;
+        let len = wire::csa_len(&Csa {
+            summary: wire::Csas { hops: 0, null: false, seq: 0, id: id.clone() },
+            data: data.clone(),
+        });
+        let max = self.cfg.max_packet.saturating_sub(
+            wire::overhead(&self.common_to(&self.cfg.lsid.clone()), wire::MessageType::CsuRequest)
+                + 64,
+        );
+        if len > max {
+            return Err(LocalError::TooLarge { len, max });
+        }
+        let seq = match self.cache.get(&id) {
+            Some(e) if e.owned && !e.deleted && e.data == data => return Ok(e.seq),
+            Some(e) if e.owned => seq::next_csa(e.seq, 1),
+            Some(e) => seq::next_csa(e.seq, self.cfg.restart_seq_step),
+            None if self.cache.len() >= self.cfg.max_entries => return Err(LocalError::Full),
+            None => NextSeq::Next(SEQ_FIRST),
+        };
+        let fresh = self.cache.get(&id).is_none();
+        Ok(self.install_local(now, id, seq, data, false, fresh))
+    }
+
+    /// The local server deletes its entry `key`: a deletion record goes to every DCS.
+    pub fn withdraw(&mut self, now: Time, key: &[u8]) -> Result<(), LocalError> {
+        let id = self.local_id(key)?;
+        let (seq, data) = match self.cache.get(&id) {
+            Some(e) if e.owned && !e.deleted => (e.seq, e.data.clone()),
+            _ => {
+                // Withdrawing an entry that is waiting to restart its sequence space.
+                let before = self.wrapping.len();
+                self.wrapping.retain(|(w, _)| w != &id);
+                return if self.wrapping.len() < before { Ok(()) } else { Err(LocalError::NotFound) };
+            }
+        };
+        let del = self.cfg.profile.deletion_of(&data);
+        self.install_local(now, id, seq::next_csa(seq, 1), del, true, false);
+        self.flush(now);
+        Ok(())
+    }
+
+    /// The local server hands over its whole cache: entries originated here that are not in
+    /// `entries` are withdrawn, the others originated (or kept, when unchanged). From now on an
+    /// entry that carries this server's Originator ID but is not held is flushed from the group.
+    pub fn replace_local_cache(
+        &mut self,
+        now: Time,
+        entries: impl IntoIterator<Item = (Vec<u8>, Data)>,
+    ) -> Vec<(Vec<u8>, LocalError)> {
+        self.authoritative = true;
+        let mut errors = Vec::new();
+        let mut keep = std::collections::HashSet::new();
+        for (key, data) in entries {
+            match self.originate(now, &key, data) {
+                Ok(_) => {
+                    keep.insert(key);
+                }
+                Err(e) => errors.push((key, e)),
+            }
+        }
+        let stale: Vec<Vec<u8>> = self
+            .cache
+            .iter()
+            .filter(|(id, e)| e.owned && !e.deleted && !keep.contains(id.key.as_bytes()))
+            .map(|(id, _)| id.key.as_bytes().to_vec())
+            .collect();
+        for key in stale {
+            let _ = self.withdraw(now, &key);
+        }
+        self.flush(now);
+        errors
+    }
+
+    fn local_id(&self, key: &[u8]) -> Result<RecordId, LocalError> {
+        if key.is_empty() {
+            return Err(LocalError::BadKey);
+        }
+        let key = Id::new(key).ok_or(LocalError::BadKey)?;
+        Ok(RecordId { key, origin: self.cfg.lsid.clone() })
+    }
+
+    /// Store an instance originated here and flood it to every DCS. Handles the end of the
+    /// sequence space (B.2.0.2). Returns the sequence number used.
+    fn install_local(
+        &mut self,
+        now: Time,
+        id: RecordId,
+        seq: NextSeq,
+        data: Data,
+        deleted: bool,
+        fresh: bool,
+    ) -> u32 {
+        let seq = match seq {
+            NextSeq::Next(s) => s,
+            NextSeq::Wrap => {
+                // Purge first; the new instance follows once every DCS has acknowledged it.
+                let purge = self.cfg.profile.deletion_of(&data);
+                if !deleted {
+                    self.wrapping.retain(|(w, _)| w != &id);
+                    self.wrapping.push((id.clone(), data));
+                }
+                self.cache.remove(&id);
+                let csa = Csa {
+                    summary: wire::Csas { hops: 0, null: false, seq: SEQ_PURGE, id: id.clone() },
+                    data: purge,
+                };
+                self.flood_csa(now, &csa, None, Hops::Configured);
+                return SEQ_PURGE;
+            }
+        };
+        let entry = Entry {
+            seq,
+            data,
+            deleted,
+            owned: true,
+            unconfirmed: fresh && seq == SEQ_FIRST,
+            from: None,
+            since: now,
+        };
+        self.schedule_entry(now, &id, &entry);
+        self.cache.insert(id.clone(), entry);
+        self.satisfy_crls(&id);
+        self.flood(now, &id, None, Hops::Configured);
+        seq
+    }
+
+    fn schedule_entry(&mut self, now: Time, id: &RecordId, e: &Entry) {
+        if e.deleted {
+            self.cache.schedule(now + self.cfg.tombstone_hold, EntryTimer::Forget, e.seq, id.clone());
+        } else if let Some(life) = self.cfg.profile.lifetime(&e.data) {
+            self.cache.schedule(now + life, EntryTimer::Expire, e.seq, id.clone());
+        }
+    }
+
+    fn entry_timers(&mut self, now: Time) {
+        while let Some((what, id)) = self.cache.pop_due(now) {
+            match what {
+                EntryTimer::Expire => {
+                    let Some(e) = self.cache.get(&id) else { continue };
+                    let view = e.view(&id);
+                    let seq = e.seq;
+                    self.cache.mark_deleted(&id);
+                    self.cache.schedule(now + self.cfg.tombstone_hold, EntryTimer::Forget, seq, id);
+                    self.events.push_back(Event::Cache(CacheChange::Removed {
+                        entry: view,
+                        reason: RemoveReason::Expired,
+                    }));
+                }
+                EntryTimer::Forget => {
+                    self.cache.remove(&id);
+                }
+            }
+        }
+    }
+
+    // ----- flooding -------------------------------------------------------------------------
+
+    /// Send the cache's instance of `id` to every DCS but `except` (2.3).
+    fn flood(&mut self, now: Time, id: &RecordId, except: Option<DcsId>, hops: Hops) {
+        let Some(e) = self.cache.get(id) else { return };
+        let csa = e.csa(id, 0);
+        self.flood_csa(now, &csa, except, hops);
+    }
+
+    fn flood_csa(&mut self, _now: Time, csa: &Csa, except: Option<DcsId>, hops: Hops) {
+        for (i, slot) in self.dcs.iter_mut().enumerate() {
+            let Some(d) = slot else { continue };
+            if Some(DcsId(i as u32)) == except {
+                continue;
+            }
+            match d.ca.state {
+                CaState::UpdateCache | CaState::Aligned => {
+                    let h = match hops {
+                        Hops::Configured => d.cfg.hops,
+                        Hops::Forward(h) => h,
+                    };
+                    let mut c = csa.clone();
+                    c.summary.hops = h;
+                    d.queue.enqueue(c);
+                }
+                CaState::Negotiation | CaState::SummarizeMaster | CaState::SummarizeSlave => {
+                    d.deferred.insert(csa.summary.id.clone());
+                }
+                CaState::Down => {}
+            }
+        }
+    }
+
+    /// The cache now holds an instance of `id` at least as new as any CRL wants (2.2.3,
+    /// rfc2334-notes item 15).
+    fn satisfy_crls(&mut self, id: &RecordId) {
+        let Some(e) = self.cache.get(id) else { return };
+        let have = e.seq;
+        for d in self.dcs.iter_mut().flatten() {
+            if let Some(&want) = d.crl.wanted.get(id)
+                && !seq::newer(want, have)
+            {
+                d.crl.satisfy(id);
+            }
+        }
+    }
+
+    // ----- packet output --------------------------------------------------------------------
+
+    fn common_to(&self, receiver: &Id) -> Common {
+        Common {
+            protocol_id: self.cfg.protocol_id,
+            sgid: self.cfg.sgid,
+            sender: self.cfg.lsid.clone(),
+            receiver: receiver.clone(),
+        }
+    }
+
+    /// Largest total record length that fits in one packet of `kind` to DCS `d`.
+    fn room(&self, d: &Dcs, kind: wire::MessageType) -> usize {
+        let common = self.common_to(&d.cfg.id);
+        self.cfg
+            .max_packet
+            .min(wire::MAX_PACKET)
+            .saturating_sub(wire::overhead(&common, kind) + wire::auth_overhead(d.cfg.auth_send.as_ref()))
+    }
+
+    /// Encode and queue a packet to DCS `to`, addressed to it. Returns the bytes sent.
+    fn send(&mut self, to: DcsId, body: Body) -> Option<Vec<u8>> {
+        let d = self.dcs(to)?;
+        let common = self.common_to(&d.cfg.id);
+        self.send_with_common(to, common, body)
+    }
+
+    /// Encode and queue a packet to DCS `to` with the given common part.
+    fn send_with_common(&mut self, to: DcsId, common: Common, body: Body) -> Option<Vec<u8>> {
+        let d = self.dcs(to)?;
+        let packet = Packet { common, body, extensions: Vec::new() };
+        let bytes = match wire::encode(&packet, d.cfg.auth_send.as_ref()) {
+            Ok(b) => b,
+            Err(e) => {
+                // Records are sized against the maximum packet before they get here, so this is
+                // a bug; report it rather than take the process down.
+                self.events.push_back(Event::Trace(Trace::Abnormal {
+                    dcs: to,
+                    cause: format!("could not encode {}: {e}", packet.body.message_type().name()),
+                }));
+                return None;
+            }
+        };
+        let summary = summarize(&packet, bytes.len());
+        self.transmit(to, bytes.clone(), summary);
+        Some(bytes)
+    }
+
+    /// Queue encoded bytes to DCS `to`, counting and tracing them.
+    fn transmit(&mut self, to: DcsId, bytes: Vec<u8>, summary: MessageSummary) {
+        let Some(d) = self.dcs_mut(to) else { return };
+        d.stats.tx.count(summary.kind, summary.len, summary.records);
+        if self.trace_messages {
+            self.events.push_back(Event::Trace(Trace::Sent { dcs: to, msg: summary }));
+        }
+        self.out.push_back(Transmit { dcs: to, bytes });
+    }
+
+    /// Send what the protocol has queued: CSU Requests from the retransmit queues and CSU
+    /// Replies for what was received, packed into as few packets as the size allows.
+    fn flush(&mut self, now: Time) {
+        self.check_wrapping(now);
+        let ids: Vec<DcsId> = self.dcs_ids().collect();
+        for id in ids {
+            let Some(d) = self.dcs_mut(id) else { continue };
+            if !matches!(d.ca.state, CaState::UpdateCache | CaState::Aligned) {
+                d.queue.unsent.clear();
+                d.acks.clear();
+                continue;
+            }
+            let due = now + d.cfg.csu_rexmit;
+            let csas = std::mem::take(&mut d.acks);
+            let csas_room = self.room(self.dcs(id).expect("present"), wire::MessageType::CsuReply);
+            for chunk in chunks(csas, csas_room, |r| wire::csas_len(r)) {
+                self.send(id, Body::CsuReply { records: chunk });
+            }
+            let Some(d) = self.dcs_mut(id) else { continue };
+            let records = d.queue.take_unsent(due);
+            if records.is_empty() {
+                continue;
+            }
+            let room = self.room(self.dcs(id).expect("present"), wire::MessageType::CsuRequest);
+            for chunk in chunks(records, room, |r| wire::csa_len(r)) {
+                self.send(id, Body::CsuRequest { records: chunk });
+            }
+        }
+    }
+
+    /// Entries waiting to restart their sequence space go out once no DCS still has the purge
+    /// on its retransmit queue (B.2.0.2).
+    fn check_wrapping(&mut self, now: Time) {
+        if self.wrapping.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.wrapping);
+        for (id, data) in pending {
+            let acked = self.dcs.iter().flatten().all(|d| {
+                d.queue.get(&id).is_none_or(|q| q.csa.summary.seq != SEQ_PURGE)
+            });
+            if acked && self.cache.get(&id).is_none() {
+                self.install_local(now, id, NextSeq::Next(SEQ_FIRST), data, false, false);
+            } else {
+                self.wrapping.push((id, data));
+            }
+        }
+    }
+
+    // ----- packet input ---------------------------------------------------------------------
+
+    fn drop_packet(&mut self, from: DcsId, reason: Drop) {
+        if let Some(d) = self.dcs_mut(from) {
+            match reason {
+                Drop::Malformed(_) => d.stats.malformed += 1,
+                Drop::Auth(_) => d.stats.auth_failures += 1,
+                Drop::InvalidRecord(_) => d.stats.invalid_records += 1,
+                _ => d.stats.dropped += 1,
+            }
+        }
+        self.events.push_back(Event::Trace(Trace::Dropped { dcs: from, reason }));
+    }
+
+    fn receive(&mut self, now: Time, from: DcsId, bytes: &[u8]) {
+        let packet = match wire::decode(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                self.drop_packet(from, Drop::Malformed(e.to_string()));
+                self.abnormal(now, from, format!("malformed packet: {e}"));
+                return;
+            }
+        };
+        let Some(d) = self.dcs(from) else { return };
+        if !d.cfg.auth_recv.is_empty() {
+            let keys = d.cfg.auth_recv.clone();
+            if let Err(e) =
+                wire::verify_auth(bytes, &packet, |spi| keys.iter().find(|k| k.spi == spi).cloned())
+            {
+                self.drop_packet(from, Drop::Auth(e.to_string()));
+                self.abnormal(now, from, format!("authentication failed: {e}"));
+                return;
+            }
+        }
+        let c = &packet.common;
+        if c.protocol_id != self.cfg.protocol_id || c.sgid != self.cfg.sgid {
+            let reason = Drop::WrongGroup { protocol_id: c.protocol_id, sgid: c.sgid };
+            self.drop_packet(from, reason);
+            return;
+        }
+        let Some(d) = self.dcs(from) else { return };
+        if c.sender != d.cfg.id {
+            self.drop_packet(from, Drop::WrongSender);
+            return;
+        }
+        let kind = packet.body.message_type();
+        let for_us = match kind {
+            wire::MessageType::Hello => true,
+            wire::MessageType::CsuRequest | wire::MessageType::CsuReply => {
+                c.receiver == self.cfg.lsid || c.receiver.is_broadcast()
+            }
+            wire::MessageType::Ca | wire::MessageType::Csus => c.receiver == self.cfg.lsid,
+        };
+        if !for_us {
+            self.drop_packet(from, Drop::NotForUs);
+            return;
+        }
+        if kind != wire::MessageType::Hello
+            && d.hello.state != crate::event::HelloState::Bidirectional
+        {
+            self.drop_packet(from, Drop::NotBidirectional(kind));
+            return;
+        }
+        let summary = summarize(&packet, bytes.len());
+        if let Some(d) = self.dcs_mut(from) {
+            d.stats.rx.count(summary.kind, summary.len, summary.records);
+        }
+        if self.trace_messages {
+            self.events.push_back(Event::Trace(Trace::Received { dcs: from, msg: summary }));
+        }
+        match packet.body {
+            Body::Hello { interval, dead_factor, family_id, additional } => {
+                let mut receivers = additional;
+                receivers.push(packet.common.receiver);
+                self.on_hello(now, from, interval, dead_factor, family_id, &receivers);
+            }
+            Body::Ca { seq, m, i, o, records } => {
+                self.on_ca(now, from, ca::CaMsg { seq, m, i, o, records });
+            }
+            Body::CsuRequest { records } => self.on_csu_request(now, from, records),
+            Body::CsuReply { records } => self.on_csu_reply(now, from, records),
+            Body::Csus { records } => self.on_csus(now, from, records),
+        }
+    }
+
+    /// An abnormal event (2.1): the Hello FSM goes back to Waiting and the DCS leaves our
+    /// Receiver ID list (rfc2334-notes item 12).
+    fn abnormal(&mut self, now: Time, from: DcsId, cause: String) {
+        let Some(d) = self.dcs_mut(from) else { return };
+        d.stats.abnormal_events += 1;
+        self.events.push_back(Event::Trace(Trace::Abnormal { dcs: from, cause }));
+        self.hello_abnormal(now, from);
+    }
+
+    fn set_ca(&mut self, now: Time, id: DcsId, to: CaState, cause: &'static str) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        let from = d.ca.state;
+        if from == to {
+            return;
+        }
+        d.ca = crate::event::Since { state: to, since: now };
+        if to == CaState::Aligned {
+            d.stats.alignments += 1;
+        }
+        self.events.push_back(Event::Trace(Trace::Ca { dcs: id, from, to, cause }));
+    }
+}
+
+/// Split `items` into runs whose summed size fits `room` (at least one item per run, and at most
+/// 65535 per run).
+fn chunks<T>(items: Vec<T>, room: usize, size: impl Fn(&T) -> usize) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::new();
+    let mut used = 0;
+    for it in items {
+        let s = size(&it);
+        if !cur.is_empty() && (used + s > room || cur.len() == usize::from(u16::MAX)) {
+            out.push(std::mem::take(&mut cur));
+            used = 0;
+        }
+        used += s;
+        cur.push(it);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn summarize(p: &Packet, len: usize) -> MessageSummary {
+    MessageSummary {
+        kind: p.body.message_type(),
+        records: p.body.record_count(),
+        len,
+        ca: match &p.body {
+            Body::Ca { seq, m, i, o, .. } => Some((*seq, *m, *i, *o)),
+            _ => None,
+        },
+    }
+}
