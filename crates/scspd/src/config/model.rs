@@ -1,0 +1,401 @@
+//! The configuration as the daemon uses it.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use super::{AtmAddress, Host, Pos};
+
+/// Default UDP port on which servers receive SCSP and to which DCSs are sent (this project's
+/// choice; SCSP over UDP has no assigned port).
+pub const DEFAULT_PORT: u16 = 7126;
+/// Default largest SCSP packet sent: a 1500-byte Ethernet payload less the IPv4 (20) and UDP (8)
+/// headers. Over IPv6 (40-byte header) the equivalent is 1452.
+pub const DEFAULT_MTU: u16 = 1472;
+/// Smallest `MTU`.
+pub const MIN_MTU: u16 = 64;
+/// Default `CAReXmitInt`, seconds.
+pub const DEFAULT_CA_REXMIT_INT: u16 = 3;
+/// Default `CSUSReXmitInt`, seconds.
+pub const DEFAULT_CSUS_REXMIT_INT: u16 = 3;
+/// Default `CSUReXmitInt`, seconds.
+pub const DEFAULT_CSU_REXMIT_INT: u16 = 2;
+/// Default `CSUReXmitMax`.
+pub const DEFAULT_CSU_REXMIT_MAX: u16 = 5;
+/// Default `HelloDead`.
+pub const DEFAULT_HELLO_DEAD: u16 = 3;
+/// Default `HelloInt`, seconds.
+pub const DEFAULT_HELLO_INT: u16 = 3;
+/// Default `Hops`.
+pub const DEFAULT_HOPS: u16 = 3;
+/// Smallest value of the DCS timers and counts (as the original).
+pub const MIN_DCS_VALUE: u16 = 1;
+/// Largest value of the DCS timers and counts (as the original).
+pub const MAX_DCS_VALUE: u16 = 1024;
+
+/// A whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// The `Server` statements, in file order.
+    pub servers: Vec<ServerConfig>,
+    /// The `Log` statements, merged.
+    pub log: LogConfig,
+}
+
+impl Config {
+    /// The server named `name`.
+    pub fn server(&self, name: &str) -> Option<&ServerConfig> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+}
+
+/// Where log messages go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogConfig {
+    /// `File <name>;`: append log messages to this file.
+    pub file: Option<PathBuf>,
+    /// `Syslog;`, or no `File`: log to syslog (facility `LOG_DAEMON`). Set by the parser when
+    /// neither is given.
+    pub syslog: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig {
+            file: None,
+            syslog: true,
+        }
+    }
+}
+
+/// An SCSP protocol ID (RFC 2334 Protocol ID; the names are the original's keywords).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Protocol {
+    /// The Protocol ID sent in every SCSP packet.
+    pub id: u16,
+    /// The keyword for `id`, when it has one (always set by [`Protocol::from_id`]).
+    pub name: Option<&'static str>,
+}
+
+/// The protocol keywords and their IDs.
+pub const PROTOCOL_NAMES: [(&str, u16); 5] = [
+    ("ATMARP", 1),
+    ("NHRP", 2),
+    ("MARS", 3),
+    ("DHCP", 4),
+    ("LNNI", 5),
+];
+
+impl Protocol {
+    /// ATMARP (1).
+    pub const ATMARP: Protocol = Protocol {
+        id: 1,
+        name: Some("ATMARP"),
+    };
+
+    /// The protocol with this ID, named if it has a keyword.
+    pub fn from_id(id: u16) -> Protocol {
+        Protocol {
+            id,
+            name: PROTOCOL_NAMES
+                .iter()
+                .find(|(_, i)| *i == id)
+                .map(|(n, _)| *n),
+        }
+    }
+
+    /// The protocol of a keyword (ignoring ASCII case).
+    pub fn from_name(name: &str) -> Option<Protocol> {
+        PROTOCOL_NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, id)| Protocol::from_id(*id))
+    }
+}
+
+/// The keyword if there is one, else the number.
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{}", self.id),
+        }
+    }
+}
+
+/// One `Server` statement: a local server whose cache is synchronised.
+///
+/// Equality ignores `pos`, so that a reload can tell whether anything but the place in the file
+/// changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerConfig {
+    /// The name after `Server` (not used by the protocol).
+    pub name: String,
+    /// `Protocol`.
+    pub protocol: Protocol,
+    /// `Netif`: the network interface the local server serves.
+    pub netif: Option<String>,
+    /// `ServerGroupID`.
+    pub sgid: u16,
+    /// `FamilyID` (default 0).
+    pub family_id: u16,
+    /// `ID`: this server's own SCSP ID. `None`: the first IPv4 address of `netif`, found by the
+    /// daemon.
+    pub id: Option<Host>,
+    /// `Address`: where this server receives. `None`: its ID.
+    pub address: Option<Host>,
+    /// `Port`: the UDP port where this server receives (default [`DEFAULT_PORT`]).
+    pub port: u16,
+    /// `MTU`: largest SCSP packet sent, bytes (default [`DEFAULT_MTU`]).
+    pub mtu: u16,
+    /// The `DCS` statements, in file order.
+    pub dcs: Vec<DcsConfig>,
+    /// Where the `Server` keyword is.
+    pub pos: Pos,
+}
+
+impl ServerConfig {
+    /// Whether the server's own settings (everything but its DCSs and position) are equal: a
+    /// reload can then keep the server and compare its DCSs one by one.
+    pub fn same_settings(&self, other: &ServerConfig) -> bool {
+        let ServerConfig {
+            name,
+            protocol,
+            netif,
+            sgid,
+            family_id,
+            id,
+            address,
+            port,
+            mtu,
+            dcs: _,
+            pos: _,
+        } = self;
+        *name == other.name
+            && *protocol == other.protocol
+            && *netif == other.netif
+            && *sgid == other.sgid
+            && *family_id == other.family_id
+            && *id == other.id
+            && *address == other.address
+            && *port == other.port
+            && *mtu == other.mtu
+    }
+
+    /// The DCS whose ID is the same host as `id` (see [`Host::same_as`]).
+    pub fn dcs_by_id(&self, id: &Host) -> Option<&DcsConfig> {
+        self.dcs.iter().find(|d| d.id.same_as(id))
+    }
+}
+
+impl PartialEq for ServerConfig {
+    fn eq(&self, other: &ServerConfig) -> bool {
+        self.same_settings(other) && self.dcs == other.dcs
+    }
+}
+
+/// One `DCS` statement: a Directly Connected Server.
+///
+/// Equality ignores `pos`: equal DCS configurations need no new session after a reload.
+#[derive(Debug, Clone, Serialize)]
+pub struct DcsConfig {
+    /// `ID`: the DCS's SCSP ID (required).
+    pub id: Host,
+    /// `ATMaddr`: accepted for compatibility, not used over UDP.
+    pub atm_addr: Option<AtmAddress>,
+    /// `Address`: where the DCS receives. `None`: its ID.
+    pub address: Option<Host>,
+    /// `Port`: the UDP port where the DCS receives (default [`DEFAULT_PORT`]).
+    pub port: u16,
+    /// `CAReXmitInt`, seconds.
+    pub ca_rexmit_int: u16,
+    /// `CSUSReXmitInt`, seconds.
+    pub csus_rexmit_int: u16,
+    /// `CSUReXmitInt`, seconds.
+    pub csu_rexmit_int: u16,
+    /// `CSUReXmitMax`: retransmissions of a CSA before it is given up.
+    pub csu_rexmit_max: u16,
+    /// `HelloDead`: the Hello dead factor.
+    pub hello_dead: u16,
+    /// `HelloInt`, seconds.
+    pub hello_int: u16,
+    /// `Hops`: hop count of CSAs originated here.
+    pub hops: u16,
+    /// `Auth`: authentication of the packets exchanged with this DCS.
+    pub auth: Option<AuthConfig>,
+    /// Where the `DCS` keyword is.
+    pub pos: Pos,
+}
+
+impl DcsConfig {
+    /// A DCS with this ID and every other setting at its default.
+    pub fn new(id: Host) -> DcsConfig {
+        DcsConfig {
+            id,
+            atm_addr: None,
+            address: None,
+            port: DEFAULT_PORT,
+            ca_rexmit_int: DEFAULT_CA_REXMIT_INT,
+            csus_rexmit_int: DEFAULT_CSUS_REXMIT_INT,
+            csu_rexmit_int: DEFAULT_CSU_REXMIT_INT,
+            csu_rexmit_max: DEFAULT_CSU_REXMIT_MAX,
+            hello_dead: DEFAULT_HELLO_DEAD,
+            hello_int: DEFAULT_HELLO_INT,
+            hops: DEFAULT_HOPS,
+            auth: None,
+            pos: Pos::default(),
+        }
+    }
+
+    /// Where the DCS receives: `Address`, or else its ID.
+    pub fn effective_address(&self) -> &Host {
+        self.address.as_ref().unwrap_or(&self.id)
+    }
+
+    /// `CAReXmitInt` as a duration.
+    pub fn ca_rexmit_interval(&self) -> Duration {
+        Duration::from_secs(self.ca_rexmit_int.into())
+    }
+
+    /// `CSUSReXmitInt` as a duration.
+    pub fn csus_rexmit_interval(&self) -> Duration {
+        Duration::from_secs(self.csus_rexmit_int.into())
+    }
+
+    /// `CSUReXmitInt` as a duration.
+    pub fn csu_rexmit_interval(&self) -> Duration {
+        Duration::from_secs(self.csu_rexmit_int.into())
+    }
+
+    /// `HelloInt` as a duration.
+    pub fn hello_interval(&self) -> Duration {
+        Duration::from_secs(self.hello_int.into())
+    }
+
+    /// The time after which a silent DCS is declared down: `HelloDead` × `HelloInt`.
+    pub fn dead_interval(&self) -> Duration {
+        Duration::from_secs(u64::from(self.hello_dead) * u64::from(self.hello_int))
+    }
+}
+
+impl PartialEq for DcsConfig {
+    fn eq(&self, other: &DcsConfig) -> bool {
+        let DcsConfig {
+            id,
+            atm_addr,
+            address,
+            port,
+            ca_rexmit_int,
+            csus_rexmit_int,
+            csu_rexmit_int,
+            csu_rexmit_max,
+            hello_dead,
+            hello_int,
+            hops,
+            auth,
+            pos: _,
+        } = self;
+        *id == other.id
+            && *atm_addr == other.atm_addr
+            && *address == other.address
+            && *port == other.port
+            && *ca_rexmit_int == other.ca_rexmit_int
+            && *csus_rexmit_int == other.csus_rexmit_int
+            && *csu_rexmit_int == other.csu_rexmit_int
+            && *csu_rexmit_max == other.csu_rexmit_max
+            && *hello_dead == other.hello_dead
+            && *hello_int == other.hello_int
+            && *hops == other.hops
+            && *auth == other.auth
+    }
+}
+
+/// The HMAC of the Authentication extension (RFC 2334 B.3.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum AuthAlgorithm {
+    /// `HMAC-MD5`: HMAC-MD5-128 (RFC 2104), the algorithm RFC 2334 requires; 16-byte MAC.
+    HmacMd5,
+    /// `HMAC-SHA-256`: 32-byte MAC.
+    HmacSha256,
+}
+
+impl AuthAlgorithm {
+    /// The keyword.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthAlgorithm::HmacMd5 => "HMAC-MD5",
+            AuthAlgorithm::HmacSha256 => "HMAC-SHA-256",
+        }
+    }
+
+    /// The algorithm of a keyword (ignoring ASCII case).
+    pub fn from_name(name: &str) -> Option<AuthAlgorithm> {
+        [AuthAlgorithm::HmacMd5, AuthAlgorithm::HmacSha256]
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Length of the MAC, bytes (also the key length RFC 2104 recommends at least).
+    pub fn mac_len(self) -> usize {
+        match self {
+            AuthAlgorithm::HmacMd5 => 16,
+            AuthAlgorithm::HmacSha256 => 32,
+        }
+    }
+}
+
+impl fmt::Display for AuthAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Key bytes. `Debug` and `Serialize` show only the length, so that dumps do not leak keys.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wrap key bytes.
+    pub fn new(bytes: Vec<u8>) -> Secret {
+        Secret(bytes)
+    }
+
+    /// The key bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{}-byte secret>", self.0.len())
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("<{}-byte secret>", self.0.len()))
+    }
+}
+
+/// `Auth`: manually keyed authentication with one DCS (RFC 2334 B.3.1.3).
+///
+/// Packets sent to the DCS carry `send_spi` (an SPI the DCS allocated) and a MAC made with
+/// `algorithm` and `key`. Packets from the DCS must carry `recv_spi` (the SPI this side
+/// allocated) and a MAC that verifies with the same algorithm and key; packets without the
+/// Authentication extension, or with another SPI or a wrong MAC, are dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthConfig {
+    /// SPI written in packets sent to the DCS.
+    pub send_spi: u32,
+    /// SPI that packets from the DCS must carry.
+    pub recv_spi: u32,
+    /// The HMAC.
+    pub algorithm: AuthAlgorithm,
+    /// The shared key.
+    pub key: Secret,
+    /// `KeyFile`, as written, when the key was read from a file.
+    pub key_file: Option<PathBuf>,
+}

@@ -1,0 +1,4 @@
+//! `scspd`: the SCSP (RFC 2334) daemon over UDP/IP, compatible with FreeBSD's scspd(8).
+#![forbid(unsafe_code)]
+
+pub mod config;
