@@ -1,0 +1,484 @@
+//! Each statement, its defaults, and the general rules of the language (case, comments, order,
+//! empty statements, several servers).
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use scspd::config::{
+    self, AtmAddressKind, AuthAlgorithm, Config, DcsConfig, Host, LogConfig, Protocol,
+    ServerConfig, Warning,
+};
+
+fn parse(src: &str) -> (Config, Vec<Warning>) {
+    match config::parse(src, "t.conf") {
+        Ok(r) => r,
+        Err(errors) => {
+            let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            panic!("unexpected errors for\n{src}\n{list:#?}")
+        }
+    }
+}
+
+fn ok(src: &str) -> Config {
+    let (c, w) = parse(src);
+    assert!(w.is_empty(), "unexpected warnings: {w:?}");
+    c
+}
+
+fn server(body: &str) -> ServerConfig {
+    let c = ok(&format!(
+        "server s {{ protocol ATMARP; netif ni0; ServerGroupID 1; {body} DCS {{ ID 10.9.9.9; }}; }};"
+    ));
+    c.servers.into_iter().next().unwrap()
+}
+
+fn dcs(body: &str) -> DcsConfig {
+    let c = ok(&format!(
+        "server s {{ protocol ATMARP; netif ni0; ServerGroupID 1; DCS {{ ID 10.0.0.2; {body} }}; }};"
+    ));
+    c.servers[0].dcs[0].clone()
+}
+
+fn ip(s: &str) -> Host {
+    Host::Ip(s.parse::<IpAddr>().unwrap())
+}
+
+// ---- Server statements ----
+
+#[test]
+fn protocol_names_and_numbers() {
+    for (text, id) in [
+        ("ATMARP", 1),
+        ("nhrp", 2),
+        ("Mars", 3),
+        ("dhcp", 4),
+        ("LNNI", 5),
+        ("0", 0),
+        ("1", 1),
+        ("65535", 65535),
+        ("00042", 42),
+    ] {
+        let c = ok(&format!(
+            "server s {{ protocol {text}; netif n; ServerGroupID 1; DCS {{ ID 1.2.3.4; }}; }};"
+        ));
+        assert_eq!(c.servers[0].protocol, Protocol::from_id(id), "{text}");
+    }
+    // A number with a name is the same protocol as the name.
+    assert_eq!(Protocol::from_id(1), Protocol::ATMARP);
+    assert_eq!(Protocol::from_id(1).to_string(), "ATMARP");
+    assert_eq!(Protocol::from_id(9).to_string(), "9");
+}
+
+#[test]
+fn netif_sgid_family() {
+    let s = server("FamilyID 65535;");
+    assert_eq!(s.netif.as_deref(), Some("ni0"));
+    assert_eq!(s.sgid, 1);
+    assert_eq!(s.family_id, 65535);
+    let c = ok("server s { protocol 1; netif \"eth0.100\"; ServerGroupID 0; DCS { ID h; }; };");
+    assert_eq!(c.servers[0].sgid, 0);
+    assert_eq!(c.servers[0].netif.as_deref(), Some("eth0.100"));
+    assert_eq!(server("").family_id, 0);
+}
+
+#[test]
+fn server_id_address_port_mtu() {
+    let s = server("ID 10.0.0.1; Address ::; Port 1; MTU 64;");
+    assert_eq!(s.id, Some(ip("10.0.0.1")));
+    assert_eq!(s.address, Some(ip("::")));
+    assert_eq!(s.port, 1);
+    assert_eq!(s.mtu, 64);
+    let s = server("ID scsp.example.org; Address scsp.example.org; Port 65535; MTU 65535;");
+    assert_eq!(s.id, Some(Host::Name("scsp.example.org".into())));
+    assert_eq!(s.port, 65535);
+    assert_eq!(s.mtu, 65535);
+    let s = server("");
+    assert_eq!((s.id, s.address, s.port, s.mtu), (None, None, 7126, 1472));
+}
+
+#[test]
+fn server_id_replaces_netif() {
+    let c =
+        ok("server s { protocol ATMARP; ServerGroupID 1; ID 10.0.0.1; DCS { ID 10.0.0.2; }; };");
+    assert_eq!(c.servers[0].netif, None);
+}
+
+#[test]
+fn server_without_dcs_is_a_warning() {
+    let (c, w) = parse("server lonely { protocol ATMARP; netif ni0; ServerGroupID 1; };");
+    assert!(c.servers[0].dcs.is_empty());
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        w[0].to_string(),
+        "t.conf:1:1: warning: no DCS configured for server \"lonely\" (its cache is not \
+         synchronised with any other server)"
+    );
+}
+
+// ---- DCS statements ----
+
+#[test]
+fn dcs_defaults() {
+    let d = dcs("");
+    assert_eq!(d, DcsConfig::new(ip("10.0.0.2")));
+    assert_eq!(
+        (
+            d.ca_rexmit_int,
+            d.csus_rexmit_int,
+            d.csu_rexmit_int,
+            d.csu_rexmit_max,
+            d.hello_dead,
+            d.hello_int,
+            d.hops,
+            d.port
+        ),
+        (3, 3, 2, 5, 3, 3, 3, 7126)
+    );
+    assert_eq!(d.atm_addr, None);
+    assert_eq!(d.address, None);
+    assert_eq!(d.auth, None);
+}
+
+#[test]
+fn dcs_numbers() {
+    let d = dcs(
+        "CAReXmitInt 1; CSUSReXmitInt 2; CSUReXmitInt 4; CSUReXmitMax 8; HelloDead 16; \
+         HelloInt 32; Hops 1024;",
+    );
+    assert_eq!(
+        (
+            d.ca_rexmit_int,
+            d.csus_rexmit_int,
+            d.csu_rexmit_int,
+            d.csu_rexmit_max,
+            d.hello_dead,
+            d.hello_int,
+            d.hops
+        ),
+        (1, 2, 4, 8, 16, 32, 1024)
+    );
+    assert_eq!(d.ca_rexmit_interval().as_secs(), 1);
+    assert_eq!(d.csus_rexmit_interval().as_secs(), 2);
+    assert_eq!(d.csu_rexmit_interval().as_secs(), 4);
+    assert_eq!(d.hello_interval().as_secs(), 32);
+    assert_eq!(d.dead_interval().as_secs(), 16 * 32);
+}
+
+#[test]
+fn dcs_id_forms() {
+    assert_eq!(dcs("").id, ip("10.0.0.2"));
+    let c = ok(
+        "server s { protocol 1; netif n; ServerGroupID 1; DCS { ID fe80::2; }; \
+                DCS { ID peer.example.; }; DCS { ID \"peer2\"; }; };",
+    );
+    let d = &c.servers[0].dcs;
+    assert_eq!(d[0].id, ip("fe80::2"));
+    assert_eq!(d[1].id, Host::Name("peer.example.".into()));
+    assert_eq!(d[2].id, Host::Name("peer2".into()));
+}
+
+#[test]
+fn dcs_address_and_port() {
+    let d = dcs("Address 192.0.2.9; Port 9999;");
+    assert_eq!(d.address, Some(ip("192.0.2.9")));
+    assert_eq!(d.effective_address(), &ip("192.0.2.9"));
+    assert_eq!(d.port, 9999);
+    let d = dcs("Address peer.example.net;");
+    assert_eq!(d.address, Some(Host::Name("peer.example.net".into())));
+}
+
+#[test]
+fn atm_addresses() {
+    let d = dcs("ATMaddr 47000580ffdc00000000020001002048061de700;");
+    let a = d.atm_addr.unwrap();
+    assert_eq!(
+        (a.kind, a.bytes.len(), a.subaddress),
+        (AtmAddressKind::Nsap, 20, None)
+    );
+    let d = dcs("ATMaddr 0x.0123.4567.89 0x47.0005.80.ffdc00.0000.0002.0001.002048061de7.00;");
+    let a = d.atm_addr.unwrap();
+    assert_eq!(a.kind, AtmAddressKind::E164);
+    assert_eq!(a.bytes, [0x01, 0x23, 0x45, 0x67, 0x89]);
+    assert_eq!(a.subaddress.map(|s| s.len()), Some(20));
+    // 15 bytes is the longest E.164 address.
+    let d = dcs(&format!(
+        "ATMaddr 0x{} 0x{};",
+        "12".repeat(15),
+        "ab".repeat(20)
+    ));
+    assert_eq!(d.atm_addr.unwrap().bytes.len(), 15);
+}
+
+#[test]
+fn auth_separate_spis() {
+    let d = dcs(&format!(
+        "Auth {{ SendSPI 1; RecvSPI 4294967295; Algorithm hmac-sha-256; Key 0x{}; }};",
+        "ab".repeat(32)
+    ));
+    let a = d.auth.unwrap();
+    assert_eq!((a.send_spi, a.recv_spi), (1, u32::MAX));
+    assert_eq!(a.algorithm, AuthAlgorithm::HmacSha256);
+    assert_eq!(a.key.as_bytes(), [0xab; 32]);
+    assert_eq!(a.key_file, None);
+    // Keys never show in Debug or Serialize output.
+    assert!(!format!("{a:?}").contains("ab, ab") && format!("{a:?}").contains("32-byte secret"));
+    let json = serde_json::to_string(&a).unwrap();
+    assert!(json.contains("\"<32-byte secret>\""), "{json}");
+}
+
+#[test]
+fn auth_one_spi_default_algorithm_string_key() {
+    let d = dcs("Auth { SPI 300; Key \"0123456789abcdef\"; };");
+    let a = d.auth.unwrap();
+    assert_eq!((a.send_spi, a.recv_spi), (300, 300));
+    assert_eq!(a.algorithm, AuthAlgorithm::HmacMd5);
+    assert_eq!(a.key.as_bytes(), b"0123456789abcdef");
+}
+
+#[test]
+fn auth_short_key_warns() {
+    let (c, w) = parse(
+        "server s { protocol 1; netif n; ServerGroupID 1;\n DCS { ID 1.1.1.1;\n  Auth { SPI 1; \
+         Algorithm HMAC-SHA-256; Key \"short\"; }; }; };",
+    );
+    assert_eq!(
+        c.servers[0].dcs[0].auth.as_ref().unwrap().key.as_bytes(),
+        b"short"
+    );
+    let w: Vec<String> = w.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        vec![
+            "t.conf:3:45: warning: the key is 5 bytes, shorter than the 32 bytes RFC 2104 \
+             recommends for HMAC-SHA-256"
+        ]
+    );
+}
+
+// ---- Log ----
+
+#[test]
+fn log_statements() {
+    assert_eq!(ok("").log, LogConfig::default());
+    assert_eq!(
+        ok("").log,
+        LogConfig {
+            file: None,
+            syslog: true
+        }
+    );
+    assert_eq!(
+        ok("log { syslog; };").log,
+        LogConfig {
+            file: None,
+            syslog: true
+        }
+    );
+    assert_eq!(
+        ok("log { file /var/log/scspd.log; };").log,
+        LogConfig {
+            file: Some("/var/log/scspd.log".into()),
+            syslog: false
+        }
+    );
+    assert_eq!(
+        ok("log { file \"/tmp/my log\"; syslog; };").log,
+        LogConfig {
+            file: Some("/tmp/my log".into()),
+            syslog: true
+        }
+    );
+    // The original's grammar allows several Log statements (one item each).
+    assert_eq!(
+        ok("log { syslog; }; log { file scspd.log; };").log,
+        LogConfig {
+            file: Some("scspd.log".into()),
+            syslog: true
+        }
+    );
+    // ... and empty ones.
+    assert_eq!(ok("log { };").log, LogConfig::default());
+}
+
+#[test]
+fn syslog_in_two_log_blocks_is_a_warning() {
+    let (c, w) = parse("log { syslog; };\nlog { syslog; };");
+    assert!(c.log.syslog);
+    assert_eq!(
+        w[0].to_string(),
+        "t.conf:2:7: warning: Syslog already given in another Log block at 1:7"
+    );
+}
+
+// ---- The general rules ----
+
+#[test]
+fn keywords_ignore_case_values_do_not() {
+    let a = ok(
+        "SERVER Srv { PROTOCOL atmarp; NETIF Ni0; servergroupid 5; dcs { id Peer.Example; \
+                atmADDR 0X47000580FFDC00000000020001002048061DE700; HOPS 7; }; }; LOG { SYSLOG; };",
+    );
+    let s = &a.servers[0];
+    assert_eq!(s.name, "Srv");
+    assert_eq!(s.netif.as_deref(), Some("Ni0"));
+    assert_eq!(s.dcs[0].id, Host::Name("Peer.Example".into()));
+    assert_eq!(s.dcs[0].hops, 7);
+    let b = ok(
+        "server Srv { protocol ATMARP; netif Ni0; ServerGroupID 5; DCS { ID Peer.Example; \
+                ATMaddr 0x47000580ffdc00000000020001002048061de700; Hops 7; }; }; Log { Syslog; };",
+    );
+    assert_eq!(a, b);
+    // Servers whose names differ only in case are different servers.
+    let c = ok(
+        "server a { protocol 1; netif n; ServerGroupID 1; DCS { ID x; }; }; \
+                server A { protocol 1; netif n; ServerGroupID 1; DCS { ID x; }; };",
+    );
+    assert_eq!(c.servers.len(), 2);
+}
+
+#[test]
+fn comments_of_all_three_kinds() {
+    let src = "# a shell comment\n\
+               server s { // a C++ comment\n\
+               protocol /* a C comment */ ATMARP;\n\
+               /* a C comment\n   over several lines; with { braces } */\n\
+               netif ni0; ServerGroupID 1;# no space needed\n\
+               DCS { ID 1.2.3.4;//nor here\n }; };";
+    let c = ok(src);
+    assert_eq!(c.servers[0].netif.as_deref(), Some("ni0"));
+    assert_eq!(c.servers[0].dcs[0].id, ip("1.2.3.4"));
+    // A path may contain "//": comments start only between tokens.
+    assert_eq!(
+        ok("log { file /var//log/x; };").log.file.as_deref(),
+        Some(Path::new("/var//log/x"))
+    );
+}
+
+#[test]
+fn statements_span_lines() {
+    let c = ok(
+        "server\n  s\n{\nprotocol\nATMARP\n;\nnetif\nni0\n;ServerGroupID\n1;DCS\n{ID\n1.2.3.4\n;\n}\n;\n}\n;\n",
+    );
+    assert_eq!(c.servers[0].dcs[0].pos.line, 10);
+}
+
+#[test]
+fn empty_statements_are_tolerated() {
+    let c = ok(
+        ";; server s { ;; protocol ATMARP;; ; netif ni0; ServerGroupID 1; DCS { ; ID 1.2.3.4;; ; }; ; };;",
+    );
+    assert_eq!(c.servers[0].dcs.len(), 1);
+}
+
+#[test]
+fn statement_order_is_free() {
+    let a = server("");
+    let b = ok("server s { DCS { ID 10.9.9.9; }; ServerGroupID 1; netif ni0; protocol ATMARP; };")
+        .servers
+        .remove(0);
+    assert_eq!(a, b);
+    assert_ne!(a.pos, Default::default());
+    let d1 = dcs("Hops 5;");
+    let c = ok(
+        "server s { protocol ATMARP; netif ni0; ServerGroupID 1; DCS { Hops 5; ID 10.0.0.2; }; };",
+    );
+    assert_eq!(c.servers[0].dcs[0], d1);
+    // Log may come before or after the servers.
+    let x = ok(
+        "log { syslog; }; server s { protocol 1; ServerGroupID 1; ID 1.1.1.1; DCS { ID 1.1.1.2; }; };",
+    );
+    let y = ok(
+        "server s { protocol 1; ServerGroupID 1; ID 1.1.1.1; DCS { ID 1.1.1.2; }; }; log { syslog; };",
+    );
+    assert_eq!(x, y);
+}
+
+#[test]
+fn several_servers_and_dcss() {
+    let (c, w) = parse(
+        "server one { protocol ATMARP; netif ni0; ServerGroupID 1; \
+                  DCS { ID 10.0.0.2; }; DCS { ID 10.0.0.3; hops 5; }; };\n\
+                server two { protocol MARS; netif ni1; ServerGroupID 2; DCS { ID 10.0.0.2; }; };\n\
+                server three { protocol 77; ID 10.0.0.1; ServerGroupID 3; };",
+    );
+    // A server without DCS is allowed, with a warning.
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].pos, scspd::config::Pos::new(3, 1));
+    assert_eq!(c.servers.len(), 3);
+    let names: Vec<&str> = c.servers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["one", "two", "three"]);
+    assert_eq!(c.servers[0].dcs.len(), 2);
+    assert_eq!(c.servers[0].dcs[1].hops, 5);
+    // The same DCS in two servers is fine.
+    assert_eq!(c.servers[1].dcs[0].id, c.servers[0].dcs[0].id);
+    assert_eq!(c.server("two").unwrap().protocol.id, 3);
+    assert!(c.server("four").is_none());
+    assert_eq!(
+        c.servers[0].dcs_by_id(&ip("10.0.0.3")).map(|d| d.hops),
+        Some(5)
+    );
+}
+
+#[test]
+fn missing_semicolon_after_block_is_a_warning() {
+    let (c, w) = parse("server s { protocol 1; netif n; ServerGroupID 1;\n DCS { ID 1.2.3.4; }\n}");
+    assert_eq!(c.servers[0].dcs.len(), 1);
+    let w: Vec<String> = w.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        [
+            "t.conf:2:21: warning: missing ';' after '}'",
+            "t.conf:3:2: warning: missing ';' after '}'"
+        ]
+    );
+}
+
+#[test]
+fn missing_semicolon_before_brace_is_a_warning() {
+    let (c, w) = parse(
+        "log { syslog };\nserver s { protocol 1; ServerGroupID 1; ID 1.1.1.1; DCS { ID 2.2.2.2 }; };",
+    );
+    assert_eq!(c.servers[0].dcs[0].id, ip("2.2.2.2"));
+    let w: Vec<String> = w.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        [
+            "t.conf:1:14: warning: missing ';' before '}'",
+            "t.conf:2:70: warning: missing ';' before '}'"
+        ]
+    );
+}
+
+#[test]
+fn equality_ignores_positions() {
+    let a = ok("server s { protocol 1; ServerGroupID 1; ID 1.1.1.1; DCS { ID 2.2.2.2; }; };");
+    let b = ok(
+        "\n\n   server s {\n protocol 1; ServerGroupID 1; ID 1.1.1.1;\n\n DCS { ID 2.2.2.2; }; };",
+    );
+    assert_ne!(a.servers[0].pos, b.servers[0].pos);
+    assert_ne!(a.servers[0].dcs[0].pos, b.servers[0].dcs[0].pos);
+    assert_eq!(a, b);
+    assert_eq!(a.servers[0].dcs[0], b.servers[0].dcs[0]);
+    // One changed setting makes the DCS different, but the server's own settings the same.
+    let c =
+        ok("server s { protocol 1; ServerGroupID 1; ID 1.1.1.1; DCS { ID 2.2.2.2; hops 4; }; };");
+    assert_ne!(a.servers[0].dcs[0], c.servers[0].dcs[0]);
+    assert!(a.servers[0].same_settings(&c.servers[0]));
+    assert_ne!(a.servers[0], c.servers[0]);
+}
+
+#[test]
+fn serializes_to_json() {
+    let c = ok(
+        "server s { protocol 1; ServerGroupID 1; ID 1.1.1.1; DCS { ID 2.2.2.2; \
+                Auth { SPI 5; Key \"0123456789abcdef\"; }; }; };",
+    );
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["servers"][0]["name"], "s");
+    assert_eq!(json["servers"][0]["protocol"]["name"], "ATMARP");
+    assert_eq!(
+        json["servers"][0]["dcs"][0]["auth"]["key"],
+        "<16-byte secret>"
+    );
+    assert_eq!(json["log"]["syslog"], true);
+}
