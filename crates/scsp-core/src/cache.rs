@@ -32,17 +32,29 @@ pub struct Entry {
 impl Entry {
     /// The summary of this entry as a CSAS record with the given Hop Count.
     pub fn csas(&self, id: &RecordId, hops: u16) -> Csas {
-        Csas { hops, null: false, seq: self.seq, id: id.clone() }
+        Csas {
+            hops,
+            null: false,
+            seq: self.seq,
+            id: id.clone(),
+        }
     }
 
     /// The entry as a CSA record with the given Hop Count.
     pub fn csa(&self, id: &RecordId, hops: u16) -> Csa {
-        Csa { summary: self.csas(id, hops), data: self.data.clone() }
+        Csa {
+            summary: self.csas(id, hops),
+            data: self.data.clone(),
+        }
     }
 
     /// The entry as the local server sees it.
     pub fn view(&self, id: &RecordId) -> EntryView {
-        EntryView { id: id.clone(), seq: self.seq, data: self.data.clone() }
+        EntryView {
+            id: id.clone(),
+            seq: self.seq,
+            data: self.data.clone(),
+        }
     }
 }
 

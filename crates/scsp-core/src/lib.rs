@@ -9,7 +9,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod wire;
 pub mod cache;
 pub mod config;
 pub mod event;
@@ -17,6 +16,7 @@ pub mod profile;
 pub mod seq;
 mod server;
 pub mod time;
+pub mod wire;
 
 pub use cache::{Cache, Entry};
 pub use config::{DcsConfig, ServerConfig};

@@ -66,7 +66,10 @@ mod tests {
         assert!(newer(0, SEQ_FIRST));
         assert!(newer(SEQ_LAST, 0));
         assert!(newer(SEQ_PURGE, SEQ_LAST));
-        assert!(!newer(SEQ_FIRST, SEQ_PURGE), "the space does not wrap: -2^31+1 is oldest");
+        assert!(
+            !newer(SEQ_FIRST, SEQ_PURGE),
+            "the space does not wrap: -2^31+1 is oldest"
+        );
         assert!(!newer(5, 5));
     }
 
@@ -80,14 +83,22 @@ mod tests {
         assert_eq!(next_csa(SEQ_PURGE, 1), NextSeq::Wrap);
         // The reserved number itself (never sent by us) is followed by the first usable one.
         assert_eq!(next_csa(SEQ_RESERVED, 1), NextSeq::Next(SEQ_FIRST));
-        assert_eq!(next_csa(SEQ_FIRST, 0), NextSeq::Next(SEQ_FIRST + 1), "step 0 acts as 1");
+        assert_eq!(
+            next_csa(SEQ_FIRST, 0),
+            NextSeq::Next(SEQ_FIRST + 1),
+            "step 0 acts as 1"
+        );
     }
 
     #[test]
     fn b_2_1_ca_sequence_not_previously_seen() {
         assert_eq!(new_ca_seq(1000, None), 1000);
         assert_eq!(new_ca_seq(1000, Some(999)), 1000);
-        assert_eq!(new_ca_seq(1000, Some(1000)), 1001, "clock did not move: last + 1");
+        assert_eq!(
+            new_ca_seq(1000, Some(1000)),
+            1001,
+            "clock did not move: last + 1"
+        );
         assert_eq!(new_ca_seq(1000, Some(5000)), 5001, "clock behind: last + 1");
         // Serial arithmetic across the 32-bit wrap.
         assert_eq!(new_ca_seq(5, Some(u32::MAX)), 5);

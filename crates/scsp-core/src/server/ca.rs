@@ -4,10 +4,10 @@
 use std::cmp::Ordering;
 
 use super::{DcsId, Server};
+use crate::Time;
 use crate::event::{CaState, Drop, MessageSummary};
 use crate::seq;
 use crate::wire::{self, Body, Csas, MessageType};
-use crate::Time;
 
 /// A received CA message.
 #[derive(Debug)]
@@ -36,7 +36,13 @@ impl Server {
         d.last_ca_seq = Some(d.ca_seq);
         let ca_seq = d.ca_seq;
         self.set_ca(now, id, CaState::Negotiation, cause);
-        let body = Body::Ca { seq: ca_seq, m: true, i: true, o: true, records: Vec::new() };
+        let body = Body::Ca {
+            seq: ca_seq,
+            m: true,
+            i: true,
+            o: true,
+            records: Vec::new(),
+        };
         self.send_ca(now, id, body, true);
     }
 
@@ -44,7 +50,9 @@ impl Server {
     fn send_ca(&mut self, now: Time, id: DcsId, body: Body, rexmit: bool) {
         let o = matches!(body, Body::Ca { o: true, .. });
         let records = body.record_count();
-        let Some(bytes) = self.send(id, body) else { return };
+        let Some(bytes) = self.send(id, body) else {
+            return;
+        };
         let Some(d) = self.dcs_mut(id) else { return };
         let summary = MessageSummary {
             kind: MessageType::Ca,
@@ -87,7 +95,13 @@ impl Server {
         if !o {
             d.summary = Default::default();
         }
-        let body = Body::Ca { seq: d.ca_seq, m, i: false, o, records };
+        let body = Body::Ca {
+            seq: d.ca_seq,
+            m,
+            i: false,
+            o,
+            records,
+        };
         // The master holds the outstanding CA and retransmits it; the slave only answers.
         self.send_ca(now, id, body, m);
     }
@@ -143,7 +157,9 @@ impl Server {
             CaState::SummarizeMaster => self.summarize_master(now, id, msg),
             CaState::SummarizeSlave => self.summarize_slave(now, id, msg),
             CaState::UpdateCache | CaState::Aligned => self.ca_after_summarize(now, id, msg),
-            CaState::Down => self.drop_packet(id, Drop::UnexpectedInState(MessageType::Ca, CaState::Down)),
+            CaState::Down => {
+                self.drop_packet(id, Drop::UnexpectedInState(MessageType::Ca, CaState::Down))
+            }
         }
     }
 
@@ -157,7 +173,12 @@ impl Server {
             d.ca_rexmit_at = None; // 1a
             d.ca_seq = msg.seq; // 1c
             d.was_master = false;
-            self.set_ca(now, id, CaState::SummarizeSlave, "2.2.1 rule 1: DCS is master"); // 1b
+            self.set_ca(
+                now,
+                id,
+                CaState::SummarizeSlave,
+                "2.2.1 rule 1: DCS is master",
+            ); // 1b
             self.take_summary(id);
             self.send_summary_ca(now, id, false); // 1d
         } else if !msg.m && !msg.i && order == Ordering::Less {
@@ -169,7 +190,12 @@ impl Server {
             // Rule 2: our ID is larger; we are master.
             d.ca_rexmit_at = None; // 2a
             d.was_master = true;
-            self.set_ca(now, id, CaState::SummarizeMaster, "2.2.1 rule 2: we are master"); // 2b
+            self.set_ca(
+                now,
+                id,
+                CaState::SummarizeMaster,
+                "2.2.1 rule 2: we are master",
+            ); // 2b
             self.process_summaries(id, msg.records); // 2c
             self.take_summary(id);
             let Some(d) = self.dcs_mut(id) else { return };
@@ -293,8 +319,12 @@ impl Server {
         let Some(d) = self.dcs_mut(id) else { return };
         let deferred: Vec<_> = d.deferred.drain().collect();
         for rid in deferred {
-            let Some(e) = self.cache.get(&rid) else { continue };
-            let Some(d) = self.dcs.get_mut(id.0 as usize).and_then(Option::as_mut) else { return };
+            let Some(e) = self.cache.get(&rid) else {
+                continue;
+            };
+            let Some(d) = self.dcs.get_mut(id.0 as usize).and_then(Option::as_mut) else {
+                return;
+            };
             let csa = e.csa(&rid, d.cfg.hops);
             d.queue.enqueue(csa);
         }
@@ -334,7 +364,12 @@ impl Server {
         };
         for rid in &d.crl.outstanding {
             if let Some(&s) = d.crl.wanted.get(rid) {
-                let r = Csas { hops: 1, null: false, seq: s, id: rid.clone() };
+                let r = Csas {
+                    hops: 1,
+                    null: false,
+                    seq: s,
+                    id: rid.clone(),
+                };
                 let len = wire::csas_len(&r);
                 if !fits(used, len, records.len()) {
                     break;
@@ -352,7 +387,12 @@ impl Server {
                 d.crl.order.pop_front();
                 continue;
             }
-            let r = Csas { hops: 1, null: false, seq: s, id: rid.clone() };
+            let r = Csas {
+                hops: 1,
+                null: false,
+                seq: s,
+                id: rid.clone(),
+            };
             let len = wire::csas_len(&r);
             if !fits(used, len, records.len()) {
                 break;

@@ -1,11 +1,11 @@
 //! The Cache State Update protocol (2.3) and the newness rules (2.4).
 
 use super::{DcsId, Hops, Server};
+use crate::Time;
 use crate::cache::Entry;
 use crate::event::{CaState, CacheChange, Drop, Event, RemoveReason};
 use crate::seq::{self, NextSeq};
 use crate::wire::{Csa, Csas, MessageType, SEQ_PURGE};
-use crate::Time;
 
 impl Server {
     fn in_update_or_aligned(&mut self, id: DcsId, kind: MessageType) -> bool {
@@ -52,10 +52,18 @@ impl Server {
             d.crl.satisfy(&id);
         }
         // Implicit acknowledgement (2.3): the DCS holds this instance or a newer one.
-        if d.queue.get(&id).is_some_and(|q| !seq::newer(q.csa.summary.seq, rseq)) {
+        if d.queue
+            .get(&id)
+            .is_some_and(|q| !seq::newer(q.csa.summary.seq, rseq))
+        {
             d.queue.remove(&id);
         }
-        let ack = Csas { hops: csa.summary.hops, null: csa.summary.null, seq: rseq, id: id.clone() };
+        let ack = Csas {
+            hops: csa.summary.hops,
+            null: csa.summary.null,
+            seq: rseq,
+            id: id.clone(),
+        };
         if csa.summary.null {
             // B.2.0.2: the DCS no longer holds the entry we solicited.
             return Some(ack);
@@ -144,12 +152,15 @@ impl Server {
         let view = entry.view(&id);
         let old = self.cache.insert(id.clone(), entry);
         let change = match old {
-            Some(o) if !o.deleted && deleted => {
-                Some(CacheChange::Removed { entry: o.view(&id), reason: RemoveReason::Deleted })
-            }
-            Some(o) if !o.deleted => {
-                Some(CacheChange::Replaced { entry: view, old_seq: o.seq, from })
-            }
+            Some(o) if !o.deleted && deleted => Some(CacheChange::Removed {
+                entry: o.view(&id),
+                reason: RemoveReason::Deleted,
+            }),
+            Some(o) if !o.deleted => Some(CacheChange::Replaced {
+                entry: view,
+                old_seq: o.seq,
+                from,
+            }),
             _ if deleted => None,
             _ => Some(CacheChange::Learned { entry: view, from }),
         };
@@ -203,7 +214,9 @@ impl Server {
         }
         let Some(d) = self.dcs_mut(from) else { return };
         for r in records {
-            let Some(q) = d.queue.get(&r.id) else { continue };
+            let Some(q) = d.queue.get(&r.id) else {
+                continue;
+            };
             let qseq = q.csa.summary.seq;
             if qseq == r.seq {
                 // Rule 1: exact match (rfc2334-notes item 9: key, originator, sequence number).
@@ -232,7 +245,12 @@ impl Server {
             let csa = match self.cache.get(&r.id) {
                 Some(e) => e.csa(&r.id, 1),
                 None => Csa {
-                    summary: Csas { hops: 1, null: true, seq: r.seq, id: r.id },
+                    summary: Csas {
+                        hops: 1,
+                        null: true,
+                        seq: r.seq,
+                        id: r.id,
+                    },
                     data: crate::wire::Data::from(&[][..]),
                 },
             };

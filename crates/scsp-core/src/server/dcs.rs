@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Time;
 use crate::config::DcsConfig;
 use crate::event::{CaState, HelloState, Since};
 use crate::seq;
 use crate::wire::{Csa, Csas, MessageType, RecordId};
-use crate::Time;
 
 /// Message counters by type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,7 +130,15 @@ impl RexmitQueue {
                 }
             }
             None => {
-                self.map.insert(id.clone(), Queued { csa, sends: 0, generation, pending: true });
+                self.map.insert(
+                    id.clone(),
+                    Queued {
+                        csa,
+                        sends: 0,
+                        generation,
+                        pending: true,
+                    },
+                );
                 self.unsent.push(id);
             }
         }
@@ -166,7 +174,10 @@ impl RexmitQueue {
     pub fn next_due(&mut self) -> Option<Time> {
         // Drop stale heads so that the deadline is real.
         while let Some((_, id, g)) = self.timeline.front() {
-            let live = self.map.get(id).is_some_and(|q| q.generation == *g && !q.pending);
+            let live = self
+                .map
+                .get(id)
+                .is_some_and(|q| q.generation == *g && !q.pending);
             if live {
                 break;
             }
@@ -306,8 +317,14 @@ impl Dcs {
     pub fn new(cfg: DcsConfig, now: Time) -> Self {
         Dcs {
             cfg,
-            hello: Since { state: HelloState::Down, since: now },
-            ca: Since { state: CaState::Down, since: now },
+            hello: Since {
+                state: HelloState::Down,
+                since: now,
+            },
+            ca: Since {
+                state: CaState::Down,
+                since: now,
+            },
             heard: false,
             peer_interval: 0,
             peer_dead_factor: 0,

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use super::{DcsId, Server};
+use crate::Time;
 use crate::event::{CaState, Drop, Event, HelloState, Since, Trace};
 use crate::wire::{Body, Id};
-use crate::Time;
 
 impl Server {
     fn set_hello(&mut self, now: Time, id: DcsId, to: HelloState, cause: &'static str) {
@@ -14,8 +14,16 @@ impl Server {
         if from == to {
             return;
         }
-        d.hello = Since { state: to, since: now };
-        self.events.push_back(Event::Trace(Trace::Hello { dcs: id, from, to, cause }));
+        d.hello = Since {
+            state: to,
+            since: now,
+        };
+        self.events.push_back(Event::Trace(Trace::Hello {
+            dcs: id,
+            from,
+            to,
+            cause,
+        }));
         if to == HelloState::Bidirectional {
             // 2.2: the CAFSM goes to Master/Slave Negotiation when the HFSM becomes Bidirectional.
             self.ca_start(now, id, "Hello FSM Bidirectional");
@@ -33,7 +41,11 @@ impl Server {
         let Some(d) = self.dcs_mut(id) else { return };
         // On a point-to-point path the Receiver ID list holds only this DCS, once heard and not
         // stalled (rfc2334-notes item 16).
-        let receiver = if d.heard { d.cfg.id.clone() } else { Id::default() };
+        let receiver = if d.heard {
+            d.cfg.id.clone()
+        } else {
+            Id::default()
+        };
         let interval = d.cfg.hello_interval.max(1);
         let dead_factor = d.cfg.dead_factor.max(1);
         d.hello_at = Some(now + Duration::from_secs(u64::from(interval)));
@@ -41,7 +53,12 @@ impl Server {
         let Some(d) = self.dcs(id) else { return };
         let mut packet_common = self.common_to(&d.cfg.id);
         packet_common.receiver = receiver;
-        let body = Body::Hello { interval, dead_factor, family_id, additional: Vec::new() };
+        let body = Body::Hello {
+            interval,
+            dead_factor,
+            family_id,
+            additional: Vec::new(),
+        };
         // `send` fills the common part with the DCS as receiver; Hellos name only heard DCSs.
         self.send_with_common(id, packet_common, body);
     }
@@ -104,7 +121,12 @@ impl Server {
             d.last_hello_with_us = Some(now);
             self.set_hello(now, id, HelloState::Bidirectional, "Hello lists our LSID");
         } else {
-            self.set_hello(now, id, HelloState::Unidirectional, "Hello does not list our LSID");
+            self.set_hello(
+                now,
+                id,
+                HelloState::Unidirectional,
+                "Hello does not list our LSID",
+            );
         }
         if newly_heard {
             // Tell the DCS at once that it is heard, rather than at the next interval.
@@ -122,7 +144,12 @@ impl Server {
             let window = d.dead_interval();
             let heard_recently = d.last_hello.is_some_and(|h| now.since(h) < window);
             if d.hello.state == HelloState::Bidirectional && heard_recently {
-                self.set_hello(now, id, HelloState::Unidirectional, "stalled: Hellos no longer list us");
+                self.set_hello(
+                    now,
+                    id,
+                    HelloState::Unidirectional,
+                    "stalled: Hellos no longer list us",
+                );
             } else {
                 if let Some(d) = self.dcs_mut(id) {
                     d.heard = false;

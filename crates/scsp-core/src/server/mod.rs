@@ -18,13 +18,15 @@ use serde::{Deserialize, Serialize};
 
 pub use dcs::{DcsInfo, DcsStats, MessageCounts};
 
+use crate::Time;
 use crate::cache::{Cache, Entry, EntryTimer};
 use crate::config::{DcsConfig, ServerConfig};
-use crate::event::{CaState, CacheChange, Drop, Event, MessageSummary, RemoveReason, Trace, Transmit};
+use crate::event::{
+    CaState, CacheChange, Drop, Event, MessageSummary, RemoveReason, Trace, Transmit,
+};
 use crate::seq::{self, NextSeq};
 use crate::time::earliest;
 use crate::wire::{self, Body, Common, Csa, Data, Id, Packet, RecordId, SEQ_FIRST, SEQ_PURGE};
-use crate::Time;
 use dcs::Dcs;
 
 /// Handle of a DCS within its server. Handles are never reused.
@@ -166,7 +168,11 @@ impl Server {
 
     /// The DCS handles.
     pub fn dcs_ids(&self) -> impl Iterator<Item = DcsId> + '_ {
-        self.dcs.iter().enumerate().filter(|(_, d)| d.is_some()).map(|(i, _)| DcsId(i as u32))
+        self.dcs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.is_some())
+            .map(|(i, _)| DcsId(i as u32))
     }
 
     /// State and counters of a DCS.
@@ -181,7 +187,8 @@ impl Server {
 
     /// The DCS whose SCSP ID is `id`.
     pub fn find_dcs(&self, id: &Id) -> Option<DcsId> {
-        self.dcs_ids().find(|&d| self.dcs(d).is_some_and(|x| &x.cfg.id == id))
+        self.dcs_ids()
+            .find(|&d| self.dcs(d).is_some_and(|x| &x.cfg.id == id))
     }
 
     fn dcs(&self, id: DcsId) -> Option<&Dcs> {
@@ -257,18 +264,34 @@ impl Server {
     /// `data`. Returns the sequence number given to the new instance (the current one if `data`
     /// is what is held already).
     pub fn originate(&mut self, now: Time, key: &[u8], data: Data) -> Result<u32, LocalError> {
+        let r = self.originate_one(now, key, data);
+        self.flush(now);
+        r
+    }
+
+    fn originate_one(&mut self, now: Time, key: &[u8], data: Data) -> Result<u32, LocalError> {
         if self.cfg.profile.is_deletion(&data) {
             return Err(LocalError::IsDeletion);
         }
-        self.cfg.profile.validate(&data).map_err(|e| LocalError::Invalid(e.0))?;
+        self.cfg
+            .profile
+            .validate(&data)
+            .map_err(|e| LocalError::Invalid(e.0))?;
         let id = self.local_id(key)?;
         let len = wire::csa_len(&Csa {
-            summary: wire::Csas { hops: 0, null: false, seq: 0, id: id.clone() },
+            summary: wire::Csas {
+                hops: 0,
+                null: false,
+                seq: 0,
+                id: id.clone(),
+            },
             data: data.clone(),
         });
         let max = self.cfg.max_packet.saturating_sub(
-            wire::overhead(&self.common_to(&self.cfg.lsid.clone()), wire::MessageType::CsuRequest)
-                + 64,
+            wire::overhead(
+                &self.common_to(&self.cfg.lsid.clone()),
+                wire::MessageType::CsuRequest,
+            ) + 64,
         );
         if len > max {
             return Err(LocalError::TooLarge { len, max });
@@ -293,7 +316,11 @@ impl Server {
                 // Withdrawing an entry that is waiting to restart its sequence space.
                 let before = self.wrapping.len();
                 self.wrapping.retain(|(w, _)| w != &id);
-                return if self.wrapping.len() < before { Ok(()) } else { Err(LocalError::NotFound) };
+                return if self.wrapping.len() < before {
+                    Ok(())
+                } else {
+                    Err(LocalError::NotFound)
+                };
             }
         };
         let del = self.cfg.profile.deletion_of(&data);
@@ -314,7 +341,7 @@ impl Server {
         let mut errors = Vec::new();
         let mut keep = std::collections::HashSet::new();
         for (key, data) in entries {
-            match self.originate(now, &key, data) {
+            match self.originate_one(now, &key, data) {
                 Ok(_) => {
                     keep.insert(key);
                 }
@@ -339,7 +366,10 @@ impl Server {
             return Err(LocalError::BadKey);
         }
         let key = Id::new(key).ok_or(LocalError::BadKey)?;
-        Ok(RecordId { key, origin: self.cfg.lsid.clone() })
+        Ok(RecordId {
+            key,
+            origin: self.cfg.lsid.clone(),
+        })
     }
 
     /// Store an instance originated here and flood it to every DCS. Handles the end of the
@@ -364,7 +394,12 @@ impl Server {
                 }
                 self.cache.remove(&id);
                 let csa = Csa {
-                    summary: wire::Csas { hops: 0, null: false, seq: SEQ_PURGE, id: id.clone() },
+                    summary: wire::Csas {
+                        hops: 0,
+                        null: false,
+                        seq: SEQ_PURGE,
+                        id: id.clone(),
+                    },
                     data: purge,
                 };
                 self.flood_csa(now, &csa, None, Hops::Configured);
@@ -389,9 +424,15 @@ impl Server {
 
     fn schedule_entry(&mut self, now: Time, id: &RecordId, e: &Entry) {
         if e.deleted {
-            self.cache.schedule(now + self.cfg.tombstone_hold, EntryTimer::Forget, e.seq, id.clone());
+            self.cache.schedule(
+                now + self.cfg.tombstone_hold,
+                EntryTimer::Forget,
+                e.seq,
+                id.clone(),
+            );
         } else if let Some(life) = self.cfg.profile.lifetime(&e.data) {
-            self.cache.schedule(now + life, EntryTimer::Expire, e.seq, id.clone());
+            self.cache
+                .schedule(now + life, EntryTimer::Expire, e.seq, id.clone());
         }
     }
 
@@ -399,11 +440,14 @@ impl Server {
         while let Some((what, id)) = self.cache.pop_due(now) {
             match what {
                 EntryTimer::Expire => {
-                    let Some(e) = self.cache.get(&id) else { continue };
+                    let Some(e) = self.cache.get(&id) else {
+                        continue;
+                    };
                     let view = e.view(&id);
                     let seq = e.seq;
                     self.cache.mark_deleted(&id);
-                    self.cache.schedule(now + self.cfg.tombstone_hold, EntryTimer::Forget, seq, id);
+                    self.cache
+                        .schedule(now + self.cfg.tombstone_hold, EntryTimer::Forget, seq, id);
                     self.events.push_back(Event::Cache(CacheChange::Removed {
                         entry: view,
                         reason: RemoveReason::Expired,
@@ -477,10 +521,9 @@ impl Server {
     /// Largest total record length that fits in one packet of `kind` to DCS `d`.
     fn room(&self, d: &Dcs, kind: wire::MessageType) -> usize {
         let common = self.common_to(&d.cfg.id);
-        self.cfg
-            .max_packet
-            .min(wire::MAX_PACKET)
-            .saturating_sub(wire::overhead(&common, kind) + wire::auth_overhead(d.cfg.auth_send.as_ref()))
+        self.cfg.max_packet.min(wire::MAX_PACKET).saturating_sub(
+            wire::overhead(&common, kind) + wire::auth_overhead(d.cfg.auth_send.as_ref()),
+        )
     }
 
     /// Encode and queue a packet to DCS `to`, addressed to it. Returns the bytes sent.
@@ -493,7 +536,11 @@ impl Server {
     /// Encode and queue a packet to DCS `to` with the given common part.
     fn send_with_common(&mut self, to: DcsId, common: Common, body: Body) -> Option<Vec<u8>> {
         let d = self.dcs(to)?;
-        let packet = Packet { common, body, extensions: Vec::new() };
+        let packet = Packet {
+            common,
+            body,
+            extensions: Vec::new(),
+        };
         let bytes = match wire::encode(&packet, d.cfg.auth_send.as_ref()) {
             Ok(b) => b,
             Err(e) => {
@@ -501,7 +548,10 @@ impl Server {
                 // a bug; report it rather than take the process down.
                 self.events.push_back(Event::Trace(Trace::Abnormal {
                     dcs: to,
-                    cause: format!("could not encode {}: {e}", packet.body.message_type().name()),
+                    cause: format!(
+                        "could not encode {}: {e}",
+                        packet.body.message_type().name()
+                    ),
                 }));
                 return None;
             }
@@ -516,7 +566,10 @@ impl Server {
         let Some(d) = self.dcs_mut(to) else { return };
         d.stats.tx.count(summary.kind, summary.len, summary.records);
         if self.trace_messages {
-            self.events.push_back(Event::Trace(Trace::Sent { dcs: to, msg: summary }));
+            self.events.push_back(Event::Trace(Trace::Sent {
+                dcs: to,
+                msg: summary,
+            }));
         }
         self.out.push_back(Transmit { dcs: to, bytes });
     }
@@ -544,7 +597,10 @@ impl Server {
             if records.is_empty() {
                 continue;
             }
-            let room = self.room(self.dcs(id).expect("present"), wire::MessageType::CsuRequest);
+            let room = self.room(
+                self.dcs(id).expect("present"),
+                wire::MessageType::CsuRequest,
+            );
             for chunk in chunks(records, room, |r| wire::csa_len(r)) {
                 self.send(id, Body::CsuRequest { records: chunk });
             }
@@ -560,7 +616,9 @@ impl Server {
         let pending = std::mem::take(&mut self.wrapping);
         for (id, data) in pending {
             let acked = self.dcs.iter().flatten().all(|d| {
-                d.queue.get(&id).is_none_or(|q| q.csa.summary.seq != SEQ_PURGE)
+                d.queue
+                    .get(&id)
+                    .is_none_or(|q| q.csa.summary.seq != SEQ_PURGE)
             });
             if acked && self.cache.get(&id).is_none() {
                 self.install_local(now, id, NextSeq::Next(SEQ_FIRST), data, false, false);
@@ -581,7 +639,8 @@ impl Server {
                 _ => d.stats.dropped += 1,
             }
         }
-        self.events.push_back(Event::Trace(Trace::Dropped { dcs: from, reason }));
+        self.events
+            .push_back(Event::Trace(Trace::Dropped { dcs: from, reason }));
     }
 
     fn receive(&mut self, now: Time, from: DcsId, bytes: &[u8]) {
@@ -596,9 +655,9 @@ impl Server {
         let Some(d) = self.dcs(from) else { return };
         if !d.cfg.auth_recv.is_empty() {
             let keys = d.cfg.auth_recv.clone();
-            if let Err(e) =
-                wire::verify_auth(bytes, &packet, |spi| keys.iter().find(|k| k.spi == spi).cloned())
-            {
+            if let Err(e) = wire::verify_auth(bytes, &packet, |spi| {
+                keys.iter().find(|k| k.spi == spi).cloned()
+            }) {
                 self.drop_packet(from, Drop::Auth(e.to_string()));
                 self.abnormal(now, from, format!("authentication failed: {e}"));
                 return;
@@ -606,7 +665,10 @@ impl Server {
         }
         let c = &packet.common;
         if c.protocol_id != self.cfg.protocol_id || c.sgid != self.cfg.sgid {
-            let reason = Drop::WrongGroup { protocol_id: c.protocol_id, sgid: c.sgid };
+            let reason = Drop::WrongGroup {
+                protocol_id: c.protocol_id,
+                sgid: c.sgid,
+            };
             self.drop_packet(from, reason);
             return;
         }
@@ -638,16 +700,40 @@ impl Server {
             d.stats.rx.count(summary.kind, summary.len, summary.records);
         }
         if self.trace_messages {
-            self.events.push_back(Event::Trace(Trace::Received { dcs: from, msg: summary }));
+            self.events.push_back(Event::Trace(Trace::Received {
+                dcs: from,
+                msg: summary,
+            }));
         }
         match packet.body {
-            Body::Hello { interval, dead_factor, family_id, additional } => {
+            Body::Hello {
+                interval,
+                dead_factor,
+                family_id,
+                additional,
+            } => {
                 let mut receivers = additional;
                 receivers.push(packet.common.receiver);
                 self.on_hello(now, from, interval, dead_factor, family_id, &receivers);
             }
-            Body::Ca { seq, m, i, o, records } => {
-                self.on_ca(now, from, ca::CaMsg { seq, m, i, o, records });
+            Body::Ca {
+                seq,
+                m,
+                i,
+                o,
+                records,
+            } => {
+                self.on_ca(
+                    now,
+                    from,
+                    ca::CaMsg {
+                        seq,
+                        m,
+                        i,
+                        o,
+                        records,
+                    },
+                );
             }
             Body::CsuRequest { records } => self.on_csu_request(now, from, records),
             Body::CsuReply { records } => self.on_csu_reply(now, from, records),
@@ -660,7 +746,8 @@ impl Server {
     fn abnormal(&mut self, now: Time, from: DcsId, cause: String) {
         let Some(d) = self.dcs_mut(from) else { return };
         d.stats.abnormal_events += 1;
-        self.events.push_back(Event::Trace(Trace::Abnormal { dcs: from, cause }));
+        self.events
+            .push_back(Event::Trace(Trace::Abnormal { dcs: from, cause }));
         self.hello_abnormal(now, from);
     }
 
@@ -670,11 +757,19 @@ impl Server {
         if from == to {
             return;
         }
-        d.ca = crate::event::Since { state: to, since: now };
+        d.ca = crate::event::Since {
+            state: to,
+            since: now,
+        };
         if to == CaState::Aligned {
             d.stats.alignments += 1;
         }
-        self.events.push_back(Event::Trace(Trace::Ca { dcs: id, from, to, cause }));
+        self.events.push_back(Event::Trace(Trace::Ca {
+            dcs: id,
+            from,
+            to,
+            cause,
+        }));
     }
 }
 
