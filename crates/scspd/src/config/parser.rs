@@ -232,7 +232,7 @@ impl Checker<'_> {
             self.error(
                 stmt.after_args.pos,
                 format!(
-                    "expected {what} after {kw}, found {}",
+                    "expected a {what} after {kw}, found {}",
                     stmt.after_args.describe()
                 ),
             );
