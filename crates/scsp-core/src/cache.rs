@@ -153,9 +153,7 @@ impl Cache {
             if *t > now {
                 return None;
             }
-            let Some(Reverse((_, what, seq, id))) = self.timers.pop() else {
-                return None;
-            };
+            let Reverse((_, what, seq, id)) = self.timers.pop()?;
             let current = self.map.get(&id).is_some_and(|e| {
                 e.seq == seq
                     && match what {

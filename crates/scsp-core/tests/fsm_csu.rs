@@ -45,7 +45,7 @@ fn changes(b: &mut Bench) -> Vec<CacheChange> {
 #[test]
 fn rfc_2_3_local_change_flooded_with_configured_hops() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     let seq = b.server.originate(b.now, b"k", data(b"v")).unwrap();
     assert_eq!(seq, SEQ_FIRST, "B.2.0.2: first instance uses -2^31+1");
     let r = only(requests(&b.sent()));
@@ -65,7 +65,7 @@ fn rfc_2_3_local_change_flooded_with_configured_hops() {
 #[test]
 fn rfc_2_3_exact_reply_acknowledges() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.server.originate(b.now, b"k", data(b"v")).unwrap();
     b.sent();
     let lsid = b.lsid.clone();
@@ -81,7 +81,7 @@ fn rfc_2_3_exact_reply_acknowledges() {
 #[test]
 fn rfc_2_3_unacknowledged_csa_retransmitted_then_abnormal_event() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.server.originate(b.now, b"k", data(b"v")).unwrap();
     assert_eq!(requests(&b.sent()).len(), 1);
     // CSUReXmitMax is 2 in the bench: two retransmissions, then the DCS has failed.
@@ -104,7 +104,7 @@ fn rfc_2_3_unacknowledged_csa_retransmitted_then_abnormal_event() {
 #[test]
 fn rfc_2_3_reply_rule_2a_older_sequence_ignored() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.server.originate(b.now, b"k", data(b"v")).unwrap();
     b.server.originate(b.now, b"k", data(b"w")).unwrap();
     b.sent();
@@ -122,7 +122,7 @@ fn rfc_2_3_reply_rule_2a_older_sequence_ignored() {
 #[test]
 fn rfc_2_3_reply_rule_2b_newer_sequence_dequeues_and_solicits() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     let peer = b.peer.clone();
     // Pass on a record of the DCS's own, then hear that it holds a newer one already.
     let dcs2 = b.add_aligned_peer(3);
@@ -159,7 +159,7 @@ fn rfc_2_3_reply_rule_2b_newer_sequence_dequeues_and_solicits() {
 #[test]
 fn rfc_2_3_one_reply_acknowledges_records_of_several_requests() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     for k in [b"a", b"b", b"c"] {
         b.server.originate(b.now, k, data(b"v")).unwrap();
     }
@@ -178,7 +178,7 @@ fn rfc_2_3_one_reply_acknowledges_records_of_several_requests() {
 #[test]
 fn rfc_2_3_received_csa_learned_acknowledged_and_changes_reported() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.events();
     let peer = b.peer.clone();
     b.deliver(Body::CsuRequest {
@@ -218,7 +218,7 @@ fn rfc_2_3_received_csa_learned_acknowledged_and_changes_reported() {
 #[test]
 fn rfc_2_3_older_csa_acknowledged_with_our_csas() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     let peer = b.peer.clone();
     b.deliver(Body::CsuRequest {
         records: vec![csa(b"a", &peer, SEQ_FIRST + 5, 3, b"new")],
@@ -242,7 +242,7 @@ fn rfc_2_3_older_csa_acknowledged_with_our_csas() {
 #[test]
 fn rfc_2_3_csus_for_missing_entry_answered_with_null_record() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     let peer = b.peer.clone();
     b.deliver(Body::Csus {
         records: vec![csas(b"gone", &peer, SEQ_FIRST + 3)],
@@ -256,7 +256,7 @@ fn rfc_2_3_csus_for_missing_entry_answered_with_null_record() {
 #[test]
 fn rfc_2_3_implicit_acknowledgement() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.server.originate(b.now, b"k", data(b"v")).unwrap();
     b.sent();
     let lsid = b.lsid.clone();
@@ -271,7 +271,7 @@ fn rfc_2_3_implicit_acknowledgement() {
 #[test]
 fn rfc_2_3_all_ones_receiver_accepted_and_reply_unicast() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     let peer = b.peer.clone();
     let mut common = b.common();
     common.receiver = Id::broadcast(4);
@@ -291,7 +291,7 @@ fn rfc_2_3_all_ones_receiver_accepted_and_reply_unicast() {
 #[test]
 fn rfc_2_3_csu_for_another_receiver_discarded() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     let peer = b.peer.clone();
     let mut common = b.common();
     common.receiver = id4(9);
@@ -309,7 +309,7 @@ fn rfc_2_3_csu_for_another_receiver_discarded() {
 #[test]
 fn rfc_2_3_csu_outside_update_and_aligned_ignored() {
     let mut b = Bench::new(1, 2);
-    let _ = b.to_negotiation();
+    let _ = b.bring_to_negotiation();
     let peer = b.peer.clone();
     b.deliver(Body::CsuRequest {
         records: vec![csa(b"a", &peer, SEQ_FIRST, 3, b"1")],
@@ -321,7 +321,7 @@ fn rfc_2_3_csu_outside_update_and_aligned_ignored() {
 #[test]
 fn rfc_2_3_flooding_except_source_and_hop_count() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     let d3 = b.add_aligned_peer(3);
     b.sent_all();
     let peer = b.peer.clone();
@@ -359,7 +359,7 @@ fn rfc_2_3_flooding_except_source_and_hop_count() {
 #[test]
 fn rfc_2_3_retransmit_queue_holds_only_newest_instance() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     for v in [b"1", b"2", b"3"] {
         b.server.originate(b.now, b"k", data(v)).unwrap();
     }
@@ -375,7 +375,7 @@ fn rfc_2_3_retransmit_queue_holds_only_newest_instance() {
 #[test]
 fn rfc_2_4_newness_is_per_key_and_originator() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.deliver(Body::CsuRequest {
         records: vec![
             csa(b"k", &id4(2), SEQ_FIRST + 9, 3, b"from 2"),
@@ -392,7 +392,7 @@ fn rfc_2_4_newness_is_per_key_and_originator() {
 #[test]
 fn notes_14_changes_during_summarize_sent_when_update_cache_reached() {
     let mut b = Bench::new(1, 2);
-    let _ = b.to_negotiation();
+    let _ = b.bring_to_negotiation();
     b.deliver(Body::Ca {
         seq: 100,
         m: true,
@@ -418,7 +418,7 @@ fn notes_14_changes_during_summarize_sent_when_update_cache_reached() {
 #[test]
 fn b_2_0_2_sequence_space_wraps_through_a_purge() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     // Bring our own entry to 2^31-2 by hearing it from the DCS while owned.
     b.server.originate(b.now, b"k", data(b"v")).unwrap();
     b.sent();
@@ -455,7 +455,7 @@ fn b_2_0_2_sequence_space_wraps_through_a_purge() {
 #[test]
 fn b_2_0_2_purge_received_removes_the_entry() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     let peer = b.peer.clone();
     b.deliver(Body::CsuRequest {
         records: vec![csa(b"k", &peer, SEQ_LAST, 3, b"v")],
@@ -485,7 +485,7 @@ fn b_2_0_2_purge_received_removes_the_entry() {
 #[test]
 fn b_2_0_2_after_restart_number_on_from_existing_plus_constant() {
     let mut b = Bench::new(1, 2).with_config(|c| c.restart_seq_step = 100);
-    b.to_aligned();
+    b.bring_to_aligned();
     let lsid = b.lsid.clone();
     // Before a restart we had originated "k"; the DCS still holds it.
     b.deliver(Body::CsuRequest {
@@ -504,7 +504,7 @@ fn b_2_0_2_after_restart_number_on_from_existing_plus_constant() {
 fn self_originated_stale_instance_superseded() {
     let mut b = Bench::new(1, 2);
     b.server.originate(b.now, b"k", data(b"mine")).unwrap();
-    b.to_aligned();
+    b.bring_to_aligned();
     b.sent();
     let lsid = b.lsid.clone();
     b.deliver(Body::CsuRequest {
@@ -518,7 +518,7 @@ fn self_originated_stale_instance_superseded() {
 fn self_originated_entry_flushed_when_local_cache_is_authoritative() {
     let mut b = Bench::new(1, 2);
     b.server.replace_local_cache(b.now, Vec::new());
-    b.to_aligned();
+    b.bring_to_aligned();
     b.sent();
     let lsid = b.lsid.clone();
     b.deliver(Body::CsuRequest {
@@ -533,7 +533,7 @@ fn self_originated_entry_flushed_when_local_cache_is_authoritative() {
 #[test]
 fn withdraw_floods_deletion_and_replace_local_cache_withdraws_the_rest() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.server.originate(b.now, b"a", data(b"1")).unwrap();
     b.server.originate(b.now, b"b", data(b"1")).unwrap();
     b.sent();

@@ -63,7 +63,7 @@ fn rfc_2_1_hello_without_our_lsid_gives_unidirectional_and_lists_the_dcs() {
 #[test]
 fn rfc_2_1_hello_with_our_lsid_gives_bidirectional_and_starts_negotiation() {
     let mut b = Bench::new(1, 2);
-    let ca = b.to_negotiation();
+    let ca = b.bring_to_negotiation();
     let (seq, m, i, o, recs) = ca_of(&ca);
     assert!(m && i && o, "2.2: the first CA has M, I and O set");
     assert!(recs.is_empty(), "2.2: the first CA has no CSAS records");
@@ -99,7 +99,7 @@ fn rfc_2_1_additional_receiver_ids_are_searched() {
 #[test]
 fn rfc_2_1_bidirectional_to_unidirectional_when_hello_stops_listing_us() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.deliver_hello(false);
     assert_eq!(b.hello_state(), HelloState::Unidirectional);
     assert_eq!(
@@ -112,7 +112,7 @@ fn rfc_2_1_bidirectional_to_unidirectional_when_hello_stops_listing_us() {
 #[test]
 fn rfc_2_1_stalled_dcs_goes_to_waiting_and_leaves_receiver_list() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     // The DCS advertised HelloInterval 1 and DeadFactor 3: stalled after 3 s of silence.
     b.advance(Duration::from_millis(2900));
     assert_eq!(b.hello_state(), HelloState::Bidirectional);
@@ -194,7 +194,7 @@ fn rfc_2_1_non_hello_messages_ignored_until_bidirectional() {
 #[test]
 fn rfc_2_1_abnormal_event_malformed_packet_goes_to_waiting() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.server.handle_datagram(b.now, b.dcs, &[1, 2, 0, 3]);
     assert_eq!(b.hello_state(), HelloState::Waiting);
     assert_eq!(b.ca_state(), CaState::Down);
@@ -205,7 +205,7 @@ fn rfc_2_1_abnormal_event_malformed_packet_goes_to_waiting() {
 #[test]
 fn rfc_2_1_link_down_goes_to_down() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.server.link_down(b.now, b.dcs);
     assert_eq!(b.hello_state(), HelloState::Down);
     assert_eq!(b.ca_state(), CaState::Down);
@@ -254,7 +254,7 @@ fn rfc_2_2_wrong_sender_and_group_are_dropped() {
 fn rfc_2_2_1_rule_1_larger_dcs_makes_us_slave() {
     let mut b = Bench::new(1, 2);
     b.server.originate(b.now, b"k1", data(b"v1")).unwrap();
-    let _ = b.to_negotiation();
+    let _ = b.bring_to_negotiation();
     b.deliver(Body::Ca {
         seq: 500,
         m: true,
@@ -281,7 +281,7 @@ fn rfc_2_2_1_rule_1_larger_dcs_makes_us_slave() {
 #[test]
 fn rfc_2_2_1_rule_1_needs_an_empty_initial_ca() {
     let mut b = Bench::new(1, 2);
-    let _ = b.to_negotiation();
+    let _ = b.bring_to_negotiation();
     b.deliver(Body::Ca {
         seq: 500,
         m: true,
@@ -295,7 +295,7 @@ fn rfc_2_2_1_rule_1_needs_an_empty_initial_ca() {
 #[test]
 fn rfc_2_2_1_rule_2_smaller_dcs_makes_us_master() {
     let mut b = Bench::new(2, 1);
-    let init = b.to_negotiation();
+    let init = b.bring_to_negotiation();
     let (our_seq, ..) = ca_of(&init);
     b.deliver(Body::Ca {
         seq: our_seq,
@@ -321,7 +321,7 @@ fn rfc_2_2_1_rule_2_smaller_dcs_makes_us_master() {
 #[test]
 fn rfc_2_2_1_rule_3_smaller_initial_ca_ignored_and_ours_retransmitted() {
     let mut b = Bench::new(2, 1);
-    let init = b.to_negotiation();
+    let init = b.bring_to_negotiation();
     b.deliver(Body::Ca {
         seq: 9,
         m: true,
@@ -347,7 +347,7 @@ fn rfc_2_2_1_rule_3_smaller_initial_ca_ignored_and_ours_retransmitted() {
 #[test]
 fn rfc_2_2_1_stale_slave_answer_ignored() {
     let mut b = Bench::new(2, 1);
-    let init = b.to_negotiation();
+    let init = b.bring_to_negotiation();
     let (our_seq, ..) = ca_of(&init);
     b.deliver(Body::Ca {
         seq: our_seq.wrapping_sub(7),
@@ -368,7 +368,7 @@ fn master_in_summarize(b: &mut Bench, n: usize) -> u32 {
             .originate(b.now, format!("key-{k:04}").as_bytes(), data(b"0123456789"))
             .unwrap();
     }
-    let init = b.to_negotiation();
+    let init = b.bring_to_negotiation();
     let (s, ..) = ca_of(&init);
     b.deliver(Body::Ca {
         seq: s,
@@ -495,7 +495,7 @@ fn rfc_2_2_2_master_keeps_retransmitting_after_first_exchange() {
 #[test]
 fn rfc_2_2_2_rule_1_i_bit_returns_to_negotiation_and_is_evaluated() {
     let mut b = Bench::new(1, 2);
-    let _ = b.to_negotiation();
+    let _ = b.bring_to_negotiation();
     b.deliver(Body::Ca {
         seq: 100,
         m: true,
@@ -518,8 +518,7 @@ fn rfc_2_2_2_rule_1_i_bit_returns_to_negotiation_and_is_evaluated() {
     let sent = b.sent();
     let answer = sent
         .iter()
-        .filter(|p| matches!(p.body, Body::Ca { m: false, .. }))
-        .last()
+        .rfind(|p| matches!(p.body, Body::Ca { m: false, .. }))
         .unwrap();
     assert_eq!(ca_of(answer).0, 900);
 }
@@ -527,7 +526,7 @@ fn rfc_2_2_2_rule_1_i_bit_returns_to_negotiation_and_is_evaluated() {
 #[test]
 fn rfc_2_2_2_slave_answers_repeated_initial_ca_without_renegotiating() {
     let mut b = Bench::new(1, 2);
-    let _ = b.to_negotiation();
+    let _ = b.bring_to_negotiation();
     b.deliver(Body::Ca {
         seq: 100,
         m: true,
@@ -550,7 +549,7 @@ fn rfc_2_2_2_slave_answers_repeated_initial_ca_without_renegotiating() {
 #[test]
 fn rfc_2_2_2_rule_1_m_bit_wrong_for_slave() {
     let mut b = Bench::new(1, 2);
-    let _ = b.to_negotiation();
+    let _ = b.bring_to_negotiation();
     b.deliver(Body::Ca {
         seq: 100,
         m: true,
@@ -572,7 +571,7 @@ fn rfc_2_2_2_rule_1_m_bit_wrong_for_slave() {
 #[test]
 fn rfc_2_2_2_rule_4_slave_resends_on_duplicate() {
     let mut b = Bench::new(1, 2);
-    let _ = b.to_negotiation();
+    let _ = b.bring_to_negotiation();
     b.deliver(Body::Ca {
         seq: 100,
         m: true,
@@ -608,7 +607,7 @@ fn rfc_2_2_2_rule_5_slave_sends_records_with_o_bit_until_done() {
             .originate(b.now, format!("key-{k:04}").as_bytes(), data(b"x"))
             .unwrap();
     }
-    let _ = b.to_negotiation();
+    let _ = b.bring_to_negotiation();
     b.deliver(Body::Ca {
         seq: 100,
         m: true,
@@ -653,7 +652,7 @@ fn rfc_2_2_2_rule_5_slave_sends_records_with_o_bit_until_done() {
 #[test]
 fn rfc_2_2_2_rule_5c1_slave_done_sends_empty_ca_and_keeps_a_copy() {
     let mut b = Bench::new(1, 2);
-    let _ = b.to_negotiation();
+    let _ = b.bring_to_negotiation();
     b.deliver(Body::Ca {
         seq: 100,
         m: true,
@@ -707,7 +706,7 @@ fn rfc_2_2_2_rule_5c1_slave_done_sends_empty_ca_and_keeps_a_copy() {
 #[test]
 fn rfc_2_2_2_slave_copy_released_after_twice_ca_rexmit_int() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.advance(Duration::from_millis(2100));
     b.deliver_hello(true);
     b.sent();
@@ -728,7 +727,7 @@ fn rfc_2_2_2_slave_copy_released_after_twice_ca_rexmit_int() {
 #[test]
 fn rfc_2_2_2_rule_6_slave_unexpected_sequence_renegotiates() {
     let mut b = Bench::new(1, 2);
-    let _ = b.to_negotiation();
+    let _ = b.bring_to_negotiation();
     b.deliver(Body::Ca {
         seq: 100,
         m: true,
@@ -751,7 +750,7 @@ fn rfc_2_2_2_rule_6_slave_unexpected_sequence_renegotiates() {
 fn rfc_2_2_2_1_crl_holds_only_newer_or_unknown_entries() {
     let mut b = Bench::new(2, 1);
     b.server.originate(b.now, b"mine", data(b"m")).unwrap();
-    let init = b.to_negotiation();
+    let init = b.bring_to_negotiation();
     let (s, ..) = ca_of(&init);
     let peer = id4(1);
     b.deliver(Body::Ca {
@@ -774,7 +773,7 @@ fn rfc_2_2_2_1_crl_holds_only_newer_or_unknown_entries() {
 #[test]
 fn rfc_2_2_3_csus_solicits_crl_and_csu_request_completes_alignment() {
     let mut b = Bench::new(1, 2);
-    let _ = b.to_negotiation();
+    let _ = b.bring_to_negotiation();
     b.deliver(Body::Ca {
         seq: 100,
         m: true,
@@ -836,7 +835,7 @@ fn rfc_2_2_3_csus_solicits_crl_and_csu_request_completes_alignment() {
 #[test]
 fn rfc_2_2_3_csus_or_ca_for_another_receiver_is_discarded() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.server.originate(b.now, b"k", data(b"v")).unwrap();
     b.sent();
     let mut common = b.common();
@@ -857,7 +856,7 @@ fn rfc_2_2_3_csus_or_ca_for_another_receiver_is_discarded() {
 #[test]
 fn rfc_2_2_4_aligned_answers_csus() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.server.originate(b.now, b"k", data(b"v")).unwrap();
     b.sent();
     b.deliver(Body::Csus {
@@ -880,7 +879,7 @@ fn rfc_2_2_4_aligned_answers_csus() {
 #[test]
 fn rfc_2_2_ca_in_aligned_with_i_bit_renegotiates() {
     let mut b = Bench::new(1, 2);
-    b.to_aligned();
+    b.bring_to_aligned();
     b.sent();
     b.deliver(Body::Ca {
         seq: 7000,

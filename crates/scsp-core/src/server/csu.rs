@@ -4,7 +4,7 @@ use super::{DcsId, Hops, Server};
 use crate::Time;
 use crate::cache::Entry;
 use crate::event::{CaState, CacheChange, Drop, Event, RemoveReason};
-use crate::seq::{self, NextSeq};
+use crate::seq;
 use crate::wire::{Csa, Csas, MessageType, SEQ_PURGE};
 
 impl Server {
@@ -200,10 +200,7 @@ impl Server {
     fn reoriginate(&mut self, now: Time, id: &crate::wire::RecordId, above: u32) {
         let Some(e) = self.cache.get(id) else { return };
         let (data, deleted) = (e.data.clone(), e.deleted);
-        let next = match seq::next_csa(above, 1) {
-            NextSeq::Next(s) => NextSeq::Next(s),
-            NextSeq::Wrap => NextSeq::Wrap,
-        };
+        let next = seq::next_csa(above, 1);
         self.install_local(now, id.clone(), next, data, deleted, false);
     }
 

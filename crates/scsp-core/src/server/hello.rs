@@ -116,7 +116,7 @@ impl Server {
         d.last_hello = Some(now);
         let newly_heard = !d.heard;
         d.heard = true;
-        let lists_us = receivers.iter().any(|r| *r == lsid);
+        let lists_us = receivers.contains(&lsid);
         if lists_us {
             d.last_hello_with_us = Some(now);
             self.set_hello(now, id, HelloState::Bidirectional, "Hello lists our LSID");

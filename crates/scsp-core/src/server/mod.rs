@@ -589,7 +589,7 @@ impl Server {
             let due = now + d.cfg.csu_rexmit;
             let csas = std::mem::take(&mut d.acks);
             let csas_room = self.room(self.dcs(id).expect("present"), wire::MessageType::CsuReply);
-            for chunk in chunks(csas, csas_room, |r| wire::csas_len(r)) {
+            for chunk in chunks(csas, csas_room, wire::csas_len) {
                 self.send(id, Body::CsuReply { records: chunk });
             }
             let Some(d) = self.dcs_mut(id) else { continue };
@@ -601,7 +601,7 @@ impl Server {
                 self.dcs(id).expect("present"),
                 wire::MessageType::CsuRequest,
             );
-            for chunk in chunks(records, room, |r| wire::csa_len(r)) {
+            for chunk in chunks(records, room, wire::csa_len) {
                 self.send(id, Body::CsuRequest { records: chunk });
             }
         }

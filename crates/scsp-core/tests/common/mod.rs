@@ -125,7 +125,7 @@ impl Bench {
         let (main, main_peer) = (self.dcs, self.peer.clone());
         self.dcs = d;
         self.peer = id4(peer);
-        self.to_aligned();
+        self.bring_to_aligned();
         self.dcs = main;
         self.peer = main_peer;
         d
@@ -209,7 +209,7 @@ impl Bench {
     }
 
     /// Bring the Hello FSM to Bidirectional and return the server's initial CA.
-    pub fn to_negotiation(&mut self) -> Packet {
+    pub fn bring_to_negotiation(&mut self) -> Packet {
         self.server.link_up(self.now, self.dcs);
         self.deliver_hello(true);
         assert_eq!(self.hello_state(), HelloState::Bidirectional);
@@ -222,8 +222,8 @@ impl Bench {
 
     /// Drive the server to Aligned as slave (the test's DCS has the larger ID and is master),
     /// exchanging empty summaries. Requires the DCS's ID to be larger.
-    pub fn to_aligned(&mut self) {
-        let _ = self.to_negotiation();
+    pub fn bring_to_aligned(&mut self) {
+        let _ = self.bring_to_negotiation();
         let seq = 4242;
         self.deliver(Body::Ca {
             seq,
