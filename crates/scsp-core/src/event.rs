@@ -230,6 +230,17 @@ pub struct MessageSummary {
 pub enum Event {
     /// A change to the cache for the local server.
     Cache(CacheChange),
+    /// With confirmation on ([`crate::Server::set_confirm`]): a newer remote entry waits for the
+    /// local server to accept or reject it ([`crate::Server::confirm`]). It is neither stored,
+    /// flooded nor acknowledged until then.
+    Confirm {
+        /// Token to answer with.
+        token: u64,
+        /// The entry.
+        entry: EntryView,
+        /// The DCS it came from.
+        from: DcsId,
+    },
     /// A trace event.
     Trace(Trace),
 }

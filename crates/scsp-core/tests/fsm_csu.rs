@@ -590,3 +590,53 @@ fn local_errors_are_typed() {
         Err(scsp_core::LocalError::TooLarge { .. })
     ));
 }
+
+#[test]
+fn confirmation_holds_the_ack_until_the_local_server_answers() {
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    b.server.set_confirm(b.now, true);
+    b.events();
+    let peer = b.peer.clone();
+    b.deliver(Body::CsuRequest {
+        records: vec![
+            csa(b"yes", &peer, SEQ_FIRST, 3, b"1"),
+            csa(b"no", &peer, SEQ_FIRST, 3, b"1"),
+        ],
+    });
+    assert!(
+        replies(&b.sent()).is_empty(),
+        "not acknowledged before the verdict"
+    );
+    let tokens: Vec<(u64, Vec<u8>)> = b
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Confirm { token, entry, .. } => Some((token, entry.id.key.as_bytes().to_vec())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(b.server.cache().len(), 0, "nothing stored yet");
+    for (t, key) in &tokens {
+        b.server.confirm(b.now, *t, key == b"yes").unwrap();
+    }
+    assert_eq!(
+        replies(&b.sent()).len(),
+        2,
+        "both acknowledged, the rejected one too"
+    );
+    assert_eq!(b.server.cache().live(), 1);
+    assert!(b.server.cache().get(&rid(b"yes", &peer)).is_some());
+    assert_eq!(
+        b.server.confirm(b.now, tokens[0].0, true),
+        Err(scsp_core::LocalError::UnknownToken(tokens[0].0))
+    );
+    // Turning confirmation off accepts whatever still waits.
+    b.deliver(Body::CsuRequest {
+        records: vec![csa(b"late", &peer, SEQ_FIRST, 3, b"1")],
+    });
+    b.server.set_confirm(b.now, false);
+    assert_eq!(b.server.cache().live(), 2);
+    assert_eq!(replies(&b.sent()).len(), 1);
+}

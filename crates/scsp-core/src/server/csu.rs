@@ -103,9 +103,6 @@ impl Server {
             self.self_originated(now, from, csa);
             return Some(ack);
         }
-        if let Some(d) = self.dcs_mut(from) {
-            d.stats.records_learned += 1;
-        }
         let hops = if solicited {
             Some(Hops::Configured)
         } else if csa.summary.hops > 1 {
@@ -128,11 +125,101 @@ impl Server {
             }
             return Some(ack);
         }
+        if self.confirm && !self.cfg.profile.is_deletion(&csa.data) {
+            return self.ask_confirmation(from, csa, hops, ack);
+        }
+        if let Some(d) = self.dcs_mut(from) {
+            d.stats.records_learned += 1;
+        }
         self.learn(now, from, csa);
         if let Some(h) = hops {
             self.flood(now, &id, Some(from), h);
         }
         Some(ack)
+    }
+
+    /// Hold a newer remote CSA until the local server accepts or rejects it.
+    fn ask_confirmation(
+        &mut self,
+        from: DcsId,
+        csa: Csa,
+        hops: Option<Hops>,
+        ack: Csas,
+    ) -> Option<Csas> {
+        // One instance per record waits: an older one still waiting is answered as superseded.
+        let same: Option<u64> = self
+            .pending
+            .iter()
+            .find(|(_, p)| p.csa.summary.id == csa.summary.id)
+            .map(|(t, _)| *t);
+        if let Some(t) = same {
+            let p = &self.pending[&t];
+            if !seq::newer(csa.summary.seq, p.csa.summary.seq) {
+                // The same or an older instance is already waiting; it will be acknowledged
+                // with its verdict.
+                return None;
+            }
+            if let Some(old) = self.pending.remove(&t)
+                && let Some(d) = self.dcs_mut(old.from)
+            {
+                d.acks.push(old.ack);
+            }
+        }
+        if self.pending.len() >= super::MAX_PENDING {
+            self.drop_packet(from, Drop::CacheFull);
+            return None;
+        }
+        let token = self.next_token;
+        self.next_token += 1;
+        let entry = crate::event::EntryView {
+            id: csa.summary.id.clone(),
+            seq: csa.summary.seq,
+            data: csa.data.clone(),
+        };
+        self.pending.insert(
+            token,
+            super::Pending {
+                from,
+                csa,
+                hops,
+                ack,
+            },
+        );
+        self.events.push_back(Event::Confirm { token, entry, from });
+        None
+    }
+
+    pub(super) fn confirm_one(
+        &mut self,
+        now: Time,
+        token: u64,
+        accept: bool,
+    ) -> Result<(), super::LocalError> {
+        let p = self
+            .pending
+            .remove(&token)
+            .ok_or(super::LocalError::UnknownToken(token))?;
+        let id = p.csa.summary.id.clone();
+        let still_newer = self
+            .cache
+            .get(&id)
+            .is_none_or(|e| seq::newer(p.csa.summary.seq, e.seq));
+        if accept
+            && still_newer
+            && (self.cache.get(&id).is_some() || self.cache.len() < self.cfg.max_entries)
+        {
+            if let Some(d) = self.dcs_mut(p.from) {
+                d.stats.records_learned += 1;
+            }
+            self.learn(now, p.from, p.csa);
+            if let Some(h) = p.hops {
+                self.flood(now, &id, Some(p.from), h);
+            }
+        }
+        if let Some(d) = self.dcs_mut(p.from) {
+            d.acks.push(p.ack);
+        }
+        Ok(())
     }
 
     /// Store a newer instance learned from DCS `from` and tell the local server.

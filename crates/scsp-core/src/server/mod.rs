@@ -65,10 +65,13 @@ pub enum LocalError {
     /// The cache holds the configured maximum of entries.
     #[error("the cache is full")]
     Full,
+    /// No entry waits under that token.
+    #[error("no entry waits for confirmation under token {0}")]
+    UnknownToken(u64),
 }
 
 /// How the Hop Count of a flooded CSA is chosen.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Hops {
     /// The DCS's configured Hops (originated here, or a solicited CSA passed on: rfc2334-notes 10).
     Configured,
@@ -90,7 +93,24 @@ pub struct Server {
     out: VecDeque<Transmit>,
     events: VecDeque<Event>,
     trace_messages: bool,
+    /// Remote entries waiting for the local server's verdict, by token.
+    pending: std::collections::BTreeMap<u64, Pending>,
+    confirm: bool,
+    next_token: u64,
 }
+
+/// A remote CSA waiting for the local server to accept or reject it.
+#[derive(Debug)]
+struct Pending {
+    from: DcsId,
+    csa: Csa,
+    hops: Option<Hops>,
+    ack: wire::Csas,
+}
+
+/// Most remote entries that may wait for the local server's verdict at once; beyond it, further
+/// CSAs are not acknowledged (and so are retransmitted by their DCS).
+pub const MAX_PENDING: usize = 65536;
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -114,6 +134,9 @@ impl Server {
             out: VecDeque::new(),
             events: VecDeque::new(),
             trace_messages: true,
+            pending: Default::default(),
+            confirm: false,
+            next_token: 1,
         }
     }
 
@@ -131,6 +154,33 @@ impl Server {
     /// abnormal events always are). On by default.
     pub fn set_trace_messages(&mut self, on: bool) {
         self.trace_messages = on;
+    }
+
+    /// Whether the local server confirms each newer remote entry before it is stored (as the
+    /// original's Update Indication / Update Response did). Turning it off accepts every entry
+    /// still waiting.
+    pub fn set_confirm(&mut self, now: Time, on: bool) {
+        self.confirm = on;
+        if !on {
+            let tokens: Vec<u64> = self.pending.keys().copied().collect();
+            for t in tokens {
+                let _ = self.confirm_one(now, t, true);
+            }
+            self.flush(now);
+        }
+    }
+
+    /// The local server's verdict on the entry behind `token` (see [`Event::Confirm`]). Either
+    /// way the CSA is acknowledged to its DCS; accepted, it is stored and flooded.
+    pub fn confirm(&mut self, now: Time, token: u64, accept: bool) -> Result<(), LocalError> {
+        let r = self.confirm_one(now, token, accept);
+        self.flush(now);
+        r
+    }
+
+    /// Entries waiting for the local server's verdict.
+    pub fn pending_confirmations(&self) -> usize {
+        self.pending.len()
     }
 
     /// Declare whether the local server's view of its own entries is complete (see

@@ -1,0 +1,360 @@
+//! The local client interface: the protocol spoken on scspd's UNIX stream socket by local servers
+//! (ATMARP, NHRP, MARS servers, or any program) and by `scspctl`.
+//!
+//! # Framing
+//! Every message is a frame: a 4-byte big-endian length `n` (1 ≤ n ≤ [`MAX_FRAME`]), then `n`
+//! bytes of UTF-8 JSON encoding one [`ClientMsg`] (client → scspd) or [`DaemonMsg`]
+//! (scspd → client). A frame that is too long, not JSON, or not a known message is answered with
+//! an error and the connection is closed; it never affects the daemon otherwise.
+//!
+//! # Session
+//! The client speaks first with [`ClientMsg::Hello`] naming the protocol [`VERSION`] it speaks;
+//! scspd answers [`DaemonMsg::Welcome`] (or an error and close, if the version is not supported).
+//! Then the client sends requests, each with a client-chosen `id`, and scspd answers each with a
+//! [`DaemonMsg::Reply`] carrying the same `id`. A client that has attached to a server also
+//! receives [`DaemonMsg::Notify`] messages, unprompted, between replies.
+//!
+//! Byte strings (cache keys, originator IDs, protocol-specific data) are lowercase hex strings.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of this protocol.
+pub const VERSION: u32 = 1;
+/// Largest frame accepted, in bytes (64 MiB: a `load` of a million 40-byte entries fits).
+pub const MAX_FRAME: usize = 64 << 20;
+
+/// A message from a client to scspd.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum ClientMsg {
+    /// Opens the session.
+    Hello {
+        /// Protocol version the client speaks.
+        version: u32,
+        /// Free text naming the client, for logs (e.g. "scspctl", "atmarpd").
+        client: String,
+    },
+    /// A request.
+    Request {
+        /// Echoed in the reply.
+        id: u64,
+        /// What is asked.
+        #[serde(flatten)]
+        req: Request,
+    },
+}
+
+/// The requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "op")]
+pub enum Request {
+    /// Every configured server, with its state.
+    ShowServers,
+    /// Every DCS (of one server, or of all).
+    ShowDcs {
+        /// Only this server.
+        server: Option<String>,
+    },
+    /// The cache of a server.
+    ShowCache {
+        /// Server name.
+        server: String,
+    },
+    /// Originate or update an entry of the local cache (held by scspd or by the attached client).
+    Add {
+        /// Server name.
+        server: String,
+        /// Cache key, hex.
+        key: String,
+        /// Protocol-specific data, hex.
+        data: String,
+    },
+    /// Withdraw an entry originated here.
+    Del {
+        /// Server name.
+        server: String,
+        /// Cache key, hex.
+        key: String,
+    },
+    /// Originate many entries at once.
+    Load {
+        /// Server name.
+        server: String,
+        /// Entries.
+        entries: Vec<KeyData>,
+    },
+    /// A text dump of every server, DCS and entry (what SIGINT writes to a file).
+    Dump,
+    /// Attach as the local server of `server`: from now on this connection receives
+    /// [`DaemonMsg::Notify`] for every remote change, and, when `confirm` is set, must accept or
+    /// reject each remote entry with [`Request::Confirm`].
+    Attach {
+        /// Server name.
+        server: String,
+        /// Ask this client to accept or reject each new remote entry before it is stored.
+        #[serde(default)]
+        confirm: bool,
+    },
+    /// Hand over the whole local cache: entries originated here and not listed are withdrawn.
+    Handover {
+        /// Server name.
+        server: String,
+        /// Entries.
+        entries: Vec<KeyData>,
+    },
+    /// Answer to a [`Notify::Confirm`].
+    Confirm {
+        /// Server name.
+        server: String,
+        /// Token of the indication.
+        token: u64,
+        /// Accept (store and flood) or reject the entry.
+        accept: bool,
+    },
+    /// Reload the configuration file (as SIGHUP does).
+    Reload,
+}
+
+/// A key and its data, hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyData {
+    /// Cache key, hex.
+    pub key: String,
+    /// Protocol-specific data, hex.
+    pub data: String,
+}
+
+/// A message from scspd to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum DaemonMsg {
+    /// Answer to [`ClientMsg::Hello`].
+    Welcome {
+        /// Protocol version spoken.
+        version: u32,
+        /// "scspd <version>".
+        daemon: String,
+    },
+    /// Answer to a request.
+    Reply {
+        /// The request's id.
+        id: u64,
+        /// The result.
+        #[serde(flatten)]
+        result: ReplyResult,
+    },
+    /// A change for an attached client.
+    Notify(Notify),
+    /// A protocol error that ends the session.
+    Fatal {
+        /// What was wrong.
+        error: ProtoError,
+    },
+}
+
+/// Success or failure of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyResult {
+    /// Done.
+    Ok(Response),
+    /// Refused.
+    Error(ProtoError),
+}
+
+/// A typed error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtoError {
+    /// Machine-readable kind.
+    pub code: ErrorCode,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+/// Error kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Frame too long, not JSON, or not a known message.
+    BadFrame,
+    /// Protocol version not supported.
+    Version,
+    /// A request before Hello, or Hello twice.
+    Sequence,
+    /// No server of that name.
+    NoSuchServer,
+    /// A field is malformed (hex, lengths).
+    BadArgument,
+    /// The protocol core refused it (see message).
+    Refused,
+    /// Nothing to delete, or an unknown token.
+    NotFound,
+    /// Another client is attached to that server.
+    Busy,
+    /// The configuration file has errors (for Reload).
+    Config,
+}
+
+/// Successful results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Response {
+    /// Nothing to report.
+    Done,
+    /// For [`Request::ShowServers`].
+    Servers {
+        /// Servers.
+        servers: Vec<ServerView>,
+    },
+    /// For [`Request::ShowDcs`].
+    Dcs {
+        /// DCSs.
+        dcs: Vec<DcsView>,
+    },
+    /// For [`Request::ShowCache`].
+    Cache {
+        /// Entries, sorted by key then originator.
+        entries: Vec<EntryView>,
+    },
+    /// For [`Request::Add`].
+    Added {
+        /// Sequence number of the instance.
+        seq: u32,
+    },
+    /// For [`Request::Load`] and [`Request::Handover`].
+    Loaded {
+        /// Entries accepted.
+        accepted: u64,
+        /// Entries refused, with why.
+        errors: Vec<String>,
+    },
+    /// For [`Request::Dump`].
+    Dump {
+        /// The text.
+        text: String,
+    },
+    /// For [`Request::Attach`]: the live entries the cache holds now.
+    Attached {
+        /// Entries.
+        entries: Vec<EntryView>,
+    },
+}
+
+/// A server as `show servers` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerView {
+    /// Name in the configuration.
+    pub name: String,
+    /// Protocol ID.
+    pub protocol_id: u16,
+    /// Protocol name, if it has one.
+    pub protocol: String,
+    /// Server Group ID.
+    pub sgid: u16,
+    /// Family ID.
+    pub family_id: u16,
+    /// LSID.
+    pub lsid: String,
+    /// Where it receives ("address:port").
+    pub listen: String,
+    /// Live entries.
+    pub entries: u64,
+    /// Entries held including deleted ones.
+    pub entries_held: u64,
+    /// DCSs configured.
+    pub dcs: u32,
+    /// DCSs Aligned.
+    pub dcs_aligned: u32,
+    /// Whether a local server is attached.
+    pub client_attached: bool,
+    /// Packets received that were dropped before reaching a DCS (unknown source, bad size).
+    pub dropped_unknown: u64,
+}
+
+/// A DCS as `show dcs` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DcsView {
+    /// Server name.
+    pub server: String,
+    /// DCS ID.
+    pub id: String,
+    /// Where it is sent to.
+    pub address: String,
+    /// Hello FSM state.
+    pub hello: String,
+    /// Seconds in that state.
+    pub hello_since_s: u64,
+    /// CA FSM state.
+    pub ca: String,
+    /// Seconds in that state.
+    pub ca_since_s: u64,
+    /// Messages received.
+    pub rx_msgs: u64,
+    /// Messages sent.
+    pub tx_msgs: u64,
+    /// Errors: malformed, authentication failures, dropped.
+    pub errors: u64,
+    /// Retransmissions: CA, CSUS and CSA.
+    pub retransmits: u64,
+    /// CSAs awaiting acknowledgement.
+    pub rexmit_queue: u64,
+    /// CSAs still wanted from the DCS.
+    pub crl: u64,
+    /// Full counters.
+    pub stats: serde_json::Value,
+}
+
+/// A cache entry as `show cache` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryView {
+    /// Cache key, hex.
+    pub key: String,
+    /// Originator ID, hex.
+    pub originator: String,
+    /// CSA sequence number.
+    pub seq: u32,
+    /// Protocol-specific data, hex.
+    pub data: String,
+    /// Originated here.
+    pub local: bool,
+    /// Seconds since this instance arrived or was originated.
+    pub age_s: u64,
+}
+
+/// Unprompted messages to an attached client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum Notify {
+    /// A remote entry was learned.
+    Learned {
+        /// Server name.
+        server: String,
+        /// The entry.
+        entry: EntryView,
+    },
+    /// A remote entry was replaced by a newer instance.
+    Replaced {
+        /// Server name.
+        server: String,
+        /// The entry.
+        entry: EntryView,
+    },
+    /// An entry went away (deleted by its originator, purged, or expired).
+    Removed {
+        /// Server name.
+        server: String,
+        /// The entry as it was.
+        entry: EntryView,
+        /// "deleted", "purged" or "expired".
+        reason: String,
+    },
+    /// A remote entry awaits this client's [`Request::Confirm`].
+    Confirm {
+        /// Server name.
+        server: String,
+        /// Token to answer with.
+        token: u64,
+        /// The entry.
+        entry: EntryView,
+    },
+}
