@@ -5,7 +5,7 @@
 //! warnings are kept apart. The parser does no I/O except reading `KeyFile`s, and no DNS
 //! resolution: hosts stay [`Host`]s until the daemon calls [`resolve`].
 //!
-//! The layers: [`lexer`](self) (words, strings, `; { }`), a generic statement tree (every
+//! The layers: a lexer (words, strings, `; { }`), a generic statement tree (every
 //! statement is `keyword value… ;` or `keyword value… { … };`, so recovery is always at the next
 //! `;` or `}`), then the checks of each statement, and a renderer ([`Config`]'s `Display`) whose
 //! output parses back to the same configuration.
