@@ -161,14 +161,15 @@ fn unknown_statements() {
     assert_eq!(
         server_errors("hops 3;"),
         [
-            "2:1: unknown statement \"hops\" in a Server block; expected one of Protocol, Netif, \
+            "2:1: unknown statement \"hops\" in a Server block (Hops belongs in a DCS block); expected one of Protocol, Netif, \
              ServerGroupID, FamilyID, ID, Address, Port, MTU, DCS"
         ]
     );
     assert_eq!(
         dcs_errors("netif ni0;"),
         [
-            "3:1: unknown statement \"netif\" in a DCS block; expected one of ATMaddr, ID, \
+            "3:1: unknown statement \"netif\" in a DCS block (Netif belongs in a Server block); \
+             expected one of ATMaddr, ID, \
              Address, Port, CAReXmitInt, CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, HelloDead, \
              HelloInt, Hops, Auth"
         ]

@@ -41,6 +41,15 @@ const LOG: &[&str] = &["File", "Syslog"];
 /// Keywords in an `Auth` block.
 const AUTH: &[&str] = &["SPI", "SendSPI", "RecvSPI", "Algorithm", "Key", "KeyFile"];
 
+/// Each block's keywords and where they belong, for hints.
+const BLOCKS: &[(&[&str], &str)] = &[
+    (TOP, "at the top level"),
+    (SERVER, "in a Server block"),
+    (DCS, "in a DCS block"),
+    (LOG, "in a Log block"),
+    (AUTH, "in an Auth block"),
+];
+
 /// Longest interface name (IFNAMSIZ − 1 on Linux and the BSDs).
 const MAX_IFNAME_LEN: usize = 15;
 
@@ -152,10 +161,19 @@ impl Checker<'_> {
         match table.iter().find(|k| k.eq_ignore_ascii_case(word)) {
             Some(k) => Some((k, *pos)),
             None => {
+                let hint = BLOCKS
+                    .iter()
+                    .filter(|(t, _)| *t != table)
+                    .find_map(|(t, place)| {
+                        t.iter()
+                            .find(|k| k.eq_ignore_ascii_case(word))
+                            .map(|k| format!(" ({k} belongs {place})"))
+                    })
+                    .unwrap_or_default();
                 self.error(
                     *pos,
                     format!(
-                        "unknown statement \"{}\" {ctx}; expected {}",
+                        "unknown statement \"{}\" {ctx}{hint}; expected {}",
                         escape(word),
                         list(table)
                     ),
