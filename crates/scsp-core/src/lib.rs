@@ -12,6 +12,7 @@
 pub mod cache;
 pub mod config;
 pub mod event;
+pub mod node;
 pub mod profile;
 pub mod seq;
 mod server;
@@ -21,6 +22,7 @@ pub mod wire;
 pub use cache::{Cache, Entry};
 pub use config::{DcsConfig, ServerConfig};
 pub use event::{CaState, CacheChange, Event, HelloState, Trace, Transmit};
+pub use node::{Node, ServerIdx, peek_group};
 pub use profile::{Opaque, Profile};
 pub use server::{DcsId, DcsInfo, DcsStats, LocalError, MessageCounts, Server};
 pub use time::Time;
