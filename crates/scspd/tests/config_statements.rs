@@ -482,3 +482,21 @@ fn serializes_to_json() {
     );
     assert_eq!(json["log"]["syslog"], true);
 }
+
+#[test]
+fn bare_lnni_and_mars_are_ignored_as_the_original_did() {
+    let (c, w) = parse(
+        "server s { protocol DHCP; netif ni0; ServerGroupID 1;\n  lnni;\n MARS;\n DCS { ID 1.2.3.4; }; };",
+    );
+    assert_eq!(c.servers[0].protocol.id, 4);
+    let w: Vec<String> = w.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        [
+            "t.conf:2:3: warning: \"lnni\" alone is ignored (as the original did); write \
+             \"Protocol LNNI;\" to select that protocol",
+            "t.conf:3:2: warning: \"MARS\" alone is ignored (as the original did); write \
+             \"Protocol MARS;\" to select that protocol",
+        ]
+    );
+}

@@ -427,6 +427,9 @@ impl Checker<'_> {
         let mut dcs: Vec<(DcsConfig, Pos)> = Vec::new();
         let mut dcs_statements = 0usize;
         for s in &block.stmts {
+            if self.stray_protocol_name(s) {
+                continue;
+            }
             let Some((kw, kpos)) = self.keyword(s, SERVER, "in a Server block") else {
                 continue;
             };
@@ -556,6 +559,32 @@ impl Checker<'_> {
             dcs: dcs.into_iter().map(|(d, _)| d).collect(),
             pos,
         })
+    }
+
+    /// The original's grammar accepted `LNNI;` and `MARS;` alone in a Server block (a yacc
+    /// precedence slip) and ignored them: so do we, with a warning.
+    fn stray_protocol_name(&mut self, stmt: &Stmt) -> bool {
+        let Some((word, pos)) = &stmt.keyword else {
+            return false;
+        };
+        let Some(name) = ["LNNI", "MARS"]
+            .into_iter()
+            .find(|n| n.eq_ignore_ascii_case(word))
+        else {
+            return false;
+        };
+        if !stmt.args.is_empty() || stmt.block.is_some() {
+            return false;
+        }
+        self.warn(
+            *pos,
+            format!(
+                "\"{}\" alone is ignored (as the original did); write \"Protocol {name};\" to \
+                 select that protocol",
+                escape(word)
+            ),
+        );
+        true
     }
 
     fn protocol(&mut self, tok: &Token) -> Option<Protocol> {
