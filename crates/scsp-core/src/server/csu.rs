@@ -147,18 +147,14 @@ impl Server {
         ack: Csas,
     ) -> Option<Csas> {
         // One instance per record waits: an older one still waiting is answered as superseded.
-        let same: Option<u64> = self
-            .pending
-            .iter()
-            .find(|(_, p)| p.csa.summary.id == csa.summary.id)
-            .map(|(t, _)| *t);
-        if let Some(t) = same {
+        if let Some(&t) = self.pending_ids.get(&csa.summary.id) {
             let p = &self.pending[&t];
             if !seq::newer(csa.summary.seq, p.csa.summary.seq) {
                 // The same or an older instance is already waiting; it will be acknowledged
                 // with its verdict.
                 return None;
             }
+            self.pending_ids.remove(&csa.summary.id);
             if let Some(old) = self.pending.remove(&t)
                 && let Some(d) = self.dcs_mut(old.from)
             {
@@ -176,6 +172,7 @@ impl Server {
             seq: csa.summary.seq,
             data: csa.data.clone(),
         };
+        self.pending_ids.insert(csa.summary.id.clone(), token);
         self.pending.insert(
             token,
             super::Pending {
@@ -200,6 +197,7 @@ impl Server {
             .remove(&token)
             .ok_or(super::LocalError::UnknownToken(token))?;
         let id = p.csa.summary.id.clone();
+        self.pending_ids.remove(&id);
         let still_newer = self
             .cache
             .get(&id)

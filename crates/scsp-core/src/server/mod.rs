@@ -95,6 +95,8 @@ pub struct Server {
     trace_messages: bool,
     /// Remote entries waiting for the local server's verdict, by token.
     pending: std::collections::BTreeMap<u64, Pending>,
+    /// The token of the instance of each record that waits.
+    pending_ids: std::collections::HashMap<RecordId, u64>,
     confirm: bool,
     next_token: u64,
 }
@@ -135,6 +137,7 @@ impl Server {
             events: VecDeque::new(),
             trace_messages: true,
             pending: Default::default(),
+            pending_ids: Default::default(),
             confirm: false,
             next_token: 1,
         }
