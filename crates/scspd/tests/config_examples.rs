@@ -171,3 +171,20 @@ fn full_example() {
     assert_eq!(n.dcs[0].id, ip("2001:db8::2"));
     assert_eq!(n.dcs[0].port, 7127);
 }
+
+#[test]
+fn the_reference_shows_the_tested_examples() {
+    let doc_path = format!("{}/../../docs/scspd.conf.md", env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(doc_path).unwrap();
+    for name in [
+        "manual-example.conf",
+        "ip-example.conf",
+        "full-example.conf",
+    ] {
+        let text = std::fs::read_to_string(data(name)).unwrap();
+        assert!(
+            doc.contains(&format!("```\n{text}```\n")),
+            "docs/scspd.conf.md does not show tests/data/{name} as it is"
+        );
+    }
+}
