@@ -54,6 +54,14 @@ fn invalid_character() {
 
 #[test]
 fn invalid_character_value_does_not_cascade() {
+    assert_eq!(
+        server_errors("netif n$0 ServerGroupID;"),
+        ["2:8: invalid character 0x24 ('$')"]
+    );
+    assert_eq!(
+        errors("server s x$ { protocol 1; netif n; ServerGroupID 1; DCS { ID h; }; };"),
+        ["1:11: invalid character 0x24 ('$')"]
+    );
     // The lexer's error is the only one: the statement counts as given.
     assert_eq!(
         errors("server s { protocol 1; netif n%0; ServerGroupID 1; DCS { ID 1.1.1.1; }; };"),

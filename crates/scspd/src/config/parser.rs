@@ -195,6 +195,10 @@ impl Checker<'_> {
         what: &str,
     ) -> Option<&'t [Token]> {
         let args = &stmt.args;
+        // A value the lexer rejected has been reported: say no more about this statement.
+        if args.iter().any(|t| t.kind == Kind::Invalid) {
+            return None;
+        }
         if args.len() < min {
             self.error(
                 stmt.after_args.pos,
@@ -224,9 +228,6 @@ impl Checker<'_> {
             );
             return None;
         }
-        if args.iter().any(|t| t.kind == Kind::Invalid) {
-            return None;
-        }
         Some(args)
     }
 
@@ -254,7 +255,7 @@ impl Checker<'_> {
                     stmt.after_args.describe()
                 ),
             );
-        } else if let Some(extra) = args.get(nargs) {
+        } else if let Some(extra) = args.get(nargs).filter(|t| t.kind != Kind::Invalid) {
             let after = if nargs == 0 {
                 kw.to_owned()
             } else {
