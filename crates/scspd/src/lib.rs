@@ -1,4 +1,6 @@
 //! `scspd`: the SCSP (RFC 2334) daemon over UDP/IP, compatible with FreeBSD's scspd(8).
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod config;
+pub mod proto;

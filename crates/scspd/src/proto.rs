@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 pub const VERSION: u32 = 1;
 /// Largest frame accepted, in bytes (64 MiB: a `load` of a million 40-byte entries fits).
 pub const MAX_FRAME: usize = 64 << 20;
+/// Where scspd listens and `scspctl` connects unless told otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/scspd.sock";
 
 /// A message from a client to scspd.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
