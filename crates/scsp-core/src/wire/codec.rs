@@ -3,7 +3,7 @@
 //! The work is done in `decode.rs`, `encode.rs`, `auth.rs`, `checksum.rs` and `split.rs`; this
 //! file is the interface the rest of the crate uses.
 //!
-//! Readings of RFC 2334 this codec takes (see also `/work/shared/design/rfc2334-notes.md`):
+//! Readings of RFC 2334 this codec takes (see also `shared/design/rfc2334-notes.md`):
 //!
 //! - B.1: the checksum pads an odd-length packet with a 0x00 byte at the end, so the last byte is
 //!   the high octet of the final word (the HARP daemon got this wrong).
