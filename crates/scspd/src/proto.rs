@@ -195,6 +195,9 @@ pub enum ErrorCode {
     Busy,
     /// The configuration file has errors (for Reload).
     Config,
+    /// The client did not read its notifications fast enough: its bounded queue overflowed, it
+    /// was detached and the session ends.
+    Overflow,
 }
 
 /// Successful results.

@@ -1,0 +1,130 @@
+//! The command line: `scspd [-f <cfg-file>] [-d] [-T<options>] [-n] [-s <socket>]`, as the
+//! original plus `-n`, `-s`, `--help` and `--version`.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::proto::DEFAULT_SOCKET;
+
+/// The configuration file read when `-f` is not given.
+pub const DEFAULT_CONFIG: &str = "/etc/scspd.conf";
+
+/// SCSP (RFC 2334) daemon over UDP/IP: synchronises the caches of local servers with those of
+/// their Directly Connected Servers.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "scspd",
+    version,
+    after_help = "Signals: SIGHUP reloads the configuration (a file with errors is refused and \
+                  the old configuration kept), SIGINT writes a dump to /tmp/scspd.<pid>.<NNN>.out, \
+                  SIGTERM stops the daemon.\n\
+                  Trace letters (-T): c CA FSM, h Hello FSM, i client-interface FSM, C CA/CSUS/CSU \
+                  messages, H Hello messages, I client-interface messages. The trace goes to \
+                  /tmp/scspd.<pid>.trace, or to standard output with -d."
+)]
+pub struct Args {
+    /// Configuration file.
+    #[arg(short = 'f', value_name = "cfg-file", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+
+    /// Debug mode: stay in the foreground and log to standard output (and trace there).
+    #[arg(short = 'd')]
+    pub debug: bool,
+
+    /// Trace events and messages: one or more of the letters c h i C H I (e.g. -Tch).
+    #[arg(short = 'T', value_name = "options")]
+    pub trace: Vec<String>,
+
+    /// Check the configuration file (syntax, names, interfaces, addresses) and exit: status 1
+    /// and every error as file:line:col if there is any, status 0 otherwise.
+    #[arg(short = 'n')]
+    pub check: bool,
+
+    /// The local client socket (UNIX stream socket, mode 0660).
+    #[arg(short = 's', long = "socket", value_name = "path", default_value = DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+
+    /// Internal: this process is the detached daemon started by its parent, which waits on
+    /// standard output for the word "ready" (or error lines).
+    #[arg(long = "detached-child", hide = true)]
+    pub detached_child: bool,
+}
+
+/// What `-T` asks to trace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TraceFlags {
+    /// `c`: Cache Alignment FSM transitions.
+    pub ca_fsm: bool,
+    /// `h`: Hello FSM transitions.
+    pub hello_fsm: bool,
+    /// `i`: client-interface events (connections, attach, detach).
+    pub client_fsm: bool,
+    /// `C`: CA, CSUS, CSU Request and CSU Reply messages.
+    pub ca_msgs: bool,
+    /// `H`: Hello messages.
+    pub hello_msgs: bool,
+    /// `I`: client-interface messages.
+    pub client_msgs: bool,
+}
+
+impl TraceFlags {
+    /// Parse the letters of every `-T`; returns the flags and the letters not understood.
+    pub fn parse<'a>(args: impl IntoIterator<Item = &'a str>) -> (TraceFlags, Vec<char>) {
+        let mut f = TraceFlags::default();
+        let mut unknown = Vec::new();
+        for c in args.into_iter().flat_map(str::chars) {
+            match c {
+                'c' => f.ca_fsm = true,
+                'h' => f.hello_fsm = true,
+                'i' => f.client_fsm = true,
+                'C' => f.ca_msgs = true,
+                'H' => f.hello_msgs = true,
+                'I' => f.client_msgs = true,
+                other => unknown.push(other),
+            }
+        }
+        (f, unknown)
+    }
+
+    /// Whether anything is traced.
+    pub fn any(self) -> bool {
+        self != TraceFlags::default()
+    }
+
+    /// Whether the core must report every message sent and received.
+    pub fn messages(self) -> bool {
+        self.ca_msgs || self.hello_msgs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attached_trace_letters_and_defaults() {
+        let a = Args::try_parse_from(["scspd", "-d", "-Tch", "-f", "x.conf"]).unwrap();
+        assert!(a.debug);
+        assert_eq!(a.trace, vec!["ch".to_owned()]);
+        assert_eq!(a.config, PathBuf::from("x.conf"));
+        assert_eq!(a.socket, PathBuf::from(DEFAULT_SOCKET));
+        let a = Args::try_parse_from(["scspd", "-dTHI", "--socket", "/tmp/s"]).unwrap();
+        assert!(a.debug);
+        assert_eq!(a.trace, vec!["HI".to_owned()]);
+        assert_eq!(a.socket, PathBuf::from("/tmp/s"));
+        let a = Args::try_parse_from(["scspd"]).unwrap();
+        assert_eq!(a.config, PathBuf::from(DEFAULT_CONFIG));
+        assert!(!a.debug && !a.check && a.trace.is_empty());
+        assert!(Args::try_parse_from(["scspd", "-x"]).is_err());
+    }
+
+    #[test]
+    fn trace_letters() {
+        let (f, unknown) = TraceFlags::parse(["chx", "IZ"]);
+        assert!(f.ca_fsm && f.hello_fsm && f.client_msgs);
+        assert!(!f.client_fsm && !f.ca_msgs && !f.hello_msgs);
+        assert_eq!(unknown, vec!['x', 'Z']);
+        assert!(!TraceFlags::default().any());
+    }
+}

@@ -1,0 +1,638 @@
+//! The local client interface: a UNIX stream socket speaking [`crate::proto`]. Each connection
+//! is a task; a reader task turns frames into messages, and the connection task answers them
+//! one at a time, forwarding the notifications of the servers it is attached to in between.
+//! A client that sends something that is not a frame, not JSON or not a known message, or that
+//! breaks the session's order, gets a `Fatal` frame and is disconnected; this is counted and
+//! logged, and nothing else is affected.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use super::Shared;
+use super::server::{ClientLink, RawEntries, ServerCmd};
+use crate::proto::{
+    ClientMsg, DaemonMsg, ErrorCode, KeyData, MAX_FRAME, Notify, ProtoError, ReplyResult, Request,
+    Response, VERSION,
+};
+
+/// Most clients connected at once; more are refused with a `Busy` error.
+pub const MAX_CLIENTS: usize = 64;
+/// Notifications queued for one client; when full, the client is detached and disconnected.
+pub const NOTIFY_QUEUE: usize = 4096;
+/// How long a `Fatal` frame may take to be written to a client before it is dropped anyway.
+const FATAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The servers by name, in configuration order, as published by the supervisor.
+pub type Routes = Vec<(String, tokio::sync::mpsc::Sender<ServerCmd>)>;
+
+/// Asks of the supervisor.
+#[derive(Debug)]
+pub enum SupCmd {
+    /// Reload the configuration, as SIGHUP does.
+    Reload(oneshot::Sender<Result<(), Vec<String>>>),
+}
+
+/// Counters of the client interface.
+#[derive(Debug, Default)]
+pub struct ControlStats {
+    /// Connections open now.
+    pub active: AtomicU64,
+    /// Connections accepted since start.
+    pub accepted: AtomicU64,
+    /// Sessions ended for a protocol error of the client (or a notification overflow).
+    pub bad: AtomicU64,
+    /// Connections refused because [`MAX_CLIENTS`] were connected.
+    pub refused: AtomicU64,
+}
+
+/// What connections share.
+#[derive(Debug)]
+pub struct Ctx {
+    /// Current servers.
+    pub routes: watch::Receiver<Arc<Routes>>,
+    /// The supervisor.
+    pub sup: mpsc::Sender<SupCmd>,
+    /// Counters.
+    pub stats: ControlStats,
+    /// Clock and tracer.
+    pub shared: Arc<Shared>,
+    /// The socket's path (for the dump).
+    pub path: PathBuf,
+}
+
+/// Bind the socket at `path` (mode 0660). A stale socket file is removed; a live one (another
+/// daemon answers) or a file that is not a socket is an error.
+pub fn bind(path: &Path) -> Result<UnixListener, String> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let shown = path.display();
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(format!(
+                    "another daemon is listening on {shown}; stop it or give another -s"
+                ));
+            }
+            std::fs::remove_file(path)
+                .map_err(|e| format!("can't remove stale socket {shown}: {e}"))?;
+        }
+        Ok(_) => return Err(format!("{shown} exists and is not a socket")),
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("can't use socket path {shown}: {e}")),
+    }
+    let listener = UnixListener::bind(path).map_err(|e| format!("can't listen on {shown}: {e}"))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+        .map_err(|e| format!("can't set the mode of {shown}: {e}"))?;
+    Ok(listener)
+}
+
+/// Accept clients until the task is aborted (which aborts every connection too).
+pub async fn serve(listener: UnixListener, ctx: Arc<Ctx>) {
+    let mut conns = JoinSet::new();
+    let mut next: u64 = 1;
+    loop {
+        tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => {
+                    let conn = next;
+                    next += 1;
+                    if conns.len() >= MAX_CLIENTS {
+                        ctx.stats.refused.fetch_add(1, Ordering::Relaxed);
+                        warn!("client #{conn} refused: {MAX_CLIENTS} clients are connected");
+                        conns.spawn(refuse(stream));
+                        continue;
+                    }
+                    ctx.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                    conns.spawn(connection(stream, ctx.clone(), conn));
+                }
+                Err(e) => {
+                    warn!("client socket: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = conns.join_next() => {}
+        }
+    }
+}
+
+async fn refuse(stream: UnixStream) {
+    let (_, mut wr) = stream.into_split();
+    let msg = DaemonMsg::Fatal {
+        error: ProtoError {
+            code: ErrorCode::Busy,
+            message: format!("too many clients (at most {MAX_CLIENTS})"),
+        },
+    };
+    let _ = tokio::time::timeout(FATAL_WRITE_TIMEOUT, write_msg(&mut wr, &msg)).await;
+}
+
+/// Encode a frame; a message over [`MAX_FRAME`] is replaced by `too_large`.
+fn encode(msg: &DaemonMsg) -> Vec<u8> {
+    let mut buf = vec![0u8; 4];
+    let ok = serde_json::to_writer(&mut buf, msg).is_ok() && buf.len() - 4 <= MAX_FRAME;
+    if !ok {
+        let id = match msg {
+            DaemonMsg::Reply { id, .. } => *id,
+            _ => 0,
+        };
+        buf.truncate(4);
+        let err = DaemonMsg::Reply {
+            id,
+            result: ReplyResult::Error(ProtoError {
+                code: ErrorCode::Refused,
+                message: format!("the reply would be larger than {MAX_FRAME} bytes"),
+            }),
+        };
+        let _ = serde_json::to_writer(&mut buf, &err);
+    }
+    let len = (buf.len() - 4) as u32;
+    buf[..4].copy_from_slice(&len.to_be_bytes());
+    buf
+}
+
+async fn write_msg(wr: &mut OwnedWriteHalf, msg: &DaemonMsg) -> std::io::Result<()> {
+    wr.write_all(&encode(msg)).await
+}
+
+fn bad_frame(message: impl Into<String>) -> ProtoError {
+    ProtoError {
+        code: ErrorCode::BadFrame,
+        message: message.into(),
+    }
+}
+
+/// Read frames until the connection ends or a frame is bad. A clean end (between frames) ends
+/// the channel; anything else sends one error.
+async fn read_frames<R: AsyncRead + Unpin>(
+    mut rd: R,
+    tx: mpsc::Sender<Result<ClientMsg, ProtoError>>,
+) {
+    loop {
+        let mut header = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            match rd.read(&mut header[got..]).await {
+                Ok(0) if got == 0 => return,
+                Ok(0) => {
+                    let _ = tx
+                        .send(Err(bad_frame("connection closed inside a frame")))
+                        .await;
+                    return;
+                }
+                Ok(n) => got += n,
+                Err(_) => return,
+            }
+        }
+        let len = u32::from_be_bytes(header) as usize;
+        if len == 0 || len > MAX_FRAME {
+            let why = format!("frame length {len} (it must be 1 to {MAX_FRAME})");
+            let _ = tx.send(Err(bad_frame(why))).await;
+            return;
+        }
+        // Grows as bytes arrive: an announced length allocates nothing by itself.
+        let mut body = Vec::new();
+        match (&mut rd).take(len as u64).read_to_end(&mut body).await {
+            Ok(n) if n == len => {}
+            Ok(_) => {
+                let _ = tx
+                    .send(Err(bad_frame("connection closed inside a frame")))
+                    .await;
+                return;
+            }
+            Err(_) => return,
+        }
+        let msg = serde_json::from_slice::<ClientMsg>(&body)
+            .map_err(|e| bad_frame(format!("not a client message: {e}")));
+        let stop = msg.is_err();
+        if tx.send(msg).await.is_err() || stop {
+            return;
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+struct Session {
+    conn: u64,
+    ctx: Arc<Ctx>,
+    hello: Option<String>,
+    attached: Vec<String>,
+    notify: mpsc::Sender<Notify>,
+    kill: mpsc::Sender<ProtoError>,
+}
+
+async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
+    ctx.stats.active.fetch_add(1, Ordering::Relaxed);
+    let tracer = ctx.shared.tracer.clone();
+    let fsm = tracer.flags().client_fsm;
+    let msgs = tracer.flags().client_msgs;
+    if fsm {
+        tracer.line("client", format_args!("client #{conn}: Null -> Connected"));
+    }
+    debug!("client #{conn} connected");
+    let (rd, mut wr) = stream.into_split();
+    let (req_tx, mut req_rx) = mpsc::channel(4);
+    let _reader = AbortOnDrop(tokio::spawn(read_frames(rd, req_tx)));
+    let (ntx, mut nrx) = mpsc::channel::<Notify>(NOTIFY_QUEUE);
+    let (ktx, mut krx) = mpsc::channel::<ProtoError>(1);
+    let mut s = Session {
+        conn,
+        ctx: ctx.clone(),
+        hello: None,
+        attached: Vec::new(),
+        notify: ntx,
+        kill: ktx,
+    };
+    let outcome: Result<(), ProtoError> = loop {
+        tokio::select! {
+            m = req_rx.recv() => match m {
+                None => break Ok(()),
+                Some(Err(e)) => break Err(e),
+                Some(Ok(msg)) => {
+                    if msgs {
+                        tracer.line("client", format_args!("client #{conn}: in: {}", brief(&msg)));
+                    }
+                    match s.handle(msg).await {
+                        Ok(reply) => {
+                            if msgs {
+                                tracer.line("client", format_args!(
+                                    "client #{conn}: out: {}", brief_out(&reply)));
+                            }
+                            if write_msg(&mut wr, &reply).await.is_err() {
+                                break Ok(());
+                            }
+                        }
+                        Err(e) => break Err(e),
+                    }
+                }
+            },
+            Some(n) = nrx.recv() => {
+                if write_msg(&mut wr, &DaemonMsg::Notify(n)).await.is_err() {
+                    break Ok(());
+                }
+            }
+            Some(e) = krx.recv() => break Err(e),
+        }
+    };
+    if let Err(error) = outcome {
+        ctx.stats.bad.fetch_add(1, Ordering::Relaxed);
+        let who = s.hello.as_deref().unwrap_or("unidentified client");
+        warn!(
+            "client #{conn} ({who}): {}: {}; disconnected",
+            code_text(error.code),
+            error.message
+        );
+        let msg = DaemonMsg::Fatal { error };
+        let _ = tokio::time::timeout(FATAL_WRITE_TIMEOUT, write_msg(&mut wr, &msg)).await;
+    }
+    for server in std::mem::take(&mut s.attached) {
+        if let Some(tx) = s.route(&server) {
+            let _ = tx.send(ServerCmd::Detach { conn }).await;
+        }
+    }
+    if fsm {
+        tracer.line("client", format_args!("client #{conn}: Connected -> Null"));
+    }
+    debug!("client #{conn} disconnected");
+    ctx.stats.active.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// A message for the trace, cut short.
+fn brief(m: &ClientMsg) -> String {
+    let mut t = format!("{m:?}");
+    if t.len() > 200 {
+        let mut cut = 200;
+        while !t.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        t.truncate(cut);
+        t.push_str("...");
+    }
+    t
+}
+
+fn brief_out(m: &DaemonMsg) -> String {
+    match m {
+        DaemonMsg::Welcome { version, daemon } => format!("welcome {daemon} v{version}"),
+        DaemonMsg::Reply { id, result } => match result {
+            ReplyResult::Ok(r) => format!("reply {id}: ok {}", response_kind(r)),
+            ReplyResult::Error(e) => {
+                format!("reply {id}: error {}: {}", code_text(e.code), e.message)
+            }
+        },
+        DaemonMsg::Notify(n) => format!("notify {n:?}"),
+        DaemonMsg::Fatal { error } => format!("fatal {}", error.message),
+    }
+}
+
+fn response_kind(r: &Response) -> String {
+    match r {
+        Response::Done => "done".to_owned(),
+        Response::Servers { servers } => format!("{} server(s)", servers.len()),
+        Response::Dcs { dcs } => format!("{} DCS(s)", dcs.len()),
+        Response::Cache { entries } => format!("{} entries", entries.len()),
+        Response::Added { seq } => format!("added seq {seq:#010x}"),
+        Response::Loaded { accepted, errors } => {
+            format!("loaded {accepted}, {} error(s)", errors.len())
+        }
+        Response::Dump { text } => format!("dump of {} bytes", text.len()),
+        Response::Attached { entries } => format!("attached, {} entries", entries.len()),
+    }
+}
+
+fn code_text(c: ErrorCode) -> String {
+    match serde_json::to_value(c) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{c:?}"),
+    }
+}
+
+fn err(code: ErrorCode, message: impl Into<String>) -> ProtoError {
+    ProtoError {
+        code,
+        message: message.into(),
+    }
+}
+
+fn unhex(what: &str, s: &str) -> Result<Vec<u8>, ProtoError> {
+    hex::decode(s).map_err(|e| err(ErrorCode::BadArgument, format!("{what} \"{s:.40}\": {e}")))
+}
+
+fn unhex_all(entries: &[KeyData]) -> Result<RawEntries, ProtoError> {
+    entries
+        .iter()
+        .map(|e| Ok((unhex("key", &e.key)?, unhex("data", &e.data)?)))
+        .collect()
+}
+
+impl Session {
+    fn route(&self, server: &str) -> Option<mpsc::Sender<ServerCmd>> {
+        let routes = self.ctx.routes.borrow().clone();
+        routes
+            .iter()
+            .find(|(n, _)| n == server)
+            .map(|(_, tx)| tx.clone())
+    }
+
+    /// Send a command to a server and wait for its answer.
+    async fn ask<T>(
+        &self,
+        server: &str,
+        make: impl FnOnce(oneshot::Sender<T>) -> ServerCmd,
+    ) -> Result<T, ProtoError> {
+        let gone = || {
+            err(
+                ErrorCode::NoSuchServer,
+                format!("no server named \"{server:.100}\""),
+            )
+        };
+        let tx = self.route(server).ok_or_else(gone)?;
+        let (reply, rx) = oneshot::channel();
+        tx.send(make(reply)).await.map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
+    }
+
+    /// Answer one message; `Err` ends the session.
+    async fn handle(&mut self, msg: ClientMsg) -> Result<DaemonMsg, ProtoError> {
+        match msg {
+            ClientMsg::Hello { version, client } => {
+                if self.hello.is_some() {
+                    return Err(err(ErrorCode::Sequence, "Hello sent twice"));
+                }
+                if version != VERSION {
+                    return Err(err(
+                        ErrorCode::Version,
+                        format!("protocol version {version} is not supported (only {VERSION})"),
+                    ));
+                }
+                let name: String = client.chars().take(64).collect();
+                debug!("client #{}: {name}", self.conn);
+                self.hello = Some(name);
+                Ok(DaemonMsg::Welcome {
+                    version: VERSION,
+                    daemon: format!("scspd {}", env!("CARGO_PKG_VERSION")),
+                })
+            }
+            ClientMsg::Request { .. } if self.hello.is_none() => {
+                Err(err(ErrorCode::Sequence, "a request before Hello"))
+            }
+            ClientMsg::Request { id, req } => {
+                let result = match self.request(req).await {
+                    Ok(r) => ReplyResult::Ok(r),
+                    Err(e) => ReplyResult::Error(e),
+                };
+                Ok(DaemonMsg::Reply { id, result })
+            }
+        }
+    }
+
+    async fn request(&mut self, req: Request) -> Result<Response, ProtoError> {
+        let conn = self.conn;
+        match req {
+            Request::ShowServers => {
+                let names: Vec<String> = self.names();
+                let mut servers = Vec::with_capacity(names.len());
+                for n in names {
+                    // A server stopped meanwhile by a reload is left out.
+                    if let Ok(v) = self.ask(&n, ServerCmd::View).await {
+                        servers.push(v);
+                    }
+                }
+                Ok(Response::Servers { servers })
+            }
+            Request::ShowDcs { server } => {
+                let names = match server {
+                    Some(n) => vec![n],
+                    None => self.names(),
+                };
+                let one = names.len() == 1;
+                let mut dcs = Vec::new();
+                for n in names {
+                    match self.ask(&n, ServerCmd::Dcs).await {
+                        Ok(v) => dcs.extend(v),
+                        Err(e) if one => return Err(e),
+                        Err(_) => {}
+                    }
+                }
+                Ok(Response::Dcs { dcs })
+            }
+            Request::ShowCache { server } => {
+                let entries = self.ask(&server, ServerCmd::Cache).await?;
+                Ok(Response::Cache { entries })
+            }
+            Request::Add { server, key, data } => {
+                let (key, data) = (unhex("key", &key)?, unhex("data", &data)?);
+                let seq = self
+                    .ask(&server, |reply| ServerCmd::Add { key, data, reply })
+                    .await??;
+                Ok(Response::Added { seq })
+            }
+            Request::Del { server, key } => {
+                let key = unhex("key", &key)?;
+                self.ask(&server, |reply| ServerCmd::Del { key, reply })
+                    .await??;
+                Ok(Response::Done)
+            }
+            Request::Load { server, entries } => self.load(server, &entries, false).await,
+            Request::Handover { server, entries } => self.load(server, &entries, true).await,
+            Request::Dump => {
+                let routes = self.ctx.routes.borrow().clone();
+                Ok(Response::Dump {
+                    text: super::dump_text(&routes, &self.ctx).await,
+                })
+            }
+            Request::Attach { server, confirm } => {
+                let client = ClientLink {
+                    conn,
+                    notify: self.notify.clone(),
+                    kill: self.kill.clone(),
+                };
+                let entries = self
+                    .ask(&server, |reply| ServerCmd::Attach {
+                        client,
+                        confirm,
+                        reply,
+                    })
+                    .await??;
+                if !self.attached.contains(&server) {
+                    self.attached.push(server);
+                }
+                Ok(Response::Attached { entries })
+            }
+            Request::Confirm {
+                server,
+                token,
+                accept,
+            } => {
+                self.ask(&server, |reply| ServerCmd::Confirm {
+                    conn,
+                    token,
+                    accept,
+                    reply,
+                })
+                .await??;
+                Ok(Response::Done)
+            }
+            Request::Reload => {
+                let (reply, rx) = oneshot::channel();
+                let down = || err(ErrorCode::Refused, "the daemon is shutting down");
+                self.ctx
+                    .sup
+                    .send(SupCmd::Reload(reply))
+                    .await
+                    .map_err(|_| down())?;
+                match rx.await.map_err(|_| down())? {
+                    Ok(()) => Ok(Response::Done),
+                    Err(errors) => Err(err(ErrorCode::Config, errors.join("\n"))),
+                }
+            }
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.ctx
+            .routes
+            .borrow()
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    async fn load(
+        &self,
+        server: String,
+        entries: &[KeyData],
+        handover: bool,
+    ) -> Result<Response, ProtoError> {
+        let entries = unhex_all(entries)?;
+        let (accepted, errors) = self
+            .ask(&server, |reply| ServerCmd::Load {
+                entries,
+                handover,
+                reply,
+            })
+            .await?;
+        if handover {
+            info!(
+                "server {server}: client #{} handed over {accepted} entries",
+                self.conn
+            );
+        }
+        Ok(Response::Loaded { accepted, errors })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_are_checked() {
+        async fn run(bytes: Vec<u8>) -> Vec<Result<ClientMsg, ProtoError>> {
+            let (tx, mut rx) = mpsc::channel(8);
+            read_frames(&bytes[..], tx).await;
+            let mut out = Vec::new();
+            while let Some(m) = rx.recv().await {
+                out.push(m);
+            }
+            out
+        }
+        let hello = br#"{"type":"hello","version":1,"client":"t"}"#;
+        let mut ok = (hello.len() as u32).to_be_bytes().to_vec();
+        ok.extend_from_slice(hello);
+        let r = run(ok.clone()).await;
+        assert_eq!(r.len(), 1);
+        assert!(matches!(r[0], Ok(ClientMsg::Hello { version: 1, .. })));
+        // Clean end between frames: nothing more.
+        assert_eq!(run(Vec::new()).await.len(), 0);
+        // Truncated header, truncated body, zero and huge lengths, bad JSON.
+        for bad in [
+            vec![0, 0],
+            ok[..ok.len() - 1].to_vec(),
+            vec![0, 0, 0, 0],
+            vec![0xff, 0xff, 0xff, 0xff],
+            [&[0, 0, 0, 3][..], b"{}x"].concat(),
+        ] {
+            let r = run(bad.clone()).await;
+            assert_eq!(r.len(), 1, "{bad:?}");
+            assert_eq!(r[0].as_ref().unwrap_err().code, ErrorCode::BadFrame);
+        }
+    }
+
+    #[test]
+    fn oversized_replies_become_errors() {
+        let big = DaemonMsg::Reply {
+            id: 7,
+            result: ReplyResult::Ok(Response::Dump {
+                text: "x".repeat(MAX_FRAME + 1),
+            }),
+        };
+        let f = encode(&big);
+        let len = u32::from_be_bytes([f[0], f[1], f[2], f[3]]) as usize;
+        assert_eq!(len, f.len() - 4);
+        let back: DaemonMsg = serde_json::from_slice(&f[4..]).unwrap();
+        assert!(matches!(
+            back,
+            DaemonMsg::Reply {
+                id: 7,
+                result: ReplyResult::Error(_)
+            }
+        ));
+    }
+}

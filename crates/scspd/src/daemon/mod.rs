@@ -1,0 +1,537 @@
+//! The daemon: command line, start-up, the supervisor (signals, reloads, dumps, shutdown), one
+//! task per configured server, and the local client socket.
+//!
+//! ```text
+//!  signals ──► supervisor ──(reload: stop / reconfigure / start)──► server tasks
+//!                 ▲    │ publishes the server table (watch)            ▲   │ UDP socket
+//!   Reload request│    ▼                                               │   ▼ (one per server)
+//!            client connections ───────── requests (mpsc + oneshot) ───┘  scsp_core::Server
+//! ```
+//!
+//! The runtime is tokio's current-thread runtime: the protocol work per packet is small, one
+//! thread keeps every server's handling strictly sequential and cheap (no cross-core hand-offs on
+//! a small machine), and blocking work (name resolution and file reading on reload) goes to
+//! `spawn_blocking`.
+
+pub mod cli;
+pub mod control;
+pub mod detach;
+pub mod log;
+pub mod plan;
+pub mod server;
+pub mod trace;
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use clap::Parser;
+use tokio::net::UdpSocket;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use crate::config;
+use cli::{Args, TraceFlags};
+use control::{ControlStats, Ctx, Routes, SupCmd};
+use log::{LogSink, Targets};
+use plan::Plan;
+use server::{LocalEntry, ServerHandle};
+use trace::Tracer;
+
+/// Milliseconds since the UNIX epoch as [`scsp_core::Time`], read from a monotonic clock so that
+/// time never goes backwards.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    base_ms: u64,
+    base: Instant,
+}
+
+impl Clock {
+    /// Start the clock at the wall-clock time now.
+    pub fn new() -> Clock {
+        let base_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        Clock {
+            base_ms,
+            base: Instant::now(),
+        }
+    }
+
+    /// Now.
+    pub fn now(&self) -> scsp_core::Time {
+        let elapsed = self.base.elapsed().as_millis() as u64;
+        scsp_core::Time(self.base_ms.saturating_add(elapsed))
+    }
+
+    /// The instant of a core time.
+    pub fn instant(&self, t: scsp_core::Time) -> Instant {
+        let ms = t.0.saturating_sub(self.base_ms);
+        self.base + std::time::Duration::from_millis(ms.min(u64::from(u32::MAX) * 1000))
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// What every task shares.
+#[derive(Debug)]
+pub struct Shared {
+    /// The clock.
+    pub clock: Clock,
+    /// The `-T` trace.
+    pub tracer: Arc<Tracer>,
+}
+
+/// Where start-up messages go before the daemon is ready: standard error, or (for the detached
+/// daemon) the pipe its parent reads.
+#[derive(Debug, Clone, Copy)]
+struct Report {
+    to_parent: bool,
+}
+
+impl Report {
+    fn line(&self, text: &str) {
+        if self.to_parent {
+            let mut o = std::io::stdout().lock();
+            let _ = writeln!(o, "{text}");
+            let _ = o.flush();
+        } else {
+            let _ = writeln!(std::io::stderr(), "{text}");
+        }
+    }
+}
+
+/// `scspd`'s `main`.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.check {
+        return check(&args.config);
+    }
+    if !args.debug && !args.detached_child {
+        return detach::start_daemon(&args);
+    }
+    run(args)
+}
+
+/// `-n`: parse, resolve and check; print every error and warning.
+fn check(path: &Path) -> ExitCode {
+    let mut err = std::io::stderr();
+    let name = path.display().to_string();
+    let report = config::load_report(path);
+    for w in &report.warnings {
+        let _ = writeln!(err, "{w}");
+    }
+    let Some(cfg) = report.config.filter(|_| report.errors.is_empty()) else {
+        for e in &report.errors {
+            let _ = writeln!(err, "{e}");
+        }
+        return ExitCode::FAILURE;
+    };
+    match plan::plan(&cfg, &name) {
+        Ok(p) => {
+            for w in &p.warnings {
+                let _ = writeln!(err, "{w}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                let _ = writeln!(err, "{e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Load and plan a configuration file; errors as `file:line:col: message` lines.
+fn load(path: &Path) -> Result<(config::Config, Plan, Vec<String>), Vec<String>> {
+    let name = path.display().to_string();
+    let strings = |v: Vec<config::Error>| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let (cfg, warnings) = config::load(path).map_err(strings)?;
+    let plan = plan::plan(&cfg, &name).map_err(strings)?;
+    let mut w: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    w.extend(plan.warnings.iter().cloned());
+    Ok((cfg, plan, w))
+}
+
+fn run(args: Args) -> ExitCode {
+    let report = Report {
+        to_parent: args.detached_child,
+    };
+    let fail = |lines: &[String]| {
+        for l in lines {
+            report.line(l);
+        }
+        ExitCode::FAILURE
+    };
+    let (flags, unknown) = TraceFlags::parse(args.trace.iter().map(String::as_str));
+    let (cfg, plan, mut warnings) = match load(&args.config) {
+        Ok(x) => x,
+        Err(errors) => return fail(&errors),
+    };
+    let targets = if args.debug {
+        Targets::stdout()
+    } else {
+        match Targets::from_config(&cfg.log) {
+            Ok(t) => t,
+            Err(e) => return fail(&[e]),
+        }
+    };
+    let sink = LogSink::new(targets);
+    log::install(sink.clone(), tracing::Level::INFO);
+    for c in unknown {
+        warnings.push(format!(
+            "unknown trace option '{c}' ignored (use c h i C H I)"
+        ));
+    }
+    let tracer = match Tracer::open(flags, args.debug) {
+        Ok(t) => Arc::new(t),
+        Err(e) => {
+            let path = trace::trace_path(std::process::id());
+            return fail(&[format!("can't open trace file {}: {e}", path.display())]);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&[format!("can't start the event loop: {e}")]),
+    };
+    info!(
+        "scspd {} starting (pid {}): configuration {}, logging to {}",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id(),
+        args.config.display(),
+        sink.describe()
+    );
+    if flags.any() && !args.debug {
+        info!(
+            "tracing to {}",
+            trace::trace_path(std::process::id()).display()
+        );
+    }
+    for w in &warnings {
+        warn!("{w}");
+        if report.to_parent {
+            report.line(w);
+        }
+    }
+    let shared = Arc::new(Shared {
+        clock: Clock::new(),
+        tracer,
+    });
+    rt.block_on(daemon(args, plan, sink, shared, report))
+}
+
+async fn daemon(
+    args: Args,
+    plan: Plan,
+    sink: Arc<LogSink>,
+    shared: Arc<Shared>,
+    report: Report,
+) -> ExitCode {
+    let fail = |line: String| {
+        error!("{line}");
+        if report.to_parent || !args.debug {
+            report.line(&line);
+        }
+        ExitCode::FAILURE
+    };
+    let signals = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    );
+    let (Ok(mut hup), Ok(mut int), Ok(mut term)) = signals else {
+        return fail("can't install signal handlers".to_owned());
+    };
+    let mut sockets = Vec::new();
+    for s in &plan.servers {
+        match UdpSocket::bind(s.bind).await {
+            Ok(sock) => sockets.push(sock),
+            Err(e) => {
+                return fail(format!(
+                    "server {}: can't receive on {}: {e}",
+                    s.name, s.bind
+                ));
+            }
+        }
+    }
+    let listener = match control::bind(&args.socket) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let mut servers = Vec::new();
+    for (p, sock) in plan.servers.into_iter().zip(sockets) {
+        servers.push(server::spawn(p, sock, shared.clone(), Vec::new()));
+    }
+    let (routes_tx, routes_rx) = watch::channel(Arc::new(routes(&servers)));
+    let (sup_tx, mut sup_rx) = mpsc::channel(8);
+    let ctx = Arc::new(Ctx {
+        routes: routes_rx,
+        sup: sup_tx,
+        stats: ControlStats::default(),
+        shared: shared.clone(),
+        path: args.socket.clone(),
+    });
+    let control_task = tokio::spawn(control::serve(listener, ctx.clone()));
+    let mut sup = Supervisor {
+        config: args.config.clone(),
+        debug: args.debug,
+        servers,
+        routes: routes_tx,
+        sink,
+        shared,
+        ctx,
+        dumps: 0,
+    };
+    info!(
+        "ready: {} server(s); client socket {}",
+        sup.servers.len(),
+        args.socket.display()
+    );
+    if report.to_parent {
+        report.line(detach::READY);
+    }
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                info!("SIGHUP: reloading {}", sup.config.display());
+                let _ = sup.reload().await;
+            }
+            _ = int.recv() => sup.dump_to_file().await,
+            _ = term.recv() => {
+                info!("SIGTERM: stopping");
+                break;
+            }
+            Some(cmd) = sup_rx.recv() => match cmd {
+                SupCmd::Reload(reply) => {
+                    info!("reload requested by a client: reloading {}", sup.config.display());
+                    let _ = reply.send(sup.reload().await);
+                }
+            },
+        }
+    }
+    control_task.abort();
+    let _ = control_task.await;
+    for h in std::mem::take(&mut sup.servers) {
+        h.stop("the daemon is stopping".to_owned()).await;
+    }
+    remove_socket(&args.socket);
+    info!("stopped");
+    ExitCode::SUCCESS
+}
+
+fn routes(servers: &[ServerHandle]) -> Routes {
+    servers
+        .iter()
+        .map(|h| (h.plan.name.clone(), h.tx.clone()))
+        .collect()
+}
+
+/// Remove our socket file (if it still is a socket).
+fn remove_socket(path: &Path) {
+    use std::os::unix::fs::FileTypeExt;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The dump file for dump number `n` of process `pid`.
+pub fn dump_path(pid: u32, n: u32) -> PathBuf {
+    PathBuf::from(format!("/tmp/scspd.{pid}.{n:03}.out"))
+}
+
+/// The debugging dump: every server with its DCSs, counters and cache entries, then the client
+/// interface.
+pub async fn dump_text(routes: &Routes, ctx: &Ctx) -> String {
+    let mut out = format!(
+        "scspd {} (pid {}) dump at {}\n",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id(),
+        log::rfc3339_now()
+    );
+    for (name, tx) in routes {
+        let (reply, rx) = oneshot::channel();
+        let text = if tx.send(server::ServerCmd::Dump(reply)).await.is_ok() {
+            rx.await.ok()
+        } else {
+            None
+        };
+        match text {
+            Some(t) => out.push_str(&t),
+            None => {
+                let _ = writeln!(out, "server {name}: stopped");
+            }
+        }
+    }
+    let s = &ctx.stats;
+    let _ = writeln!(
+        out,
+        "client interface: socket {}; {} connected, {} accepted since start, {} disconnected \
+         for protocol errors, {} refused (too many clients)",
+        ctx.path.display(),
+        s.active.load(Ordering::Relaxed),
+        s.accepted.load(Ordering::Relaxed),
+        s.bad.load(Ordering::Relaxed),
+        s.refused.load(Ordering::Relaxed)
+    );
+    out
+}
+
+struct Supervisor {
+    config: PathBuf,
+    debug: bool,
+    servers: Vec<ServerHandle>,
+    routes: watch::Sender<Arc<Routes>>,
+    sink: Arc<LogSink>,
+    shared: Arc<Shared>,
+    ctx: Arc<Ctx>,
+    dumps: u32,
+}
+
+impl Supervisor {
+    async fn dump_to_file(&mut self) {
+        let path = dump_path(std::process::id(), self.dumps);
+        self.dumps += 1;
+        let routes = self.routes.borrow().clone();
+        let text = dump_text(&routes, &self.ctx).await;
+        let write = || -> std::io::Result<()> {
+            let _ = std::fs::remove_file(&path);
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)?;
+            f.write_all(text.as_bytes())
+        };
+        match write() {
+            Ok(()) => info!("SIGINT: dump written to {}", path.display()),
+            Err(e) => error!("SIGINT: can't write dump {}: {e}", path.display()),
+        }
+    }
+
+    /// Re-read the configuration and apply it. On any error the running configuration stays,
+    /// and every error is logged as `file:line:col: message`.
+    async fn reload(&mut self) -> Result<(), Vec<String>> {
+        let path = self.config.clone();
+        let loaded = tokio::task::spawn_blocking(move || load(&path))
+            .await
+            .unwrap_or_else(|e| Err(vec![format!("reload failed: {e}")]));
+        let (cfg, plan, warnings) = match loaded {
+            Ok(x) => x,
+            Err(errors) => {
+                for e in &errors {
+                    error!("{e}");
+                }
+                error!(
+                    "reload refused: {} error(s) in {}; the running configuration is kept",
+                    errors.len(),
+                    self.config.display()
+                );
+                return Err(errors);
+            }
+        };
+        let targets = if self.debug {
+            None
+        } else {
+            match Targets::from_config(&cfg.log) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    error!("{e}; reload refused, the running configuration is kept");
+                    return Err(vec![e]);
+                }
+            }
+        };
+        for w in &warnings {
+            warn!("{w}");
+        }
+        if let Some(t) = targets {
+            let before = self.sink.describe();
+            self.sink.set(t);
+            let after = self.sink.describe();
+            if before != after {
+                info!("logging to {after} (was {before})");
+            }
+        }
+        let problems = self.apply(plan).await;
+        if problems.is_empty() {
+            info!("reload done: {} server(s)", self.servers.len());
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Make the running servers those of `plan`. Returns what could not be done.
+    async fn apply(&mut self, plan: Plan) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut kept = Vec::new();
+        let mut carry: Vec<(String, Vec<LocalEntry>)> = Vec::new();
+        for h in std::mem::take(&mut self.servers) {
+            let name = h.plan.name.clone();
+            match plan.servers.iter().find(|s| s.name == name) {
+                Some(n) if n.identity() == h.plan.identity() => kept.push(h),
+                Some(_) => {
+                    info!("server {name}: protocol, group, ID or address changed: restarting");
+                    let entries = h.stop("restarted by a reload".to_owned()).await;
+                    carry.push((name, entries));
+                }
+                None => {
+                    info!("server {name}: no longer configured: stopping");
+                    h.stop("removed by a reload".to_owned()).await;
+                }
+            }
+        }
+        for p in plan.servers {
+            if let Some(i) = kept.iter().position(|h| h.plan.name == p.name) {
+                let mut h = kept.remove(i);
+                let (reply, rx) = oneshot::channel();
+                let cmd = server::ServerCmd::Reconfigure {
+                    dcs: p.dcs.clone(),
+                    reply,
+                };
+                if h.tx.send(cmd).await.is_ok() {
+                    let _ = rx.await;
+                }
+                h.plan = p;
+                self.servers.push(h);
+                continue;
+            }
+            let entries = carry
+                .iter()
+                .position(|(n, _)| *n == p.name)
+                .map(|i| carry.swap_remove(i).1)
+                .unwrap_or_default();
+            match UdpSocket::bind(p.bind).await {
+                Ok(sock) => {
+                    if entries.is_empty() {
+                        info!("server {}: starting", p.name);
+                    }
+                    self.servers
+                        .push(server::spawn(p, sock, self.shared.clone(), entries));
+                }
+                Err(e) => {
+                    let msg = format!(
+                        "server {}: can't receive on {}: {e}; not started",
+                        p.name, p.bind
+                    );
+                    error!("{msg}");
+                    problems.push(msg);
+                }
+            }
+        }
+        self.routes.send_replace(Arc::new(routes(&self.servers)));
+        problems
+    }
+}

@@ -1,0 +1,474 @@
+//! From a parsed configuration to what the daemon runs: hosts resolved, each server's LSID and
+//! receive address found, the `scsp_core` configurations built, and the checks that need
+//! addresses (which the parser cannot make). Every error names `file:line:col`.
+//!
+//! Name resolution may block: call [`plan`] outside the event loop (`spawn_blocking`).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use scsp_core::wire::{AuthAlgorithm as WireAlg, AuthKey, Id};
+
+use crate::config::{self, AuthAlgorithm, Config, Host, Pos, Protocol};
+
+/// A server as the daemon runs it.
+#[derive(Debug, Clone)]
+pub struct ServerPlan {
+    /// Name in the configuration.
+    pub name: String,
+    /// Protocol (for display).
+    pub protocol: Protocol,
+    /// The core's configuration.
+    pub core: scsp_core::ServerConfig,
+    /// Where the server receives, and sends from.
+    pub bind: SocketAddr,
+    /// The DCSs, in file order.
+    pub dcs: Vec<DcsPlan>,
+}
+
+/// What a reload cannot change without restarting a server: everything in the core's
+/// configuration, and the socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    protocol_id: u16,
+    sgid: u16,
+    family_id: u16,
+    lsid: Id,
+    bind: SocketAddr,
+    max_packet: usize,
+}
+
+impl ServerPlan {
+    /// See [`Identity`].
+    pub fn identity(&self) -> Identity {
+        Identity {
+            protocol_id: self.core.protocol_id,
+            sgid: self.core.sgid,
+            family_id: self.core.family_id,
+            lsid: self.core.lsid.clone(),
+            bind: self.bind,
+            max_packet: self.core.max_packet,
+        }
+    }
+}
+
+/// A DCS as the daemon runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DcsPlan {
+    /// Where packets to it are sent (an IPv4 DCS of a server on `::` as a v4-mapped address).
+    pub addr: SocketAddr,
+    /// The same address in canonical form: packets from it belong to this DCS.
+    pub peer: SocketAddr,
+    /// The core's configuration (its `id` is the DCS's SCSP ID).
+    pub core: scsp_core::DcsConfig,
+}
+
+impl DcsPlan {
+    /// Whether `other` differs only in what `Server::update_dcs` can change in place (timers,
+    /// counts, hops, keys): same ID and same address.
+    pub fn same_peer(&self, other: &DcsPlan) -> bool {
+        self.core.id == other.core.id && self.addr == other.addr
+    }
+}
+
+/// Every server of a configuration, and warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Servers, in file order.
+    pub servers: Vec<ServerPlan>,
+    /// Not fatal.
+    pub warnings: Vec<String>,
+}
+
+/// `IpAddr` as the SCSP ID it is: 4 or 16 bytes.
+pub fn ip_id(ip: IpAddr) -> Id {
+    match ip {
+        IpAddr::V4(a) => Id::from(a),
+        IpAddr::V6(a) => Id::new(&a.octets()).unwrap_or_default(),
+    }
+}
+
+/// An address in the form datagrams arrive from: v4-mapped IPv6 as IPv4.
+pub fn canonical(a: SocketAddr) -> SocketAddr {
+    SocketAddr::new(a.ip().to_canonical(), a.port())
+}
+
+struct Planner<'a> {
+    file: &'a str,
+    errors: Vec<config::Error>,
+    warnings: Vec<String>,
+    interfaces: Option<Result<Vec<if_addrs::Interface>, String>>,
+}
+
+impl Planner<'_> {
+    fn error(&mut self, pos: Pos, message: String) {
+        self.errors.push(config::Error {
+            file: self.file.to_owned(),
+            pos,
+            message,
+        });
+    }
+
+    fn interfaces(&mut self) -> Result<&[if_addrs::Interface], String> {
+        let list = self.interfaces.get_or_insert_with(|| {
+            if_addrs::get_if_addrs().map_err(|e| format!("can't list network interfaces: {e}"))
+        });
+        match list {
+            Ok(l) => Ok(l),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// The first IPv4 address of interface `name`.
+    fn netif_ipv4(&mut self, name: &str) -> Result<Ipv4Addr, String> {
+        let list = self.interfaces()?;
+        let mut known = false;
+        for i in list.iter().filter(|i| i.name == name) {
+            known = true;
+            if let IpAddr::V4(a) = i.ip() {
+                return Ok(a);
+            }
+        }
+        Err(if known {
+            format!("network interface {name} has no IPv4 address; give the server an ID")
+        } else {
+            format!("{name} is not a valid network interface (or it has no address)")
+        })
+    }
+
+    fn server(&mut self, s: &config::ServerConfig) -> Option<ServerPlan> {
+        let lsid_ip = match (&s.id, &s.netif) {
+            (Some(h), netif) => {
+                if let Some(n) = netif
+                    && let Ok(list) = self.interfaces()
+                    && !list.iter().any(|i| &i.name == n)
+                {
+                    self.warnings.push(format!(
+                        "{}:{}: warning: server \"{}\": {n} is not a network interface with an \
+                         address",
+                        self.file, s.pos, s.name
+                    ));
+                }
+                match pick(h, 0, true) {
+                    Ok(a) => a.ip(),
+                    Err(e) => {
+                        self.error(s.pos, format!("server \"{}\": ID: {e}", s.name));
+                        return None;
+                    }
+                }
+            }
+            (None, Some(n)) => match self.netif_ipv4(n) {
+                Ok(a) => IpAddr::V4(a),
+                Err(e) => {
+                    self.error(s.pos, format!("server \"{}\": {e}", s.name));
+                    return None;
+                }
+            },
+            (None, None) => {
+                self.error(
+                    s.pos,
+                    format!("server \"{}\": neither ID nor Netif", s.name),
+                );
+                return None;
+            }
+        };
+        let bind = match &s.address {
+            Some(h) => match pick(h, s.port, lsid_ip.is_ipv4()) {
+                Ok(a) => a,
+                Err(e) => {
+                    self.error(s.pos, format!("server \"{}\": Address: {e}", s.name));
+                    return None;
+                }
+            },
+            None => SocketAddr::new(lsid_ip, s.port),
+        };
+        let lsid = ip_id(lsid_ip);
+        let mut core = scsp_core::ServerConfig::new(s.protocol.id, s.sgid, lsid.clone());
+        core.family_id = s.family_id;
+        core.max_packet = usize::from(s.mtu);
+        let mut dcs: Vec<DcsPlan> = Vec::new();
+        for d in &s.dcs {
+            let Some(p) = self.dcs(s, d, lsid_ip.is_ipv4(), bind) else {
+                continue;
+            };
+            if p.core.id == lsid {
+                self.error(
+                    d.pos,
+                    format!(
+                        "server \"{}\": DCS {} has this server's own ID",
+                        s.name, d.id
+                    ),
+                );
+            } else if let Some(o) = dcs.iter().find(|o| o.core.id == p.core.id) {
+                let id = id_text(&o.core.id);
+                self.error(
+                    d.pos,
+                    format!("server \"{}\": two DCSs have the ID {id}", s.name),
+                );
+            } else if let Some(o) = dcs.iter().find(|o| o.peer == p.peer) {
+                let (a, b) = (id_text(&o.core.id), id_text(&p.core.id));
+                self.error(
+                    d.pos,
+                    format!(
+                        "server \"{}\": DCSs {a} and {b} both have the address {}; packets \
+                         from it could not be told apart",
+                        s.name, p.peer
+                    ),
+                );
+            } else {
+                dcs.push(p);
+            }
+        }
+        Some(ServerPlan {
+            name: s.name.clone(),
+            protocol: s.protocol,
+            core,
+            bind,
+            dcs,
+        })
+    }
+
+    fn dcs(
+        &mut self,
+        s: &config::ServerConfig,
+        d: &config::DcsConfig,
+        v4_ids: bool,
+        bind: SocketAddr,
+    ) -> Option<DcsPlan> {
+        let what = format!("server \"{}\": DCS {}", s.name, d.id);
+        let id = match pick(&d.id, 0, v4_ids) {
+            Ok(a) => ip_id(a.ip()),
+            Err(e) => {
+                self.error(d.pos, format!("{what}: ID: {e}"));
+                return None;
+            }
+        };
+        let dest = match pick(d.effective_address(), d.port, bind.is_ipv4()) {
+            Ok(a) => a,
+            Err(e) => {
+                self.error(d.pos, format!("{what}: Address: {e}"));
+                return None;
+            }
+        };
+        let addr = match (bind.ip(), dest.ip()) {
+            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => dest,
+            (IpAddr::V6(b), IpAddr::V4(a)) if b.is_unspecified() => {
+                SocketAddr::new(IpAddr::V6(a.to_ipv6_mapped()), dest.port())
+            }
+            _ => {
+                self.error(
+                    d.pos,
+                    format!(
+                        "{what}: its address {dest} is not of the family of the server's \
+                         address {bind}"
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut core = scsp_core::DcsConfig::new(id);
+        core.hello_interval = d.hello_int;
+        core.dead_factor = d.hello_dead;
+        core.ca_rexmit = secs(d.ca_rexmit_int);
+        core.csus_rexmit = secs(d.csus_rexmit_int);
+        core.csu_rexmit = secs(d.csu_rexmit_int);
+        core.csu_rexmit_max = u32::from(d.csu_rexmit_max);
+        core.hops = d.hops;
+        if let Some(a) = &d.auth {
+            let algorithm = match a.algorithm {
+                AuthAlgorithm::HmacMd5 => WireAlg::HmacMd5,
+                AuthAlgorithm::HmacSha256 => WireAlg::HmacSha256,
+            };
+            let key = |spi| AuthKey {
+                spi,
+                algorithm,
+                key: a.key.as_bytes().to_vec(),
+            };
+            core.auth_send = Some(key(a.send_spi));
+            core.auth_recv = vec![key(a.recv_spi)];
+        }
+        Some(DcsPlan {
+            addr,
+            peer: canonical(addr),
+            core,
+        })
+    }
+}
+
+fn secs(s: u16) -> Duration {
+    Duration::from_secs(s.into())
+}
+
+/// Resolve `host` with `port`, preferring an IPv4 address when `v4`, else IPv6.
+fn pick(host: &Host, port: u16, v4: bool) -> Result<SocketAddr, String> {
+    let addrs = host.resolve(port).map_err(|e| e.to_string())?;
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4() == v4)
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("host {host} has no address"))
+}
+
+/// Resolve and check a configuration. `file` names it in messages.
+pub fn plan(config: &Config, file: &str) -> Result<Plan, Vec<config::Error>> {
+    let mut p = Planner {
+        file,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        interfaces: None,
+    };
+    let mut servers: Vec<(ServerPlan, Pos)> = Vec::new();
+    let mut groups: HashMap<(u16, u16, Id), String> = HashMap::new();
+    for s in &config.servers {
+        let Some(plan) = p.server(s) else { continue };
+        if let Some((other, _)) = servers.iter().find(|(o, _)| binds_clash(o.bind, plan.bind)) {
+            p.error(
+                s.pos,
+                format!(
+                    "server \"{}\" receives on {} and server \"{}\" on {}: give one of them \
+                     another Address or Port",
+                    plan.name, plan.bind, other.name, other.bind
+                ),
+            );
+            continue;
+        }
+        let group = (
+            plan.core.protocol_id,
+            plan.core.sgid,
+            plan.core.lsid.clone(),
+        );
+        if let Some(other) = groups.get(&group) {
+            p.warnings.push(format!(
+                "{file}:{}: warning: servers \"{other}\" and \"{}\" are the same SCSP server \
+                 (protocol {}, server group {}, ID {})",
+                s.pos,
+                plan.name,
+                plan.core.protocol_id,
+                plan.core.sgid,
+                id_text(&plan.core.lsid)
+            ));
+        } else {
+            groups.insert(group, plan.name.clone());
+        }
+        servers.push((plan, s.pos));
+    }
+    if p.errors.is_empty() {
+        Ok(Plan {
+            servers: servers.into_iter().map(|(s, _)| s).collect(),
+            warnings: p.warnings,
+        })
+    } else {
+        p.errors.sort_by_key(|e| e.pos);
+        Err(p.errors)
+    }
+}
+
+/// Whether two sockets cannot both be bound: same port, and the same address or a wildcard of
+/// either family (dual-stack `::` takes IPv4 too).
+fn binds_clash(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port()
+        && (a.ip().to_canonical() == b.ip().to_canonical()
+            || (a.ip().is_unspecified() && (a.is_ipv6() || b.is_ipv4()))
+            || (b.ip().is_unspecified() && (b.is_ipv6() || a.is_ipv4())))
+}
+
+/// An SCSP ID as text: an IPv4 or IPv6 address for 4 or 16 bytes, hex otherwise.
+pub fn id_text(id: &Id) -> String {
+    match id.as_bytes() {
+        b if b.len() == 16 => {
+            let mut o = [0u8; 16];
+            o.copy_from_slice(b);
+            std::net::Ipv6Addr::from(o).to_string()
+        }
+        _ => id.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Config {
+        config::parse(text, "t.conf").unwrap().0
+    }
+
+    #[test]
+    fn builds_core_configs() {
+        let c = parse(
+            "server s_a { protocol 65000; netif lo; ServerGroupID 7; ID 127.0.0.1; \
+             Address 127.0.0.1; Port 17001; MTU 1400; DCS { ID 127.0.0.2; Address 127.0.0.2; \
+             Port 17002; hops 4; HelloInt 1; HelloDead 5; CSUReXmitMax 2; }; };",
+        );
+        let p = plan(&c, "t.conf").unwrap();
+        let s = &p.servers[0];
+        assert_eq!(s.core.protocol_id, 65000);
+        assert_eq!(s.core.sgid, 7);
+        assert_eq!(s.core.lsid, Id::from([127, 0, 0, 1]));
+        assert_eq!(s.core.max_packet, 1400);
+        assert_eq!(s.bind, "127.0.0.1:17001".parse().unwrap());
+        let d = &s.dcs[0];
+        assert_eq!(d.core.id, Id::from([127, 0, 0, 2]));
+        assert_eq!(d.addr, "127.0.0.2:17002".parse().unwrap());
+        assert_eq!(
+            (d.core.hops, d.core.hello_interval, d.core.dead_factor),
+            (4, 1, 5)
+        );
+        assert_eq!(d.core.csu_rexmit_max, 2);
+    }
+
+    #[test]
+    fn lsid_from_netif_lo() {
+        let c = parse(
+            "server s { protocol ATMARP; netif lo; ServerGroupID 1; Port 17999; \
+             DCS { ID 127.0.0.9; }; };",
+        );
+        let p = plan(&c, "t.conf").unwrap();
+        assert_eq!(p.servers[0].core.lsid, Id::from([127, 0, 0, 1]));
+        assert_eq!(p.servers[0].bind, "127.0.0.1:17999".parse().unwrap());
+        assert_eq!(p.servers[0].dcs[0].addr.port(), config::DEFAULT_PORT);
+    }
+
+    #[test]
+    fn errors_name_the_position() {
+        let c = parse(
+            "server a { protocol 1; netif nosuchif0; ServerGroupID 1; DCS { ID 10.0.0.2; }; };\n\
+             server b { protocol 1; ID 127.0.0.1; ServerGroupID 1; Port 7000; \
+             DCS { ID 10.0.0.2; Address ::1; }; };\n\
+             server c { protocol 2; ID 127.0.0.1; ServerGroupID 1; Port 7000; };\n",
+        );
+        let errs = plan(&c, "t.conf").unwrap_err();
+        let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert!(
+            text[0].starts_with("t.conf:1:1: server \"a\": nosuchif0 is not a valid network"),
+            "{text:?}"
+        );
+        assert!(text[1].starts_with("t.conf:2:"), "{text:?}");
+        assert!(text[1].contains("not of the family"), "{text:?}");
+        assert!(text[2].starts_with("t.conf:3:1: server \"c\" receives on 127.0.0.1:7000"));
+    }
+
+    #[test]
+    fn dual_stack_maps_ipv4_dcs() {
+        let c = parse(
+            "server s { protocol 1; ID 127.0.0.1; Address ::; ServerGroupID 1; Port 7001; \
+             DCS { ID 127.0.0.2; Port 7002; }; };",
+        );
+        let p = plan(&c, "t.conf").unwrap();
+        let d = &p.servers[0].dcs[0];
+        assert_eq!(d.addr, "[::ffff:127.0.0.2]:7002".parse().unwrap());
+        assert_eq!(d.peer, "127.0.0.2:7002".parse().unwrap());
+    }
+
+    #[test]
+    fn clashes() {
+        let a: SocketAddr = "0.0.0.0:1".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let c: SocketAddr = "[::1]:1".parse().unwrap();
+        let d: SocketAddr = "127.0.0.2:1".parse().unwrap();
+        assert!(binds_clash(a, b) && binds_clash(b, a));
+        assert!(!binds_clash(a, c) && !binds_clash(b, d));
+        assert!(!binds_clash(b, "127.0.0.1:2".parse().unwrap()));
+    }
+}

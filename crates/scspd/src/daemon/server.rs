@@ -1,0 +1,1050 @@
+//! One task per configured server. It owns the `scsp_core::Server`, the UDP socket the server
+//! receives on and sends from (rfc2334-notes item 19), and the table that maps a datagram's
+//! source address to a DCS. Datagrams, timer expiries and commands (client requests, reloads,
+//! dumps, stop) are handled one at a time; after each, everything the core wants done is
+//! carried out: packets sent, events turned into log lines, trace lines and notifications for
+//! the attached client.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scsp_core::event::{Drop as DropReason, EntryView as CoreEntry, MessageSummary, RemoveReason};
+use scsp_core::wire::{Data, Id, MessageType};
+use scsp_core::{CaState, CacheChange, DcsId, Event, LocalError, Server, Trace};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use super::Shared;
+use super::plan::{DcsPlan, ServerPlan, canonical, id_text};
+use crate::proto::{DcsView, EntryView, ErrorCode, Notify, ProtoError, ServerView};
+
+/// Largest datagram read.
+const DATAGRAM_MAX: usize = 65535;
+/// Commands waiting for a server task.
+const COMMAND_QUEUE: usize = 64;
+/// Messages about network problems logged per server in [`RATE_WINDOW`], beyond which they are
+/// counted and summarised.
+const RATE_MAX: u32 = 10;
+/// See [`RATE_MAX`].
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// The local server attached to a server: a client connection.
+#[derive(Debug, Clone)]
+pub struct ClientLink {
+    /// Connection number, for logs and to match Detach.
+    pub conn: u64,
+    /// Its notification queue (bounded: a client that does not read is detached).
+    pub notify: mpsc::Sender<Notify>,
+    /// Ends the connection with this error.
+    pub kill: mpsc::Sender<ProtoError>,
+}
+
+/// A (key, data) pair of the local cache.
+pub type LocalEntry = (Vec<u8>, Data);
+/// (key, data) pairs from a client.
+pub type RawEntries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// What can be asked of a server task.
+#[derive(Debug)]
+pub enum ServerCmd {
+    /// `show servers`.
+    View(oneshot::Sender<ServerView>),
+    /// `show dcs`.
+    Dcs(oneshot::Sender<Vec<DcsView>>),
+    /// `show cache`: live entries, sorted.
+    Cache(oneshot::Sender<Vec<EntryView>>),
+    /// Originate or update an entry.
+    Add {
+        /// Cache key.
+        key: Vec<u8>,
+        /// Data.
+        data: Vec<u8>,
+        /// Sequence number given.
+        reply: oneshot::Sender<Result<u32, ProtoError>>,
+    },
+    /// Withdraw an entry originated here.
+    Del {
+        /// Cache key.
+        key: Vec<u8>,
+        /// Done.
+        reply: oneshot::Sender<Result<(), ProtoError>>,
+    },
+    /// Originate many (`handover: false`) or replace the whole local cache (`true`).
+    Load {
+        /// Entries.
+        entries: RawEntries,
+        /// Withdraw what is not listed.
+        handover: bool,
+        /// Accepted count and errors.
+        reply: oneshot::Sender<(u64, Vec<String>)>,
+    },
+    /// Attach a client as the local server.
+    Attach {
+        /// The client.
+        client: ClientLink,
+        /// Ask it to confirm each remote entry.
+        confirm: bool,
+        /// The live entries held now.
+        reply: oneshot::Sender<Result<Vec<EntryView>, ProtoError>>,
+    },
+    /// The client's connection ended.
+    Detach {
+        /// Connection number.
+        conn: u64,
+    },
+    /// The attached client's verdict on a remote entry.
+    Confirm {
+        /// Connection number (must be the attached client's).
+        conn: u64,
+        /// Token of the indication.
+        token: u64,
+        /// Verdict.
+        accept: bool,
+        /// Done.
+        reply: oneshot::Sender<Result<(), ProtoError>>,
+    },
+    /// The text of the debugging dump for this server.
+    Dump(oneshot::Sender<String>),
+    /// A reload kept the server: apply its new DCS list.
+    Reconfigure {
+        /// The new DCSs.
+        dcs: Vec<DcsPlan>,
+        /// Done.
+        reply: oneshot::Sender<()>,
+    },
+    /// Stop: returns the entries originated here, so that a restarted server can keep them.
+    Stop {
+        /// Why, for the attached client.
+        reason: String,
+        /// The local entries.
+        reply: oneshot::Sender<Vec<LocalEntry>>,
+    },
+}
+
+/// A running server task.
+#[derive(Debug)]
+pub struct ServerHandle {
+    /// What it runs.
+    pub plan: ServerPlan,
+    /// Its commands.
+    pub tx: mpsc::Sender<ServerCmd>,
+    /// The task.
+    pub join: JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// Stop the task and wait for it (so that its socket is closed); returns its local entries.
+    pub async fn stop(self, reason: String) -> Vec<LocalEntry> {
+        let (reply, rx) = oneshot::channel();
+        let entries = if self
+            .tx
+            .send(ServerCmd::Stop { reason, reply })
+            .await
+            .is_ok()
+        {
+            rx.await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        drop(self.tx);
+        if let Err(e) = self.join.await
+            && e.is_panic()
+        {
+            tracing::error!("server {}: its task panicked", self.plan.name);
+        }
+        entries
+    }
+}
+
+/// Counts messages in a window and says when to log.
+#[derive(Debug)]
+struct RateLimit {
+    window_start: Instant,
+    logged: u32,
+    suppressed: u64,
+}
+
+impl RateLimit {
+    fn new() -> Self {
+        RateLimit {
+            window_start: Instant::now(),
+            logged: 0,
+            suppressed: 0,
+        }
+    }
+
+    /// `Some(n)`: log now, mentioning the `n` messages suppressed before. `None`: suppress.
+    fn allow(&mut self) -> Option<u64> {
+        let now = Instant::now();
+        if now.duration_since(self.window_start) >= RATE_WINDOW {
+            self.window_start = now;
+            self.logged = 0;
+        }
+        if self.logged < RATE_MAX {
+            self.logged += 1;
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            self.suppressed += 1;
+            None
+        }
+    }
+}
+
+fn suppressed_note(n: u64) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(" ({n} similar messages suppressed)")
+    }
+}
+
+/// One DCS as the task knows it.
+#[derive(Debug)]
+struct Peer {
+    plan: DcsPlan,
+    /// Its ID as text, for messages.
+    label: String,
+}
+
+/// The state of one server task.
+struct Task {
+    name: String,
+    plan: ServerPlan,
+    server: Server,
+    socket: UdpSocket,
+    peers: BTreeMap<DcsId, Peer>,
+    by_addr: HashMap<SocketAddr, DcsId>,
+    client: Option<ClientLink>,
+    dropped_unknown: u64,
+    limit: RateLimit,
+    shared: Arc<Shared>,
+    /// `now` of the last `handle_timeout`, to never spin on a deadline that stays in the past.
+    last_timeout: Option<scsp_core::Time>,
+}
+
+/// Start the task of `plan` on `socket` (bound already). `carry`: entries originated here by a
+/// previous incarnation of the server, originated again.
+pub fn spawn(
+    plan: ServerPlan,
+    socket: UdpSocket,
+    shared: Arc<Shared>,
+    carry: Vec<LocalEntry>,
+) -> ServerHandle {
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let now = shared.clock.now();
+    let mut server = Server::new(plan.core.clone());
+    server.set_trace_messages(shared.tracer.flags().messages());
+    for (key, data) in carry {
+        if let Err(e) = server.originate(now, &key, data) {
+            warn!(
+                "server {}: local entry {} not kept across the restart: {e}",
+                plan.name,
+                hex::encode(&key)
+            );
+        }
+    }
+    let mut task = Task {
+        name: plan.name.clone(),
+        plan: plan.clone(),
+        server,
+        socket,
+        peers: BTreeMap::new(),
+        by_addr: HashMap::new(),
+        client: None,
+        dropped_unknown: 0,
+        limit: RateLimit::new(),
+        shared,
+        last_timeout: None,
+    };
+    for d in &plan.dcs {
+        task.add_peer(now, d.clone());
+    }
+    let join = tokio::spawn(task.run(rx));
+    ServerHandle { plan, tx, join }
+}
+
+impl Task {
+    fn now(&self) -> scsp_core::Time {
+        self.shared.clock.now()
+    }
+
+    fn add_peer(&mut self, now: scsp_core::Time, plan: DcsPlan) {
+        let id = self.server.add_dcs(now, plan.core.clone());
+        self.by_addr.insert(plan.peer, id);
+        let label = id_text(&plan.core.id);
+        self.peers.insert(id, Peer { plan, label });
+        self.server.link_up(now, id);
+    }
+
+    fn remove_peer(&mut self, now: scsp_core::Time, id: DcsId) {
+        self.server.remove_dcs(now, id);
+        if let Some(p) = self.peers.remove(&id) {
+            self.by_addr.remove(&p.plan.peer);
+        }
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<ServerCmd>) {
+        info!(
+            "server {}: protocol {}, server group {}, ID {}, receiving on {}, {} DCS(s)",
+            self.name,
+            self.plan.protocol,
+            self.plan.core.sgid,
+            id_text(&self.plan.core.lsid),
+            self.plan.bind,
+            self.peers.len()
+        );
+        let mut buf = vec![0u8; DATAGRAM_MAX];
+        self.drain().await;
+        loop {
+            let wake = self.next_wake();
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(ServerCmd::Stop { reason, reply }) => {
+                        let _ = reply.send(self.stop(&reason));
+                        break;
+                    }
+                    Some(cmd) => self.command(cmd),
+                    None => break,
+                },
+                r = self.socket.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => self.datagram(&buf[..n], from),
+                    Err(e) => {
+                        if let Some(n) = self.limit.allow() {
+                            warn!("server {}: receive error: {e}{}", self.name, suppressed_note(n));
+                        }
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                },
+                () = sleep_until(wake) => {
+                    let now = self.now();
+                    self.last_timeout = Some(now);
+                    self.server.handle_timeout(now);
+                }
+            }
+            self.drain().await;
+        }
+        // Tell the DCSs nothing more: the socket closes; they will time us out.
+        info!("server {}: stopped", self.name);
+    }
+
+    /// When the core next needs `handle_timeout`.
+    fn next_wake(&mut self) -> Option<Instant> {
+        let mut t = self.server.poll_timeout()?;
+        if let Some(last) = self.last_timeout
+            && t <= last
+        {
+            // A deadline already handled: do not spin on it.
+            t = last + Duration::from_millis(5);
+        }
+        Some(self.shared.clock.instant(t))
+    }
+
+    /// Carry out what the core wants: send its packets, handle its events.
+    async fn drain(&mut self) {
+        loop {
+            let mut busy = false;
+            while let Some(t) = self.server.poll_transmit() {
+                busy = true;
+                let Some(p) = self.peers.get(&t.dcs) else {
+                    continue;
+                };
+                let addr = p.plan.addr;
+                if let Err(e) = self.socket.send_to(&t.bytes, addr).await
+                    && let Some(n) = self.limit.allow()
+                {
+                    warn!(
+                        "server {}: DCS {} ({addr}): send failed: {e}{}",
+                        self.name,
+                        p.label,
+                        suppressed_note(n)
+                    );
+                }
+            }
+            while let Some(ev) = self.server.poll_event() {
+                busy = true;
+                self.event(ev);
+            }
+            if !busy {
+                break;
+            }
+        }
+    }
+
+    fn datagram(&mut self, bytes: &[u8], from: SocketAddr) {
+        match self.by_addr.get(&canonical(from)) {
+            Some(&id) => {
+                let now = self.now();
+                self.server.handle_datagram(now, id, bytes);
+            }
+            None => {
+                self.dropped_unknown += 1;
+                if let Some(n) = self.limit.allow() {
+                    warn!(
+                        "server {}: dropped a {}-byte packet from {from}, which is not a \
+                         configured DCS{}",
+                        self.name,
+                        bytes.len(),
+                        suppressed_note(n)
+                    );
+                }
+            }
+        }
+    }
+
+    fn dcs_label(&self, id: DcsId) -> (String, String) {
+        match self.peers.get(&id) {
+            Some(p) => (p.label.clone(), p.plan.addr.to_string()),
+            None => (id.to_string(), "?".to_owned()),
+        }
+    }
+
+    fn event(&mut self, ev: Event) {
+        match ev {
+            Event::Cache(change) => {
+                let n = match change {
+                    CacheChange::Learned { entry, .. } => Notify::Learned {
+                        server: self.name.clone(),
+                        entry: self.entry_view(&entry),
+                    },
+                    CacheChange::Replaced { entry, .. } => Notify::Replaced {
+                        server: self.name.clone(),
+                        entry: self.entry_view(&entry),
+                    },
+                    CacheChange::Removed { entry, reason } => Notify::Removed {
+                        server: self.name.clone(),
+                        entry: self.entry_view(&entry),
+                        reason: match reason {
+                            RemoveReason::Deleted => "deleted",
+                            RemoveReason::Purged => "purged",
+                            RemoveReason::Expired => "expired",
+                        }
+                        .to_owned(),
+                    },
+                };
+                self.notify(n);
+            }
+            Event::Confirm { token, entry, .. } => {
+                if self.client.is_some() {
+                    let n = Notify::Confirm {
+                        server: self.name.clone(),
+                        token,
+                        entry: self.entry_view(&entry),
+                    };
+                    self.notify(n);
+                } else {
+                    // Confirmation is only on while a client is attached; accept to be safe.
+                    let now = self.now();
+                    let _ = self.server.confirm(now, token, true);
+                }
+            }
+            Event::Trace(t) => self.trace(t),
+        }
+    }
+
+    fn notify(&mut self, n: Notify) {
+        let Some(c) = &self.client else { return };
+        if self.shared.tracer.flags().client_msgs {
+            self.shared.tracer.line(
+                "client",
+                format_args!("server {}: to client #{}: {n:?}", self.name, c.conn),
+            );
+        }
+        match c.notify.try_send(n) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let conn = c.conn;
+                warn!(
+                    "server {}: client #{conn} does not read its notifications fast enough: \
+                     detached and disconnected",
+                    self.name
+                );
+                self.detach(Some(ProtoError {
+                    code: ErrorCode::Overflow,
+                    message: format!(
+                        "notification queue of server {} overflowed: read notifications faster",
+                        self.name
+                    ),
+                }));
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => self.detach(None),
+        }
+    }
+
+    /// Drop the attached client; with `kill`, its connection is ended with that error. Entries
+    /// it originated stay (scspd keeps holding them); waiting confirmations are accepted.
+    fn detach(&mut self, kill: Option<ProtoError>) {
+        let Some(c) = self.client.take() else { return };
+        if let Some(e) = kill {
+            let _ = c.kill.try_send(e);
+        }
+        info!("server {}: client #{} detached", self.name, c.conn);
+        if self.shared.tracer.flags().client_fsm {
+            self.shared.tracer.line(
+                "client",
+                format_args!(
+                    "server {}: client #{} Attached -> Detached",
+                    self.name, c.conn
+                ),
+            );
+        }
+        let now = self.now();
+        self.server.set_confirm(now, false);
+    }
+
+    fn trace(&mut self, t: Trace) {
+        let flags = self.shared.tracer.flags();
+        match t {
+            Trace::Hello {
+                dcs,
+                from,
+                to,
+                cause,
+            } => {
+                let (label, _) = self.dcs_label(dcs);
+                let (f, t) = (from.name(), to.name());
+                info!(
+                    "server {}: DCS {label}: Hello {f} -> {t} ({cause})",
+                    self.name
+                );
+                if flags.hello_fsm {
+                    self.shared.tracer.line(
+                        "hello",
+                        format_args!("server {}: DCS {label}: {f} -> {t} ({cause})", self.name),
+                    );
+                }
+            }
+            Trace::Ca {
+                dcs,
+                from,
+                to,
+                cause,
+            } => {
+                let (label, _) = self.dcs_label(dcs);
+                let (f, t) = (from.name(), to.name());
+                info!("server {}: DCS {label}: CA {f} -> {t} ({cause})", self.name);
+                if flags.ca_fsm {
+                    self.shared.tracer.line(
+                        "ca",
+                        format_args!("server {}: DCS {label}: {f} -> {t} ({cause})", self.name),
+                    );
+                }
+            }
+            Trace::Received { dcs, msg } | Trace::Sent { dcs, msg } if !wanted(flags, &msg) => {
+                let _ = dcs;
+            }
+            Trace::Received { dcs, msg } => self.trace_msg(dcs, "received", &msg),
+            Trace::Sent { dcs, msg } => self.trace_msg(dcs, "sent", &msg),
+            Trace::Dropped { dcs, reason } => {
+                let (label, addr) = self.dcs_label(dcs);
+                match &reason {
+                    DropReason::Malformed(_) | DropReason::Auth(_) => {
+                        if let Some(n) = self.limit.allow() {
+                            warn!(
+                                "server {}: DCS {label} ({addr}): dropped packet: {}{}",
+                                self.name,
+                                drop_text(&reason),
+                                suppressed_note(n)
+                            );
+                        }
+                    }
+                    _ => debug!(
+                        "server {}: DCS {label} ({addr}): dropped: {}",
+                        self.name,
+                        drop_text(&reason)
+                    ),
+                }
+                if flags.messages() {
+                    self.shared.tracer.line(
+                        "msg",
+                        format_args!(
+                            "server {}: DCS {label}: dropped: {}",
+                            self.name,
+                            drop_text(&reason)
+                        ),
+                    );
+                }
+            }
+            Trace::Abnormal { dcs, cause } => {
+                let (label, addr) = self.dcs_label(dcs);
+                if let Some(n) = self.limit.allow() {
+                    warn!(
+                        "server {}: DCS {label} ({addr}): abnormal event: {cause}{}",
+                        self.name,
+                        suppressed_note(n)
+                    );
+                }
+            }
+        }
+    }
+
+    fn trace_msg(&self, dcs: DcsId, dir: &str, m: &MessageSummary) {
+        let (label, _) = self.dcs_label(dcs);
+        let mut text = format!(
+            "server {}: DCS {label}: {dir} {}, {} record(s), {} bytes",
+            self.name,
+            m.kind.name(),
+            m.records,
+            m.len
+        );
+        if let Some((seq, mb, ib, ob)) = m.ca {
+            let _ = write!(
+                text,
+                ", seq {seq:#010x}{}{}{}",
+                if mb { " M" } else { "" },
+                if ib { " I" } else { "" },
+                if ob { " O" } else { "" }
+            );
+        }
+        self.shared.tracer.line("msg", format_args!("{text}"));
+    }
+
+    fn entry_view(&self, e: &CoreEntry) -> EntryView {
+        EntryView {
+            key: hex::encode(e.id.key.as_bytes()),
+            originator: hex::encode(e.id.origin.as_bytes()),
+            seq: e.seq,
+            data: hex::encode(&e.data),
+            local: e.id.origin == self.plan.core.lsid,
+            age_s: 0,
+        }
+    }
+
+    /// Live entries, sorted by key then originator.
+    fn entries(&self) -> Vec<EntryView> {
+        let now = self.now();
+        let mut v: Vec<_> = self
+            .server
+            .cache()
+            .iter()
+            .filter(|(_, e)| !e.deleted)
+            .collect();
+        v.sort_by(|a, b| {
+            (a.0.key.as_bytes(), a.0.origin.as_bytes())
+                .cmp(&(b.0.key.as_bytes(), b.0.origin.as_bytes()))
+        });
+        v.into_iter()
+            .map(|(id, e)| EntryView {
+                key: hex::encode(id.key.as_bytes()),
+                originator: hex::encode(id.origin.as_bytes()),
+                seq: e.seq,
+                data: hex::encode(&e.data),
+                local: id.origin == self.plan.core.lsid,
+                age_s: now.since(e.since).as_secs(),
+            })
+            .collect()
+    }
+
+    fn view(&self) -> ServerView {
+        let aligned = self
+            .server
+            .dcs_ids()
+            .filter_map(|d| self.server.dcs_info(d))
+            .filter(|i| i.ca.state == CaState::Aligned)
+            .count();
+        let p = &self.plan;
+        ServerView {
+            name: self.name.clone(),
+            protocol_id: p.core.protocol_id,
+            protocol: p.protocol.to_string(),
+            sgid: p.core.sgid,
+            family_id: p.core.family_id,
+            lsid: id_text(&p.core.lsid),
+            listen: p.bind.to_string(),
+            entries: self.server.cache().live() as u64,
+            entries_held: self.server.cache().len() as u64,
+            dcs: self.peers.len() as u32,
+            dcs_aligned: aligned as u32,
+            client_attached: self.client.is_some(),
+            dropped_unknown: self.dropped_unknown,
+        }
+    }
+
+    fn dcs_views(&self) -> Vec<DcsView> {
+        let now = self.now();
+        self.peers
+            .iter()
+            .filter_map(|(&id, p)| {
+                let i = self.server.dcs_info(id)?;
+                let s = &i.stats;
+                Some(DcsView {
+                    server: self.name.clone(),
+                    id: p.label.clone(),
+                    address: p.plan.peer.to_string(),
+                    hello: i.hello.state.name().to_owned(),
+                    hello_since_s: now.since(i.hello.since).as_secs(),
+                    ca: i.ca.state.name().to_owned(),
+                    ca_since_s: now.since(i.ca.since).as_secs(),
+                    rx_msgs: s.rx.total(),
+                    tx_msgs: s.tx.total(),
+                    errors: s.malformed + s.auth_failures + s.dropped + s.invalid_records,
+                    retransmits: s.ca_retransmits + s.csus_retransmits + s.csa_retransmits,
+                    rexmit_queue: i.retransmit_queue as u64,
+                    crl: i.csa_request_list as u64,
+                    stats: serde_json::to_value(s).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    fn command(&mut self, cmd: ServerCmd) {
+        let now = self.now();
+        match cmd {
+            ServerCmd::View(r) => {
+                let _ = r.send(self.view());
+            }
+            ServerCmd::Dcs(r) => {
+                let _ = r.send(self.dcs_views());
+            }
+            ServerCmd::Cache(r) => {
+                let _ = r.send(self.entries());
+            }
+            ServerCmd::Add { key, data, reply } => {
+                let r = self.server.originate(now, &key, Data::from(data));
+                let _ = reply.send(r.map_err(local_error));
+            }
+            ServerCmd::Del { key, reply } => {
+                let r = self.server.withdraw(now, &key);
+                let _ = reply.send(r.map_err(local_error));
+            }
+            ServerCmd::Load {
+                entries,
+                handover,
+                reply,
+            } => {
+                let total = entries.len() as u64;
+                let errors: Vec<(Vec<u8>, LocalError)> = if handover {
+                    let it = entries.into_iter().map(|(k, d)| (k, Data::from(d)));
+                    self.server.replace_local_cache(now, it)
+                } else {
+                    entries
+                        .into_iter()
+                        .filter_map(|(k, d)| {
+                            let r = self.server.originate(now, &k, Data::from(d));
+                            r.err().map(|e| (k, e))
+                        })
+                        .collect()
+                };
+                let accepted = total - errors.len() as u64;
+                let errors = errors
+                    .into_iter()
+                    .map(|(k, e)| format!("key {}: {e}", hex::encode(k)))
+                    .collect();
+                let _ = reply.send((accepted, errors));
+            }
+            ServerCmd::Attach {
+                client,
+                confirm,
+                reply,
+            } => {
+                let r = match &self.client {
+                    Some(c) if c.conn != client.conn => Err(ProtoError {
+                        code: ErrorCode::Busy,
+                        message: format!(
+                            "client #{} is attached to server {} already",
+                            c.conn, self.name
+                        ),
+                    }),
+                    _ => {
+                        info!(
+                            "server {}: client #{} attached{}",
+                            self.name,
+                            client.conn,
+                            if confirm {
+                                " (confirming remote entries)"
+                            } else {
+                                ""
+                            }
+                        );
+                        if self.shared.tracer.flags().client_fsm {
+                            self.shared.tracer.line(
+                                "client",
+                                format_args!(
+                                    "server {}: client #{} Detached -> Attached",
+                                    self.name, client.conn
+                                ),
+                            );
+                        }
+                        self.client = Some(client);
+                        self.server.set_confirm(now, confirm);
+                        Ok(self.entries())
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            ServerCmd::Detach { conn } => {
+                if self.client.as_ref().is_some_and(|c| c.conn == conn) {
+                    self.detach(None);
+                }
+            }
+            ServerCmd::Confirm {
+                conn,
+                token,
+                accept,
+                reply,
+            } => {
+                let r = if self.client.as_ref().is_some_and(|c| c.conn == conn) {
+                    self.server.confirm(now, token, accept).map_err(local_error)
+                } else {
+                    Err(ProtoError {
+                        code: ErrorCode::Sequence,
+                        message: format!("this client is not attached to server {}", self.name),
+                    })
+                };
+                let _ = reply.send(r);
+            }
+            ServerCmd::Dump(r) => {
+                let _ = r.send(self.dump());
+            }
+            ServerCmd::Reconfigure { dcs, reply } => {
+                self.reconfigure(dcs);
+                let _ = reply.send(());
+            }
+            ServerCmd::Stop { .. } => {}
+        }
+    }
+
+    /// Apply a reload's DCS list: unchanged DCSs keep their sessions; changed timers, counts,
+    /// hops or keys are updated in place; a changed address restarts that DCS's session.
+    fn reconfigure(&mut self, new: Vec<DcsPlan>) {
+        let now = self.now();
+        let mut old: HashMap<Id, DcsId> = self
+            .peers
+            .iter()
+            .map(|(&id, p)| (p.plan.core.id.clone(), id))
+            .collect();
+        // Removals first, so that an address moving between DCSs never maps to two.
+        let keep: std::collections::HashSet<&Id> = new.iter().map(|p| &p.core.id).collect();
+        let gone: Vec<(Id, DcsId)> = old
+            .iter()
+            .filter(|(k, _)| !keep.contains(k))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        for (k, id) in gone {
+            old.remove(&k);
+            info!("server {}: DCS {} removed", self.name, id_text(&k));
+            self.remove_peer(now, id);
+        }
+        for p in new {
+            match old.remove(&p.core.id) {
+                Some(id) => {
+                    let Some(cur) = self.peers.get_mut(&id) else {
+                        continue;
+                    };
+                    if cur.plan == p {
+                        continue;
+                    }
+                    if cur.plan.same_peer(&p) {
+                        info!(
+                            "server {}: DCS {}: settings changed; session kept",
+                            self.name, cur.label
+                        );
+                        self.server.update_dcs(id, p.core.clone());
+                        cur.plan = p;
+                    } else {
+                        info!(
+                            "server {}: DCS {}: address changed to {}; session restarted",
+                            self.name, cur.label, p.addr
+                        );
+                        self.remove_peer(now, id);
+                        self.add_peer(now, p);
+                    }
+                }
+                None => {
+                    info!(
+                        "server {}: DCS {} added ({})",
+                        self.name,
+                        id_text(&p.core.id),
+                        p.addr
+                    );
+                    self.add_peer(now, p);
+                }
+            }
+        }
+        self.plan.dcs = self
+            .peers
+            .values()
+            .map(|p| p.plan.clone())
+            .collect::<Vec<_>>();
+    }
+
+    fn stop(&mut self, reason: &str) -> Vec<LocalEntry> {
+        self.detach(Some(ProtoError {
+            code: ErrorCode::NoSuchServer,
+            message: format!("server {}: {reason}; attach again", self.name),
+        }));
+        let lsid = &self.plan.core.lsid;
+        self.server
+            .cache()
+            .iter()
+            .filter(|(id, e)| e.owned && !e.deleted && &id.origin == lsid)
+            .map(|(id, e)| (id.key.as_bytes().to_vec(), e.data.clone()))
+            .collect()
+    }
+
+    fn dump(&self) -> String {
+        let now = self.now();
+        let p = &self.plan;
+        let v = self.view();
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "server {}: protocol {} ({}), server group {}, family {}, ID {}, receiving on {}, \
+             MTU {}",
+            self.name,
+            p.protocol,
+            p.core.protocol_id,
+            p.core.sgid,
+            p.core.family_id,
+            v.lsid,
+            p.bind,
+            p.core.max_packet
+        );
+        let _ = writeln!(
+            out,
+            "  entries: {} live, {} held; waiting for confirmation: {}; packets from unknown \
+             sources: {}; client attached: {}",
+            v.entries,
+            v.entries_held,
+            self.server.pending_confirmations(),
+            v.dropped_unknown,
+            match &self.client {
+                Some(c) => format!("#{}", c.conn),
+                None => "no".to_owned(),
+            }
+        );
+        for (&id, peer) in &self.peers {
+            let Some(i) = self.server.dcs_info(id) else {
+                continue;
+            };
+            let s = &i.stats;
+            let _ = writeln!(out, "  DCS {} at {} ({id})", peer.label, peer.plan.addr);
+            let c = &peer.plan.core;
+            let _ = writeln!(
+                out,
+                "    HelloInt {} HelloDead {} CAReXmitInt {}s CSUSReXmitInt {}s CSUReXmitInt {}s \
+                 CSUReXmitMax {} Hops {} auth {}",
+                c.hello_interval,
+                c.dead_factor,
+                c.ca_rexmit.as_secs(),
+                c.csus_rexmit.as_secs(),
+                c.csu_rexmit.as_secs(),
+                c.csu_rexmit_max,
+                c.hops,
+                if c.auth_send.is_some() { "on" } else { "off" }
+            );
+            let _ = writeln!(
+                out,
+                "    Hello {} for {}s; CA {} for {}s; retransmit queue {}; CSA request list {}",
+                i.hello.state.name(),
+                now.since(i.hello.since).as_secs(),
+                i.ca.state.name(),
+                now.since(i.ca.since).as_secs(),
+                i.retransmit_queue,
+                i.csa_request_list
+            );
+            for (dir, m) in [("received", &s.rx), ("sent", &s.tx)] {
+                let _ = writeln!(
+                    out,
+                    "    {dir}: Hello {} CA {} CSU-Request {} CSU-Reply {} CSUS {}; {} records, \
+                     {} bytes",
+                    m.hello, m.ca, m.csu_request, m.csu_reply, m.csus, m.records, m.bytes
+                );
+            }
+            let _ = writeln!(
+                out,
+                "    malformed {} auth failures {} dropped {} invalid records {} retransmits \
+                 CA {} CSUS {} CSA {} abnormal events {} alignments {} records learned {}",
+                s.malformed,
+                s.auth_failures,
+                s.dropped,
+                s.invalid_records,
+                s.ca_retransmits,
+                s.csus_retransmits,
+                s.csa_retransmits,
+                s.abnormal_events,
+                s.alignments,
+                s.records_learned
+            );
+        }
+        let mut all: Vec<_> = self.server.cache().iter().collect();
+        all.sort_by(|a, b| {
+            (a.0.key.as_bytes(), a.0.origin.as_bytes())
+                .cmp(&(b.0.key.as_bytes(), b.0.origin.as_bytes()))
+        });
+        let _ = writeln!(out, "  cache ({} entries):", all.len());
+        for (id, e) in all {
+            let from = match e.from {
+                Some(d) => format!("from DCS {}", self.dcs_label(d).0),
+                None => "local".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "    key {} originator {} seq {:#010x} {}{} age {}s data {}",
+                hex::encode(id.key.as_bytes()),
+                id_text(&id.origin),
+                e.seq,
+                from,
+                if e.deleted { " deleted" } else { "" },
+                now.since(e.since).as_secs(),
+                hex::encode(&e.data)
+            );
+        }
+        out
+    }
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn wanted(flags: super::cli::TraceFlags, m: &MessageSummary) -> bool {
+    if m.kind == MessageType::Hello {
+        flags.hello_msgs
+    } else {
+        flags.ca_msgs
+    }
+}
+
+fn drop_text(r: &DropReason) -> String {
+    match r {
+        DropReason::Malformed(e) => format!("malformed: {e}"),
+        DropReason::Auth(e) => format!("authentication failed: {e}"),
+        DropReason::WrongGroup { protocol_id, sgid } => {
+            format!("wrong group (protocol {protocol_id}, server group {sgid})")
+        }
+        DropReason::WrongSender => "Sender ID is not the DCS's ID".to_owned(),
+        DropReason::NotForUs => "Receiver ID is not ours".to_owned(),
+        DropReason::WrongFamily(f) => format!("Hello of family {f}"),
+        DropReason::NotBidirectional(k) => format!("{} before Bidirectional", k.name()),
+        DropReason::UnexpectedInState(k, s) => format!("{} in state {}", k.name(), s.name()),
+        DropReason::IgnoredCa(seq) => format!("CA with sequence {seq:#010x} ignored"),
+        DropReason::InvalidRecord(e) => format!("invalid record: {e}"),
+        DropReason::CacheFull => "cache full".to_owned(),
+        DropReason::HopsExhausted => "CSA with hop count 0".to_owned(),
+    }
+}
+
+/// A refusal of the core as the client protocol's error.
+pub fn local_error(e: LocalError) -> ProtoError {
+    let code = match e {
+        LocalError::BadKey => ErrorCode::BadArgument,
+        LocalError::NotFound | LocalError::UnknownToken(_) => ErrorCode::NotFound,
+        LocalError::IsDeletion
+        | LocalError::Invalid(_)
+        | LocalError::TooLarge { .. }
+        | LocalError::Full => ErrorCode::Refused,
+    };
+    ProtoError {
+        code,
+        message: e.to_string(),
+    }
+}

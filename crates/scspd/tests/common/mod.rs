@@ -1,0 +1,396 @@
+//! Helpers for the daemon tests: start `scspd -d` on a temporary configuration and socket, talk
+//! to it with a minimal client built on `scspd::proto`, and kill it when dropped.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use scspd::proto::{
+    ClientMsg, DaemonMsg, DcsView, EntryView, MAX_FRAME, Notify, ProtoError, ReplyResult, Request,
+    Response, ServerView, VERSION,
+};
+
+/// The daemon under test.
+pub const SCSPD: &str = env!("CARGO_BIN_EXE_scspd");
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh directory under the system temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("scspd-test-{}-{n}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `scspd -d`.
+pub struct Daemon {
+    pub name: String,
+    pub child: Child,
+    pub dir: TempDir,
+    pub config: PathBuf,
+    pub socket: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    /// Start `scspd -d -f <dir>/<name>.conf --socket <dir>/<name>.sock` with `config` as the
+    /// file, standard output to `<dir>/<name>.log`; wait until the socket answers.
+    pub fn start(name: &str, config: &str) -> Daemon {
+        Self::start_with(name, config, &[])
+    }
+
+    /// Like [`Daemon::start`] with extra arguments.
+    pub fn start_with(name: &str, config: &str, extra: &[&str]) -> Daemon {
+        let dir = TempDir::new(name);
+        let cfg = dir.path().join(format!("{name}.conf"));
+        std::fs::write(&cfg, config).unwrap();
+        let socket = dir.path().join(format!("{name}.sock"));
+        let log = dir.path().join(format!("{name}.log"));
+        let mut d = Daemon {
+            name: name.to_owned(),
+            child: spawn(&cfg, &socket, &log, extra),
+            dir,
+            config: cfg,
+            socket,
+            log,
+        };
+        d.wait_ready();
+        d
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "scspd {} exited during start-up ({status}); log:\n{}",
+                    self.name,
+                    self.log_text()
+                );
+            }
+            if let Ok(mut c) = Client::connect(&self.socket)
+                && c.request(Request::ShowServers).is_ok()
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "scspd {} did not answer on {}; log:\n{}",
+                self.name,
+                self.socket.display(),
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kill it (SIGKILL) and start it again on the same files.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(&self.config, &self.socket, &self.log, &[]);
+        self.wait_ready();
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig} failed");
+    }
+
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(&self.socket).unwrap()
+    }
+
+    /// One request on a new connection; panics on a refusal.
+    pub fn ok(&self, req: Request) -> Response {
+        let r = self.client().request(req.clone());
+        match r {
+            Ok(r) => r,
+            Err(e) => panic!("{}: {req:?} refused: {e:?}", self.name),
+        }
+    }
+
+    pub fn request(&self, req: Request) -> Result<Response, ProtoError> {
+        self.client().request(req)
+    }
+
+    pub fn add(&self, server: &str, key: &str, data: &str) -> u32 {
+        match self.ok(Request::Add {
+            server: server.into(),
+            key: key.into(),
+            data: data.into(),
+        }) {
+            Response::Added { seq } => seq,
+            r => panic!("unexpected {r:?}"),
+        }
+    }
+
+    pub fn cache(&self, server: &str) -> Vec<EntryView> {
+        match self.ok(Request::ShowCache {
+            server: server.into(),
+        }) {
+            Response::Cache { entries } => entries,
+            r => panic!("unexpected {r:?}"),
+        }
+    }
+
+    pub fn servers(&self) -> Vec<ServerView> {
+        match self.ok(Request::ShowServers) {
+            Response::Servers { servers } => servers,
+            r => panic!("unexpected {r:?}"),
+        }
+    }
+
+    pub fn dcs(&self, server: &str) -> Vec<DcsView> {
+        match self.ok(Request::ShowDcs {
+            server: Some(server.into()),
+        }) {
+            Response::Dcs { dcs } => dcs,
+            r => panic!("unexpected {r:?}"),
+        }
+    }
+
+    /// The DCS with this ID at `server`.
+    pub fn dcs_by_id(&self, server: &str, id: &str) -> DcsView {
+        self.dcs(server)
+            .into_iter()
+            .find(|d| d.id == id)
+            .unwrap_or_else(|| panic!("{}: no DCS {id}", self.name))
+    }
+
+    pub fn dump(&self) -> String {
+        match self.ok(Request::Dump) {
+            Response::Dump { text } => text,
+            r => panic!("unexpected {r:?}"),
+        }
+    }
+
+    /// Wait until `cond` holds (polling), or panic with `what` and the log.
+    pub fn wait_until(&self, secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !cond() {
+            assert!(
+                Instant::now() < deadline,
+                "{}: timed out waiting for {what}; log:\n{}",
+                self.name,
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn(cfg: &Path, socket: &Path, log: &Path, extra: &[&str]) -> Child {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let err = out.try_clone().unwrap();
+    Command::new(SCSPD)
+        .arg("-d")
+        .arg("-f")
+        .arg(cfg)
+        .arg("--socket")
+        .arg(socket)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap()
+}
+
+/// Poll until `cond` holds or `secs` pass; returns whether it held.
+pub fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A minimal blocking client of the daemon's socket.
+pub struct Client {
+    pub stream: UnixStream,
+    next_id: u64,
+    /// Notifications received while waiting for replies.
+    pub notes: Vec<Notify>,
+}
+
+impl Client {
+    /// Connect and say Hello.
+    pub fn connect(path: &Path) -> std::io::Result<Client> {
+        let stream = UnixStream::connect(path)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let mut c = Client {
+            stream,
+            next_id: 1,
+            notes: Vec::new(),
+        };
+        c.send(&ClientMsg::Hello {
+            version: VERSION,
+            client: "test".into(),
+        })?;
+        match c.recv()? {
+            DaemonMsg::Welcome { .. } => Ok(c),
+            m => Err(std::io::Error::other(format!("no welcome: {m:?}"))),
+        }
+    }
+
+    pub fn send(&mut self, m: &ClientMsg) -> std::io::Result<()> {
+        let body = serde_json::to_vec(m).unwrap();
+        self.send_raw(&frame(&body))
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    pub fn recv(&mut self) -> std::io::Result<DaemonMsg> {
+        let mut h = [0u8; 4];
+        self.stream.read_exact(&mut h)?;
+        let n = u32::from_be_bytes(h) as usize;
+        assert!(n > 0 && n <= MAX_FRAME, "bad frame length {n}");
+        let mut b = vec![0u8; n];
+        self.stream.read_exact(&mut b)?;
+        serde_json::from_slice(&b).map_err(std::io::Error::other)
+    }
+
+    /// Send a request and wait for its reply (notifications on the way are kept).
+    pub fn request(&mut self, req: Request) -> Result<Response, ProtoError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let io = |e: std::io::Error| ProtoError {
+            code: scspd::proto::ErrorCode::BadFrame,
+            message: format!("i/o: {e}"),
+        };
+        self.send(&ClientMsg::Request { id, req }).map_err(io)?;
+        loop {
+            match self.recv().map_err(io)? {
+                DaemonMsg::Reply { id: rid, result } if rid == id => {
+                    return match result {
+                        ReplyResult::Ok(r) => Ok(r),
+                        ReplyResult::Error(e) => Err(e),
+                    };
+                }
+                DaemonMsg::Notify(n) => self.notes.push(n),
+                DaemonMsg::Fatal { error } => return Err(error),
+                m => panic!("unexpected {m:?}"),
+            }
+        }
+    }
+
+    /// The next notification (kept ones first).
+    pub fn next_notify(&mut self) -> std::io::Result<Notify> {
+        if !self.notes.is_empty() {
+            return Ok(self.notes.remove(0));
+        }
+        match self.recv()? {
+            DaemonMsg::Notify(n) => Ok(n),
+            m => Err(std::io::Error::other(format!("not a notification: {m:?}"))),
+        }
+    }
+}
+
+/// A frame: 4-byte big-endian length, then the bytes.
+pub fn frame(body: &[u8]) -> Vec<u8> {
+    let mut f = (body.len() as u32).to_be_bytes().to_vec();
+    f.extend_from_slice(body);
+    f
+}
+
+/// A server block for a line of daemons on 127.0.0.x: `me` is (x, port); each DCS (x, port).
+pub fn server_conf(name: &str, me: (u8, u16), dcs: &[(u8, u16)], extra_dcs: &str) -> String {
+    let (x, port) = me;
+    let mut s = format!(
+        "server {name} {{ protocol 65000; netif lo; ServerGroupID 7; ID 127.0.0.{x}; \
+         Address 127.0.0.{x}; Port {port}; MTU 1472;\n"
+    );
+    for (y, p) in dcs {
+        s.push_str(&format!(
+            "    DCS {{ ID 127.0.0.{y}; Address 127.0.0.{y}; Port {p}; hops 3; HelloInt 1; \
+             HelloDead 3; {extra_dcs} }};\n"
+        ));
+    }
+    s.push_str("};\n");
+    s
+}
+
+/// Start a line A–B–C of daemons on 127.0.0.1–3 with the given ports.
+pub fn line(tag: &str, ports: [u16; 3]) -> [Daemon; 3] {
+    let [pa, pb, pc] = ports;
+    let a = Daemon::start(
+        &format!("{tag}A"),
+        &server_conf("s_a", (1, pa), &[(2, pb)], ""),
+    );
+    let b = Daemon::start(
+        &format!("{tag}B"),
+        &server_conf("s_a", (2, pb), &[(1, pa), (3, pc)], ""),
+    );
+    let c = Daemon::start(
+        &format!("{tag}C"),
+        &server_conf("s_a", (3, pc), &[(2, pb)], ""),
+    );
+    [a, b, c]
+}
+
+/// The (key, originator, data) triples of a cache.
+pub fn triples(entries: &[EntryView]) -> Vec<(String, String, String)> {
+    entries
+        .iter()
+        .map(|e| (e.key.clone(), e.originator.clone(), e.data.clone()))
+        .collect()
+}

@@ -1,0 +1,131 @@
+//! Real daemons on loopback in a line A–B–C: alignment, flooding, deletion, restart.
+
+mod common;
+
+use common::*;
+use scspd::proto::Request;
+
+/// The set-up of the issue, to the letter: three daemons started as
+/// `scspd -d -f X.conf --socket X.sock`, 50 entries added at each end, and every cache lists all
+/// 100 within seconds.
+#[test]
+fn exact_setup_floods_100_entries() {
+    let a_conf = "server s_a { protocol 65000; netif lo; ServerGroupID 7; ID 127.0.0.1; \
+                  Address 127.0.0.1; Port 17001; MTU 1472; DCS { ID 127.0.0.2; \
+                  Address 127.0.0.2; Port 17002; hops 3; HelloInt 1; HelloDead 3; }; };\n";
+    let b_conf = "server s_a { protocol 65000; netif lo; ServerGroupID 7; ID 127.0.0.2; \
+                  Address 127.0.0.2; Port 17002; MTU 1472; \
+                  DCS { ID 127.0.0.1; Address 127.0.0.1; Port 17001; hops 3; HelloInt 1; HelloDead 3; }; \
+                  DCS { ID 127.0.0.3; Address 127.0.0.3; Port 17003; hops 3; HelloInt 1; HelloDead 3; }; };\n";
+    let c_conf = "server s_a { protocol 65000; netif lo; ServerGroupID 7; ID 127.0.0.3; \
+                  Address 127.0.0.3; Port 17003; MTU 1472; DCS { ID 127.0.0.2; \
+                  Address 127.0.0.2; Port 17002; hops 3; HelloInt 1; HelloDead 3; }; };\n";
+    let a = Daemon::start("A", a_conf);
+    let b = Daemon::start("B", b_conf);
+    let c = Daemon::start("C", c_conf);
+    for i in 0..50u32 {
+        a.add("s_a", &format!("{:08x}", 0xa000 + i), &format!("aa{i:04x}"));
+        c.add("s_a", &format!("{:08x}", 0xc000 + i), &format!("cc{i:04x}"));
+    }
+    for d in [&a, &b, &c] {
+        d.wait_until(20, "all 100 entries", || d.cache("s_a").len() == 100);
+    }
+    let ta = triples(&a.cache("s_a"));
+    assert_eq!(ta, triples(&b.cache("s_a")));
+    assert_eq!(ta, triples(&c.cache("s_a")));
+    // Sorted by key; originated entries marked local.
+    let keys: Vec<&String> = ta.iter().map(|t| &t.0).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    let at_a = a.cache("s_a");
+    assert_eq!(at_a.iter().filter(|e| e.local).count(), 50);
+    assert!(at_a.iter().all(|e| e.local == (e.originator == "7f000001")));
+    // Every transition was logged, naming the server and the DCS.
+    assert!(
+        b.log_text()
+            .contains("server s_a: DCS 127.0.0.3: CA Update Cache -> Aligned")
+            || b.log_text()
+                .contains("server s_a: DCS 127.0.0.3: CA Cache Summarize")
+    );
+    assert!(
+        a.log_text()
+            .contains("server s_a: DCS 127.0.0.2: Hello Down -> Waiting")
+    );
+}
+
+#[test]
+fn updates_and_deletions_cross_the_line() {
+    let [a, b, c] = line("upd", [17111, 17112, 17113]);
+    a.add("s_a", "01", "0101");
+    c.wait_until(15, "entry at C", || c.cache("s_a").len() == 1);
+    let s2 = a.add("s_a", "01", "0202");
+    c.wait_until(15, "update at C", || {
+        c.cache("s_a")
+            .first()
+            .is_some_and(|e| e.data == "0202" && e.seq == s2)
+    });
+    a.ok(Request::Del {
+        server: "s_a".into(),
+        key: "01".into(),
+    });
+    c.wait_until(15, "deletion at C", || c.cache("s_a").is_empty());
+    assert!(b.cache("s_a").is_empty());
+    // Bad input is refused, not fatal.
+    let e = a
+        .request(Request::Add {
+            server: "s_a".into(),
+            key: "zz".into(),
+            data: "00".into(),
+        })
+        .unwrap_err();
+    assert_eq!(e.code, scspd::proto::ErrorCode::BadArgument);
+    let e = a
+        .request(Request::Del {
+            server: "s_a".into(),
+            key: "77".into(),
+        })
+        .unwrap_err();
+    assert_eq!(e.code, scspd::proto::ErrorCode::NotFound);
+    let e = a
+        .request(Request::ShowCache {
+            server: "nope".into(),
+        })
+        .unwrap_err();
+    assert_eq!(e.code, scspd::proto::ErrorCode::NoSuchServer);
+}
+
+#[test]
+fn restarted_daemon_realigns() {
+    let [a, mut b, c] = line("rst", [17121, 17122, 17123]);
+    for i in 0..10 {
+        a.add("s_a", &format!("a{i}"), "aa");
+        c.add("s_a", &format!("c{i}"), "cc");
+    }
+    b.wait_until(15, "20 entries at B", || b.cache("s_a").len() == 20);
+    b.kill();
+    // A notices B is gone (HelloDead 3 x HelloInt 1).
+    a.wait_until(15, "B down at A", || {
+        a.dcs_by_id("s_a", "127.0.0.2").hello != "Bidirectional"
+    });
+    // While B is down, A and C change their caches.
+    a.add("s_a", "a999", "aa");
+    a.ok(Request::Del {
+        server: "s_a".into(),
+        key: "a0".into(),
+    });
+    c.add("s_a", "c999", "cc");
+    b.restart();
+    for d in [&a, &b, &c] {
+        d.wait_until(20, "realigned caches of 21 entries", || {
+            d.cache("s_a").len() == 21
+        });
+    }
+    let t = triples(&a.cache("s_a"));
+    assert_eq!(t, triples(&b.cache("s_a")));
+    assert_eq!(t, triples(&c.cache("s_a")));
+    assert!(!t.iter().any(|e| e.0 == "a0"));
+    let dcs = a.dcs_by_id("s_a", "127.0.0.2");
+    assert_eq!(dcs.ca, "Aligned");
+    assert!(dcs.stats["alignments"].as_u64().unwrap() >= 2);
+}
