@@ -588,6 +588,7 @@ fn messages_are_lowercase_and_specific() {
         err(&[1, 2, 3]),
         err(&with_extensions(&[0, 0, 0, 0, 0xff])),
         err(&with_extensions(&[0, 2, 0, 2, 0, 1, 0, 0, 0, 0])),
+        err(&fix(csus(0)[..19].to_vec())),
     ];
     for e in samples {
         let s = e.to_string();

@@ -8,7 +8,11 @@
 //! - B.1: the checksum pads an odd-length packet with a 0x00 byte at the end, so the last byte is
 //!   the high octet of the final word (the HARP daemon got this wrong).
 //! - B.1 and rfc2334-notes 17: Start Of Extensions is 0 without extensions, otherwise exactly the
-//!   end of the mandatory part; the extensions end with End, and End ends the packet.
+//!   end of the mandatory part; the extensions end with End, and End ends the packet. The
+//!   records are read up to the Start Of Extensions (or the end of the packet), so an offset that
+//!   falls among the records is reported as a record running past the end of the mandatory part
+//!   (or as missing records), one beyond the last record as trailing bytes, and one inside the
+//!   fixed fields or IDs as [`DecodeError::ExtensionsInsideMandatory`].
 //! - B.2.0.2: a stand-alone CSAS record's Record Length is exactly 12 + key + originator; a CSA's
 //!   is at least that, the rest being the protocol specific part.
 //! - B.2.5: each Additional Receiver ID record has its own length byte (HARP's did not).

@@ -62,7 +62,7 @@ pub enum DecodeError {
     },
     /// The packet ends inside the fixed-length start of the mandatory part (the CA sequence
     /// number or the Hello fields, and the 12 bytes of the Mandatory Common Part).
-    #[error("{kind} message of {len} bytes ends inside its mandatory part, which needs at least {needed}", kind = kind.name())]
+    #[error("packet of {len} bytes ends inside the mandatory part of its {kind} message, which needs at least {needed}", kind = kind.name())]
     TruncatedMandatory {
         /// Message type.
         kind: MessageType,
@@ -177,7 +177,7 @@ pub enum DecodeError {
     },
     /// Bytes left over after the last record, before the start of the extensions or the end of
     /// the packet.
-    #[error("{} unexplained bytes after the last record, from offset {offset} to the {} at offset {end}", end - offset, if *before_extensions { "start of extensions" } else { "end of the packet" })]
+    #[error("{} unexplained bytes after the last record, from offset {offset} to the {} at offset {end}", end.saturating_sub(*offset), if *before_extensions { "start of extensions" } else { "end of the packet" })]
     TrailingBytes {
         /// Offset of the first byte after the last record.
         offset: usize,
@@ -224,7 +224,7 @@ pub enum DecodeError {
         value_len: u16,
     },
     /// Bytes after the End Of Extensions (rfc2334-notes item 17: End ends the packet).
-    #[error("{} bytes after the end of extensions, from offset {offset}", len - offset)]
+    #[error("{} bytes after the end of extensions, from offset {offset}", len.saturating_sub(*offset))]
     BytesAfterEnd {
         /// Offset of the first byte after End.
         offset: usize,
