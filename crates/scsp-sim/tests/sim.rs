@@ -1,0 +1,282 @@
+//! The simulator, run small: the issue's scenario scaled down, every topology, determinism, the
+//! alignment benchmark and the binary's output and exit code.
+
+use std::process::Command;
+use std::time::Duration;
+
+use scsp_sim::{SimConfig, Timers, Topology, fmt_secs, run_align, run_seed};
+
+/// The issue's command line, smaller: 5 servers, random topology, loss 0.2, dup 0.05,
+/// reorder 0.1, 2 partitions, `restarts` restarts, 100 entries.
+fn scenario(restarts: usize, fresh_restart: f64) -> SimConfig {
+    SimConfig {
+        servers: 5,
+        topology: Topology::Random,
+        loss: 0.2,
+        dup: 0.05,
+        reorder: 0.1,
+        partitions: 2,
+        restarts,
+        fresh_restart,
+        entries: 100,
+        ..SimConfig::default()
+    }
+}
+
+fn assert_all_converge(cfg: &SimConfig, seeds: std::ops::Range<u64>) {
+    let mut failed = Vec::new();
+    let mut times = Vec::new();
+    let mut packets = 0;
+    for seed in seeds.clone() {
+        let r = run_seed(cfg, seed);
+        packets += r.packets;
+        if r.converged {
+            times.push(r.converge_time.expect("converged runs have a time"));
+        } else {
+            failed.push(format!("seed {seed}: {}", r.failures.join("; ")));
+        }
+    }
+    times.sort();
+    println!(
+        "{:?}: converged {}/{} max_converge={} packets={packets}",
+        cfg.topology,
+        times.len(),
+        seeds.end - seeds.start,
+        times.last().copied().map_or("-".into(), fmt_secs)
+    );
+    assert!(
+        failed.is_empty(),
+        "{} seed(s) failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}
+
+/// Partitions, loss, duplication, reordering, and restarts that keep the server's state.
+#[test]
+fn scenario_with_state_keeping_restarts_converges() {
+    assert_all_converge(&scenario(1, 0.0), 0..20);
+}
+
+/// The issue's scenario, restarts losing their state or not.
+#[test]
+#[ignore = "scsp-core bug: after a restart that loses state, an update or withdrawal of a \
+            re-handed entry reuses a sequence number the group already holds (see the \
+            core_bugs tests); also needs a deterministic core"]
+fn scenario_converges() {
+    assert_all_converge(&scenario(1, 0.5), 0..20);
+}
+
+#[test]
+fn every_topology_converges() {
+    for topology in [
+        Topology::Line,
+        Topology::Ring,
+        Topology::Star,
+        Topology::Full,
+        Topology::Random,
+    ] {
+        let cfg = SimConfig {
+            servers: 6,
+            topology,
+            loss: 0.2,
+            dup: 0.05,
+            reorder: 0.1,
+            partitions: 2,
+            restarts: 1,
+            fresh_restart: 0.0,
+            entries: 60,
+            ..SimConfig::default()
+        };
+        assert_all_converge(&cfg, 0..3);
+    }
+}
+
+/// The defaults of the original daemon (Hello every 3 s, CSU retransmission every 2 s).
+#[test]
+fn rfc_timers_converge() {
+    let cfg = SimConfig {
+        timers: Timers::Rfc,
+        fault_phase: Duration::from_secs(90),
+        stable_for: Duration::from_secs(27),
+        ..scenario(1, 0.0)
+    };
+    assert_all_converge(&cfg, 0..3);
+}
+
+/// A network without faults: the servers align once and stay aligned.
+#[test]
+fn perfect_network_converges() {
+    let cfg = SimConfig {
+        servers: 7,
+        entries: 200,
+        ..SimConfig::default()
+    };
+    assert_all_converge(&cfg, 0..3);
+}
+
+/// One server alone, and two servers that never meet (all packets lost, no time to settle):
+/// the checker itself must pass the first and fail the second.
+#[test]
+fn checker_sees_divergence() {
+    let alone = SimConfig {
+        servers: 1,
+        entries: 20,
+        ..SimConfig::default()
+    };
+    assert!(run_seed(&alone, 0).converged);
+
+    let cut = SimConfig {
+        servers: 2,
+        topology: Topology::Line,
+        loss: 1.0,
+        entries: 20,
+        withdraw_fraction: 0.0,
+        max_settle: Duration::ZERO,
+        ..SimConfig::default()
+    };
+    let r = run_seed(&cut, 0);
+    assert!(!r.converged);
+    assert!(
+        r.failures.iter().any(|f| f.contains(" lacks ")),
+        "{:?}",
+        r.failures
+    );
+    assert!(
+        r.failures.len() <= 6,
+        "failures are capped: {:?}",
+        r.failures
+    );
+}
+
+/// The same seed twice in one process: the same run, packet for packet.
+#[test]
+#[ignore = "scsp-core bug: its HashMaps use std's per-process random hasher and the server \
+            iterates them to build CA summaries, CSUS and CSU Requests, so runs differ"]
+fn same_seed_same_run() {
+    let cfg = scenario(1, 0.5);
+    for seed in 0..3 {
+        let a = run_seed(&cfg, seed);
+        let b = run_seed(&cfg, seed);
+        assert_eq!(a, b, "seed {seed}");
+    }
+}
+
+/// The script of a seed (topology, faults, workload) does not depend on the traffic: two runs of
+/// the same seed do as much work and restart and cut the same, whatever the core does.
+#[test]
+fn same_seed_same_script() {
+    let cfg = scenario(2, 0.5);
+    let a = run_seed(&cfg, 7);
+    let b = run_seed(&cfg, 7);
+    assert_eq!(
+        (a.originated, a.restarts, a.fresh_restarts, a.partitions),
+        (b.originated, b.restarts, b.fresh_restarts, b.partitions)
+    );
+    assert_eq!(a.originated, 100);
+    assert_eq!(a.partitions, 2);
+    assert_eq!(a.restarts, 2);
+}
+
+/// Two servers aligning 20,000 entries take well under a minute of wall-clock time.
+#[test]
+fn align_20k() {
+    let r = run_align(20_000, &SimConfig::default());
+    println!(
+        "align {} entries: virtual={} wall={:.3}s packets={} bytes={}",
+        r.entries,
+        r.virtual_time.map_or("-".into(), fmt_secs),
+        r.wall.as_secs_f64(),
+        r.packets,
+        r.bytes
+    );
+    assert!(r.converged, "{:?}", r.failures);
+    assert!(r.wall < Duration::from_secs(30), "took {:?}", r.wall);
+}
+
+fn sim(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scsp-sim"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).expect("utf-8"),
+    )
+}
+
+#[test]
+fn binary_reports_and_exits() {
+    let (code, out) = sim(&[
+        "--servers",
+        "4",
+        "--topology",
+        "ring",
+        "--seeds",
+        "3",
+        "--entries",
+        "30",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("converged 3/3 seeds max_converge="),
+        "{out}"
+    );
+    assert!(
+        last.contains(" median_converge=") && last.contains(" packets="),
+        "{out}"
+    );
+
+    // Nothing gets through and there is no time to settle: every seed fails, one line each.
+    let (code, out) = sim(&[
+        "--servers",
+        "3",
+        "--topology",
+        "line",
+        "--seeds",
+        "2",
+        "--entries",
+        "10",
+        "--loss",
+        "1",
+        "--settle-time",
+        "0",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("seed 0: server "), "{out}");
+    assert!(lines[1].starts_with("seed 1: server "), "{out}");
+    assert!(lines[2].starts_with("converged 0/2 seeds"), "{out}");
+
+    let (code, _) = sim(&["--loss", "2"]);
+    assert_eq!(code, 2);
+    let (code, out) = sim(&["--align", "500"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("align 500 entries: aligned virtual="),
+        "{out}"
+    );
+}
+
+#[test]
+fn verbose_trace_of_one_seed() {
+    let (code, out) = sim(&[
+        "--servers",
+        "3",
+        "--seed",
+        "4",
+        "--entries",
+        "5",
+        "-v",
+        "--fault-time",
+        "5",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("CA Master/Slave Negotiation -> "), "{out}");
+    assert!(out.contains("Hello Down -> Waiting (link up)"), "{out}");
+    assert!(out.contains(" -> s"), "{out}");
+    let (code, _) = sim(&["--seeds", "2", "-v"]);
+    assert_eq!(code, 2, "--verbose needs a single seed");
+}
