@@ -256,11 +256,16 @@ async fn daemon(
     let (Ok(mut hup), Ok(mut int), Ok(mut term)) = signals else {
         return fail("can't install signal handlers".to_owned());
     };
+    let listener = match control::bind(&args.socket) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
     let mut sockets = Vec::new();
     for s in &plan.servers {
         match UdpSocket::bind(s.bind).await {
             Ok(sock) => sockets.push(sock),
             Err(e) => {
+                remove_socket(&args.socket);
                 return fail(format!(
                     "server {}: can't receive on {}: {e}",
                     s.name, s.bind
@@ -268,10 +273,6 @@ async fn daemon(
             }
         }
     }
-    let listener = match control::bind(&args.socket) {
-        Ok(l) => l,
-        Err(e) => return fail(e),
-    };
     let mut servers = Vec::new();
     for (p, sock) in plan.servers.into_iter().zip(sockets) {
         servers.push(server::spawn(p, sock, shared.clone(), Vec::new()));
