@@ -1,0 +1,297 @@
+//! The command line: -n, --help, --version, detaching, -T, SIGINT dumps, SIGTERM, the socket.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn conf(port: u16) -> String {
+    server_conf("s_a", (1, port), &[(2, port + 1)], "")
+}
+
+#[test]
+fn check_reports_every_error_with_its_position() {
+    let dir = TempDir::new("check");
+    let good = dir.path().join("good.conf");
+    std::fs::write(&good, conf(17401)).unwrap();
+    let out = Command::new(SCSPD)
+        .arg("-n")
+        .arg("-f")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+
+    let bad = dir.path().join("bad.conf");
+    std::fs::write(
+        &bad,
+        "server a {\n  protocol 1;\n  ServerGroupID 70000;\n  ID 127.0.0.1;\n  DCS { hops 0; };\n};\n\
+         server b { protocol 1; ServerGroupID 1; netif nosuchif9; };\n",
+    )
+    .unwrap();
+    let out = Command::new(SCSPD)
+        .arg("-n")
+        .arg("-f")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let f = bad.display().to_string();
+    assert!(
+        err.contains(&format!("{f}:3:17: invalid server group ID")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{f}:5:14: invalid hop count")),
+        "{err}"
+    );
+    assert!(err.lines().all(|l| l.starts_with(&f)), "{err}");
+
+    // Parsed, but the interface does not exist: found by the checks that need the system.
+    let nif = dir.path().join("netif.conf");
+    std::fs::write(
+        &nif,
+        "server b { protocol 1; ServerGroupID 1; netif nosuchif9; };\n",
+    )
+    .unwrap();
+    let out = Command::new(SCSPD)
+        .arg("-n")
+        .arg("-f")
+        .arg(&nif)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:1:1: server \"b\": nosuchif9 is not a valid network interface",
+            nif.display()
+        )),
+        "{err}"
+    );
+
+    let out = Command::new(SCSPD)
+        .args(["-n", "-f", "/nonexistent/scspd.conf"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("can't open config file"));
+}
+
+#[test]
+fn help_version_and_bad_options() {
+    let out = Command::new(SCSPD).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for w in [
+        "-f <cfg-file>",
+        "-d",
+        "-T <options>",
+        "-n",
+        "--socket <path>",
+        "SIGHUP",
+    ] {
+        assert!(help.contains(w), "{w} not in:\n{help}");
+    }
+    assert!(!help.contains("detached-child"));
+    let out = Command::new(SCSPD).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("scspd "));
+    let out = Command::new(SCSPD).arg("-x").output().unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn detaches_and_stops_on_sigterm() {
+    let dir = TempDir::new("detach");
+    let cfg = dir.path().join("d.conf");
+    let log = dir.path().join("d.log");
+    let sock = dir.path().join("d.sock");
+    std::fs::write(
+        &cfg,
+        format!("log {{ file {}; }};\n{}", log.display(), conf(17411)),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = Command::new(SCSPD)
+        .arg("-f")
+        .arg(&cfg)
+        .arg("-s")
+        .arg(&sock)
+        .arg("-Tcq")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // Start-up warnings reach the operator's terminal.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown trace option 'q'"), "{err}");
+    // The daemon answers at once: it said "ready" only once serving.
+    let mut c = Client::connect(&sock).unwrap();
+    let dump = match c.request(scspd::proto::Request::Dump).unwrap() {
+        scspd::proto::Response::Dump { text } => text,
+        r => panic!("{r:?}"),
+    };
+    let pid: u32 = dump
+        .split("(pid ")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
+        0o660
+    );
+    let trace = std::path::PathBuf::from(format!("/tmp/scspd.{pid}.trace"));
+    assert!(trace.exists());
+    drop(c);
+    assert!(
+        Command::new("kill")
+            .arg(pid.to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        eventually(10, || !sock.exists()),
+        "socket not removed on SIGTERM"
+    );
+    assert!(eventually(10, || std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("INFO  stopped")));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("logging to file"), "{text}");
+    assert!(text.contains("tracing to /tmp/scspd."), "{text}");
+    let _ = std::fs::remove_file(trace);
+}
+
+#[test]
+fn start_up_failures_are_reported_by_the_parent() {
+    let dir = TempDir::new("fail");
+    let cfg = dir.path().join("f.conf");
+    std::fs::write(&cfg, conf(17421)).unwrap();
+    let _busy = std::net::UdpSocket::bind("127.0.0.1:17421").unwrap();
+    let out = Command::new(SCSPD)
+        .arg("-f")
+        .arg(&cfg)
+        .arg("-s")
+        .arg(dir.path().join("f.sock"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("server s_a: can't receive on 127.0.0.1:17421"),
+        "{err}"
+    );
+    // And in the foreground.
+    let out = Command::new(SCSPD)
+        .arg("-d")
+        .arg("-f")
+        .arg(&cfg)
+        .arg("-s")
+        .arg("/nonexistent-dir/x.sock")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("can't listen on /nonexistent-dir/x.sock"),
+        "{text}"
+    );
+}
+
+#[test]
+fn socket_file_is_checked() {
+    let dir = TempDir::new("sock");
+    let cfg_text = conf(17431);
+    let d = Daemon::start("sockA", &cfg_text);
+    let out = Command::new(SCSPD)
+        .arg("-d")
+        .arg("-f")
+        .arg(&d.config)
+        .arg("-s")
+        .arg(&d.socket)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a second daemon on a live socket"
+    );
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("another daemon is listening"), "{text}");
+    // A plain file is never removed.
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, "x").unwrap();
+    let cfg2 = dir.path().join("c2.conf");
+    std::fs::write(&cfg2, conf(17433)).unwrap();
+    let out = Command::new(SCSPD)
+        .arg("-d")
+        .arg("-f")
+        .arg(&cfg2)
+        .arg("-s")
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&plain).unwrap(), "x");
+    // A stale socket (nobody listening) is replaced.
+    let out_dir = TempDir::new("stale");
+    let stale = out_dir.path().join("st.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    let cfg3 = out_dir.path().join("c3.conf");
+    std::fs::write(&cfg3, conf(17435)).unwrap();
+    let mut child = Command::new(SCSPD)
+        .arg("-d")
+        .arg("-f")
+        .arg(&cfg3)
+        .arg("-s")
+        .arg(&stale)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(eventually(10, || Client::connect(&stale).is_ok()));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn sigint_dumps_and_trace_goes_to_stdout_with_d() {
+    let d = Daemon::start_with("dumpA", &conf(17441), &["-Thi"]);
+    d.add("s_a", "abcd", "0102");
+    d.signal("INT");
+    let path = std::path::PathBuf::from(format!("/tmp/scspd.{}.000.out", d.pid()));
+    d.wait_until(10, "dump file", || {
+        std::fs::read_to_string(&path).is_ok_and(|t| t.contains("key abcd"))
+    });
+    d.signal("INT");
+    let path1 = std::path::PathBuf::from(format!("/tmp/scspd.{}.001.out", d.pid()));
+    d.wait_until(10, "second dump file", || path1.exists());
+    let text = std::fs::read_to_string(&path).unwrap();
+    for w in [
+        "server s_a: protocol 65000",
+        "DCS 127.0.0.2 at 127.0.0.2:17442",
+        "Hello Waiting",
+        "key abcd originator 127.0.0.1 seq 0x80000001 local",
+        "client interface: socket",
+    ] {
+        assert!(text.contains(w), "{w} not in\n{text}");
+    }
+    let log = d.log_text();
+    assert!(
+        log.contains("trace hello: server s_a: DCS 127.0.0.2: Down -> Waiting"),
+        "{log}"
+    );
+    assert!(log.contains("trace client: client #"), "{log}");
+    assert!(log.contains("SIGINT: dump written to"), "{log}");
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(path1);
+}
