@@ -1272,7 +1272,36 @@ impl<'a> Sim<'a> {
         })
     }
 
-    /// Everything that keeps the run from being converged, in a fixed order.
+    /// DCSs not Bidirectional and Aligned with nothing outstanding: usually the cause of what
+    /// else diverged, so they are reported first.
+    fn dcs_problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let Some(s) = &n.server else { continue };
+            for (&nb, &id) in &n.dcs {
+                let Some(info) = s.dcs_info(id) else { continue };
+                if info.hello.state != HelloState::Bidirectional
+                    || info.ca.state != CaState::Aligned
+                    || info.retransmit_queue != 0
+                    || info.csa_request_list != 0
+                {
+                    p.push(format!(
+                            "server {i} dcs s{nb}: Hello {} since {}, CA {} since {}, retransmit queue {}, CSA request list {}",
+                            info.hello.state.name(),
+                            info.hello.since,
+                            info.ca.state.name(),
+                            info.ca.since,
+                            info.retransmit_queue,
+                            info.csa_request_list
+                        ));
+                }
+            }
+        }
+        p
+    }
+
+    /// Everything that keeps the run from being converged, in a fixed order: servers that lost
+    /// their own entries, then DCSs not aligned, then what each cache lacks or holds wrongly.
     fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
         // The entries the applications want, at the sequence number their originator holds.
@@ -1298,6 +1327,7 @@ impl<'a> Sim<'a> {
                 }
             }
         }
+        p.extend(self.dcs_problems());
         for (i, n) in self.nodes.iter().enumerate() {
             let Some(s) = &n.server else { continue };
             for (id, (o, seq, data)) in &expected {
@@ -1346,24 +1376,6 @@ impl<'a> Sim<'a> {
                     p.push(format!(
                         "server {i} holds {what}: key {} of {who} seq {seq:#x}",
                         hex(id.key.as_bytes())
-                    ));
-                }
-            }
-            for (&nb, &id) in &n.dcs {
-                let Some(info) = s.dcs_info(id) else { continue };
-                if info.hello.state != HelloState::Bidirectional
-                    || info.ca.state != CaState::Aligned
-                    || info.retransmit_queue != 0
-                    || info.csa_request_list != 0
-                {
-                    p.push(format!(
-                        "server {i} dcs s{nb}: Hello {} since {}, CA {} since {}, retransmit queue {}, CSA request list {}",
-                        info.hello.state.name(),
-                        info.hello.since,
-                        info.ca.state.name(),
-                        info.ca.since,
-                        info.retransmit_queue,
-                        info.csa_request_list
                     ));
                 }
             }
