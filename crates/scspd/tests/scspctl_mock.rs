@@ -492,3 +492,29 @@ fn watch_confirm_accepts_everything() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o), "scspctl: busy: another client is attached\n");
 }
+
+#[test]
+fn load_from_standard_input() {
+    use std::io::Write;
+    let mock = loader();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scspctl"))
+        .env_remove("SCSPD_SOCKET")
+        .arg("-s")
+        .arg(&mock.path)
+        .args(["load", "atmarp", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"01 0a\n# c\n02 0b\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "loaded 2 entries (0 refused)\n");
+    assert_eq!(load_sizes(&mock), vec![2]);
+}
