@@ -137,6 +137,17 @@ fn checker_sees_divergence() {
     };
     let r = run_seed(&cut, 0);
     assert!(!r.converged);
+    // Unaligned DCSs first (with their states), then what the caches lack.
+    assert!(
+        r.failures[0].starts_with("server 0 dcs s1: Hello Waiting since "),
+        "{:?}",
+        r.failures
+    );
+    assert!(
+        r.failures[0].contains(", CA Down since "),
+        "{:?}",
+        r.failures
+    );
     assert!(
         r.failures.iter().any(|f| f.contains(" lacks ")),
         "{:?}",
