@@ -18,8 +18,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
-use super::Shared;
 use super::server::{ClientLink, RawEntries, ServerCmd};
+use super::{Shared, SupCmd};
 use crate::proto::{
     ClientMsg, DaemonMsg, ErrorCode, KeyData, MAX_FRAME, Notify, ProtoError, ReplyResult, Request,
     Response, VERSION,
@@ -34,13 +34,6 @@ const FATAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The servers by name, in configuration order, as published by the supervisor.
 pub type Routes = Vec<(String, tokio::sync::mpsc::Sender<ServerCmd>)>;
-
-/// Asks of the supervisor.
-#[derive(Debug)]
-pub enum SupCmd {
-    /// Reload the configuration, as SIGHUP does.
-    Reload(oneshot::Sender<Result<(), Vec<String>>>),
-}
 
 /// Counters of the client interface.
 #[derive(Debug, Default)]
@@ -60,8 +53,6 @@ pub struct ControlStats {
 pub struct Ctx {
     /// Current servers.
     pub routes: watch::Receiver<Arc<Routes>>,
-    /// The supervisor.
-    pub sup: mpsc::Sender<SupCmd>,
     /// Counters.
     pub stats: ControlStats,
     /// Clock and tracer.
@@ -533,6 +524,7 @@ impl Session {
                 let (reply, rx) = oneshot::channel();
                 let down = || err(ErrorCode::Refused, "the daemon is shutting down");
                 self.ctx
+                    .shared
                     .sup
                     .send(SupCmd::Reload(reply))
                     .await

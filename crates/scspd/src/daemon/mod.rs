@@ -26,7 +26,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::Parser;
 use tokio::net::UdpSocket;
@@ -37,7 +37,7 @@ use tracing::{error, info, warn};
 
 use crate::config;
 use cli::{Args, TraceFlags};
-use control::{ControlStats, Ctx, Routes, SupCmd};
+use control::{ControlStats, Ctx, Routes};
 use log::{LogSink, Targets};
 use plan::Plan;
 use server::{LocalEntry, ServerHandle};
@@ -90,6 +90,31 @@ pub struct Shared {
     pub clock: Clock,
     /// The `-T` trace.
     pub tracer: Arc<Tracer>,
+    /// The supervisor.
+    pub sup: mpsc::Sender<SupCmd>,
+    /// Numbers server tasks.
+    pub(crate) next_task: AtomicU64,
+}
+
+impl Shared {
+    /// A number for a new server task.
+    pub fn task_number(&self) -> u64 {
+        self.next_task.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Asks of the supervisor.
+#[derive(Debug)]
+pub enum SupCmd {
+    /// Reload the configuration, as SIGHUP does.
+    Reload(oneshot::Sender<Result<(), Vec<String>>>),
+    /// A server task panicked (a bug): it is started again.
+    ServerDied {
+        /// Its number.
+        task: u64,
+        /// The panic's message.
+        message: String,
+    },
 }
 
 /// Where start-up messages go before the daemon is ready: standard error, or (for the detached
@@ -227,11 +252,14 @@ fn run(args: Args) -> ExitCode {
             report.line(w);
         }
     }
+    let (sup, sup_rx) = mpsc::channel(8);
     let shared = Arc::new(Shared {
         clock: Clock::new(),
         tracer,
+        sup,
+        next_task: AtomicU64::new(1),
     });
-    rt.block_on(daemon(args, plan, sink, shared, report))
+    rt.block_on(daemon(args, plan, sink, shared, sup_rx, report))
 }
 
 async fn daemon(
@@ -239,6 +267,7 @@ async fn daemon(
     plan: Plan,
     sink: Arc<LogSink>,
     shared: Arc<Shared>,
+    mut sup_rx: mpsc::Receiver<SupCmd>,
     report: Report,
 ) -> ExitCode {
     let fail = |line: String| {
@@ -278,10 +307,8 @@ async fn daemon(
         servers.push(server::spawn(p, sock, shared.clone(), Vec::new()));
     }
     let (routes_tx, routes_rx) = watch::channel(Arc::new(routes(&servers)));
-    let (sup_tx, mut sup_rx) = mpsc::channel(8);
     let ctx = Arc::new(Ctx {
         routes: routes_rx,
-        sup: sup_tx,
         stats: ControlStats::default(),
         shared: shared.clone(),
         path: args.socket.clone(),
@@ -321,6 +348,7 @@ async fn daemon(
                     info!("reload requested by a client: reloading {}", sup.config.display());
                     let _ = reply.send(sup.reload().await);
                 }
+                SupCmd::ServerDied { task, message } => sup.server_died(task, &message).await,
             },
         }
     }
@@ -422,6 +450,31 @@ impl Supervisor {
         }
     }
 
+    /// A server task panicked: start the server again, with an empty cache.
+    async fn server_died(&mut self, task: u64, message: &str) {
+        let Some(i) = self.servers.iter().position(|h| h.task == task) else {
+            return;
+        };
+        let h = self.servers.remove(i);
+        let p = h.plan.clone();
+        error!(
+            "server {}: its task panicked ({message}); this is a bug. Restarting the server",
+            p.name
+        );
+        let _ = h.join.await;
+        match UdpSocket::bind(p.bind).await {
+            Ok(sock) => {
+                let h = server::spawn(p, sock, self.shared.clone(), Vec::new());
+                self.servers.insert(i, h);
+            }
+            Err(e) => error!(
+                "server {}: can't receive on {}: {e}; not started",
+                p.name, p.bind
+            ),
+        }
+        self.routes.send_replace(Arc::new(routes(&self.servers)));
+    }
+
     /// Re-read the configuration and apply it. On any error the running configuration stays,
     /// and every error is logged as `file:line:col: message`.
     async fn reload(&mut self) -> Result<(), Vec<String>> {
@@ -458,9 +511,11 @@ impl Supervisor {
             warn!("{w}");
         }
         if let Some(t) = targets {
-            let before = self.sink.describe();
+            let (before, after) = (self.sink.describe(), t.describe());
+            if before != after {
+                info!("logging to {after} from now on");
+            }
             self.sink.set(t);
-            let after = self.sink.describe();
             if before != after {
                 info!("logging to {after} (was {before})");
             }

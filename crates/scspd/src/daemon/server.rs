@@ -20,8 +20,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use super::Shared;
 use super::plan::{DcsPlan, ServerPlan, canonical, id_text};
+use super::{Shared, SupCmd};
 use crate::proto::{DcsView, EntryView, ErrorCode, Notify, ProtoError, ServerView};
 
 /// Largest datagram read.
@@ -118,6 +118,9 @@ pub enum ServerCmd {
         /// Done.
         reply: oneshot::Sender<()>,
     },
+    /// Panic (tests of the supervisor's watcher only).
+    #[cfg(test)]
+    Panic,
     /// Stop: returns the entries originated here, so that a restarted server can keep them.
     Stop {
         /// Why, for the attached client.
@@ -136,6 +139,8 @@ pub struct ServerHandle {
     pub tx: mpsc::Sender<ServerCmd>,
     /// The task.
     pub join: JoinHandle<()>,
+    /// Its number.
+    pub task: u64,
 }
 
 impl ServerHandle {
@@ -153,11 +158,7 @@ impl ServerHandle {
             Vec::new()
         };
         drop(self.tx);
-        if let Err(e) = self.join.await
-            && e.is_panic()
-        {
-            tracing::error!("server {}: its task panicked", self.plan.name);
-        }
+        let _ = self.join.await;
         entries
     }
 }
@@ -237,6 +238,8 @@ pub fn spawn(
     carry: Vec<LocalEntry>,
 ) -> ServerHandle {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let number = shared.task_number();
+    let sup = shared.sup.clone();
     let now = shared.clock.now();
     let mut server = Server::new(plan.core.clone());
     server.set_trace_messages(shared.tracer.flags().messages());
@@ -265,8 +268,32 @@ pub fn spawn(
     for d in &plan.dcs {
         task.add_peer(now, d.clone());
     }
-    let join = tokio::spawn(task.run(rx));
-    ServerHandle { plan, tx, join }
+    // The task runs inside a watcher, so that a panic (a bug) is reported to the supervisor,
+    // which starts the server again, instead of leaving it dead.
+    let join = tokio::spawn(async move {
+        if let Err(e) = tokio::spawn(task.run(rx)).await
+            && e.is_panic()
+        {
+            let p = e.into_panic();
+            let message = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_owned());
+            let _ = sup
+                .send(SupCmd::ServerDied {
+                    task: number,
+                    message,
+                })
+                .await;
+        }
+    });
+    ServerHandle {
+        plan,
+        tx,
+        join,
+        task: number,
+    }
 }
 
 impl Task {
@@ -806,6 +833,8 @@ impl Task {
                 let _ = reply.send(());
             }
             ServerCmd::Stop { .. } => {}
+            #[cfg(test)]
+            ServerCmd::Panic => panic!("test panic"),
         }
     }
 
@@ -1046,5 +1075,41 @@ pub fn local_error(e: LocalError) -> ProtoError {
     ProtoError {
         code,
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::{Clock, trace::Tracer};
+
+    #[tokio::test]
+    async fn a_panicking_task_is_reported() {
+        let (sup, mut sup_rx) = mpsc::channel(8);
+        let shared = Arc::new(Shared {
+            clock: Clock::new(),
+            tracer: Arc::new(Tracer::off()),
+            sup,
+            next_task: Default::default(),
+        });
+        let core = scsp_core::ServerConfig::new(1, 1, Id::from([127, 0, 0, 1]));
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let plan = ServerPlan {
+            name: "p".into(),
+            protocol: crate::config::Protocol::from_id(1),
+            core,
+            bind: socket.local_addr().unwrap(),
+            dcs: Vec::new(),
+        };
+        let h = spawn(plan, socket, shared, Vec::new());
+        h.tx.send(ServerCmd::Panic).await.unwrap();
+        match sup_rx.recv().await {
+            Some(SupCmd::ServerDied { task, message }) => {
+                assert_eq!((task, message.as_str()), (h.task, "test panic"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Stopping what is dead returns at once.
+        assert!(h.stop("test".into()).await.is_empty());
     }
 }
