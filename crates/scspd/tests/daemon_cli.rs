@@ -143,6 +143,7 @@ fn detaches_and_stops_on_sigterm() {
         .and_then(|s| s.split(')').next())
         .and_then(|s| s.parse().ok())
         .unwrap();
+    let mut guard = KillOnDrop(pid);
     assert_eq!(
         std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
         0o660
@@ -150,6 +151,34 @@ fn detaches_and_stops_on_sigterm() {
     let trace = std::path::PathBuf::from(format!("/tmp/scspd.{pid}.trace"));
     assert!(trace.exists());
     drop(c);
+    // A reload switches to a new log file.
+    let log2 = dir.path().join("d2.log");
+    std::fs::write(
+        &cfg,
+        format!("log {{ file {}; }};\n{}", log2.display(), conf(17411)),
+    )
+    .unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(eventually(10, || std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains(&format!(
+            "logging to file {} from now on",
+            log2.display()
+        ))));
+    assert!(eventually(10, || std::fs::read_to_string(&log2)
+        .unwrap_or_default()
+        .contains("reload done")));
+    let text = std::fs::read_to_string(&log2).unwrap();
+    assert!(
+        text.contains(&format!("(was file {})", log.display())),
+        "{text}"
+    );
     assert!(
         Command::new("kill")
             .arg(pid.to_string())
@@ -161,13 +190,30 @@ fn detaches_and_stops_on_sigterm() {
         eventually(10, || !sock.exists()),
         "socket not removed on SIGTERM"
     );
-    assert!(eventually(10, || std::fs::read_to_string(&log)
+    assert!(eventually(10, || std::fs::read_to_string(&log2)
         .unwrap_or_default()
         .contains("INFO  stopped")));
+    // Stopped: its pid may be reused from now on.
+    guard.0 = 0;
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("logging to file"), "{text}");
     assert!(text.contains("tracing to /tmp/scspd."), "{text}");
     let _ = std::fs::remove_file(trace);
+}
+
+/// Sends SIGKILL to a detached daemon if the test fails before stopping it.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0 == 0 {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.0.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use scspd::proto::Request;
+use scspd::proto::{KeyData, Request, Response};
 
 /// The set-up of the issue, to the letter: three daemons started as
 /// `scspd -d -f X.conf --socket X.sock`, 50 entries added at each end, and every cache lists all
@@ -71,6 +71,31 @@ fn updates_and_deletions_cross_the_line() {
     });
     c.wait_until(15, "deletion at C", || c.cache("s_a").is_empty());
     assert!(b.cache("s_a").is_empty());
+    // A hand-over replaces what A originates: 11 goes, 12 changes, 13 comes.
+    a.add("s_a", "11", "01");
+    a.add("s_a", "12", "01");
+    let kd = |k: &str, d: &str| KeyData {
+        key: k.into(),
+        data: d.into(),
+    };
+    let r = a.ok(Request::Handover {
+        server: "s_a".into(),
+        entries: vec![kd("12", "02"), kd("13", "03"), kd("", "00")],
+    });
+    match r {
+        Response::Loaded { accepted, errors } => {
+            assert_eq!(accepted, 2);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+        }
+        r => panic!("{r:?}"),
+    }
+    let want = vec![
+        ("12".to_owned(), "7f000001".to_owned(), "02".to_owned()),
+        ("13".to_owned(), "7f000001".to_owned(), "03".to_owned()),
+    ];
+    c.wait_until(15, "the hand-over at C", || {
+        triples(&c.cache("s_a")) == want
+    });
     // Bad input is refused, not fatal.
     let e = a
         .request(Request::Add {

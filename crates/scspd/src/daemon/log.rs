@@ -39,7 +39,8 @@ pub struct LogSink {
 pub struct Targets {
     stdout: bool,
     file: Option<(PathBuf, File)>,
-    syslog: Option<UnixDatagram>,
+    /// The socket, and where syslog listens.
+    syslog: Option<(UnixDatagram, PathBuf)>,
 }
 
 impl Targets {
@@ -60,7 +61,8 @@ impl Targets {
         };
         let syslog = (cfg.syslog || cfg.file.is_none())
             .then(UnixDatagram::unbound)
-            .and_then(Result::ok);
+            .and_then(Result::ok)
+            .map(|s| (s, PathBuf::from(SYSLOG_PATH)));
         Ok(Targets {
             stdout: false,
             file,
@@ -77,8 +79,8 @@ impl Targets {
         if let Some((p, _)) = &self.file {
             parts.push(format!("file {}", p.display()));
         }
-        if self.syslog.is_some() {
-            parts.push(format!("syslog ({SYSLOG_PATH})"));
+        if let Some((_, path)) = &self.syslog {
+            parts.push(format!("syslog ({})", path.display()));
         }
         if parts.is_empty() {
             "nowhere".to_owned()
@@ -130,22 +132,26 @@ impl LogSink {
                 let _ = f.write_all(line.as_bytes());
             }
         }
-        if let Some(sock) = &t.syslog {
-            let severity = match level {
-                Level::ERROR => 3,
-                Level::WARN => 4,
-                Level::INFO => 6,
-                _ => 7,
-            };
-            let pri = FACILITY_DAEMON * 8 + severity;
-            let datagram = format!(
-                "<{pri}>{} scspd[{}]: {message}",
-                syslog_time_now(),
-                std::process::id()
-            );
-            let _ = sock.send_to(datagram.as_bytes(), SYSLOG_PATH);
+        if let Some((sock, path)) = &t.syslog {
+            let _ = sock.send_to(syslog_datagram(level, message).as_bytes(), path);
         }
     }
+}
+
+/// An RFC 3164-style syslog message, facility daemon: `<PRI>Mmm dd hh:mm:ss scspd[pid]: text`.
+fn syslog_datagram(level: Level, message: &str) -> String {
+    let severity = match level {
+        Level::ERROR => 3,
+        Level::WARN => 4,
+        Level::INFO => 6,
+        _ => 7,
+    };
+    let pri = FACILITY_DAEMON * 8 + severity;
+    format!(
+        "<{pri}>{} scspd[{}]: {message}",
+        syslog_time_now(),
+        std::process::id()
+    )
 }
 
 /// Install the global subscriber: events up to `max` go to `sink`.
@@ -266,9 +272,46 @@ mod tests {
     }
 
     #[test]
+    fn syslog_datagrams() {
+        let dir = std::env::temp_dir().join(format!("scspd-syslog-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log");
+        let server = UnixDatagram::bind(&path).unwrap();
+        let sink = LogSink::new(Targets {
+            stdout: false,
+            file: None,
+            syslog: Some((UnixDatagram::unbound().unwrap(), path.clone())),
+        });
+        sink.write(
+            Level::WARN,
+            "server s: DCS 10.0.0.2 (10.0.0.2:7126): dropped packet",
+        );
+        let mut buf = [0u8; 512];
+        let n = server.recv(&mut buf).unwrap();
+        let text = std::str::from_utf8(&buf[..n]).unwrap();
+        // Facility daemon (3) * 8 + warning (4).
+        assert!(text.starts_with("<28>"), "{text}");
+        let (stamp, rest) = text[4..].split_at(15);
+        assert_eq!(stamp.as_bytes()[3], b' ', "{text}");
+        assert_eq!(&stamp[9..10], ":", "{text}");
+        assert_eq!(
+            rest,
+            format!(
+                " scspd[{}]: server s: DCS 10.0.0.2 (10.0.0.2:7126): dropped packet",
+                std::process::id()
+            )
+        );
+        assert!(syslog_datagram(Level::ERROR, "x").starts_with("<27>"));
+        assert!(syslog_datagram(Level::INFO, "x").starts_with("<30>"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn default_log_config_is_syslog() {
         let t = Targets::from_config(&LogConfig::default()).unwrap();
         assert!(t.file.is_none() && !t.stdout);
+        assert_eq!(t.describe(), "syslog (/dev/log)");
         let bad = LogConfig {
             file: Some("/nonexistent-dir/x.log".into()),
             syslog: false,
