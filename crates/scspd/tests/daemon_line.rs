@@ -154,3 +154,31 @@ fn restarted_daemon_realigns() {
     assert_eq!(dcs.ca, "Aligned");
     assert!(dcs.stats["alignments"].as_u64().unwrap() >= 2);
 }
+
+/// IPv6 transport and 16-byte IDs: two daemons on [::1].
+#[test]
+fn ipv6_pair_aligns() {
+    let conf = |me: u8, port: u16, peer: u8, peer_port: u16| {
+        format!(
+            "server v6 {{ protocol NHRP; ServerGroupID 9; ID 2001:db8::{me}; Address ::1; \
+             Port {port}; MTU 1452; DCS {{ ID 2001:db8::{peer}; Address ::1; Port {peer_port}; \
+             HelloInt 1; }}; }};\n"
+        )
+    };
+    let a = Daemon::start("v6A", &conf(1, 17131, 2, 17132));
+    let b = Daemon::start("v6B", &conf(2, 17132, 1, 17131));
+    a.add("v6", "0a", "aa");
+    b.wait_until(15, "entry at B", || b.cache("v6").len() == 1);
+    let e = &b.cache("v6")[0];
+    assert_eq!(e.originator, "20010db8000000000000000000000001");
+    let d = b.dcs_by_id("v6", "2001:db8::1");
+    assert_eq!(
+        (d.address.as_str(), d.ca.as_str()),
+        ("[::1]:17131", "Aligned")
+    );
+    let s = &b.servers()[0];
+    assert_eq!(
+        (s.lsid.as_str(), s.protocol.as_str()),
+        ("2001:db8::2", "NHRP")
+    );
+}
