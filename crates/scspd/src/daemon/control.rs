@@ -304,18 +304,27 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
     ctx.stats.active.fetch_sub(1, Ordering::Relaxed);
 }
 
-/// A message for the trace, cut short.
+/// A message for the trace, cut short (without formatting more than that of a large message).
 fn brief(m: &ClientMsg) -> String {
-    let mut t = format!("{m:?}");
-    if t.len() > 200 {
-        let mut cut = 200;
-        while !t.is_char_boundary(cut) {
-            cut -= 1;
+    use std::fmt::Write as _;
+    const MAX: usize = 200;
+    struct Limited(String);
+    impl std::fmt::Write for Limited {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            for c in s.chars() {
+                if self.0.len() >= MAX {
+                    return Err(std::fmt::Error);
+                }
+                self.0.push(c);
+            }
+            Ok(())
         }
-        t.truncate(cut);
-        t.push_str("...");
     }
-    t
+    let mut t = Limited(String::new());
+    if write!(t, "{m:?}").is_err() {
+        t.0.push_str("...");
+    }
+    t.0
 }
 
 fn brief_out(m: &DaemonMsg) -> String {
@@ -605,6 +614,33 @@ mod tests {
             assert_eq!(r.len(), 1, "{bad:?}");
             assert_eq!(r[0].as_ref().unwrap_err().code, ErrorCode::BadFrame);
         }
+    }
+
+    #[test]
+    fn traced_messages_are_cut_short() {
+        let big = ClientMsg::Request {
+            id: 1,
+            req: Request::Load {
+                server: "s".into(),
+                entries: vec![
+                    KeyData {
+                        key: "00".into(),
+                        data: "11".into()
+                    };
+                    10_000
+                ],
+            },
+        };
+        let t = brief(&big);
+        assert!(
+            t.len() <= 203 && t.ends_with("...") && t.starts_with("Request"),
+            "{t}"
+        );
+        let small = ClientMsg::Hello {
+            version: 1,
+            client: "x".into(),
+        };
+        assert_eq!(brief(&small), format!("{small:?}"));
     }
 
     #[test]

@@ -311,7 +311,10 @@ impl Task {
 
     fn remove_peer(&mut self, now: scsp_core::Time, id: DcsId) {
         self.server.remove_dcs(now, id);
-        if let Some(p) = self.peers.remove(&id) {
+        if let Some(p) = self.peers.remove(&id)
+            && self.by_addr.get(&p.plan.peer) == Some(&id)
+        {
+            // (Two DCSs that swap addresses in a reload: the other may own it already.)
             self.by_addr.remove(&p.plan.peer);
         }
     }
