@@ -20,9 +20,10 @@ use tracing::{debug, info, warn};
 
 use super::server::{ClientLink, RawEntries, ServerCmd};
 use super::{Shared, SupCmd};
+use crate::client::{code_name, encode_frame, frame_len};
 use crate::proto::{
-    ClientMsg, DaemonMsg, ErrorCode, KeyData, MAX_FRAME, Notify, ProtoError, ReplyResult, Request,
-    Response, VERSION,
+    ClientMsg, DaemonMsg, ErrorCode, KeyData, Notify, ProtoError, ReplyResult, Request, Response,
+    VERSION,
 };
 
 /// Most clients connected at once; more are refused with a `Busy` error.
@@ -126,28 +127,23 @@ async fn refuse(stream: UnixStream) {
     let _ = tokio::time::timeout(FATAL_WRITE_TIMEOUT, write_msg(&mut wr, &msg)).await;
 }
 
-/// Encode a frame; a message over [`MAX_FRAME`] is replaced by `too_large`.
+/// Encode a frame; a reply that cannot be (over [`crate::proto::MAX_FRAME`]) becomes an error
+/// reply.
 fn encode(msg: &DaemonMsg) -> Vec<u8> {
-    let mut buf = vec![0u8; 4];
-    let ok = serde_json::to_writer(&mut buf, msg).is_ok() && buf.len() - 4 <= MAX_FRAME;
-    if !ok {
+    encode_frame(msg).unwrap_or_else(|e| {
         let id = match msg {
             DaemonMsg::Reply { id, .. } => *id,
             _ => 0,
         };
-        buf.truncate(4);
         let err = DaemonMsg::Reply {
             id,
             result: ReplyResult::Error(ProtoError {
                 code: ErrorCode::Refused,
-                message: format!("the reply would be larger than {MAX_FRAME} bytes"),
+                message: format!("the reply cannot be sent: {e}"),
             }),
         };
-        let _ = serde_json::to_writer(&mut buf, &err);
-    }
-    let len = (buf.len() - 4) as u32;
-    buf[..4].copy_from_slice(&len.to_be_bytes());
-    buf
+        encode_frame(&err).unwrap_or_default()
+    })
 }
 
 async fn write_msg(wr: &mut OwnedWriteHalf, msg: &DaemonMsg) -> std::io::Result<()> {
@@ -183,12 +179,13 @@ async fn read_frames<R: AsyncRead + Unpin>(
                 Err(_) => return,
             }
         }
-        let len = u32::from_be_bytes(header) as usize;
-        if len == 0 || len > MAX_FRAME {
-            let why = format!("frame length {len} (it must be 1 to {MAX_FRAME})");
-            let _ = tx.send(Err(bad_frame(why))).await;
-            return;
-        }
+        let len = match frame_len(header) {
+            Ok(len) => len,
+            Err(e) => {
+                let _ = tx.send(Err(bad_frame(e.to_string()))).await;
+                return;
+            }
+        };
         // Grows as bytes arrive: an announced length allocates nothing by itself.
         let mut body = Vec::new();
         match (&mut rd).take(len as u64).read_to_end(&mut body).await {
@@ -286,7 +283,7 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
         let who = s.hello.as_deref().unwrap_or("unidentified client");
         warn!(
             "client #{conn} ({who}): {}: {}; disconnected",
-            code_text(error.code),
+            code_name(&error),
             error.message
         );
         let msg = DaemonMsg::Fatal { error };
@@ -333,7 +330,7 @@ fn brief_out(m: &DaemonMsg) -> String {
         DaemonMsg::Reply { id, result } => match result {
             ReplyResult::Ok(r) => format!("reply {id}: ok {}", response_kind(r)),
             ReplyResult::Error(e) => {
-                format!("reply {id}: error {}: {}", code_text(e.code), e.message)
+                format!("reply {id}: error {}: {}", code_name(e), e.message)
             }
         },
         DaemonMsg::Notify(n) => format!("notify {n:?}"),
@@ -353,13 +350,6 @@ fn response_kind(r: &Response) -> String {
         }
         Response::Dump { text } => format!("dump of {} bytes", text.len()),
         Response::Attached { entries } => format!("attached, {} entries", entries.len()),
-    }
-}
-
-fn code_text(c: ErrorCode) -> String {
-    match serde_json::to_value(c) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => format!("{c:?}"),
     }
 }
 
@@ -582,6 +572,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::MAX_FRAME;
 
     #[tokio::test]
     async fn frames_are_checked() {
