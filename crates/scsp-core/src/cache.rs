@@ -1,9 +1,10 @@
 //! The cache of one server group: one entry per (Cache Key, Originator ID) (2.4).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 use crate::event::EntryView;
+use crate::hash::{HashState, Map};
 use crate::wire::{Csa, Csas, Data, RecordId};
 use crate::{DcsId, Time};
 
@@ -68,14 +69,22 @@ pub(crate) enum EntryTimer {
 }
 
 /// The entries, plus the timers that expire and forget them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Cache {
-    map: HashMap<RecordId, Entry>,
+    map: Map<RecordId, Entry>,
     live: usize,
     timers: BinaryHeap<Reverse<(Time, EntryTimer, u32, RecordId)>>,
 }
 
 impl Cache {
+    pub(crate) fn new(state: HashState) -> Self {
+        Cache {
+            map: Map::with_hasher(state),
+            live: 0,
+            timers: BinaryHeap::new(),
+        }
+    }
+
     /// Number of entries held, deleted ones included.
     pub fn len(&self) -> usize {
         self.map.len()

@@ -31,6 +31,10 @@ pub struct ServerConfig {
     pub max_entries: usize,
     /// Interpretation of the client/server protocol specific part.
     pub profile: Arc<dyn Profile>,
+    /// Seed of the keyed hash of the server's tables. The daemon draws it at random (so that
+    /// nobody can aim colliding keys at it); tests and the simulator fix it, so that a run
+    /// repeats exactly.
+    pub hash_seed: u64,
 }
 
 impl ServerConfig {
@@ -46,6 +50,7 @@ impl ServerConfig {
             tombstone_hold: Duration::from_secs(3600),
             max_entries: 16 << 20,
             profile: Arc::new(Opaque),
+            hash_seed: 0,
         }
     }
 }

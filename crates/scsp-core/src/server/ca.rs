@@ -202,10 +202,7 @@ impl Server {
             d.ca_seq = d.ca_seq.wrapping_add(1); // 2d
             self.send_summary_ca(now, id, true);
         } else {
-            // Rule 3: ignore. Remember a losing DCS's initial CA, to know it again later.
-            if msg.is_initial() && order == Ordering::Less {
-                d.peer_init_seq = Some(msg.seq);
-            }
+            // Rule 3: ignore.
             self.drop_packet(id, Drop::IgnoredCa(msg.seq));
         }
     }
@@ -213,7 +210,16 @@ impl Server {
     /// Back to Master/Slave Negotiation, and evaluate at once the CA that caused it
     /// (rfc2334-notes item 5).
     fn renegotiate(&mut self, now: Time, id: DcsId, msg: CaMsg, cause: &'static str) {
-        self.ca_start(now, id, cause);
+        let lsid = self.cfg.lsid.clone();
+        let Some(d) = self.dcs_mut(id) else { return };
+        if msg.is_initial() && d.cfg.id.cmp_numeric(&lsid) == Ordering::Greater {
+            // The DCS restarted the negotiation and will be master: become its slave at once,
+            // without an initial CA of our own that would only be ignored.
+            d.reset_alignment();
+            self.set_ca(now, id, CaState::Negotiation, cause);
+        } else {
+            self.ca_start(now, id, cause);
+        }
         self.negotiate(now, id, msg);
     }
 
@@ -221,12 +227,9 @@ impl Server {
     fn summarize_master(&mut self, now: Time, id: DcsId, msg: CaMsg) {
         let Some(d) = self.dcs_mut(id) else { return };
         if msg.m || msg.i {
-            // Rule 1, except a late copy of the slave's own initial CA, already known.
-            if msg.is_initial() && d.peer_init_seq == Some(msg.seq) {
-                self.drop_packet(id, Drop::IgnoredCa(msg.seq));
-            } else {
-                self.renegotiate(now, id, msg, "2.2.2 rule 1: M or I bit set");
-            }
+            // Rule 1. (Even a late copy of the slave's initial CA: the slave may really be back
+            // in Negotiation, and would ignore our CAs for ever.)
+            self.renegotiate(now, id, msg, "2.2.2 rule 1: M or I bit set");
             return;
         }
         if msg.seq == d.ca_seq.wrapping_sub(1) {
@@ -297,10 +300,6 @@ impl Server {
     fn ca_after_summarize(&mut self, now: Time, id: DcsId, msg: CaMsg) {
         let Some(d) = self.dcs(id) else { return };
         if msg.i {
-            if d.was_master && msg.is_initial() && d.peer_init_seq == Some(msg.seq) {
-                self.drop_packet(id, Drop::IgnoredCa(msg.seq));
-                return;
-            }
             self.renegotiate(now, id, msg, "CA with I bit after Cache Summarize");
         } else if d.was_master && !msg.m && msg.seq == d.ca_seq.wrapping_sub(1) {
             self.drop_packet(id, Drop::IgnoredCa(msg.seq));
@@ -400,6 +399,7 @@ impl Server {
             used += len;
             d.crl.order.pop_front();
             d.crl.outstanding.insert(r.id.clone());
+            d.crl.asked.insert(r.id.clone());
             records.push(r);
         }
         if records.is_empty() {

@@ -47,7 +47,9 @@ impl Server {
         let lsid = self.cfg.lsid.clone();
         let d = self.dcs_mut(from)?;
         // An answer to our CSUS, whatever its instance, ends the solicitation of this record.
-        let solicited = d.crl.wanted.contains_key(&id);
+        // (A record wanted but not yet asked for is satisfied only by an instance at least as
+        // new: see satisfy_crls.)
+        let solicited = d.crl.asked.remove(&id);
         if solicited {
             d.crl.satisfy(&id);
         }
@@ -79,15 +81,31 @@ impl Server {
                     // 2.3: an older instance is acknowledged with the CSAS of the one we hold.
                     return Some(e.csas(&id, ack.hops));
                 }
-                if e.unconfirmed && id.origin == lsid {
-                    // Our own entry at the same number: the same instance, or an earlier
-                    // incarnation's that we must supersede.
-                    if e.data == csa.data && e.deleted == self.cfg.profile.is_deletion(&csa.data) {
-                        if let Some(e) = self.cache.get_mut(&id) {
-                            e.unconfirmed = false;
-                        }
-                    } else {
-                        self.reoriginate(now, &id, rseq);
+                if e.data == csa.data {
+                    // The same instance.
+                    if e.unconfirmed
+                        && let Some(e) = self.cache.get_mut(&id)
+                    {
+                        e.unconfirmed = false;
+                    }
+                    return Some(ack);
+                }
+                // Two instances under one number: an originator that lost its state numbered
+                // again from the start. See docs/rfc2334-readings.md, "equal numbers".
+                if id.origin == lsid && e.owned {
+                    // Ours: supersede the other.
+                    self.reoriginate(now, &id, rseq);
+                } else if csa.data[..] > e.data[..] {
+                    // The larger wins everywhere, so every server settles on the same one;
+                    // the originator, on seeing it, supersedes both if it is not its own.
+                    self.learn(now, from, csa);
+                    self.flood(now, &id, Some(from), Hops::Configured);
+                } else {
+                    // Ours wins: the DCS gets it back.
+                    let h = self.dcs(from).map_or(1, |d| d.cfg.hops);
+                    let mine = e.csa(&id, h);
+                    if let Some(d) = self.dcs_mut(from) {
+                        d.queue.enqueue(mine);
                     }
                 }
                 return Some(ack);
@@ -286,7 +304,8 @@ impl Server {
         let Some(e) = self.cache.get(id) else { return };
         let (data, deleted) = (e.data.clone(), e.deleted);
         let next = seq::next_csa(above, 1);
-        self.install_local(now, id.clone(), next, data, deleted, false);
+        // Above the instance seen, but not necessarily above every other one out there.
+        self.install_local(now, id.clone(), next, data, deleted, true);
     }
 
     /// A CSU Reply (2.3): acknowledgements matched against the DCS retransmit queue.

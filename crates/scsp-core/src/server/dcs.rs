@@ -1,7 +1,7 @@
 //! Per-DCS state: the Hello and Cache Alignment machines' variables, the CSA Request List, the
 //! DCS retransmit queue, and counters.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::Time;
 use crate::config::DcsConfig;
 use crate::event::{CaState, HelloState, Since};
+use crate::hash::{HashState, Map, Set};
 use crate::seq;
 use crate::wire::{Csa, Csas, MessageType, RecordId};
 
@@ -93,15 +94,24 @@ pub(crate) struct Queued {
 }
 
 /// The DCS retransmit queue: at most one instance of a record, the newest (2.3).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RexmitQueue {
-    pub map: HashMap<RecordId, Queued>,
+    pub map: Map<RecordId, Queued>,
     timeline: VecDeque<(Time, RecordId, u64)>,
     pub unsent: Vec<RecordId>,
     next_generation: u64,
 }
 
 impl RexmitQueue {
+    pub fn new(state: HashState) -> Self {
+        RexmitQueue {
+            map: Map::with_hasher(state),
+            timeline: VecDeque::new(),
+            unsent: Vec::new(),
+            next_generation: 0,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -225,19 +235,32 @@ impl RexmitQueue {
 }
 
 /// The CSA Request List (2.2.2.1) and the CSUS outstanding (2.2.3).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Crl {
     /// Every record wanted from the DCS, with the sequence number it advertised.
-    pub wanted: HashMap<RecordId, u32>,
+    pub wanted: Map<RecordId, u32>,
     /// Wanted records not yet put in a CSUS, in order.
     pub order: VecDeque<RecordId>,
     /// Records in the CSUS outstanding.
-    pub outstanding: HashSet<RecordId>,
+    pub outstanding: Set<RecordId>,
+    /// Records put in a CSUS to this DCS and not yet answered by it, even if another DCS has
+    /// answered them since: its answer is solicited all the same (Hop Count 1, flooded on).
+    pub asked: Set<RecordId>,
     /// When the CSUS outstanding is retransmitted.
     pub rexmit_at: Option<Time>,
 }
 
 impl Crl {
+    pub fn new(state: HashState) -> Self {
+        Crl {
+            wanted: Map::with_hasher(state.clone()),
+            order: VecDeque::new(),
+            outstanding: Set::with_hasher(state.clone()),
+            asked: Set::with_hasher(state),
+            rexmit_at: None,
+        }
+    }
+
     pub fn want(&mut self, id: RecordId, seq: u32) {
         match self.wanted.get_mut(&id) {
             Some(s) => {
@@ -263,7 +286,11 @@ impl Crl {
     }
 
     pub fn clear(&mut self) {
-        *self = Crl::default();
+        self.wanted = Map::with_hasher(self.wanted.hasher().clone());
+        self.order = VecDeque::new();
+        self.outstanding = Set::with_hasher(self.outstanding.hasher().clone());
+        self.asked = Set::with_hasher(self.asked.hasher().clone());
+        self.rexmit_at = None;
     }
 }
 
@@ -298,12 +325,10 @@ pub(crate) struct Dcs {
     pub summary: VecDeque<Csas>,
     /// The O bit of our last CA.
     pub sent_more: bool,
-    /// Highest initial-CA sequence number seen from a DCS that lost the election.
-    pub peer_init_seq: Option<u32>,
     pub crl: Crl,
     /// Records that changed while the DCS was in Negotiation or Cache Summarize, to be sent as
     /// CSU Requests once it reaches Update Cache (rfc2334-notes item 14).
-    pub deferred: HashSet<RecordId>,
+    pub deferred: Set<RecordId>,
 
     // CSU (2.3).
     pub queue: RexmitQueue,
@@ -314,7 +339,7 @@ pub(crate) struct Dcs {
 }
 
 impl Dcs {
-    pub fn new(cfg: DcsConfig, now: Time) -> Self {
+    pub fn new(cfg: DcsConfig, now: Time, state: HashState) -> Self {
         Dcs {
             cfg,
             hello: Since {
@@ -339,10 +364,9 @@ impl Dcs {
             ca_keep_until: None,
             summary: VecDeque::new(),
             sent_more: false,
-            peer_init_seq: None,
-            crl: Crl::default(),
-            deferred: HashSet::new(),
-            queue: RexmitQueue::default(),
+            crl: Crl::new(state.clone()),
+            deferred: Set::with_hasher(state.clone()),
+            queue: RexmitQueue::new(state),
             acks: Vec::new(),
             stats: DcsStats::default(),
         }

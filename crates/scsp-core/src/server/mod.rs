@@ -96,7 +96,7 @@ pub struct Server {
     /// Remote entries waiting for the local server's verdict, by token.
     pending: std::collections::BTreeMap<u64, Pending>,
     /// The token of the instance of each record that waits.
-    pending_ids: std::collections::HashMap<RecordId, u64>,
+    pending_ids: crate::hash::Map<RecordId, u64>,
     confirm: bool,
     next_token: u64,
 }
@@ -127,9 +127,11 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// A server with no DCS and an empty cache.
     pub fn new(cfg: ServerConfig) -> Self {
+        let state = crate::hash::state(cfg.hash_seed);
         Server {
+            cache: Cache::new(state.clone()),
+            pending_ids: crate::hash::Map::with_hasher(state),
             cfg,
-            cache: Cache::default(),
             dcs: Vec::new(),
             authoritative: false,
             wrapping: Vec::new(),
@@ -137,7 +139,6 @@ impl Server {
             events: VecDeque::new(),
             trace_messages: true,
             pending: Default::default(),
-            pending_ids: Default::default(),
             confirm: false,
             next_token: 1,
         }
@@ -197,7 +198,8 @@ impl Server {
     /// Add a DCS. Its Hello FSM starts Down; call [`Server::link_up`] when it can be reached.
     pub fn add_dcs(&mut self, now: Time, cfg: DcsConfig) -> DcsId {
         let id = DcsId(self.dcs.len() as u32);
-        self.dcs.push(Some(Dcs::new(cfg, now)));
+        let state = crate::hash::state(self.cfg.hash_seed.wrapping_add(u64::from(id.0) + 1));
+        self.dcs.push(Some(Dcs::new(cfg, now, state)));
         id
     }
 
@@ -356,15 +358,17 @@ impl Server {
             None if self.cache.len() >= self.cfg.max_entries => return Err(LocalError::Full),
             None => NextSeq::Next(SEQ_FIRST),
         };
-        let fresh = self.cache.get(&id).is_none();
-        Ok(self.install_local(now, id, seq, data, false, fresh))
+        // Numbered without knowing whether an earlier incarnation of this server left an instance
+        // elsewhere: unconfirmed until a DCS shows what it holds.
+        let unconfirmed = self.cache.get(&id).is_none_or(|e| e.owned && e.unconfirmed);
+        Ok(self.install_local(now, id, seq, data, false, unconfirmed))
     }
 
     /// The local server deletes its entry `key`: a deletion record goes to every DCS.
     pub fn withdraw(&mut self, now: Time, key: &[u8]) -> Result<(), LocalError> {
         let id = self.local_id(key)?;
-        let (seq, data) = match self.cache.get(&id) {
-            Some(e) if e.owned && !e.deleted => (e.seq, e.data.clone()),
+        let (seq, data, unconfirmed) = match self.cache.get(&id) {
+            Some(e) if e.owned && !e.deleted => (e.seq, e.data.clone(), e.unconfirmed),
             _ => {
                 // Withdrawing an entry that is waiting to restart its sequence space.
                 let before = self.wrapping.len();
@@ -377,7 +381,7 @@ impl Server {
             }
         };
         let del = self.cfg.profile.deletion_of(&data);
-        self.install_local(now, id, seq::next_csa(seq, 1), del, true, false);
+        self.install_local(now, id, seq::next_csa(seq, 1), del, true, unconfirmed);
         self.flush(now);
         Ok(())
     }
@@ -434,7 +438,7 @@ impl Server {
         seq: NextSeq,
         data: Data,
         deleted: bool,
-        fresh: bool,
+        unconfirmed: bool,
     ) -> u32 {
         let seq = match seq {
             NextSeq::Next(s) => s,
@@ -464,7 +468,7 @@ impl Server {
             data,
             deleted,
             owned: true,
-            unconfirmed: fresh && seq == SEQ_FIRST,
+            unconfirmed,
             from: None,
             since: now,
         };
@@ -551,9 +555,12 @@ impl Server {
     fn satisfy_crls(&mut self, id: &RecordId) {
         let Some(e) = self.cache.get(id) else { return };
         let have = e.seq;
+        // An unconfirmed entry of our own at the very number a DCS advertised may differ from
+        // the DCS's: that one is still fetched, to compare.
+        let strict = e.unconfirmed;
         for d in self.dcs.iter_mut().flatten() {
             if let Some(&want) = d.crl.wanted.get(id)
-                && !seq::newer(want, have)
+                && (seq::newer(have, want) || (!strict && want == have))
             {
                 d.crl.satisfy(id);
             }
