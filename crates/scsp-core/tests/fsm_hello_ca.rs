@@ -890,3 +890,16 @@ fn rfc_2_2_ca_in_aligned_with_i_bit_renegotiates() {
     });
     assert_eq!(b.ca_state(), CaState::SummarizeSlave);
 }
+
+#[test]
+fn rfc_2_1_hello_naming_the_dcs_goes_out_before_the_first_ca() {
+    // The DCS is not Bidirectional until it hears a Hello that names it; a CA that reached it
+    // first would be dropped and cost a CAReXmitInt.
+    let mut b = Bench::new(1, 2);
+    b.server.link_up(b.now, b.dcs);
+    b.sent();
+    b.deliver_hello(true);
+    let kinds: Vec<_> = b.sent().iter().map(|p| p.body.message_type()).collect();
+    use scsp_core::wire::MessageType;
+    assert_eq!(kinds, vec![MessageType::Hello, MessageType::Ca]);
+}

@@ -119,18 +119,17 @@ impl Server {
         let lists_us = receivers.contains(&lsid);
         if lists_us {
             d.last_hello_with_us = Some(now);
-            self.set_hello(now, id, HelloState::Bidirectional, "Hello lists our LSID");
-        } else {
-            self.set_hello(
-                now,
-                id,
-                HelloState::Unidirectional,
-                "Hello does not list our LSID",
-            );
         }
         if newly_heard {
-            // Tell the DCS at once that it is heard, rather than at the next interval.
+            // Tell the DCS at once that it is heard, rather than at the next interval, and before
+            // our first CA: a DCS that is not yet Bidirectional would drop that CA (2.1).
             self.send_hello(now, id);
+        }
+        if lists_us {
+            self.set_hello(now, id, HelloState::Bidirectional, "Hello lists our LSID");
+        } else {
+            let cause = "Hello does not list our LSID";
+            self.set_hello(now, id, HelloState::Unidirectional, cause);
         }
     }
 
