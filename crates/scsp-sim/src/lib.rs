@@ -15,8 +15,9 @@
 //! - every DCS is Bidirectional and Aligned with an empty retransmit queue and CSA Request List.
 //!
 //! Everything is drawn from the seed with ChaCha8 (script, network and workload on separate
-//! streams) and nothing depends on the iteration order of a hash map in the simulator, so a seed
-//! run again gives the same run, provided the core itself is deterministic given its inputs.
+//! streams), nothing in the simulator depends on the iteration order of a hash map, and each
+//! server's hash tables are seeded from the run's seed (`ServerConfig::hash_seed`), so a seed run
+//! again, in the same process or another, gives the same run byte for byte.
 //!
 //! ## The binary
 //!

@@ -200,6 +200,8 @@ struct Node {
     last_fire: (Time, u32),
     /// The application's own record of its entries: `Some(data)` live, `None` withdrawn.
     app: BTreeMap<Vec<u8>, Option<Data>>,
+    /// Servers made for this node so far (a restart that loses state makes a new one).
+    incarnation: u64,
 }
 
 /// The simulation of one seed.
@@ -274,6 +276,7 @@ impl<'a> Sim<'a> {
                 timer_gen: 0,
                 last_fire: (Time::ZERO, 0),
                 app: BTreeMap::new(),
+                incarnation: 0,
             })
             .collect();
         let mut sim = Sim {
@@ -355,6 +358,10 @@ impl<'a> Sim<'a> {
             self.nodes[node].lsid.clone(),
         );
         cfg.max_packet = self.cfg.mtu;
+        // The core's tables iterate in an order set by their hash seed: drawn from the run's seed,
+        // so that a seed repeats exactly and different seeds see different orders.
+        self.nodes[node].incarnation += 1;
+        cfg.hash_seed = mix(self.seed, node as u64, self.nodes[node].incarnation);
         let mut server = Server::new(cfg);
         server.set_trace_messages(self.level >= 2);
         let mut dcs = BTreeMap::new();
@@ -1420,6 +1427,16 @@ impl<'a> Sim<'a> {
         }
         h.0
     }
+}
+
+/// A 64-bit value from three, well mixed (SplitMix64's finaliser on each step).
+fn mix(a: u64, b: u64, c: u64) -> u64 {
+    let f = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    f(f(f(a ^ 0x9e37_79b9_7f4a_7c15) ^ b) ^ c)
 }
 
 /// FNV-1a, 64 bits: a hash that is the same in every process.

@@ -60,36 +60,52 @@ fn scenario_with_state_keeping_restarts_converges() {
 
 /// The issue's scenario, restarts losing their state or not.
 #[test]
-#[ignore = "scsp-core bug: after a restart that loses state, an update or withdrawal of a \
-            re-handed entry reuses a sequence number the group already holds (see the \
-            core_bugs tests); also needs a deterministic core"]
 fn scenario_converges() {
     assert_all_converge(&scenario(1, 0.5), 0..20);
 }
 
+/// Each topology once: 6 servers, loss, duplication, reordering, 2 partitions and a restart.
+fn topology_converges(topology: Topology) {
+    let cfg = SimConfig {
+        servers: 6,
+        topology,
+        loss: 0.2,
+        dup: 0.05,
+        reorder: 0.1,
+        partitions: 2,
+        restarts: 1,
+        fresh_restart: 0.0,
+        entries: 60,
+        ..SimConfig::default()
+    };
+    assert_all_converge(&cfg, 0..3);
+}
+
 #[test]
-fn every_topology_converges() {
-    for topology in [
-        Topology::Line,
-        Topology::Ring,
-        Topology::Star,
-        Topology::Full,
-        Topology::Random,
-    ] {
-        let cfg = SimConfig {
-            servers: 6,
-            topology,
-            loss: 0.2,
-            dup: 0.05,
-            reorder: 0.1,
-            partitions: 2,
-            restarts: 1,
-            fresh_restart: 0.0,
-            entries: 60,
-            ..SimConfig::default()
-        };
-        assert_all_converge(&cfg, 0..3);
-    }
+fn line_converges() {
+    topology_converges(Topology::Line);
+}
+
+#[test]
+fn ring_converges() {
+    topology_converges(Topology::Ring);
+}
+
+#[test]
+#[ignore = "scsp-core bug: seed 0 leaves a slave in Cache Summarize after a late copy of the \
+            master's initial CA (core_regressions::late_initial_ca_after_alignment)"]
+fn star_converges() {
+    topology_converges(Topology::Star);
+}
+
+#[test]
+fn full_converges() {
+    topology_converges(Topology::Full);
+}
+
+#[test]
+fn random_converges() {
+    topology_converges(Topology::Random);
 }
 
 /// The defaults of the original daemon (Hello every 3 s, CSU retransmission every 2 s).
@@ -162,8 +178,6 @@ fn checker_sees_divergence() {
 
 /// The same seed twice in one process: the same run, packet for packet.
 #[test]
-#[ignore = "scsp-core bug: its HashMaps use std's per-process random hasher and the server \
-            iterates them to build CA summaries, CSUS and CSU Requests, so runs differ"]
 fn same_seed_same_run() {
     let cfg = scenario(1, 0.5);
     for seed in 0..3 {
@@ -290,4 +304,33 @@ fn verbose_trace_of_one_seed() {
     assert!(out.contains(" -> s"), "{out}");
     let (code, _) = sim(&["--seeds", "2", "-v"]);
     assert_eq!(code, 2, "--verbose needs a single seed");
+}
+
+/// A seed run again in another process gives the same trace, byte for byte.
+#[test]
+fn seed_reproduces_across_processes() {
+    let args = [
+        "--servers",
+        "5",
+        "--seed",
+        "3",
+        "--loss",
+        "0.2",
+        "--dup",
+        "0.05",
+        "--reorder",
+        "0.1",
+        "--partitions",
+        "2",
+        "--restarts",
+        "1",
+        "--entries",
+        "40",
+        "-vvv",
+    ];
+    let (code_a, a) = sim(&args);
+    let (code_b, b) = sim(&args);
+    assert_eq!(code_a, code_b);
+    assert!(a.lines().count() > 1000, "a full trace");
+    assert!(a == b, "two runs of seed 3 differ");
 }

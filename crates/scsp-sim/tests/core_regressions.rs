@@ -1,6 +1,6 @@
-//! Minimal reproductions of scsp-core bugs the simulator found, each on two servers driven by
-//! hand (no randomness, no dependence on hash order). They are ignored until the core is fixed:
-//! `cargo test -p scsp-sim --test core_bugs -- --ignored` runs them.
+//! Regression tests for scsp-core bugs the simulator found, each on a few servers driven by hand
+//! (no randomness, no dependence on hash order): minimal reproductions written when the bugs were
+//! found, kept now that they are fixed.
 
 use std::collections::VecDeque;
 
@@ -145,7 +145,7 @@ fn aligned_pair_with_updated_entry() -> Pair {
     p
 }
 
-/// Bug: after a restart that loses its state, A re-originates its entry at 0x80000001, not yet
+/// Was a bug: after a restart that loses its state, A re-originates its entry at 0x80000001, not yet
 /// knowing the group holds 0x80000002 ("unconfirmed"). Withdrawing it then installs the deletion
 /// at 0x80000002, the number the group's live instance has, and clears the unconfirmed mark: on
 /// alignment neither instance is newer, so B keeps the withdrawn entry live for ever.
@@ -155,7 +155,6 @@ fn aligned_pair_with_updated_entry() -> Pair {
 /// --partitions 3 --restarts 2 --entries 500` (when the run takes that path: the core's hash
 /// order varies between runs).
 #[test]
-#[ignore = "scsp-core bug: withdrawal after a state-losing restart reuses the group's sequence number"]
 fn withdraw_after_state_losing_restart() {
     let mut p = aligned_pair_with_updated_entry();
     p.restart_a(vec![(key(), data(2))]);
@@ -175,13 +174,12 @@ fn withdraw_after_state_losing_restart() {
     );
 }
 
-/// Bug: the same with an update: A's new data goes out as 0x80000002, which B already holds
+/// Was a bug: the same with an update: A's new data goes out as 0x80000002, which B already holds
 /// with the old data, so B never takes the new data.
 ///
 /// Seen in the simulator as "server N holds … at seq 0x80000002 with other data than the
-/// originator", e.g. seed 14 of the issue's command line.
+/// originator", e.g. seed 14 of the issue's command line before the fix.
 #[test]
-#[ignore = "scsp-core bug: update after a state-losing restart reuses the group's sequence number"]
 fn update_after_state_losing_restart() {
     let mut p = aligned_pair_with_updated_entry();
     p.restart_a(vec![(key(), data(2))]);
@@ -221,7 +219,7 @@ fn stale_ca(seq: u32) -> Vec<u8> {
     wire::encode(&p, None).unwrap()
 }
 
-/// Bug: a Cache Alignment livelock. B (master) drops A's initial CA as "a late copy of the
+/// Was a bug: a Cache Alignment livelock. B (master) drops A's initial CA as "a late copy of the
 /// slave's own initial CA, already known" while A really is in Master/Slave Negotiation with it;
 /// A ignores B's master CAs. Both retransmit for ever; the Hellos keep the link Bidirectional.
 ///
@@ -236,7 +234,6 @@ fn stale_ca(seq: u32) -> Vec<u8> {
 /// --topology full --seed 206 --loss 0.2 --dup 0.05 --reorder 0.1 --partitions 2 --restarts 1
 /// --fresh-restarts 0 --entries 60`.
 #[test]
-#[ignore = "scsp-core bug: CA livelock when the master drops the slave's retransmitted initial CA"]
 fn ca_livelock_after_renegotiation() {
     let mut p = Pair::new();
     p.link_up();
@@ -396,7 +393,7 @@ impl Net {
     }
 }
 
-/// Bug: a newer instance that answers a CSUS is not flooded when the CSA Request List entry it
+/// Was a bug: a newer instance that answers a CSUS is not flooded when the CSA Request List entry it
 /// answers was satisfied in the meantime by another DCS's answer (an older instance, at the
 /// number that was asked for). It then arrives as an unsolicited CSA with Hop Count 1 and goes no
 /// further: a server beyond it keeps the older instance for good, since the links are Aligned.
@@ -409,7 +406,6 @@ impl Net {
 /// Seen in the simulator as "server 4 holds 0a000003/key 00000138 (of server 2) at seq
 /// 0x80000001, originator at 0x80000002" with every DCS Aligned.
 #[test]
-#[ignore = "scsp-core bug: a CSUS answer newer than what was asked is not flooded once the request was satisfied elsewhere"]
 fn csus_answer_flooded_after_request_satisfied_elsewhere() {
     const O: usize = 0;
     const A: usize = 1;
@@ -470,4 +466,52 @@ fn csus_answer_flooded_after_request_satisfied_elsewhere() {
         );
     }
     assert_eq!(n.seq(C, &k), Some(0x8000_0002), "C never gets k@2");
+}
+
+/// Bug (open): a late duplicate of the master's initial CA reaches the slave after alignment.
+/// The slave renegotiates (CA with the I bit after Cache Summarize), answers as slave, and that
+/// answer is lost. The master is Aligned and sends no CA; the slave, in Cache Summarize, only
+/// ever answers: both stay so for good, the Hellos keeping the link Bidirectional.
+///
+/// Seen in the simulator as "server 0 dcs s3: Hello Bidirectional since 20.040s, CA Cache
+/// Summarize (slave) since 59.214s", with `scsp-sim --servers 6 --topology star --seed 0
+/// --loss 0.2 --dup 0.05 --reorder 0.1 --partitions 2 --restarts 1 --fresh-restarts 0
+/// --entries 60`.
+#[test]
+#[ignore = "scsp-core bug: slave stuck in Cache Summarize after a late copy of the master's initial CA"]
+fn late_initial_ca_after_alignment() {
+    let mut p = Pair::new();
+    p.s[0].originate(p.now, &key(), data(1)).unwrap();
+    p.collect();
+    p.link_up();
+    // Hellos until B (the master) has sent its initial CA; keep a copy of it.
+    let mut copy = None;
+    for _ in 0..20 {
+        copy = p.q[1]
+            .iter()
+            .find(|b| wire::decode(b).is_ok_and(|x| matches!(x.body, Body::Ca { i: true, .. })))
+            .cloned();
+        if copy.is_some() {
+            break;
+        }
+        for from in 0..2 {
+            if !p.q[from].is_empty() {
+                p.deliver(from);
+            }
+        }
+    }
+    let copy = copy.expect("B's initial CA");
+    p.run(5_000);
+    assert_eq!((p.ca(0), p.ca(1)), (CaState::Aligned, CaState::Aligned));
+    // The copy arrives late; A's answer to it is lost.
+    p.s[0].handle_datagram(p.now, p.d[0], &copy);
+    p.collect();
+    assert_eq!(p.ca(0), CaState::SummarizeSlave);
+    p.q[0].retain(|b| !wire::decode(b).is_ok_and(|x| matches!(x.body, Body::Ca { .. })));
+    p.run(60_000);
+    assert_eq!(
+        (p.ca(0), p.ca(1)),
+        (CaState::Aligned, CaState::Aligned),
+        "A waits in Cache Summarize for a master that is Aligned"
+    );
 }
