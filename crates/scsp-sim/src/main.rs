@@ -106,7 +106,7 @@ struct Args {
     sgid: u16,
     /// Print the trace of the run (needs --seed): -v packets, FSM transitions, faults and
     /// workload; -vv also every message sent/accepted and every cache change; -vvv also the records
-    /// of every CSU Request, CSU Reply and CSUS.
+    /// of every CA, CSU Request, CSU Reply and CSUS.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
     /// Alignment benchmark instead: two servers, one holding N entries when the link comes up;

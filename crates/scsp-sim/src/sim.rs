@@ -85,7 +85,7 @@ pub fn run_seed(cfg: &SimConfig, seed: u64) -> SeedResult {
 /// Run one seed, writing the trace to `out`: at `level` 1 every packet sent, lost and delivered,
 /// every FSM transition, drop and abnormal event, the faults and the workload; at level 2 also
 /// the messages each server sends and accepts, and its cache changes; at level 3 also the records
-/// of every CSU Request, CSU Reply and CSUS.
+/// of every CA, CSU Request, CSU Reply and CSUS.
 pub fn run_seed_traced(cfg: &SimConfig, seed: u64, out: &mut dyn Write, level: u8) -> SeedResult {
     Sim::new(cfg.clone(), seed, Some(out), level.max(1)).run()
 }
@@ -1496,7 +1496,8 @@ pub fn fmt_secs(d: Duration) -> String {
     format!("{}.{:03}s", d.as_secs(), d.subsec_millis())
 }
 
-/// A one-line summary of a packet, for the trace; with `detail`, every CSU record.
+/// A one-line summary of a packet, for the trace; with `detail`, every record of a CA, CSU
+/// Request, CSU Reply or CSUS.
 fn describe(bytes: &[u8], detail: bool) -> String {
     match wire::decode(bytes) {
         Ok(p) => {
@@ -1516,13 +1517,24 @@ fn describe(bytes: &[u8], detail: bool) -> String {
                     i,
                     o,
                     records,
-                } => format!(
-                    "CA seq={seq:#x}{}{}{} records={}",
-                    if *m { " M" } else { "" },
-                    if *i { " I" } else { "" },
-                    if *o { " O" } else { "" },
-                    records.len()
-                ),
+                } => {
+                    let list = if detail {
+                        let r: Vec<String> = records
+                            .iter()
+                            .map(|c| format!("{}@{:#x}", show_id(&c.id), c.seq))
+                            .collect();
+                        format!(" [{}]", r.join(" "))
+                    } else {
+                        String::new()
+                    };
+                    format!(
+                        "CA seq={seq:#x}{}{}{} records={}{list}",
+                        if *m { " M" } else { "" },
+                        if *i { " I" } else { "" },
+                        if *o { " O" } else { "" },
+                        records.len()
+                    )
+                }
                 _ if !detail => format!("{kind} records={}", p.body.record_count()),
                 Body::CsuRequest { records } => {
                     let r: Vec<String> = records
