@@ -92,8 +92,6 @@ fn ring_converges() {
 }
 
 #[test]
-#[ignore = "scsp-core bug: seed 0 leaves a slave in Cache Summarize after a late copy of the \
-            master's initial CA (core_regressions::late_initial_ca_after_alignment)"]
 fn star_converges() {
     topology_converges(Topology::Star);
 }

@@ -260,19 +260,20 @@ impl Server {
     /// 2.2.2 as slave.
     fn summarize_slave(&mut self, now: Time, id: DcsId, msg: CaMsg) {
         let Some(d) = self.dcs_mut(id) else { return };
-        if !msg.m || msg.i {
-            if msg.is_initial() && msg.seq == d.ca_seq {
-                // The master's initial CA again: our answer was lost. Answer again (rule 4)
-                // rather than renegotiate.
-                self.resend_ca(id);
-            } else {
-                self.renegotiate(now, id, msg, "2.2.2 rule 1: M bit clear or I bit set");
-            }
+        if msg.m && msg.seq == d.ca_seq {
+            // Rule 4: duplicate; resend our last CA. (Also the master's initial CA again: our
+            // first answer was lost.)
+            self.resend_ca(id);
             return;
         }
-        if msg.seq == d.ca_seq {
-            // Rule 4: duplicate; resend our last CA.
-            self.resend_ca(id);
+        if msg.m && seq::ca_after(d.ca_seq, msg.seq) {
+            // An older CA of the master's, late (a renegotiation would use a number after every
+            // one it used before: B.2.1): a stale copy, dropped like the master's rule 2.
+            self.drop_packet(id, Drop::IgnoredCa(msg.seq));
+            return;
+        }
+        if !msg.m || msg.i {
+            self.renegotiate(now, id, msg, "2.2.2 rule 1: M bit clear or I bit set");
             return;
         }
         if msg.seq != d.ca_seq.wrapping_add(1) {
@@ -299,12 +300,19 @@ impl Server {
     /// A CA in Update Cache or Aligned (rfc2334-notes item 6).
     fn ca_after_summarize(&mut self, now: Time, id: DcsId, msg: CaMsg) {
         let Some(d) = self.dcs(id) else { return };
-        if msg.i {
-            self.renegotiate(now, id, msg, "CA with I bit after Cache Summarize");
-        } else if d.was_master && !msg.m && msg.seq == d.ca_seq.wrapping_sub(1) {
+        // A late copy of a CA of the exchange that is over: its number is before ours (as slave
+        // we hold the master's last number; as master, one past it).
+        let stale = if d.was_master {
+            !msg.m && seq::ca_after(d.ca_seq, msg.seq)
+        } else {
+            msg.m && seq::ca_after(d.ca_seq, msg.seq)
+        };
+        if stale {
             self.drop_packet(id, Drop::IgnoredCa(msg.seq));
-        } else if !d.was_master && msg.m && msg.seq == d.ca_seq && d.ca_out.is_some() {
+        } else if !d.was_master && msg.m && !msg.i && msg.seq == d.ca_seq && d.ca_out.is_some() {
             self.resend_ca(id);
+        } else if msg.i {
+            self.renegotiate(now, id, msg, "CA with I bit after Cache Summarize");
         } else {
             self.renegotiate(now, id, msg, "unexpected CA after Cache Summarize");
         }
