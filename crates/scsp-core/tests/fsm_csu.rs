@@ -640,3 +640,32 @@ fn confirmation_holds_the_ack_until_the_local_server_answers() {
     assert_eq!(b.server.cache().live(), 2);
     assert_eq!(replies(&b.sent()).len(), 1);
 }
+
+#[test]
+fn b_2_0_2_local_server_numbers_its_entries_after_a_restart() {
+    // The server lost its state; the local server hands its entry over with the number it
+    // last knew. The group's instance at that number has other data: the new instance must go
+    // above it, never reuse it.
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    let lsid = b.lsid.clone();
+    let errors = b.server.replace_local_cache_numbered(
+        b.now,
+        vec![(b"k".to_vec(), data(b"now"), Some(SEQ_FIRST + 5))],
+    );
+    assert!(errors.is_empty());
+    let r = only(requests(&b.sent()));
+    assert_eq!((r.summary.seq, &*r.data), (SEQ_FIRST + 5, &b"now"[..]));
+    // A numbered origination below what the cache holds goes above it instead.
+    let seq = b
+        .server
+        .originate_numbered(b.now, b"k", data(b"later"), SEQ_FIRST + 2)
+        .unwrap();
+    assert_eq!(seq, SEQ_FIRST + 6);
+    assert_eq!(
+        b.server
+            .originate_numbered(b.now, b"x", data(b"1"), scsp_core::wire::SEQ_PURGE),
+        Err(scsp_core::LocalError::BadSeq(scsp_core::wire::SEQ_PURGE))
+    );
+    assert!(b.server.cache().get(&rid(b"k", &lsid)).unwrap().owned);
+}

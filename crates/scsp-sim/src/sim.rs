@@ -200,6 +200,9 @@ struct Node {
     last_fire: (Time, u32),
     /// The application's own record of its entries: `Some(data)` live, `None` withdrawn.
     app: BTreeMap<Vec<u8>, Option<Data>>,
+    /// The sequence number of each of its entries, as the application last saw it in its
+    /// server's cache (a local server may number its own entries: RFC 2334 B.2.0.2).
+    app_seq: BTreeMap<Vec<u8>, u32>,
     /// Servers made for this node so far (a restart that loses state makes a new one).
     incarnation: u64,
 }
@@ -276,6 +279,7 @@ impl<'a> Sim<'a> {
                 timer_gen: 0,
                 last_fire: (Time::ZERO, 0),
                 app: BTreeMap::new(),
+                app_seq: BTreeMap::new(),
                 incarnation: 0,
             })
             .collect();
@@ -1043,6 +1047,15 @@ impl<'a> Sim<'a> {
         if fresh {
             self.res.fresh_restarts += 1;
             let nd = &mut self.nodes[node];
+            // What the application knows of its entries' numbers survives its server.
+            if let Some(s) = &nd.server {
+                let lsid = s.config().lsid.clone();
+                for (id, e) in s.cache().iter() {
+                    if id.origin == lsid && e.owned {
+                        nd.app_seq.insert(id.key.as_bytes().to_vec(), e.seq);
+                    }
+                }
+            }
             nd.server = None;
             nd.dcs.clear();
             nd.by_dcs.clear();
@@ -1068,13 +1081,17 @@ impl<'a> Sim<'a> {
         if fresh {
             self.make_server(node);
             // The application hands its entries over again: it keeps its own record.
-            let entries: Vec<(Vec<u8>, Data)> = self.nodes[node]
+            let nd = &self.nodes[node];
+            let entries: Vec<(Vec<u8>, Data, Option<u32>)> = nd
                 .app
                 .iter()
-                .filter_map(|(k, v)| v.as_ref().map(|d| (k.clone(), d.clone())))
+                .filter_map(|(k, v)| {
+                    v.as_ref()
+                        .map(|d| (k.clone(), d.clone(), nd.app_seq.get(k).copied()))
+                })
                 .collect();
             let errors = self
-                .call(node, |s, now| s.replace_local_cache(now, entries))
+                .call(node, |s, now| s.replace_local_cache_numbered(now, entries))
                 .unwrap_or_default();
             for (key, e) in errors {
                 self.fail(format!(
@@ -1124,7 +1141,23 @@ impl<'a> Sim<'a> {
         {
             self.app_live += 1;
         }
-        let r = self.call(node, |s, now| s.originate(now, &key, data));
+        // The application numbers on from what it knew of the entry before its server lost its
+        // state, when the server itself knows nothing of it.
+        let known = self.nodes[node].app_seq.get(&key).copied();
+        let r = self.call(node, |s, now| {
+            let lsid = s.config().lsid.clone();
+            let id = scsp_core::wire::RecordId {
+                key: scsp_core::wire::Id::new(&key).expect("sim keys are short"),
+                origin: lsid,
+            };
+            match known {
+                Some(k) if s.cache().get(&id).is_none() => match scsp_core::seq::next_csa(k, 1) {
+                    scsp_core::seq::NextSeq::Next(n) => s.originate_numbered(now, &key, data, n),
+                    scsp_core::seq::NextSeq::Wrap => s.originate(now, &key, data),
+                },
+                _ => s.originate(now, &key, data),
+            }
+        });
         match r {
             Some(Ok(seq)) => {
                 self.log(format!(

@@ -509,7 +509,9 @@ fn late_initial_ca_after_alignment() {
     p.collect();
     assert_eq!(p.ca(0), CaState::Aligned);
     assert!(
-        !p.q[0].iter().any(|b| wire::decode(b).is_ok_and(|x| matches!(x.body, Body::Ca { .. }))),
+        !p.q[0]
+            .iter()
+            .any(|b| wire::decode(b).is_ok_and(|x| matches!(x.body, Body::Ca { .. }))),
         "no CA sent in answer to the stale copy"
     );
     p.run(60_000);

@@ -331,6 +331,7 @@ mod tests {
                     entries: vec![KeyData {
                         key: "01".into(),
                         data: "".into(),
+                        seq: None,
                     }],
                 },
             },

@@ -124,6 +124,12 @@ pub struct KeyData {
     pub key: String,
     /// Protocol-specific data, hex.
     pub data: String,
+    /// The CSA sequence number the local server gives this instance (RFC 2334 B.2.0.2: it "may
+    /// be assigned by the client"). Absent: scspd numbers it. A local server that numbers its
+    /// entries and hands them over again after scspd restarts never sees two instances of an
+    /// entry under one number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u32>,
 }
 
 /// A message from scspd to a client.

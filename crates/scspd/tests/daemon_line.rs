@@ -77,6 +77,7 @@ fn updates_and_deletions_cross_the_line() {
     let kd = |k: &str, d: &str| KeyData {
         key: k.into(),
         data: d.into(),
+        seq: None,
     };
     let r = a.ok(Request::Handover {
         server: "s_a".into(),

@@ -311,6 +311,7 @@ fn client_that_does_not_read_is_disconnected() {
         .map(|i| KeyData {
             key: format!("{i:08x}"),
             data: "00112233445566778899aabbccddeeff".into(),
+            seq: None,
         })
         .collect();
     match a.ok(Request::Load {

@@ -261,7 +261,8 @@ fn load_sends_batches_of_50000() {
         entries.last().unwrap(),
         &KeyData {
             key: "0001d4c0".into(),
-            data: "47000001d4c0".into()
+            data: "47000001d4c0".into(),
+            seq: None
         }
     );
 }

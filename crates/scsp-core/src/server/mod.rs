@@ -65,6 +65,10 @@ pub enum LocalError {
     /// The cache holds the configured maximum of entries.
     #[error("the cache is full")]
     Full,
+    /// A sequence number the local server may not use (0x80000000 is reserved, 0x7fffffff is
+    /// the purge).
+    #[error("sequence number {0:#010x} cannot be used")]
+    BadSeq(u32),
     /// No entry waits under that token.
     #[error("no entry waits for confirmation under token {0}")]
     UnknownToken(u64),
@@ -394,11 +398,49 @@ impl Server {
         now: Time,
         entries: impl IntoIterator<Item = (Vec<u8>, Data)>,
     ) -> Vec<(Vec<u8>, LocalError)> {
+        self.replace_local_cache_numbered(now, entries.into_iter().map(|(k, d)| (k, d, None)))
+    }
+
+    /// Originate many entries at once (each as [`Server::originate`], or as
+    /// [`Server::originate_numbered`] when a number is given), packing the CSU Requests that
+    /// carry them. Returns the entries refused.
+    pub fn originate_many(
+        &mut self,
+        now: Time,
+        entries: impl IntoIterator<Item = (Vec<u8>, Data, Option<u32>)>,
+    ) -> Vec<(Vec<u8>, LocalError)> {
+        let mut errors = Vec::new();
+        for (key, data, seq) in entries {
+            let r = match seq {
+                Some(s) => self.originate_numbered_one(now, &key, data, s),
+                None => self.originate_one(now, &key, data),
+            };
+            if let Err(e) = r {
+                errors.push((key, e));
+            }
+        }
+        self.flush(now);
+        errors
+    }
+
+    /// As [`Server::replace_local_cache`], with the sequence number the local server last knew
+    /// for each entry (the local server may number its entries itself: B.2.0.2 "may be assigned
+    /// by the client"). A server that lost its state then goes on from those numbers instead of
+    /// starting again from the first, so it never gives two instances the same number.
+    pub fn replace_local_cache_numbered(
+        &mut self,
+        now: Time,
+        entries: impl IntoIterator<Item = (Vec<u8>, Data, Option<u32>)>,
+    ) -> Vec<(Vec<u8>, LocalError)> {
         self.authoritative = true;
         let mut errors = Vec::new();
         let mut keep = std::collections::HashSet::new();
-        for (key, data) in entries {
-            match self.originate_one(now, &key, data) {
+        for (key, data, seq) in entries {
+            let r = match seq {
+                Some(s) => self.originate_numbered_one(now, &key, data, s),
+                None => self.originate_one(now, &key, data),
+            };
+            match r {
                 Ok(_) => {
                     keep.insert(key);
                 }
@@ -416,6 +458,54 @@ impl Server {
         }
         self.flush(now);
         errors
+    }
+
+    /// Originate `key` at the number `seq` the local server gives (B.2.0.2: the number "may be
+    /// assigned by the client"), unless the cache holds a newer (or an equal but different)
+    /// instance of it, which is then superseded. Returns the number used.
+    pub fn originate_numbered(
+        &mut self,
+        now: Time,
+        key: &[u8],
+        data: Data,
+        seq: u32,
+    ) -> Result<u32, LocalError> {
+        let r = self.originate_numbered_one(now, key, data, seq);
+        self.flush(now);
+        r
+    }
+
+    fn originate_numbered_one(
+        &mut self,
+        now: Time,
+        key: &[u8],
+        data: Data,
+        seq: u32,
+    ) -> Result<u32, LocalError> {
+        if self.cfg.profile.is_deletion(&data) {
+            return Err(LocalError::IsDeletion);
+        }
+        self.cfg
+            .profile
+            .validate(&data)
+            .map_err(|e| LocalError::Invalid(e.0))?;
+        if seq == wire::SEQ_RESERVED || seq == SEQ_PURGE {
+            return Err(LocalError::BadSeq(seq));
+        }
+        let id = self.local_id(key)?;
+        let next = match self.cache.get(&id) {
+            Some(e) if e.seq == seq && e.data == data => {
+                if let Some(e) = self.cache.get_mut(&id) {
+                    e.owned = true;
+                    e.unconfirmed = false;
+                }
+                return Ok(seq);
+            }
+            Some(e) if !seq::newer(seq, e.seq) => seq::next_csa(e.seq, 1),
+            None if self.cache.len() >= self.cfg.max_entries => return Err(LocalError::Full),
+            _ => NextSeq::Next(seq),
+        };
+        Ok(self.install_local(now, id, next, data, false, false))
     }
 
     fn local_id(&self, key: &[u8]) -> Result<RecordId, LocalError> {

@@ -373,8 +373,13 @@ fn parse_load<R: BufRead>(mut r: R) -> io::Result<(Vec<KeyData>, Vec<LineError>)
         let fields: Vec<&str> = text.split_whitespace().collect();
         let result = match fields[..] {
             [] => continue,
-            [key, data] => parse_key("key", key)
-                .and_then(|key| parse_hex("data", data).map(|data| KeyData { key, data })),
+            [key, data] => parse_key("key", key).and_then(|key| {
+                parse_hex("data", data).map(|data| KeyData {
+                    key,
+                    data,
+                    seq: None,
+                })
+            }),
             [_] => Err("expected KEY DATA, found only one field".to_owned()),
             _ => Err(format!("expected KEY DATA, found {} fields", fields.len())),
         };
@@ -768,6 +773,7 @@ mod tests {
         KeyData {
             key: key.into(),
             data: data.into(),
+            seq: None,
         }
     }
 

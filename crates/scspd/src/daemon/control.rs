@@ -367,7 +367,7 @@ fn unhex(what: &str, s: &str) -> Result<Vec<u8>, ProtoError> {
 fn unhex_all(entries: &[KeyData]) -> Result<RawEntries, ProtoError> {
     entries
         .iter()
-        .map(|e| Ok((unhex("key", &e.key)?, unhex("data", &e.data)?)))
+        .map(|e| Ok((unhex("key", &e.key)?, unhex("data", &e.data)?, e.seq)))
         .collect()
 }
 
@@ -616,7 +616,8 @@ mod tests {
                 entries: vec![
                     KeyData {
                         key: "00".into(),
-                        data: "11".into()
+                        data: "11".into(),
+                        seq: None
                     };
                     10_000
                 ],

@@ -48,7 +48,7 @@ pub struct ClientLink {
 /// A (key, data) pair of the local cache.
 pub type LocalEntry = (Vec<u8>, Data);
 /// (key, data) pairs from a client.
-pub type RawEntries = Vec<(Vec<u8>, Vec<u8>)>;
+pub type RawEntries = Vec<(Vec<u8>, Vec<u8>, Option<u32>)>;
 
 /// What can be asked of a server task.
 #[derive(Debug)]
@@ -748,17 +748,11 @@ impl Task {
                 reply,
             } => {
                 let total = entries.len() as u64;
+                let it = entries.into_iter().map(|(k, d, s)| (k, Data::from(d), s));
                 let errors: Vec<(Vec<u8>, LocalError)> = if handover {
-                    let it = entries.into_iter().map(|(k, d)| (k, Data::from(d)));
-                    self.server.replace_local_cache(now, it)
+                    self.server.replace_local_cache_numbered(now, it)
                 } else {
-                    entries
-                        .into_iter()
-                        .filter_map(|(k, d)| {
-                            let r = self.server.originate(now, &k, Data::from(d));
-                            r.err().map(|e| (k, e))
-                        })
-                        .collect()
+                    self.server.originate_many(now, it)
                 };
                 let accepted = total - errors.len() as u64;
                 let errors = errors
@@ -1068,7 +1062,7 @@ fn drop_text(r: &DropReason) -> String {
 /// A refusal of the core as the client protocol's error.
 pub fn local_error(e: LocalError) -> ProtoError {
     let code = match e {
-        LocalError::BadKey => ErrorCode::BadArgument,
+        LocalError::BadKey | LocalError::BadSeq(_) => ErrorCode::BadArgument,
         LocalError::NotFound | LocalError::UnknownToken(_) => ErrorCode::NotFound,
         LocalError::IsDeletion
         | LocalError::Invalid(_)
