@@ -53,6 +53,16 @@ impl ServerPlan {
     }
 }
 
+/// A seed for the keyed hash of a server's tables, drawn from the operating system's randomness
+/// (through the standard library's per-process random hasher keys), so that nobody on the network
+/// can aim colliding cache keys at the daemon.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0x5c5b_0001);
+    h.finish()
+}
+
 /// A DCS as the daemon runs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DcsPlan {
@@ -187,6 +197,7 @@ impl Planner<'_> {
         let mut core = scsp_core::ServerConfig::new(s.protocol.id, s.sgid, lsid.clone());
         core.family_id = s.family_id;
         core.max_packet = usize::from(s.mtu);
+        core.hash_seed = random_seed();
         let mut dcs: Vec<DcsPlan> = Vec::new();
         for d in &s.dcs {
             let Some(p) = self.dcs(s, d, lsid_ip.is_ipv4(), bind) else {
