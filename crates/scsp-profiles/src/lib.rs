@@ -1,0 +1,128 @@
+//! # scsp-profiles
+//!
+//! SCSP carries an opaque client/server protocol specific part in each CSA record (RFC 2334
+//! B.2.2.1). What it means, how an entry is deleted, when it expires and how duplicates are
+//! resolved is defined per protocol. This crate holds those definitions:
+//!
+//! - [`atmarp`]: Protocol ID 1, in the layout the original HARP daemon sends and in the layouts
+//!   of draft-ietf-ion-scsp-atmarp-00 (State) and -01 (Lifetime);
+//! - [`nhrp`]: Protocol ID 2, RFC 2335;
+//! - [`mars`]: Protocol ID 3, RFC 2443;
+//! - [`generic`]: any other Protocol ID (DHCP 4, LNNI 5, private numbers): opaque data with a
+//!   documented deletion convention and an optional lifetime.
+//!
+//! Each profile gives the core its rules (a [`scsp_core::Profile`]) and gives the daemon and
+//! `scspctl` typed records: JSON for programs, columns for people, and records built from an
+//! operator's arguments. [`ops_for`] picks the profile of a server.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub mod atmarp;
+pub mod generic;
+pub mod mars;
+pub mod nhrp;
+
+/// Why a record could not be decoded, built or selected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProfileError(pub String);
+
+impl ProfileError {
+    /// An error with this message.
+    pub fn new(msg: impl Into<String>) -> Self {
+        ProfileError(msg.into())
+    }
+}
+
+/// The ATMARP record layout a server speaks (chosen in its configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AtmarpLayout {
+    /// What the original HARP scspd/atmarpd send (harp-scspd.md §2): the default, for
+    /// interoperability with it.
+    #[default]
+    Harp,
+    /// draft-ietf-ion-scsp-atmarp-00: a State field.
+    Draft00,
+    /// draft-ietf-ion-scsp-atmarp-01: a Lifetime field in minutes, 0 = delete.
+    Draft01,
+}
+
+/// Options of a server that select and tune its profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProfileOptions {
+    /// The ATMARP layout (Protocol ID 1 only).
+    pub atmarp_layout: AtmarpLayout,
+}
+
+/// One column of a record as `scspctl show cache` prints it for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// Header, upper case (e.g. "IP", "ATM ADDRESS", "STATE").
+    pub name: String,
+    /// Value as people write it (dotted IPv4, dotted ATM address, …).
+    pub value: String,
+}
+
+/// What a profile does for the daemon and the operator's tool.
+pub trait ProfileOps: Send + Sync {
+    /// Short name: "atmarp", "nhrp", "mars" or "generic".
+    fn name(&self) -> &'static str;
+
+    /// The rules the protocol core applies: validation, deletion, lifetime.
+    fn core(&self) -> Arc<dyn scsp_core::Profile>;
+
+    /// The record as JSON, for `show cache --json`, notifications and typed clients.
+    fn decode(&self, key: &[u8], data: &[u8]) -> Result<Value, ProfileError>;
+
+    /// The record as columns for people (addresses written as people write them, not hex).
+    fn columns(&self, key: &[u8], data: &[u8]) -> Result<Vec<Column>, ProfileError>;
+
+    /// Build a record from its JSON form (as [`ProfileOps::decode`] writes it, or as
+    /// [`ProfileOps::parse_add_args`] makes it): returns the cache key and the protocol specific
+    /// part. `origin` is the Originator ID of the server that will originate it (some keys
+    /// derive from it).
+    fn build(&self, record: &Value, origin: &[u8]) -> Result<(Vec<u8>, Vec<u8>), ProfileError>;
+
+    /// Whether the record (`key`, `data`) is one that `selector` (from
+    /// [`ProfileOps::parse_del_args`]) names, e.g. an ATMARP entry by its IP address.
+    fn selects(&self, selector: &Value, key: &[u8], data: &[u8]) -> bool;
+
+    /// The JSON record for `scspctl add <server> <profile> <args…>`.
+    fn parse_add_args(&self, args: &[String]) -> Result<Value, ProfileError>;
+
+    /// The JSON selector for `scspctl del <server> <profile> <args…>`.
+    fn parse_del_args(&self, args: &[String]) -> Result<Value, ProfileError>;
+
+    /// Usage line of the `add` arguments, for help and errors.
+    fn add_usage(&self) -> &'static str;
+
+    /// Usage line of the `del` arguments.
+    fn del_usage(&self) -> &'static str;
+}
+
+/// The profile of a server speaking `protocol_id` with `options`.
+pub fn ops_for(protocol_id: u16, options: &ProfileOptions) -> Arc<dyn ProfileOps> {
+    match protocol_id {
+        1 => Arc::new(atmarp::Atmarp::new(options.atmarp_layout)),
+        2 => Arc::new(nhrp::Nhrp::new()),
+        3 => Arc::new(mars::Mars::new()),
+        _ => Arc::new(generic::Generic::new()),
+    }
+}
+
+/// The profile named `name` ("atmarp", "nhrp", "mars", "generic"), for `scspctl` forms.
+pub fn ops_by_name(name: &str, options: &ProfileOptions) -> Option<Arc<dyn ProfileOps>> {
+    match name.to_ascii_lowercase().as_str() {
+        "atmarp" => Some(ops_for(1, options)),
+        "nhrp" => Some(ops_for(2, options)),
+        "mars" => Some(ops_for(3, options)),
+        "generic" => Some(ops_for(0, options)),
+        _ => None,
+    }
+}
