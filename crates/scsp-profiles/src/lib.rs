@@ -69,6 +69,46 @@ pub struct Column {
     pub value: String,
 }
 
+/// What a profile's local rules ask the daemon to do with the cache it keeps itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LocalAction {
+    /// Originate (or refresh) this entry now.
+    Originate {
+        /// Cache key.
+        key: Vec<u8>,
+        /// Protocol specific part.
+        data: Vec<u8>,
+    },
+    /// Withdraw this entry originated here.
+    Withdraw {
+        /// Cache key.
+        key: Vec<u8>,
+    },
+}
+
+/// The protocol's own rules for the cache scspd keeps when no local server of that protocol is
+/// attached (e.g. ATMARP refresh hysteresis and duplicate bindings, MARS redirect refreshes).
+/// Sans-IO like the core: time is handed in, actions come out.
+pub trait LocalRules: Send {
+    /// The operator or a client adds or refreshes a local entry. Returns whether it is to be
+    /// advertised now (`false`: a mere refresh inside the hysteresis window, not flooded).
+    fn on_local(&mut self, now: scsp_core::Time, key: &[u8], data: &[u8]) -> bool;
+    /// A local entry is withdrawn.
+    fn on_local_withdraw(&mut self, now: scsp_core::Time, key: &[u8]);
+    /// A remote entry was learned or replaced (from another originator).
+    fn on_remote(
+        &mut self,
+        now: scsp_core::Time,
+        key: &[u8],
+        origin: &[u8],
+        data: &[u8],
+    ) -> Vec<LocalAction>;
+    /// Timers: what is due at `now`.
+    fn poll(&mut self, now: scsp_core::Time) -> Vec<LocalAction>;
+    /// When [`LocalRules::poll`] must next be called.
+    fn next_deadline(&self) -> Option<scsp_core::Time>;
+}
+
 /// What a profile does for the daemon and the operator's tool.
 pub trait ProfileOps: Send + Sync {
     /// Short name: "atmarp", "nhrp", "mars" or "generic".
@@ -104,6 +144,13 @@ pub trait ProfileOps: Send + Sync {
 
     /// Usage line of the `del` arguments.
     fn del_usage(&self) -> &'static str;
+
+    /// The local rules for the cache scspd keeps itself, if the protocol has any. `seed` seeds
+    /// whatever randomness they need (e.g. ATMARP's 10 + random(2) minutes).
+    fn local_rules(&self, seed: u64) -> Option<Box<dyn LocalRules>> {
+        let _ = seed;
+        None
+    }
 }
 
 /// The profile of a server speaking `protocol_id` with `options`.
