@@ -328,14 +328,33 @@ impl Server {
         r
     }
 
-    fn originate_one(&mut self, now: Time, key: &[u8], data: Data) -> Result<u32, LocalError> {
-        if self.cfg.profile.is_deletion(&data) {
+    /// A record the local server hands over must be live and valid for the profile.
+    fn check_local_record(&self, data: &[u8]) -> Result<(), LocalError> {
+        if self.cfg.profile.is_deletion(data) {
             return Err(LocalError::IsDeletion);
         }
         self.cfg
             .profile
-            .validate(&data)
-            .map_err(|e| LocalError::Invalid(e.0))?;
+            .validate(data)
+            .map_err(|e| LocalError::Invalid(e.0))
+    }
+
+    /// One entry of a batch: numbered by the local server or by us.
+    fn originate_entry(
+        &mut self,
+        now: Time,
+        key: &[u8],
+        data: Data,
+        seq: Option<u32>,
+    ) -> Result<u32, LocalError> {
+        match seq {
+            Some(s) => self.originate_numbered_one(now, key, data, s),
+            None => self.originate_one(now, key, data),
+        }
+    }
+
+    fn originate_one(&mut self, now: Time, key: &[u8], data: Data) -> Result<u32, LocalError> {
+        self.check_local_record(&data)?;
         let id = self.local_id(key)?;
         let len = wire::csa_len(&Csa {
             summary: wire::Csas {
@@ -411,11 +430,7 @@ impl Server {
     ) -> Vec<(Vec<u8>, LocalError)> {
         let mut errors = Vec::new();
         for (key, data, seq) in entries {
-            let r = match seq {
-                Some(s) => self.originate_numbered_one(now, &key, data, s),
-                None => self.originate_one(now, &key, data),
-            };
-            if let Err(e) = r {
+            if let Err(e) = self.originate_entry(now, &key, data, seq) {
                 errors.push((key, e));
             }
         }
@@ -436,11 +451,7 @@ impl Server {
         let mut errors = Vec::new();
         let mut keep = std::collections::HashSet::new();
         for (key, data, seq) in entries {
-            let r = match seq {
-                Some(s) => self.originate_numbered_one(now, &key, data, s),
-                None => self.originate_one(now, &key, data),
-            };
-            match r {
+            match self.originate_entry(now, &key, data, seq) {
                 Ok(_) => {
                     keep.insert(key);
                 }
@@ -482,13 +493,7 @@ impl Server {
         data: Data,
         seq: u32,
     ) -> Result<u32, LocalError> {
-        if self.cfg.profile.is_deletion(&data) {
-            return Err(LocalError::IsDeletion);
-        }
-        self.cfg
-            .profile
-            .validate(&data)
-            .map_err(|e| LocalError::Invalid(e.0))?;
+        self.check_local_record(&data)?;
         if seq == wire::SEQ_RESERVED || seq == SEQ_PURGE {
             return Err(LocalError::BadSeq(seq));
         }
