@@ -170,7 +170,7 @@ fn unknown_statements() {
         server_errors("hops 3;"),
         [
             "2:1: unknown statement \"hops\" in a Server block (Hops belongs in a DCS block); expected one of Protocol, Netif, \
-             ServerGroupID, FamilyID, ID, Address, Port, MTU, DCS"
+             ServerGroupID, FamilyID, ID, Address, Port, MTU, ATMARPFormat, DCS"
         ]
     );
     assert_eq!(
@@ -279,6 +279,38 @@ fn protocol_values() {
         e,
         [
             "1:21: invalid protocol \"65536\"; expected ATMARP, NHRP, MARS, DHCP, LNNI or a number 0-65535"
+        ]
+    );
+}
+
+#[test]
+fn atmarp_format_values() {
+    assert_eq!(
+        server_errors("ATMARPFormat draft-02;"),
+        ["2:14: invalid ATMARP format \"draft-02\"; expected harp, draft-00 or draft-01"]
+    );
+    assert_eq!(
+        server_errors("ATMARPFormat \"\";"),
+        ["2:14: invalid ATMARP format \"\"; expected harp, draft-00 or draft-01"]
+    );
+    assert_eq!(
+        server_errors("ATMARPFormat;"),
+        ["2:13: expected an ATMARP format after ATMARPFormat, found ';'"]
+    );
+    assert_eq!(
+        server_errors("ATMARPFormat harp draft-01;"),
+        ["2:19: unexpected \"draft-01\" after the value of ATMARPFormat; expected ';'"]
+    );
+    assert_eq!(
+        server_errors("ATMARPFormat harp; atmarpformat draft-01;"),
+        ["2:20: repeated ATMARPFormat statement (the first is at 2:1)"]
+    );
+    assert_eq!(
+        dcs_errors("ATMARPFormat harp;"),
+        [
+            "3:1: unknown statement \"ATMARPFormat\" in a DCS block (ATMARPFormat belongs in a \
+             Server block); expected one of ATMaddr, ID, Address, Port, CAReXmitInt, \
+             CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, HelloDead, HelloInt, Hops, Auth"
         ]
     );
 }

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use proptest::prelude::*;
 use scspd::config::{
-    self, AtmAddress, AtmAddressKind, AuthAlgorithm, AuthConfig, Config, DcsConfig, Host,
-    LogConfig, Pos, Protocol, Secret, ServerConfig,
+    self, ATMARP_FORMATS, AtmAddress, AtmAddressKind, AuthAlgorithm, AuthConfig, Config, DcsConfig,
+    Host, LogConfig, Pos, Protocol, Secret, ServerConfig,
 };
 
 /// Pieces of the language, and pieces that break it, for inputs that get past the lexer.
@@ -29,6 +29,10 @@ const FRAGMENTS: &[&str] = &[
     "Address",
     "Port",
     "MTU",
+    "ATMARPFormat",
+    "harp",
+    "draft-00",
+    "draft-01",
     "DCS",
     "ATMaddr",
     "hops",
@@ -216,9 +220,20 @@ fn server() -> impl Strategy<Value = ServerConfig> {
         prop::option::of(host()),
         (1..=u16::MAX, 64..=u16::MAX),
         prop::collection::vec(dcs(), 0..4),
+        (prop::bool::ANY, prop::sample::select(&ATMARP_FORMATS[..])),
     )
         .prop_map(
-            |(name, proto, netif, (sgid, family_id), id, address, (port, mtu), dcs)| {
+            |(
+                name,
+                proto,
+                netif,
+                (sgid, family_id),
+                id,
+                address,
+                (port, mtu),
+                dcs,
+                (atmarp, (_, atmarp_format)),
+            )| {
                 // The rules of a valid server: Netif or ID, DCS IDs unique and not its own.
                 let netif = if netif.is_none() && id.is_none() {
                     Some("lo".to_owned())
@@ -232,6 +247,8 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                         kept.push(d);
                     }
                 }
+                // ATMARP often enough to exercise its statements.
+                let proto = if atmarp { Protocol::ATMARP.id } else { proto };
                 ServerConfig {
                     name,
                     protocol: Protocol::from_id(proto),
@@ -242,6 +259,7 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                     address,
                     port,
                     mtu,
+                    atmarp_format,
                     dcs: kept,
                     pos: Pos::default(),
                 }
@@ -333,6 +351,7 @@ Server atmarp_ni0 {
     FamilyID 0;
     Port 7126;
     MTU 1472;
+    ATMARPFormat harp;
     DCS {
         ID 169.254.1.2;
         ATMaddr 0x47000580ffdc00000000020001002048061de700;

@@ -97,6 +97,49 @@ fn server_id_address_port_mtu() {
 }
 
 #[test]
+fn atmarp_format() {
+    use scspd::config::AtmarpLayout;
+    assert_eq!(server("").atmarp_format, AtmarpLayout::Harp);
+    for (text, layout) in [
+        ("harp", AtmarpLayout::Harp),
+        ("HARP", AtmarpLayout::Harp),
+        ("draft-00", AtmarpLayout::Draft00),
+        ("Draft-01", AtmarpLayout::Draft01),
+        ("\"draft-01\"", AtmarpLayout::Draft01),
+    ] {
+        let s = server(&format!("ATMARPFormat {text};"));
+        assert_eq!(s.atmarp_format, layout, "{text}");
+    }
+    // Meaningful for ATMARP only: accepted elsewhere with a warning at the statement.
+    let (c, w) = parse(
+        "server n { protocol NHRP; netif ni0; ServerGroupID 1; DCS { ID 10.9.9.9; };\n  \
+         ATMARPFormat draft-00; };",
+    );
+    assert_eq!(c.servers[0].atmarp_format, AtmarpLayout::Draft00);
+    let w: Vec<String> = w.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        [
+            "t.conf:2:3: warning: ATMARPFormat applies to protocol ATMARP only; ignored for \
+          server \"n\" (protocol NHRP)"
+        ]
+    );
+    // Rendered for ATMARP servers always, for others only when set.
+    let text = c.to_string();
+    assert!(text.contains("    ATMARPFormat draft-00;\n"), "{text}");
+    let c = ok("server n { protocol 7; netif ni0; ServerGroupID 1; DCS { ID 10.9.9.9; }; };");
+    assert!(!c.to_string().contains("ATMARPFormat"), "{c}");
+    let c = ok("server a { protocol 1; netif ni0; ServerGroupID 1; DCS { ID 10.9.9.9; }; };");
+    assert!(c.to_string().contains("    ATMARPFormat harp;\n"), "{c}");
+    // A reload that changes it changes the server's settings.
+    let other = ok(
+        "server a { protocol 1; netif ni0; ServerGroupID 1; ATMARPFormat draft-01; \
+                    DCS { ID 10.9.9.9; }; };",
+    );
+    assert!(!c.servers[0].same_settings(&other.servers[0]));
+}
+
+#[test]
 fn server_id_replaces_netif() {
     let c =
         ok("server s { protocol ATMARP; ServerGroupID 1; ID 10.0.0.1; DCS { ID 10.0.0.2; }; };");

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 
 use super::{AtmAddress, Host, Pos};
+pub use scsp_profiles::AtmarpLayout;
 
 /// Default UDP port on which servers receive SCSP and to which DCSs are sent (this project's
 /// choice; SCSP over UDP has no assigned port).
@@ -125,6 +126,29 @@ impl fmt::Display for Protocol {
     }
 }
 
+/// The `ATMARPFormat` keywords and the layouts they name.
+pub const ATMARP_FORMATS: [(&str, AtmarpLayout); 3] = [
+    ("harp", AtmarpLayout::Harp),
+    ("draft-00", AtmarpLayout::Draft00),
+    ("draft-01", AtmarpLayout::Draft01),
+];
+
+/// The `ATMARPFormat` keyword of a layout.
+pub fn atmarp_format_name(layout: AtmarpLayout) -> &'static str {
+    ATMARP_FORMATS
+        .iter()
+        .find(|(_, l)| *l == layout)
+        .map_or("harp", |(n, _)| *n)
+}
+
+/// The layout of an `ATMARPFormat` keyword (ignoring ASCII case).
+pub fn atmarp_format_from_name(name: &str) -> Option<AtmarpLayout> {
+    ATMARP_FORMATS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, l)| *l)
+}
+
 /// One `Server` statement: a local server whose cache is synchronised.
 ///
 /// Equality ignores `pos`, so that a reload can tell whether anything but the place in the file
@@ -150,6 +174,9 @@ pub struct ServerConfig {
     pub port: u16,
     /// `MTU`: largest SCSP packet sent, bytes (default [`DEFAULT_MTU`]).
     pub mtu: u16,
+    /// `ATMARPFormat`: the layout of ATMARP records (meaningful for protocol ATMARP only;
+    /// default [`AtmarpLayout::Harp`], what the original sends).
+    pub atmarp_format: AtmarpLayout,
     /// The `DCS` statements, in file order.
     pub dcs: Vec<DcsConfig>,
     /// Where the `Server` keyword is.
@@ -170,6 +197,7 @@ impl ServerConfig {
             address,
             port,
             mtu,
+            atmarp_format,
             dcs: _,
             pos: _,
         } = self;
@@ -182,6 +210,7 @@ impl ServerConfig {
             && *address == other.address
             && *port == other.port
             && *mtu == other.mtu
+            && *atmarp_format == other.atmarp_format
     }
 
     /// The DCS whose ID is the same host as `id` (see [`Host::same_as`]).

@@ -19,6 +19,7 @@ const SERVER: &[&str] = &[
     "Address",
     "Port",
     "MTU",
+    "ATMARPFormat",
     "DCS",
 ];
 /// Keywords in a `DCS` block.
@@ -425,6 +426,7 @@ impl Checker<'_> {
         let mut address: Slot<Host> = Slot::default();
         let mut port: Slot<u16> = Slot::default();
         let mut mtu: Slot<u16> = Slot::default();
+        let mut atmarp_format: Slot<AtmarpLayout> = Slot::default();
         let mut dcs: Vec<(DcsConfig, Pos)> = Vec::new();
         let mut dcs_statements = 0usize;
         for s in &block.stmts {
@@ -491,6 +493,13 @@ impl Checker<'_> {
                             .and_then(|t| self.number_u16(t, MIN_MTU, u16::MAX, "invalid MTU"));
                     }
                 }
+                "ATMARPFormat" => {
+                    if atmarp_format.claim(kw, kpos, &mut self.d) {
+                        atmarp_format.value = self
+                            .value(s, kw, "an ATMARP format")
+                            .and_then(|t| self.atmarp_format(t));
+                    }
+                }
                 _ => {
                     dcs_statements += 1;
                     if let Some(d) = self.dcs(s, kpos) {
@@ -527,6 +536,17 @@ impl Checker<'_> {
                 ),
             );
         }
+        if let (Some(p), Some((fpos, _))) = (protocol.value, atmarp_format.first)
+            && p.id != Protocol::ATMARP.id
+        {
+            self.warn(
+                fpos,
+                format!(
+                    "ATMARPFormat applies to protocol ATMARP only; ignored for server \"{shown}\" \
+                     (protocol {p})"
+                ),
+            );
+        }
         for (i, (d, id_pos)) in dcs.iter().enumerate() {
             if let Some((_, first_pos)) = dcs[..i].iter().find(|(f, _)| f.id.same_as(&d.id)) {
                 let msg = format!(
@@ -557,6 +577,7 @@ impl Checker<'_> {
             address: address.value,
             port: port.value.unwrap_or(DEFAULT_PORT),
             mtu: mtu.value.unwrap_or(DEFAULT_MTU),
+            atmarp_format: atmarp_format.value.unwrap_or_default(),
             dcs: dcs.into_iter().map(|(d, _)| d).collect(),
             pos,
         })
@@ -609,6 +630,23 @@ impl Checker<'_> {
             ),
         );
         None
+    }
+
+    fn atmarp_format(&mut self, tok: &Token) -> Option<AtmarpLayout> {
+        let text = tok.text()?;
+        let found = atmarp_format_from_name(text);
+        if found.is_none() {
+            let names: Vec<&str> = ATMARP_FORMATS.iter().map(|(n, _)| *n).collect();
+            self.error(
+                tok.pos,
+                format!(
+                    "invalid ATMARP format \"{}\"; expected {}",
+                    escape(text),
+                    one_of(&names)
+                ),
+            );
+        }
+        found
     }
 
     fn ifname(&mut self, tok: &Token) -> Option<String> {

@@ -6,7 +6,7 @@ use std::fmt::{self, Display, Formatter, Write as _};
 use std::path::Path;
 
 use super::lexer::{MAX_TOKEN_LEN, escape, is_word_char};
-use super::{AuthConfig, Config, DcsConfig, ServerConfig};
+use super::{AtmarpLayout, AuthConfig, Config, DcsConfig, Protocol, ServerConfig};
 
 /// `s` as a bare word when the lexer reads it back as one, else as a quoted string.
 fn value(s: &str) -> Cow<'_, str> {
@@ -95,6 +95,15 @@ fn write_server(f: &mut Formatter<'_>, s: &ServerConfig, redact: bool) -> fmt::R
     }
     writeln!(f, "{i}Port {};", s.port)?;
     writeln!(f, "{i}MTU {};", s.mtu)?;
+    // Written for every ATMARP server (defaults included); for another protocol only when set
+    // (it is ignored there, with a warning).
+    if s.protocol.id == Protocol::ATMARP.id || s.atmarp_format != AtmarpLayout::default() {
+        writeln!(
+            f,
+            "{i}ATMARPFormat {};",
+            super::atmarp_format_name(s.atmarp_format)
+        )?;
+    }
     for d in &s.dcs {
         write_dcs(f, d, redact)?;
     }
