@@ -91,7 +91,8 @@ pub enum LocalAction {
 /// Sans-IO like the core: time is handed in, actions come out.
 pub trait LocalRules: Send {
     /// The operator or a client adds or refreshes a local entry. Returns whether it is to be
-    /// advertised now (`false`: a mere refresh inside the hysteresis window, not flooded).
+    /// advertised now (`false`: a mere refresh inside the hysteresis window, not flooded;
+    /// `true` for unchanged data: a refresh, flooded under a new sequence number).
     fn on_local(&mut self, now: scsp_core::Time, key: &[u8], data: &[u8]) -> bool;
     /// A local entry is withdrawn.
     fn on_local_withdraw(&mut self, now: scsp_core::Time, key: &[u8]);
@@ -103,9 +104,20 @@ pub trait LocalRules: Send {
         origin: &[u8],
         data: &[u8],
     ) -> Vec<LocalAction>;
-    /// Timers: what is due at `now`.
+    /// A remote entry was deleted, expired or purged. (A deletion may also come through
+    /// [`LocalRules::on_remote`] with its deletion record; rules accept either.)
+    fn on_remote_removed(&mut self, now: scsp_core::Time, key: &[u8], origin: &[u8]) {
+        let _ = (now, key, origin);
+    }
+    /// Notices for the operator (draft-01's "Network Management notification" of duplicate
+    /// ATMARP bindings, …), to be logged; each is returned once.
+    fn take_notices(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Timers: what is due at `now`. An [`LocalAction::Originate`] may carry exactly the data
+    /// held already (a refresh): it is then to be flooded under a new sequence number.
     fn poll(&mut self, now: scsp_core::Time) -> Vec<LocalAction>;
-    /// When [`LocalRules::poll`] must next be called.
+    /// When [`LocalRules::poll`] must next be called (a time already past: at once).
     fn next_deadline(&self) -> Option<scsp_core::Time>;
 }
 
