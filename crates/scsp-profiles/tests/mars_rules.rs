@@ -1,0 +1,221 @@
+//! The MARS time rules (RFC 2443 §2, §5.1): redirect refreshes, servers given up after two missed
+//! updates, deregistrations. Time is handed in; nothing sleeps.
+
+use std::time::Duration;
+
+use scsp_core::Time;
+use scsp_profiles::mars::{Flush, Kind, Mars, MarsRules, MarsTimers};
+use scsp_profiles::{LocalAction, LocalRules, ProfileOps};
+
+fn args(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
+}
+
+const ATM: &str = "47.0005.80ffe1000000f21a26d8.0020481a26d8.00";
+
+/// (key, data) of `scspctl add mars <s>`.
+fn rec(s: &str) -> (Vec<u8>, Vec<u8>) {
+    let ops = Mars::new();
+    let v = ops.parse_add_args(&args(s)).unwrap();
+    ops.build(&v, &[10, 0, 0, 1]).unwrap()
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+const T0: Time = Time::from_millis(1_000_000);
+const A: &[u8] = &[10, 0, 0, 2];
+const B: &[u8] = &[10, 0, 0, 3];
+
+#[test]
+fn timers() {
+    let t = MarsTimers::default();
+    assert_eq!(t.refresh, secs(60), "RFC 2443 §5.1 recommends every minute");
+    assert!(
+        t.refresh <= secs(120),
+        "and requires every 2 minutes at least"
+    );
+    assert_eq!(
+        t.dead_after(),
+        secs(250),
+        "two missed 2-minute updates, and 10 s of grace"
+    );
+    assert!(Mars::new().local_rules(0).is_some());
+}
+
+#[test]
+fn own_redirect_entry_is_advertised_every_minute() {
+    let mut r = MarsRules::default();
+    assert_eq!(r.next_deadline(), None);
+    let (key, data) = rec(&format!("redirect {ATM}"));
+    assert!(r.on_local(T0, &key, &data), "advertised at once");
+    assert_eq!(r.next_deadline(), Some(T0 + secs(60)));
+    assert!(r.poll(T0 + secs(59)).is_empty());
+    let refresh = LocalAction::Originate {
+        key: key.clone(),
+        data: data.clone(),
+    };
+    assert_eq!(r.poll(T0 + secs(60)), vec![refresh.clone()]);
+    assert_eq!(r.next_deadline(), Some(T0 + secs(120)));
+    // A late poll: the next refresh is a minute after it, not sooner.
+    assert_eq!(r.poll(T0 + secs(130)), vec![refresh]);
+    assert_eq!(r.next_deadline(), Some(T0 + secs(190)));
+    // Withdrawn: no more refreshes.
+    r.on_local_withdraw(T0 + secs(140), &key);
+    assert_eq!(r.next_deadline(), None);
+    assert!(r.poll(T0 + secs(400)).is_empty());
+}
+
+#[test]
+fn a_server_that_misses_two_updates_is_flushed() {
+    let mut r = MarsRules::default();
+    let (rk, rd) = rec(&format!("redirect {ATM}"));
+    let (jk, jd) = rec(&format!("join 224.1.1.1 7 {ATM}"));
+    assert!(r.on_remote(T0, &rk, A, &rd).is_empty());
+    assert!(r.on_remote(T0, &jk, A, &jd).is_empty());
+    assert_eq!(r.next_deadline(), Some(T0 + secs(250)));
+    // Updates every two minutes keep it.
+    r.on_remote(T0 + secs(120), &rk, A, &rd);
+    r.on_remote(T0 + secs(240), &rk, A, &rd);
+    assert!(r.poll(T0 + secs(480)).is_empty());
+    assert!(r.take_flushes().is_empty());
+    // A membership entry is no heartbeat.
+    r.on_remote(T0 + secs(400), &jk, A, &jd);
+    assert_eq!(r.next_deadline(), Some(T0 + secs(490)));
+    assert!(r.poll(T0 + secs(489)).is_empty());
+    assert!(r.take_flushes().is_empty());
+    // Updates at 360 and 480 missed: given up.
+    assert!(r.poll(T0 + secs(490)).is_empty());
+    let f = r.take_flushes();
+    assert_eq!(f, vec![Flush::Server { origin: A.to_vec() }]);
+    assert!(f[0].matches(&jk, A, &jd) && f[0].matches(&rk, A, &rd));
+    assert!(!f[0].matches(&jk, B, &jd));
+    assert_eq!(r.next_deadline(), None, "no longer watched");
+    assert!(r.take_flushes().is_empty(), "each decision is given once");
+    // It comes back: watched again.
+    r.on_remote(T0 + secs(600), &rk, A, &rd);
+    assert_eq!(r.next_deadline(), Some(T0 + secs(850)));
+}
+
+#[test]
+fn a_server_that_never_sends_a_redirect_entry_is_given_up() {
+    let mut r = MarsRules::default();
+    let (jk, jd) = rec(&format!("join 224.1.1.1 7 {ATM}"));
+    r.on_remote(T0, &jk, B, &jd);
+    r.on_remote(T0 + secs(200), &jk, B, &jd);
+    assert!(r.poll(T0 + secs(249)).is_empty());
+    assert!(r.take_flushes().is_empty());
+    r.poll(T0 + secs(250));
+    assert_eq!(r.take_flushes(), vec![Flush::Server { origin: B.to_vec() }]);
+}
+
+#[test]
+fn servers_are_watched_separately_and_mapped_in_id_order() {
+    let mut r = MarsRules::default();
+    let (rk, rd) = rec(&format!("redirect {ATM}"));
+    let (_, rd2) = rec("redirect 47.0005.80ffe1000000f21a26d8.0020481a26d9.00");
+    r.on_remote(T0, &rk, B, &rd2);
+    r.on_remote(T0 + secs(100), &rk, A, &rd);
+    let map = r.redirect_map();
+    assert_eq!(map.len(), 2);
+    assert_eq!(map[0].0, A, "ascending Originator ID (RFC 2443 §5.1)");
+    assert_eq!(map[0].1.to_string(), ATM);
+    assert_eq!(map[1].0, B);
+    r.poll(T0 + secs(250));
+    assert_eq!(r.take_flushes(), vec![Flush::Server { origin: B.to_vec() }]);
+    assert_eq!(r.redirect_map().len(), 1);
+    assert_eq!(r.watched().count(), 1);
+}
+
+#[test]
+fn a_local_deregistration_withdraws_the_clients_entries() {
+    let mut r = MarsRules::default();
+    let (reg, regd) = rec(&format!("register 7 {ATM}"));
+    let (j1, j1d) = rec(&format!("join 224.1.1.1 7 {ATM}"));
+    let (j2, j2d) = rec(&format!("join 224.2.0.0-224.2.255.255 7 {ATM}"));
+    let (other, otherd) = rec(&format!("join 224.1.1.1 8 {ATM}"));
+    let (mcs, mcsd) = rec(&format!("serve 224.1.1.1 7 {ATM}"));
+    for (k, d) in [
+        (&reg, &regd),
+        (&j1, &j1d),
+        (&j2, &j2d),
+        (&other, &otherd),
+        (&mcs, &mcsd),
+    ] {
+        assert!(r.on_local(T0, k, d));
+    }
+    assert_eq!(r.next_deadline(), None);
+    // Leaving one group withdraws that group only.
+    r.on_local_withdraw(T0, &j1);
+    assert_eq!(r.next_deadline(), None);
+    // The client deregisters: its other groups go too, not client 8's nor MCS 7's.
+    r.on_local_withdraw(T0 + secs(5), &reg);
+    assert_eq!(r.next_deadline(), Some(T0 + secs(5)));
+    assert_eq!(
+        r.poll(T0 + secs(5)),
+        vec![LocalAction::Withdraw { key: j2.clone() }]
+    );
+    assert_eq!(r.next_deadline(), None);
+    // The same, handed in as a deregister record.
+    let (dereg, deregd) = rec(&format!("mcs-deregister 7 {ATM}"));
+    let (mreg, mregd) = rec(&format!("mcs-register 7 {ATM}"));
+    assert_eq!(dereg, mreg);
+    r.on_local(T0, &mreg, &mregd);
+    r.on_local(T0 + secs(6), &dereg, &deregd);
+    assert_eq!(
+        r.poll(T0 + secs(6)),
+        vec![LocalAction::Withdraw { key: mcs.clone() }]
+    );
+}
+
+#[test]
+fn a_remote_deregistration_flushes_the_clients_entries() {
+    let mut r = MarsRules::default();
+    let (k, d) = rec(&format!("deregister 7 {ATM}"));
+    r.on_remote(T0, &k, A, &d);
+    let f = r.take_flushes();
+    assert_eq!(
+        f,
+        vec![Flush::Client {
+            origin: A.to_vec(),
+            kind: Kind::Client,
+            cmi: 7
+        }]
+    );
+    let (j, jd) = rec(&format!("join 224.1.1.1 7 {ATM}"));
+    let (j8, j8d) = rec(&format!("join 224.1.1.1 8 {ATM}"));
+    let (s7, s7d) = rec(&format!("serve 224.1.1.1 7 {ATM}"));
+    assert!(f[0].matches(&j, A, &jd));
+    assert!(
+        !f[0].matches(&j, B, &jd),
+        "only what that server originated"
+    );
+    assert!(!f[0].matches(&j8, A, &j8d));
+    assert!(!f[0].matches(&s7, A, &s7d), "an MCS is not a client");
+    // A leave of one group flushes nothing else.
+    let (l, ld) = rec(&format!("leave 224.1.1.1 7 {ATM}"));
+    r.on_remote(T0, &l, A, &ld);
+    assert!(r.take_flushes().is_empty());
+}
+
+#[test]
+fn other_timers() {
+    let t = MarsTimers {
+        refresh: secs(10),
+        max_interval: secs(20),
+        missed: 3,
+        grace: secs(1),
+    };
+    let mars = Mars::with_timers(t);
+    let mut r = mars.rules();
+    assert_eq!(r.timers(), &t);
+    let (rk, rd) = rec(&format!("redirect {ATM}"));
+    r.on_remote(T0, &rk, A, &rd);
+    assert_eq!(r.next_deadline(), Some(T0 + secs(61)));
+    assert_eq!(
+        mars.core().lifetime(&rd),
+        Some(secs(61)),
+        "a redirect entry lives as long as its server is given"
+    );
+}
