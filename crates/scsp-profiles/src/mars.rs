@@ -49,7 +49,7 @@ const DEL_USAGE: &str = "redirect | client <cmi> [<group>[-<group-max>]] | \
      mcs <cmi> [<group>[-<group-max>]]";
 
 /// The rules the SCSP core applies to MARS records.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct MarsCore {
     /// Lifetime of a redirect entry.
     pub redirect_lifetime: Duration,
@@ -61,6 +61,12 @@ impl MarsCore {
         MarsCore {
             redirect_lifetime: timers.dead_after(),
         }
+    }
+}
+
+impl Default for MarsCore {
+    fn default() -> Self {
+        MarsCore::new(&MarsTimers::default())
     }
 }
 

@@ -214,6 +214,10 @@ fn core_rules() {
     }
     assert_eq!(core.lifetime(&join), None);
     assert_eq!(core.lifetime(&redirect), Some(Duration::from_secs(250)));
+    assert_eq!(
+        scsp_core::Profile::lifetime(&mars::MarsCore::default(), &redirect),
+        Some(Duration::from_secs(250))
+    );
 
     let leave = core.deletion_of(&join);
     assert!(core.is_deletion(&leave));
