@@ -181,6 +181,11 @@ fn harp_record_is_40_bytes_and_its_csa_60() {
          0013 0800 14 00 00 00 04 00 00 04 {NSAP_HEX} 0a010203 0a010203"
     ));
     assert_eq!(&bytes[bytes.len() - 60..], &expected[..]);
+    // docs/profiles.md shows this record.
+    let doc = include_str!("../../../docs/profiles.md");
+    assert!(doc.contains("0003 003c 04 04 0000 80000001 86e0ca75 0a010201"));
+    assert!(doc.contains("0013 0800 14 00 00 00 04 00 00 04"));
+    assert!(doc.contains(NSAP_HEX));
 }
 
 #[test]

@@ -270,3 +270,25 @@ proptest! {
         prop_assert_eq!(p.columns(b"k", &d).is_ok(), ok);
     }
 }
+
+/// The worked example of docs/profiles.md.
+#[test]
+fn documented_example() {
+    let p = ops_by_name("generic", &ProfileOptions::default()).unwrap();
+    let rec = p
+        .parse_add_args(&args(&["c000020a", "010203040506", "--lifetime", "3600"]))
+        .unwrap();
+    let (key, data) = p.build(&rec, &[]).unwrap();
+    assert_eq!(key, h("c000020a"));
+    assert_eq!(data, h("ff004c54 00000e10 010203040506"));
+    assert_eq!(
+        p.decode(&key, &data).unwrap(),
+        json!({"key": "c000020a", "data": "010203040506", "lifetime": 3600})
+    );
+    assert_eq!(
+        p.decode(&h("c000020b"), b"hello").unwrap(),
+        json!({"key": "c000020b", "data": "68656c6c6f", "text": "hello"})
+    );
+    let doc = include_str!("../../../docs/profiles.md");
+    assert!(doc.contains("ff004c54 00000e10 010203040506"));
+}

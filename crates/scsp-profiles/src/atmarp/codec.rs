@@ -241,12 +241,12 @@ pub enum CodecError {
     },
 }
 
-/// Short name of a layout, as in configuration files and messages.
+/// Name of a layout as `ATMARPFormat` writes it (`harp`, `draft-00`, `draft-01`).
 pub fn layout_name(layout: AtmarpLayout) -> &'static str {
     match layout {
         AtmarpLayout::Harp => "harp",
-        AtmarpLayout::Draft00 => "draft00",
-        AtmarpLayout::Draft01 => "draft01",
+        AtmarpLayout::Draft00 => "draft-00",
+        AtmarpLayout::Draft01 => "draft-01",
     }
 }
 

@@ -282,7 +282,7 @@ impl ProfileOps for Atmarp {
             .transpose()?;
         if lifetime.is_some() && self.layout != AtmarpLayout::Draft01 {
             return Err(ProfileError::new(format!(
-                "--lifetime: the {} layout carries no lifetime (draft01 only)",
+                "--lifetime: the {} layout carries no lifetime (draft-01 only)",
                 codec::layout_name(self.layout)
             )));
         }
