@@ -16,7 +16,7 @@ fn mars() -> std::sync::Arc<dyn ProfileOps> {
     ops_for(3, &Default::default())
 }
 
-const ATM: &str = "47.0005.80ffe1000000f21a26d8.0020481a26d8.00";
+const ATM: &str = "47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.00";
 
 fn add(s: &str) -> (Vec<u8>, Vec<u8>) {
     let ops = mars();
@@ -139,7 +139,7 @@ fn decode_columns_and_build_agree() {
     assert_eq!(get("GROUPS"), "225.0.0.0-225.0.0.255");
     assert_eq!(get("SOURCE"), "-");
     assert_eq!(get("FLAGS"), "-");
-    assert_eq!(get("ATM ADDRESS"), format!("{ATM} sub=+12"));
+    assert_eq!(get("ATM ADDRESS"), format!("{ATM} sub=12"));
 
     assert!(ops.decode(&key, &data[..5]).is_err());
     assert!(

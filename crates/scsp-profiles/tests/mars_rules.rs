@@ -11,7 +11,7 @@ fn args(s: &str) -> Vec<String> {
     s.split_whitespace().map(String::from).collect()
 }
 
-const ATM: &str = "47.0005.80ffe1000000f21a26d8.0020481a26d8.00";
+const ATM: &str = "47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.00";
 
 /// (key, data) of `scspctl add mars <s>`.
 fn rec(s: &str) -> (Vec<u8>, Vec<u8>) {

@@ -159,13 +159,13 @@ fn vector_json() {
             "hardware_type": 15, "protocol_type": 2048, "snap": "0000000000", "version": 0,
             "state": "client_join", "layer3grp": true, "register": false, "sequence": 5,
             "cmi": 7, "source_protocol_address": "10.0.0.5",
-            "source_atm_address": "47.0005.80ffe1000000f21a26d8.0020481a26d8.00",
+            "source_atm_address": "47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.00",
             "source_atm_subaddress": "", "group_min": "224.0.0.251", "group_max": "224.0.0.251"
         })
     );
     assert_eq!(serde_json::from_value::<Record>(v).unwrap(), join().1);
     let v = serde_json::to_value(serve().1).unwrap();
-    assert_eq!(v["source_atm_address"], "+493012345678");
+    assert_eq!(v["source_atm_address"], "493012345678");
 }
 
 #[test]

@@ -184,12 +184,12 @@ fn vector_json() {
             "afn": 15, "protocol_type": 2048, "snap": "0000000000", "version": 1,
             "unique": true, "atmarp": false, "request_id": 7, "state": "registered",
             "prefix_length": 255, "mtu": 9180, "holding_time": 7200,
-            "nbma_address": "47.0005.80ffe1000000f21a26d8.0020481a26d8.00",
+            "nbma_address": "47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.00",
             "nbma_subaddress": "", "protocol_address": "10.0.0.1", "preference": 0
         })
     );
     let v = serde_json::to_value(v2().1).unwrap();
-    assert_eq!(v["nbma_address"], "+15551234567");
+    assert_eq!(v["nbma_address"], "15551234567");
     assert_eq!(v["state"], "purged");
     let v = serde_json::to_value(v3().1).unwrap();
     assert_eq!(v["protocol_address"], "2001:db8::1");

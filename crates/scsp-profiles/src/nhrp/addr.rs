@@ -11,13 +11,15 @@
 //! | none | `""` |
 //! | 4 | dotted IPv4, `192.0.2.1` |
 //! | 16 | IPv6, `2001:db8::1` |
-//! | 20, NSAP format (NBMA only) | ATM Forum NSAPA as AFI.IDI.HO-DSP.ESI.SEL, `47.0005.80ffe1000000f21a26d8.0020481a26d8.00` |
-//! | E.164 format, all IA5 digits (NBMA only) | `+` and the digits, `+15551234567` |
+//! | 20, NSAP format (NBMA only) | ATM Forum NSAPA in the grouping AFI.IDI.DFI.AA.RSVD.RD.AREA.ESI.SEL, `47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.00` (as the ATMARP profile writes it) |
+//! | E.164 format, 1 to 15 IA5 digits (NBMA only) | the digits, `15551234567` |
+//! | E.164 format, 16 or more IA5 digits (NBMA only) | `+` and the digits |
 //! | E.164 format, anything else (NBMA only) | `e164:0x` and hex |
 //! | anything else | `0x` and hex |
 //!
-//! Parsing also accepts hex with or without `0x` and with `.` anywhere between digit pairs (the
-//! way HARP's configuration writes ATM addresses) for NBMA addresses.
+//! NBMA addresses are also read as 1 to 15 decimal digits with a leading `+` (E.164), and as hex
+//! with or without `0x` and with `.` anywhere between digit pairs (the way HARP's configuration
+//! writes ATM addresses).
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -169,6 +171,13 @@ pub(crate) fn proto_len(field: &'static str, a: &ProtoAddr) -> Result<u8, CodecE
     })
 }
 
+/// Length of an ATM Forum NSAP address.
+const NSAP_LEN: usize = 20;
+/// Octets per group of the dotted NSAP form (ICD/DCC AESA format).
+const NSAP_GROUPS: [usize; 9] = [1, 2, 1, 3, 2, 2, 2, 6, 1];
+/// Longest E.164 number.
+const E164_MAX: usize = 15;
+
 /// A subnetwork (NBMA, ATM) address or subaddress: its format bit and its octets. The empty
 /// address is the null one (no storage allocated).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -205,13 +214,19 @@ impl NbmaAddr {
         if s.is_empty() {
             return Ok(NbmaAddr::null());
         }
+        let all_digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
         let addr = if let Some(digits) = s.strip_prefix('+') {
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("{s:?}: an E.164 number is + and decimal digits"));
+            if !all_digits(digits) {
+                return Err(format!("{s:?}: an E.164 number is decimal digits"));
             }
             NbmaAddr {
                 e164: true,
                 octets: digits.as_bytes().to_vec(),
+            }
+        } else if all_digits(s) && s.len() <= E164_MAX {
+            NbmaAddr {
+                e164: true,
+                octets: s.as_bytes().to_vec(),
             }
         } else if let Some(h) = s.strip_prefix("e164:") {
             NbmaAddr {
@@ -228,8 +243,8 @@ impl NbmaAddr {
         } else {
             NbmaAddr::nsap(parse_hex(s).ok_or_else(|| {
                 format!(
-                    "{s:?} is not an NBMA address (IPv4, IPv6, +E.164 digits, or hex as in \
-                     47.0005.80ffe1000000f21a26d8.0020481a26d8.00)"
+                    "{s:?} is not an NBMA address (IPv4, IPv6, E.164 digits, or hex as in \
+                     47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.00)"
                 )
             })?)
         };
@@ -250,7 +265,8 @@ impl fmt::Display for NbmaAddr {
         if self.e164 {
             if !o.is_empty() && o.iter().all(u8::is_ascii_digit) {
                 // All ASCII digits: the bytes are valid UTF-8.
-                return write!(f, "+{}", String::from_utf8_lossy(o));
+                let plus = if o.len() > E164_MAX { "+" } else { "" };
+                return write!(f, "{plus}{}", String::from_utf8_lossy(o));
             }
             return if o.is_empty() {
                 f.write_str("e164:")
@@ -261,15 +277,17 @@ impl fmt::Display for NbmaAddr {
         match o.len() {
             0 => Ok(()),
             4 | 16 => fmt_ip(f, o),
-            20 => write!(
-                f,
-                "{}.{}.{}.{}.{}",
-                hex::encode(&o[..1]),
-                hex::encode(&o[1..3]),
-                hex::encode(&o[3..13]),
-                hex::encode(&o[13..19]),
-                hex::encode(&o[19..])
-            ),
+            NSAP_LEN => {
+                let mut at = 0;
+                for (i, n) in NSAP_GROUPS.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(&hex::encode(&o[at..at + n]))?;
+                    at += n;
+                }
+                Ok(())
+            }
             _ => write!(f, "0x{}", hex::encode(o)),
         }
     }
@@ -412,8 +430,9 @@ mod tests {
             "",
             "192.0.2.1",
             "2001:db8::1",
-            "47.0005.80ffe1000000f21a26d8.0020481a26d8.00",
-            "+15551234567",
+            "47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.00",
+            "15551234567",
+            "+1234567890123456",
             "e164:0x0102",
             "e164:",
             "0x0102030405",
@@ -424,6 +443,19 @@ mod tests {
         let dotted = NbmaAddr::parse("0x47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.00").unwrap();
         assert_eq!(dotted.octets.len(), 20);
         assert!(!dotted.e164);
+        assert_eq!(
+            NbmaAddr::parse("+15551234567"),
+            NbmaAddr::parse("15551234567")
+        );
+        assert_eq!(
+            NbmaAddr::parse("47.0005.80ffe1000000f21a26d8.0020481a26d8.00").unwrap(),
+            dotted
+        );
+        assert_eq!(
+            NbmaAddr::parse("1234567890123456").unwrap().octets.len(),
+            8,
+            "more than 15 digits: hex"
+        );
         assert!(NbmaAddr::parse("+12a").is_err());
         assert!(NbmaAddr::parse("47..00").is_err());
         assert!(NbmaAddr::parse("xyz").is_err());
