@@ -306,6 +306,8 @@ mod tests {
             data: "beef".into(),
             local: false,
             age_s: 3,
+            record: None,
+            columns: None,
         }
     }
 

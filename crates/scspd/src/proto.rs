@@ -15,8 +15,14 @@
 //! receives [`DaemonMsg::Notify`] messages, unprompted, between replies.
 //!
 //! Byte strings (cache keys, originator IDs, protocol-specific data) are lowercase hex strings.
+//! Entries also carry their record decoded by the server's protocol profile (`record`, JSON, and
+//! `columns`, for people), and typed requests ([`Request::AddRecord`], [`Request::DelRecord`])
+//! originate and withdraw entries from such records.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use scsp_profiles::Column;
 
 /// Version of this protocol.
 pub const VERSION: u32 = 1;
@@ -77,6 +83,30 @@ pub enum Request {
         server: String,
         /// Cache key, hex.
         key: String,
+    },
+    /// Originate or update an entry given as a typed record of the server's profile (as the
+    /// `record` of an [`EntryView`], or as `scspctl add <server> <profile> …` makes it). The
+    /// profile builds the cache key and the protocol-specific data.
+    AddRecord {
+        /// Server name.
+        server: String,
+        /// The record, JSON.
+        record: Value,
+        /// The profile the record is for ("atmarp", "nhrp", "mars", "generic"); when given, a
+        /// server of another profile refuses the request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        profile: Option<String>,
+    },
+    /// Withdraw every entry originated here that `selector` names (e.g. an ATMARP entry by its
+    /// IP address: `{"ip": "10.1.2.3"}`).
+    DelRecord {
+        /// Server name.
+        server: String,
+        /// What to withdraw, JSON (as `scspctl del <server> <profile> …` makes it).
+        selector: Value,
+        /// As in [`Request::AddRecord`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        profile: Option<String>,
     },
     /// Originate many entries at once.
     Load {
@@ -249,6 +279,16 @@ pub enum Response {
         /// Entries.
         entries: Vec<EntryView>,
     },
+    /// For [`Request::AddRecord`]: the entry as held after the request.
+    RecordAdded {
+        /// The entry (its sequence number is that of the instance held).
+        entry: EntryView,
+    },
+    /// For [`Request::DelRecord`]: the entries withdrawn (at least one).
+    RecordsDeleted {
+        /// The entries as they were.
+        entries: Vec<EntryView>,
+    },
 }
 
 /// A server as `show servers` prints it.
@@ -280,6 +320,12 @@ pub struct ServerView {
     pub client_attached: bool,
     /// Packets received that were dropped before reaching a DCS (unknown source, bad size).
     pub dropped_unknown: u64,
+    /// The protocol profile that decodes its records: "atmarp", "nhrp", "mars" or "generic".
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub profile: String,
+    /// For an ATMARP server, its `ATMARPFormat`: "harp", "draft-00" or "draft-01".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atmarp_format: Option<String>,
 }
 
 /// A DCS as `show dcs` prints it.
@@ -330,6 +376,14 @@ pub struct EntryView {
     pub local: bool,
     /// Seconds since this instance arrived or was originated.
     pub age_s: u64,
+    /// The record decoded by the server's protocol profile (absent when the profile cannot
+    /// decode it): what [`Request::AddRecord`] takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Value>,
+    /// The record for people: columns with values written as people write them (dotted IPv4,
+    /// dotted ATM addresses), as `scspctl show cache` prints them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<Column>>,
 }
 
 /// Unprompted messages to an attached client.

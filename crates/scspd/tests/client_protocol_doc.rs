@@ -81,6 +81,8 @@ fn exhaustive(r: &Request, s: &Response, n: &Notify, c: ErrorCode) {
         | Request::ShowCache { .. }
         | Request::Add { .. }
         | Request::Del { .. }
+        | Request::AddRecord { .. }
+        | Request::DelRecord { .. }
         | Request::Load { .. }
         | Request::Dump
         | Request::Attach { .. }
@@ -96,7 +98,9 @@ fn exhaustive(r: &Request, s: &Response, n: &Notify, c: ErrorCode) {
         | Response::Added { .. }
         | Response::Loaded { .. }
         | Response::Dump { .. }
-        | Response::Attached { .. } => {}
+        | Response::Attached { .. }
+        | Response::RecordAdded { .. }
+        | Response::RecordsDeleted { .. } => {}
     }
     match n {
         Notify::Learned { .. }
@@ -168,6 +172,8 @@ fn every_message_kind_and_code_is_documented() {
         data: String::new(),
         local: false,
         age_s: 0,
+        record: None,
+        columns: None,
     };
     exhaustive(
         &Request::Dump,
@@ -184,6 +190,8 @@ fn every_message_kind_and_code_is_documented() {
         "show_cache",
         "add",
         "del",
+        "add_record",
+        "del_record",
         "load",
         "handover",
         "dump",
@@ -195,7 +203,16 @@ fn every_message_kind_and_code_is_documented() {
         assert!(DOC.contains(&format!("### {op}\n")), "no section for {op}");
     }
     for kind in [
-        "done", "servers", "dcs", "cache", "added", "loaded", "dump", "attached",
+        "done",
+        "servers",
+        "dcs",
+        "cache",
+        "added",
+        "loaded",
+        "dump",
+        "attached",
+        "record_added",
+        "records_deleted",
     ] {
         assert!(
             kinds.iter().any(|k| k == kind),
@@ -338,6 +355,8 @@ fn python_example_against_the_mock() {
                     data: "4700".into(),
                     local: false,
                     age_s: 0,
+                    record: None,
+                    columns: None,
                 },
             }),
             Act::Close,

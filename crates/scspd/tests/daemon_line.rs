@@ -156,12 +156,13 @@ fn restarted_daemon_realigns() {
     assert!(dcs.stats["alignments"].as_u64().unwrap() >= 2);
 }
 
-/// IPv6 transport and 16-byte IDs: two daemons on [::1].
+/// IPv6 transport and 16-byte IDs: two daemons on [::1]. (LNNI: the generic profile, so that
+/// any data is a record.)
 #[test]
 fn ipv6_pair_aligns() {
     let conf = |me: u8, port: u16, peer: u8, peer_port: u16| {
         format!(
-            "server v6 {{ protocol NHRP; ServerGroupID 9; ID 2001:db8::{me}; Address ::1; \
+            "server v6 {{ protocol LNNI; ServerGroupID 9; ID 2001:db8::{me}; Address ::1; \
              Port {port}; MTU 1452; DCS {{ ID 2001:db8::{peer}; Address ::1; Port {peer_port}; \
              HelloInt 1; }}; }};\n"
         )
@@ -180,6 +181,6 @@ fn ipv6_pair_aligns() {
     let s = &b.servers()[0];
     assert_eq!(
         (s.lsid.as_str(), s.protocol.as_str()),
-        ("2001:db8::2", "NHRP")
+        ("2001:db8::2", "LNNI")
     );
 }

@@ -34,6 +34,8 @@ fn entry(key: &str, originator: &str, seq: u32, data: &str, age_s: u64) -> Entry
         data: data.into(),
         local: false,
         age_s,
+        record: None,
+        columns: None,
     }
 }
 
@@ -114,6 +116,8 @@ fn show_servers_and_dcs_tables() {
         dcs_aligned: 2,
         client_attached: true,
         dropped_unknown: 0,
+        profile: String::new(),
+        atmarp_format: None,
     };
     let dcs = DcsView {
         server: "atmarp".into(),

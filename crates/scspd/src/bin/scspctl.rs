@@ -8,13 +8,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde::Serialize;
 
+use scsp_profiles::{ProfileOps, ProfileOptions, ops_by_name};
 use scspd::client::{Client, ClientError, FrameError};
 use scspd::proto::{
     DEFAULT_SOCKET, DcsView, EntryView, KeyData, MAX_FRAME, Notify, Request, Response, ServerView,
 };
+
+/// The profiles `add` and `del` take typed arguments for.
+const PROFILES: [&str; 4] = ["atmarp", "nhrp", "mars", "generic"];
 
 const AFTER_HELP: &str = "\
 Exit status: 0 success, 1 scspd refused the request, 2 usage error (bad arguments, bad load
@@ -40,20 +44,43 @@ enum Command {
     #[command(subcommand)]
     Show(Show),
     /// Originate or update an entry of a server's local cache.
+    ///
+    /// Either raw, `add SERVER KEY DATA` (hex), or typed, `add SERVER PROFILE ARGS...` with the
+    /// arguments of the server's protocol profile (atmarp, nhrp, mars, generic), which scspd turns
+    /// into the key and data.
+    #[command(override_usage = "scspctl add <SERVER> <KEY> <DATA>\n       \
+                                scspctl add <SERVER> <PROFILE> <ARGS>...")]
     Add {
         /// Server name.
         server: String,
-        /// Cache key, hex.
-        key: String,
-        /// Protocol-specific data, hex.
-        data: String,
+        /// KEY DATA: cache key and protocol-specific data, hex; or PROFILE ARGS...
+        #[arg(
+            required = true,
+            num_args = 1..,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<String>,
     },
     /// Withdraw an entry originated here.
+    ///
+    /// Either `del SERVER KEY` (hex), or `del SERVER PROFILE ARGS...` naming the entries by the
+    /// profile's fields (e.g. `del atmarp_a atmarp 10.1.2.3`).
+    #[command(override_usage = "scspctl del <SERVER> <KEY>\n       \
+                                scspctl del <SERVER> <PROFILE> <ARGS>...")]
     Del {
         /// Server name.
         server: String,
-        /// Cache key, hex.
-        key: String,
+        /// KEY: cache key, hex; or PROFILE ARGS...
+        #[arg(
+            required = true,
+            num_args = 1..,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<String>,
     },
     /// Originate every entry of a file: one "KEY-HEX DATA-HEX" a line, '#' comments.
     Load {
@@ -133,8 +160,33 @@ impl From<ClientError> for Failure {
     }
 }
 
+/// The command line, with each profile's `add` and `del` arguments in the help of those commands.
+fn command() -> clap::Command {
+    let usage = |add: bool| {
+        let mut text = String::from("Profiles and their arguments:\n");
+        for name in PROFILES {
+            if let Some(ops) = ops_by_name(name, &ProfileOptions::default()) {
+                let line = if add {
+                    ops.add_usage()
+                } else {
+                    ops.del_usage()
+                };
+                let cmd = if add { "add" } else { "del" };
+                let _ = writeln!(text, "  {cmd} <SERVER> {name} {line}");
+            }
+        }
+        text
+    };
+    Cli::command()
+        .mut_subcommand("add", |c| c.after_help(usage(true)))
+        .mut_subcommand("del", |c| c.after_help(usage(false)))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let (msg, code) = match run(cli) {
         Ok(()) => return ExitCode::SUCCESS,
         Err(Failure::Refused(m)) => (m, 1),
@@ -175,6 +227,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 out(&dcs_table(&dcs))
             }
         }
+        Command::Add { server, args } => match profile_form(&args) {
+            Some((ops, rest)) => add_record(&cli.socket, server, ops.as_ref(), rest),
+            None => add_raw(&cli.socket, server, &args),
+        },
+        Command::Del { server, args } => match profile_form(&args) {
+            Some((ops, rest)) => del_record(&cli.socket, server, ops.as_ref(), rest),
+            None => del_raw(&cli.socket, server, &args),
+        },
         Command::Show(Show::Cache { server, json }) => {
             let entries = match connect(&cli.socket)?.request(Request::ShowCache { server })? {
                 Response::Cache { entries } => entries,
@@ -184,29 +244,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 out_json(&entries)
             } else {
                 out(&cache_table(&entries))
-            }
-        }
-        Command::Add { server, key, data } => {
-            let key = parse_key("key", &key).map_err(Failure::Usage)?;
-            let data = parse_hex("data", &data).map_err(Failure::Usage)?;
-            let req = Request::Add {
-                server,
-                key: key.clone(),
-                data,
-            };
-            match connect(&cli.socket)?.request(req)? {
-                Response::Added { seq } => out(&format!("added {key} seq {seq:#010x}\n")),
-                other => Err(unexpected(&other)),
-            }
-        }
-        Command::Del { server, key } => {
-            let key = parse_key("key", &key).map_err(Failure::Usage)?;
-            match connect(&cli.socket)?.request(Request::Del {
-                server,
-                key: key.clone(),
-            })? {
-                Response::Done => out(&format!("deleted {key}\n")),
-                other => Err(unexpected(&other)),
             }
         }
         Command::Load {
@@ -232,6 +269,188 @@ fn run(cli: Cli) -> Result<(), Failure> {
             confirm,
             json,
         } => watch(&cli.socket, server, confirm, json),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// add and del
+
+/// `PROFILE ARGS...`: the profile named by the first argument, and the rest.
+fn profile_form(args: &[String]) -> Option<(std::sync::Arc<dyn ProfileOps>, &[String])> {
+    let (first, rest) = args.split_first()?;
+    // No profile name is hex, so a key is never taken for one.
+    let ops = ops_by_name(first, &ProfileOptions::default())?;
+    Some((ops, rest))
+}
+
+fn add_raw(socket: &Path, server: String, args: &[String]) -> Result<(), Failure> {
+    let [key, data] = args else {
+        return Err(Failure::Usage(format!(
+            "add {server}: expected KEY DATA (hex) or PROFILE ARGS... (a profile: {}), found {} \
+             argument{}",
+            PROFILES.join(", "),
+            args.len(),
+            if args.len() == 1 { "" } else { "s" }
+        )));
+    };
+    let key = parse_key("key", key).map_err(Failure::Usage)?;
+    let data = parse_hex("data", data).map_err(Failure::Usage)?;
+    let req = Request::Add {
+        server,
+        key: key.clone(),
+        data,
+    };
+    match connect(socket)?.request(req)? {
+        Response::Added { seq } => out(&format!("added {key} seq {seq:#010x}\n")),
+        other => Err(unexpected(&other)),
+    }
+}
+
+fn del_raw(socket: &Path, server: String, args: &[String]) -> Result<(), Failure> {
+    let [key] = args else {
+        return Err(Failure::Usage(format!(
+            "del {server}: expected KEY (hex) or PROFILE ARGS... (a profile: {}), found {} \
+             arguments",
+            PROFILES.join(", "),
+            args.len()
+        )));
+    };
+    let key = parse_key("key", key).map_err(Failure::Usage)?;
+    match connect(socket)?.request(Request::Del {
+        server,
+        key: key.clone(),
+    })? {
+        Response::Done => out(&format!("deleted {key}\n")),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Whether the arguments ask for help.
+fn wants_help(args: &[String]) -> bool {
+    args.iter().any(|a| a == "--help" || a == "-h")
+}
+
+/// The profile `name` as `server` runs it (the ATMARP layout decides what the `atmarp`
+/// arguments may be), asked on the connection that will carry the request. A server of another
+/// profile is a usage error; a server scspd does not know is left for scspd to refuse.
+fn server_profile(
+    client: &mut Client,
+    server: &str,
+    name: &str,
+) -> Result<std::sync::Arc<dyn ProfileOps>, Failure> {
+    let servers = match client.request(Request::ShowServers)? {
+        Response::Servers { servers } => servers,
+        other => return Err(unexpected(&other)),
+    };
+    let mut options = ProfileOptions::default();
+    if let Some(s) = servers.iter().find(|s| s.name == server) {
+        if !s.profile.is_empty() && s.profile != name {
+            return Err(Failure::Usage(format!(
+                "server {server} (protocol {}) decodes its records with the {} profile, not {name}",
+                if s.protocol.is_empty() {
+                    s.protocol_id.to_string()
+                } else {
+                    s.protocol.clone()
+                },
+                s.profile
+            )));
+        }
+        if let Some(layout) = s
+            .atmarp_format
+            .as_deref()
+            .and_then(scspd::config::atmarp_format_from_name)
+        {
+            options.atmarp_layout = layout;
+        }
+    }
+    Ok(ops_by_name(name, &options).expect("a known profile"))
+}
+
+/// A profile's complaint about its arguments, with the usage line unless it says it already.
+fn profile_usage(e: scsp_profiles::ProfileError, usage: &str) -> Failure {
+    if e.0.contains("usage:") {
+        Failure::Usage(e.0)
+    } else {
+        Failure::Usage(format!("{e}\nusage: {usage}"))
+    }
+}
+
+fn add_record(
+    socket: &Path,
+    server: String,
+    ops: &dyn ProfileOps,
+    args: &[String],
+) -> Result<(), Failure> {
+    let name = ops.name();
+    let usage = format!("scspctl add {server} {name} {}", ops.add_usage());
+    if wants_help(args) {
+        return out(&format!("usage: {usage}\n"));
+    }
+    let mut client = connect(socket)?;
+    let ops = server_profile(&mut client, &server, name)?;
+    let record = ops
+        .parse_add_args(args)
+        .map_err(|e| profile_usage(e, &usage))?;
+    let req = Request::AddRecord {
+        server,
+        record,
+        profile: Some(name.to_owned()),
+    };
+    match client.request(req)? {
+        Response::RecordAdded { entry } => out(&format!(
+            "added {} seq {:#010x}{}\n",
+            entry.key,
+            entry.seq,
+            columns_note(&entry)
+        )),
+        other => Err(unexpected(&other)),
+    }
+}
+
+fn del_record(
+    socket: &Path,
+    server: String,
+    ops: &dyn ProfileOps,
+    args: &[String],
+) -> Result<(), Failure> {
+    let name = ops.name();
+    let usage = format!("scspctl del {server} {name} {}", ops.del_usage());
+    if wants_help(args) {
+        return out(&format!("usage: {usage}\n"));
+    }
+    let mut client = connect(socket)?;
+    let ops = server_profile(&mut client, &server, name)?;
+    let selector = ops
+        .parse_del_args(args)
+        .map_err(|e| profile_usage(e, &usage))?;
+    let req = Request::DelRecord {
+        server,
+        selector,
+        profile: Some(name.to_owned()),
+    };
+    match client.request(req)? {
+        Response::RecordsDeleted { entries } => {
+            let mut text = String::new();
+            for e in &entries {
+                let _ = writeln!(text, "deleted {}{}", e.key, columns_note(e));
+            }
+            out(&text)
+        }
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// " (NAME value, ...)": an entry's decoded columns, or nothing.
+fn columns_note(e: &EntryView) -> String {
+    match &e.columns {
+        Some(c) if !c.is_empty() => {
+            let cells: Vec<String> = c
+                .iter()
+                .map(|c| format!("{} {}", c.name, c.value))
+                .collect();
+            format!(" ({})", cells.join(", "))
+        }
+        _ => String::new(),
     }
 }
 
@@ -444,7 +663,7 @@ fn notify_line(time: String, n: &Notify) -> String {
         } => ("confirm", server, entry, format!(" token={token} accepted")),
     };
     format!(
-        "{time} {event} {server} key={} originator={} seq={:#010x} data={}{extra}\n",
+        "{time} {event} {server} key={} originator={} seq={:#010x} data={}{extra}{}\n",
         entry.key,
         entry.originator,
         entry.seq,
@@ -453,6 +672,7 @@ fn notify_line(time: String, n: &Notify) -> String {
         } else {
             &entry.data
         },
+        columns_note(entry),
     )
 }
 
@@ -542,14 +762,14 @@ enum Align {
 /// trailing spaces.
 #[derive(Debug)]
 struct Table {
-    columns: Vec<(&'static str, Align)>,
+    columns: Vec<(String, Align)>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn new(columns: &[(&'static str, Align)]) -> Table {
+    fn new(columns: &[(&str, Align)]) -> Table {
         Table {
-            columns: columns.to_vec(),
+            columns: columns.iter().map(|(h, a)| ((*h).to_owned(), *a)).collect(),
             rows: Vec::new(),
         }
     }
@@ -669,6 +889,9 @@ const DATA_WIDTH: usize = 32;
 
 fn cache_table(entries: &[EntryView]) -> String {
     use Align::*;
+    if entries.iter().any(|e| e.columns.is_some()) {
+        return record_table(entries);
+    }
     let mut t = Table::new(&[
         ("KEY", Left),
         ("ORIGINATOR", Left),
@@ -693,6 +916,77 @@ fn cache_table(entries: &[EntryView]) -> String {
         ]);
     }
     t.render()
+}
+
+/// The cache with each record decoded: the profile's columns (the union of those of the
+/// entries, in order), then ORIGINATOR (as an address), SEQ and AGE; and, when some record could
+/// not be decoded, KEY and DATA in hex.
+fn record_table(entries: &[EntryView]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for c in entries.iter().filter_map(|e| e.columns.as_ref()).flatten() {
+        if !names.contains(&c.name) {
+            names.push(c.name.clone());
+        }
+    }
+    let originator = !names.iter().any(|n| n == "ORIGINATOR");
+    let raw = entries.iter().any(|e| e.columns.is_none());
+    let mut header: Vec<(&str, Align)> = names.iter().map(|n| (n.as_str(), Align::Left)).collect();
+    if originator {
+        header.push(("ORIGINATOR", Align::Left));
+    }
+    header.extend([("SEQ", Align::Right), ("AGE", Align::Right)]);
+    if raw {
+        header.extend([("KEY", Align::Left), ("DATA", Align::Left)]);
+    }
+    let mut t = Table::new(&header);
+    for e in entries {
+        let mut row: Vec<String> = names
+            .iter()
+            .map(|n| {
+                e.columns
+                    .iter()
+                    .flatten()
+                    .find(|c| &c.name == n)
+                    .map(|c| {
+                        if c.value.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            c.value.clone()
+                        }
+                    })
+                    .unwrap_or_else(|| "-".to_owned())
+            })
+            .collect();
+        if originator {
+            row.push(id_text(&e.originator));
+        }
+        row.push(format!("{:#010x}", e.seq));
+        row.push(duration(e.age_s));
+        if raw {
+            row.push(e.key.clone());
+            row.push(if e.data.is_empty() {
+                "-".to_owned()
+            } else {
+                e.data.clone()
+            });
+        }
+        t.row(row);
+    }
+    t.render()
+}
+
+/// An SCSP ID given in hex as people write it: 4 bytes as an IPv4 address, 16 as an IPv6
+/// address, anything else in hex.
+fn id_text(hex_id: &str) -> String {
+    match hex::decode(hex_id) {
+        Ok(b) if b.len() == 4 => std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string(),
+        Ok(b) if b.len() == 16 => {
+            let mut o = [0u8; 16];
+            o.copy_from_slice(&b);
+            std::net::Ipv6Addr::from(o).to_string()
+        }
+        _ => hex_id.to_owned(),
+    }
 }
 
 /// A duration for humans, two units at most: `45s`, `3m12s`, `2h05m`, `3d04h`.
@@ -877,6 +1171,8 @@ mod tests {
             data: data.into(),
             local: false,
             age_s: 192,
+            record: None,
+            columns: None,
         }
     }
 
@@ -908,7 +1204,123 @@ mod tests {
 
     #[test]
     fn cli_is_consistent() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn profile_forms_are_told_from_hex() {
+        for name in PROFILES {
+            let a = args(&[name, "x", "y"]);
+            let (ops, rest) = profile_form(&a).unwrap();
+            assert_eq!(ops.name(), name);
+            assert_eq!(rest, &a[1..]);
+            // No profile name reads as hex.
+            assert!(parse_hex("key", name).is_err());
+        }
+        assert_eq!(
+            profile_form(&args(&["ATMARP", "10.1.2.3"]))
+                .unwrap()
+                .0
+                .name(),
+            "atmarp"
+        );
+        assert!(profile_form(&args(&["0a000001", "4700"])).is_none());
+        assert!(profile_form(&args(&["ab"])).is_none());
+        assert!(profile_form(&[]).is_none());
+    }
+
+    #[test]
+    fn the_command_line_takes_both_forms() {
+        let parse = |a: &[&str]| {
+            let m = command().try_get_matches_from(a.iter().copied()).unwrap();
+            Cli::from_arg_matches(&m).unwrap().command
+        };
+        match parse(&[
+            "scspctl",
+            "add",
+            "s",
+            "atmarp",
+            "10.1.2.3",
+            "47.00",
+            "--lifetime",
+            "5",
+        ]) {
+            Command::Add { server, args: a } => {
+                assert_eq!(server, "s");
+                assert_eq!(a, args(&["atmarp", "10.1.2.3", "47.00", "--lifetime", "5"]));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["scspctl", "del", "s", "0a000001"]) {
+            Command::Del { server, args: a } => {
+                assert_eq!((server.as_str(), a), ("s", args(&["0a000001"])));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            command()
+                .try_get_matches_from(["scspctl", "add", "s"])
+                .is_err()
+        );
+        let help = command()
+            .find_subcommand_mut("add")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("add <SERVER> atmarp "), "{help}");
+    }
+
+    fn decoded(ip: &str, originator: &str, age_s: u64) -> EntryView {
+        let col = |name: &str, value: &str| scspd::proto::Column {
+            name: name.into(),
+            value: value.into(),
+        };
+        EntryView {
+            key: "0a010203".into(),
+            originator: originator.into(),
+            seq: 0x8000_0001,
+            data: "4700".into(),
+            local: false,
+            age_s,
+            record: Some(serde_json::json!({"ip": ip})),
+            columns: Some(vec![col("IP", ip), col("ATM ADDRESS", "47.0005")]),
+        }
+    }
+
+    #[test]
+    fn record_table_prints_the_profile_columns() {
+        let t = cache_table(&[
+            decoded("10.1.2.3", "7f000001", 5),
+            decoded("10.1.2.40", "20010db8000000000000000000000001", 192),
+        ]);
+        assert_eq!(
+            t,
+            "IP         ATM ADDRESS  ORIGINATOR          SEQ    AGE\n\
+             10.1.2.3   47.0005      127.0.0.1    0x80000001     5s\n\
+             10.1.2.40  47.0005      2001:db8::1  0x80000001  3m12s\n"
+        );
+        // An entry the profile could not decode keeps its hex.
+        let t = cache_table(&[decoded("10.1.2.3", "7f000001", 5), entry("")]);
+        assert_eq!(
+            t,
+            "IP        ATM ADDRESS  ORIGINATOR         SEQ    AGE  KEY       DATA\n\
+             10.1.2.3  47.0005      127.0.0.1   0x80000001     5s  0a010203  4700\n\
+             -         -            10.0.0.2    0x80000001  3m12s  0a000001  -\n"
+        );
+        let n = Notify::Learned {
+            server: "a".into(),
+            entry: decoded("10.1.2.3", "7f000001", 0),
+        };
+        assert_eq!(
+            notify_line("T".into(), &n),
+            "T learned a key=0a010203 originator=7f000001 seq=0x80000001 data=4700 \
+             (IP 10.1.2.3, ATM ADDRESS 47.0005)\n"
+        );
+        assert_eq!(id_text("0a00"), "0a00");
     }
 }

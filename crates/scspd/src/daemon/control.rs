@@ -350,6 +350,8 @@ fn response_kind(r: &Response) -> String {
         }
         Response::Dump { text } => format!("dump of {} bytes", text.len()),
         Response::Attached { entries } => format!("attached, {} entries", entries.len()),
+        Response::RecordAdded { entry } => format!("record added, key {}", entry.key),
+        Response::RecordsDeleted { entries } => format!("{} record(s) deleted", entries.len()),
     }
 }
 
@@ -469,15 +471,54 @@ impl Session {
             Request::Add { server, key, data } => {
                 let (key, data) = (unhex("key", &key)?, unhex("data", &data)?);
                 let seq = self
-                    .ask(&server, |reply| ServerCmd::Add { key, data, reply })
+                    .ask(&server, |reply| ServerCmd::Add {
+                        from: conn,
+                        key,
+                        data,
+                        reply,
+                    })
                     .await??;
                 Ok(Response::Added { seq })
             }
             Request::Del { server, key } => {
                 let key = unhex("key", &key)?;
-                self.ask(&server, |reply| ServerCmd::Del { key, reply })
-                    .await??;
+                self.ask(&server, |reply| ServerCmd::Del {
+                    from: conn,
+                    key,
+                    reply,
+                })
+                .await??;
                 Ok(Response::Done)
+            }
+            Request::AddRecord {
+                server,
+                record,
+                profile,
+            } => {
+                let entry = self
+                    .ask(&server, |reply| ServerCmd::AddRecord {
+                        from: conn,
+                        record,
+                        profile,
+                        reply,
+                    })
+                    .await??;
+                Ok(Response::RecordAdded { entry })
+            }
+            Request::DelRecord {
+                server,
+                selector,
+                profile,
+            } => {
+                let entries = self
+                    .ask(&server, |reply| ServerCmd::DelRecord {
+                        from: conn,
+                        selector,
+                        profile,
+                        reply,
+                    })
+                    .await??;
+                Ok(Response::RecordsDeleted { entries })
             }
             Request::Load { server, entries } => self.load(server, &entries, false).await,
             Request::Handover { server, entries } => self.load(server, &entries, true).await,
@@ -554,6 +595,7 @@ impl Session {
         let entries = unhex_all(entries)?;
         let (accepted, errors) = self
             .ask(&server, |reply| ServerCmd::Load {
+                from: self.conn,
                 entries,
                 handover,
                 reply,

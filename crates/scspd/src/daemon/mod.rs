@@ -18,6 +18,7 @@ pub mod control;
 pub mod detach;
 pub mod log;
 pub mod plan;
+pub mod profiles;
 pub mod server;
 pub mod trace;
 

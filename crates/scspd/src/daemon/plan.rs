@@ -9,7 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use scsp_core::wire::{AuthAlgorithm as WireAlg, AuthKey, Id};
+use scsp_profiles::ProfileOptions;
 
+use super::profiles::ProfileHandle;
 use crate::config::{self, AuthAlgorithm, Config, Host, Pos, Protocol};
 
 /// A server as the daemon runs it.
@@ -19,12 +21,16 @@ pub struct ServerPlan {
     pub name: String,
     /// Protocol (for display).
     pub protocol: Protocol,
-    /// The core's configuration.
+    /// The core's configuration (its `profile` is [`ServerPlan::profile`]'s core rules).
     pub core: scsp_core::ServerConfig,
     /// Where the server receives, and sends from.
     pub bind: SocketAddr,
     /// The DCSs, in file order.
     pub dcs: Vec<DcsPlan>,
+    /// The options that chose and tune the protocol profile.
+    pub options: ProfileOptions,
+    /// The protocol profile (from the Protocol ID and `options`).
+    pub profile: ProfileHandle,
 }
 
 /// What a reload cannot change without restarting a server: everything in the core's
@@ -37,6 +43,7 @@ pub struct Identity {
     lsid: Id,
     bind: SocketAddr,
     max_packet: usize,
+    options: ProfileOptions,
 }
 
 impl ServerPlan {
@@ -49,6 +56,7 @@ impl ServerPlan {
             lsid: self.core.lsid.clone(),
             bind: self.bind,
             max_packet: self.core.max_packet,
+            options: self.options,
         }
     }
 }
@@ -198,6 +206,9 @@ impl Planner<'_> {
         core.family_id = s.family_id;
         core.max_packet = usize::from(s.mtu);
         core.hash_seed = random_seed();
+        let options = profile_options(s);
+        let ops = scsp_profiles::ops_for(s.protocol.id, &options);
+        core.profile = ops.core();
         let mut dcs: Vec<DcsPlan> = Vec::new();
         for d in &s.dcs {
             let Some(p) = self.dcs(s, d, lsid_ip.is_ipv4(), bind) else {
@@ -237,6 +248,8 @@ impl Planner<'_> {
             core,
             bind,
             dcs,
+            options,
+            profile: ProfileHandle(ops),
         })
     }
 
@@ -304,6 +317,13 @@ impl Planner<'_> {
             peer: canonical(addr),
             core,
         })
+    }
+}
+
+/// The profile options of a server's configuration.
+pub fn profile_options(s: &config::ServerConfig) -> ProfileOptions {
+    ProfileOptions {
+        atmarp_layout: s.atmarp_format,
     }
 }
 

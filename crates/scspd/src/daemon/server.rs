@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use super::plan::{DcsPlan, ServerPlan, canonical, id_text};
+use super::profiles::Profiled;
 use super::{Shared, SupCmd};
 use crate::proto::{DcsView, EntryView, ErrorCode, Notify, ProtoError, ServerView};
 
@@ -61,6 +62,8 @@ pub enum ServerCmd {
     Cache(oneshot::Sender<Vec<EntryView>>),
     /// Originate or update an entry.
     Add {
+        /// The connection asking (the attached client's entries bypass the local rules).
+        from: u64,
         /// Cache key.
         key: Vec<u8>,
         /// Data.
@@ -70,13 +73,39 @@ pub enum ServerCmd {
     },
     /// Withdraw an entry originated here.
     Del {
+        /// The connection asking.
+        from: u64,
         /// Cache key.
         key: Vec<u8>,
         /// Done.
         reply: oneshot::Sender<Result<(), ProtoError>>,
     },
+    /// Originate or update an entry given as a typed record of the server's profile.
+    AddRecord {
+        /// The connection asking.
+        from: u64,
+        /// The record, JSON.
+        record: serde_json::Value,
+        /// The profile the client meant, if it said.
+        profile: Option<String>,
+        /// The entry as held.
+        reply: oneshot::Sender<Result<EntryView, ProtoError>>,
+    },
+    /// Withdraw every entry originated here that a selector names.
+    DelRecord {
+        /// The connection asking.
+        from: u64,
+        /// The selector, JSON.
+        selector: serde_json::Value,
+        /// The profile the client meant, if it said.
+        profile: Option<String>,
+        /// The entries withdrawn.
+        reply: oneshot::Sender<Result<Vec<EntryView>, ProtoError>>,
+    },
     /// Originate many (`handover: false`) or replace the whole local cache (`true`).
     Load {
+        /// The connection asking.
+        from: u64,
         /// Entries.
         entries: RawEntries,
         /// Withdraw what is not listed.
@@ -227,6 +256,8 @@ struct Task {
     shared: Arc<Shared>,
     /// `now` of the last `handle_timeout`, to never spin on a deadline that stays in the past.
     last_timeout: Option<scsp_core::Time>,
+    /// The protocol profile: typed records, decoded views, local rules.
+    profile: Profiled,
 }
 
 /// Start the task of `plan` on `socket` (bound already). `carry`: entries originated here by a
@@ -243,8 +274,13 @@ pub fn spawn(
     let now = shared.clock.now();
     let mut server = Server::new(plan.core.clone());
     server.set_trace_messages(shared.tracer.flags().messages());
+    let mut profile = Profiled::new(
+        &plan.name,
+        plan.profile.0.clone(),
+        plan.core.hash_seed ^ 0x9e37_79b9_7f4a_7c15,
+    );
     for (key, data) in carry {
-        if let Err(e) = server.originate(now, &key, data) {
+        if let Err(e) = profile.add(&mut server, now, &key, data.to_vec(), true) {
             warn!(
                 "server {}: local entry {} not kept across the restart: {e}",
                 plan.name,
@@ -264,6 +300,7 @@ pub fn spawn(
         limit: RateLimit::new(),
         shared,
         last_timeout: None,
+        profile,
     };
     for d in &plan.dcs {
         task.add_peer(now, d.clone());
@@ -321,9 +358,11 @@ impl Task {
 
     async fn run(mut self, mut rx: mpsc::Receiver<ServerCmd>) {
         info!(
-            "server {}: protocol {}, server group {}, ID {}, receiving on {}, {} DCS(s)",
+            "server {}: protocol {} (profile {}), server group {}, ID {}, receiving on {}, {} \
+             DCS(s)",
             self.name,
             self.plan.protocol,
+            self.profile_label(),
             self.plan.core.sgid,
             id_text(&self.plan.core.lsid),
             self.plan.bind,
@@ -354,7 +393,13 @@ impl Task {
                 () = sleep_until(wake) => {
                     let now = self.now();
                     self.last_timeout = Some(now);
-                    self.server.handle_timeout(now);
+                    // Woken for the profile's local rules only: the core's deadline is later.
+                    let rules_only = self.profile.due(now)
+                        && self.server.poll_timeout().is_some_and(|t| t > now);
+                    if !rules_only {
+                        self.server.handle_timeout(now);
+                    }
+                    self.profile.poll(&mut self.server, now);
                 }
             }
             self.drain().await;
@@ -365,7 +410,12 @@ impl Task {
 
     /// When the core next needs `handle_timeout`.
     fn next_wake(&mut self) -> Option<Instant> {
-        let mut t = self.server.poll_timeout()?;
+        let core = self.server.poll_timeout();
+        let rules = self.profile.next_deadline();
+        let mut t = match (core, rules) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
         if let Some(last) = self.last_timeout
             && t <= last
         {
@@ -437,6 +487,21 @@ impl Task {
     fn event(&mut self, ev: Event) {
         match ev {
             Event::Cache(change) => {
+                let now = self.now();
+                self.profile.cache_change(&mut self.server, now, &change);
+                if let CacheChange::Removed {
+                    entry,
+                    reason: RemoveReason::Expired,
+                } = &change
+                {
+                    info!(
+                        "server {}: entry {} of {} expired{}",
+                        self.name,
+                        hex::encode(entry.id.key.as_bytes()),
+                        id_text(&entry.id.origin),
+                        self.columns_note(entry.id.key.as_bytes(), &entry.data)
+                    );
+                }
                 let n = match change {
                     CacheChange::Learned { entry, .. } => Notify::Learned {
                         server: self.name.clone(),
@@ -525,6 +590,7 @@ impl Task {
         }
         let now = self.now();
         self.server.set_confirm(now, false);
+        self.profile.adopt_client_entries(&mut self.server, now);
     }
 
     fn trace(&mut self, t: Trace) {
@@ -573,6 +639,17 @@ impl Task {
             Trace::Dropped { dcs, reason } => {
                 let (label, addr) = self.dcs_label(dcs);
                 match &reason {
+                    DropReason::InvalidRecord(e) => {
+                        if let Some(n) = self.limit.allow() {
+                            warn!(
+                                "server {}: DCS {label} ({addr}): refused a record ({} profile): {e} \
+                                 (acknowledged, neither stored nor forwarded){}",
+                                self.name,
+                                self.profile.name(),
+                                suppressed_note(n)
+                            );
+                        }
+                    }
                     DropReason::Malformed(_) | DropReason::Auth(_) => {
                         if let Some(n) = self.limit.allow() {
                             warn!(
@@ -635,14 +712,96 @@ impl Task {
     }
 
     fn entry_view(&self, e: &CoreEntry) -> EntryView {
-        EntryView {
+        let mut v = EntryView {
             key: hex::encode(e.id.key.as_bytes()),
             originator: hex::encode(e.id.origin.as_bytes()),
             seq: e.seq,
             data: hex::encode(&e.data),
             local: e.id.origin == self.plan.core.lsid,
             age_s: 0,
+            record: None,
+            columns: None,
+        };
+        self.profile.decorate(&mut v, e.id.key.as_bytes(), &e.data);
+        v
+    }
+
+    /// Whether connection `conn` is the attached client (the local server, which applies its
+    /// protocol's rules itself).
+    fn is_client(&self, conn: u64) -> bool {
+        self.client.as_ref().is_some_and(|c| c.conn == conn)
+    }
+
+    /// The profile's name, with the ATMARP layout for ATMARP.
+    fn profile_label(&self) -> String {
+        let name = self.profile.name();
+        if self.plan.core.protocol_id == crate::config::Protocol::ATMARP.id {
+            let layout = crate::config::atmarp_format_name(self.plan.options.atmarp_layout);
+            format!("{name} {layout}")
+        } else {
+            name.to_owned()
         }
+    }
+
+    /// " (NAME value, …)": the record's columns for a log line, or nothing.
+    fn columns_note(&self, key: &[u8], data: &[u8]) -> String {
+        let mut v = EntryView {
+            key: String::new(),
+            originator: String::new(),
+            seq: 0,
+            data: String::new(),
+            local: false,
+            age_s: 0,
+            record: None,
+            columns: None,
+        };
+        self.profile.decorate(&mut v, key, data);
+        match v.columns {
+            Some(c) if !c.is_empty() => {
+                let cells: Vec<String> = c
+                    .iter()
+                    .map(|c| format!("{} {}", c.name, c.value))
+                    .collect();
+                format!(" ({})", cells.join(", "))
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// The live entry `key` originated here, as a view.
+    fn own_entry(&self, key: &[u8]) -> Result<EntryView, ProtoError> {
+        let now = self.now();
+        let lsid = &self.plan.core.lsid;
+        self.server
+            .cache()
+            .iter()
+            .find(|(id, e)| !e.deleted && &id.origin == lsid && id.key.as_bytes() == key)
+            .map(|(id, e)| {
+                let mut v = self.entry_view(&e.view(id));
+                v.age_s = now.since(e.since).as_secs();
+                v
+            })
+            .ok_or_else(|| ProtoError {
+                code: ErrorCode::NotFound,
+                message: format!(
+                    "entry {} is not held (withdrawn meanwhile?)",
+                    hex::encode(key)
+                ),
+            })
+    }
+
+    /// Views of entries withdrawn: (key, sequence number, data) as they were.
+    fn gone_views(&self, gone: Vec<(Vec<u8>, u32, Data)>) -> Vec<EntryView> {
+        let lsid = self.plan.core.lsid.clone();
+        gone.into_iter()
+            .filter_map(|(key, seq, data)| {
+                let id = scsp_core::wire::RecordId {
+                    key: Id::new(&key)?,
+                    origin: lsid.clone(),
+                };
+                Some(self.entry_view(&CoreEntry { id, seq, data }))
+            })
+            .collect()
     }
 
     /// Live entries, sorted by key then originator.
@@ -659,13 +818,19 @@ impl Task {
                 .cmp(&(b.0.key.as_bytes(), b.0.origin.as_bytes()))
         });
         v.into_iter()
-            .map(|(id, e)| EntryView {
-                key: hex::encode(id.key.as_bytes()),
-                originator: hex::encode(id.origin.as_bytes()),
-                seq: e.seq,
-                data: hex::encode(&e.data),
-                local: id.origin == self.plan.core.lsid,
-                age_s: now.since(e.since).as_secs(),
+            .map(|(id, e)| {
+                let mut v = EntryView {
+                    key: hex::encode(id.key.as_bytes()),
+                    originator: hex::encode(id.origin.as_bytes()),
+                    seq: e.seq,
+                    data: hex::encode(&e.data),
+                    local: id.origin == self.plan.core.lsid,
+                    age_s: now.since(e.since).as_secs(),
+                    record: None,
+                    columns: None,
+                };
+                self.profile.decorate(&mut v, id.key.as_bytes(), &e.data);
+                v
             })
             .collect()
     }
@@ -692,6 +857,9 @@ impl Task {
             dcs_aligned: aligned as u32,
             client_attached: self.client.is_some(),
             dropped_unknown: self.dropped_unknown,
+            profile: self.profile.name().to_owned(),
+            atmarp_format: (p.core.protocol_id == crate::config::Protocol::ATMARP.id)
+                .then(|| crate::config::atmarp_format_name(p.options.atmarp_layout).to_owned()),
         }
     }
 
@@ -734,26 +902,60 @@ impl Task {
             ServerCmd::Cache(r) => {
                 let _ = r.send(self.entries());
             }
-            ServerCmd::Add { key, data, reply } => {
-                let r = self.server.originate(now, &key, Data::from(data));
+            ServerCmd::Add {
+                from,
+                key,
+                data,
+                reply,
+            } => {
+                let rules = !self.is_client(from);
+                let r = self.profile.add(&mut self.server, now, &key, data, rules);
                 let _ = reply.send(r.map_err(local_error));
             }
-            ServerCmd::Del { key, reply } => {
-                let r = self.server.withdraw(now, &key);
+            ServerCmd::Del {
+                from: _,
+                key,
+                reply,
+            } => {
+                let r = self.profile.withdraw(&mut self.server, now, &key);
                 let _ = reply.send(r.map_err(local_error));
+            }
+            ServerCmd::AddRecord {
+                from,
+                record,
+                profile,
+                reply,
+            } => {
+                let rules = !self.is_client(from);
+                let r = self.profile.check_name(profile.as_deref()).and_then(|()| {
+                    self.profile
+                        .add_record(&mut self.server, now, &record, rules)
+                });
+                let _ = reply.send(r.and_then(|key| self.own_entry(&key)));
+            }
+            ServerCmd::DelRecord {
+                from: _,
+                selector,
+                profile,
+                reply,
+            } => {
+                let r = self
+                    .profile
+                    .check_name(profile.as_deref())
+                    .and_then(|()| self.profile.del_record(&mut self.server, now, &selector));
+                let _ = reply.send(r.map(|gone| self.gone_views(gone)));
             }
             ServerCmd::Load {
+                from,
                 entries,
                 handover,
                 reply,
             } => {
                 let total = entries.len() as u64;
-                let it = entries.into_iter().map(|(k, d, s)| (k, Data::from(d), s));
-                let errors: Vec<(Vec<u8>, LocalError)> = if handover {
-                    self.server.replace_local_cache_numbered(now, it)
-                } else {
-                    self.server.originate_many(now, it)
-                };
+                let rules = !self.is_client(from);
+                let errors: Vec<(Vec<u8>, LocalError)> =
+                    self.profile
+                        .load(&mut self.server, now, entries, handover, rules);
                 let accepted = total - errors.len() as u64;
                 let errors = errors
                     .into_iter()
@@ -920,11 +1122,12 @@ impl Task {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "server {}: protocol {} ({}), server group {}, family {}, ID {}, receiving on {}, \
-             MTU {}",
+            "server {}: protocol {} ({}, profile {}), server group {}, family {}, ID {}, \
+             receiving on {}, MTU {}",
             self.name,
             p.protocol,
             p.core.protocol_id,
+            self.profile_label(),
             p.core.sgid,
             p.core.family_id,
             v.lsid,
@@ -1011,14 +1214,19 @@ impl Task {
             };
             let _ = writeln!(
                 out,
-                "    key {} originator {} seq {:#010x} {}{} age {}s data {}",
+                "    key {} originator {} seq {:#010x} {}{} age {}s data {}{}",
                 hex::encode(id.key.as_bytes()),
                 id_text(&id.origin),
                 e.seq,
                 from,
                 if e.deleted { " deleted" } else { "" },
                 now.since(e.since).as_secs(),
-                hex::encode(&e.data)
+                hex::encode(&e.data),
+                if e.deleted {
+                    String::new()
+                } else {
+                    self.columns_note(id.key.as_bytes(), &e.data)
+                }
             );
         }
         out
@@ -1097,6 +1305,11 @@ mod tests {
             core,
             bind: socket.local_addr().unwrap(),
             dcs: Vec::new(),
+            options: Default::default(),
+            profile: crate::daemon::profiles::ProfileHandle(scsp_profiles::ops_for(
+                1,
+                &Default::default(),
+            )),
         };
         let h = spawn(plan, socket, shared, Vec::new());
         h.tx.send(ServerCmd::Panic).await.unwrap();

@@ -1,0 +1,450 @@
+//! A server's protocol profile inside its task: typed records on the client interface, decoded
+//! entries in views and notifications, and the profile's local rules for the cache scspd keeps
+//! itself (refresh hysteresis, duplicates, timers), driven through the core.
+//!
+//! The profile's rules for the protocol core (validation, deletion, lifetime) are not here: the
+//! plan puts them in the core's configuration ([`super::plan`]), and the core applies them to
+//! every record, local or remote.
+//!
+//! The local rules stand in for a local server of the protocol. Entries given by the attached
+//! client (the local server itself, which applies its protocol's rules) bypass them; entries
+//! given by any other connection (`scspctl`, scripts) go through them. When the attached client
+//! goes away, the entries it originated stay and are handed to the rules, which keep them alive
+//! from then on.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use scsp_core::seq::{NextSeq, SEQ_FIRST, next_csa};
+use scsp_core::wire::{Data, Id, RecordId};
+use scsp_core::{CacheChange, LocalError, Server, Time};
+use scsp_profiles::{LocalAction, LocalRules, ProfileOps};
+use serde_json::Value;
+use tracing::{debug, warn};
+
+use crate::proto::{EntryView, ErrorCode, ProtoError};
+
+/// A profile as a server plan holds it: the operations, shared, printable.
+#[derive(Clone)]
+pub struct ProfileHandle(pub Arc<dyn ProfileOps>);
+
+impl std::fmt::Debug for ProfileHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProfileHandle({})", self.0.name())
+    }
+}
+
+/// (key, data, sequence number given by the client) triples.
+pub type Numbered = Vec<(Vec<u8>, Vec<u8>, Option<u32>)>;
+
+/// The profile of one server task, with its local rules if the protocol has any.
+pub struct Profiled {
+    ops: Arc<dyn ProfileOps>,
+    rules: Option<Box<dyn LocalRules>>,
+    /// The server's name, for logs.
+    name: String,
+    /// Keys the attached client originated (left out of the rules while it is attached).
+    client_keys: HashSet<Vec<u8>>,
+}
+
+impl Profiled {
+    /// The profile `ops` of server `name`; `seed` seeds its local rules.
+    pub fn new(name: &str, ops: Arc<dyn ProfileOps>, seed: u64) -> Profiled {
+        let rules = ops.local_rules(seed);
+        Profiled {
+            ops,
+            rules,
+            name: name.to_owned(),
+            client_keys: HashSet::new(),
+        }
+    }
+
+    /// The profile's short name.
+    pub fn name(&self) -> &'static str {
+        self.ops.name()
+    }
+
+    /// Refuse a typed request meant for another profile.
+    pub fn check_name(&self, wanted: Option<&str>) -> Result<(), ProtoError> {
+        match wanted {
+            Some(w) if !w.eq_ignore_ascii_case(self.ops.name()) => Err(ProtoError {
+                code: ErrorCode::BadArgument,
+                message: format!(
+                    "server {} decodes its records with the {} profile, not {w:.20}",
+                    self.name,
+                    self.ops.name()
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Add the decoded record and its columns to a view of (`key`, `data`). A record the
+    /// profile cannot decode is shown as hex only.
+    pub fn decorate(&self, v: &mut EntryView, key: &[u8], data: &[u8]) {
+        v.record = self.ops.decode(key, data).ok();
+        v.columns = self.ops.columns(key, data).ok();
+    }
+
+    /// When the local rules next need [`Profiled::poll`].
+    pub fn next_deadline(&self) -> Option<Time> {
+        self.rules.as_ref().and_then(|r| r.next_deadline())
+    }
+
+    /// Whether the local rules have something due at `now`.
+    pub fn due(&self, now: Time) -> bool {
+        self.next_deadline().is_some_and(|t| t <= now)
+    }
+
+    /// The local rules' timers.
+    pub fn poll(&mut self, server: &mut Server, now: Time) {
+        if !self.due(now) {
+            return;
+        }
+        let Some(rules) = self.rules.as_mut() else {
+            return;
+        };
+        let actions = rules.poll(now);
+        self.apply(server, now, actions);
+    }
+
+    /// Originate or update the local entry `key` (`add`). With `via_rules`, through the local
+    /// rules, which may find it a mere refresh not to be advertised yet, or a refresh to be
+    /// advertised under a new sequence number even though the data is unchanged.
+    pub fn add(
+        &mut self,
+        server: &mut Server,
+        now: Time,
+        key: &[u8],
+        data: Vec<u8>,
+        via_rules: bool,
+    ) -> Result<u32, LocalError> {
+        let rules = match self.rules.as_mut() {
+            Some(r) if via_rules => r,
+            Some(r) => {
+                // The attached client's entry: its own rules apply, not ours.
+                let seq = server.originate(now, key, Data::from(data))?;
+                r.on_local_withdraw(now, key);
+                self.client_keys.insert(key.to_vec());
+                return Ok(seq);
+            }
+            None => return server.originate(now, key, Data::from(data)),
+        };
+        self.client_keys.remove(key);
+        check_local(server, &data)?;
+        let held = own_live(server, key);
+        // A refresh not to be advertised yet. (With nothing held to refresh, because it expired
+        // or the rules lost track, it is advertised.)
+        if !rules.on_local(now, key, &data)
+            && let Some((seq, _)) = held
+        {
+            return Ok(seq);
+        }
+        let r = originate_fresh(server, now, key, data);
+        if r.is_err() && held.is_none() {
+            rules.on_local_withdraw(now, key);
+        }
+        r
+    }
+
+    /// Withdraw the local entry `key` (`del`).
+    pub fn withdraw(
+        &mut self,
+        server: &mut Server,
+        now: Time,
+        key: &[u8],
+    ) -> Result<(), LocalError> {
+        let r = server.withdraw(now, key);
+        if r.is_ok() {
+            self.client_keys.remove(key);
+            if let Some(rules) = self.rules.as_mut() {
+                rules.on_local_withdraw(now, key);
+            }
+        }
+        r
+    }
+
+    /// The attached client went away: the entries it originated stay, and the local rules keep
+    /// them alive from now on (advertising them now if the rules say so).
+    pub fn adopt_client_entries(&mut self, server: &mut Server, now: Time) {
+        let mut keys: Vec<Vec<u8>> = std::mem::take(&mut self.client_keys).into_iter().collect();
+        if self.rules.is_none() {
+            return;
+        }
+        keys.sort();
+        for key in keys {
+            if let Some((_, data)) = own_live(server, &key)
+                && let Err(e) = self.add(server, now, &key, data.to_vec(), true)
+            {
+                warn!(
+                    "server {}: entry {} of the client that went away: {e}",
+                    self.name,
+                    hex::encode(&key)
+                );
+            }
+        }
+    }
+
+    /// Originate many entries (`load`), or replace the whole local cache (`handover`), with or
+    /// without the local rules (see [`Profiled::add`]). Returns the entries refused.
+    pub fn load(
+        &mut self,
+        server: &mut Server,
+        now: Time,
+        entries: Numbered,
+        handover: bool,
+        via_rules: bool,
+    ) -> Vec<(Vec<u8>, LocalError)> {
+        let it = |v: Numbered| v.into_iter().map(|(k, d, s)| (k, Data::from(d), s));
+        let Some(rules) = self.rules.as_mut() else {
+            return if handover {
+                server.replace_local_cache_numbered(now, it(entries))
+            } else {
+                server.originate_many(now, it(entries))
+            };
+        };
+        if handover || !via_rules {
+            // Taken as given; the rules learn what is held now.
+            let before = own_live_keys(server);
+            let given: Vec<(Vec<u8>, Vec<u8>)> = entries
+                .iter()
+                .map(|(k, d, _)| (k.clone(), d.clone()))
+                .collect();
+            let errors = if handover {
+                server.replace_local_cache_numbered(now, it(entries))
+            } else {
+                server.originate_many(now, it(entries))
+            };
+            let refused: HashSet<&[u8]> = errors.iter().map(|(k, _)| k.as_slice()).collect();
+            for (k, d) in &given {
+                if refused.contains(k.as_slice()) {
+                    continue;
+                }
+                if via_rules {
+                    // Handed over by a connection that is not the attached client: scspd keeps
+                    // these entries itself.
+                    rules.on_local(now, k, d);
+                    self.client_keys.remove(k);
+                } else {
+                    rules.on_local_withdraw(now, k);
+                    self.client_keys.insert(k.clone());
+                }
+            }
+            let after = own_live_keys(server);
+            for k in before.difference(&after) {
+                rules.on_local_withdraw(now, k);
+                self.client_keys.remove(k);
+            }
+            return errors;
+        }
+        let mut pass = Vec::with_capacity(entries.len());
+        let mut fresh: HashSet<Vec<u8>> = HashSet::new();
+        for (key, data, seq) in entries {
+            if check_local(server, &data).is_err() {
+                pass.push((key, Data::from(data), seq)); // refused by the core, with why
+                continue;
+            }
+            self.client_keys.remove(&key);
+            let held = own_live(server, &key);
+            if !rules.on_local(now, &key, &data) && held.is_some() {
+                continue; // a refresh inside the rules' window: not advertised
+            }
+            if held.is_none() {
+                fresh.insert(key.clone());
+            }
+            let seq = seq.or_else(|| refresh_seq(server, &key, &data));
+            pass.push((key, Data::from(data), seq));
+        }
+        let errors = server.originate_many(now, pass);
+        for (k, _) in &errors {
+            if fresh.contains(k) {
+                rules.on_local_withdraw(now, k);
+            }
+        }
+        errors
+    }
+
+    /// A typed record (`add_record`): built by the profile, originated as by [`Profiled::add`].
+    /// Returns the cache key.
+    pub fn add_record(
+        &mut self,
+        server: &mut Server,
+        now: Time,
+        record: &Value,
+        via_rules: bool,
+    ) -> Result<Vec<u8>, ProtoError> {
+        let lsid = server.config().lsid.clone();
+        let (key, data) = self
+            .ops
+            .build(record, lsid.as_bytes())
+            .map_err(|e| ProtoError {
+                code: ErrorCode::BadArgument,
+                message: format!("{} record: {e}", self.ops.name()),
+            })?;
+        self.add(server, now, &key, data, via_rules)
+            .map_err(super::server::local_error)?;
+        Ok(key)
+    }
+
+    /// Withdraw every entry originated here that `selector` names (`del_record`). Returns the
+    /// entries withdrawn as they were: (key, sequence number, data).
+    pub fn del_record(
+        &mut self,
+        server: &mut Server,
+        now: Time,
+        selector: &Value,
+    ) -> Result<Vec<(Vec<u8>, u32, Data)>, ProtoError> {
+        let lsid = server.config().lsid.clone();
+        let mut chosen: Vec<(Vec<u8>, u32, Data)> = server
+            .cache()
+            .iter()
+            .filter(|(id, e)| e.owned && !e.deleted && id.origin == lsid)
+            .filter(|(id, e)| self.ops.selects(selector, id.key.as_bytes(), &e.data))
+            .map(|(id, e)| (id.key.as_bytes().to_vec(), e.seq, e.data.clone()))
+            .collect();
+        if chosen.is_empty() {
+            return Err(ProtoError {
+                code: ErrorCode::NotFound,
+                message: format!(
+                    "no {} entry originated here matches {selector}",
+                    self.ops.name()
+                ),
+            });
+        }
+        chosen.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, _, _) in &chosen {
+            self.withdraw(server, now, key)
+                .map_err(super::server::local_error)?;
+        }
+        Ok(chosen)
+    }
+
+    /// A change of the cache reported by the core: remote entries go to the local rules, and an
+    /// entry of ours that went away (it expired) is forgotten by them.
+    pub fn cache_change(&mut self, server: &mut Server, now: Time, change: &CacheChange) {
+        let Some(rules) = self.rules.as_mut() else {
+            return;
+        };
+        let lsid = server.config().lsid.clone();
+        let actions = match change {
+            CacheChange::Learned { entry, .. } | CacheChange::Replaced { entry, .. }
+                if entry.id.origin != lsid =>
+            {
+                rules.on_remote(
+                    now,
+                    entry.id.key.as_bytes(),
+                    entry.id.origin.as_bytes(),
+                    &entry.data,
+                )
+            }
+            CacheChange::Removed { entry, .. } if entry.id.origin == lsid => {
+                rules.on_local_withdraw(now, entry.id.key.as_bytes());
+                self.client_keys.remove(entry.id.key.as_bytes());
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        self.apply(server, now, actions);
+    }
+
+    /// Carry out what the local rules ask.
+    fn apply(&mut self, server: &mut Server, now: Time, actions: Vec<LocalAction>) {
+        let profile = self.ops.name();
+        for a in actions {
+            match a {
+                LocalAction::Originate { key, data } => {
+                    match originate_fresh(server, now, &key, data) {
+                        Ok(seq) => debug!(
+                            "server {}: {profile} rules: entry {} advertised, seq {seq:#010x}",
+                            self.name,
+                            hex::encode(&key)
+                        ),
+                        Err(e) => warn!(
+                            "server {}: {profile} rules: entry {} not advertised: {e}",
+                            self.name,
+                            hex::encode(&key)
+                        ),
+                    }
+                }
+                LocalAction::Withdraw { key } => match server.withdraw(now, &key) {
+                    Ok(()) => debug!(
+                        "server {}: {profile} rules: entry {} withdrawn",
+                        self.name,
+                        hex::encode(&key)
+                    ),
+                    Err(LocalError::NotFound) => {}
+                    Err(e) => warn!(
+                        "server {}: {profile} rules: entry {} not withdrawn: {e}",
+                        self.name,
+                        hex::encode(&key)
+                    ),
+                },
+            }
+        }
+    }
+}
+
+/// Originate `data` under `key` as a new instance, even when the data is what is held (a
+/// refresh: the other servers restart its lifetime).
+fn originate_fresh(
+    server: &mut Server,
+    now: Time,
+    key: &[u8],
+    data: Vec<u8>,
+) -> Result<u32, LocalError> {
+    match refresh_seq(server, key, &data) {
+        Some(s) => server.originate_numbered(now, key, Data::from(data), s),
+        None => server.originate(now, key, Data::from(data)),
+    }
+}
+
+/// What the core checks of a local record: live and valid for the profile.
+fn check_local(server: &Server, data: &[u8]) -> Result<(), LocalError> {
+    let p = &server.config().profile;
+    if p.is_deletion(data) {
+        return Err(LocalError::IsDeletion);
+    }
+    p.validate(data).map_err(|e| LocalError::Invalid(e.0))
+}
+
+/// The sequence number and data of the live entry `key` originated here, if any.
+fn own_live(server: &Server, key: &[u8]) -> Option<(u32, Data)> {
+    let id = RecordId {
+        key: Id::new(key)?,
+        origin: server.config().lsid.clone(),
+    };
+    server
+        .cache()
+        .get(&id)
+        .filter(|e| e.owned && !e.deleted)
+        .map(|e| (e.seq, e.data.clone()))
+}
+
+fn own_live_keys(server: &Server) -> HashSet<Vec<u8>> {
+    let lsid = &server.config().lsid;
+    server
+        .cache()
+        .iter()
+        .filter(|(id, e)| e.owned && !e.deleted && &id.origin == lsid)
+        .map(|(id, _)| id.key.as_bytes().to_vec())
+        .collect()
+}
+
+/// The number that makes a new instance of an entry held with the same data, or `None` when
+/// [`Server::originate`] makes a new instance by itself (new or changed data) or must decide
+/// (an entry not yet confirmed after a restart).
+fn refresh_seq(server: &Server, key: &[u8], data: &[u8]) -> Option<u32> {
+    let id = RecordId {
+        key: Id::new(key)?,
+        origin: server.config().lsid.clone(),
+    };
+    let e = server.cache().get(&id)?;
+    if !e.owned || e.deleted || e.unconfirmed || &e.data[..] != data {
+        return None;
+    }
+    Some(match next_csa(e.seq, 1) {
+        NextSeq::Next(s) => s,
+        // Not newer than what is held: the core goes to the next number, wrapping as it must.
+        NextSeq::Wrap => SEQ_FIRST,
+    })
+}
