@@ -107,6 +107,9 @@ proptest! {
         let _ = rules.on_local(Time::ZERO, &b, &b);
         let _ = rules.on_remote(Time::ZERO, &b, &b, &b);
         rules.on_local_withdraw(Time::ZERO, &b);
+        rules.on_remote_removed(Time::ZERO, &b, &b);
+        let _ = rules.poll(Time::from_millis(u64::MAX));
+        let _ = (rules.take_flushes(), rules.take_notices());
         if let Ok(r) = Record::decode(&b) {
             prop_assert!(core.validate(&b).is_ok());
             prop_assert_eq!(r.encode().unwrap(), b);

@@ -219,3 +219,87 @@ fn other_timers() {
         "a redirect entry lives as long as its server is given"
     );
 }
+
+/// The daemon reports a remote deletion as a removal (without its record): the removal of a
+/// registration is a deregistration.
+#[test]
+fn a_removed_registration_flushes_the_clients_entries() {
+    let mut r = MarsRules::default();
+    let (reg, regd) = rec(&format!("register 7 {ATM}"));
+    let (mreg, _) = rec(&format!("mcs-register 9 {ATM}"));
+    let (j, jd) = rec(&format!("join 224.1.1.1 7 {ATM}"));
+    let (rk, rd) = rec(&format!("redirect {ATM}"));
+    // Nothing learned from A yet: nothing to flush.
+    r.on_remote_removed(T0, &reg, A);
+    assert!(r.take_flushes().is_empty());
+    r.on_remote(T0, &reg, A, &regd);
+    r.on_remote(T0, &rk, A, &rd);
+    r.on_remote_removed(T0, &j, A);
+    r.on_remote_removed(T0, &rk, A);
+    assert!(
+        r.take_flushes().is_empty(),
+        "a group or a redirect entry is no registration"
+    );
+    r.on_remote_removed(T0, &reg, A);
+    r.on_remote_removed(T0, &reg, A);
+    r.on_remote_removed(T0, &mreg, A);
+    let f = r.take_flushes();
+    assert_eq!(
+        f,
+        vec![
+            Flush::Client {
+                origin: A.to_vec(),
+                kind: Kind::Client,
+                cmi: 7
+            },
+            Flush::Client {
+                origin: A.to_vec(),
+                kind: Kind::Mcs,
+                cmi: 9
+            }
+        ],
+        "decided once"
+    );
+    assert!(f[0].matches(&j, A, &jd));
+    let n = r.take_notices();
+    assert_eq!(n.len(), 2);
+    assert!(
+        n[0].contains("0a000002") && n[0].contains("client 7"),
+        "{}",
+        n[0]
+    );
+    assert!(n[1].contains("MCS 9"), "{}", n[1]);
+    assert!(r.take_notices().is_empty());
+    // Once A is given up, removals of its entries decide nothing more.
+    r.poll(T0 + secs(250));
+    assert_eq!(r.take_flushes().len(), 1);
+    assert!(r.take_notices()[0].contains("no redirect update for 250 s"));
+    r.on_remote_removed(T0 + secs(251), &reg, A);
+    assert!(r.take_flushes().is_empty());
+}
+
+/// Decisions nobody takes do not pile up without bound.
+#[test]
+fn queues_are_bounded() {
+    let mut r = MarsRules::default();
+    let (rk, rd) = rec(&format!("redirect {ATM}"));
+    r.on_remote(T0, &rk, A, &rd);
+    for cmi in 0..3000u16 {
+        r.on_remote_removed(T0, &[3, (cmi >> 8) as u8, cmi as u8], A);
+    }
+    let f = r.take_flushes();
+    assert_eq!(f.len(), scsp_profiles::mars::rules::MAX_QUEUED);
+    assert_eq!(
+        f.last(),
+        Some(&Flush::Client {
+            origin: A.to_vec(),
+            kind: Kind::Client,
+            cmi: 2999
+        }),
+        "the newest are kept"
+    );
+    assert_eq!(
+        r.take_notices().len(),
+        scsp_profiles::mars::rules::MAX_QUEUED
+    );
+}

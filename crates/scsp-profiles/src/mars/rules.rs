@@ -11,10 +11,11 @@
 //!   server to drop that client's entries: [`Flush::Client`].
 //!
 //! Flushing entries of another originator needs a core API that does not exist yet (see
-//! `docs/profiles-nhrp-mars.md`, "What the core would need"): the decisions are collected here and
-//! taken with [`MarsRules::take_flushes`].
+//! `docs/profiles-nhrp-mars.md`, "What the core would need"): the decisions are collected here,
+//! taken with [`MarsRules::take_flushes`], and told to the operator through
+//! [`LocalRules::take_notices`]. Both queues keep the newest [`MAX_QUEUED`] items.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use scsp_core::Time;
@@ -23,6 +24,9 @@ use serde::{Deserialize, Serialize};
 use super::record::{Kind, Record, State};
 use crate::nhrp::NbmaAddr;
 use crate::{LocalAction, LocalRules};
+
+/// Most flush decisions, and most notices, kept until taken; older ones are dropped.
+pub const MAX_QUEUED: usize = 1024;
 
 /// The timers of [`MarsRules`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +122,8 @@ pub struct MarsRules {
     withdraw_at: Option<Time>,
     /// Other servers, by Originator ID.
     remote: BTreeMap<Vec<u8>, Watched>,
-    flushes: Vec<Flush>,
+    flushes: VecDeque<Flush>,
+    notices: VecDeque<String>,
 }
 
 impl MarsRules {
@@ -131,7 +136,8 @@ impl MarsRules {
             withdraw: Vec::new(),
             withdraw_at: None,
             remote: BTreeMap::new(),
-            flushes: Vec::new(),
+            flushes: VecDeque::new(),
+            notices: VecDeque::new(),
         }
     }
 
@@ -142,7 +148,33 @@ impl MarsRules {
 
     /// The flush decisions taken since the last call, oldest first.
     pub fn take_flushes(&mut self) -> Vec<Flush> {
-        std::mem::take(&mut self.flushes)
+        self.flushes.drain(..).collect()
+    }
+
+    /// Decide a flush (once), and say so.
+    fn flush(&mut self, f: Flush) {
+        if self.flushes.contains(&f) {
+            return;
+        }
+        let notice = match &f {
+            Flush::Server { origin } => format!(
+                "MARS server {}: no redirect update for {} s (two missed): everything learned \
+                 from it is to be flushed",
+                hex::encode(origin),
+                self.timers.dead_after().as_secs()
+            ),
+            Flush::Client { origin, kind, cmi } => format!(
+                "MARS server {}: {} {cmi} deregistered: its entries are to be flushed",
+                hex::encode(origin),
+                match kind {
+                    Kind::Client => "client",
+                    Kind::Mcs => "MCS",
+                    Kind::Server => "server",
+                }
+            ),
+        };
+        push_bounded(&mut self.flushes, f);
+        push_bounded(&mut self.notices, notice);
     }
 
     /// The servers whose redirect entries are current, in ascending order of Originator ID with
@@ -182,6 +214,13 @@ impl MarsRules {
             self.queue_withdraw(now, k);
         }
     }
+}
+
+fn push_bounded<T>(q: &mut VecDeque<T>, item: T) {
+    if q.len() >= MAX_QUEUED {
+        q.pop_front();
+    }
+    q.push_back(item);
 }
 
 impl Default for MarsRules {
@@ -245,7 +284,7 @@ impl LocalRules for MarsRules {
                 atm: None,
             });
             if r.register && r.state.is_deletion() {
-                self.flushes.push(Flush::Client {
+                self.flush(Flush::Client {
                     origin: origin.to_vec(),
                     kind: r.state.kind(),
                     cmi: r.cmi,
@@ -253,6 +292,30 @@ impl LocalRules for MarsRules {
             }
         }
         Vec::new()
+    }
+
+    /// The removal of a remote registration (key `kind ‖ CMI`, see [`super::key_of`]) is the
+    /// client's or MCS's deregistration: its other entries from that server are flushed. Only
+    /// for a server still watched: once a server is given up, its entries are flushed already.
+    fn on_remote_removed(&mut self, _now: Time, key: &[u8], origin: &[u8]) {
+        let kind = match key {
+            [2, ..] => Kind::Mcs,
+            [3, ..] => Kind::Client,
+            _ => return,
+        };
+        if let [_, hi, lo] = key
+            && self.remote.contains_key(origin)
+        {
+            self.flush(Flush::Client {
+                origin: origin.to_vec(),
+                kind,
+                cmi: u16::from_be_bytes([*hi, *lo]),
+            });
+        }
+    }
+
+    fn take_notices(&mut self) -> Vec<String> {
+        self.notices.drain(..).collect()
     }
 
     fn poll(&mut self, now: Time) -> Vec<LocalAction> {
@@ -282,7 +345,7 @@ impl LocalRules for MarsRules {
             .collect();
         for origin in dead {
             self.remote.remove(&origin);
-            self.flushes.push(Flush::Server { origin });
+            self.flush(Flush::Server { origin });
         }
         out
     }
