@@ -14,6 +14,8 @@
 //! - **Sequence numbers**: a client that keeps its Request ID across restarts and re-registers
 //!   with a larger one has it used as the CSA Sequence Number (RFC 2335 §2, method 2): see
 //!   [`seq_for`] and `docs/profiles-nhrp-mars.md`.
+//! - **Local rules** ([`NhrpRules`]): the registrations scspd holds itself are re-registered
+//!   every third of their Holding Time, as their clients would.
 //!
 //! [`addr`] holds the address forms and the reader this profile shares with [`crate::mars`].
 
@@ -22,14 +24,16 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{Column, ProfileError, ProfileOps};
+use crate::{Column, LocalRules, ProfileError, ProfileOps};
 
 pub mod addr;
 pub(crate) mod cli;
 pub mod record;
+pub mod rules;
 
 pub use addr::{CodecError, NbmaAddr, ProtoAddr, Snap};
 pub use record::{Record, State, key_of};
+pub use rules::NhrpRules;
 
 use cli::Opts;
 use record::{FIXED_LEN, HOLDING_OFFSET, STATE_OFFSET};
@@ -375,5 +379,9 @@ impl ProfileOps for Nhrp {
 
     fn del_usage(&self) -> &'static str {
         DEL_USAGE
+    }
+
+    fn local_rules(&self, _seed: u64) -> Option<Box<dyn LocalRules>> {
+        Some(Box::new(NhrpRules::new()))
     }
 }
