@@ -310,3 +310,32 @@ fn redirect_entry_expires_without_refresh_and_lives_with_it() {
     assert_eq!(s.cache().live(), 0, "two missed updates: gone");
     assert_eq!(Kind::Server.code(), key[0]);
 }
+
+/// The JSON examples of the MARS section of the profiles document (docs/profiles.md, or
+/// docs/profiles-nhrp-mars.md until it is merged there) are what the profile reads and writes.
+#[test]
+fn documented_json_is_exact() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/");
+    let doc = ["profiles.md", "profiles-nhrp-mars.md"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(format!("{dir}{f}")).ok())
+        .find(|d| d.contains("## MARS (Protocol ID 3)"))
+        .expect("the MARS section of the profiles document");
+    let start = doc.find("## MARS (Protocol ID 3)").unwrap();
+    let section = &doc[start..];
+    let section = &section[..section
+        .find("## What the core would need")
+        .unwrap_or(section.len())];
+    let blocks: Vec<&str> = section
+        .split("```json\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").unwrap()])
+        .collect();
+    assert!(!blocks.is_empty());
+    let ops = ops_for(3, &Default::default());
+    for b in blocks {
+        let v: serde_json::Value = serde_json::from_str(b).unwrap();
+        let (key, data) = ops.build(&v, &[1]).unwrap();
+        assert_eq!(ops.decode(&key, &data).unwrap(), v, "{b}");
+    }
+}
