@@ -158,10 +158,11 @@ impl MarsRules {
         }
         let notice = match &f {
             Flush::Server { origin } => format!(
-                "MARS server {}: no redirect update for {} s (two missed): everything learned \
+                "MARS server {}: no redirect update for {} s ({} missed): everything learned \
                  from it is to be flushed",
                 hex::encode(origin),
-                self.timers.dead_after().as_secs()
+                self.timers.dead_after().as_secs(),
+                self.timers.missed
             ),
             Flush::Client { origin, kind, cmi } => format!(
                 "MARS server {}: {} {cmi} deregistered: its entries are to be flushed",
