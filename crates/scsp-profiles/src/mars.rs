@@ -7,8 +7,8 @@
 //! - **Cache key**: `kind ‖ CMI ‖ group range` ([`key_of`]): exact, so that a leave supersedes
 //!   the join it undoes; longer than RFC 2443 §4.2's 4 octets, which cannot hold it.
 //! - **States**: 1 redirect, 2 serve and 3 join are live; 4 leave and 5 unserve are the deletion
-//!   records of a join and a serve ([`MarsCore::deletion_of`] turns 3 into 4 and 2 into 5). Any
-//!   other State is refused ([`MarsCore::validate`]), as §3 says to discard it.
+//!   records of a join and a serve ([`MarsCore`]'s `deletion_of` turns 3 into 4 and 2 into 5). Any
+//!   other State is refused ([`MarsCore`]'s `validate`), as §3 says to discard it.
 //! - **Lifetime**: a redirect entry lives [`MarsTimers::dead_after`] (250 s) unless a new
 //!   instance replaces it; memberships live until left or flushed.
 //! - **Local rules** ([`MarsRules`]): this server's redirect entry advertised every minute,

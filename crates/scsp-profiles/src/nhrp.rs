@@ -6,7 +6,7 @@
 //! - **Cache key**: the Client Protocol Address ([`key_of`]): 4 octets for IPv4 as RFC 2335 §4.2
 //!   says, 16 for IPv6.
 //! - **States**: 0 registered and 1 re-registered are live; 2 purged is the deletion record
-//!   (what [`scsp_core::Server::withdraw`] floods: [`NhrpCore::deletion_of`] sets State 2 and,
+//!   (what [`scsp_core::Server::withdraw`] floods: [`NhrpCore`]'s `deletion_of` sets State 2 and,
 //!   as an NHRP Purge Request's CIE does, Holding Time, MTU and Preference 0); 3 "no such client
 //!   data" also says there is no entry, so it is a deletion too.
 //! - **Lifetime**: the Holding Time, at every server. RFC 2335 §3: a time-out "does not cause a
