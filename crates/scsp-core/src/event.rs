@@ -93,6 +93,9 @@ pub enum RemoveReason {
     Purged,
     /// Its lifetime ran out.
     Expired,
+    /// The local server's protocol rules flushed it (e.g. a MARS server that missed two
+    /// redirect updates: RFC 2443 §5.1).
+    Flushed,
 }
 
 /// A change to the cache caused by something other than the local server.

@@ -669,3 +669,36 @@ fn b_2_0_2_local_server_numbers_its_entries_after_a_restart() {
     );
     assert!(b.server.cache().get(&rid(b"k", &lsid)).unwrap().owned);
 }
+
+#[test]
+fn flush_drops_what_other_originators_sent_without_a_message() {
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    let peer = b.peer.clone();
+    b.server.originate(b.now, b"mine", data(b"1")).unwrap();
+    b.deliver(Body::CsuRequest {
+        records: vec![
+            csa(b"a", &peer, SEQ_FIRST, 3, b"1"),
+            csa(b"b", &id4(9), SEQ_FIRST, 3, b"1"),
+        ],
+    });
+    b.sent();
+    b.events();
+    let n = b.server.flush(b.now, |id, _| {
+        id.origin == peer || id.key.as_bytes() == b"mine"
+    });
+    assert_eq!(n, 1, "only the peer's entry: our own are never flushed");
+    assert!(b.sent().is_empty(), "nothing is sent");
+    assert!(matches!(
+        &changes(&mut b)[..],
+        [CacheChange::Removed {
+            reason: RemoveReason::Flushed,
+            ..
+        }]
+    ));
+    assert_eq!(b.server.cache().live(), 2);
+    assert!(
+        b.server.cache().get(&rid(b"a", &peer)).is_none(),
+        "no deleted instance kept"
+    );
+}

@@ -114,11 +114,23 @@ pub trait LocalRules: Send {
     fn take_notices(&mut self) -> Vec<String> {
         Vec::new()
     }
+    /// Entries learned from other servers that the rules decided to drop, without a message
+    /// (e.g. everything a MARS server originated, once it missed two redirect updates: RFC 2443
+    /// §5.1). The daemon hands each to `scsp_core::Server::flush`. Each is returned once.
+    fn take_flush_matches(&mut self) -> Vec<Box<dyn FlushMatch>> {
+        Vec::new()
+    }
     /// Timers: what is due at `now`. An [`LocalAction::Originate`] may carry exactly the data
     /// held already (a refresh): it is then to be flooded under a new sequence number.
     fn poll(&mut self, now: scsp_core::Time) -> Vec<LocalAction>;
     /// When [`LocalRules::poll`] must next be called (a time already past: at once).
     fn next_deadline(&self) -> Option<scsp_core::Time>;
+}
+
+/// Which entries learned from other servers a flush drops.
+pub trait FlushMatch: Send + std::fmt::Debug {
+    /// Whether the entry (`key`, `origin`, `data`) is dropped.
+    fn matches(&self, key: &[u8], origin: &[u8], data: &[u8]) -> bool;
 }
 
 /// What a profile does for the daemon and the operator's tool.

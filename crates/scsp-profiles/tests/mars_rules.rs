@@ -303,3 +303,21 @@ fn queues_are_bounded() {
         scsp_profiles::mars::rules::MAX_QUEUED
     );
 }
+
+#[test]
+fn flush_decisions_reach_the_daemon_through_local_rules() {
+    let mut r = MarsRules::default();
+    let (rk, rd) = rec(&format!("redirect {ATM}"));
+    let (jk, jd) = rec(&format!("join 224.1.1.1 7 {ATM}"));
+    r.on_remote(T0, &rk, A, &rd);
+    r.on_remote(T0, &jk, A, &jd);
+    r.poll(T0 + secs(250));
+    let rules: &mut dyn LocalRules = &mut r;
+    let f = rules.take_flush_matches();
+    assert_eq!(f.len(), 1);
+    assert!(f[0].matches(&jk, A, &jd) && !f[0].matches(&jk, B, &jd));
+    assert!(
+        rules.take_flush_matches().is_empty(),
+        "each decision is given once"
+    );
+}

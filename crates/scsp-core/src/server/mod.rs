@@ -174,7 +174,7 @@ impl Server {
             for t in tokens {
                 let _ = self.confirm_one(now, t, true);
             }
-            self.flush(now);
+            self.flush_queues(now);
         }
     }
 
@@ -182,7 +182,7 @@ impl Server {
     /// way the CSA is acknowledged to its DCS; accepted, it is stored and flooded.
     pub fn confirm(&mut self, now: Time, token: u64, accept: bool) -> Result<(), LocalError> {
         let r = self.confirm_one(now, token, accept);
-        self.flush(now);
+        self.flush_queues(now);
         r
     }
 
@@ -292,7 +292,7 @@ impl Server {
             return;
         }
         self.receive(now, from, bytes);
-        self.flush(now);
+        self.flush_queues(now);
     }
 
     /// Timers: call at (or after) the time [`Server::poll_timeout`] gave.
@@ -304,19 +304,19 @@ impl Server {
             self.csu_timers(now, id);
         }
         self.entry_timers(now);
-        self.flush(now);
+        self.flush_queues(now);
     }
 
     /// Transport connectivity to DCS `id` is available: the Hello FSM goes Down → Waiting.
     pub fn link_up(&mut self, now: Time, id: DcsId) {
         self.hello_link_up(now, id);
-        self.flush(now);
+        self.flush_queues(now);
     }
 
     /// Transport connectivity to DCS `id` is lost: the Hello FSM goes to Down.
     pub fn link_down(&mut self, now: Time, id: DcsId) {
         self.hello_link_down(now, id);
-        self.flush(now);
+        self.flush_queues(now);
     }
 
     /// The local server originates or updates its entry `key` with the protocol specific part
@@ -324,7 +324,7 @@ impl Server {
     /// is what is held already).
     pub fn originate(&mut self, now: Time, key: &[u8], data: Data) -> Result<u32, LocalError> {
         let r = self.originate_one(now, key, data);
-        self.flush(now);
+        self.flush_queues(now);
         r
     }
 
@@ -337,6 +337,32 @@ impl Server {
             .profile
             .validate(data)
             .map_err(|e| LocalError::Invalid(e.0))
+    }
+
+    /// Drop, without sending anything and without keeping a deleted instance, every entry learned
+    /// from other originators that `pred` selects; each is reported as
+    /// [`RemoveReason::Flushed`](crate::event::RemoveReason::Flushed). For protocol rules that
+    /// discard what a failed server originated (RFC 2443 §5.1). Returns how many were dropped.
+    pub fn flush(&mut self, now: Time, mut pred: impl FnMut(&RecordId, &Entry) -> bool) -> usize {
+        let lsid = self.cfg.lsid.clone();
+        let doomed: Vec<RecordId> = self
+            .cache
+            .iter()
+            .filter(|(id, e)| id.origin != lsid && pred(id, e))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &doomed {
+            if let Some(old) = self.cache.remove(id)
+                && !old.deleted
+            {
+                self.events.push_back(Event::Cache(CacheChange::Removed {
+                    entry: old.view(id),
+                    reason: RemoveReason::Flushed,
+                }));
+            }
+        }
+        self.flush_queues(now);
+        doomed.len()
     }
 
     /// One entry of a batch: numbered by the local server or by us.
@@ -405,7 +431,7 @@ impl Server {
         };
         let del = self.cfg.profile.deletion_of(&data);
         self.install_local(now, id, seq::next_csa(seq, 1), del, true, unconfirmed);
-        self.flush(now);
+        self.flush_queues(now);
         Ok(())
     }
 
@@ -434,7 +460,7 @@ impl Server {
                 errors.push((key, e));
             }
         }
-        self.flush(now);
+        self.flush_queues(now);
         errors
     }
 
@@ -467,7 +493,7 @@ impl Server {
         for key in stale {
             let _ = self.withdraw(now, &key);
         }
-        self.flush(now);
+        self.flush_queues(now);
         errors
     }
 
@@ -482,7 +508,7 @@ impl Server {
         seq: u32,
     ) -> Result<u32, LocalError> {
         let r = self.originate_numbered_one(now, key, data, seq);
-        self.flush(now);
+        self.flush_queues(now);
         r
     }
 
@@ -731,7 +757,7 @@ impl Server {
 
     /// Send what the protocol has queued: CSU Requests from the retransmit queues and CSU
     /// Replies for what was received, packed into as few packets as the size allows.
-    fn flush(&mut self, now: Time) {
+    fn flush_queues(&mut self, now: Time) {
         self.check_wrapping(now);
         let ids: Vec<DcsId> = self.dcs_ids().collect();
         for id in ids {

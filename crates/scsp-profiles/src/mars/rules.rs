@@ -83,6 +83,12 @@ pub enum Flush {
     },
 }
 
+impl crate::FlushMatch for Flush {
+    fn matches(&self, key: &[u8], origin: &[u8], data: &[u8]) -> bool {
+        Flush::matches(self, key, origin, data)
+    }
+}
+
 impl Flush {
     /// Whether the entry (`key`, `origin`, `data`) is one this flush drops.
     pub fn matches(&self, _key: &[u8], origin: &[u8], data: &[u8]) -> bool {
@@ -313,6 +319,13 @@ impl LocalRules for MarsRules {
                 cmi: u16::from_be_bytes([*hi, *lo]),
             });
         }
+    }
+
+    fn take_flush_matches(&mut self) -> Vec<Box<dyn crate::FlushMatch>> {
+        self.flushes
+            .drain(..)
+            .map(|f| Box::new(f) as Box<dyn crate::FlushMatch>)
+            .collect()
     }
 
     fn take_notices(&mut self) -> Vec<String> {
