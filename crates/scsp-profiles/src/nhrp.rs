@@ -13,7 +13,7 @@
 //!   CSA Record to be sent because ... all NHSs have the cache entry timing out at the same time".
 //! - **Sequence numbers**: a client that keeps its Request ID across restarts and re-registers
 //!   with a larger one has it used as the CSA Sequence Number (RFC 2335 §2, method 2): see
-//!   [`seq_for`] and `docs/profiles-nhrp-mars.md`.
+//!   [`seq_for`] and `docs/profiles.md`.
 //! - **Local rules** ([`NhrpRules`]): the registrations scspd holds itself are re-registered
 //!   every third of their Holding Time, as their clients would.
 //!

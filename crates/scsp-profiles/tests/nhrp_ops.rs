@@ -303,12 +303,11 @@ fn withdraw_purges() {
     assert_eq!(Record::decode(&e.data).unwrap().state, State::Purged);
 }
 
-/// The JSON examples of the NHRP section of the profiles document (docs/profiles.md, or
-/// docs/profiles-nhrp-mars.md until it is merged there) are what the profile reads and writes.
+/// The JSON examples of the NHRP section of the profiles document (docs/profiles.md) are what the profile reads and writes.
 #[test]
 fn documented_json_is_exact() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/");
-    let doc = ["profiles.md", "profiles-nhrp-mars.md"]
+    let doc = ["profiles.md"]
         .iter()
         .filter_map(|f| std::fs::read_to_string(format!("{dir}{f}")).ok())
         .find(|d| d.contains("## NHRP (Protocol ID 2)"))

@@ -426,7 +426,7 @@ impl Record {
 /// (client, group range) binding without collisions, and a collision would silently replace one
 /// binding by another in every server; this key is exact instead, and longer than 4 octets (3
 /// for registrations and redirect entries, 11 for IPv4 group records). See
-/// `docs/profiles-nhrp-mars.md`.
+/// `docs/profiles.md`.
 pub fn key_of(kind: Kind, cmi: u16, group_min: &ProtoAddr, group_max: &ProtoAddr) -> Vec<u8> {
     let mut k = Vec::with_capacity(3 + group_min.0.len() + group_max.0.len());
     k.push(kind.code());

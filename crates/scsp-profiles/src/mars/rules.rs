@@ -10,10 +10,10 @@
 //!   server that originated it, every local entry of that client or MCS, and asks every other
 //!   server to drop that client's entries: [`Flush::Client`].
 //!
-//! Flushing entries of another originator needs a core API that does not exist yet (see
-//! `docs/profiles-nhrp-mars.md`, "What the core would need"): the decisions are collected here,
-//! taken with [`MarsRules::take_flushes`], and told to the operator through
-//! [`LocalRules::take_notices`]. Both queues keep the newest [`MAX_QUEUED`] items.
+//! The decisions are collected here and taken with [`MarsRules::take_flushes`] (or, through the
+//! trait, [`LocalRules::take_flush_matches`], which the daemon hands to
+//! `scsp_core::Server::flush`), and told to the operator through [`LocalRules::take_notices`].
+//! Both queues keep the newest [`MAX_QUEUED`] items.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
