@@ -284,7 +284,8 @@ pub enum Response {
         /// The entry (its sequence number is that of the instance held).
         entry: EntryView,
     },
-    /// For [`Request::DelRecord`]: the entries withdrawn (at least one).
+    /// For [`Request::DelRecord`], and for a [`Request::AddRecord`] whose record is a deletion
+    /// (a MARS leave): the entries withdrawn.
     RecordsDeleted {
         /// The entries as they were.
         entries: Vec<EntryView>,

@@ -85,14 +85,23 @@ fn operate_a_pair_of_daemons() {
             .starts_with("atmarp  127.0.0.2  127.0.0.2:17592  "),
         "{dcs}"
     );
+    // Protocol 65000: the generic profile's columns, the originator as an address.
     let table = ok(&b.socket, &["show", "cache", "atmarp"]);
     assert_eq!(table.lines().count(), 1002);
     assert!(
         table
             .lines()
+            .next()
+            .unwrap()
+            .starts_with("KEY       DATA  TEXT  LIFETIME  ORIGINATOR         SEQ"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
             .nth(1)
             .unwrap()
-            .starts_with("0a000001  7f000001    0x80000001"),
+            .starts_with("0a000001  4700  -     -         127.0.0.1   0x80000001"),
         "{table}"
     );
     assert!(ok(&a.socket, &["dump"]).contains("server atmarp"));

@@ -523,3 +523,155 @@ fn load_from_standard_input() {
     assert_eq!(stdout(&o), "loaded 2 entries (0 refused)\n");
     assert_eq!(load_sizes(&mock), vec![2]);
 }
+
+fn server_view(name: &str, profile: &str, atmarp_format: Option<&str>) -> ServerView {
+    ServerView {
+        name: name.into(),
+        protocol_id: 1,
+        protocol: "ATMARP".into(),
+        sgid: 7,
+        family_id: 0,
+        lsid: "127.0.0.1".into(),
+        listen: "127.0.0.1:17001".into(),
+        entries: 0,
+        entries_held: 0,
+        dcs: 1,
+        dcs_aligned: 1,
+        client_attached: false,
+        dropped_unknown: 0,
+        profile: profile.into(),
+        atmarp_format: atmarp_format.map(Into::into),
+    }
+}
+
+fn decoded(key: &str, cols: &[(&str, &str)]) -> EntryView {
+    let mut e = entry(key, "7f000001", 0x8000_0001, "00", 0);
+    e.local = true;
+    e.record = Some(serde_json::json!({"key": key}));
+    e.columns = Some(
+        cols.iter()
+            .map(|(n, v)| scspd::proto::Column {
+                name: (*n).into(),
+                value: (*v).into(),
+            })
+            .collect(),
+    );
+    e
+}
+
+const ATM: &str = "47.0005.80.ffdc00.0000.0002.0001.002048061de7.00";
+
+#[test]
+fn profile_forms_send_typed_requests() {
+    let row = [("IP", "10.1.2.3"), ("ATM ADDRESS", ATM)];
+    let mock = Mock::start(move |req| match req {
+        Request::ShowServers => vec![ok(Response::Servers {
+            servers: vec![
+                server_view("atm", "atmarp", Some("draft-01")),
+                server_view("gen", "generic", None),
+            ],
+        })],
+        Request::AddRecord { .. } => vec![ok(Response::RecordAdded {
+            entry: decoded("0a010203", &row),
+        })],
+        Request::DelRecord { .. } => vec![ok(Response::RecordsDeleted {
+            entries: vec![decoded("0a010203", &row)],
+        })],
+        _ => vec![err(ErrorCode::NoSuchServer, "no such server")],
+    });
+    // --lifetime exists in draft-01 only: scspctl asks which layout the server speaks.
+    let o = scspctl(
+        &mock.path,
+        &["add", "atm", "atmarp", "10.1.2.3", ATM, "--lifetime", "5"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("added 0a010203 seq 0x80000001 (IP 10.1.2.3, ATM ADDRESS {ATM})\n")
+    );
+    let o = scspctl(&mock.path, &["del", "atm", "ATMARP", "10.1.2.3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("deleted 0a010203 (IP 10.1.2.3, ATM ADDRESS {ATM})\n")
+    );
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 4, "{reqs:?}");
+    assert_eq!(reqs[0], Request::ShowServers);
+    match &reqs[1] {
+        Request::AddRecord {
+            server,
+            record,
+            profile,
+        } => {
+            assert_eq!(
+                (server.as_str(), profile.as_deref()),
+                ("atm", Some("atmarp"))
+            );
+            assert_eq!(record["ip"], "10.1.2.3");
+            assert_eq!(record["atm"], ATM);
+            assert_eq!(record["lifetime"], 5);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        reqs[3],
+        Request::DelRecord {
+            server: "atm".into(),
+            selector: serde_json::json!({"ip": "10.1.2.3"}),
+            profile: Some("atmarp".into()),
+        }
+    );
+
+    // Usage errors: 2, with the profile's usage line; help without a daemon.
+    let o = scspctl(&mock.path, &["add", "atm", "atmarp", "10.1.2.3"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("<ipv4> <atm-address> [<subaddress>] [--lifetime MIN]"),
+        "{}",
+        stderr(&o)
+    );
+    let o = scspctl(&mock.path, &["add", "gen", "atmarp", "10.1.2.3", ATM]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "scspctl: server gen (protocol ATMARP) decodes its records with the generic profile, \
+         not atmarp\n"
+    );
+    let n = mock.requests().len();
+    let nowhere = std::env::temp_dir().join("scspctl-no-such.sock");
+    let o = scspctl(&nowhere, &["add", "atm", "atmarp", "--help"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("usage: scspctl add atm atmarp <ipv4>"));
+    // A raw form with a wrong number of arguments.
+    let o = scspctl(&mock.path, &["add", "atm", "0a000001"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("expected KEY DATA (hex) or PROFILE ARGS..."));
+    assert_eq!(mock.requests().len(), n);
+}
+
+#[test]
+fn show_cache_prints_decoded_columns() {
+    let mock = Mock::start(|_| {
+        vec![ok(Response::Cache {
+            entries: vec![decoded(
+                "0a010203",
+                &[("IP", "10.1.2.3"), ("ATM ADDRESS", ATM), ("STATE", "new")],
+            )],
+        })]
+    });
+    let o = scspctl(&mock.path, &["show", "cache", "atm"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "IP        ATM ADDRESS                                       STATE  ORIGINATOR         SEQ  AGE\n\
+             10.1.2.3  {ATM}  new    127.0.0.1   0x80000001   0s\n"
+        )
+    );
+    let o = scspctl(&mock.path, &["show", "cache", "atm", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["record"]["key"], "0a010203");
+    assert_eq!(v[0]["columns"][0]["value"], "10.1.2.3");
+    assert_eq!(v[0]["data"], "00");
+}

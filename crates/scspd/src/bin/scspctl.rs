@@ -403,6 +403,8 @@ fn add_record(
             entry.seq,
             columns_note(&entry)
         )),
+        // A record that deletes (a MARS leave) withdrew what it names.
+        Response::RecordsDeleted { entries } => out(&deleted_lines(&entries)),
         other => Err(unexpected(&other)),
     }
 }
@@ -429,15 +431,18 @@ fn del_record(
         profile: Some(name.to_owned()),
     };
     match client.request(req)? {
-        Response::RecordsDeleted { entries } => {
-            let mut text = String::new();
-            for e in &entries {
-                let _ = writeln!(text, "deleted {}{}", e.key, columns_note(e));
-            }
-            out(&text)
-        }
+        Response::RecordsDeleted { entries } => out(&deleted_lines(&entries)),
         other => Err(unexpected(&other)),
     }
+}
+
+/// "deleted KEY (columns)", one line per entry withdrawn.
+fn deleted_lines(entries: &[EntryView]) -> String {
+    let mut text = String::new();
+    for e in entries {
+        let _ = writeln!(text, "deleted {}{}", e.key, columns_note(e));
+    }
+    text
 }
 
 /// " (NAME value, ...)": an entry's decoded columns, or nothing.

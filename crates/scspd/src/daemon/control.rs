@@ -495,7 +495,7 @@ impl Session {
                 record,
                 profile,
             } => {
-                let entry = self
+                let response = self
                     .ask(&server, |reply| ServerCmd::AddRecord {
                         from: conn,
                         record,
@@ -503,7 +503,7 @@ impl Session {
                         reply,
                     })
                     .await??;
-                Ok(Response::RecordAdded { entry })
+                Ok(response)
             }
             Request::DelRecord {
                 server,

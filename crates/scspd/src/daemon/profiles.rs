@@ -37,6 +37,18 @@ impl std::fmt::Debug for ProfileHandle {
 /// (key, data, sequence number given by the client) triples.
 pub type Numbered = Vec<(Vec<u8>, Vec<u8>, Option<u32>)>;
 
+/// Entries withdrawn, as they were: (key, sequence number, data).
+pub type Gone = Vec<(Vec<u8>, u32, Data)>;
+
+/// What [`Profiled::add_record`] did.
+#[derive(Debug)]
+pub enum Added {
+    /// Originated (or refreshed) the entry of this key.
+    Key(Vec<u8>),
+    /// The record was a deletion: these entries were withdrawn.
+    Withdrawn(Gone),
+}
+
 /// The profile of one server task, with its local rules if the protocol has any.
 pub struct Profiled {
     ops: Arc<dyn ProfileOps>,
@@ -84,6 +96,20 @@ impl Profiled {
     pub fn decorate(&self, v: &mut EntryView, key: &[u8], data: &[u8]) {
         v.record = self.ops.decode(key, data).ok();
         v.columns = self.ops.columns(key, data).ok();
+        // A generic entry is known by its key alone, which its columns do not show: put it
+        // first, so that people can tell the entries apart.
+        if self.ops.name() == "generic"
+            && let Some(c) = v.columns.as_mut()
+            && !c.iter().any(|c| c.name == "KEY")
+        {
+            c.insert(
+                0,
+                scsp_profiles::Column {
+                    name: "KEY".into(),
+                    value: hex::encode(key),
+                },
+            );
+        }
     }
 
     /// When the local rules next need [`Profiled::poll`].
@@ -106,6 +132,17 @@ impl Profiled {
         };
         let actions = rules.poll(now);
         self.apply(server, now, actions);
+        self.notices();
+    }
+
+    /// Log what the local rules have to tell the operator.
+    fn notices(&mut self) {
+        let Some(rules) = self.rules.as_mut() else {
+            return;
+        };
+        for n in rules.take_notices() {
+            warn!("server {}: {} rules: {n}", self.name, self.ops.name());
+        }
     }
 
     /// Originate or update the local entry `key` (`add`). With `via_rules`, through the local
@@ -144,6 +181,7 @@ impl Profiled {
         if r.is_err() && held.is_none() {
             rules.on_local_withdraw(now, key);
         }
+        self.notices();
         r
     }
 
@@ -261,18 +299,20 @@ impl Profiled {
                 rules.on_local_withdraw(now, k);
             }
         }
+        self.notices();
         errors
     }
 
     /// A typed record (`add_record`): built by the profile, originated as by [`Profiled::add`].
-    /// Returns the cache key.
+    /// A record that deletes (a MARS leave, an ATMARP record in state deleted) withdraws the
+    /// entry of its key instead.
     pub fn add_record(
         &mut self,
         server: &mut Server,
         now: Time,
         record: &Value,
         via_rules: bool,
-    ) -> Result<Vec<u8>, ProtoError> {
+    ) -> Result<Added, ProtoError> {
         let lsid = server.config().lsid.clone();
         let (key, data) = self
             .ops
@@ -281,9 +321,16 @@ impl Profiled {
                 code: ErrorCode::BadArgument,
                 message: format!("{} record: {e}", self.ops.name()),
             })?;
+        if server.config().profile.is_deletion(&data) {
+            let held = own_live(server, &key);
+            self.withdraw(server, now, &key)
+                .map_err(super::server::local_error)?;
+            let gone = held.map(|(seq, data)| (key, seq, data));
+            return Ok(Added::Withdrawn(gone.into_iter().collect()));
+        }
         self.add(server, now, &key, data, via_rules)
             .map_err(super::server::local_error)?;
-        Ok(key)
+        Ok(Added::Key(key))
     }
 
     /// Withdraw every entry originated here that `selector` names (`del_record`). Returns the
@@ -293,9 +340,9 @@ impl Profiled {
         server: &mut Server,
         now: Time,
         selector: &Value,
-    ) -> Result<Vec<(Vec<u8>, u32, Data)>, ProtoError> {
+    ) -> Result<Gone, ProtoError> {
         let lsid = server.config().lsid.clone();
-        let mut chosen: Vec<(Vec<u8>, u32, Data)> = server
+        let mut chosen: Gone = server
             .cache()
             .iter()
             .filter(|(id, e)| e.owned && !e.deleted && id.origin == lsid)
@@ -342,9 +389,14 @@ impl Profiled {
                 self.client_keys.remove(entry.id.key.as_bytes());
                 Vec::new()
             }
+            CacheChange::Removed { entry, .. } => {
+                rules.on_remote_removed(now, entry.id.key.as_bytes(), entry.id.origin.as_bytes());
+                Vec::new()
+            }
             _ => Vec::new(),
         };
         self.apply(server, now, actions);
+        self.notices();
     }
 
     /// Carry out what the local rules ask.

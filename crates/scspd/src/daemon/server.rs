@@ -21,9 +21,9 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use super::plan::{DcsPlan, ServerPlan, canonical, id_text};
-use super::profiles::Profiled;
+use super::profiles::{Added, Gone, Profiled};
 use super::{Shared, SupCmd};
-use crate::proto::{DcsView, EntryView, ErrorCode, Notify, ProtoError, ServerView};
+use crate::proto::{DcsView, EntryView, ErrorCode, Notify, ProtoError, Response, ServerView};
 
 /// Largest datagram read.
 const DATAGRAM_MAX: usize = 65535;
@@ -89,7 +89,7 @@ pub enum ServerCmd {
         /// The profile the client meant, if it said.
         profile: Option<String>,
         /// The entry as held.
-        reply: oneshot::Sender<Result<EntryView, ProtoError>>,
+        reply: oneshot::Sender<Result<Response, ProtoError>>,
     },
     /// Withdraw every entry originated here that a selector names.
     DelRecord {
@@ -518,6 +518,7 @@ impl Task {
                             RemoveReason::Deleted => "deleted",
                             RemoveReason::Purged => "purged",
                             RemoveReason::Expired => "expired",
+                            RemoveReason::Flushed => "flushed",
                         }
                         .to_owned(),
                     },
@@ -791,7 +792,7 @@ impl Task {
     }
 
     /// Views of entries withdrawn: (key, sequence number, data) as they were.
-    fn gone_views(&self, gone: Vec<(Vec<u8>, u32, Data)>) -> Vec<EntryView> {
+    fn gone_views(&self, gone: Gone) -> Vec<EntryView> {
         let lsid = self.plan.core.lsid.clone();
         gone.into_iter()
             .filter_map(|(key, seq, data)| {
@@ -931,7 +932,15 @@ impl Task {
                     self.profile
                         .add_record(&mut self.server, now, &record, rules)
                 });
-                let _ = reply.send(r.and_then(|key| self.own_entry(&key)));
+                let r = r.and_then(|added| match added {
+                    Added::Key(key) => self
+                        .own_entry(&key)
+                        .map(|entry| Response::RecordAdded { entry }),
+                    Added::Withdrawn(gone) => Ok(Response::RecordsDeleted {
+                        entries: self.gone_views(gone),
+                    }),
+                });
+                let _ = reply.send(r);
             }
             ServerCmd::DelRecord {
                 from: _,
