@@ -42,6 +42,8 @@ fn learned_updated_deleted() {
             "192.0.2.1",
             "--holding",
             "600",
+            "--request-id",
+            "41",
         ],
     );
     assert!(out.contains("PROTOCOL ADDRESS 10.0.0.1"), "{out}");
@@ -57,6 +59,10 @@ fn learned_updated_deleted() {
         e.key, "0a000001",
         "the key is the client's protocol address"
     );
+    assert_eq!(
+        e.seq, 41,
+        "the Request ID is the CSA Sequence Number (RFC 2335 §2)"
+    );
 
     // Updated: the client moved to another NBMA address; the key (its protocol address) stays.
     scspctl(
@@ -69,10 +75,12 @@ fn learned_updated_deleted() {
             "192.0.2.2",
             "--holding",
             "600",
+            "--request-id",
+            "42",
         ],
     );
     p.wait_b(20, "the update at B", |c| {
-        c.len() == 1 && column(&c[0], "NBMA ADDRESS") == Some("192.0.2.2")
+        c.len() == 1 && column(&c[0], "NBMA ADDRESS") == Some("192.0.2.2") && c[0].seq == 42
     });
     let table = scspctl(&p.b.socket, &["show", "cache", "nhrp_b"]);
     assert!(

@@ -20,7 +20,7 @@ use scsp_core::wire::{Data, Id, RecordId};
 use scsp_core::{CacheChange, LocalError, Server, Time};
 use scsp_profiles::{LocalAction, LocalRules, ProfileOps};
 use serde_json::Value;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::proto::{EntryView, ErrorCode, ProtoError};
 
@@ -49,9 +49,20 @@ pub enum Added {
     Withdrawn(Gone),
 }
 
+/// How a protocol numbers the records its local server gives: the CSA Sequence Number to
+/// originate `data` with, if the protocol has one for it.
+type Numbering = fn(&[u8]) -> Option<u32>;
+
+/// The protocol's own numbering: NHRP uses the client's Request ID (RFC 2335 §2, method 2;
+/// `scsp_profiles::nhrp::seq_for_data`); the others leave the numbering to scspd.
+fn numbering_of(ops: &dyn ProfileOps) -> Option<Numbering> {
+    (ops.name() == "nhrp").then_some(scsp_profiles::nhrp::seq_for_data as Numbering)
+}
+
 /// The profile of one server task, with its local rules if the protocol has any.
 pub struct Profiled {
     ops: Arc<dyn ProfileOps>,
+    numbering: Option<Numbering>,
     rules: Option<Box<dyn LocalRules>>,
     /// The server's name, for logs.
     name: String,
@@ -64,6 +75,7 @@ impl Profiled {
     pub fn new(name: &str, ops: Arc<dyn ProfileOps>, seed: u64) -> Profiled {
         let rules = ops.local_rules(seed);
         Profiled {
+            numbering: numbering_of(ops.as_ref()),
             ops,
             rules,
             name: name.to_owned(),
@@ -132,16 +144,28 @@ impl Profiled {
         };
         let actions = rules.poll(now);
         self.apply(server, now, actions);
-        self.notices();
+        self.aftermath(server, now);
     }
 
-    /// Log what the local rules have to tell the operator.
-    fn notices(&mut self) {
+    /// What the local rules decided besides actions: notices for the operator (logged), and
+    /// entries of other servers to drop without a message (flushed from the core's cache).
+    fn aftermath(&mut self, server: &mut Server, now: Time) {
         let Some(rules) = self.rules.as_mut() else {
             return;
         };
+        let profile = self.ops.name();
         for n in rules.take_notices() {
-            warn!("server {}: {} rules: {n}", self.name, self.ops.name());
+            warn!("server {}: {profile} rules: {n}", self.name);
+        }
+        for m in rules.take_flush_matches() {
+            let n = server.flush(now, |id, e| {
+                m.matches(id.key.as_bytes(), id.origin.as_bytes(), &e.data)
+            });
+            info!(
+                "server {}: {profile} rules: {n} entr{} flushed ({m:?})",
+                self.name,
+                if n == 1 { "y" } else { "ies" }
+            );
         }
     }
 
@@ -156,16 +180,17 @@ impl Profiled {
         data: Vec<u8>,
         via_rules: bool,
     ) -> Result<u32, LocalError> {
+        let num = self.numbering;
         let rules = match self.rules.as_mut() {
             Some(r) if via_rules => r,
             Some(r) => {
                 // The attached client's entry: its own rules apply, not ours.
-                let seq = server.originate(now, key, Data::from(data))?;
+                let seq = originate_plain(server, now, key, data, num)?;
                 r.on_local_withdraw(now, key);
                 self.client_keys.insert(key.to_vec());
                 return Ok(seq);
             }
-            None => return server.originate(now, key, Data::from(data)),
+            None => return originate_plain(server, now, key, data, num),
         };
         self.client_keys.remove(key);
         check_local(server, &data)?;
@@ -177,11 +202,11 @@ impl Profiled {
         {
             return Ok(seq);
         }
-        let r = originate_fresh(server, now, key, data);
+        let r = originate_fresh(server, now, key, data, num);
         if r.is_err() && held.is_none() {
             rules.on_local_withdraw(now, key);
         }
-        self.notices();
+        self.aftermath(server, now);
         r
     }
 
@@ -233,7 +258,13 @@ impl Profiled {
         handover: bool,
         via_rules: bool,
     ) -> Vec<(Vec<u8>, LocalError)> {
-        let it = |v: Numbered| v.into_iter().map(|(k, d, s)| (k, Data::from(d), s));
+        let num = self.numbering;
+        let it = |v: Numbered| {
+            v.into_iter().map(move |(k, d, s)| {
+                let s = s.or_else(|| num.and_then(|f| f(&d)));
+                (k, Data::from(d), s)
+            })
+        };
         let Some(rules) = self.rules.as_mut() else {
             return if handover {
                 server.replace_local_cache_numbered(now, it(entries))
@@ -290,7 +321,9 @@ impl Profiled {
             if held.is_none() {
                 fresh.insert(key.clone());
             }
-            let seq = seq.or_else(|| refresh_seq(server, &key, &data));
+            let seq = seq
+                .or_else(|| refresh_seq(server, &key, &data))
+                .or_else(|| num.and_then(|f| f(&data)));
             pass.push((key, Data::from(data), seq));
         }
         let errors = server.originate_many(now, pass);
@@ -299,7 +332,7 @@ impl Profiled {
                 rules.on_local_withdraw(now, k);
             }
         }
-        self.notices();
+        self.aftermath(server, now);
         errors
     }
 
@@ -396,7 +429,7 @@ impl Profiled {
             _ => Vec::new(),
         };
         self.apply(server, now, actions);
-        self.notices();
+        self.aftermath(server, now);
     }
 
     /// Carry out what the local rules ask.
@@ -405,7 +438,7 @@ impl Profiled {
         for a in actions {
             match a {
                 LocalAction::Originate { key, data } => {
-                    match originate_fresh(server, now, &key, data) {
+                    match originate_fresh(server, now, &key, data, self.numbering) {
                         Ok(seq) => debug!(
                             "server {}: {profile} rules: entry {} advertised, seq {seq:#010x}",
                             self.name,
@@ -436,6 +469,20 @@ impl Profiled {
     }
 }
 
+/// Originate `data` under `key`, numbered as the protocol numbers it, if it does.
+fn originate_plain(
+    server: &mut Server,
+    now: Time,
+    key: &[u8],
+    data: Vec<u8>,
+    num: Option<Numbering>,
+) -> Result<u32, LocalError> {
+    match num.and_then(|f| f(&data)) {
+        Some(s) => server.originate_numbered(now, key, Data::from(data), s),
+        None => server.originate(now, key, Data::from(data)),
+    }
+}
+
 /// Originate `data` under `key` as a new instance, even when the data is what is held (a
 /// refresh: the other servers restart its lifetime).
 fn originate_fresh(
@@ -443,10 +490,11 @@ fn originate_fresh(
     now: Time,
     key: &[u8],
     data: Vec<u8>,
+    num: Option<Numbering>,
 ) -> Result<u32, LocalError> {
     match refresh_seq(server, key, &data) {
         Some(s) => server.originate_numbered(now, key, Data::from(data), s),
-        None => server.originate(now, key, Data::from(data)),
+        None => originate_plain(server, now, key, data, num),
     }
 }
 
