@@ -192,3 +192,31 @@ fn a_record_of_another_layout_is_refused() {
         "{log}"
     );
 }
+
+/// scspd's own ATMARP rules for the entries it keeps: a mere refresh is not advertised again
+/// inside 10 + random(2) minutes; the entries of an attached local server bypass the rules until
+/// it detaches, when scspd takes them over (and advertises them again at once).
+#[test]
+fn local_rules_refresh_hysteresis_and_adoption() {
+    let p = Pair::start("rules", "ATMARP", "", "", (17709, 17710));
+    let first = p.add_a(json!({"ip": "10.1.2.6", "atm": ATM}));
+    p.wait_b(20, "the binding at B", |c| c.len() == 1);
+    let again = p.add_a(json!({"ip": "10.1.2.6", "atm": ATM}));
+    assert_eq!(again.seq, first.seq, "a mere refresh is not advertised");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(p.cache_b()[0].seq, first.seq);
+
+    // The attached client's own entry: not scspd's to refresh while it is attached.
+    let mut client = p.attach_a();
+    let e = add_record(&mut client, &p.sa, json!({"ip": "10.1.2.7", "atm": ATM}));
+    let again = add_record(&mut client, &p.sa, json!({"ip": "10.1.2.7", "atm": ATM}));
+    assert_eq!(again.seq, e.seq, "unchanged data, no new instance");
+    p.wait_b(20, "the client's binding at B", |c| c.len() == 2);
+    // It goes away; scspd keeps the entry and advertises it as its own from now on.
+    drop(client);
+    p.wait_b(20, "the adopted binding re-advertised", |c| {
+        c.iter()
+            .any(|x| field(x, "ip").as_deref() == Some("10.1.2.7") && x.seq > e.seq)
+    });
+    assert!(p.a.log_text().contains("detached"));
+}

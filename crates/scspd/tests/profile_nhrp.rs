@@ -112,3 +112,31 @@ fn holding_time_expiry_is_silent() {
         field(e, "protocol_address").as_deref() == Some("10.0.0.9")
     });
 }
+
+/// scspd stands in for the clients whose registrations it holds: it re-registers each every third
+/// of its Holding Time (State 1, the next Request ID), so an entry added with `scspctl` outlives
+/// its Holding Time everywhere.
+#[test]
+fn held_registrations_are_re_registered() {
+    let p = Pair::start("nhrpr", "NHRP", "", "", (17725, 17726));
+    scspctl(
+        &p.a.socket,
+        &[
+            "add",
+            "nhrpr_a",
+            "nhrp",
+            "10.0.0.5",
+            "192.0.2.5",
+            "--holding",
+            "3",
+        ],
+    );
+    p.wait_b(20, "the registration at B", |c| c.len() == 1);
+    let first = p.cache_b()[0].seq;
+    std::thread::sleep(std::time::Duration::from_secs(7));
+    let c = p.cache_b();
+    assert_eq!(c.len(), 1, "it outlived its Holding Time");
+    assert!(c[0].seq > first, "{} after {first}", c[0].seq);
+    assert_eq!(column(&c[0], "STATE"), Some("reregistered"));
+    assert_eq!(p.cache_a().len(), 1);
+}

@@ -450,6 +450,44 @@ mod tests {
     }
 
     #[test]
+    fn the_profile_follows_the_protocol_and_atmarp_format() {
+        let conf = |body: &str| {
+            parse(&format!(
+                "server s {{ {body} ID 127.0.0.1; ServerGroupID 1; Port 17998; \
+                 DCS {{ ID 127.0.0.9; }}; }};"
+            ))
+        };
+        for (body, profile, core) in [
+            ("protocol ATMARP;", "atmarp", "atmarp"),
+            ("protocol NHRP;", "nhrp", "nhrp"),
+            ("protocol MARS;", "mars", "mars"),
+            ("protocol DHCP;", "generic", "generic"),
+            ("protocol 65000;", "generic", "generic"),
+        ] {
+            let p = plan(&conf(body), "t.conf").unwrap();
+            let s = &p.servers[0];
+            assert_eq!(s.profile.0.name(), profile, "{body}");
+            assert!(
+                s.core.profile.name().contains(core),
+                "{body}: {}",
+                s.core.profile.name()
+            );
+        }
+        let harp = plan(&conf("protocol ATMARP;"), "t.conf").unwrap();
+        let d01 = plan(&conf("protocol ATMARP; ATMARPFormat draft-01;"), "t.conf").unwrap();
+        assert_eq!(
+            d01.servers[0].options.atmarp_layout,
+            scsp_profiles::AtmarpLayout::Draft01
+        );
+        // Another layout is another server: a reload restarts it.
+        assert_ne!(harp.servers[0].identity(), d01.servers[0].identity());
+        assert_eq!(
+            harp.servers[0].identity(),
+            plan(&conf("protocol ATMARP;"), "t.conf").unwrap().servers[0].identity()
+        );
+    }
+
+    #[test]
     fn lsid_from_netif_lo() {
         let c = parse(
             "server s { protocol ATMARP; netif lo; ServerGroupID 1; Port 17999; \

@@ -531,15 +531,19 @@ fn own_live_keys(server: &Server) -> HashSet<Vec<u8>> {
 }
 
 /// The number that makes a new instance of an entry held with the same data, or `None` when
-/// [`Server::originate`] makes a new instance by itself (new or changed data) or must decide
-/// (an entry not yet confirmed after a restart).
+/// [`Server::originate`] makes a new instance by itself (new or changed data).
+///
+/// (The core leaves unchanged data alone; `Server::originate_numbered` with the next number
+/// floods it. That instance counts as confirmed: should an earlier incarnation of this server
+/// have left an instance under that very number, the two are told apart by the core's rule for
+/// equal numbers, which supersedes ours again, rather than by fetching it during alignment.)
 fn refresh_seq(server: &Server, key: &[u8], data: &[u8]) -> Option<u32> {
     let id = RecordId {
         key: Id::new(key)?,
         origin: server.config().lsid.clone(),
     };
     let e = server.cache().get(&id)?;
-    if !e.owned || e.deleted || e.unconfirmed || &e.data[..] != data {
+    if !e.owned || e.deleted || &e.data[..] != data {
         return None;
     }
     Some(match next_csa(e.seq, 1) {
