@@ -322,9 +322,7 @@ fn documented_json_is_exact() {
         .expect("the MARS section of the profiles document");
     let start = doc.find("## MARS (Protocol ID 3)").unwrap();
     let section = &doc[start..];
-    let section = &section[..section
-        .find("## Generic records")
-        .unwrap_or(section.len())];
+    let section = &section[..section.find("## Generic records").unwrap_or(section.len())];
     let blocks: Vec<&str> = section
         .split("```json\n")
         .skip(1)
