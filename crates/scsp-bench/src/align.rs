@@ -1,0 +1,398 @@
+//! `scsp-bench align`: how fast a new (or returning) server catches up.
+//!
+//! Server A (127.0.0.1) holds N entries; B (127.0.0.2) is empty. B is started with A as its DCS
+//! (A has B configured from the start): the clock runs from B's process start, through the
+//! Hello exchange, Cache Alignment (CA summaries one at a time) and Update Cache (CSUS one at a
+//! time, answered by CSU Requests), until B's live entry count equals A's. With `--overlap F`, B
+//! already holds the fraction F of A's entries (it was aligned with A before, then the link went
+//! down while A originated the rest and B some of its own): the link comes up again by a reload
+//! of A's configuration, and the clock runs until both hold the union.
+
+use std::time::{Duration, Instant};
+
+use scspd::client::Client;
+use scspd::proto::{Request, Response};
+use serde_json::json;
+
+use crate::daemon::{self, Daemon, Node, TempDir, Traffic};
+use crate::{Error, Profile, emit, median, redis, verdict};
+
+/// Bytes of data per entry (the issue's 40-byte values).
+pub const DATA_LEN: usize = 40;
+/// Entries per `load` request while filling a server.
+const LOAD_BATCH: usize = 50_000;
+/// Caches up to this size are compared entry by entry at the end (a `show cache` reply must fit
+/// in one 64 MiB frame); larger ones by counts, and by every entry having been learned from A.
+const FULL_COMPARE_MAX: u64 = 300_000;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Entries held by A.
+    #[arg(long, default_value_t = 100_000)]
+    entries: u32,
+    /// MTU of both servers (largest SCSP packet).
+    #[arg(long, default_value_t = 1472)]
+    mtu: u16,
+    /// Also time a Redis replica's full sync of the same number of keys (40-byte values).
+    #[arg(long)]
+    redis: bool,
+    /// B already holds this fraction of A's entries, plus 1% of N of its own.
+    #[arg(long, default_value_t = 0.0)]
+    overlap: f64,
+    /// Record layout.
+    #[arg(long, value_enum, default_value_t = Profile::Generic)]
+    profile: Profile,
+    /// Run the case this many times and report the median (each run with new processes).
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Poll interval of the servers' entry counts, milliseconds.
+    #[arg(long, default_value_t = 1)]
+    poll_ms: u64,
+}
+
+/// One scspd alignment.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Run {
+    /// Seconds from the link coming up to identical caches.
+    pub seconds: f64,
+    /// Seconds from the link coming up until B's CA FSM had left Cache Summarize (summaries
+    /// exchanged; as polled).
+    pub summarized: Option<f64>,
+    /// What A sent to B during the run.
+    pub a_to_b: Traffic,
+    /// What B sent to A.
+    pub b_to_a: Traffic,
+    /// Entries each holds at the end.
+    pub entries: u64,
+}
+
+pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
+    if !(0.0..1.0).contains(&a.overlap) {
+        return Err(Error::Setup("--overlap must be in [0, 1)".into()));
+    }
+    if a.profile == Profile::Atmarp {
+        return Err(Error::Setup(
+            "--profile atmarp: the ATMARP profile (crates/scsp-profiles) is not implemented yet"
+                .into(),
+        ));
+    }
+    let redis_bin = if a.redis {
+        Some(redis::find_redis()?)
+    } else {
+        None
+    };
+    let _ = redis_bin;
+    let scspd = daemon::find_scspd()?;
+    let mut runs = Vec::new();
+    let mut redis_runs = Vec::new();
+    for i in 0..a.repeat.max(1) {
+        let r = if a.overlap > 0.0 {
+            align_overlap(&scspd, a)?
+        } else {
+            align_fresh(&scspd, a)?
+        };
+        if a.repeat > 1 {
+            eprintln!("  run {}: scspd={:.3}", i + 1, r.seconds);
+        }
+        runs.push(r);
+        if a.redis {
+            let s = redis::full_sync(u64::from(a.entries), DATA_LEN)?;
+            if a.repeat > 1 {
+                eprintln!("  run {}: redis={:.3}", i + 1, s.seconds);
+            }
+            redis_runs.push(s);
+        }
+    }
+    let mut t: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
+    let scspd_s = median(&mut t);
+    let best = t.first().copied().unwrap_or(0.0);
+    // The run whose time is the median, for its counters.
+    let mid = runs
+        .iter()
+        .find(|r| r.seconds == scspd_s)
+        .cloned()
+        .unwrap_or_else(|| runs[0].clone());
+    let redis_s = if a.redis {
+        let mut v: Vec<f64> = redis_runs.iter().map(|r| r.seconds).collect();
+        Some(median(&mut v))
+    } else {
+        None
+    };
+    let (target, ok) = target(a, scspd_s, redis_s);
+    let mut line = format!(
+        "align entries={} mtu={} profile={}{} scspd={scspd_s:.3}",
+        a.entries,
+        a.mtu,
+        match a.profile {
+            Profile::Generic => "generic",
+            Profile::Atmarp => "atmarp",
+        },
+        if a.overlap > 0.0 {
+            format!(" overlap={}", a.overlap)
+        } else {
+            String::new()
+        },
+    );
+    if let Some(r) = redis_s {
+        line += &format!(" redis={r:.3} ratio={:.2}", scspd_s / r);
+    }
+    if a.repeat > 1 {
+        line += &format!(" (median of {}, best {best:.3})", a.repeat);
+    }
+    line += &format!(
+        " a->b={}pkts/{}B b->a={}pkts/{}B",
+        mid.a_to_b.packets, mid.a_to_b.bytes, mid.b_to_a.packets, mid.b_to_a.bytes
+    );
+    if let Some(s) = mid.summarized {
+        line += &format!(" summarized={s:.3}");
+    }
+    match (&target, ok) {
+        (Some(t), Some(ok)) => line += &format!(" target[{t}]={}", verdict(ok)),
+        (Some(t), None) => line += &format!(" target[{t}]=n/a (run with --redis)"),
+        _ => {}
+    }
+    let value = json!({
+        "case": "align",
+        "entries": a.entries,
+        "mtu": a.mtu,
+        "profile": a.profile,
+        "overlap": a.overlap,
+        "repeat": a.repeat,
+        "scspd": scspd_s,
+        "scspd_best": best,
+        "scspd_runs": runs,
+        "redis": redis_s,
+        "redis_runs": redis_runs,
+        "ratio": redis_s.map(|r| scspd_s / r),
+        "target": target,
+        "pass": ok,
+    });
+    emit(json_out, &line, &value);
+    Ok(())
+}
+
+/// The target of the issue that applies to this case, and whether it is met (None: it needs a
+/// Redis figure that was not measured).
+fn target(a: &Args, s: f64, redis: Option<f64>) -> (Option<String>, Option<bool>) {
+    if a.overlap > 0.0 || a.profile != Profile::Generic {
+        return (None, None);
+    }
+    match (a.entries, a.mtu) {
+        (1_000_000, 65000) => (Some("<=0.5s".into()), Some(s <= 0.5)),
+        (1_000_000, 1472) => (
+            Some("<=2.0s and <=redis".into()),
+            redis.map(|r| s <= 2.0 && s <= r),
+        ),
+        (100_000, 65000) => (Some("<=redis".into()), redis.map(|r| s <= r)),
+        _ => (None, None),
+    }
+}
+
+fn protocol(p: Profile) -> u16 {
+    match p {
+        Profile::Generic => 65000,
+        Profile::Atmarp => 1,
+    }
+}
+
+/// Wait until every DCS of the daemon behind `c` is Aligned.
+fn wait_aligned(c: &mut Client, what: &str) -> Result<(), Error> {
+    daemon::wait_for(
+        what,
+        Duration::from_secs(60),
+        Duration::from_millis(5),
+        || {
+            let v = daemon::dcs(c)?;
+            Ok(!v.is_empty() && v.iter().all(|d| d.ca == "Aligned" && d.crl == 0))
+        },
+    )
+}
+
+/// Poll until both counts reach `want`; returns the elapsed time from `start` and when B's CA
+/// FSM was first seen past Cache Summarize.
+fn watch(
+    start: Instant,
+    ca: &mut Client,
+    cb: &mut Client,
+    want: u64,
+    poll: Duration,
+) -> Result<(f64, Option<f64>), Error> {
+    let mut summarized = None;
+    let mut a_done = false;
+    let deadline = Duration::from_secs(600);
+    loop {
+        if summarized.is_none() {
+            let v = daemon::dcs(cb)?;
+            if v.iter()
+                .any(|d| d.ca == "Update Cache" || d.ca == "UpdateCache" || d.ca == "Aligned")
+            {
+                summarized = Some(start.elapsed().as_secs_f64());
+            }
+        }
+        let b = daemon::entries(cb)?;
+        if b >= want {
+            if !a_done {
+                a_done = daemon::entries(ca)? >= want;
+            }
+            if a_done {
+                return Ok((start.elapsed().as_secs_f64(), summarized));
+            }
+        }
+        if start.elapsed() > deadline {
+            return Err(Error::Timeout(format!(
+                "alignment: B holds {b} of {want} entries after {deadline:?}"
+            )));
+        }
+        std::thread::sleep(poll);
+    }
+}
+
+/// Check that the two caches are identical: counts, and entry by entry when small enough.
+fn verify(ca: &mut Client, cb: &mut Client, want: u64) -> Result<(), Error> {
+    let (na, nb) = (daemon::entries(ca)?, daemon::entries(cb)?);
+    if na != want || nb != want {
+        return Err(Error::Check(format!(
+            "A holds {na} entries and B {nb}, both should hold {want}"
+        )));
+    }
+    if want > FULL_COMPARE_MAX {
+        return Ok(());
+    }
+    let cache = |c: &mut Client| -> Result<Vec<(String, String, u32, String)>, Error> {
+        match c.request(Request::ShowCache {
+            server: daemon::SERVER.into(),
+        }) {
+            Ok(Response::Cache { entries }) => Ok(entries
+                .into_iter()
+                .map(|e| (e.key, e.originator, e.seq, e.data))
+                .collect()),
+            Ok(other) => Err(Error::Daemon(format!("unexpected reply {other:?}"))),
+            Err(e) => Err(Error::Daemon(e.to_string())),
+        }
+    };
+    if cache(ca)? != cache(cb)? {
+        return Err(Error::Check("the caches of A and B differ".into()));
+    }
+    Ok(())
+}
+
+/// A holds N entries; B starts empty.
+fn align_fresh(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
+    let dir = TempDir::new("align")?;
+    let (na, nb) = (Node::new(1)?, Node::new(2)?);
+    let proto = protocol(a.profile);
+    let mut da = Daemon::spawn(
+        scspd,
+        dir.path(),
+        "A",
+        &daemon::config(na, &[nb], proto, a.mtu),
+    )?;
+    let mut ca = da.wait_ready()?;
+    let n = u64::from(a.entries);
+    daemon::load(
+        &mut ca,
+        daemon::generic_entries(1, 0, a.entries, DATA_LEN),
+        LOAD_BATCH,
+    )?;
+    if daemon::entries(&mut ca)? != n {
+        return Err(Error::Check("A does not hold the entries loaded".into()));
+    }
+    let before = daemon::sent_to(&mut ca, nb.addr)?;
+    let mut db = Daemon::spawn(
+        scspd,
+        dir.path(),
+        "B",
+        &daemon::config(nb, &[na], proto, a.mtu),
+    )?;
+    let start = db.started;
+    let mut cb = db.wait_ready()?;
+    let (seconds, summarized) =
+        watch(start, &mut ca, &mut cb, n, Duration::from_millis(a.poll_ms))?;
+    let a_to_b = daemon::sent_to(&mut ca, nb.addr)?.since(before);
+    let b_to_a = daemon::sent_to(&mut cb, na.addr)?;
+    wait_aligned(&mut cb, "B to reach Aligned")?;
+    verify(&mut ca, &mut cb, n)?;
+    drop(db);
+    drop(da);
+    Ok(Run {
+        seconds,
+        summarized,
+        a_to_b,
+        b_to_a,
+        entries: n,
+    })
+}
+
+/// B holds a fraction of A's entries and some of its own; the link comes back up.
+fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
+    let dir = TempDir::new("overlap")?;
+    let (na, nb) = (Node::new(1)?, Node::new(2)?);
+    let proto = protocol(a.profile);
+    let cfg_a_linked = daemon::config(na, &[nb], proto, a.mtu);
+    let cfg_a_alone = daemon::config(na, &[], proto, a.mtu);
+    let mut da = Daemon::spawn(scspd, dir.path(), "A", &cfg_a_linked)?;
+    let mut ca = da.wait_ready()?;
+    let mut db = Daemon::spawn(
+        scspd,
+        dir.path(),
+        "B",
+        &daemon::config(nb, &[na], proto, a.mtu),
+    )?;
+    let mut cb = db.wait_ready()?;
+    wait_aligned(&mut cb, "B to align with A (empty)")?;
+    let shared = (f64::from(a.entries) * a.overlap) as u32;
+    let own = (a.entries / 100).max(1);
+    daemon::load(
+        &mut ca,
+        daemon::generic_entries(1, 0, shared, DATA_LEN),
+        LOAD_BATCH,
+    )?;
+    daemon::wait_for(
+        "B to learn the shared entries",
+        Duration::from_secs(600),
+        Duration::from_millis(5),
+        || Ok(daemon::entries(&mut cb)? >= u64::from(shared)),
+    )?;
+    // The link goes down: A forgets B; B times A out (HelloInt 1 × HelloDead 3).
+    da.reload(&mut ca, &cfg_a_alone)?;
+    daemon::wait_for(
+        "B to see the link to A down",
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || Ok(daemon::dcs(&mut cb)?.iter().all(|d| d.ca == "Down")),
+    )?;
+    daemon::load(
+        &mut ca,
+        daemon::generic_entries(1, shared, a.entries - shared, DATA_LEN),
+        LOAD_BATCH,
+    )?;
+    daemon::load(
+        &mut cb,
+        daemon::generic_entries(2, 0, own, DATA_LEN),
+        LOAD_BATCH,
+    )?;
+    let want = u64::from(a.entries) + u64::from(own);
+    let b_before = daemon::sent_to(&mut cb, na.addr)?;
+    let start = Instant::now();
+    da.reload(&mut ca, &cfg_a_linked)?;
+    let (seconds, summarized) = watch(
+        start,
+        &mut ca,
+        &mut cb,
+        want,
+        Duration::from_millis(a.poll_ms),
+    )?;
+    let a_to_b = daemon::sent_to(&mut ca, nb.addr)?;
+    let b_to_a = daemon::sent_to(&mut cb, na.addr)?.since(b_before);
+    wait_aligned(&mut cb, "B to reach Aligned")?;
+    verify(&mut ca, &mut cb, want)?;
+    drop(db);
+    drop(da);
+    Ok(Run {
+        seconds,
+        summarized,
+        a_to_b,
+        b_to_a,
+        entries: want,
+    })
+}

@@ -1,0 +1,419 @@
+//! Real `scspd` processes on loopback: configurations in a temporary directory, one child process
+//! per daemon, driven through its local socket with `scspd::client`.
+
+use std::fs;
+use std::net::{Ipv4Addr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use scspd::client::Client;
+use scspd::proto::{DcsView, KeyData, Request, Response, ServerView};
+
+use crate::Error;
+
+/// The server name every generated configuration uses.
+pub const SERVER: &str = "bench";
+
+/// Where `scspd` is: `$SCSPD`, else next to this executable (the same target directory), else
+/// built with cargo (release) from the workspace this tool was built in.
+pub fn find_scspd() -> Result<PathBuf, Error> {
+    if let Some(p) = std::env::var_os("SCSPD") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().map_err(|e| Error::Setup(format!("current_exe: {e}")))?;
+    if let Some(dir) = exe.parent() {
+        // Next to scsp-bench, or one level up (a test executable lives in target/<profile>/deps).
+        for d in [Some(dir), dir.parent()].into_iter().flatten() {
+            let p = d.join("scspd");
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    eprintln!(
+        "scsp-bench: scspd not found next to {}; building it",
+        exe.display()
+    );
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "scspd",
+            "--bin",
+            "scspd",
+        ])
+        .current_dir(&workspace)
+        .status()
+        .map_err(|e| Error::Setup(format!("cannot run cargo to build scspd: {e}")))?;
+    if !status.success() {
+        return Err(Error::Setup("cargo build of scspd failed".into()));
+    }
+    let p = workspace.join("target/release/scspd");
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(Error::Setup(format!(
+            "scspd not found at {} after building; set SCSPD=/path/to/scspd",
+            p.display()
+        )))
+    }
+}
+
+static NEXT_DIR: AtomicU32 = AtomicU32::new(0);
+
+/// A temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new empty directory under the system temporary directory.
+    pub fn new(tag: &str) -> Result<TempDir, Error> {
+        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("scsp-bench-{}-{n}-{tag}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).map_err(|e| Error::Setup(format!("{}: {e}", p.display())))?;
+        Ok(TempDir(p))
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A free UDP port on `addr` (bound and released at once: another program could take it in
+/// between, which is unlikely on a benchmark machine).
+pub fn free_udp_port(addr: Ipv4Addr) -> Result<u16, Error> {
+    let s = UdpSocket::bind((addr, 0)).map_err(|e| Error::Setup(format!("bind {addr}: {e}")))?;
+    Ok(s.local_addr()
+        .map_err(|e| Error::Setup(e.to_string()))?
+        .port())
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_tcp_port() -> Result<u16, Error> {
+    let s = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(|e| Error::Setup(format!("bind: {e}")))?;
+    Ok(s.local_addr()
+        .map_err(|e| Error::Setup(e.to_string()))?
+        .port())
+}
+
+/// One SCSP server on loopback: its ID is its address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Node {
+    /// Address and ID.
+    pub addr: Ipv4Addr,
+    /// UDP port.
+    pub port: u16,
+}
+
+impl Node {
+    /// The node `127.0.0.<n>` on a free port.
+    pub fn new(n: u8) -> Result<Node, Error> {
+        let addr = Ipv4Addr::new(127, 0, 0, n);
+        Ok(Node {
+            addr,
+            port: free_udp_port(addr)?,
+        })
+    }
+}
+
+/// The configuration of `me` with DCSs `dcs`.
+pub fn config(me: Node, dcs: &[Node], protocol: u16, mtu: u16) -> String {
+    let mut s = format!(
+        "server {SERVER} {{\n    protocol {protocol}; ServerGroupID 7;\n    ID {a}; Address {a}; \
+         Port {p}; MTU {mtu};\n",
+        a = me.addr,
+        p = me.port
+    );
+    for d in dcs {
+        s += &format!(
+            "    DCS {{ ID {a}; Address {a}; Port {p}; hops 3; HelloInt 1; HelloDead 3; }};\n",
+            a = d.addr,
+            p = d.port
+        );
+    }
+    s += "};\n";
+    s
+}
+
+/// A running `scspd -d`, killed on drop.
+#[derive(Debug)]
+pub struct Daemon {
+    /// For messages.
+    pub name: String,
+    child: Child,
+    /// Its configuration file (rewritten for reloads).
+    pub config: PathBuf,
+    /// Its local socket.
+    pub socket: PathBuf,
+    /// Its standard output.
+    pub log: PathBuf,
+    /// When the process was started.
+    pub started: Instant,
+}
+
+impl Daemon {
+    /// Start `scspd -d -f <dir>/<name>.conf -s <dir>/<name>.sock`; returns at once (see
+    /// [`Daemon::wait_ready`]).
+    pub fn spawn(scspd: &Path, dir: &Path, name: &str, config: &str) -> Result<Daemon, Error> {
+        let cfg = dir.join(format!("{name}.conf"));
+        fs::write(&cfg, config).map_err(|e| Error::Setup(format!("{}: {e}", cfg.display())))?;
+        let socket = dir.join(format!("{name}.sock"));
+        let log = dir.join(format!("{name}.log"));
+        let out = fs::File::create(&log).map_err(|e| Error::Setup(e.to_string()))?;
+        let err = out.try_clone().map_err(|e| Error::Setup(e.to_string()))?;
+        let started = Instant::now();
+        let child = Command::new(scspd)
+            .arg("-d")
+            .arg("-f")
+            .arg(&cfg)
+            .arg("-s")
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| Error::Setup(format!("cannot start {}: {e}", scspd.display())))?;
+        Ok(Daemon {
+            name: name.to_owned(),
+            child,
+            config: cfg,
+            socket,
+            log,
+            started,
+        })
+    }
+
+    /// Wait until the socket answers (at most 10 s).
+    pub fn wait_ready(&mut self) -> Result<Client, Error> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(c) = Client::connect_as(&self.socket, "scsp-bench") {
+                return Ok(c);
+            }
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Err(Error::Setup(format!(
+                    "scspd {} exited ({st}) at start-up; its output:\n{}",
+                    self.name,
+                    fs::read_to_string(&self.log).unwrap_or_default()
+                )));
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Setup(format!(
+                    "scspd {} did not answer on {} within 10 s",
+                    self.name,
+                    self.socket.display()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// A new session on its socket.
+    pub fn connect(&self) -> Result<Client, Error> {
+        Client::connect_as(&self.socket, "scsp-bench").map_err(|e| Error::Daemon(e.to_string()))
+    }
+
+    /// Its process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory, bytes (VmRSS of /proc/<pid>/status).
+    pub fn rss(&self) -> Result<u64, Error> {
+        rss(self.pid())
+    }
+
+    /// Replace its configuration file with `config` and reload it.
+    pub fn reload(&self, c: &mut Client, config: &str) -> Result<(), Error> {
+        fs::write(&self.config, config).map_err(|e| Error::Setup(e.to_string()))?;
+        c.request(Request::Reload)
+            .map_err(|e| Error::Daemon(format!("{}: reload: {e}", self.name)))?;
+        Ok(())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// VmRSS of process `pid`, bytes.
+pub fn rss(pid: u32) -> Result<u64, Error> {
+    let s = fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| Error::Setup(format!("/proc/{pid}/status: {e}")))?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .ok_or_else(|| Error::Setup(format!("no VmRSS for process {pid}")))
+}
+
+/// The server's view (`show servers`).
+pub fn server_view(c: &mut Client) -> Result<ServerView, Error> {
+    match c.request(Request::ShowServers) {
+        Ok(Response::Servers { servers }) => servers
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Daemon("no server".into())),
+        Ok(other) => Err(Error::Daemon(format!("unexpected reply {other:?}"))),
+        Err(e) => Err(Error::Daemon(e.to_string())),
+    }
+}
+
+/// Live entries held.
+pub fn entries(c: &mut Client) -> Result<u64, Error> {
+    Ok(server_view(c)?.entries)
+}
+
+/// The DCSs (`show dcs`).
+pub fn dcs(c: &mut Client) -> Result<Vec<DcsView>, Error> {
+    match c.request(Request::ShowDcs { server: None }) {
+        Ok(Response::Dcs { dcs }) => Ok(dcs),
+        Ok(other) => Err(Error::Daemon(format!("unexpected reply {other:?}"))),
+        Err(e) => Err(Error::Daemon(e.to_string())),
+    }
+}
+
+/// Messages and bytes one way, from a DCS's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Traffic {
+    /// Messages (every type).
+    pub packets: u64,
+    /// Bytes (SCSP packets, without UDP/IP headers).
+    pub bytes: u64,
+    /// Of which CA messages.
+    pub ca: u64,
+    /// CSUS messages.
+    pub csus: u64,
+    /// CSU Requests.
+    pub csu_request: u64,
+    /// CSU Replies.
+    pub csu_reply: u64,
+    /// Retransmissions (CA, CSUS, CSA).
+    pub retransmits: u64,
+}
+
+impl Traffic {
+    /// What `v` sent to its DCS.
+    pub fn sent(v: &DcsView) -> Traffic {
+        let tx = &v.stats["tx"];
+        let n = |k: &str| tx[k].as_u64().unwrap_or(0);
+        Traffic {
+            packets: v.tx_msgs,
+            bytes: n("bytes"),
+            ca: n("ca"),
+            csus: n("csus"),
+            csu_request: n("csu_request"),
+            csu_reply: n("csu_reply"),
+            retransmits: v.retransmits,
+        }
+    }
+
+    /// The difference `self - before`.
+    pub fn since(self, before: Traffic) -> Traffic {
+        Traffic {
+            packets: self.packets - before.packets,
+            bytes: self.bytes - before.bytes,
+            ca: self.ca - before.ca,
+            csus: self.csus - before.csus,
+            csu_request: self.csu_request - before.csu_request,
+            csu_reply: self.csu_reply - before.csu_reply,
+            retransmits: self.retransmits - before.retransmits,
+        }
+    }
+}
+
+/// What a DCS (`id`, dotted) of the daemon behind `c` has sent to it so far.
+pub fn sent_to(c: &mut Client, id: Ipv4Addr) -> Result<Traffic, Error> {
+    let id = id.to_string();
+    dcs(c)?
+        .iter()
+        .find(|d| d.id == id)
+        .map(Traffic::sent)
+        .ok_or_else(|| Error::Daemon(format!("no DCS {id}")))
+}
+
+/// The entries `first..first+n` of a run: 4-byte big-endian keys (with `tag` in the top byte) and
+/// 40 bytes of data derived from the key.
+pub fn generic_entries(tag: u8, first: u32, n: u32, data_len: usize) -> Vec<KeyData> {
+    (first..first + n)
+        .map(|i| {
+            let key = (u32::from(tag) << 24 | i).to_be_bytes();
+            let mut data = Vec::with_capacity(data_len);
+            while data.len() < data_len {
+                data.extend_from_slice(&key);
+                data.push(0x5a);
+            }
+            data.truncate(data_len);
+            KeyData {
+                key: hex::encode(key),
+                data: hex::encode(data),
+                seq: None,
+            }
+        })
+        .collect()
+}
+
+/// Originate `entries` at the daemon behind `c`, in requests of at most `batch`.
+pub fn load(c: &mut Client, entries: Vec<KeyData>, batch: usize) -> Result<u64, Error> {
+    let mut accepted = 0;
+    let mut it = entries.into_iter().peekable();
+    while it.peek().is_some() {
+        let chunk: Vec<KeyData> = it.by_ref().take(batch).collect();
+        match c.request(Request::Load {
+            server: SERVER.into(),
+            entries: chunk,
+        }) {
+            Ok(Response::Loaded {
+                accepted: a,
+                errors,
+            }) => {
+                if let Some(e) = errors.first() {
+                    return Err(Error::Daemon(format!(
+                        "load refused {} entries, e.g. {e}",
+                        errors.len()
+                    )));
+                }
+                accepted += a;
+            }
+            Ok(other) => return Err(Error::Daemon(format!("unexpected reply {other:?}"))),
+            Err(e) => return Err(Error::Daemon(format!("load: {e}"))),
+        }
+    }
+    Ok(accepted)
+}
+
+/// Wait until `cond` holds, polling every `every`; `Err` after `timeout`.
+pub fn wait_for(
+    what: &str,
+    timeout: Duration,
+    every: Duration,
+    mut cond: impl FnMut() -> Result<bool, Error>,
+) -> Result<(), Error> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond()? {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Timeout(format!("{what} (after {timeout:?})")));
+        }
+        std::thread::sleep(every);
+    }
+}
