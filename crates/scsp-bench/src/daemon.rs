@@ -247,7 +247,21 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
+    /// SIGTERM (scspd stops cleanly, and a profiler wrapped around it writes its data), then
+    /// SIGKILL if it is still there after 5 s.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
