@@ -486,6 +486,8 @@ impl Task {
 
     fn event(&mut self, ev: Event) {
         match ev {
+            // Without an attached client nobody is told: skip building the notification.
+            Event::Cache(_) if self.client.is_none() => {}
             Event::Cache(change) => {
                 let now = self.now();
                 self.profile.cache_change(&mut self.server, now, &change);
