@@ -114,6 +114,12 @@ impl Cache {
         self.map.iter()
     }
 
+    /// Make room for `additional` more entries at once (an alignment that will learn that many),
+    /// rather than growing the table step by step as they arrive.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.map.reserve(additional);
+    }
+
     /// Store `entry` for `id`, returning the instance it replaces.
     pub(crate) fn insert(&mut self, id: RecordId, entry: Entry) -> Option<Entry> {
         if !entry.deleted {

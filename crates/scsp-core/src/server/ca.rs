@@ -123,12 +123,16 @@ impl Server {
         let lsid = self.cfg.lsid.clone();
         let max = self.cfg.max_entries;
         let mut wanted = Vec::new();
+        let mut missing = 0;
         for r in records {
             if r.null {
                 continue;
             }
             let want = match self.cache.get(&r.id) {
-                None => true,
+                None => {
+                    missing += 1;
+                    true
+                }
                 Some(e) => {
                     seq::newer(r.seq, e.seq)
                         // Our own entry at the same number, originated without knowing whether
@@ -141,6 +145,7 @@ impl Server {
             }
         }
         let Some(d) = self.dcs_mut(id) else { return };
+        d.crl.missing += missing;
         for r in wanted {
             if d.crl.wanted.len() >= max {
                 d.stats.dropped += 1;
@@ -323,6 +328,12 @@ impl Server {
     fn finish_summarize(&mut self, now: Time, id: DcsId, cause: &'static str) {
         self.set_ca(now, id, CaState::UpdateCache, cause);
         // Entries that changed during the summary go out now as CSU Requests.
+        let Some(d) = self.dcs_mut(id) else { return };
+        // The cache grows once to hold what the DCS has and we lack, instead of doubling (and
+        // rehashing every entry) again and again while the answers arrive.
+        let missing = std::mem::take(&mut d.crl.missing);
+        let room = missing.min(self.cfg.max_entries.saturating_sub(self.cache.len()));
+        self.cache.reserve(room);
         let Some(d) = self.dcs_mut(id) else { return };
         let deferred: Vec<_> = d.deferred.drain().collect();
         for rid in deferred {

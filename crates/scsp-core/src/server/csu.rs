@@ -44,7 +44,7 @@ impl Server {
     fn on_csa(&mut self, now: Time, from: DcsId, csa: Csa) -> Option<Csas> {
         let id = csa.summary.id.clone();
         let rseq = csa.summary.seq;
-        let lsid = self.cfg.lsid.clone();
+        let ours = id.origin == self.cfg.lsid;
         let d = self.dcs_mut(from)?;
         // An answer to our CSUS, whatever its instance, ends the solicitation of this record.
         // (A record wanted but not yet asked for is satisfied only by an instance at least as
@@ -92,7 +92,7 @@ impl Server {
                 }
                 // Two instances under one number: an originator that lost its state numbered
                 // again from the start. See docs/rfc2334-readings.md, "equal numbers".
-                if id.origin == lsid && e.owned {
+                if ours && e.owned {
                     // Ours: supersede the other.
                     self.reoriginate(now, &id, rseq);
                 } else if csa.data[..] > e.data[..] {
@@ -117,7 +117,7 @@ impl Server {
             }
             _ => {}
         }
-        if id.origin == lsid {
+        if ours {
             self.self_originated(now, from, csa);
             return Some(ack);
         }

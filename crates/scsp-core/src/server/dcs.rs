@@ -248,6 +248,9 @@ pub(crate) struct Crl {
     pub asked: Set<RecordId>,
     /// When the CSUS outstanding is retransmitted.
     pub rexmit_at: Option<Time>,
+    /// How many of the records wanted were absent from the cache when summarized: the room the
+    /// cache makes at once when Update Cache starts.
+    pub missing: usize,
 }
 
 impl Crl {
@@ -258,19 +261,20 @@ impl Crl {
             outstanding: Set::with_hasher(state.clone()),
             asked: Set::with_hasher(state),
             rexmit_at: None,
+            missing: 0,
         }
     }
 
     pub fn want(&mut self, id: RecordId, seq: u32) {
-        match self.wanted.get_mut(&id) {
-            Some(s) => {
-                if seq::newer(seq, *s) {
-                    *s = seq;
+        match self.wanted.entry(id) {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                if seq::newer(seq, *o.get()) {
+                    *o.get_mut() = seq;
                 }
             }
-            None => {
-                self.wanted.insert(id.clone(), seq);
-                self.order.push_back(id);
+            std::collections::hash_map::Entry::Vacant(v) => {
+                self.order.push_back(v.key().clone());
+                v.insert(seq);
             }
         }
     }
@@ -291,6 +295,7 @@ impl Crl {
         self.outstanding = Set::with_hasher(self.outstanding.hasher().clone());
         self.asked = Set::with_hasher(self.asked.hasher().clone());
         self.rexmit_at = None;
+        self.missing = 0;
     }
 }
 

@@ -4,7 +4,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use smallvec::SmallVec;
 
 /// SCSP version carried in the fixed part (B.1).
 pub const VERSION: u8 = 1;
@@ -36,10 +35,111 @@ pub const SEQ_PURGE: u32 = 0x7fff_ffff;
 
 /// A variable-length identifier: a Sender, Receiver or Originator ID, or a Cache Key.
 ///
-/// Its length is carried in one byte on the wire, so it holds at most 255 bytes. Up to 8 bytes are
-/// stored inline (IPv4 addresses and the usual 4-byte keys never allocate).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
-pub struct Id(SmallVec<[u8; 8]>);
+/// Its length is carried in one byte on the wire, so it holds at most 255 bytes. It takes 16
+/// bytes: up to 15 bytes are stored inline (IPv4 addresses and the usual keys never allocate,
+/// clone by copy and compare and hash as two words); longer ones (IPv6 addresses) are shared
+/// behind a reference count, so that a clone does not allocate either.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Id(Repr);
+
+/// The length of an inline [`Id`] (0 to 15), as a type whose other byte values are free: they
+/// mark the heap variant, so that an `Id` is 16 bytes and not 24.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Len {
+    L0,
+    L1,
+    L2,
+    L3,
+    L4,
+    L5,
+    L6,
+    L7,
+    L8,
+    L9,
+    L10,
+    L11,
+    L12,
+    L13,
+    L14,
+    L15,
+}
+
+const LENS: [Len; INLINE + 1] = [
+    Len::L0,
+    Len::L1,
+    Len::L2,
+    Len::L3,
+    Len::L4,
+    Len::L5,
+    Len::L6,
+    Len::L7,
+    Len::L8,
+    Len::L9,
+    Len::L10,
+    Len::L11,
+    Len::L12,
+    Len::L13,
+    Len::L14,
+    Len::L15,
+];
+
+/// Longest ID stored inline.
+const INLINE: usize = 15;
+
+#[derive(Clone, PartialEq, Eq)]
+enum Repr {
+    /// The bytes, then zeroes; the length.
+    Inline([u8; INLINE], Len),
+    /// Longer than [`INLINE`].
+    Heap(Arc<Box<[u8]>>),
+}
+
+impl Default for Id {
+    fn default() -> Self {
+        Id(Repr::Inline([0; INLINE], Len::L0))
+    }
+}
+
+impl std::hash::Hash for Id {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match &self.0 {
+            Repr::Inline(b, l) => {
+                let mut w = [0u8; 16];
+                w[..INLINE].copy_from_slice(b);
+                w[INLINE] = *l as u8;
+                state.write_u128(u128::from_le_bytes(w));
+            }
+            Repr::Heap(b) => b.hash(state),
+        }
+    }
+}
+
+impl PartialOrd for Id {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Id {
+    /// Byte-wise lexicographic (a prefix is smaller).
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl Serialize for Id {
+    /// A sequence of byte values.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.as_bytes())
+    }
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<u8>::deserialize(d).map(|v| Id::from_bytes(&v))
+    }
+}
 
 impl Id {
     /// Largest length of an ID on the wire.
@@ -47,45 +147,62 @@ impl Id {
 
     /// An ID from bytes. Returns `None` when longer than [`Id::MAX_LEN`].
     pub fn new(bytes: &[u8]) -> Option<Self> {
-        (bytes.len() <= Self::MAX_LEN).then(|| Id(SmallVec::from_slice(bytes)))
+        (bytes.len() <= Self::MAX_LEN).then(|| Id::from_bytes(bytes))
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Self {
+        match LENS.get(bytes.len()) {
+            Some(&l) => {
+                let mut b = [0; INLINE];
+                b[..bytes.len()].copy_from_slice(bytes);
+                Id(Repr::Inline(b, l))
+            }
+            None => Id(Repr::Heap(Arc::new(bytes.into()))),
+        }
     }
 
     /// The all-0xFF Receiver ID of the given length (2.3, point-to-multipoint).
     pub fn broadcast(len: usize) -> Self {
-        Id(SmallVec::from_elem(0xff, len.min(Self::MAX_LEN)))
+        Id::from_bytes(&vec![0xff; len.min(Self::MAX_LEN)])
     }
 
     /// True when every byte is 0xFF (and there is at least one).
     pub fn is_broadcast(&self) -> bool {
-        !self.0.is_empty() && self.0.iter().all(|&b| b == 0xff)
+        !self.is_empty() && self.as_bytes().iter().all(|&b| b == 0xff)
     }
 
     /// The bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Inline(b, l) => &b[..*l as usize],
+            Repr::Heap(b) => b,
+        }
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        match &self.0 {
+            Repr::Inline(_, l) => *l as usize,
+            Repr::Heap(b) => b.len(),
+        }
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 
     /// Compare as unsigned big-endian numbers; with equal prefixes, the longer is larger
     /// (rfc2334-notes item 11). This is the order used to elect the CA master (2.2.1).
     pub fn cmp_numeric(&self, other: &Id) -> std::cmp::Ordering {
         // Byte-wise lexicographic comparison is exactly that rule.
-        self.0.as_slice().cmp(other.0.as_slice())
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
 impl From<[u8; 4]> for Id {
     fn from(b: [u8; 4]) -> Self {
-        Id(SmallVec::from_slice(&b))
+        Id::from_bytes(&b)
     }
 }
 
@@ -116,12 +233,12 @@ impl fmt::Debug for Id {
 impl fmt::Display for Id {
     /// Four bytes print as a dotted quad (the usual IPv4-derived ID); anything else as hex.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let [a, b, c, d] = self.0.as_slice() {
+        if let [a, b, c, d] = self.as_bytes() {
             write!(f, "{a}.{b}.{c}.{d}")
-        } else if self.0.is_empty() {
+        } else if self.is_empty() {
             f.write_str("-")
         } else {
-            for b in &self.0 {
+            for b in self.as_bytes() {
                 write!(f, "{b:02x}")?;
             }
             Ok(())
@@ -376,4 +493,46 @@ pub struct Packet {
     pub body: Body,
     /// Extensions, in order (without the End extension).
     pub extensions: Vec<Extension>,
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::Id;
+
+    #[test]
+    fn ids_are_16_bytes_and_behave_as_byte_strings_at_every_length() {
+        assert_eq!(std::mem::size_of::<Id>(), 16);
+        assert_eq!(std::mem::size_of::<super::RecordId>(), 32);
+        let h = crate::hash::state(7);
+        let ids: Vec<Vec<u8>> = (0..=255usize)
+            .map(|n| (0..n).map(|i| (i * 7 + n) as u8).collect())
+            .collect();
+        for b in &ids {
+            let id = Id::new(b).unwrap();
+            assert_eq!(id.as_bytes(), &b[..]);
+            assert_eq!(id.len(), b.len());
+            assert_eq!(id.is_empty(), b.is_empty());
+            let c = id.clone();
+            assert_eq!(c, id);
+            assert_eq!(h.hash_one(&c), h.hash_one(&id));
+            // Serialized as the sequence of byte values, as before.
+            let j = serde_json::to_string(&id).unwrap();
+            assert_eq!(j, serde_json::to_string(b).unwrap());
+            assert_eq!(serde_json::from_str::<Id>(&j).unwrap(), id);
+        }
+        assert!(Id::new(&[0; 256]).is_none());
+        // Order: byte-wise, a prefix first, across the inline/heap boundary too.
+        let mut sorted: Vec<Id> = ids.iter().map(|b| Id::new(b).unwrap()).collect();
+        sorted.sort();
+        let mut want = ids.clone();
+        want.sort();
+        let got: Vec<&[u8]> = sorted.iter().map(Id::as_bytes).collect();
+        let want: Vec<&[u8]> = want.iter().map(Vec::as_slice).collect();
+        assert_eq!(got, want);
+        assert!(Id::new(&[1, 2]).unwrap() < Id::new(&[1, 2, 0]).unwrap());
+        assert_ne!(Id::new(&[0]).unwrap(), Id::default());
+        assert_ne!(Id::new(&[0; 15]).unwrap(), Id::new(&[0; 16]).unwrap());
+        assert!(Id::broadcast(16).is_broadcast() && Id::broadcast(4).is_broadcast());
+        assert!(!Id::default().is_broadcast());
+    }
 }
