@@ -27,6 +27,13 @@ use crate::proto::{DcsView, EntryView, ErrorCode, Notify, ProtoError, Response, 
 
 /// Largest datagram read.
 const DATAGRAM_MAX: usize = 65535;
+/// Datagrams taken from the socket in one turn of the loop once it is readable (then what the
+/// core wants sent goes out): a burst costs one wake-up, not one per datagram.
+const RECV_BATCH: usize = 32;
+/// Socket buffers asked for, each way (the kernel caps them at net.core.rmem_max and
+/// wmem_max): the default 208 KiB holds three 64 KiB packets, and a burst of CSU Requests
+/// larger than that was dropped and waited for its retransmission.
+const SOCKET_BUFFER: usize = 4 << 20;
 /// Commands waiting for a server task.
 const COMMAND_QUEUE: usize = 64;
 /// Messages about network problems logged per server in [`RATE_WINDOW`], beyond which they are
@@ -272,6 +279,9 @@ pub fn spawn(
     let number = shared.task_number();
     let sup = shared.sup.clone();
     let now = shared.clock.now();
+    let sock = socket2::SockRef::from(&socket);
+    let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
     let mut server = Server::new(plan.core.clone());
     server.set_trace_messages(shared.tracer.flags().messages());
     let mut profile = Profiled::new(
@@ -382,7 +392,16 @@ impl Task {
                     None => break,
                 },
                 r = self.socket.recv_from(&mut buf) => match r {
-                    Ok((n, from)) => self.datagram(&buf[..n], from),
+                    Ok((n, from)) => {
+                        self.datagram(&buf[..n], from);
+                        for _ in 1..RECV_BATCH {
+                            match self.socket.try_recv_from(&mut buf) {
+                                Ok((n, from)) => self.datagram(&buf[..n], from),
+                                // WouldBlock; another error is seen by the next recv_from.
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     Err(e) => {
                         if let Some(n) = self.limit.allow() {
                             warn!("server {}: receive error: {e}{}", self.name, suppressed_note(n));
