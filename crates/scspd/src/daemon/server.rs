@@ -505,8 +505,6 @@ impl Task {
 
     fn event(&mut self, ev: Event) {
         match ev {
-            // Without an attached client nobody is told: skip building the notification.
-            Event::Cache(_) if self.client.is_none() => {}
             Event::Cache(change) => {
                 let now = self.now();
                 self.profile.cache_change(&mut self.server, now, &change);
@@ -522,6 +520,11 @@ impl Task {
                         id_text(&entry.id.origin),
                         self.columns_note(entry.id.key.as_bytes(), &entry.data)
                     );
+                }
+                if self.client.is_none() {
+                    // Nobody to tell: the notification is not built (hex and the profile's
+                    // decoding of every entry learned cost as much as learning it).
+                    return;
                 }
                 let n = match change {
                     CacheChange::Learned { entry, .. } => Notify::Learned {
