@@ -361,6 +361,7 @@ impl Server {
         }
         d.crl.rexmit_at = None;
         if d.crl.is_empty() {
+            d.crl.release();
             if d.ca.state == CaState::UpdateCache {
                 self.set_ca(now, id, CaState::Aligned, "2.2.3: CSA Request List empty");
             }

@@ -289,6 +289,19 @@ impl Crl {
         self.wanted.is_empty()
     }
 
+    /// With nothing wanted, give back the room a large alignment left in the list (a million
+    /// records wanted once is 100 MB held for nothing otherwise).
+    pub fn release(&mut self) {
+        const KEEP: usize = 4096;
+        if self.wanted.capacity() > KEEP {
+            self.wanted = Map::with_hasher(self.wanted.hasher().clone());
+        }
+        if self.order.capacity() > KEEP {
+            // (Normally empty by now; what it holds is kept, in order.)
+            self.order.shrink_to_fit();
+        }
+    }
+
     pub fn clear(&mut self) {
         self.wanted = Map::with_hasher(self.wanted.hasher().clone());
         self.order = VecDeque::new();
