@@ -88,9 +88,10 @@ pub fn verdict(ok: bool) -> &'static str {
     if ok { "PASS" } else { "FAIL" }
 }
 
-/// Print a result: the text line, or the JSON object.
+/// Print a result: the text line, or the JSON object (and the text line on standard error).
 pub fn emit(json: bool, line: &str, value: &serde_json::Value) {
     if json {
+        eprintln!("{line}");
         println!("{value}");
     } else {
         println!("{line}");

@@ -1,0 +1,102 @@
+//! The tool against real daemons, on small cases (a thousand entries): the result line and the
+//! JSON object have the documented shape, and the alignment really happened.
+
+use std::process::Command;
+
+const BENCH: &str = env!("CARGO_BIN_EXE_scsp-bench");
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(BENCH).args(args).output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "scsp-bench {args:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn field<'a>(line: &'a str, key: &str) -> &'a str {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no {key}= in {line}"))
+}
+
+#[test]
+fn align_prints_its_result_line() {
+    let out = run(&["align", "--entries", "1000", "--mtu", "1472"]);
+    let line = out.lines().last().unwrap();
+    assert!(
+        line.starts_with("align entries=1000 mtu=1472 profile=generic "),
+        "{line}"
+    );
+    let s: f64 = field(line, "scspd").parse().unwrap();
+    assert!(s > 0.0 && s < 30.0, "{line}");
+    // 1000 records of 60 bytes do not fit in fewer than 42 CSU Requests of 1472 bytes.
+    let pkts: u64 = field(line, "a->b")
+        .split("pkts")
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(pkts >= 42, "{line}");
+}
+
+#[test]
+fn align_with_overlap_as_json() {
+    let out = run(&[
+        "--json",
+        "align",
+        "--entries",
+        "1000",
+        "--mtu",
+        "65000",
+        "--overlap",
+        "0.5",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(v["case"], "align");
+    assert_eq!(v["overlap"], 0.5);
+    // A's 1000 entries and B's own 10 are on both sides.
+    assert_eq!(v["scspd_runs"][0]["entries"], 1010);
+    assert!(v["scspd"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn flood_and_memory_on_small_cases() {
+    let out = run(&["flood", "--rate", "2000", "--seconds", "0.5"]);
+    let line = out.lines().last().unwrap();
+    let n: u64 = field(line, "updates").parse().unwrap();
+    assert!((900..=1000).contains(&n), "{line}");
+    assert!(field(line, "p99").ends_with("ms"), "{line}");
+    let out = run(&["memory", "--entries", "2000"]);
+    assert!(out.contains("B/entry"), "{out}");
+}
+
+#[test]
+fn redis_is_compared_when_installed() {
+    let missing = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err();
+    let out = Command::new(BENCH)
+        .args(["align", "--entries", "1000", "--mtu", "65000", "--redis"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if missing {
+        // Said plainly, with how to install it.
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("apt-get install -y redis-server"),
+            "{stderr}"
+        );
+    } else {
+        assert!(out.status.success(), "{stdout}{stderr}");
+        let line = stdout.lines().last().unwrap();
+        let r: f64 = field(line, "redis").parse().unwrap();
+        let ratio: f64 = field(line, "ratio").parse().unwrap();
+        assert!(r > 0.0 && ratio > 0.0, "{line}");
+    }
+}
