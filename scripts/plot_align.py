@@ -38,20 +38,20 @@ def main(src, dst):
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
 
-    def series(points, label, style):
+    def series(points, label, style, dy=-10):
         xs = sorted(points)
         med = [points[x][0] for x in xs]
         lo = [points[x][0] - points[x][1] for x in xs]
         hi = [points[x][2] - points[x][0] for x in xs]
         ax.errorbar(xs, med, yerr=[lo, hi], fmt=style, capsize=3, label=label)
         for x, y in zip(xs, med):
-            ax.annotate(f"{y:.3g}s", (x, y), textcoords="offset points", xytext=(6, -10),
+            ax.annotate(f"{y:.3g}s", (x, y), textcoords="offset points", xytext=(6, dy),
                         fontsize=8)
 
     for mtu in sorted(scspd):
         series(scspd[mtu], f"scspd, MTU {mtu}", "o-")
     if redis:
-        series(redis, "Redis replica full sync", "s--")
+        series(redis, "Redis replica full sync", "s--", dy=6)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("entries (40-byte data)")
