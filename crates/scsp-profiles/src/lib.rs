@@ -58,6 +58,12 @@ pub enum AtmarpLayout {
 pub struct ProfileOptions {
     /// The ATMARP layout (Protocol ID 1 only).
     pub atmarp_layout: AtmarpLayout,
+    /// The longest interval between two redirect updates of a MARS server, in seconds (Protocol
+    /// ID 3 only; scspd's `MARSRedirectInterval`), from which the MARS timers derive
+    /// ([`mars::MarsTimers::with_max_interval`]). `None`: RFC 2443 §5.1's 2 minutes
+    /// ([`mars::DEFAULT_REDIRECT_INTERVAL`]), the same timers as `Some(120)`.
+    #[serde(default)]
+    pub mars_redirect_interval: Option<u16>,
 }
 
 /// One column of a record as `scspctl show cache` prints it for people.
@@ -182,7 +188,7 @@ pub fn ops_for(protocol_id: u16, options: &ProfileOptions) -> Arc<dyn ProfileOps
     match protocol_id {
         1 => Arc::new(atmarp::Atmarp::new(options.atmarp_layout)),
         2 => Arc::new(nhrp::Nhrp::new()),
-        3 => Arc::new(mars::Mars::new()),
+        3 => Arc::new(mars::Mars::with_options(options)),
         _ => Arc::new(generic::Generic::new()),
     }
 }

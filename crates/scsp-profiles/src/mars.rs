@@ -9,10 +9,13 @@
 //! - **States**: 1 redirect, 2 serve and 3 join are live; 4 leave and 5 unserve are the deletion
 //!   records of a join and a serve ([`MarsCore`]'s `deletion_of` turns 3 into 4 and 2 into 5). Any
 //!   other State is refused ([`MarsCore`]'s `validate`), as §3 says to discard it.
-//! - **Lifetime**: a redirect entry lives [`MarsTimers::dead_after`] (250 s) unless a new
-//!   instance replaces it; memberships live until left or flushed.
+//! - **Lifetime**: a redirect entry lives [`MarsTimers::dead_after`] (250 s by default) unless a
+//!   new instance replaces it; memberships live until left or flushed.
 //! - **Local rules** ([`MarsRules`]): this server's redirect entry advertised every minute,
 //!   other servers given up after two missed updates, deregistrations cascading.
+//! - **Timers**: derived from the longest interval between two redirect updates, 2 minutes
+//!   unless [`crate::ProfileOptions::mars_redirect_interval`] says otherwise
+//!   ([`Mars::with_options`], [`MarsTimers::with_max_interval`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +25,7 @@ use serde_json::Value;
 use crate::nhrp::addr::CodecError;
 use crate::nhrp::cli::{self, Opts};
 use crate::nhrp::{NbmaAddr, ProtoAddr, take_key, with_key};
-use crate::{Column, LocalRules, ProfileError, ProfileOps};
+use crate::{Column, LocalRules, ProfileError, ProfileOps, ProfileOptions};
 
 pub mod record;
 pub mod rules;
@@ -32,6 +35,10 @@ pub use rules::{Flush, MarsRules, MarsTimers};
 
 use record::{FIXED_LEN, STATE_OFFSET};
 use scsp_core::wire::Data;
+
+/// The longest interval between two redirect updates of a server, in seconds, unless configured
+/// otherwise (RFC 2443 §5.1: "at least every 2 minutes").
+pub const DEFAULT_REDIRECT_INTERVAL: u16 = 120;
 
 /// The State octet of a withdrawn redirect entry. RFC 2443 has no record that withdraws a
 /// redirect entry (a server that stops is noticed by its missing updates); when the core must
@@ -132,6 +139,24 @@ impl Mars {
     /// The profile with other timers (tests, simulations).
     pub fn with_timers(timers: MarsTimers) -> Self {
         Mars { timers }
+    }
+
+    /// The profile a server's options ask for: the timers derive from
+    /// [`ProfileOptions::mars_redirect_interval`] ([`MarsTimers::with_max_interval`]); without
+    /// it, the default timers.
+    pub fn with_options(options: &ProfileOptions) -> Self {
+        Mars::with_timers(
+            options
+                .mars_redirect_interval
+                .map_or_else(MarsTimers::default, |s| {
+                    MarsTimers::with_max_interval(Duration::from_secs(s.into()))
+                }),
+        )
+    }
+
+    /// The timers.
+    pub fn timers(&self) -> &MarsTimers {
+        &self.timers
     }
 
     /// The local rules as their own type, for a caller that takes the flush decisions

@@ -15,6 +15,7 @@ fn profile(layout: AtmarpLayout) -> std::sync::Arc<dyn ProfileOps> {
         1,
         &ProfileOptions {
             atmarp_layout: layout,
+            ..ProfileOptions::default()
         },
     )
 }

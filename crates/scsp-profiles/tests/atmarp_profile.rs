@@ -12,6 +12,7 @@ const SUB_STR: &str = "39.840f.80.1bc1b0.0000.0000.0000.0800200a1b2c.00";
 fn opts(layout: AtmarpLayout) -> ProfileOptions {
     ProfileOptions {
         atmarp_layout: layout,
+        ..ProfileOptions::default()
     }
 }
 

@@ -220,6 +220,67 @@ fn other_timers() {
     );
 }
 
+/// The timers derive from `ProfileOptions::mars_redirect_interval` (scspd's
+/// `MARSRedirectInterval`): refresh half of it, 2 missed, grace a quarter of it but at most 10 s;
+/// the core's redirect lifetime and the local rules follow.
+#[test]
+fn timers_derive_from_the_redirect_interval() {
+    use scsp_profiles::mars::DEFAULT_REDIRECT_INTERVAL;
+    use scsp_profiles::{ProfileOptions, ops_for};
+    let opts = |s: Option<u16>| ProfileOptions {
+        mars_redirect_interval: s,
+        ..ProfileOptions::default()
+    };
+    // None and the default interval give the default timers.
+    assert_eq!(DEFAULT_REDIRECT_INTERVAL, 120);
+    for s in [None, Some(120)] {
+        assert_eq!(
+            Mars::with_options(&opts(s)).timers(),
+            &MarsTimers::default()
+        );
+    }
+    assert_eq!(
+        MarsTimers::with_max_interval(secs(120)),
+        MarsTimers::default()
+    );
+    let ms = Duration::from_millis;
+    for (s, refresh, grace, dead) in [
+        (4, secs(2), secs(1), secs(9)),
+        (2, secs(1), ms(500), ms(4500)),
+        (3, ms(1500), ms(750), ms(6750)),
+        (30, secs(15), ms(7500), ms(67_500)),
+        (40, secs(20), secs(10), secs(90)),
+        (3600, secs(1800), secs(10), secs(7210)),
+    ] {
+        let t = Mars::with_options(&opts(Some(s))).timers().to_owned();
+        assert_eq!(
+            t,
+            MarsTimers {
+                refresh,
+                max_interval: secs(s.into()),
+                missed: 2,
+                grace,
+            },
+            "{s} s"
+        );
+        assert_eq!(t.dead_after(), dead, "{s} s");
+        // What ops_for builds: the core's redirect lifetime and the local rules.
+        let ops = ops_for(3, &opts(Some(s)));
+        let (rk, rd) = rec(&format!("redirect {ATM}"));
+        assert_eq!(ops.core().lifetime(&rd), Some(dead), "{s} s");
+        let mut r = ops.local_rules(0).unwrap();
+        assert!(r.on_local(T0, &rk, &rd));
+        assert_eq!(r.next_deadline(), Some(T0 + refresh), "{s} s: the refresh");
+        let mut r = ops.local_rules(0).unwrap();
+        r.on_remote(T0, &rk, A, &rd);
+        assert_eq!(r.next_deadline(), Some(T0 + dead), "{s} s: given up");
+        assert!(r.poll(T0 + dead).is_empty());
+        assert_eq!(r.take_flush_matches().len(), 1, "{s} s: flushed");
+        let notice = format!("no redirect update for {} s (2 missed)", dead.as_secs_f64());
+        assert!(r.take_notices()[0].contains(&notice), "{notice}");
+    }
+}
+
 /// The daemon reports a remote deletion as a removal (without its record): the removal of a
 /// registration is a deregistration.
 #[test]

@@ -54,6 +54,21 @@ impl Default for MarsTimers {
 }
 
 impl MarsTimers {
+    /// The timers of a server group whose servers refresh their redirect entries at least every
+    /// `max_interval` (RFC 2443 §5.1: 2 minutes; scspd's `MARSRedirectInterval`), derived from
+    /// it as the defaults are from 2 minutes: a refresh every half of it, 2 missed updates, and
+    /// a grace of a quarter of it but at most 10 s. `with_max_interval(120 s)` is
+    /// [`MarsTimers::default`]. `max_interval` is meant to be a few seconds at least (scspd
+    /// allows 2 s to 1 hour): the refresh is not to be zero.
+    pub fn with_max_interval(max_interval: Duration) -> Self {
+        MarsTimers {
+            refresh: max_interval / 2,
+            max_interval,
+            missed: 2,
+            grace: (max_interval / 4).min(Duration::from_secs(10)),
+        }
+    }
+
     /// How long after its last redirect update a server is given up: `max_interval × missed +
     /// grace` (250 s by default). Also the core lifetime of a redirect entry.
     pub fn dead_after(&self) -> Duration {
@@ -167,7 +182,7 @@ impl MarsRules {
                 "MARS server {}: no redirect update for {} s ({} missed): everything learned \
                  from it is to be flushed",
                 hex::encode(origin),
-                self.timers.dead_after().as_secs(),
+                self.timers.dead_after().as_secs_f64(),
                 self.timers.missed
             ),
             Flush::Client { origin, kind, cmi } => format!(

@@ -324,6 +324,7 @@ impl Planner<'_> {
 pub fn profile_options(s: &config::ServerConfig) -> ProfileOptions {
     ProfileOptions {
         atmarp_layout: s.atmarp_format,
+        mars_redirect_interval: None,
     }
 }
 
