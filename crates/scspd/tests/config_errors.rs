@@ -170,7 +170,7 @@ fn unknown_statements() {
         server_errors("hops 3;"),
         [
             "2:1: unknown statement \"hops\" in a Server block (Hops belongs in a DCS block); expected one of Protocol, Netif, \
-             ServerGroupID, FamilyID, ID, Address, Port, MTU, ATMARPFormat, DCS"
+             ServerGroupID, FamilyID, ID, Address, Port, MTU, ATMARPFormat, MARSRedirectInterval, DCS"
         ]
     );
     assert_eq!(
@@ -311,6 +311,49 @@ fn atmarp_format_values() {
             "3:1: unknown statement \"ATMARPFormat\" in a DCS block (ATMARPFormat belongs in a \
              Server block); expected one of ATMaddr, ID, Address, Port, CAReXmitInt, \
              CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, HelloDead, HelloInt, Hops, Auth"
+        ]
+    );
+}
+
+#[test]
+fn mars_redirect_interval_values() {
+    for v in ["0", "1", "3601", "65536", "-5", "2m", "0x10", "\"\""] {
+        assert_eq!(
+            server_errors(&format!("MARSRedirectInterval {v};")),
+            [format!(
+                "2:22: invalid MARS redirect interval {}; expected a number 2-3600",
+                if v.starts_with('"') {
+                    v.to_owned()
+                } else {
+                    format!("\"{v}\"")
+                }
+            )],
+            "{v}"
+        );
+    }
+    assert_eq!(
+        server_errors("FamilyID 1; MARSRedirectInterval 3601;"),
+        ["2:34: invalid MARS redirect interval \"3601\"; expected a number 2-3600"]
+    );
+    assert_eq!(
+        server_errors("MARSRedirectInterval;"),
+        ["2:21: expected a number of seconds after MARSRedirectInterval, found ';'"]
+    );
+    assert_eq!(
+        server_errors("MARSRedirectInterval 4 5;"),
+        ["2:24: unexpected \"5\" after the value of MARSRedirectInterval; expected ';'"]
+    );
+    assert_eq!(
+        server_errors("MARSRedirectInterval 4; marsredirectinterval 5;"),
+        ["2:25: repeated MARSRedirectInterval statement (the first is at 2:1)"]
+    );
+    assert_eq!(
+        dcs_errors("MARSRedirectInterval 4;"),
+        [
+            "3:1: unknown statement \"MARSRedirectInterval\" in a DCS block \
+             (MARSRedirectInterval belongs in a Server block); expected one of ATMaddr, ID, \
+             Address, Port, CAReXmitInt, CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, HelloDead, \
+             HelloInt, Hops, Auth"
         ]
     );
 }

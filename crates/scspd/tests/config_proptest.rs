@@ -33,6 +33,11 @@ const FRAGMENTS: &[&str] = &[
     "harp",
     "draft-00",
     "draft-01",
+    "MARSRedirectInterval",
+    "MARS",
+    "120",
+    "3600",
+    "3601",
     "DCS",
     "ATMaddr",
     "hops",
@@ -221,6 +226,13 @@ fn server() -> impl Strategy<Value = ServerConfig> {
         (1..=u16::MAX, 64..=u16::MAX),
         prop::collection::vec(dcs(), 0..4),
         (prop::bool::ANY, prop::sample::select(&ATMARP_FORMATS[..])),
+        (
+            prop::bool::ANY,
+            prop_oneof![
+                Just(config::DEFAULT_MARS_REDIRECT_INTERVAL),
+                config::MIN_MARS_REDIRECT_INTERVAL..=config::MAX_MARS_REDIRECT_INTERVAL,
+            ],
+        ),
     )
         .prop_map(
             |(
@@ -233,6 +245,7 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                 (port, mtu),
                 dcs,
                 (atmarp, (_, atmarp_format)),
+                (mars, mars_redirect_interval),
             )| {
                 // The rules of a valid server: Netif or ID, DCS IDs unique and not its own.
                 let netif = if netif.is_none() && id.is_none() {
@@ -247,8 +260,12 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                         kept.push(d);
                     }
                 }
-                // ATMARP often enough to exercise its statements.
-                let proto = if atmarp { Protocol::ATMARP.id } else { proto };
+                // ATMARP and MARS often enough to exercise their statements.
+                let proto = match (atmarp, mars) {
+                    (true, _) => Protocol::ATMARP.id,
+                    (false, true) => Protocol::MARS.id,
+                    (false, false) => proto,
+                };
                 ServerConfig {
                     name,
                     protocol: Protocol::from_id(proto),
@@ -260,6 +277,7 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                     port,
                     mtu,
                     atmarp_format,
+                    mars_redirect_interval,
                     dcs: kept,
                     pos: Pos::default(),
                 }

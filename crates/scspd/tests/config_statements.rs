@@ -140,6 +140,61 @@ fn atmarp_format() {
 }
 
 #[test]
+fn mars_redirect_interval() {
+    use scspd::config::DEFAULT_MARS_REDIRECT_INTERVAL;
+    let mars = |body: &str| {
+        ok(&format!(
+            "server m {{ protocol MARS; netif ni0; ServerGroupID 1; {body} \
+             DCS {{ ID 10.9.9.9; }}; }};"
+        ))
+    };
+    assert_eq!(DEFAULT_MARS_REDIRECT_INTERVAL, 120);
+    assert_eq!(mars("").servers[0].mars_redirect_interval, 120);
+    for (text, secs) in [
+        ("2", 2),
+        ("4", 4),
+        ("0120", 120),
+        ("\"60\"", 60),
+        ("3600", 3600),
+    ] {
+        let c = mars(&format!("MARSRedirectInterval {text};"));
+        assert_eq!(c.servers[0].mars_redirect_interval, secs, "{text}");
+    }
+    let c = mars("marsredirectinterval 4;");
+    assert_eq!(c.servers[0].mars_redirect_interval, 4);
+    // Meaningful for MARS only: accepted elsewhere with a warning at the statement.
+    let (c, w) = parse(
+        "server n { protocol NHRP; netif ni0; ServerGroupID 1; DCS { ID 10.9.9.9; };\n  \
+         MARSRedirectInterval 30; };",
+    );
+    assert_eq!(c.servers[0].mars_redirect_interval, 30);
+    let w: Vec<String> = w.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        [
+            "t.conf:2:3: warning: MARSRedirectInterval applies to protocol MARS only; ignored \
+             for server \"n\" (protocol NHRP)"
+        ]
+    );
+    // Rendered for MARS servers always, for others only when set to another value.
+    assert!(
+        c.to_string().contains("    MARSRedirectInterval 30;\n"),
+        "{c}"
+    );
+    let c = ok("server n { protocol 7; netif ni0; ServerGroupID 1; DCS { ID 10.9.9.9; }; };");
+    assert!(!c.to_string().contains("MARSRedirectInterval"), "{c}");
+    let c = mars("");
+    assert!(
+        c.to_string().contains("    MARSRedirectInterval 120;\n"),
+        "{c}"
+    );
+    assert_eq!(config::parse(&c.to_string(), "r.conf").unwrap().0, c);
+    // A reload that changes it changes the server's settings.
+    assert!(!c.servers[0].same_settings(&mars("MARSRedirectInterval 4;").servers[0]));
+    assert!(c.servers[0].same_settings(&mars("MARSRedirectInterval 120;").servers[0]));
+}
+
+#[test]
 fn server_id_replaces_netif() {
     let c =
         ok("server s { protocol ATMARP; ServerGroupID 1; ID 10.0.0.1; DCS { ID 10.0.0.2; }; };");

@@ -31,6 +31,12 @@ pub const DEFAULT_HELLO_DEAD: u16 = 3;
 pub const DEFAULT_HELLO_INT: u16 = 3;
 /// Default `Hops`.
 pub const DEFAULT_HOPS: u16 = 3;
+/// Default `MARSRedirectInterval`, seconds: RFC 2443 §5.1's "at least every 2 minutes".
+pub const DEFAULT_MARS_REDIRECT_INTERVAL: u16 = scsp_profiles::mars::DEFAULT_REDIRECT_INTERVAL;
+/// Smallest `MARSRedirectInterval`, seconds.
+pub const MIN_MARS_REDIRECT_INTERVAL: u16 = 2;
+/// Largest `MARSRedirectInterval`, seconds.
+pub const MAX_MARS_REDIRECT_INTERVAL: u16 = 3600;
 /// Smallest value of the DCS timers and counts (as the original).
 pub const MIN_DCS_VALUE: u16 = 1;
 /// Largest value of the DCS timers and counts (as the original).
@@ -94,6 +100,12 @@ impl Protocol {
     pub const ATMARP: Protocol = Protocol {
         id: 1,
         name: Some("ATMARP"),
+    };
+
+    /// MARS (3).
+    pub const MARS: Protocol = Protocol {
+        id: 3,
+        name: Some("MARS"),
     };
 
     /// The protocol with this ID, named if it has a keyword.
@@ -177,6 +189,10 @@ pub struct ServerConfig {
     /// `ATMARPFormat`: the layout of ATMARP records (meaningful for protocol ATMARP only;
     /// default [`AtmarpLayout::Harp`], what the original sends).
     pub atmarp_format: AtmarpLayout,
+    /// `MARSRedirectInterval`: the longest interval between two redirect updates of a MARS
+    /// server, seconds, from which the MARS timers derive (meaningful for protocol MARS only;
+    /// default [`DEFAULT_MARS_REDIRECT_INTERVAL`], RFC 2443 §5.1's 2 minutes).
+    pub mars_redirect_interval: u16,
     /// The `DCS` statements, in file order.
     pub dcs: Vec<DcsConfig>,
     /// Where the `Server` keyword is.
@@ -198,6 +214,7 @@ impl ServerConfig {
             port,
             mtu,
             atmarp_format,
+            mars_redirect_interval,
             dcs: _,
             pos: _,
         } = self;
@@ -211,6 +228,7 @@ impl ServerConfig {
             && *port == other.port
             && *mtu == other.mtu
             && *atmarp_format == other.atmarp_format
+            && *mars_redirect_interval == other.mars_redirect_interval
     }
 
     /// The DCS whose ID is the same host as `id` (see [`Host::same_as`]).

@@ -20,6 +20,7 @@ const SERVER: &[&str] = &[
     "Port",
     "MTU",
     "ATMARPFormat",
+    "MARSRedirectInterval",
     "DCS",
 ];
 /// Keywords in a `DCS` block.
@@ -427,6 +428,7 @@ impl Checker<'_> {
         let mut port: Slot<u16> = Slot::default();
         let mut mtu: Slot<u16> = Slot::default();
         let mut atmarp_format: Slot<AtmarpLayout> = Slot::default();
+        let mut mars_interval: Slot<u16> = Slot::default();
         let mut dcs: Vec<(DcsConfig, Pos)> = Vec::new();
         let mut dcs_statements = 0usize;
         for s in &block.stmts {
@@ -500,6 +502,19 @@ impl Checker<'_> {
                             .and_then(|t| self.atmarp_format(t));
                     }
                 }
+                "MARSRedirectInterval" => {
+                    if mars_interval.claim(kw, kpos, &mut self.d) {
+                        mars_interval.value =
+                            self.value(s, kw, "a number of seconds").and_then(|t| {
+                                self.number_u16(
+                                    t,
+                                    MIN_MARS_REDIRECT_INTERVAL,
+                                    MAX_MARS_REDIRECT_INTERVAL,
+                                    "invalid MARS redirect interval",
+                                )
+                            });
+                    }
+                }
                 _ => {
                     dcs_statements += 1;
                     if let Some(d) = self.dcs(s, kpos) {
@@ -547,6 +562,17 @@ impl Checker<'_> {
                 ),
             );
         }
+        if let (Some(p), Some((ipos, _))) = (protocol.value, mars_interval.first)
+            && p.id != Protocol::MARS.id
+        {
+            self.warn(
+                ipos,
+                format!(
+                    "MARSRedirectInterval applies to protocol MARS only; ignored for server \
+                     \"{shown}\" (protocol {p})"
+                ),
+            );
+        }
         for (i, (d, id_pos)) in dcs.iter().enumerate() {
             if let Some((_, first_pos)) = dcs[..i].iter().find(|(f, _)| f.id.same_as(&d.id)) {
                 let msg = format!(
@@ -578,6 +604,9 @@ impl Checker<'_> {
             port: port.value.unwrap_or(DEFAULT_PORT),
             mtu: mtu.value.unwrap_or(DEFAULT_MTU),
             atmarp_format: atmarp_format.value.unwrap_or_default(),
+            mars_redirect_interval: mars_interval
+                .value
+                .unwrap_or(DEFAULT_MARS_REDIRECT_INTERVAL),
             dcs: dcs.into_iter().map(|(d, _)| d).collect(),
             pos,
         })

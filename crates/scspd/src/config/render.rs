@@ -104,6 +104,12 @@ fn write_server(f: &mut Formatter<'_>, s: &ServerConfig, redact: bool) -> fmt::R
             super::atmarp_format_name(s.atmarp_format)
         )?;
     }
+    // Likewise for every MARS server, and for another only when not the default.
+    if s.protocol.id == Protocol::MARS.id
+        || s.mars_redirect_interval != super::DEFAULT_MARS_REDIRECT_INTERVAL
+    {
+        writeln!(f, "{i}MARSRedirectInterval {};", s.mars_redirect_interval)?;
+    }
     for d in &s.dcs {
         write_dcs(f, d, redact)?;
     }

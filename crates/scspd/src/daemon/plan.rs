@@ -320,11 +320,15 @@ impl Planner<'_> {
     }
 }
 
-/// The profile options of a server's configuration.
+/// The profile options of a server's configuration. `MARSRedirectInterval` counts for a MARS
+/// server only (elsewhere it is ignored, with a warning), and only when it is not the default: a
+/// reload that adds or removes `MARSRedirectInterval 120;` changes nothing.
 pub fn profile_options(s: &config::ServerConfig) -> ProfileOptions {
     ProfileOptions {
         atmarp_layout: s.atmarp_format,
-        mars_redirect_interval: None,
+        mars_redirect_interval: (s.protocol.id == Protocol::MARS.id
+            && s.mars_redirect_interval != config::DEFAULT_MARS_REDIRECT_INTERVAL)
+            .then_some(s.mars_redirect_interval),
     }
 }
 
@@ -486,6 +490,43 @@ mod tests {
             harp.servers[0].identity(),
             plan(&conf("protocol ATMARP;"), "t.conf").unwrap().servers[0].identity()
         );
+    }
+
+    #[test]
+    fn mars_timers_follow_mars_redirect_interval() {
+        let conf = |body: &str| {
+            parse(&format!(
+                "server s {{ {body} ID 127.0.0.1; ServerGroupID 1; Port 17997; \
+                 DCS {{ ID 127.0.0.9; }}; }};"
+            ))
+        };
+        let server = |body: &str| plan(&conf(body), "t.conf").unwrap().servers.remove(0);
+        let ops = scsp_profiles::ops_for(3, &ProfileOptions::default());
+        let atm = "47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.00";
+        let redirect = ops
+            .parse_add_args(&["redirect".to_owned(), atm.to_owned()])
+            .unwrap();
+        let (_, data) = ops.build(&redirect, &[127, 0, 0, 1]).unwrap();
+        let lifetime = |s: &ServerPlan| s.core.profile.lifetime(&data);
+
+        let default = server("protocol MARS;");
+        assert_eq!(default.options.mars_redirect_interval, None);
+        assert_eq!(lifetime(&default), Some(Duration::from_secs(250)));
+        // The default given explicitly is the same server: a reload keeps it.
+        let explicit = server("protocol MARS; MARSRedirectInterval 120;");
+        assert_eq!(explicit.options.mars_redirect_interval, None);
+        assert_eq!(explicit.identity(), default.identity());
+
+        let short = server("protocol MARS; MARSRedirectInterval 4;");
+        assert_eq!(short.options.mars_redirect_interval, Some(4));
+        assert_eq!(lifetime(&short), Some(Duration::from_secs(9)));
+        // Another interval is another server: a reload restarts it.
+        assert_ne!(short.identity(), default.identity());
+
+        // Ignored (with the parser's warning) for another protocol.
+        let nhrp = server("protocol NHRP; MARSRedirectInterval 4;");
+        assert_eq!(nhrp.options, ProfileOptions::default());
+        assert_eq!(nhrp.identity(), server("protocol NHRP;").identity());
     }
 
     #[test]
