@@ -147,7 +147,7 @@ impl Server {
         let Some(d) = self.dcs_mut(id) else { return };
         d.crl.missing += missing;
         for r in wanted {
-            if d.crl.wanted.len() >= max {
+            if d.crl.len() >= max {
                 d.stats.dropped += 1;
                 break;
             }
@@ -382,7 +382,7 @@ impl Server {
             n == 0 || (used + len <= room && n < usize::from(u16::MAX))
         };
         for rid in &d.crl.outstanding {
-            if let Some(&s) = d.crl.wanted.get(rid) {
+            if let Some(s) = d.crl.wanted_seq(rid) {
                 let r = Csas {
                     hops: 1,
                     null: false,
@@ -397,31 +397,16 @@ impl Server {
                 records.push(r);
             }
         }
-        while let Some(rid) = d.crl.order.front() {
-            let Some(&s) = d.crl.wanted.get(rid) else {
-                d.crl.order.pop_front();
-                continue;
-            };
-            if d.crl.outstanding.contains(rid) {
-                d.crl.order.pop_front();
-                continue;
-            }
-            let r = Csas {
-                hops: 1,
-                null: false,
-                seq: s,
-                id: rid.clone(),
-            };
-            let len = wire::csas_len(&r);
-            if !fits(used, len, records.len()) {
-                break;
+        let mut n = records.len();
+        d.crl.ask_more(&mut records, |r| {
+            let len = wire::csas_len(r);
+            if !fits(used, len, n) {
+                return false;
             }
             used += len;
-            d.crl.order.pop_front();
-            d.crl.outstanding.insert(r.id.clone());
-            d.crl.asked.insert(r.id.clone());
-            records.push(r);
-        }
+            n += 1;
+            true
+        });
         if records.is_empty() {
             d.crl.rexmit_at = None;
             return;

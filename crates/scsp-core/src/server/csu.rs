@@ -49,17 +49,10 @@ impl Server {
         // An answer to our CSUS, whatever its instance, ends the solicitation of this record.
         // (A record wanted but not yet asked for is satisfied only by an instance at least as
         // new: see satisfy_crls.)
-        let solicited = d.crl.asked.remove(&id);
-        if solicited {
-            d.crl.satisfy(&id);
-        }
+        let solicited = d.crl.answered(&id);
         // Implicit acknowledgement (2.3): the DCS holds this instance or a newer one.
-        if d.queue
-            .get(&id)
-            .is_some_and(|q| !seq::newer(q.csa.summary.seq, rseq))
-        {
-            d.queue.remove(&id);
-        }
+        d.queue
+            .remove_if(id.clone(), |q| !seq::newer(q.csa.summary.seq, rseq));
         let ack = Csas {
             hops: csa.summary.hops,
             null: csa.summary.null,
@@ -252,6 +245,7 @@ impl Server {
             since: now,
         };
         self.schedule_entry(now, &id, &entry);
+        let have = entry.seq;
         let view = entry.view(&id);
         let old = self.cache.insert(id.clone(), entry);
         let change = match old {
@@ -270,7 +264,8 @@ impl Server {
         if let Some(c) = change {
             self.events.push_back(Event::Cache(c));
         }
-        self.satisfy_crls(&id);
+        // (The entry just stored: neither ours nor unconfirmed.)
+        self.satisfy_crls(&id, have, false);
     }
 
     /// A CSA carrying our own Originator ID, newer than what we hold: an instance from before a
@@ -315,20 +310,20 @@ impl Server {
         }
         let Some(d) = self.dcs_mut(from) else { return };
         for r in records {
-            let Some(q) = d.queue.get(&r.id) else {
+            let std::collections::hash_map::Entry::Occupied(q) = d.queue.map.entry(r.id) else {
                 continue;
             };
-            let qseq = q.csa.summary.seq;
+            let qseq = q.get().csa.summary.seq;
             if qseq == r.seq {
                 // Rule 1: exact match (rfc2334-notes item 9: key, originator, sequence number).
-                d.queue.remove(&r.id);
+                q.remove();
             } else if seq::newer(qseq, r.seq) {
                 // Rule 2a: ours is newer; ignore.
             } else {
                 // Rule 2b: the DCS holds a newer instance; stop sending ours and solicit it.
-                d.queue.remove(&r.id);
+                let (rid, _) = q.remove_entry();
                 if !r.null {
-                    d.crl.want(r.id, r.seq);
+                    d.crl.want(rid, r.seq);
                 }
             }
         }

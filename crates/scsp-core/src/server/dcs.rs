@@ -122,35 +122,42 @@ impl RexmitQueue {
         let id = csa.summary.id.clone();
         let generation = self.next_generation;
         self.next_generation += 1;
-        match self.map.get_mut(&id) {
-            Some(q) if seq::newer(q.csa.summary.seq, csa.summary.seq) => {
+        match self.map.entry(id) {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let q = o.get_mut();
+                if !seq::newer(q.csa.summary.seq, csa.summary.seq) {
+                    q.csa = csa;
+                    q.sends = 0;
+                    q.generation = generation;
+                }
+                // (A newer instance queued already is sent again instead.)
                 if !q.pending {
                     q.pending = true;
                     q.generation = generation;
-                    self.unsent.push(id);
+                    self.unsent.push(o.key().clone());
                 }
             }
-            Some(q) => {
-                q.csa = csa;
-                q.sends = 0;
-                q.generation = generation;
-                if !q.pending {
-                    q.pending = true;
-                    self.unsent.push(id);
-                }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                self.unsent.push(v.key().clone());
+                v.insert(Queued {
+                    csa,
+                    sends: 0,
+                    generation,
+                    pending: true,
+                });
             }
-            None => {
-                self.map.insert(
-                    id.clone(),
-                    Queued {
-                        csa,
-                        sends: 0,
-                        generation,
-                        pending: true,
-                    },
-                );
-                self.unsent.push(id);
-            }
+        }
+    }
+
+    /// Remove `id` if `acked` says the instance queued is acknowledged (one lookup).
+    pub fn remove_if(&mut self, id: RecordId, acked: impl FnOnce(&Queued) -> bool) {
+        if self.map.is_empty() {
+            return;
+        }
+        if let std::collections::hash_map::Entry::Occupied(o) = self.map.entry(id)
+            && acked(o.get())
+        {
+            o.remove();
         }
     }
 
@@ -169,15 +176,6 @@ impl RexmitQueue {
             }
         }
         out
-    }
-
-    /// Remove `id` whatever its instance.
-    pub fn remove(&mut self, id: &RecordId) -> Option<Queued> {
-        self.map.remove(id)
-    }
-
-    pub fn get(&self, id: &RecordId) -> Option<&Queued> {
-        self.map.get(id)
     }
 
     /// Next retransmission time.
@@ -227,6 +225,10 @@ impl RexmitQueue {
         }
     }
 
+    pub fn get(&self, id: &RecordId) -> Option<&Queued> {
+        self.map.get(id)
+    }
+
     pub fn clear(&mut self) {
         self.map.clear();
         self.timeline.clear();
@@ -234,18 +236,36 @@ impl RexmitQueue {
     }
 }
 
+/// What the CSA Request List holds of one record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CrlEntry {
+    /// The sequence number the DCS advertised (meaningful while `wanted`).
+    pub seq: u32,
+    /// The record is wanted from the DCS.
+    pub wanted: bool,
+    /// The record is in the CSUS outstanding (only while `wanted`).
+    pub outstanding: bool,
+    /// The record was put in a CSUS to this DCS and not yet answered by it, even if another DCS
+    /// has answered it since: its answer is solicited all the same (Hop Count 1, flooded on).
+    pub asked: bool,
+}
+
 /// The CSA Request List (2.2.2.1) and the CSUS outstanding (2.2.3).
+///
+/// One table holds every record wanted or asked, so that a record solicited is inserted once,
+/// found once when it is put in a CSUS and once when it is answered (a million-record alignment
+/// otherwise spends its time on cache misses in three tables).
 #[derive(Debug)]
 pub(crate) struct Crl {
-    /// Every record wanted from the DCS, with the sequence number it advertised.
-    pub wanted: Map<RecordId, u32>,
-    /// Wanted records not yet put in a CSUS, in order.
+    /// Every record wanted from the DCS or asked of it. An entry goes when it is neither.
+    entries: Map<RecordId, CrlEntry>,
+    /// How many entries are wanted.
+    wanted: usize,
+    /// Wanted records not yet put in a CSUS, in order (stale ids are skipped).
     pub order: VecDeque<RecordId>,
-    /// Records in the CSUS outstanding.
+    /// Records in the CSUS outstanding (at most one CSUS of them): their order in a
+    /// retransmission.
     pub outstanding: Set<RecordId>,
-    /// Records put in a CSUS to this DCS and not yet answered by it, even if another DCS has
-    /// answered them since: its answer is solicited all the same (Hop Count 1, flooded on).
-    pub asked: Set<RecordId>,
     /// When the CSUS outstanding is retransmitted.
     pub rexmit_at: Option<Time>,
     /// How many of the records wanted were absent from the cache when summarized: the room the
@@ -256,45 +276,142 @@ pub(crate) struct Crl {
 impl Crl {
     pub fn new(state: HashState) -> Self {
         Crl {
-            wanted: Map::with_hasher(state.clone()),
+            entries: Map::with_hasher(state.clone()),
+            wanted: 0,
             order: VecDeque::new(),
-            outstanding: Set::with_hasher(state.clone()),
-            asked: Set::with_hasher(state),
+            outstanding: Set::with_hasher(state),
             rexmit_at: None,
             missing: 0,
         }
     }
 
+    /// Records wanted.
+    pub fn len(&self) -> usize {
+        self.wanted
+    }
+
     pub fn want(&mut self, id: RecordId, seq: u32) {
-        match self.wanted.entry(id) {
+        match self.entries.entry(id) {
             std::collections::hash_map::Entry::Occupied(mut o) => {
-                if seq::newer(seq, *o.get()) {
-                    *o.get_mut() = seq;
+                let e = o.get_mut();
+                if !e.wanted {
+                    // Asked, answered by another DCS, and wanted again.
+                    e.wanted = true;
+                    e.seq = seq;
+                    self.wanted += 1;
+                    self.order.push_back(o.key().clone());
+                } else if seq::newer(seq, e.seq) {
+                    e.seq = seq;
                 }
             }
             std::collections::hash_map::Entry::Vacant(v) => {
                 self.order.push_back(v.key().clone());
-                v.insert(seq);
+                v.insert(CrlEntry {
+                    seq,
+                    wanted: true,
+                    outstanding: false,
+                    asked: false,
+                });
+                self.wanted += 1;
             }
         }
     }
 
-    /// The record has been received (or is no longer needed).
-    pub fn satisfy(&mut self, id: &RecordId) -> bool {
-        self.outstanding.remove(id);
-        self.wanted.remove(id).is_some()
+    /// The sequence number wanted for `id`, if it is wanted.
+    pub fn wanted_seq(&self, id: &RecordId) -> Option<u32> {
+        self.entries.get(id).filter(|e| e.wanted).map(|e| e.seq)
+    }
+
+    /// Satisfy `id` if it is wanted at a sequence number that `done` accepts: it is no longer
+    /// wanted nor outstanding (but still asked if it was).
+    pub fn satisfy_if(&mut self, id: &RecordId, done: impl FnOnce(u32) -> bool) -> bool {
+        let Some(e) = self.entries.get_mut(id) else {
+            return false;
+        };
+        if !e.wanted || !done(e.seq) {
+            return false;
+        }
+        self.wanted -= 1;
+        let outstanding = e.outstanding;
+        if e.asked {
+            e.wanted = false;
+            e.outstanding = false;
+        } else {
+            self.entries.remove(id);
+        }
+        if outstanding {
+            self.outstanding.remove(id);
+        }
+        true
+    }
+
+    /// The DCS answered `id`: if it was asked, the solicitation ends and the record is no longer
+    /// wanted. Returns whether it was asked.
+    pub fn answered(&mut self, id: &RecordId) -> bool {
+        if self.entries.is_empty() {
+            return false;
+        }
+        match self.entries.get(id) {
+            Some(&e) if e.asked => {
+                self.entries.remove(id);
+                if e.wanted {
+                    self.wanted -= 1;
+                    if e.outstanding {
+                        self.outstanding.remove(id);
+                    }
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Top up a CSUS from the order: each record wanted and not yet outstanding, while `fits`
+    /// takes it, goes in `records` and becomes outstanding and asked. Stale ids are dropped.
+    pub fn ask_more(&mut self, records: &mut Vec<Csas>, mut fits: impl FnMut(&Csas) -> bool) {
+        while let Some(rid) = self.order.front() {
+            let Some(e) = self.entries.get_mut(rid) else {
+                self.order.pop_front();
+                continue;
+            };
+            if !e.wanted || e.outstanding {
+                self.order.pop_front();
+                continue;
+            }
+            let r = Csas {
+                hops: 1,
+                null: false,
+                seq: e.seq,
+                id: rid.clone(),
+            };
+            if !fits(&r) {
+                break;
+            }
+            e.outstanding = true;
+            e.asked = true;
+            if let Some(id) = self.order.pop_front() {
+                self.outstanding.insert(id);
+            }
+            records.push(r);
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.wanted.is_empty()
+        self.wanted == 0
     }
 
     /// With nothing wanted, give back the room a large alignment left in the list (a million
     /// records wanted once is 100 MB held for nothing otherwise).
     pub fn release(&mut self) {
         const KEEP: usize = 4096;
-        if self.wanted.capacity() > KEEP {
-            self.wanted = Map::with_hasher(self.wanted.hasher().clone());
+        let cap = self.entries.capacity();
+        if cap > KEEP && cap / 4 > self.entries.len() {
+            if self.entries.is_empty() {
+                self.entries = Map::with_hasher(self.entries.hasher().clone());
+            } else {
+                // Records asked and not yet answered are kept.
+                self.entries.shrink_to_fit();
+            }
         }
         if self.order.capacity() > KEEP {
             // (Normally empty by now; what it holds is kept, in order.)
@@ -303,10 +420,10 @@ impl Crl {
     }
 
     pub fn clear(&mut self) {
-        self.wanted = Map::with_hasher(self.wanted.hasher().clone());
+        self.entries = Map::with_hasher(self.entries.hasher().clone());
+        self.wanted = 0;
         self.order = VecDeque::new();
         self.outstanding = Set::with_hasher(self.outstanding.hasher().clone());
-        self.asked = Set::with_hasher(self.asked.hasher().clone());
         self.rexmit_at = None;
         self.missing = 0;
     }
@@ -428,7 +545,7 @@ impl Dcs {
             hello: self.hello,
             ca: self.ca,
             retransmit_queue: self.queue.len(),
-            csa_request_list: self.crl.wanted.len(),
+            csa_request_list: self.crl.len(),
             stats: self.stats.clone(),
         }
     }

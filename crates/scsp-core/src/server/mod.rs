@@ -595,7 +595,7 @@ impl Server {
         };
         self.schedule_entry(now, &id, &entry);
         self.cache.insert(id.clone(), entry);
-        self.satisfy_crls(&id);
+        self.satisfy_crls(&id, seq, unconfirmed);
         self.flood(now, &id, None, Hops::Configured);
         seq
     }
@@ -673,18 +673,17 @@ impl Server {
 
     /// The cache now holds an instance of `id` at least as new as any CRL wants (2.2.3,
     /// rfc2334-notes item 15).
-    fn satisfy_crls(&mut self, id: &RecordId) {
-        let Some(e) = self.cache.get(id) else { return };
-        let have = e.seq;
+    ///
+    /// `have` and `unconfirmed` are the sequence number and flag of the entry the cache now
+    /// holds (just stored by the caller).
+    fn satisfy_crls(&mut self, id: &RecordId, have: u32, unconfirmed: bool) {
         // An unconfirmed entry of our own at the very number a DCS advertised may differ from
         // the DCS's: that one is still fetched, to compare.
-        let strict = e.unconfirmed;
+        let strict = unconfirmed;
         for d in self.dcs.iter_mut().flatten() {
-            if let Some(&want) = d.crl.wanted.get(id)
-                && (seq::newer(have, want) || (!strict && want == have))
-            {
-                d.crl.satisfy(id);
-            }
+            d.crl.satisfy_if(id, |want| {
+                seq::newer(have, want) || (!strict && want == have)
+            });
         }
     }
 
