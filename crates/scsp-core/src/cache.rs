@@ -4,7 +4,9 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::event::EntryView;
-use crate::hash::{HashState, Map};
+use hashbrown::{HashTable, hash_table};
+
+use crate::hash::HashState;
 use crate::wire::{Csa, Csas, Data, RecordId};
 use crate::{DcsId, Time};
 
@@ -69,17 +71,36 @@ pub(crate) enum EntryTimer {
 }
 
 /// The entries, plus the timers that expire and forget them.
+///
+/// The entries sit in a dense `Vec` of slots and the hash table holds only their 4-byte
+/// indices: a table sized for the next power of two (at most 7/8 full, so at 1,000,000 entries
+/// 2²¹ buckets, half of them empty) costs 5 bytes a bucket instead of a whole (`RecordId`,
+/// `Entry`) of 72. The table is probed with the same hashes in the same sequence of operations as
+/// a `HashMap<RecordId, Entry>` would be, so it iterates in the same order.
 #[derive(Debug)]
 pub struct Cache {
-    map: Map<RecordId, Entry>,
+    state: HashState,
+    /// Indices into `slots`.
+    index: HashTable<u32>,
+    /// The entries; `None` for a free slot (its index is in `free`).
+    slots: Vec<Option<(RecordId, Entry)>>,
+    free: Vec<u32>,
     live: usize,
     timers: BinaryHeap<Reverse<(Time, EntryTimer, u32, RecordId)>>,
+}
+
+/// The entry in slot `i` (one the table points at: always occupied).
+fn slot(slots: &[Option<(RecordId, Entry)>], i: u32) -> Option<&(RecordId, Entry)> {
+    slots.get(i as usize).and_then(Option::as_ref)
 }
 
 impl Cache {
     pub(crate) fn new(state: HashState) -> Self {
         Cache {
-            map: Map::with_hasher(state),
+            state,
+            index: HashTable::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
             live: 0,
             timers: BinaryHeap::new(),
         }
@@ -87,12 +108,12 @@ impl Cache {
 
     /// Number of entries held, deleted ones included.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.index.len()
     }
 
     /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.index.is_empty()
     }
 
     /// Number of live (not deleted) entries.
@@ -100,24 +121,45 @@ impl Cache {
         self.live
     }
 
+    fn find(&self, id: &RecordId) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .find(self.state.hash_one(id), |&i| {
+                slot(slots, i).is_some_and(|(k, _)| k == id)
+            })
+            .copied()
+    }
+
     /// The entry for `id`.
     pub fn get(&self, id: &RecordId) -> Option<&Entry> {
-        self.map.get(id)
+        let i = self.find(id)?;
+        slot(&self.slots, i).map(|(_, e)| e)
     }
 
     pub(crate) fn get_mut(&mut self, id: &RecordId) -> Option<&mut Entry> {
-        self.map.get_mut(id)
+        let i = self.find(id)?;
+        match self.slots.get_mut(i as usize) {
+            Some(Some((_, e))) => Some(e),
+            _ => None,
+        }
     }
 
     /// Every entry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&RecordId, &Entry)> {
-        self.map.iter()
+        self.index
+            .iter()
+            .filter_map(|&i| slot(&self.slots, i).map(|(k, e)| (k, e)))
     }
 
     /// Make room for `additional` more entries at once (an alignment that will learn that many),
     /// rather than growing the table step by step as they arrive.
     pub(crate) fn reserve(&mut self, additional: usize) {
-        self.map.reserve(additional);
+        let (state, slots) = (&self.state, &self.slots);
+        self.index.reserve(additional, |&i| {
+            slot(slots, i).map_or(0, |(k, _)| state.hash_one(k))
+        });
+        self.slots
+            .reserve(additional.saturating_sub(self.free.len()));
     }
 
     /// Store `entry` for `id`, returning the instance it replaces.
@@ -125,7 +167,39 @@ impl Cache {
         if !entry.deleted {
             self.live += 1;
         }
-        let old = self.map.insert(id, entry);
+        let hash = self.state.hash_one(&id);
+        let (state, slots) = (&self.state, &self.slots);
+        let old = match self.index.entry(
+            hash,
+            |&i| slot(slots, i).is_some_and(|(k, _)| *k == id),
+            |&i| slot(slots, i).map_or(0, |(k, _)| state.hash_one(k)),
+        ) {
+            hash_table::Entry::Occupied(o) => {
+                let i = *o.get() as usize;
+                match self.slots.get_mut(i) {
+                    Some(Some((_, e))) => Some(std::mem::replace(e, entry)),
+                    _ => None,
+                }
+            }
+            hash_table::Entry::Vacant(v) => {
+                let i = match self.free.pop() {
+                    Some(i) => {
+                        if let Some(s) = self.slots.get_mut(i as usize) {
+                            *s = Some((id, entry));
+                        }
+                        i
+                    }
+                    None => {
+                        let i =
+                            u32::try_from(self.slots.len()).expect("fewer than 2^32 cache entries");
+                        self.slots.push(Some((id, entry)));
+                        i
+                    }
+                };
+                v.insert(i);
+                None
+            }
+        };
         if let Some(o) = &old
             && !o.deleted
         {
@@ -135,7 +209,17 @@ impl Cache {
     }
 
     pub(crate) fn remove(&mut self, id: &RecordId) -> Option<Entry> {
-        let old = self.map.remove(id);
+        let slots = &self.slots;
+        let i = self
+            .index
+            .find_entry(self.state.hash_one(id), |&i| {
+                slot(slots, i).is_some_and(|(k, _)| k == id)
+            })
+            .ok()?
+            .remove()
+            .0;
+        let old = self.slots.get_mut(i as usize)?.take().map(|(_, e)| e);
+        self.free.push(i);
         if let Some(o) = &old
             && !o.deleted
         {
@@ -146,7 +230,7 @@ impl Cache {
 
     /// Mark the entry deleted in place (expiry), keeping its sequence number.
     pub(crate) fn mark_deleted(&mut self, id: &RecordId) {
-        if let Some(e) = self.map.get_mut(id)
+        if let Some(e) = self.get_mut(id)
             && !e.deleted
         {
             e.deleted = true;
@@ -169,7 +253,7 @@ impl Cache {
                 return None;
             }
             let Reverse((_, what, seq, id)) = self.timers.pop()?;
-            let current = self.map.get(&id).is_some_and(|e| {
+            let current = self.get(&id).is_some_and(|e| {
                 e.seq == seq
                     && match what {
                         EntryTimer::Expire => !e.deleted,
