@@ -11,25 +11,112 @@ use crate::wire::{Csa, Csas, Data, RecordId};
 use crate::{DcsId, Time};
 
 /// One cache entry: the newest instance of a record, live or deleted.
+///
+/// 32 bytes: where it came from and the three flags share one word (see [`Entry::from`],
+/// [`Entry::deleted`], [`Entry::owned`], [`Entry::unconfirmed`]).
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// CSA Sequence Number of the instance held.
     pub seq: u32,
+    /// The DCS it was learned from (`FROM_NONE`: originated here) in the low bits, then the
+    /// flags.
+    bits: u32,
     /// Protocol specific part.
     pub data: Data,
-    /// The instance held is a deletion (or the entry expired): kept only so that older instances
-    /// are recognised as older, until its hold time runs out.
-    pub deleted: bool,
-    /// The local server wants this entry (this server originated it and the local server has not
-    /// given it up). Only entries whose originator is this server can be owned.
-    pub owned: bool,
-    /// Owned, and originated with the first sequence number without knowing whether an earlier
-    /// incarnation exists elsewhere; cleared when a DCS shows the same instance.
-    pub unconfirmed: bool,
-    /// Where it was learned from (`None`: originated here).
-    pub from: Option<DcsId>,
     /// When this instance arrived or was originated.
     pub since: Time,
+}
+
+const DELETED: u32 = 1 << 31;
+const OWNED: u32 = 1 << 30;
+const UNCONFIRMED: u32 = 1 << 29;
+/// The bits that hold the DCS.
+const FROM_MASK: u32 = UNCONFIRMED - 1;
+/// `from` for an entry originated here.
+const FROM_NONE: u32 = FROM_MASK;
+
+impl Entry {
+    /// An entry; `from` is the DCS it was learned from (`None`: originated here).
+    ///
+    /// # Panics
+    ///
+    /// If the DCS's number does not fit in 29 bits (DCSs are numbered from 0 in the order they
+    /// are configured).
+    pub fn new(
+        seq: u32,
+        data: Data,
+        from: Option<DcsId>,
+        since: Time,
+        deleted: bool,
+        owned: bool,
+        unconfirmed: bool,
+    ) -> Self {
+        let from = match from {
+            None => FROM_NONE,
+            Some(DcsId(d)) => {
+                assert!(d < FROM_NONE, "DCS number {d} does not fit in an entry");
+                d
+            }
+        };
+        let mut e = Entry {
+            seq,
+            bits: from,
+            data,
+            since,
+        };
+        e.set_deleted(deleted);
+        e.set_owned(owned);
+        e.set_unconfirmed(unconfirmed);
+        e
+    }
+
+    fn flag(&self, f: u32) -> bool {
+        self.bits & f != 0
+    }
+
+    fn set_flag(&mut self, f: u32, on: bool) {
+        if on {
+            self.bits |= f;
+        } else {
+            self.bits &= !f;
+        }
+    }
+
+    /// Where it was learned from (`None`: originated here).
+    pub fn from(&self) -> Option<DcsId> {
+        let d = self.bits & FROM_MASK;
+        (d != FROM_NONE).then_some(DcsId(d))
+    }
+
+    /// The instance held is a deletion (or the entry expired): kept only so that older instances
+    /// are recognised as older, until its hold time runs out.
+    pub fn deleted(&self) -> bool {
+        self.flag(DELETED)
+    }
+
+    /// The local server wants this entry (this server originated it and the local server has not
+    /// given it up). Only entries whose originator is this server can be owned.
+    pub fn owned(&self) -> bool {
+        self.flag(OWNED)
+    }
+
+    /// Owned, and originated with the first sequence number without knowing whether an earlier
+    /// incarnation exists elsewhere; cleared when a DCS shows the same instance.
+    pub fn unconfirmed(&self) -> bool {
+        self.flag(UNCONFIRMED)
+    }
+
+    pub(crate) fn set_deleted(&mut self, on: bool) {
+        self.set_flag(DELETED, on);
+    }
+
+    pub(crate) fn set_owned(&mut self, on: bool) {
+        self.set_flag(OWNED, on);
+    }
+
+    pub(crate) fn set_unconfirmed(&mut self, on: bool) {
+        self.set_flag(UNCONFIRMED, on);
+    }
 }
 
 impl Entry {
@@ -164,7 +251,7 @@ impl Cache {
 
     /// Store `entry` for `id`, returning the instance it replaces.
     pub(crate) fn insert(&mut self, id: RecordId, entry: Entry) -> Option<Entry> {
-        if !entry.deleted {
+        if !entry.deleted() {
             self.live += 1;
         }
         let hash = self.state.hash_one(&id);
@@ -201,7 +288,7 @@ impl Cache {
             }
         };
         if let Some(o) = &old
-            && !o.deleted
+            && !o.deleted()
         {
             self.live -= 1;
         }
@@ -221,7 +308,7 @@ impl Cache {
         let old = self.slots.get_mut(i as usize)?.take().map(|(_, e)| e);
         self.free.push(i);
         if let Some(o) = &old
-            && !o.deleted
+            && !o.deleted()
         {
             self.live -= 1;
         }
@@ -231,9 +318,9 @@ impl Cache {
     /// Mark the entry deleted in place (expiry), keeping its sequence number.
     pub(crate) fn mark_deleted(&mut self, id: &RecordId) {
         if let Some(e) = self.get_mut(id)
-            && !e.deleted
+            && !e.deleted()
         {
-            e.deleted = true;
+            e.set_deleted(true);
             self.live -= 1;
         }
     }
@@ -256,8 +343,8 @@ impl Cache {
             let current = self.get(&id).is_some_and(|e| {
                 e.seq == seq
                     && match what {
-                        EntryTimer::Expire => !e.deleted,
-                        EntryTimer::Forget => e.deleted,
+                        EntryTimer::Expire => !e.deleted(),
+                        EntryTimer::Forget => e.deleted(),
                     }
             });
             if current {
@@ -265,5 +352,46 @@ impl Cache {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        // A cache slot: the record's identity and its entry (see `Cache`).
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
+        assert_eq!(std::mem::size_of::<RecordId>(), 32);
+        assert_eq!(std::mem::size_of::<Option<(RecordId, Entry)>>(), 64);
+    }
+
+    #[test]
+    fn packed_fields() {
+        let data: Data = Data::from(&b"x"[..]);
+        for from in [
+            None,
+            Some(DcsId(0)),
+            Some(DcsId(7)),
+            Some(DcsId(FROM_NONE - 1)),
+        ] {
+            for bits in 0..8u8 {
+                let (d, o, u) = (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0);
+                let mut e = Entry::new(9, data.clone(), from, Time(5), d, o, u);
+                assert_eq!(
+                    (e.from(), e.deleted(), e.owned(), e.unconfirmed()),
+                    (from, d, o, u)
+                );
+                e.set_deleted(!d);
+                e.set_owned(!o);
+                e.set_unconfirmed(!u);
+                assert_eq!(
+                    (e.from(), e.deleted(), e.owned(), e.unconfirmed()),
+                    (from, !d, !o, !u)
+                );
+                assert_eq!((e.seq, e.since), (9, Time(5)));
+            }
+        }
     }
 }

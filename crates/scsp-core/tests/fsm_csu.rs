@@ -667,7 +667,7 @@ fn b_2_0_2_local_server_numbers_its_entries_after_a_restart() {
             .originate_numbered(b.now, b"x", data(b"1"), scsp_core::wire::SEQ_PURGE),
         Err(scsp_core::LocalError::BadSeq(scsp_core::wire::SEQ_PURGE))
     );
-    assert!(b.server.cache().get(&rid(b"k", &lsid)).unwrap().owned);
+    assert!(b.server.cache().get(&rid(b"k", &lsid)).unwrap().owned());
 }
 
 #[test]

@@ -129,7 +129,7 @@ fn withdraw_floods_the_deletion_of_the_binding() {
         s.originate(t, &key, Data::from(data)).unwrap();
         s.withdraw(t, &key).unwrap();
         let e = entry(&s, &key);
-        assert!(e.deleted);
+        assert!(e.deleted());
         p.core().validate(&e.data).unwrap();
         let shown = p.decode(&key, &e.data).unwrap();
         assert_eq!(shown["ip"], "10.1.2.3");

@@ -278,7 +278,7 @@ fn leave_is_a_withdrawal_in_the_core() {
     );
     s.withdraw(t, &key).unwrap();
     let e = entry(&s, &key);
-    assert!(e.deleted);
+    assert!(e.deleted());
     assert_eq!(&e.data[..], &leave[..], "the withdrawal floods the leave");
 }
 

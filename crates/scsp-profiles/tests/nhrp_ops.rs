@@ -299,7 +299,7 @@ fn withdraw_purges() {
     );
     s.withdraw(t, &key).unwrap();
     let e = entry(&s, &key);
-    assert!(e.deleted);
+    assert!(e.deleted());
     assert_eq!(Record::decode(&e.data).unwrap().state, State::Purged);
 }
 

@@ -1051,7 +1051,7 @@ impl<'a> Sim<'a> {
             if let Some(s) = &nd.server {
                 let lsid = s.config().lsid.clone();
                 for (id, e) in s.cache().iter() {
-                    if id.origin == lsid && e.owned {
+                    if id.origin == lsid && e.owned() {
                         nd.app_seq.insert(id.key.as_bytes().to_vec(), e.seq);
                     }
                 }
@@ -1355,7 +1355,7 @@ impl<'a> Sim<'a> {
                 let Some(data) = v else { continue };
                 let id = record_id(key, &n.lsid);
                 match s.cache().get(&id) {
-                    Some(e) if !e.deleted && e.owned && e.data == *data => {
+                    Some(e) if !e.deleted() && e.owned() && e.data == *data => {
                         expected.insert(id, (i, e.seq, data.clone()));
                     }
                     Some(e) => p.push(format!(
@@ -1376,7 +1376,7 @@ impl<'a> Sim<'a> {
                         "server {i} lacks {} (originator seq {seq:#x})",
                         show_entry(id, *o)
                     )),
-                    Some(e) if e.deleted => p.push(format!(
+                    Some(e) if e.deleted() => p.push(format!(
                         "server {i} holds {} deleted at seq {:#x} (originator seq {seq:#x})",
                         show_entry(id, *o),
                         e.seq
@@ -1397,7 +1397,7 @@ impl<'a> Sim<'a> {
                 let mut extra: Vec<(RecordId, u32)> = s
                     .cache()
                     .iter()
-                    .filter(|(id, e)| !e.deleted && !expected.contains_key(*id))
+                    .filter(|(id, e)| !e.deleted() && !expected.contains_key(*id))
                     .map(|(id, e)| (id.clone(), e.seq))
                     .collect();
                 extra.sort();
@@ -1436,7 +1436,7 @@ impl<'a> Sim<'a> {
                 h.write(id.key.as_bytes());
                 h.write(id.origin.as_bytes());
                 h.write(&e.seq.to_be_bytes());
-                h.write(&[u8::from(e.deleted), u8::from(e.owned)]);
+                h.write(&[u8::from(e.deleted()), u8::from(e.owned())]);
                 h.write(&e.data);
             }
             for &id in n.dcs.values() {
@@ -1519,8 +1519,8 @@ fn describe_entry(e: &scsp_core::Entry) -> String {
     format!(
         "seq {:#x}{}{}",
         e.seq,
-        if e.deleted { " deleted" } else { "" },
-        if e.owned { "" } else { " not owned" }
+        if e.deleted() { " deleted" } else { "" },
+        if e.owned() { "" } else { " not owned" }
     )
 }
 

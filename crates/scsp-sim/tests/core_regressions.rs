@@ -164,10 +164,10 @@ fn withdraw_after_state_losing_restart() {
     p.run(20_000);
     assert_eq!((p.ca(0), p.ca(1)), (CaState::Aligned, CaState::Aligned));
     let a = p.s[0].cache().get(&rid()).expect("A holds its deletion");
-    assert!(a.deleted);
+    assert!(a.deleted());
     let b = p.s[1].cache().get(&rid());
     assert!(
-        b.is_none_or(|e| e.deleted),
+        b.is_none_or(|e| e.deleted()),
         "B still holds the withdrawn entry live at {:#x} (A: deleted at {:#x})",
         b.map_or(0, |e| e.seq),
         a.seq

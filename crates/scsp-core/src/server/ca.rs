@@ -137,7 +137,7 @@ impl Server {
                     seq::newer(r.seq, e.seq)
                         // Our own entry at the same number, originated without knowing whether
                         // an earlier incarnation exists: fetch it to compare.
-                        || (r.seq == e.seq && e.unconfirmed && r.id.origin == lsid)
+                        || (r.seq == e.seq && e.unconfirmed() && r.id.origin == lsid)
                 }
             };
             if want {

@@ -76,16 +76,16 @@ impl Server {
                 }
                 if e.data == csa.data {
                     // The same instance.
-                    if e.unconfirmed
+                    if e.unconfirmed()
                         && let Some(e) = self.cache.get_mut(&id)
                     {
-                        e.unconfirmed = false;
+                        e.set_unconfirmed(false);
                     }
                     return Some(ack);
                 }
                 // Two instances under one number: an originator that lost its state numbered
                 // again from the start. See docs/rfc2334-readings.md, "equal numbers".
-                if ours && e.owned {
+                if ours && e.owned() {
                     // Ours: supersede the other.
                     self.reoriginate(now, &id, rseq);
                 } else if csa.data[..] > e.data[..] {
@@ -124,7 +124,7 @@ impl Server {
         if rseq == SEQ_PURGE {
             // B.2.0.2: the originator purges the entry before restarting its sequence space.
             if let Some(old) = self.cache.remove(&id)
-                && !old.deleted
+                && !old.deleted()
             {
                 self.events.push_back(Event::Cache(CacheChange::Removed {
                     entry: old.view(&id),
@@ -235,25 +235,25 @@ impl Server {
     fn learn(&mut self, now: Time, from: DcsId, csa: Csa) {
         let id = csa.summary.id;
         let deleted = self.cfg.profile.is_deletion(&csa.data);
-        let entry = Entry {
-            seq: csa.summary.seq,
-            data: csa.data,
+        let entry = Entry::new(
+            csa.summary.seq,
+            csa.data,
+            Some(from),
+            now,
             deleted,
-            owned: false,
-            unconfirmed: false,
-            from: Some(from),
-            since: now,
-        };
+            false,
+            false,
+        );
         self.schedule_entry(now, &id, &entry);
         let have = entry.seq;
         let view = entry.view(&id);
         let old = self.cache.insert(id.clone(), entry);
         let change = match old {
-            Some(o) if !o.deleted && deleted => Some(CacheChange::Removed {
+            Some(o) if !o.deleted() && deleted => Some(CacheChange::Removed {
                 entry: o.view(&id),
                 reason: RemoveReason::Deleted,
             }),
-            Some(o) if !o.deleted => Some(CacheChange::Replaced {
+            Some(o) if !o.deleted() => Some(CacheChange::Replaced {
                 entry: view,
                 old_seq: o.seq,
                 from,
@@ -273,7 +273,7 @@ impl Server {
     fn self_originated(&mut self, now: Time, from: DcsId, csa: Csa) {
         let id = csa.summary.id.clone();
         let rseq = csa.summary.seq;
-        let owned = self.cache.get(&id).is_some_and(|e| e.owned);
+        let owned = self.cache.get(&id).is_some_and(|e| e.owned());
         if owned {
             // The local server holds this entry: supersede the stale instance.
             self.reoriginate(now, &id, rseq);
@@ -297,7 +297,7 @@ impl Server {
     /// Send our entry `id` again with a number above `above` (B.2.0.2).
     fn reoriginate(&mut self, now: Time, id: &crate::wire::RecordId, above: u32) {
         let Some(e) = self.cache.get(id) else { return };
-        let (data, deleted) = (e.data.clone(), e.deleted);
+        let (data, deleted) = (e.data.clone(), e.deleted());
         let next = seq::next_csa(above, 1);
         // Above the instance seen, but not necessarily above every other one out there.
         self.install_local(now, id.clone(), next, data, deleted, true);

@@ -353,7 +353,7 @@ impl Server {
             .collect();
         for id in &doomed {
             if let Some(old) = self.cache.remove(id)
-                && !old.deleted
+                && !old.deleted()
             {
                 self.events.push_back(Event::Cache(CacheChange::Removed {
                     entry: old.view(id),
@@ -401,15 +401,18 @@ impl Server {
             return Err(LocalError::TooLarge { len, max });
         }
         let seq = match self.cache.get(&id) {
-            Some(e) if e.owned && !e.deleted && e.data == data => return Ok(e.seq),
-            Some(e) if e.owned => seq::next_csa(e.seq, 1),
+            Some(e) if e.owned() && !e.deleted() && e.data == data => return Ok(e.seq),
+            Some(e) if e.owned() => seq::next_csa(e.seq, 1),
             Some(e) => seq::next_csa(e.seq, self.cfg.restart_seq_step),
             None if self.cache.len() >= self.cfg.max_entries => return Err(LocalError::Full),
             None => NextSeq::Next(SEQ_FIRST),
         };
         // Numbered without knowing whether an earlier incarnation of this server left an instance
         // elsewhere: unconfirmed until a DCS shows what it holds.
-        let unconfirmed = self.cache.get(&id).is_none_or(|e| e.owned && e.unconfirmed);
+        let unconfirmed = self
+            .cache
+            .get(&id)
+            .is_none_or(|e| e.owned() && e.unconfirmed());
         Ok(self.install_local(now, id, seq, data, false, unconfirmed))
     }
 
@@ -417,7 +420,7 @@ impl Server {
     pub fn withdraw(&mut self, now: Time, key: &[u8]) -> Result<(), LocalError> {
         let id = self.local_id(key)?;
         let (seq, data, unconfirmed) = match self.cache.get(&id) {
-            Some(e) if e.owned && !e.deleted => (e.seq, e.data.clone(), e.unconfirmed),
+            Some(e) if e.owned() && !e.deleted() => (e.seq, e.data.clone(), e.unconfirmed()),
             _ => {
                 // Withdrawing an entry that is waiting to restart its sequence space.
                 let before = self.wrapping.len();
@@ -487,7 +490,7 @@ impl Server {
         let stale: Vec<Vec<u8>> = self
             .cache
             .iter()
-            .filter(|(id, e)| e.owned && !e.deleted && !keep.contains(id.key.as_bytes()))
+            .filter(|(id, e)| e.owned() && !e.deleted() && !keep.contains(id.key.as_bytes()))
             .map(|(id, _)| id.key.as_bytes().to_vec())
             .collect();
         for key in stale {
@@ -527,8 +530,8 @@ impl Server {
         let next = match self.cache.get(&id) {
             Some(e) if e.seq == seq && e.data == data => {
                 if let Some(e) = self.cache.get_mut(&id) {
-                    e.owned = true;
-                    e.unconfirmed = false;
+                    e.set_owned(true);
+                    e.set_unconfirmed(false);
                 }
                 return Ok(seq);
             }
@@ -584,15 +587,7 @@ impl Server {
                 return SEQ_PURGE;
             }
         };
-        let entry = Entry {
-            seq,
-            data,
-            deleted,
-            owned: true,
-            unconfirmed,
-            from: None,
-            since: now,
-        };
+        let entry = Entry::new(seq, data, None, now, deleted, true, unconfirmed);
         self.schedule_entry(now, &id, &entry);
         self.cache.insert(id.clone(), entry);
         self.satisfy_crls(&id, seq, unconfirmed);
@@ -601,7 +596,7 @@ impl Server {
     }
 
     fn schedule_entry(&mut self, now: Time, id: &RecordId, e: &Entry) {
-        if e.deleted {
+        if e.deleted() {
             self.cache.schedule(
                 now + self.cfg.tombstone_hold,
                 EntryTimer::Forget,

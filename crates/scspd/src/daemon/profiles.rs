@@ -378,7 +378,7 @@ impl Profiled {
         let mut chosen: Gone = server
             .cache()
             .iter()
-            .filter(|(id, e)| e.owned && !e.deleted && id.origin == lsid)
+            .filter(|(id, e)| e.owned() && !e.deleted() && id.origin == lsid)
             .filter(|(id, e)| self.ops.selects(selector, id.key.as_bytes(), &e.data))
             .map(|(id, e)| (id.key.as_bytes().to_vec(), e.seq, e.data.clone()))
             .collect();
@@ -516,7 +516,7 @@ fn own_live(server: &Server, key: &[u8]) -> Option<(u32, Data)> {
     server
         .cache()
         .get(&id)
-        .filter(|e| e.owned && !e.deleted)
+        .filter(|e| e.owned() && !e.deleted())
         .map(|e| (e.seq, e.data.clone()))
 }
 
@@ -525,7 +525,7 @@ fn own_live_keys(server: &Server) -> HashSet<Vec<u8>> {
     server
         .cache()
         .iter()
-        .filter(|(id, e)| e.owned && !e.deleted && &id.origin == lsid)
+        .filter(|(id, e)| e.owned() && !e.deleted() && &id.origin == lsid)
         .map(|(id, _)| id.key.as_bytes().to_vec())
         .collect()
 }
@@ -543,7 +543,7 @@ fn refresh_seq(server: &Server, key: &[u8], data: &[u8]) -> Option<u32> {
         origin: server.config().lsid.clone(),
     };
     let e = server.cache().get(&id)?;
-    if !e.owned || e.deleted || &e.data[..] != data {
+    if !e.owned() || e.deleted() || &e.data[..] != data {
         return None;
     }
     Some(match next_csa(e.seq, 1) {

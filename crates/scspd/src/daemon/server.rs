@@ -800,7 +800,7 @@ impl Task {
         self.server
             .cache()
             .iter()
-            .find(|(id, e)| !e.deleted && &id.origin == lsid && id.key.as_bytes() == key)
+            .find(|(id, e)| !e.deleted() && &id.origin == lsid && id.key.as_bytes() == key)
             .map(|(id, e)| {
                 let mut v = self.entry_view(&e.view(id));
                 v.age_s = now.since(e.since).as_secs();
@@ -836,7 +836,7 @@ impl Task {
             .server
             .cache()
             .iter()
-            .filter(|(_, e)| !e.deleted)
+            .filter(|(_, e)| !e.deleted())
             .collect();
         v.sort_by(|a, b| {
             (a.0.key.as_bytes(), a.0.origin.as_bytes())
@@ -1143,7 +1143,7 @@ impl Task {
         self.server
             .cache()
             .iter()
-            .filter(|(id, e)| e.owned && !e.deleted && &id.origin == lsid)
+            .filter(|(id, e)| e.owned() && !e.deleted() && &id.origin == lsid)
             .map(|(id, e)| (id.key.as_bytes().to_vec(), e.data.clone()))
             .collect()
     }
@@ -1241,7 +1241,7 @@ impl Task {
         });
         let _ = writeln!(out, "  cache ({} entries):", all.len());
         for (id, e) in all {
-            let from = match e.from {
+            let from = match e.from() {
                 Some(d) => format!("from DCS {}", self.dcs_label(d).0),
                 None => "local".to_owned(),
             };
@@ -1252,10 +1252,10 @@ impl Task {
                 id_text(&id.origin),
                 e.seq,
                 from,
-                if e.deleted { " deleted" } else { "" },
+                if e.deleted() { " deleted" } else { "" },
                 now.since(e.since).as_secs(),
                 hex::encode(&e.data),
-                if e.deleted {
+                if e.deleted() {
                     String::new()
                 } else {
                     self.columns_note(id.key.as_bytes(), &e.data)
