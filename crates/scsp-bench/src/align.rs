@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use scspd::client::Client;
-use scspd::proto::{Request, Response};
+use scspd::proto::{KeyData, Request, Response};
 use serde_json::json;
 
 use crate::daemon::{self, Daemon, Node, TempDir, Traffic};
@@ -69,12 +69,6 @@ pub struct Run {
 pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     if !(0.0..1.0).contains(&a.overlap) {
         return Err(Error::Setup("--overlap must be in [0, 1)".into()));
-    }
-    if a.profile == Profile::Atmarp {
-        return Err(Error::Setup(
-            "--profile atmarp: the ATMARP profile (crates/scsp-profiles) is not implemented yet"
-                .into(),
-        ));
     }
     let redis_bin = if a.redis {
         Some(redis::find_redis()?)
@@ -195,6 +189,14 @@ fn protocol(p: Profile) -> u16 {
     }
 }
 
+/// `n` records of `profile` originated by `origin` (`tag` tells originators' records apart).
+fn records(profile: Profile, origin: Node, tag: u8, n: u32) -> Result<Vec<KeyData>, Error> {
+    match profile {
+        Profile::Generic => Ok(daemon::generic_entries(tag, 0, n, DATA_LEN)),
+        Profile::Atmarp => daemon::atmarp_entries(origin.addr, tag, n),
+    }
+}
+
 /// Wait until every DCS of the daemon behind `c` is Aligned.
 fn wait_aligned(c: &mut Client, what: &str) -> Result<(), Error> {
     daemon::wait_for(
@@ -289,11 +291,7 @@ fn align_fresh(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
     )?;
     let mut ca = da.wait_ready()?;
     let n = u64::from(a.entries);
-    daemon::load(
-        &mut ca,
-        daemon::generic_entries(1, 0, a.entries, DATA_LEN),
-        LOAD_BATCH,
-    )?;
+    daemon::load(&mut ca, records(a.profile, na, 1, a.entries)?, LOAD_BATCH)?;
     if daemon::entries(&mut ca)? != n {
         return Err(Error::Check("A does not hold the entries loaded".into()));
     }
@@ -342,11 +340,9 @@ fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
     wait_aligned(&mut cb, "B to align with A (empty)")?;
     let shared = (f64::from(a.entries) * a.overlap) as u32;
     let own = (a.entries / 100).max(1);
-    daemon::load(
-        &mut ca,
-        daemon::generic_entries(1, 0, shared, DATA_LEN),
-        LOAD_BATCH,
-    )?;
+    let mut a_records = records(a.profile, na, 1, a.entries)?;
+    let a_rest = a_records.split_off(shared as usize);
+    daemon::load(&mut ca, a_records, LOAD_BATCH)?;
     daemon::wait_for(
         "B to learn the shared entries",
         Duration::from_secs(600),
@@ -361,16 +357,8 @@ fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
         Duration::from_millis(20),
         || Ok(daemon::dcs(&mut cb)?.iter().all(|d| d.ca == "Down")),
     )?;
-    daemon::load(
-        &mut ca,
-        daemon::generic_entries(1, shared, a.entries - shared, DATA_LEN),
-        LOAD_BATCH,
-    )?;
-    daemon::load(
-        &mut cb,
-        daemon::generic_entries(2, 0, own, DATA_LEN),
-        LOAD_BATCH,
-    )?;
+    daemon::load(&mut ca, a_rest, LOAD_BATCH)?;
+    daemon::load(&mut cb, records(a.profile, nb, 2, own)?, LOAD_BATCH)?;
     let want = u64::from(a.entries) + u64::from(own);
     let b_before = daemon::sent_to(&mut cb, na.addr)?;
     let start = Instant::now();

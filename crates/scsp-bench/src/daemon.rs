@@ -132,6 +132,10 @@ impl Node {
 
 /// The configuration of `me` with DCSs `dcs`.
 pub fn config(me: Node, dcs: &[Node], protocol: u16, mtu: u16) -> String {
+    let protocol = match protocol {
+        1 => "ATMARP".to_string(),
+        p => p.to_string(),
+    };
     let mut s = format!(
         "server {SERVER} {{\n    protocol {protocol}; ServerGroupID 7;\n    ID {a}; Address {a}; \
          Port {p}; MTU {mtu};\n",
@@ -384,6 +388,38 @@ pub fn generic_entries(tag: u8, first: u32, n: u32, data_len: usize) -> Vec<KeyD
         .collect()
 }
 
+/// `n` ATMARP bindings (the default layout, HARP's) originated by `origin`, with distinct cache
+/// keys: IPv4 address `10+tag`.0.0.0 + i and an NSAP address whose ESI is `tag`, `i`; a binding
+/// whose key (HARP's: an MD5 folded to 4 bytes) collides with an earlier one's is skipped.
+pub fn atmarp_entries(origin: Ipv4Addr, tag: u8, n: u32) -> Result<Vec<KeyData>, Error> {
+    let ops = scsp_profiles::ops_for(1, &scsp_profiles::ProfileOptions::default());
+    let mut keys = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(n as usize);
+    let base = u32::from(10 + tag) << 24;
+    let mut i: u32 = 0;
+    while out.len() < n as usize {
+        if i >= 1 << 24 {
+            return Err(Error::Setup(format!("{n} ATMARP bindings: too many")));
+        }
+        let ip = Ipv4Addr::from(base | i);
+        let atm = format!("47.0005.80.ffdc00.0000.0002.0001.{tag:04x}{i:08x}.00");
+        i += 1;
+        let rec = ops
+            .parse_add_args(&[ip.to_string(), atm])
+            .and_then(|r| ops.build(&r, &origin.octets()))
+            .map_err(|e| Error::Setup(format!("ATMARP record for {ip}: {e}")))?;
+        let (key, data) = rec;
+        if keys.insert(key.clone()) {
+            out.push(KeyData {
+                key: hex::encode(key),
+                data: hex::encode(data),
+                seq: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Originate `entries` at the daemon behind `c`, in requests of at most `batch`.
 pub fn load(c: &mut Client, entries: Vec<KeyData>, batch: usize) -> Result<u64, Error> {
     let mut accepted = 0;
@@ -429,5 +465,28 @@ pub fn wait_for(
             return Err(Error::Timeout(format!("{what} (after {timeout:?})")));
         }
         std::thread::sleep(every);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atmarp_entries_are_distinct_atmarp_records() {
+        let ops = scsp_profiles::ops_for(1, &scsp_profiles::ProfileOptions::default());
+        let origin = Ipv4Addr::new(127, 0, 0, 1);
+        let v = atmarp_entries(origin, 1, 2000).unwrap();
+        assert_eq!(v.len(), 2000);
+        let keys: std::collections::HashSet<_> = v.iter().map(|e| e.key.clone()).collect();
+        assert_eq!(keys.len(), 2000);
+        let mut ips = std::collections::HashSet::new();
+        for e in &v {
+            let (key, data) = (hex::decode(&e.key).unwrap(), hex::decode(&e.data).unwrap());
+            let rec = ops.decode(&key, &data).unwrap();
+            let ip = rec["ip"].as_str().unwrap().to_string();
+            assert!(ip.starts_with("11."), "{rec}");
+            assert!(ips.insert(ip));
+        }
     }
 }
