@@ -6,6 +6,7 @@
 #
 #   examples/line-demo.sh            # 3 entries at each end
 #   ENTRIES=50 examples/line-demo.sh # more
+#   SCSP_BIN=target/debug examples/line-demo.sh   # with binaries built already
 #
 # Needs Linux (all of 127/8 answers on lo) and no root (the ports are unprivileged).
 set -euo pipefail
@@ -15,13 +16,19 @@ top=$(cd "$here/.." && pwd)
 entries=${ENTRIES:-3}
 timeout_s=${TIMEOUT:-30}
 
-echo "building (cargo build --release) ..."
-(cd "$top" && cargo build --release --quiet --bin scspd --bin scspctl)
-target_dir=$(cd "$top" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-target_dir=${target_dir:-$top/target}
-scspd="$target_dir/release/scspd"
-scspctl="$target_dir/release/scspctl"
+if [ -n "${SCSP_BIN:-}" ]; then
+    # Binaries built already (the test suite runs this script with its own).
+    scspd="$SCSP_BIN/scspd"
+    scspctl="$SCSP_BIN/scspctl"
+else
+    echo "building (cargo build --release) ..."
+    (cd "$top" && cargo build --release --quiet --bin scspd --bin scspctl)
+    target_dir=$(cd "$top" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+    target_dir=${target_dir:-$top/target}
+    scspd="$target_dir/release/scspd"
+    scspctl="$target_dir/release/scspctl"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/scspd-line-demo.XXXXXX")
 pids=()
@@ -60,7 +67,7 @@ want=$((2 * entries))
 start=$(date +%s)
 while :; do
     a=$(cache A) b=$(cache B) c=$(cache C)
-    n=$(grep -o '"key"' <<<"$a" | wc -l)
+    n=$(grep -o '"originator"' <<<"$a" | wc -l)
     if [ "$a" = "$b" ] && [ "$b" = "$c" ] && [ "$n" -eq "$want" ]; then
         break
     fi
