@@ -6,8 +6,7 @@
 mod common;
 mod profile_pair;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use common::{scspctl, scspctl_ok};
 
 use common::{Daemon, eventually};
 use profile_pair::{Pair, add_record, column, conf, field};
@@ -15,27 +14,6 @@ use serde_json::json;
 
 const ATM: &str = "47.0005.80.ffdc00.0000.0002.0001.002048061de7.00";
 const ATM2: &str = "47.0005.80.ffdc00.0000.0002.0001.002048061de8.00";
-
-fn scspctl(socket: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scspctl"))
-        .env_remove("SCSPD_SOCKET")
-        .arg("-s")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("run scspctl")
-}
-
-fn ok(socket: &Path, args: &[&str]) -> String {
-    let o = scspctl(socket, args);
-    assert!(
-        o.status.success(),
-        "scspctl {args:?}: {:?}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
 
 /// Issue 4: two daemons configured with `protocol ATMARP;` as in issue 3's set-up; `scspctl -s
 /// A.sock add atmarp_a atmarp 10.1.2.3 <atm>`; `scspctl -s B.sock show cache atmarp_b` at the
@@ -47,14 +25,14 @@ fn issue_4_exact_check() {
     assert_eq!(a.socket.file_name().unwrap(), "A.sock");
     assert_eq!(b.socket.file_name().unwrap(), "B.sock");
     a.wait_until(20, "alignment", || a.dcs("atmarp_a")[0].ca == "Aligned");
-    let added = ok(&a.socket, &["add", "atmarp_a", "atmarp", "10.1.2.3", ATM]);
+    let added = scspctl_ok(&a.socket, &["add", "atmarp_a", "atmarp", "10.1.2.3", ATM]);
     assert!(
         added.starts_with("added ") && added.contains("IP 10.1.2.3") && added.contains(ATM),
         "{added}"
     );
     let mut shown = String::new();
     let seen = eventually(20, || {
-        shown = ok(&b.socket, &["show", "cache", "atmarp_b"]);
+        shown = scspctl_ok(&b.socket, &["show", "cache", "atmarp_b"]);
         shown.contains("10.1.2.3")
     });
     assert!(seen, "B never showed the entry:\n{shown}\n{}", b.log_text());
@@ -72,7 +50,7 @@ fn issue_4_exact_check() {
         "{shown}"
     );
     // The same as JSON: the hex fields, and the decoded record.
-    let json = ok(&b.socket, &["show", "cache", "atmarp_b", "--json"]);
+    let json = scspctl_ok(&b.socket, &["show", "cache", "atmarp_b", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let e = &v[0];
     for f in ["key", "originator", "seq", "data"] {
@@ -83,7 +61,7 @@ fn issue_4_exact_check() {
     print!("$ scspctl -s B.sock show cache atmarp_b\n{shown}");
 
     // And away again, by the IP address.
-    let gone = ok(&a.socket, &["del", "atmarp_a", "atmarp", "10.1.2.3"]);
+    let gone = scspctl_ok(&a.socket, &["del", "atmarp_a", "atmarp", "10.1.2.3"]);
     assert!(
         gone.starts_with("deleted ") && gone.contains("IP 10.1.2.3"),
         "{gone}"

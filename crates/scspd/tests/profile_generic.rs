@@ -5,34 +5,16 @@
 mod common;
 mod profile_pair;
 
-use std::path::Path;
-use std::process::Command;
+use common::scspctl_ok;
 
 use profile_pair::{Pair, add_record, column, field};
 use serde_json::json;
-
-fn scspctl(socket: &Path, args: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_scspctl"))
-        .env_remove("SCSPD_SOCKET")
-        .arg("-s")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("run scspctl");
-    assert!(
-        o.status.success(),
-        "scspctl {args:?}: {:?}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
 
 /// DHCP (4) has no profile of its own: `scspctl`'s generic forms, and the README's example.
 #[test]
 fn learned_updated_deleted() {
     let p = Pair::start("dhcp", "DHCP", "", "", (17741, 17742));
-    let out = scspctl(
+    let out = scspctl_ok(
         &p.a.socket,
         &["add", "dhcp_a", "generic", "c000020a", "68656c6c6f"],
     );
@@ -49,7 +31,7 @@ fn learned_updated_deleted() {
         Some(json!({"key": "c000020a", "data": "68656c6c6f", "text": "hello"}))
     );
     assert_eq!(e.data, "68656c6c6f", "the bytes given, untouched");
-    let table = scspctl(&p.b.socket, &["show", "cache", "dhcp_b"]);
+    let table = scspctl_ok(&p.b.socket, &["show", "cache", "dhcp_b"]);
     assert_eq!(table.lines().count(), 2, "{table}");
     let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
     assert_eq!(
@@ -66,7 +48,7 @@ fn learned_updated_deleted() {
     );
 
     // Updated, with a lifetime this time (and the plain form still works next to it).
-    scspctl(
+    scspctl_ok(
         &p.a.socket,
         &[
             "add",
@@ -82,14 +64,14 @@ fn learned_updated_deleted() {
         c.len() == 1 && field(&c[0], "lifetime").as_deref() == Some("3600")
     });
     assert_eq!(p.cache_b()[0].data, "ff004c5400000e10010203040506");
-    scspctl(&p.a.socket, &["add", "dhcp_a", "c000020b", "6869"]);
+    scspctl_ok(&p.a.socket, &["add", "dhcp_a", "c000020b", "6869"]);
     p.wait_b(20, "the raw entry at B", |c| c.len() == 2);
     assert_eq!(column(&p.cache_b()[1], "TEXT"), Some("hi"));
 
     // Deleted: gone at both ends.
-    let out = scspctl(&p.a.socket, &["del", "dhcp_a", "generic", "c000020a"]);
+    let out = scspctl_ok(&p.a.socket, &["del", "dhcp_a", "generic", "c000020a"]);
     assert!(out.starts_with("deleted c000020a"), "{out}");
-    scspctl(&p.a.socket, &["del", "dhcp_a", "c000020b"]);
+    scspctl_ok(&p.a.socket, &["del", "dhcp_a", "c000020b"]);
     p.wait_b(20, "the deletions at B", <[_]>::is_empty);
     assert!(p.cache_a().is_empty());
 }
@@ -183,7 +165,7 @@ fn readme_worked_example() {
         let want = norm(&want.join("\n"));
         let mut got = String::new();
         let same = common::eventually(20, || {
-            got = scspctl(socket, args);
+            got = scspctl_ok(socket, args);
             want.is_empty() || norm(&got) == want
         });
         assert!(same, "{line}\nprinted:\n{got}\nREADME says:\n{want:#?}");

@@ -5,31 +5,13 @@
 mod common;
 mod profile_pair;
 
-use std::path::Path;
-use std::process::Command;
+use common::scspctl_ok;
 
 use profile_pair::{Pair, add_record, column, field};
 use serde_json::Value;
 
 const ATM: &str = "47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.00";
 const ATM2: &str = "47.0005.80.ffe100.0000.f21a.26d8.0020481a26d9.00";
-
-fn scspctl(socket: &Path, args: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_scspctl"))
-        .env_remove("SCSPD_SOCKET")
-        .arg("-s")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("run scspctl");
-    assert!(
-        o.status.success(),
-        "scspctl {args:?}: {:?}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
 
 fn group(e: &scspd::proto::EntryView) -> Option<&str> {
     column(e, "GROUPS")
@@ -40,8 +22,9 @@ fn group(e: &scspd::proto::EntryView) -> Option<&str> {
 #[test]
 fn learned_updated_deleted() {
     let p = Pair::start("mars", "MARS", "", "", (17731, 17732));
-    let join =
-        |g: &str, atm: &str| scspctl(&p.a.socket, &["add", "mars_a", "mars", "join", g, "7", atm]);
+    let join = |g: &str, atm: &str| {
+        scspctl_ok(&p.a.socket, &["add", "mars_a", "mars", "join", g, "7", atm])
+    };
     let out = join("224.1.2.3", ATM);
     assert!(out.contains("GROUPS 224.1.2.3"), "{out}");
     p.wait_b(20, "the join at B", |c| {
@@ -63,7 +46,7 @@ fn learned_updated_deleted() {
     // A second group, then left with the leave form: a record that deletes.
     join("224.1.2.4", ATM2);
     p.wait_b(20, "the second join at B", |c| c.len() == 2);
-    let out = scspctl(
+    let out = scspctl_ok(
         &p.a.socket,
         &["add", "mars_a", "mars", "leave", "224.1.2.4", "7", ATM2],
     );
@@ -73,7 +56,7 @@ fn learned_updated_deleted() {
     });
 
     // Deleted by client and group: gone at both ends.
-    let out = scspctl(
+    let out = scspctl_ok(
         &p.a.socket,
         &["del", "mars_a", "mars", "client", "7", "224.1.2.3"],
     );

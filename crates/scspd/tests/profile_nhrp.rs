@@ -5,34 +5,16 @@
 mod common;
 mod profile_pair;
 
-use std::path::Path;
-use std::process::Command;
+use common::scspctl_ok;
 
 use profile_pair::{Pair, add_record, column, field};
 use serde_json::json;
-
-fn scspctl(socket: &Path, args: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_scspctl"))
-        .env_remove("SCSPD_SOCKET")
-        .arg("-s")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("run scspctl");
-    assert!(
-        o.status.success(),
-        "scspctl {args:?}: {:?}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
 
 /// With `scspctl`'s NHRP forms: add, update (another NBMA address for the client), delete.
 #[test]
 fn learned_updated_deleted() {
     let p = Pair::start("nhrp", "NHRP", "", "", (17721, 17722));
-    let out = scspctl(
+    let out = scspctl_ok(
         &p.a.socket,
         &[
             "add",
@@ -65,7 +47,7 @@ fn learned_updated_deleted() {
     );
 
     // Updated: the client moved to another NBMA address; the key (its protocol address) stays.
-    scspctl(
+    scspctl_ok(
         &p.a.socket,
         &[
             "add",
@@ -82,14 +64,14 @@ fn learned_updated_deleted() {
     p.wait_b(20, "the update at B", |c| {
         c.len() == 1 && column(&c[0], "NBMA ADDRESS") == Some("192.0.2.2") && c[0].seq == 42
     });
-    let table = scspctl(&p.b.socket, &["show", "cache", "nhrp_b"]);
+    let table = scspctl_ok(&p.b.socket, &["show", "cache", "nhrp_b"]);
     assert!(
         table.starts_with("PROTOCOL ADDRESS") && table.contains("192.0.2.2"),
         "{table}"
     );
 
     // Deleted: purged at both ends.
-    let out = scspctl(&p.a.socket, &["del", "nhrp_a", "nhrp", "10.0.0.1"]);
+    let out = scspctl_ok(&p.a.socket, &["del", "nhrp_a", "nhrp", "10.0.0.1"]);
     assert!(out.starts_with("deleted 0a000001"), "{out}");
     p.wait_b(20, "the purge at B", <[_]>::is_empty);
     assert!(p.cache_a().is_empty());
@@ -119,7 +101,7 @@ fn holding_time_expiry_is_silent() {
 #[test]
 fn held_registrations_are_re_registered() {
     let p = Pair::start("nhrpr", "NHRP", "", "", (17725, 17726));
-    scspctl(
+    scspctl_ok(
         &p.a.socket,
         &[
             "add",

@@ -3,20 +3,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use common::{Daemon, eventually, server_conf};
+use common::{Daemon, eventually, scspctl, server_conf};
 use scspd::proto::EntryView;
-
-fn scspctl(socket: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scspctl"))
-        .env_remove("SCSPD_SOCKET")
-        .arg("-s")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("run scspctl")
-}
 
 fn ok(socket: &Path, args: &[&str]) -> String {
     let o = scspctl(socket, args);

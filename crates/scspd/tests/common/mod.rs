@@ -394,3 +394,26 @@ pub fn triples(entries: &[EntryView]) -> Vec<(String, String, String)> {
         .map(|e| (e.key.clone(), e.originator.clone(), e.data.clone()))
         .collect()
 }
+
+/// Run the `scspctl` under test against `socket`.
+pub fn scspctl(socket: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_scspctl"))
+        .env_remove("SCSPD_SOCKET")
+        .arg("-s")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("run scspctl")
+}
+
+/// Run `scspctl`, require success, and return what it printed.
+pub fn scspctl_ok(socket: &Path, args: &[&str]) -> String {
+    let o = scspctl(socket, args);
+    assert!(
+        o.status.success(),
+        "scspctl {args:?}: {:?}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
