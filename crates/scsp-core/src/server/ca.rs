@@ -84,8 +84,7 @@ impl Server {
         let mut used = 0;
         while let Some(r) = d.summary.front() {
             let len = wire::csas_len(r);
-            if !records.is_empty() && (used + len > room || records.len() == usize::from(u16::MAX))
-            {
+            if !super::fits(used, len, records.len(), room) {
                 break;
             }
             used += len;
@@ -378,9 +377,6 @@ impl Server {
         let Some(d) = self.dcs_mut(id) else { return };
         let mut records = Vec::new();
         let mut used = 0;
-        let fits = |used: usize, len: usize, n: usize| {
-            n == 0 || (used + len <= room && n < usize::from(u16::MAX))
-        };
         for rid in &d.crl.outstanding {
             if let Some(s) = d.crl.wanted_seq(rid) {
                 let r = Csas {
@@ -390,7 +386,7 @@ impl Server {
                     id: rid.clone(),
                 };
                 let len = wire::csas_len(&r);
-                if !fits(used, len, records.len()) {
+                if !super::fits(used, len, records.len(), room) {
                     break;
                 }
                 used += len;
@@ -400,7 +396,7 @@ impl Server {
         let mut n = records.len();
         d.crl.ask_more(&mut records, |r| {
             let len = wire::csas_len(r);
-            if !fits(used, len, n) {
+            if !super::fits(used, len, n, room) {
                 return false;
             }
             used += len;

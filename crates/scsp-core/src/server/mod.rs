@@ -950,13 +950,19 @@ impl Server {
 
 /// Split `items` into runs whose summed size fits `room` (at least one item per run, and at most
 /// 65535 per run).
+/// Whether one more record of `len` bytes fits in a packet that already carries `count` records
+/// taking `used` bytes of its `room`: always the first record; never more than the 16-bit count.
+pub(super) fn fits(used: usize, len: usize, count: usize, room: usize) -> bool {
+    count == 0 || (used + len <= room && count < usize::from(u16::MAX))
+}
+
 fn chunks<T>(items: Vec<T>, room: usize, size: impl Fn(&T) -> usize) -> Vec<Vec<T>> {
     let mut out = Vec::new();
     let mut cur = Vec::new();
     let mut used = 0;
     for it in items {
         let s = size(&it);
-        if !cur.is_empty() && (used + s > room || cur.len() == usize::from(u16::MAX)) {
+        if !fits(used, s, cur.len(), room) {
             out.push(std::mem::take(&mut cur));
             used = 0;
         }
