@@ -64,6 +64,10 @@ pub struct Run {
     pub b_to_a: Traffic,
     /// Entries each holds at the end.
     pub entries: u64,
+    /// CPU seconds A and B used from the start of the clock until the caches were identical
+    /// (clock ticks of 10 ms).
+    pub cpu_a: f64,
+    pub cpu_b: f64,
 }
 
 pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
@@ -140,6 +144,7 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     if let Some(s) = mid.summarized {
         line += &format!(" summarized={s:.3}");
     }
+    line += &format!(" cpu_a={:.2} cpu_b={:.2}", mid.cpu_a, mid.cpu_b);
     match (&target, ok) {
         (Some(t), Some(ok)) => line += &format!(" target[{t}]={}", verdict(ok)),
         (Some(t), None) => line += &format!(" target[{t}]=n/a (run with --redis)"),
@@ -303,9 +308,11 @@ fn align_fresh(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
         &daemon::config(nb, &[na], proto, a.mtu),
     )?;
     let start = db.started;
+    let cpu_a0 = da.cpu()?;
     let mut cb = db.wait_ready()?;
     let (seconds, summarized) =
         watch(start, &mut ca, &mut cb, n, Duration::from_millis(a.poll_ms))?;
+    let (cpu_a, cpu_b) = (da.cpu()? - cpu_a0, db.cpu()?);
     let a_to_b = daemon::sent_to(&mut ca, nb.addr)?.since(before);
     let b_to_a = daemon::sent_to(&mut cb, na.addr)?;
     wait_aligned(&mut cb, "B to reach Aligned")?;
@@ -318,6 +325,8 @@ fn align_fresh(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
         a_to_b,
         b_to_a,
         entries: n,
+        cpu_a,
+        cpu_b,
     })
 }
 
@@ -361,6 +370,7 @@ fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
     daemon::load(&mut cb, records(a.profile, nb, 2, own)?, LOAD_BATCH)?;
     let want = u64::from(a.entries) + u64::from(own);
     let b_before = daemon::sent_to(&mut cb, na.addr)?;
+    let (cpu_a0, cpu_b0) = (da.cpu()?, db.cpu()?);
     let start = Instant::now();
     da.reload(&mut ca, &cfg_a_linked)?;
     let (seconds, summarized) = watch(
@@ -370,6 +380,7 @@ fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
         want,
         Duration::from_millis(a.poll_ms),
     )?;
+    let (cpu_a, cpu_b) = (da.cpu()? - cpu_a0, db.cpu()? - cpu_b0);
     let a_to_b = daemon::sent_to(&mut ca, nb.addr)?;
     let b_to_a = daemon::sent_to(&mut cb, na.addr)?.since(b_before);
     wait_aligned(&mut cb, "B to reach Aligned")?;
@@ -382,5 +393,7 @@ fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
         a_to_b,
         b_to_a,
         entries: want,
+        cpu_a,
+        cpu_b,
     })
 }

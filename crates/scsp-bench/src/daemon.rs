@@ -236,6 +236,11 @@ impl Daemon {
         self.child.id()
     }
 
+    /// CPU time used so far, user and system, seconds (/proc/<pid>/stat).
+    pub fn cpu(&self) -> Result<f64, Error> {
+        cpu_seconds(self.pid())
+    }
+
     /// Resident memory, bytes (VmRSS of /proc/<pid>/status).
     pub fn rss(&self) -> Result<u64, Error> {
         rss(self.pid())
@@ -269,6 +274,27 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// CPU time (utime + stime) of process `pid`, seconds.
+pub fn cpu_seconds(pid: u32) -> Result<f64, Error> {
+    let s = fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| Error::Setup(format!("/proc/{pid}/stat: {e}")))?;
+    // Fields after the command name (which is in parentheses and may hold spaces): state is
+    // field 3, utime 14 and stime 15.
+    let rest = s
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| Error::Setup(format!("/proc/{pid}/stat: no command name")))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<u64, Error> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| Error::Setup(format!("/proc/{pid}/stat: field {}", i + 3)))
+    };
+    // utime and stime, in clock ticks (USER_HZ, 100 on Linux).
+    Ok((ticks(11)? + ticks(12)?) as f64 / 100.0)
 }
 
 /// VmRSS of process `pid`, bytes.

@@ -162,8 +162,7 @@ pub(crate) enum EntryTimer {
 /// The entries sit in a dense `Vec` of slots and the hash table holds only their 4-byte
 /// indices: a table sized for the next power of two (at most 7/8 full, so at 1,000,000 entries
 /// 2²¹ buckets, half of them empty) costs 5 bytes a bucket instead of a whole (`RecordId`,
-/// `Entry`) of 72. The table is probed with the same hashes in the same sequence of operations as
-/// a `HashMap<RecordId, Entry>` would be, so it iterates in the same order.
+/// `Entry`) of 72. Iterating walks the slots in order.
 #[derive(Debug)]
 pub struct Cache {
     state: HashState,
@@ -231,11 +230,10 @@ impl Cache {
         }
     }
 
-    /// Every entry, in no particular order.
+    /// Every entry, in no particular order (the order of the slots: a walk through memory, not
+    /// a hop per entry).
     pub fn iter(&self) -> impl Iterator<Item = (&RecordId, &Entry)> {
-        self.index
-            .iter()
-            .filter_map(|&i| slot(&self.slots, i).map(|(k, e)| (k, e)))
+        self.slots.iter().flatten().map(|(k, e)| (k, e))
     }
 
     /// Make room for `additional` more entries at once (an alignment that will learn that many),

@@ -50,17 +50,18 @@ impl Server {
     fn send_ca(&mut self, now: Time, id: DcsId, body: Body, rexmit: bool) {
         let o = matches!(body, Body::Ca { o: true, .. });
         let records = body.record_count();
-        let Some(bytes) = self.send(id, body) else {
+        let Some((bytes, sent)) = self.encode_to(id, None, body) else {
             return;
         };
-        let Some(d) = self.dcs_mut(id) else { return };
-        let summary = MessageSummary {
+        let kept = MessageSummary {
             kind: MessageType::Ca,
             records,
             len: bytes.len(),
             ca: None,
         };
-        d.ca_out = Some((bytes, summary));
+        self.transmit(id, bytes.clone(), sent);
+        let Some(d) = self.dcs_mut(id) else { return };
+        d.ca_out = Some((bytes, kept));
         d.sent_more = o;
         d.ca_rexmit_at = rexmit.then(|| now + d.cfg.ca_rexmit);
     }
@@ -355,7 +356,7 @@ impl Server {
         if !matches!(d.ca.state, CaState::UpdateCache | CaState::Aligned) {
             return;
         }
-        if !d.crl.outstanding.is_empty() {
+        if d.crl.has_outstanding() {
             return;
         }
         d.crl.rexmit_at = None;
@@ -377,23 +378,16 @@ impl Server {
         let Some(d) = self.dcs_mut(id) else { return };
         let mut records = Vec::new();
         let mut used = 0;
-        for rid in &d.crl.outstanding {
-            if let Some(s) = d.crl.wanted_seq(rid) {
-                let r = Csas {
-                    hops: 1,
-                    null: false,
-                    seq: s,
-                    id: rid.clone(),
-                };
-                let len = wire::csas_len(&r);
-                if !super::fits(used, len, records.len(), room) {
-                    break;
-                }
-                used += len;
-                records.push(r);
+        let mut n = 0;
+        d.crl.outstanding_records(&mut records, |r| {
+            let len = wire::csas_len(r);
+            if !super::fits(used, len, n, room) {
+                return false;
             }
-        }
-        let mut n = records.len();
+            used += len;
+            n += 1;
+            true
+        });
         d.crl.ask_more(&mut records, |r| {
             let len = wire::csas_len(r);
             if !super::fits(used, len, n, room) {
@@ -432,7 +426,7 @@ impl Server {
         }
         if d.crl.rexmit_at.is_some_and(|t| t <= now) {
             d.crl.rexmit_at = None;
-            if d.crl.outstanding.is_empty() {
+            if !d.crl.has_outstanding() {
                 self.csus_progress(now, id);
             } else {
                 self.send_csus(now, id, true);

@@ -12,6 +12,7 @@ use crate::event::{CaState, HelloState, Since};
 use crate::hash::{HashState, Map, Set};
 use crate::seq;
 use crate::wire::{Csa, Csas, MessageType, RecordId};
+use hashbrown::HashTable;
 
 /// Message counters by type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -236,36 +237,49 @@ impl RexmitQueue {
     }
 }
 
-/// What the CSA Request List holds of one record.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct CrlEntry {
-    /// The sequence number the DCS advertised (meaningful while `wanted`).
-    pub seq: u32,
-    /// The record is wanted from the DCS.
-    pub wanted: bool,
-    /// The record is in the CSUS outstanding (only while `wanted`).
-    pub outstanding: bool,
-    /// The record was put in a CSUS to this DCS and not yet answered by it, even if another DCS
-    /// has answered it since: its answer is solicited all the same (Hop Count 1, flooded on).
-    pub asked: bool,
+/// One record of the CSA Request List.
+#[derive(Debug, Clone)]
+struct CrlItem {
+    id: RecordId,
+    /// The table's hash of `id`, kept for growing the table without hashing again.
+    hash: u64,
+    /// The sequence number the DCS advertised (meaningful while wanted).
+    seq: u32,
+    flags: u8,
 }
+
+/// The record is wanted from the DCS.
+const WANTED: u8 = 1;
+/// The record is in the CSUS outstanding (only while wanted).
+const OUTSTANDING: u8 = 2;
+/// The record was put in a CSUS to this DCS and not yet answered by it, even if another DCS has
+/// answered it since: its answer is solicited all the same (Hop Count 1, flooded on).
+const ASKED: u8 = 4;
 
 /// The CSA Request List (2.2.2.1) and the CSUS outstanding (2.2.3).
 ///
-/// One table holds every record wanted or asked, so that a record solicited is inserted once,
-/// found once when it is put in a CSUS and once when it is answered (a million-record alignment
-/// otherwise spends its time on cache misses in three tables).
+/// The records sit in a queue in the order they became wanted, each at a position that only
+/// grows; a hash table holds the positions of the records still in the list (4 bytes each), so
+/// that a record is found by its identity. CSUSs take records from the queue in order and the DCS
+/// answers them in about that order: the records touched at any time are a few thousand adjacent
+/// ones, not a million scattered over a hash table. A record that leaves the list is erased from
+/// the table and left in the queue as a dead item until the queue's front passes it.
 #[derive(Debug)]
 pub(crate) struct Crl {
-    /// Every record wanted from the DCS or asked of it. An entry goes when it is neither.
-    entries: Map<RecordId, CrlEntry>,
-    /// How many entries are wanted.
+    state: HashState,
+    /// Positions (modulo 2³²) of the records in the list.
+    index: HashTable<u32>,
+    /// Records from position `base` on; `flags == 0` for a record that has left the list.
+    items: VecDeque<CrlItem>,
+    base: u64,
+    /// Positions before this one hold no record wanted and not yet outstanding.
+    cursor: u64,
+    /// How many records are wanted.
     wanted: usize,
-    /// Wanted records not yet put in a CSUS, in order (stale ids are skipped).
-    pub order: VecDeque<RecordId>,
-    /// Records in the CSUS outstanding (at most one CSUS of them): their order in a
-    /// retransmission.
-    pub outstanding: Set<RecordId>,
+    /// Positions of the records in the CSUS outstanding, in the order they were asked (some may
+    /// have left it since), and how many are still in it.
+    outstanding: Vec<u64>,
+    n_outstanding: usize,
     /// When the CSUS outstanding is retransmitted.
     pub rexmit_at: Option<Time>,
     /// How many of the records wanted were absent from the cache when summarized: the room the
@@ -276,10 +290,14 @@ pub(crate) struct Crl {
 impl Crl {
     pub fn new(state: HashState) -> Self {
         Crl {
-            entries: Map::with_hasher(state.clone()),
+            state,
+            index: HashTable::new(),
+            items: VecDeque::new(),
+            base: 0,
+            cursor: 0,
             wanted: 0,
-            order: VecDeque::new(),
-            outstanding: Set::with_hasher(state),
+            outstanding: Vec::new(),
+            n_outstanding: 0,
             rexmit_at: None,
             missing: 0,
         }
@@ -290,57 +308,120 @@ impl Crl {
         self.wanted
     }
 
-    pub fn want(&mut self, id: RecordId, seq: u32) {
-        match self.entries.entry(id) {
-            std::collections::hash_map::Entry::Occupied(mut o) => {
-                let e = o.get_mut();
-                if !e.wanted {
-                    // Asked, answered by another DCS, and wanted again.
-                    e.wanted = true;
-                    e.seq = seq;
-                    self.wanted += 1;
-                    self.order.push_back(o.key().clone());
-                } else if seq::newer(seq, e.seq) {
-                    e.seq = seq;
-                }
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                self.order.push_back(v.key().clone());
-                v.insert(CrlEntry {
-                    seq,
-                    wanted: true,
-                    outstanding: false,
-                    asked: false,
-                });
-                self.wanted += 1;
-            }
+    pub fn is_empty(&self) -> bool {
+        self.wanted == 0
+    }
+
+    /// A CSUS is outstanding: some record in it is still wanted and unanswered.
+    pub fn has_outstanding(&self) -> bool {
+        self.n_outstanding > 0
+    }
+
+    /// Offset in `items` of the record at position `pos` of the table (always in the list).
+    fn offset(&self, pos: u32) -> usize {
+        pos.wrapping_sub(self.base as u32) as usize
+    }
+
+    fn item(&self, pos: u64) -> Option<&CrlItem> {
+        let off = usize::try_from(pos.checked_sub(self.base)?).ok()?;
+        self.items.get(off)
+    }
+
+    /// Offset in `items` of the record `id`, if it is in the list.
+    fn find(&self, hash: u64, id: &RecordId) -> Option<usize> {
+        let (items, base) = (&self.items, self.base as u32);
+        self.index
+            .find(hash, |&p| {
+                items
+                    .get(p.wrapping_sub(base) as usize)
+                    .is_some_and(|it| it.id == *id)
+            })
+            .map(|&p| self.offset(p))
+    }
+
+    /// Put `id` at the end of the queue with `flags` (it is not in the table).
+    fn push(&mut self, id: RecordId, hash: u64, seq: u32, flags: u8) {
+        let pos = self.base + self.items.len() as u64;
+        self.items.push_back(CrlItem {
+            id,
+            hash,
+            seq,
+            flags,
+        });
+        let (items, base) = (&self.items, self.base as u32);
+        self.index.insert_unique(hash, pos as u32, |&p| {
+            items
+                .get(p.wrapping_sub(base) as usize)
+                .map_or(0, |it| it.hash)
+        });
+    }
+
+    /// Take the record at `off` out of the list.
+    fn remove_at(&mut self, off: usize) {
+        let Some(it) = self.items.get_mut(off) else {
+            return;
+        };
+        let hash = it.hash;
+        it.flags = 0;
+        let pos = (self.base + off as u64) as u32;
+        if let Ok(e) = self.index.find_entry(hash, |&p| p == pos) {
+            e.remove();
+        }
+        // Dead records at the front go.
+        while self.items.front().is_some_and(|it| it.flags == 0) {
+            self.items.pop_front();
+            self.base += 1;
+        }
+        self.cursor = self.cursor.max(self.base);
+        if self.items.is_empty() {
+            self.outstanding.clear();
         }
     }
 
-    /// The sequence number wanted for `id`, if it is wanted.
-    pub fn wanted_seq(&self, id: &RecordId) -> Option<u32> {
-        self.entries.get(id).filter(|e| e.wanted).map(|e| e.seq)
+    pub fn want(&mut self, id: RecordId, seq: u32) {
+        let hash = self.state.hash_one(&id);
+        let Some(off) = self.find(hash, &id) else {
+            self.push(id, hash, seq, WANTED);
+            self.wanted += 1;
+            return;
+        };
+        let Some(it) = self.items.get_mut(off) else {
+            return;
+        };
+        if it.flags & WANTED == 0 {
+            // Asked, answered by another DCS, and wanted again: it goes to the end of the queue.
+            let flags = it.flags | WANTED;
+            self.remove_at(off);
+            self.push(id, hash, seq, flags);
+            self.wanted += 1;
+        } else if seq::newer(seq, it.seq) {
+            it.seq = seq;
+        }
     }
 
     /// Satisfy `id` if it is wanted at a sequence number that `done` accepts: it is no longer
     /// wanted nor outstanding (but still asked if it was).
     pub fn satisfy_if(&mut self, id: &RecordId, done: impl FnOnce(u32) -> bool) -> bool {
-        let Some(e) = self.entries.get_mut(id) else {
+        if self.wanted == 0 {
+            return false;
+        }
+        let Some(off) = self.find(self.state.hash_one(id), id) else {
             return false;
         };
-        if !e.wanted || !done(e.seq) {
+        let Some(it) = self.items.get_mut(off) else {
+            return false;
+        };
+        if it.flags & WANTED == 0 || !done(it.seq) {
             return false;
         }
         self.wanted -= 1;
-        let outstanding = e.outstanding;
-        if e.asked {
-            e.wanted = false;
-            e.outstanding = false;
-        } else {
-            self.entries.remove(id);
+        if it.flags & OUTSTANDING != 0 {
+            self.n_outstanding -= 1;
         }
-        if outstanding {
-            self.outstanding.remove(id);
+        if it.flags & ASKED != 0 {
+            it.flags = ASKED;
+        } else {
+            self.remove_at(off);
         }
         true
     }
@@ -348,84 +429,112 @@ impl Crl {
     /// The DCS answered `id`: if it was asked, the solicitation ends and the record is no longer
     /// wanted. Returns whether it was asked.
     pub fn answered(&mut self, id: &RecordId) -> bool {
-        if self.entries.is_empty() {
+        if self.index.is_empty() {
             return false;
         }
-        match self.entries.get(id) {
-            Some(&e) if e.asked => {
-                self.entries.remove(id);
-                if e.wanted {
-                    self.wanted -= 1;
-                    if e.outstanding {
-                        self.outstanding.remove(id);
-                    }
-                }
-                true
-            }
-            _ => false,
+        let Some(off) = self.find(self.state.hash_one(id), id) else {
+            return false;
+        };
+        let Some(it) = self.items.get(off) else {
+            return false;
+        };
+        if it.flags & ASKED == 0 {
+            return false;
         }
+        if it.flags & WANTED != 0 {
+            self.wanted -= 1;
+            if it.flags & OUTSTANDING != 0 {
+                self.n_outstanding -= 1;
+            }
+        }
+        self.remove_at(off);
+        true
     }
 
-    /// Top up a CSUS from the order: each record wanted and not yet outstanding, while `fits`
-    /// takes it, goes in `records` and becomes outstanding and asked. Stale ids are dropped.
-    pub fn ask_more(&mut self, records: &mut Vec<Csas>, mut fits: impl FnMut(&Csas) -> bool) {
-        while let Some(rid) = self.order.front() {
-            let Some(e) = self.entries.get_mut(rid) else {
-                self.order.pop_front();
+    /// The records of the CSUS outstanding still wanted, in the order they were asked, while
+    /// `fits` takes them (for its retransmission).
+    pub fn outstanding_records(
+        &mut self,
+        records: &mut Vec<Csas>,
+        mut fits: impl FnMut(&Csas) -> bool,
+    ) {
+        let mut kept = Vec::with_capacity(self.n_outstanding);
+        let mut full = false;
+        for &pos in &self.outstanding {
+            let Some(it) = self.item(pos) else { continue };
+            if it.flags & (WANTED | OUTSTANDING) != WANTED | OUTSTANDING {
                 continue;
+            }
+            kept.push(pos);
+            let r = Csas {
+                hops: 1,
+                null: false,
+                seq: it.seq,
+                id: it.id.clone(),
             };
-            if !e.wanted || e.outstanding {
-                self.order.pop_front();
+            if !full && fits(&r) {
+                records.push(r);
+            } else {
+                full = true;
+            }
+        }
+        self.outstanding = kept;
+    }
+
+    /// Top up a CSUS from the queue: each record wanted and not yet outstanding, while `fits`
+    /// takes it, goes in `records` and becomes outstanding and asked.
+    pub fn ask_more(&mut self, records: &mut Vec<Csas>, mut fits: impl FnMut(&Csas) -> bool) {
+        let end = self.base + self.items.len() as u64;
+        while self.cursor < end {
+            let off = (self.cursor - self.base) as usize;
+            let Some(it) = self.items.get_mut(off) else {
+                break;
+            };
+            if it.flags & (WANTED | OUTSTANDING) != WANTED {
+                self.cursor += 1;
                 continue;
             }
             let r = Csas {
                 hops: 1,
                 null: false,
-                seq: e.seq,
-                id: rid.clone(),
+                seq: it.seq,
+                id: it.id.clone(),
             };
             if !fits(&r) {
                 break;
             }
-            e.outstanding = true;
-            e.asked = true;
-            if let Some(id) = self.order.pop_front() {
-                self.outstanding.insert(id);
-            }
+            it.flags |= OUTSTANDING | ASKED;
+            self.n_outstanding += 1;
+            self.outstanding.push(self.cursor);
+            self.cursor += 1;
             records.push(r);
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.wanted == 0
-    }
-
     /// With nothing wanted, give back the room a large alignment left in the list (a million
-    /// records wanted once is 100 MB held for nothing otherwise).
+    /// records wanted once is tens of MB held for nothing otherwise).
     pub fn release(&mut self) {
         const KEEP: usize = 4096;
-        let cap = self.entries.capacity();
-        if cap > KEEP && cap / 4 > self.entries.len() {
-            if self.entries.is_empty() {
-                self.entries = Map::with_hasher(self.entries.hasher().clone());
-            } else {
-                // Records asked and not yet answered are kept.
-                self.entries.shrink_to_fit();
-            }
+        if self.index.is_empty() {
+            self.items = VecDeque::new();
+            self.index = HashTable::new();
+        } else if self.index.capacity() > KEEP && self.index.capacity() / 4 > self.index.len() {
+            // Records asked and not yet answered are kept.
+            let (items, base) = (&self.items, self.base as u32);
+            self.index.shrink_to_fit(|&p| {
+                items
+                    .get(p.wrapping_sub(base) as usize)
+                    .map_or(0, |it| it.hash)
+            });
         }
-        if self.order.capacity() > KEEP {
-            // (Normally empty by now; what it holds is kept, in order.)
-            self.order.shrink_to_fit();
+        if self.outstanding.capacity() > KEEP && self.n_outstanding == 0 {
+            self.outstanding = Vec::new();
         }
     }
 
     pub fn clear(&mut self) {
-        self.entries = Map::with_hasher(self.entries.hasher().clone());
-        self.wanted = 0;
-        self.order = VecDeque::new();
-        self.outstanding = Set::with_hasher(self.outstanding.hasher().clone());
-        self.rexmit_at = None;
-        self.missing = 0;
+        let state = self.state.clone();
+        *self = Crl::new(state);
     }
 }
 
@@ -568,4 +677,167 @@ pub struct DcsInfo {
     pub csa_request_list: usize,
     /// Counters.
     pub stats: DcsStats,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Id;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// What the CSA Request List must do, written the plain way: a map of records and the order
+    /// they became wanted in (2.2.2.1, 2.2.3); a record wanted again goes to the end.
+    #[derive(Default)]
+    struct Model {
+        /// id -> (seq, wanted, outstanding, asked)
+        map: BTreeMap<u8, (u32, bool, bool, bool)>,
+        order: VecDeque<u8>,
+        outstanding: Vec<u8>,
+    }
+
+    impl Model {
+        fn want(&mut self, id: u8, seq: u32) {
+            match self.map.get_mut(&id) {
+                Some(e) if !e.1 => {
+                    *e = (seq, true, false, e.3);
+                    self.order.push_back(id);
+                }
+                Some(e) => {
+                    if seq::newer(seq, e.0) {
+                        e.0 = seq;
+                    }
+                }
+                None => {
+                    self.map.insert(id, (seq, true, false, false));
+                    self.order.push_back(id);
+                }
+            }
+        }
+        fn satisfy(&mut self, id: u8, have: u32) -> bool {
+            let Some(e) = self.map.get_mut(&id) else {
+                return false;
+            };
+            if !e.1 || seq::newer(e.0, have) {
+                return false;
+            }
+            if e.3 {
+                e.1 = false;
+                e.2 = false;
+            } else {
+                self.map.remove(&id);
+            }
+            self.order.retain(|&o| o != id);
+            self.outstanding.retain(|&o| o != id);
+            true
+        }
+        fn answered(&mut self, id: u8) -> bool {
+            match self.map.get(&id) {
+                Some(e) if e.3 => {
+                    self.map.remove(&id);
+                    self.order.retain(|&o| o != id);
+                    self.outstanding.retain(|&o| o != id);
+                    true
+                }
+                _ => false,
+            }
+        }
+        fn ask(&mut self, n: usize) -> Vec<(u8, u32)> {
+            let mut out = Vec::new();
+            while out.len() < n {
+                let Some(&id) = self.order.front() else { break };
+                self.order.pop_front();
+                let Some(e) = self.map.get_mut(&id) else {
+                    continue;
+                };
+                if !e.1 || e.2 {
+                    continue;
+                }
+                e.2 = true;
+                e.3 = true;
+                self.outstanding.push(id);
+                out.push((id, e.0));
+            }
+            out
+        }
+        fn wanted(&self) -> usize {
+            self.map.values().filter(|e| e.1).count()
+        }
+    }
+
+    fn rid(id: u8) -> RecordId {
+        RecordId {
+            key: Id::from([0, 0, 0, id]),
+            origin: Id::from([10, 0, 0, 1]),
+        }
+    }
+
+    fn key(r: &Csas) -> u8 {
+        r.id.key.as_bytes()[3]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Want(u8, u32),
+        Satisfy(u8, u32),
+        Answered(u8),
+        Ask(usize),
+        Retransmit(usize),
+        Release,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let id = 0u8..24;
+        let seq = 0x8000_0001u32..0x8000_0008;
+        prop_oneof![
+            4 => (id.clone(), seq.clone()).prop_map(|(i, s)| Op::Want(i, s)),
+            2 => (id.clone(), seq).prop_map(|(i, s)| Op::Satisfy(i, s)),
+            3 => id.prop_map(Op::Answered),
+            2 => (0usize..6).prop_map(Op::Ask),
+            1 => (0usize..6).prop_map(Op::Retransmit),
+            1 => Just(Op::Release),
+        ]
+    }
+
+    proptest! {
+        /// The queue-and-index list behaves as the plain one: the same records wanted, asked in
+        /// the same order at the same sequence numbers, the same answers recognised, and the
+        /// same CSUS outstanding.
+        #[test]
+        fn crl_matches_the_plain_model(ops in proptest::collection::vec(op(), 0..200)) {
+            let mut crl = Crl::new(crate::hash::state(7));
+            let mut m = Model::default();
+            for op in ops {
+                match op {
+                    Op::Want(i, s) => {
+                        crl.want(rid(i), s);
+                        m.want(i, s);
+                    }
+                    Op::Satisfy(i, have) => {
+                        let got = crl.satisfy_if(&rid(i), |want| !seq::newer(want, have));
+                        prop_assert_eq!(got, m.satisfy(i, have));
+                    }
+                    Op::Answered(i) => prop_assert_eq!(crl.answered(&rid(i)), m.answered(i)),
+                    Op::Ask(n) => {
+                        let mut recs = Vec::new();
+                        let mut k = 0;
+                        crl.ask_more(&mut recs, |_| { k += 1; k <= n });
+                        let got: Vec<(u8, u32)> = recs.iter().map(|r| (key(r), r.seq)).collect();
+                        prop_assert_eq!(got, m.ask(n));
+                    }
+                    Op::Retransmit(n) => {
+                        let mut recs = Vec::new();
+                        let mut k = 0;
+                        crl.outstanding_records(&mut recs, |_| { k += 1; k <= n });
+                        let got: Vec<u8> = recs.iter().map(key).collect();
+                        let want: Vec<u8> = m.outstanding.iter().copied().take(n).collect();
+                        prop_assert_eq!(got, want);
+                    }
+                    Op::Release => crl.release(),
+                }
+                prop_assert_eq!(crl.len(), m.wanted());
+                prop_assert_eq!(crl.has_outstanding(), !m.outstanding.is_empty());
+            }
+        }
+    }
 }

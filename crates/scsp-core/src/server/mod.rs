@@ -701,16 +701,29 @@ impl Server {
         )
     }
 
-    /// Encode and queue a packet to DCS `to`, addressed to it. Returns the bytes sent.
-    fn send(&mut self, to: DcsId, body: Body) -> Option<Vec<u8>> {
-        let d = self.dcs(to)?;
-        let common = self.common_to(&d.cfg.id);
-        self.send_with_common(to, common, body)
+    /// Encode and queue a packet to DCS `to`, addressed to it.
+    fn send(&mut self, to: DcsId, body: Body) {
+        if let Some((bytes, summary)) = self.encode_to(to, None, body) {
+            self.transmit(to, bytes, summary);
+        }
     }
 
     /// Encode and queue a packet to DCS `to` with the given common part.
-    fn send_with_common(&mut self, to: DcsId, common: Common, body: Body) -> Option<Vec<u8>> {
+    fn send_with_common(&mut self, to: DcsId, common: Common, body: Body) {
+        if let Some((bytes, summary)) = self.encode_to(to, Some(common), body) {
+            self.transmit(to, bytes, summary);
+        }
+    }
+
+    /// Encode a packet to DCS `to`, with the given common part or the one addressed to it.
+    fn encode_to(
+        &mut self,
+        to: DcsId,
+        common: Option<Common>,
+        body: Body,
+    ) -> Option<(Vec<u8>, MessageSummary)> {
         let d = self.dcs(to)?;
+        let common = common.unwrap_or_else(|| self.common_to(&d.cfg.id));
         let packet = Packet {
             common,
             body,
@@ -732,8 +745,7 @@ impl Server {
             }
         };
         let summary = summarize(&packet, bytes.len());
-        self.transmit(to, bytes.clone(), summary);
-        Some(bytes)
+        Some((bytes, summary))
     }
 
     /// Queue encoded bytes to DCS `to`, counting and tracing them.
