@@ -702,3 +702,37 @@ fn flush_drops_what_other_originators_sent_without_a_message() {
         "no deleted instance kept"
     );
 }
+
+/// `set_learn_events(false)`: entries learned from a DCS are stored without an event; removals
+/// are still reported.
+#[test]
+fn learn_events_can_be_turned_off_removals_still_reported() {
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    b.events();
+    b.server.set_learn_events(false);
+    let peer = b.peer.clone();
+    b.deliver(Body::CsuRequest {
+        records: vec![csa(b"x", &peer, 0x8000_0001, 1, b"X")],
+    });
+    b.deliver(Body::CsuRequest {
+        records: vec![csa(b"x", &peer, 0x8000_0002, 1, b"Y")],
+    });
+    assert_eq!(b.server.cache().live(), 1);
+    assert!(changes(&mut b).is_empty(), "neither Learned nor Replaced");
+    b.deliver(Body::CsuRequest {
+        records: vec![csa(b"x", &peer, SEQ_PURGE, 1, b"")],
+    });
+    assert!(matches!(
+        only(changes(&mut b)),
+        CacheChange::Removed {
+            reason: RemoveReason::Purged,
+            ..
+        }
+    ));
+    b.server.set_learn_events(true);
+    b.deliver(Body::CsuRequest {
+        records: vec![csa(b"y", &peer, 0x8000_0001, 1, b"Y")],
+    });
+    assert!(matches!(only(changes(&mut b)), CacheChange::Learned { .. }));
+}

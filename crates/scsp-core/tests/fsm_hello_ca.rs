@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use scsp_core::event::{Drop, Trace};
-use scsp_core::wire::{Body, Id};
+use scsp_core::wire::{Body, Csas, Id, Packet};
 use scsp_core::{CaState, Event, HelloState};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -902,4 +902,125 @@ fn rfc_2_1_hello_naming_the_dcs_goes_out_before_the_first_ca() {
     let kinds: Vec<_> = b.sent().iter().map(|p| p.body.message_type()).collect();
     use scsp_core::wire::MessageType;
     assert_eq!(kinds, vec![MessageType::Hello, MessageType::Ca]);
+}
+
+/// Pipelined mode (`Server::set_pipelined`): a CSU Request that answers the whole CSUS
+/// outstanding lets the next CSUS go at once (2.2.3: still one outstanding at a time); its records
+/// are stored, acknowledged and Aligned reached only by `work` or the next input.
+#[test]
+fn rfc_2_2_3_pipelined_next_csus_goes_before_the_records_are_stored() {
+    let mut b = Bench::new(1, 2).with_config(|c| c.max_packet = 200);
+    b.server.set_pipelined(b.now, true);
+    let _ = b.bring_to_negotiation();
+    b.deliver(Body::Ca {
+        seq: 100,
+        m: true,
+        i: true,
+        o: true,
+        records: vec![],
+    });
+    b.sent();
+    let peer = b.peer.clone();
+    let keys: Vec<Vec<u8>> = (0u8..12).map(|i| vec![b'k', i]).collect();
+    let wanted: Vec<Csas> = keys.iter().map(|k| csas(k, &peer, 0x8000_0001)).collect();
+    b.deliver(Body::Ca {
+        seq: 101,
+        m: true,
+        i: false,
+        o: false,
+        records: wanted.clone(),
+    });
+    let csus_records = |ps: &[Packet]| -> Vec<Csas> {
+        ps.iter()
+            .filter_map(|p| match &p.body {
+                Body::Csus { records } => Some(records.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    };
+    let first = csus_records(&b.sent());
+    assert!(
+        !first.is_empty() && first.len() < wanted.len(),
+        "the 200-byte packets split the solicitation: {} of {}",
+        first.len(),
+        wanted.len()
+    );
+    assert_eq!(first, wanted[..first.len()]);
+    // The answer to the first CSUS: its records end the solicitation, and the next CSUS is out
+    // before any of them is stored or acknowledged.
+    let answer: Vec<_> = first
+        .iter()
+        .map(|r| csa(r.id.key.as_bytes(), &peer, r.seq, 1, b"D"))
+        .collect();
+    b.deliver(Body::CsuRequest {
+        records: answer.clone(),
+    });
+    let sent = b.sent();
+    let second = csus_records(&sent);
+    assert!(!second.is_empty(), "the next CSUS went out with the answer");
+    assert_eq!(second, wanted[first.len()..first.len() + second.len()]);
+    assert!(
+        sent.iter()
+            .all(|p| !matches!(p.body, Body::CsuReply { .. })),
+        "not acknowledged yet"
+    );
+    assert!(b.server.has_work());
+    assert_eq!(b.server.cache().live(), 0, "not stored yet");
+    assert!(
+        b.server.poll_timeout().is_some_and(|t| t <= b.now),
+        "the work is due at once"
+    );
+    b.server.work(b.now);
+    assert!(!b.server.has_work());
+    assert_eq!(b.server.cache().live(), first.len());
+    assert_eq!(
+        replies(&b.sent()).len(),
+        first.len(),
+        "acknowledged by work"
+    );
+    // The rest arrives; another input (a Hello) weighs it before it is handled, and Aligned is
+    // reached once the last record is stored.
+    let rest: Vec<_> = wanted[first.len()..]
+        .iter()
+        .map(|r| csa(r.id.key.as_bytes(), &peer, r.seq, 1, b"D"))
+        .collect();
+    for chunk in rest.chunks(2) {
+        b.deliver(Body::CsuRequest {
+            records: chunk.to_vec(),
+        });
+    }
+    assert_eq!(
+        b.ca_state(),
+        CaState::UpdateCache,
+        "Aligned waits for the records"
+    );
+    b.deliver_hello(true);
+    assert!(!b.server.has_work());
+    assert_eq!(b.server.cache().live(), wanted.len());
+    assert_eq!(b.ca_state(), CaState::Aligned);
+}
+
+/// Pipelining off (the default): a CSU Request is taken whole by `handle_datagram`.
+#[test]
+fn rfc_2_2_3_unpipelined_request_is_taken_whole() {
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    let peer = b.peer.clone();
+    b.deliver(Body::CsuRequest {
+        records: vec![csa(b"x", &peer, 0x8000_0001, 1, b"X")],
+    });
+    assert!(!b.server.has_work());
+    assert_eq!(b.server.cache().live(), 1);
+    assert_eq!(replies(&b.sent()).len(), 1);
+}
+
+fn replies(ps: &[Packet]) -> Vec<Csas> {
+    ps.iter()
+        .filter_map(|p| match &p.body {
+            Body::CsuReply { records } => Some(records.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }

@@ -71,6 +71,9 @@ pub struct SimConfig {
     pub withdraw_fraction: f64,
     /// Entries originated by server 0 before any link comes up (the alignment benchmark).
     pub preload: usize,
+    /// Run the servers pipelined (`Server::set_pipelined`): a CSU Request's records are weighed
+    /// by the timer event that follows its arrival, after the packets it caused went out.
+    pub pipelined: bool,
     /// Length of the fault phase (virtual time): workload, partitions and restarts happen in it.
     pub fault_phase: Duration,
     /// How long after the fault phase the servers have to converge.
@@ -114,6 +117,7 @@ impl Default for SimConfig {
             update_fraction: 0.2,
             withdraw_fraction: 0.1,
             preload: 0,
+            pipelined: false,
             fault_phase: Duration::from_secs(60),
             max_settle: Duration::from_secs(600),
             stable_for: Duration::from_secs(10),

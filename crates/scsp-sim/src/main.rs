@@ -109,6 +109,10 @@ struct Args {
     /// of every CA, CSU Request, CSU Reply and CSUS.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Run the servers pipelined: a CSU Request's records are weighed after the CSUS it lets go
+    /// out is sent (as scspd does).
+    #[arg(long)]
+    pipelined: bool,
     /// Alignment benchmark instead: two servers, one holding N entries when the link comes up;
     /// prints the virtual and wall-clock time until the other holds them all.
     #[arg(long, value_name = "N")]
@@ -145,6 +149,7 @@ fn main() -> ExitCode {
         timers: args.timers,
         mtu: args.mtu,
         hops: args.hops,
+        pipelined: args.pipelined,
         ..SimConfig::default()
     };
     if let Err(e) = cfg.validate() {

@@ -368,6 +368,7 @@ impl<'a> Sim<'a> {
         cfg.hash_seed = mix(self.seed, node as u64, self.nodes[node].incarnation);
         let mut server = Server::new(cfg);
         server.set_trace_messages(self.level >= 2);
+        server.set_pipelined(self.now, self.cfg.pipelined);
         let mut dcs = BTreeMap::new();
         let mut by_dcs = BTreeMap::new();
         for nb in self.neighbours(node) {

@@ -52,6 +52,17 @@ fn assert_all_converge(cfg: &SimConfig, seeds: std::ops::Range<u64>) {
     );
 }
 
+/// The same scenario with the servers pipelined as scspd runs them (`Server::set_pipelined`):
+/// records weighed after the CSUS they let go out.
+#[test]
+fn pipelined_scenario_converges() {
+    let cfg = SimConfig {
+        pipelined: true,
+        ..scenario(2, 0.5)
+    };
+    assert_all_converge(&cfg, 0..30);
+}
+
 /// Partitions, loss, duplication, reordering, and restarts that keep the server's state.
 #[test]
 fn scenario_with_state_keeping_restarts_converges() {

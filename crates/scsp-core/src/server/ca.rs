@@ -370,6 +370,19 @@ impl Server {
         self.send_csus(now, id, false);
     }
 
+    /// Records answered but not yet weighed (pipelined mode): the next CSUS goes out at once if
+    /// the one outstanding is fully answered and more is wanted. (Aligned is reached only once the
+    /// records are weighed, by `csus_progress`.)
+    pub(super) fn solicit_next(&mut self, now: Time, id: DcsId) {
+        let Some(d) = self.dcs(id) else { return };
+        if matches!(d.ca.state, CaState::UpdateCache | CaState::Aligned)
+            && !d.crl.has_outstanding()
+            && !d.crl.is_empty()
+        {
+            self.send_csus(now, id, false);
+        }
+    }
+
     /// Build and send a CSUS: the records still outstanding, topped up from the CSA Request List
     /// to fill the packet (2.2.3).
     fn send_csus(&mut self, now: Time, id: DcsId, retransmit: bool) {

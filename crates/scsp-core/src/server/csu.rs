@@ -26,8 +26,37 @@ impl Server {
         if !self.in_update_or_aligned(from, MessageType::CsuRequest) {
             return;
         }
-        for csa in records {
-            if let Some(ack) = self.on_csa(now, from, csa)
+        let Some(d) = self.dcs_mut(from) else { return };
+        // An answer to our CSUS, whatever its instance, ends the solicitation of this record.
+        // (A record wanted but not yet asked for is satisfied only by an instance at least as
+        // new: see satisfy_crls.)
+        let solicited: Vec<bool> = records
+            .iter()
+            .map(|c| d.crl.answered(&c.summary.id))
+            .collect();
+        if self.pipelined {
+            self.solicit_next(now, from);
+            self.work.push_back(super::Work {
+                now,
+                from,
+                records,
+                solicited,
+            });
+        } else {
+            self.weigh(now, from, records, solicited);
+        }
+    }
+
+    /// The records of a CSU Request from `from`: each weighed, stored, flooded and acknowledged.
+    pub(super) fn weigh(
+        &mut self,
+        now: Time,
+        from: DcsId,
+        records: Vec<Csa>,
+        solicited: Vec<bool>,
+    ) {
+        for (csa, solicited) in records.into_iter().zip(solicited) {
+            if let Some(ack) = self.on_csa(now, from, csa, solicited)
                 && let Some(d) = self.dcs_mut(from)
             {
                 d.acks.push(ack);
@@ -40,16 +69,13 @@ impl Server {
         }
     }
 
-    /// One CSA from DCS `from`. Returns the CSAS to acknowledge it with, if it is acknowledged.
-    fn on_csa(&mut self, now: Time, from: DcsId, csa: Csa) -> Option<Csas> {
+    /// One CSA from DCS `from` (`solicited`: it answered our CSUS). Returns the CSAS to
+    /// acknowledge it with, if it is acknowledged.
+    fn on_csa(&mut self, now: Time, from: DcsId, csa: Csa, solicited: bool) -> Option<Csas> {
         let id = csa.summary.id.clone();
         let rseq = csa.summary.seq;
         let ours = id.origin == self.cfg.lsid;
         let d = self.dcs_mut(from)?;
-        // An answer to our CSUS, whatever its instance, ends the solicitation of this record.
-        // (A record wanted but not yet asked for is satisfied only by an instance at least as
-        // new: see satisfy_crls.)
-        let solicited = d.crl.answered(&id);
         // Implicit acknowledgement (2.3): the DCS holds this instance or a newer one.
         d.queue
             .remove_if(id.clone(), |q| !seq::newer(q.csa.summary.seq, rseq));
@@ -91,7 +117,7 @@ impl Server {
                 } else if csa.data[..] > e.data[..] {
                     // The larger wins everywhere, so every server settles on the same one;
                     // the originator, on seeing it, supersedes both if it is not its own.
-                    self.learn(now, from, csa);
+                    self.learn(now, from, csa, solicited);
                     self.flood(now, &id, Some(from), Hops::Configured);
                 } else {
                     // Ours wins: the DCS gets it back.
@@ -142,7 +168,7 @@ impl Server {
         if let Some(d) = self.dcs_mut(from) {
             d.stats.records_learned += 1;
         }
-        self.learn(now, from, csa);
+        self.learn(now, from, csa, solicited);
         if let Some(h) = hops {
             self.flood(now, &id, Some(from), h);
         }
@@ -220,7 +246,7 @@ impl Server {
             if let Some(d) = self.dcs_mut(p.from) {
                 d.stats.records_learned += 1;
             }
-            self.learn(now, p.from, p.csa);
+            self.learn(now, p.from, p.csa, false);
             if let Some(h) = p.hops {
                 self.flood(now, &id, Some(p.from), h);
             }
@@ -231,8 +257,9 @@ impl Server {
         Ok(())
     }
 
-    /// Store a newer instance learned from DCS `from` and tell the local server.
-    fn learn(&mut self, now: Time, from: DcsId, csa: Csa) {
+    /// Store a newer instance learned from DCS `from` and tell the local server. `solicited`: it
+    /// answered our CSUS to `from`, whose CSA Request List no longer holds it.
+    fn learn(&mut self, now: Time, from: DcsId, csa: Csa, solicited: bool) {
         let id = csa.summary.id;
         let deleted = self.cfg.profile.is_deletion(&csa.data);
         let entry = Entry::new(
@@ -246,26 +273,28 @@ impl Server {
         );
         self.schedule_entry(now, &id, &entry);
         let have = entry.seq;
-        let view = entry.view(&id);
+        let view = self.learn_events.then(|| entry.view(&id));
         let old = self.cache.insert(id.clone(), entry);
-        let change = match old {
-            Some(o) if !o.deleted() && deleted => Some(CacheChange::Removed {
+        let change = match (old, view) {
+            (Some(o), _) if !o.deleted() && deleted => Some(CacheChange::Removed {
                 entry: o.view(&id),
                 reason: RemoveReason::Deleted,
             }),
-            Some(o) if !o.deleted() => Some(CacheChange::Replaced {
+            (Some(o), Some(view)) if !o.deleted() => Some(CacheChange::Replaced {
                 entry: view,
                 old_seq: o.seq,
                 from,
             }),
+            (Some(o), None) if !o.deleted() => None,
             _ if deleted => None,
-            _ => Some(CacheChange::Learned { entry: view, from }),
+            (_, Some(view)) => Some(CacheChange::Learned { entry: view, from }),
+            (_, None) => None,
         };
         if let Some(c) = change {
             self.events.push_back(Event::Cache(c));
         }
         // (The entry just stored: neither ours nor unconfirmed.)
-        self.satisfy_crls(&id, have, false);
+        self.satisfy_crls(&id, have, false, solicited.then_some(from));
     }
 
     /// A CSA carrying our own Originator ID, newer than what we hold: an instance from before a
@@ -289,7 +318,7 @@ impl Server {
             if let Some(d) = self.dcs_mut(from) {
                 d.stats.records_learned += 1;
             }
-            self.learn(now, from, csa);
+            self.learn(now, from, csa, false);
             self.flood(now, &id, Some(from), Hops::Configured);
         }
     }

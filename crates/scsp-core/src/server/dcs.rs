@@ -256,14 +256,19 @@ const OUTSTANDING: u8 = 2;
 /// answered it since: its answer is solicited all the same (Hop Count 1, flooded on).
 const ASKED: u8 = 4;
 
+/// Stale table entries tolerated before the table is rebuilt (few in tests, to exercise it).
+const REBUILD_MIN: usize = if cfg!(test) { 4 } else { 4096 };
+
 /// The CSA Request List (2.2.2.1) and the CSUS outstanding (2.2.3).
 ///
 /// The records sit in a queue in the order they became wanted, each at a position that only
 /// grows; a hash table holds the positions of the records still in the list (4 bytes each), so
 /// that a record is found by its identity. CSUSs take records from the queue in order and the DCS
 /// answers them in about that order: the records touched at any time are a few thousand adjacent
-/// ones, not a million scattered over a hash table. A record that leaves the list is erased from
-/// the table and left in the queue as a dead item until the queue's front passes it.
+/// ones, not a million scattered over a hash table. An answer is first matched against the next
+/// record expected, without hashing. A record that leaves the list is left in the queue as a dead
+/// item until the queue's front passes it, and in the table until the table is rebuilt or the
+/// list empties.
 #[derive(Debug)]
 pub(crate) struct Crl {
     state: HashState,
@@ -280,6 +285,15 @@ pub(crate) struct Crl {
     /// have left it since), and how many are still in it.
     outstanding: Vec<u64>,
     n_outstanding: usize,
+    /// The DCS answers a CSUS in about the order it was asked: the next record of `outstanding`
+    /// expected, checked before the table is probed.
+    next_answer: usize,
+    /// Table entries left behind by records that left the list (they point at dead items or
+    /// before `base`, and lookups skip them); the table is rebuilt when they outnumber the rest.
+    stale: usize,
+    /// `base` when the table was last rebuilt: positions are 4 bytes, so it is rebuilt before
+    /// 2³¹ more records have been queued, and a stale entry never aliases a live record.
+    epoch: u64,
     /// When the CSUS outstanding is retransmitted.
     pub rexmit_at: Option<Time>,
     /// How many of the records wanted were absent from the cache when summarized: the room the
@@ -298,6 +312,9 @@ impl Crl {
             wanted: 0,
             outstanding: Vec::new(),
             n_outstanding: 0,
+            next_answer: 0,
+            stale: 0,
+            epoch: 0,
             rexmit_at: None,
             missing: 0,
         }
@@ -334,13 +351,42 @@ impl Crl {
             .find(hash, |&p| {
                 items
                     .get(p.wrapping_sub(base) as usize)
-                    .is_some_and(|it| it.id == *id)
+                    .is_some_and(|it| it.flags != 0 && it.id == *id)
             })
             .map(|&p| self.offset(p))
     }
 
+    /// Records in the table that are still in the list.
+    fn live(&self) -> usize {
+        self.index.len() - self.stale
+    }
+
+    /// Build the table again from the live records.
+    fn rebuild(&mut self) {
+        self.index.clear();
+        self.stale = 0;
+        self.epoch = self.base;
+        let base = self.base;
+        let items = &self.items;
+        for (off, it) in items.iter().enumerate() {
+            if it.flags != 0 {
+                let pos = (base + off as u64) as u32;
+                self.index.insert_unique(it.hash, pos, |&p| {
+                    items
+                        .get(p.wrapping_sub(base as u32) as usize)
+                        .map_or(0, |it| it.hash)
+                });
+            }
+        }
+    }
+
     /// Put `id` at the end of the queue with `flags` (it is not in the table).
     fn push(&mut self, id: RecordId, hash: u64, seq: u32, flags: u8) {
+        if self.stale > REBUILD_MIN && self.stale > self.index.len() / 2
+            || self.base + self.items.len() as u64 - self.epoch >= 1 << 31
+        {
+            self.rebuild();
+        }
         let pos = self.base + self.items.len() as u64;
         self.items.push_back(CrlItem {
             id,
@@ -361,12 +407,8 @@ impl Crl {
         let Some(it) = self.items.get_mut(off) else {
             return;
         };
-        let hash = it.hash;
         it.flags = 0;
-        let pos = (self.base + off as u64) as u32;
-        if let Ok(e) = self.index.find_entry(hash, |&p| p == pos) {
-            e.remove();
-        }
+        self.stale += 1;
         // Dead records at the front go.
         while self.items.front().is_some_and(|it| it.flags == 0) {
             self.items.pop_front();
@@ -375,6 +417,10 @@ impl Crl {
         self.cursor = self.cursor.max(self.base);
         if self.items.is_empty() {
             self.outstanding.clear();
+            self.next_answer = 0;
+            self.index.clear();
+            self.stale = 0;
+            self.epoch = self.base;
         }
     }
 
@@ -429,10 +475,13 @@ impl Crl {
     /// The DCS answered `id`: if it was asked, the solicitation ends and the record is no longer
     /// wanted. Returns whether it was asked.
     pub fn answered(&mut self, id: &RecordId) -> bool {
-        if self.index.is_empty() {
+        if self.items.is_empty() {
             return false;
         }
-        let Some(off) = self.find(self.state.hash_one(id), id) else {
+        let Some(off) = self
+            .expected(id)
+            .or_else(|| self.find(self.state.hash_one(id), id))
+        else {
             return false;
         };
         let Some(it) = self.items.get(off) else {
@@ -449,6 +498,24 @@ impl Crl {
         }
         self.remove_at(off);
         true
+    }
+
+    /// Offset of `id` if it is the next record of the CSUS outstanding expected to be answered.
+    fn expected(&mut self, id: &RecordId) -> Option<usize> {
+        while let Some(&pos) = self.outstanding.get(self.next_answer) {
+            match self.item(pos) {
+                Some(it) if it.flags & OUTSTANDING != 0 => {
+                    if it.id != *id {
+                        return None;
+                    }
+                    self.next_answer += 1;
+                    return usize::try_from(pos - self.base).ok();
+                }
+                // Answered out of order, or satisfied by another DCS (found by the table).
+                _ => self.next_answer += 1,
+            }
+        }
+        None
     }
 
     /// The records of the CSUS outstanding still wanted, in the order they were asked, while
@@ -479,6 +546,7 @@ impl Crl {
             }
         }
         self.outstanding = kept;
+        self.next_answer = 0;
     }
 
     /// Top up a CSUS from the queue: each record wanted and not yet outstanding, while `fits`
@@ -515,17 +583,20 @@ impl Crl {
     /// records wanted once is tens of MB held for nothing otherwise).
     pub fn release(&mut self) {
         const KEEP: usize = 4096;
-        if self.index.is_empty() {
+        if self.items.is_empty() {
             self.items = VecDeque::new();
             self.index = HashTable::new();
-        } else if self.index.capacity() > KEEP && self.index.capacity() / 4 > self.index.len() {
+            self.stale = 0;
+        } else if self.index.capacity() > KEEP && self.index.capacity() / 4 > self.live() {
             // Records asked and not yet answered are kept.
+            self.rebuild();
             let (items, base) = (&self.items, self.base as u32);
             self.index.shrink_to_fit(|&p| {
                 items
                     .get(p.wrapping_sub(base) as usize)
                     .map_or(0, |it| it.hash)
             });
+            self.items.shrink_to_fit();
         }
         if self.outstanding.capacity() > KEEP && self.n_outstanding == 0 {
             self.outstanding = Vec::new();

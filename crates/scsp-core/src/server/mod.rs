@@ -97,12 +97,28 @@ pub struct Server {
     out: VecDeque<Transmit>,
     events: VecDeque<Event>,
     trace_messages: bool,
+    /// See [`Server::set_learn_events`].
+    learn_events: bool,
     /// Remote entries waiting for the local server's verdict, by token.
     pending: std::collections::BTreeMap<u64, Pending>,
     /// The token of the instance of each record that waits.
     pending_ids: crate::hash::Map<RecordId, u64>,
     confirm: bool,
     next_token: u64,
+    /// See [`Server::set_pipelined`].
+    pipelined: bool,
+    /// CSU Requests whose solicitations are ended but whose records are not yet weighed.
+    work: VecDeque<Work>,
+}
+
+/// The records of a CSU Request received at `now` from `from`, still to be weighed (2.3, 2.4);
+/// `solicited[i]`: record `i` answered a CSUS of ours.
+#[derive(Debug)]
+struct Work {
+    now: Time,
+    from: DcsId,
+    records: Vec<Csa>,
+    solicited: Vec<bool>,
 }
 
 /// A remote CSA waiting for the local server to accept or reject it.
@@ -142,9 +158,12 @@ impl Server {
             out: VecDeque::new(),
             events: VecDeque::new(),
             trace_messages: true,
+            learn_events: true,
             pending: Default::default(),
             confirm: false,
             next_token: 1,
+            pipelined: false,
+            work: VecDeque::new(),
         }
     }
 
@@ -164,10 +183,60 @@ impl Server {
         self.trace_messages = on;
     }
 
+    /// Whether `CacheChange::Learned` and `CacheChange::Replaced` events are produced for
+    /// entries learned from DCSs (on by default). A driver with nobody to tell turns them off: at
+    /// a million entries learned, building and queueing the events costs a tenth of the
+    /// alignment. Removals, and changes made by the local server's own calls, are always
+    /// reported.
+    pub fn set_learn_events(&mut self, on: bool) {
+        self.learn_events = on;
+    }
+
+    /// Pipelined mode (off by default). On, a CSU Request is taken in two steps: when it arrives,
+    /// the solicitations its records answer end and, if that completes the CSUS outstanding, the
+    /// next CSUS is queued at once; its records are weighed, stored, flooded and acknowledged by
+    /// [`Server::work`] (or by the next call of any other input, or at the time
+    /// [`Server::poll_timeout`] gives). A driver that sends the CSUS before calling `work` lets the
+    /// DCS prepare its next answers while this server stores the last ones: Update Cache costs
+    /// about the larger of the two servers' work instead of their sum. Nothing else changes: the
+    /// records are weighed in the order they arrived, before any other input is handled, and the
+    /// CA FSM reaches Aligned only once they are. Until then [`Server::cache`] does not show them.
+    pub fn set_pipelined(&mut self, now: Time, on: bool) {
+        if !on {
+            self.work(now);
+        }
+        self.pipelined = on;
+    }
+
+    /// Records received and not yet weighed are waiting (see [`Server::set_pipelined`]).
+    pub fn has_work(&self) -> bool {
+        !self.work.is_empty()
+    }
+
+    /// Weigh the records received and not yet weighed (see [`Server::set_pipelined`]).
+    pub fn work(&mut self, now: Time) {
+        if self.settle() {
+            self.flush_queues(now);
+        }
+    }
+
+    /// Weigh every record waiting, in order. Returns whether there were any. Every input calls
+    /// this first, so that what it sees is as if each CSU Request had been taken whole.
+    fn settle(&mut self) -> bool {
+        if self.work.is_empty() {
+            return false;
+        }
+        while let Some(w) = self.work.pop_front() {
+            self.weigh(w.now, w.from, w.records, w.solicited);
+        }
+        true
+    }
+
     /// Whether the local server confirms each newer remote entry before it is stored (as the
     /// original's Update Indication / Update Response did). Turning it off accepts every entry
     /// still waiting.
     pub fn set_confirm(&mut self, now: Time, on: bool) {
+        self.settle();
         self.confirm = on;
         if !on {
             let tokens: Vec<u64> = self.pending.keys().copied().collect();
@@ -181,6 +250,7 @@ impl Server {
     /// The local server's verdict on the entry behind `token` (see [`Event::Confirm`]). Either
     /// way the CSA is acknowledged to its DCS; accepted, it is stored and flooded.
     pub fn confirm(&mut self, now: Time, token: u64, accept: bool) -> Result<(), LocalError> {
+        self.settle();
         let r = self.confirm_one(now, token, accept);
         self.flush_queues(now);
         r
@@ -194,6 +264,7 @@ impl Server {
     /// Declare whether the local server's view of its own entries is complete (see
     /// [`Server::replace_local_cache`], which sets it).
     pub fn set_authoritative(&mut self, on: bool) {
+        self.settle();
         self.authoritative = on;
     }
 
@@ -209,6 +280,7 @@ impl Server {
 
     /// Remove a DCS (its machines stop; nothing more is sent to it).
     pub fn remove_dcs(&mut self, now: Time, id: DcsId) {
+        self.settle();
         if self.dcs(id).is_some() {
             self.link_down(now, id);
             if let Some(slot) = self.dcs.get_mut(id.0 as usize) {
@@ -281,7 +353,8 @@ impl Server {
             t = earliest(t, d.crl.rexmit_at);
             t = earliest(t, d.queue.next_due());
         }
-        t
+        // Records waiting to be weighed are due at once.
+        earliest(t, self.work.front().map(|w| w.now))
     }
 
     // ----- inputs ---------------------------------------------------------------------------
@@ -297,6 +370,7 @@ impl Server {
 
     /// Timers: call at (or after) the time [`Server::poll_timeout`] gave.
     pub fn handle_timeout(&mut self, now: Time) {
+        self.settle();
         let ids: Vec<DcsId> = self.dcs_ids().collect();
         for id in ids {
             self.hello_timers(now, id);
@@ -309,12 +383,14 @@ impl Server {
 
     /// Transport connectivity to DCS `id` is available: the Hello FSM goes Down → Waiting.
     pub fn link_up(&mut self, now: Time, id: DcsId) {
+        self.settle();
         self.hello_link_up(now, id);
         self.flush_queues(now);
     }
 
     /// Transport connectivity to DCS `id` is lost: the Hello FSM goes to Down.
     pub fn link_down(&mut self, now: Time, id: DcsId) {
+        self.settle();
         self.hello_link_down(now, id);
         self.flush_queues(now);
     }
@@ -323,6 +399,7 @@ impl Server {
     /// `data`. Returns the sequence number given to the new instance (the current one if `data`
     /// is what is held already).
     pub fn originate(&mut self, now: Time, key: &[u8], data: Data) -> Result<u32, LocalError> {
+        self.settle();
         let r = self.originate_one(now, key, data);
         self.flush_queues(now);
         r
@@ -344,6 +421,7 @@ impl Server {
     /// [`RemoveReason::Flushed`](crate::event::RemoveReason::Flushed). For protocol rules that
     /// discard what a failed server originated (RFC 2443 §5.1). Returns how many were dropped.
     pub fn flush(&mut self, now: Time, mut pred: impl FnMut(&RecordId, &Entry) -> bool) -> usize {
+        self.settle();
         let lsid = self.cfg.lsid.clone();
         let doomed: Vec<RecordId> = self
             .cache
@@ -418,6 +496,7 @@ impl Server {
 
     /// The local server deletes its entry `key`: a deletion record goes to every DCS.
     pub fn withdraw(&mut self, now: Time, key: &[u8]) -> Result<(), LocalError> {
+        self.settle();
         let id = self.local_id(key)?;
         let (seq, data, unconfirmed) = match self.cache.get(&id) {
             Some(e) if e.owned() && !e.deleted() => (e.seq, e.data.clone(), e.unconfirmed()),
@@ -446,6 +525,7 @@ impl Server {
         now: Time,
         entries: impl IntoIterator<Item = (Vec<u8>, Data)>,
     ) -> Vec<(Vec<u8>, LocalError)> {
+        self.settle();
         self.replace_local_cache_numbered(now, entries.into_iter().map(|(k, d)| (k, d, None)))
     }
 
@@ -457,6 +537,7 @@ impl Server {
         now: Time,
         entries: impl IntoIterator<Item = (Vec<u8>, Data, Option<u32>)>,
     ) -> Vec<(Vec<u8>, LocalError)> {
+        self.settle();
         let mut errors = Vec::new();
         for (key, data, seq) in entries {
             if let Err(e) = self.originate_entry(now, &key, data, seq) {
@@ -476,6 +557,7 @@ impl Server {
         now: Time,
         entries: impl IntoIterator<Item = (Vec<u8>, Data, Option<u32>)>,
     ) -> Vec<(Vec<u8>, LocalError)> {
+        self.settle();
         self.authoritative = true;
         let mut errors = Vec::new();
         let mut keep = std::collections::HashSet::new();
@@ -510,6 +592,7 @@ impl Server {
         data: Data,
         seq: u32,
     ) -> Result<u32, LocalError> {
+        self.settle();
         let r = self.originate_numbered_one(now, key, data, seq);
         self.flush_queues(now);
         r
@@ -590,7 +673,7 @@ impl Server {
         let entry = Entry::new(seq, data, None, now, deleted, true, unconfirmed);
         self.schedule_entry(now, &id, &entry);
         self.cache.insert(id.clone(), entry);
-        self.satisfy_crls(&id, seq, unconfirmed);
+        self.satisfy_crls(&id, seq, unconfirmed, None);
         self.flood(now, &id, None, Hops::Configured);
         seq
     }
@@ -671,11 +754,16 @@ impl Server {
     ///
     /// `have` and `unconfirmed` are the sequence number and flag of the entry the cache now
     /// holds (just stored by the caller).
-    fn satisfy_crls(&mut self, id: &RecordId, have: u32, unconfirmed: bool) {
+    fn satisfy_crls(&mut self, id: &RecordId, have: u32, unconfirmed: bool, skip: Option<DcsId>) {
         // An unconfirmed entry of our own at the very number a DCS advertised may differ from
         // the DCS's: that one is still fetched, to compare.
         let strict = unconfirmed;
-        for d in self.dcs.iter_mut().flatten() {
+        for (i, d) in self.dcs.iter_mut().enumerate() {
+            let Some(d) = d else { continue };
+            if skip == Some(DcsId(i as u32)) {
+                // (Known not to hold it.)
+                continue;
+            }
             d.crl.satisfy_if(id, |want| {
                 seq::newer(have, want) || (!strict && want == have)
             });
@@ -892,6 +980,10 @@ impl Server {
                 msg: summary,
             }));
         }
+        if kind != wire::MessageType::CsuRequest {
+            // Anything but a CSU Request sees every record received before it weighed.
+            self.settle();
+        }
         match packet.body {
             Body::Hello {
                 interval,
@@ -931,6 +1023,7 @@ impl Server {
     /// An abnormal event (2.1): the Hello FSM goes back to Waiting and the DCS leaves our
     /// Receiver ID list (rfc2334-notes item 12).
     fn abnormal(&mut self, now: Time, from: DcsId, cause: String) {
+        self.settle();
         let Some(d) = self.dcs_mut(from) else { return };
         d.stats.abnormal_events += 1;
         self.events

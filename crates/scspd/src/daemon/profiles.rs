@@ -401,6 +401,11 @@ impl Profiled {
 
     /// A change of the cache reported by the core: remote entries go to the local rules, and an
     /// entry of ours that went away (it expired) is forgotten by them.
+    /// The profile applies local rules to the cache's changes.
+    pub fn has_rules(&self) -> bool {
+        self.rules.is_some()
+    }
+
     pub fn cache_change(&mut self, server: &mut Server, now: Time, change: &CacheChange) {
         let Some(rules) = self.rules.as_mut() else {
             return;

@@ -263,6 +263,8 @@ struct Task {
     shared: Arc<Shared>,
     /// `now` of the last `handle_timeout`, to never spin on a deadline that stays in the past.
     last_timeout: Option<scsp_core::Time>,
+    /// The buffer of `receive_ready`.
+    buf: Vec<u8>,
     /// The protocol profile: typed records, decoded views, local rules.
     profile: Profiled,
 }
@@ -284,6 +286,8 @@ pub fn spawn(
     let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
     let mut server = Server::new(plan.core.clone());
     server.set_trace_messages(shared.tracer.flags().messages());
+    // The CSUS a CSU Request completes goes out before its records are stored (see `drain`).
+    server.set_pipelined(now, true);
     let mut profile = Profiled::new(
         &plan.name,
         plan.profile.0.clone(),
@@ -310,8 +314,10 @@ pub fn spawn(
         limit: RateLimit::new(),
         shared,
         last_timeout: None,
+        buf: vec![0u8; DATAGRAM_MAX],
         profile,
     };
+    task.update_learn_events();
     for d in &plan.dcs {
         task.add_peer(now, d.clone());
     }
@@ -444,8 +450,42 @@ impl Task {
         Some(self.shared.clock.instant(t))
     }
 
-    /// Carry out what the core wants: send its packets, handle its events.
+    /// Carry out what the core wants: send its packets, handle its events; then let it store the
+    /// records it received, and send and handle what that gives.
     async fn drain(&mut self) {
+        self.drain_once().await;
+        while self.server.has_work() {
+            // Datagrams that arrived meanwhile are taken first: the rest of a DCS's answer to our
+            // CSUS lets the next CSUS go before the records are stored.
+            if self.receive_ready() {
+                self.drain_once().await;
+                continue;
+            }
+            let now = self.now();
+            self.server.work(now);
+            self.drain_once().await;
+        }
+    }
+
+    /// Take the datagrams waiting on the socket, up to a batch, without waiting. Returns whether
+    /// there were any.
+    fn receive_ready(&mut self) -> bool {
+        let mut any = false;
+        for _ in 0..RECV_BATCH {
+            match self.socket.try_recv_from(&mut self.buf) {
+                Ok((n, from)) => {
+                    any = true;
+                    let buf = std::mem::take(&mut self.buf);
+                    self.datagram(&buf[..n], from);
+                    self.buf = buf;
+                }
+                Err(_) => break,
+            }
+        }
+        any
+    }
+
+    async fn drain_once(&mut self) {
         loop {
             let mut busy = false;
             while let Some(t) = self.server.poll_transmit() {
@@ -616,6 +656,14 @@ impl Task {
         let now = self.now();
         self.server.set_confirm(now, false);
         self.profile.adopt_client_entries(&mut self.server, now);
+        self.update_learn_events();
+    }
+
+    /// Entries learned from DCSs are reported by the core only to someone: an attached client
+    /// or the profile's local rules.
+    fn update_learn_events(&mut self) {
+        let wanted = self.client.is_some() || self.profile.has_rules();
+        self.server.set_learn_events(wanted);
     }
 
     fn trace(&mut self, t: Trace) {
@@ -1030,6 +1078,7 @@ impl Task {
                             );
                         }
                         self.client = Some(client);
+                        self.update_learn_events();
                         self.server.set_confirm(now, confirm);
                         Ok(self.entries())
                     }
