@@ -208,6 +208,21 @@ impl Server {
         self.pipelined = on;
     }
 
+    /// Some DCS is between Negotiation and the end of Update Cache: a lock-step exchange (one CA
+    /// or CSUS outstanding at a time, 2.2) is under way, whose next message comes as soon as the
+    /// DCS has answered.
+    pub fn aligning(&self) -> bool {
+        self.dcs.iter().flatten().any(|d| {
+            matches!(
+                d.ca.state,
+                CaState::Negotiation
+                    | CaState::SummarizeMaster
+                    | CaState::SummarizeSlave
+                    | CaState::UpdateCache
+            )
+        })
+    }
+
     /// Records received and not yet weighed are waiting (see [`Server::set_pipelined`]).
     pub fn has_work(&self) -> bool {
         !self.work.is_empty()

@@ -30,6 +30,9 @@ const DATAGRAM_MAX: usize = 65535;
 /// Datagrams taken from the socket in one turn of the loop once it is readable (then what the
 /// core wants sent goes out): a burst costs one wake-up, not one per datagram.
 const RECV_BATCH: usize = 32;
+/// How long a server in Cache Alignment polls its socket for the DCS's answer before sleeping
+/// (see `Task::linger`).
+const LINGER: Duration = Duration::from_micros(100);
 /// Socket buffers asked for, each way (the kernel caps them at net.core.rmem_max and
 /// wmem_max): the default 208 KiB holds three 64 KiB packets, and a burst of CSU Requests
 /// larger than that was dropped and waited for its retransmission.
@@ -255,6 +258,10 @@ struct Task {
     plan: ServerPlan,
     server: Server,
     socket: UdpSocket,
+    /// The same socket (a duplicate descriptor, non-blocking like it) for reading without the
+    /// runtime: the runtime's cached readiness only changes when it polls, so reads in a busy
+    /// turn (see `receive_ready`) go to the descriptor itself.
+    raw: Option<std::net::UdpSocket>,
     peers: BTreeMap<DcsId, Peer>,
     by_addr: HashMap<SocketAddr, DcsId>,
     client: Option<ClientLink>,
@@ -284,6 +291,7 @@ pub fn spawn(
     let sock = socket2::SockRef::from(&socket);
     let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
     let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
+    let raw = sock.try_clone().ok().map(std::net::UdpSocket::from);
     let mut server = Server::new(plan.core.clone());
     server.set_trace_messages(shared.tracer.flags().messages());
     // The CSUS a CSU Request completes goes out before its records are stored (see `drain`).
@@ -307,6 +315,7 @@ pub fn spawn(
         plan: plan.clone(),
         server,
         socket,
+        raw,
         peers: BTreeMap::new(),
         by_addr: HashMap::new(),
         client: None,
@@ -428,6 +437,7 @@ impl Task {
                 }
             }
             self.drain().await;
+            self.linger().await;
         }
         // Tell the DCSs nothing more: the socket closes; they will time us out.
         info!("server {}: stopped", self.name);
@@ -467,21 +477,44 @@ impl Task {
         }
     }
 
+    /// During Cache Alignment, every message waits for the DCS's answer to the one before (2.2):
+    /// the socket is polled for up to `LINGER` before the task goes back to sleep, as the answer
+    /// usually comes sooner than a sleeping thread is woken (tens of microseconds on a virtual
+    /// machine), and the exchange of a million entries is tens of thousands of such round trips.
+    async fn linger(&mut self) {
+        if !self.server.aligning() {
+            return;
+        }
+        let start = Instant::now();
+        while start.elapsed() < LINGER {
+            if self.receive_ready() {
+                // (The main loop takes over: timers and commands keep their turn.)
+                self.drain().await;
+                return;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
     /// Take the datagrams waiting on the socket, up to a batch, without waiting. Returns whether
     /// there were any.
     fn receive_ready(&mut self) -> bool {
         let mut any = false;
+        let Some(raw) = self.raw.take() else {
+            return false;
+        };
+        let mut buf = std::mem::take(&mut self.buf);
         for _ in 0..RECV_BATCH {
-            match self.socket.try_recv_from(&mut self.buf) {
+            match raw.recv_from(&mut buf) {
                 Ok((n, from)) => {
                     any = true;
-                    let buf = std::mem::take(&mut self.buf);
                     self.datagram(&buf[..n], from);
-                    self.buf = buf;
                 }
                 Err(_) => break,
             }
         }
+        self.buf = buf;
+        self.raw = Some(raw);
         any
     }
 
