@@ -995,10 +995,12 @@ fn rfc_2_2_3_pipelined_next_csus_goes_before_the_records_are_stored() {
         CaState::UpdateCache,
         "Aligned waits for the records"
     );
+    assert!(b.server.aligning(), "a lock-step exchange is under way");
     b.deliver_hello(true);
     assert!(!b.server.has_work());
     assert_eq!(b.server.cache().live(), wanted.len());
     assert_eq!(b.ca_state(), CaState::Aligned);
+    assert!(!b.server.aligning());
 }
 
 /// Pipelining off (the default): a CSU Request is taken whole by `handle_datagram`.
