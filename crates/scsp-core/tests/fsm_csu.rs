@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use scsp_core::event::{CacheChange, RemoveReason};
-use scsp_core::wire::{Body, Csas, Id, Packet, SEQ_FIRST, SEQ_LAST, SEQ_PURGE};
+use scsp_core::wire::{Body, Id, Packet, SEQ_FIRST, SEQ_LAST, SEQ_PURGE};
 use scsp_core::{CaState, Event, HelloState};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -16,16 +16,6 @@ fn requests(ps: &[Packet]) -> Vec<scsp_core::wire::Csa> {
     ps.iter()
         .filter_map(|p| match &p.body {
             Body::CsuRequest { records } => Some(records.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect()
-}
-
-fn replies(ps: &[Packet]) -> Vec<Csas> {
-    ps.iter()
-        .filter_map(|p| match &p.body {
-            Body::CsuReply { records } => Some(records.clone()),
             _ => None,
         })
         .flatten()

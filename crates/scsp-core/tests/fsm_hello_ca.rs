@@ -1016,13 +1016,3 @@ fn rfc_2_2_3_unpipelined_request_is_taken_whole() {
     assert_eq!(b.server.cache().live(), 1);
     assert_eq!(replies(&b.sent()).len(), 1);
 }
-
-fn replies(ps: &[Packet]) -> Vec<Csas> {
-    ps.iter()
-        .filter_map(|p| match &p.body {
-            Body::CsuReply { records } => Some(records.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect()
-}

@@ -266,3 +266,14 @@ pub fn only<T: std::fmt::Debug>(mut v: Vec<T>) -> T {
 pub fn arc<T>(x: T) -> Arc<T> {
     Arc::new(x)
 }
+
+/// The CSAS records of every CSU Reply in `ps`.
+pub fn replies(ps: &[Packet]) -> Vec<Csas> {
+    ps.iter()
+        .filter_map(|p| match &p.body {
+            Body::CsuReply { records } => Some(records.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
