@@ -726,3 +726,22 @@ fn learn_events_can_be_turned_off_removals_still_reported() {
     });
     assert!(matches!(only(changes(&mut b)), CacheChange::Learned { .. }));
 }
+
+/// Pipelined mode holds a bounded backlog: a driver that never calls `work` still has the
+/// records of a DCS that keeps sending weighed (at most 64 CSU Requests wait).
+#[test]
+fn pipelined_backlog_is_bounded() {
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    b.server.set_pipelined(b.now, true);
+    let peer = b.peer.clone();
+    for i in 0..70u8 {
+        b.deliver(Body::CsuRequest {
+            records: vec![csa(&[b'k', i], &peer, 0x8000_0001, 1, b"X")],
+        });
+    }
+    assert_eq!(b.server.cache().live(), 65, "weighed when the 65th arrived");
+    assert!(b.server.has_work());
+    b.server.work(b.now);
+    assert_eq!(b.server.cache().live(), 70);
+}

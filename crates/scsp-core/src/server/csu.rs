@@ -42,6 +42,10 @@ impl Server {
                 records,
                 solicited,
             });
+            if self.work.len() > super::MAX_WORK {
+                // A driver that does not call `work` still holds a bounded backlog.
+                self.settle();
+            }
         } else {
             self.weigh(now, from, records, solicited);
         }

@@ -111,6 +111,9 @@ pub struct Server {
     work: VecDeque<Work>,
 }
 
+/// CSU Requests held unweighed at most (pipelined mode); past this they are weighed at once.
+const MAX_WORK: usize = 64;
+
 /// The records of a CSU Request received at `now` from `from`, still to be weighed (2.3, 2.4);
 /// `solicited[i]`: record `i` answered a CSUS of ours.
 #[derive(Debug)]

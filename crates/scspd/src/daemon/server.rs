@@ -464,12 +464,12 @@ impl Task {
     /// records it received, and send and handle what that gives.
     async fn drain(&mut self) {
         self.drain_once().await;
-        while self.server.has_work() {
-            // Datagrams that arrived meanwhile are taken first: the rest of a DCS's answer to our
-            // CSUS lets the next CSUS go before the records are stored.
+        if self.server.has_work() {
+            // Datagrams that arrived meanwhile (a batch at most, so that a DCS that never stops
+            // sending cannot hold its records unweighed) are taken first: the rest of a DCS's
+            // answer to our CSUS lets the next CSUS go before the records are stored.
             if self.receive_ready() {
                 self.drain_once().await;
-                continue;
             }
             let now = self.now();
             self.server.work(now);
