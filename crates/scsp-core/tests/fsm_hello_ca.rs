@@ -859,6 +859,10 @@ fn rfc_2_2_4_aligned_answers_csus() {
     b.bring_to_aligned();
     b.server.originate(b.now, b"k", data(b"v")).unwrap();
     b.sent();
+    // The flood is acknowledged: the answer below is only an answer.
+    b.deliver(Body::CsuReply {
+        records: vec![csas(b"k", &b.lsid.clone(), 0x8000_0001)],
+    });
     b.deliver(Body::Csus {
         records: vec![csas(b"k", &b.lsid.clone(), 0x8000_0001)],
     });
@@ -871,6 +875,35 @@ fn rfc_2_2_4_aligned_answers_csus() {
                 "B.2.0.2: a solicited CSA has hop count 1"
             );
             assert_eq!(&*records[0].data, b"v");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A CSUS asking for an instance whose flood to the DCS is not yet acknowledged: the answer is also
+/// the flood (the DCS's acknowledgement of it ends both), so it goes with the flood's Hop Count,
+/// not 1, and the DCS floods it on. (With Hop Count 1 a DCS whose CSA Request List no longer held
+/// the record, as after a duplicated CSUS, kept it to itself, and its other DCSs held the old
+/// instance for ever.)
+#[test]
+fn b_2_0_2_answer_to_csus_for_an_instance_being_flooded_keeps_the_flood_hop_count() {
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    let hops = b.server.dcs_config(b.dcs).unwrap().hops;
+    assert!(hops > 1);
+    b.server.originate(b.now, b"k", data(b"v")).unwrap();
+    let flood = only(b.sent());
+    match &flood.body {
+        Body::CsuRequest { records } => assert_eq!(records[0].summary.hops, hops),
+        other => panic!("{other:?}"),
+    }
+    b.deliver(Body::Csus {
+        records: vec![csas(b"k", &b.lsid.clone(), 0x8000_0001)],
+    });
+    match only(b.sent()).body {
+        Body::CsuRequest { records } => {
+            assert_eq!(records.len(), 1);
+            assert_eq!(records[0].summary.hops, hops);
         }
         other => panic!("{other:?}"),
     }

@@ -118,8 +118,11 @@ impl RexmitQueue {
     }
 
     /// Queue `csa` to be sent in the next flush, replacing an older instance of the same record.
-    /// If a newer instance is queued already, that one is sent again instead.
-    pub fn enqueue(&mut self, csa: Csa) {
+    /// If a newer instance is queued already, that one is sent again instead. The same instance
+    /// queued again keeps the larger Hop Count: an answer to a CSUS (Hop Count 1) for an
+    /// instance being flooded is also the flood, which its acknowledgement ends, so it must go as
+    /// far as the flood would have.
+    pub fn enqueue(&mut self, mut csa: Csa) {
         let id = csa.summary.id.clone();
         let generation = self.next_generation;
         self.next_generation += 1;
@@ -127,6 +130,11 @@ impl RexmitQueue {
             std::collections::hash_map::Entry::Occupied(mut o) => {
                 let q = o.get_mut();
                 if !seq::newer(q.csa.summary.seq, csa.summary.seq) {
+                    if q.csa.summary.seq == csa.summary.seq
+                        && q.csa.summary.null == csa.summary.null
+                    {
+                        csa.summary.hops = csa.summary.hops.max(q.csa.summary.hops);
+                    }
                     q.csa = csa;
                     q.sends = 0;
                     q.generation = generation;
