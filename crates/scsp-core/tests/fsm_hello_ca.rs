@@ -1049,3 +1049,125 @@ fn rfc_2_2_3_unpipelined_request_is_taken_whole() {
     assert_eq!(b.server.cache().live(), 1);
     assert_eq!(replies(&b.sent()).len(), 1);
 }
+
+/// Pipelined mode, Cache Summarize (2.2.2 rule 5): the slave answers a CA before it compares the
+/// CA's summaries with its cache (its answer does not depend on them); they reach the CSA Request
+/// List by `work`, and all of them before Update Cache begins, in the order they came.
+#[test]
+fn rfc_2_2_2_pipelined_ca_is_answered_before_its_summaries_are_processed() {
+    let mut b = Bench::new(1, 2);
+    b.server.set_pipelined(b.now, true);
+    let _ = b.bring_to_negotiation();
+    b.deliver(Body::Ca {
+        seq: 100,
+        m: true,
+        i: true,
+        o: true,
+        records: vec![],
+    });
+    b.sent();
+    let peer = b.peer.clone();
+    let wanted: Vec<Csas> = (0u8..6)
+        .map(|i| csas(&[b'k', i], &peer, 0x8000_0001))
+        .collect();
+    let crl = |b: &Bench| b.server.dcs_info(b.dcs).unwrap().csa_request_list;
+    b.deliver(Body::Ca {
+        seq: 101,
+        m: true,
+        i: false,
+        o: true,
+        records: wanted[..3].to_vec(),
+    });
+    let answer = only(b.sent());
+    let (seq, m, _, o, records) = ca_of(&answer);
+    assert_eq!(
+        (seq, m, o, records.len()),
+        (101, false, false, 0),
+        "answered"
+    );
+    assert!(b.server.has_work());
+    assert!(b.server.poll_timeout().is_some_and(|t| t <= b.now));
+    assert_eq!(crl(&b), 0, "not processed yet");
+    b.server.work(b.now);
+    assert!(!b.server.has_work());
+    assert_eq!(crl(&b), 3);
+    // The master's last CA: its summaries wait while the answer goes out, then the exchange
+    // ends (5c1) and all six are on the list, asked for in order.
+    b.deliver(Body::Ca {
+        seq: 102,
+        m: true,
+        i: false,
+        o: false,
+        records: wanted[3..].to_vec(),
+    });
+    let sent = b.sent();
+    assert_eq!(b.ca_state(), CaState::UpdateCache);
+    assert!(!b.server.has_work());
+    let (seq, ..) = ca_of(&sent[0]);
+    assert_eq!(seq, 102, "the answer went first");
+    let asked: Vec<Csas> = sent
+        .iter()
+        .filter_map(|p| match &p.body {
+            Body::Csus { records } => Some(records.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(asked, wanted);
+}
+
+/// Pipelined mode: summaries still waiting when the exchange restarts (2.2.2 rule 1) belong to
+/// the exchange abandoned and are dropped, not put on the new CSA Request List.
+#[test]
+fn rfc_2_2_2_pipelined_renegotiation_drops_waiting_summaries() {
+    let mut b = Bench::new(1, 2);
+    b.server.set_pipelined(b.now, true);
+    let _ = b.bring_to_negotiation();
+    b.deliver(Body::Ca {
+        seq: 100,
+        m: true,
+        i: true,
+        o: true,
+        records: vec![],
+    });
+    let peer = b.peer.clone();
+    b.deliver(Body::Ca {
+        seq: 101,
+        m: true,
+        i: false,
+        o: true,
+        records: vec![csas(b"k", &peer, 0x8000_0001)],
+    });
+    assert!(b.server.has_work());
+    b.sent();
+    // The master starts again.
+    b.deliver(Body::Ca {
+        seq: 500,
+        m: true,
+        i: true,
+        o: true,
+        records: vec![],
+    });
+    assert_eq!(b.ca_state(), CaState::SummarizeSlave);
+    assert!(
+        !b.server.has_work(),
+        "the old exchange's summaries are gone"
+    );
+    b.deliver(Body::Ca {
+        seq: 501,
+        m: true,
+        i: false,
+        o: false,
+        records: vec![],
+    });
+    assert_eq!(
+        b.ca_state(),
+        CaState::Aligned,
+        "nothing wanted from the new exchange"
+    );
+    assert!(
+        b.sent()
+            .iter()
+            .all(|p| !matches!(p.body, Body::Csus { .. }))
+    );
+}

@@ -30,8 +30,8 @@ impl Server {
     /// Enter Master/Slave Negotiation: a new CA sequence number and the first CA, with M, I and O
     /// set and no records, retransmitted every CAReXmitInt (2.2).
     pub(super) fn ca_start(&mut self, now: Time, id: DcsId, cause: &'static str) {
+        self.reset_alignment(id);
         let Some(d) = self.dcs_mut(id) else { return };
-        d.reset_alignment();
         d.ca_seq = seq::new_ca_seq(now.as_millis(), d.last_ca_seq);
         d.last_ca_seq = Some(d.ca_seq);
         let ca_seq = d.ca_seq;
@@ -117,9 +117,27 @@ impl Server {
         }
     }
 
+    /// The CSAS records of a CA in Cache Summarize: processed at once, or in pipelined mode after
+    /// the answer goes out (the next CA does not depend on them; finish_summarize takes them all
+    /// before Update Cache begins).
+    fn summaries(&mut self, now: Time, id: DcsId, records: Vec<Csas>) {
+        if records.is_empty() {
+            return;
+        }
+        if self.pipelined {
+            self.defer(super::Work::Summaries {
+                now,
+                from: id,
+                records,
+            });
+        } else {
+            self.process_summaries(id, records);
+        }
+    }
+
     /// CA message processing (2.2.2.1): every summarized entry the DCS holds newer than we do
     /// goes on the CSA Request List.
-    fn process_summaries(&mut self, id: DcsId, records: Vec<Csas>) {
+    pub(super) fn process_summaries(&mut self, id: DcsId, records: Vec<Csas>) {
         let lsid = self.cfg.lsid.clone();
         let max = self.cfg.max_entries;
         let mut wanted = Vec::new();
@@ -201,7 +219,7 @@ impl Server {
                 CaState::SummarizeMaster,
                 "2.2.1 rule 2: we are master",
             ); // 2b
-            self.process_summaries(id, msg.records); // 2c
+            self.summaries(now, id, msg.records); // 2c
             self.take_summary(id);
             let Some(d) = self.dcs_mut(id) else { return };
             d.ca_seq = d.ca_seq.wrapping_add(1); // 2d
@@ -220,7 +238,7 @@ impl Server {
         if msg.is_initial() && d.cfg.id.cmp_numeric(&lsid) == Ordering::Greater {
             // The DCS restarted the negotiation and will be master: become its slave at once,
             // without an initial CA of our own that would only be ignored.
-            d.reset_alignment();
+            self.reset_alignment(id);
             self.set_ca(now, id, CaState::Negotiation, cause);
         } else {
             self.ca_start(now, id, cause);
@@ -249,7 +267,7 @@ impl Server {
         }
         // Rule 3.
         d.ca_rexmit_at = None; // 3a
-        self.process_summaries(id, msg.records); // 3b
+        self.summaries(now, id, msg.records); // 3b
         let Some(d) = self.dcs_mut(id) else { return };
         d.ca_seq = d.ca_seq.wrapping_add(1); // 3c
         if d.summary.is_empty() && !msg.o {
@@ -289,7 +307,7 @@ impl Server {
         // Rule 5.
         let master_more = msg.o;
         d.ca_seq = msg.seq; // 5b
-        self.process_summaries(id, msg.records); // 5a
+        self.summaries(now, id, msg.records); // 5a
         // 5c: our next records, or an empty CA with O off when we have none left
         // (rfc2334-notes item 3).
         self.send_summary_ca(now, id, false);
@@ -326,6 +344,8 @@ impl Server {
     /// Cache Summarize is over: Update Cache, then Aligned once the CSA Request List is empty
     /// (2.2.3).
     fn finish_summarize(&mut self, now: Time, id: DcsId, cause: &'static str) {
+        // The CSA Request List is whole once every summary received is processed.
+        self.settle();
         self.set_ca(now, id, CaState::UpdateCache, cause);
         // Entries that changed during the summary go out now as CSU Requests.
         let Some(d) = self.dcs_mut(id) else { return };

@@ -36,16 +36,12 @@ impl Server {
             .collect();
         if self.pipelined {
             self.solicit_next(now, from);
-            self.work.push_back(super::Work {
+            self.defer(super::Work::Records {
                 now,
                 from,
                 records,
                 solicited,
             });
-            if self.work.len() > super::MAX_WORK {
-                // A driver that does not call `work` still holds a bounded backlog.
-                self.settle();
-            }
         } else {
             self.weigh(now, from, records, solicited);
         }

@@ -29,9 +29,7 @@ impl Server {
             self.ca_start(now, id, "Hello FSM Bidirectional");
         } else if from == HelloState::Bidirectional {
             // 2.2: any time the HFSM leaves Bidirectional, the CAFSM goes Down.
-            if let Some(d) = self.dcs_mut(id) {
-                d.reset_alignment();
-            }
+            self.reset_alignment(id);
             self.set_ca(now, id, CaState::Down, "Hello FSM left Bidirectional");
         }
     }
@@ -79,8 +77,8 @@ impl Server {
             d.hello_at = None;
             d.last_hello = None;
             d.last_hello_with_us = None;
-            d.reset_alignment();
         }
+        self.reset_alignment(id);
     }
 
     pub(super) fn hello_abnormal(&mut self, now: Time, id: DcsId) {

@@ -26,7 +26,9 @@ use crate::event::{
 };
 use crate::seq::{self, NextSeq};
 use crate::time::earliest;
-use crate::wire::{self, Body, Common, Csa, Data, Id, Packet, RecordId, SEQ_FIRST, SEQ_PURGE};
+use crate::wire::{
+    self, Body, Common, Csa, Csas, Data, Id, Packet, RecordId, SEQ_FIRST, SEQ_PURGE,
+};
 use dcs::Dcs;
 
 /// Handle of a DCS within its server. Handles are never reused.
@@ -107,21 +109,32 @@ pub struct Server {
     next_token: u64,
     /// See [`Server::set_pipelined`].
     pipelined: bool,
-    /// CSU Requests whose solicitations are ended but whose records are not yet weighed.
+    /// Received records not yet weighed: CSU Requests whose solicitations are ended, and CA
+    /// summaries not yet compared with the cache (pipelined mode).
     work: VecDeque<Work>,
 }
 
-/// CSU Requests held unweighed at most (pipelined mode); past this they are weighed at once.
+/// Messages held unweighed at most (pipelined mode); past this they are weighed at once.
 const MAX_WORK: usize = 64;
 
-/// The records of a CSU Request received at `now` from `from`, still to be weighed (2.3, 2.4);
-/// `solicited[i]`: record `i` answered a CSUS of ours.
+/// Records received and still to be weighed (pipelined mode).
 #[derive(Debug)]
-struct Work {
-    now: Time,
-    from: DcsId,
-    records: Vec<Csa>,
-    solicited: Vec<bool>,
+enum Work {
+    /// The records of a CSU Request received at `now` from `from` (2.3, 2.4); `solicited[i]`:
+    /// record `i` answered a CSUS of ours.
+    Records {
+        now: Time,
+        from: DcsId,
+        records: Vec<Csa>,
+        solicited: Vec<bool>,
+    },
+    /// The CSAS records of a CA received at `now` from `from` in Cache Summarize, still to be
+    /// compared with the cache (CA message processing, 2.2.2.1).
+    Summaries {
+        now: Time,
+        from: DcsId,
+        records: Vec<Csas>,
+    },
 }
 
 /// A remote CSA waiting for the local server to accept or reject it.
@@ -245,9 +258,41 @@ impl Server {
             return false;
         }
         while let Some(w) = self.work.pop_front() {
-            self.weigh(w.now, w.from, w.records, w.solicited);
+            match w {
+                Work::Records {
+                    now,
+                    from,
+                    records,
+                    solicited,
+                } => self.weigh(now, from, records, solicited),
+                Work::Summaries { from, records, .. } => self.process_summaries(from, records),
+            }
         }
         true
+    }
+
+    /// Queue `w` (pipelined mode); past [`MAX_WORK`] messages, weigh everything at once, so that
+    /// a driver that does not call [`Server::work`] still holds a bounded backlog.
+    fn defer(&mut self, w: Work) {
+        self.work.push_back(w);
+        if self.work.len() > MAX_WORK {
+            self.settle();
+        }
+    }
+
+    /// Forget everything DCS `id`'s CA FSM and CSU protocol hold, and the summaries of its
+    /// abandoned exchange still waiting.
+    fn reset_alignment(&mut self, id: DcsId) {
+        if let Some(d) = self.dcs_mut(id) {
+            d.reset_alignment();
+        }
+        self.work
+            .retain(|w| !matches!(w, Work::Summaries { from, .. } if *from == id));
+    }
+
+    /// Whether a CSU Request's records are waiting to be weighed.
+    fn records_waiting(&self) -> bool {
+        self.work.iter().any(|w| matches!(w, Work::Records { .. }))
     }
 
     /// Whether the local server confirms each newer remote entry before it is stored (as the
@@ -372,7 +417,12 @@ impl Server {
             t = earliest(t, d.queue.next_due());
         }
         // Records waiting to be weighed are due at once.
-        earliest(t, self.work.front().map(|w| w.now))
+        earliest(
+            t,
+            self.work.front().map(|w| match w {
+                Work::Records { now, .. } | Work::Summaries { now, .. } => *now,
+            }),
+        )
     }
 
     // ----- inputs ---------------------------------------------------------------------------
@@ -998,8 +1048,15 @@ impl Server {
                 msg: summary,
             }));
         }
-        if kind != wire::MessageType::CsuRequest {
-            // Anything but a CSU Request sees every record received before it weighed.
+        let deferred = match kind {
+            wire::MessageType::CsuRequest => true,
+            // A CA adds its summaries behind those waiting; one that ends the exchange takes
+            // them all first (finish_summarize), one that restarts it drops them.
+            wire::MessageType::Ca => !self.records_waiting(),
+            _ => false,
+        };
+        if !deferred {
+            // Anything else sees every record received before it weighed.
             self.settle();
         }
         match packet.body {
