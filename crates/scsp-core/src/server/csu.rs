@@ -78,7 +78,7 @@ impl Server {
         let d = self.dcs_mut(from)?;
         // Implicit acknowledgement (2.3): the DCS holds this instance or a newer one.
         d.queue
-            .remove_if(id.clone(), |q| !seq::newer(q.csa.summary.seq, rseq));
+            .remove_if(&id, |q| !seq::newer(q.csa.summary.seq, rseq));
         let ack = Csas {
             hops: csa.summary.hops,
             null: csa.summary.null,
@@ -339,21 +339,17 @@ impl Server {
         }
         let Some(d) = self.dcs_mut(from) else { return };
         for r in records {
-            let std::collections::hash_map::Entry::Occupied(q) = d.queue.map.entry(r.id) else {
+            // Rule 1: an exact match (rfc2334-notes item 9: key, originator, sequence number)
+            // is removed. Rule 2a: ours is newer; ignore. Rule 2b: the DCS holds a newer
+            // instance; stop sending ours and solicit it.
+            let Some(q) = d
+                .queue
+                .remove_if(&r.id, |q| !seq::newer(q.csa.summary.seq, r.seq))
+            else {
                 continue;
             };
-            let qseq = q.get().csa.summary.seq;
-            if qseq == r.seq {
-                // Rule 1: exact match (rfc2334-notes item 9: key, originator, sequence number).
-                q.remove();
-            } else if seq::newer(qseq, r.seq) {
-                // Rule 2a: ours is newer; ignore.
-            } else {
-                // Rule 2b: the DCS holds a newer instance; stop sending ours and solicit it.
-                let (rid, _) = q.remove_entry();
-                if !r.null {
-                    d.crl.want(rid, r.seq);
-                }
+            if q.csa.summary.seq != r.seq && !r.null {
+                d.crl.want(r.id, r.seq);
             }
         }
         self.csus_progress(now, from);
@@ -411,9 +407,9 @@ impl Server {
             );
             return;
         }
-        for (rid, _) in due {
+        for (slot, _) in due {
             d.stats.csa_retransmits += 1;
-            d.queue.resend(&rid);
+            d.queue.resend(slot);
         }
     }
 }

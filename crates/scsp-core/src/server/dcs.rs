@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::Time;
 use crate::config::DcsConfig;
 use crate::event::{CaState, HelloState, Since};
-use crate::hash::{HashState, Map, Set};
+use crate::hash::{HashState, Set};
 use crate::seq;
 use crate::wire::{Csa, Csas, MessageType, RecordId};
 use hashbrown::HashTable;
@@ -87,26 +87,43 @@ pub(crate) struct Queued {
     pub csa: Csa,
     /// Times sent so far.
     pub sends: u32,
+    /// The table's hash of the record's identity.
+    hash: u64,
+    /// Set when the record took its slot; `unsent` entries of an earlier occupant differ.
+    born: u64,
     /// Bumped whenever the entry is replaced or rescheduled; timeline entries with an older value
     /// are stale.
-    pub generation: u64,
+    generation: u64,
     /// Waiting in `unsent` to go out in the next flush.
-    pub pending: bool,
+    pending: bool,
 }
 
 /// The DCS retransmit queue: at most one instance of a record, the newest (2.3).
+///
+/// The records sit in slots that stay put, reused once free; a hash table holds slot numbers
+/// (4 bytes each), and the lists of records to send and of retransmission times hold slot
+/// numbers too. A record is hashed once when queued and found once when acknowledged; the
+/// table stays small (the records in flight) and nothing large moves when it grows.
 #[derive(Debug)]
 pub(crate) struct RexmitQueue {
-    pub map: Map<RecordId, Queued>,
-    timeline: VecDeque<(Time, RecordId, u64)>,
-    pub unsent: Vec<RecordId>,
+    state: HashState,
+    index: HashTable<u32>,
+    slots: Vec<Option<Queued>>,
+    free: Vec<u32>,
+    /// Retransmission times: slot and generation.
+    timeline: VecDeque<(Time, u32, u64)>,
+    /// Records to send in the next flush, in the order queued: slot and `born`.
+    unsent: Vec<(u32, u64)>,
     next_generation: u64,
 }
 
 impl RexmitQueue {
     pub fn new(state: HashState) -> Self {
         RexmitQueue {
-            map: Map::with_hasher(state),
+            state,
+            index: HashTable::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
             timeline: VecDeque::new(),
             unsent: Vec::new(),
             next_generation: 0,
@@ -114,7 +131,32 @@ impl RexmitQueue {
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.index.len()
+    }
+
+    fn generation(&mut self) -> u64 {
+        self.next_generation += 1;
+        self.next_generation
+    }
+
+    fn slot(&self, i: u32) -> Option<&Queued> {
+        self.slots.get(i as usize).and_then(Option::as_ref)
+    }
+
+    fn slot_mut(&mut self, i: u32) -> Option<&mut Queued> {
+        self.slots.get_mut(i as usize).and_then(Option::as_mut)
+    }
+
+    fn find(&self, hash: u64, id: &RecordId) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .find(hash, |&i| {
+                slots
+                    .get(i as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|q| q.csa.summary.id == *id)
+            })
+            .copied()
     }
 
     /// Queue `csa` to be sent in the next flush, replacing an older instance of the same record.
@@ -123,12 +165,11 @@ impl RexmitQueue {
     /// instance being flooded is also the flood, which its acknowledgement ends, so it must go as
     /// far as the flood would have.
     pub fn enqueue(&mut self, mut csa: Csa) {
-        let id = csa.summary.id.clone();
-        let generation = self.next_generation;
-        self.next_generation += 1;
-        match self.map.entry(id) {
-            std::collections::hash_map::Entry::Occupied(mut o) => {
-                let q = o.get_mut();
+        let hash = self.state.hash_one(&csa.summary.id);
+        let generation = self.generation();
+        if let Some(i) = self.find(hash, &csa.summary.id) {
+            let mut push = None;
+            if let Some(q) = self.slot_mut(i) {
                 if !seq::newer(q.csa.summary.seq, csa.summary.seq) {
                     if q.csa.summary.seq == csa.summary.seq
                         && q.csa.summary.null == csa.summary.null
@@ -143,59 +184,117 @@ impl RexmitQueue {
                 if !q.pending {
                     q.pending = true;
                     q.generation = generation;
-                    self.unsent.push(o.key().clone());
+                    push = Some(q.born);
                 }
             }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                self.unsent.push(v.key().clone());
-                v.insert(Queued {
-                    csa,
-                    sends: 0,
-                    generation,
-                    pending: true,
-                });
+            if let Some(born) = push {
+                self.unsent.push((i, born));
             }
-        }
-    }
-
-    /// Remove `id` if `acked` says the instance queued is acknowledged (one lookup).
-    pub fn remove_if(&mut self, id: RecordId, acked: impl FnOnce(&Queued) -> bool) {
-        if self.map.is_empty() {
             return;
         }
-        if let std::collections::hash_map::Entry::Occupied(o) = self.map.entry(id)
-            && acked(o.get())
-        {
-            o.remove();
+        let q = Queued {
+            csa,
+            sends: 0,
+            hash,
+            born: generation,
+            generation,
+            pending: true,
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(q);
+                i
+            }
+            None => {
+                let i = u32::try_from(self.slots.len()).expect("fewer than 2^32 records queued");
+                self.slots.push(Some(q));
+                i
+            }
+        };
+        let slots = &self.slots;
+        self.index.insert_unique(hash, i, |&j| {
+            slots
+                .get(j as usize)
+                .and_then(Option::as_ref)
+                .map_or(0, |q| q.hash)
+        });
+        self.unsent.push((i, generation));
+    }
+
+    /// Remove and return the instance queued for `id` if `acked` says it is acknowledged (one
+    /// lookup).
+    pub fn remove_if(
+        &mut self,
+        id: &RecordId,
+        acked: impl FnOnce(&Queued) -> bool,
+    ) -> Option<Queued> {
+        if self.index.is_empty() {
+            return None;
         }
+        let hash = self.state.hash_one(id);
+        let slots = &self.slots;
+        let Ok(entry) = self.index.find_entry(hash, |&i| {
+            slots
+                .get(i as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|q| q.csa.summary.id == *id)
+        }) else {
+            return None;
+        };
+        let i = *entry.get();
+        if !slots
+            .get(i as usize)
+            .and_then(Option::as_ref)
+            .is_some_and(acked)
+        {
+            return None;
+        }
+        entry.remove();
+        let q = self.slots.get_mut(i as usize).and_then(Option::take);
+        self.free.push(i);
+        if self.index.is_empty() {
+            // Nothing left: the lists hold only stale entries.
+            self.timeline.clear();
+            self.unsent.clear();
+        }
+        q
     }
 
     /// Take the records to send now; each is counted as sent and timed to `due`.
     pub fn take_unsent(&mut self, due: Time) -> Vec<Csa> {
-        let ids = std::mem::take(&mut self.unsent);
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(q) = self.map.get_mut(&id)
+        let unsent = std::mem::take(&mut self.unsent);
+        let mut out = Vec::with_capacity(unsent.len());
+        for &(i, born) in &unsent {
+            if let Some(q) = self.slot_mut(i)
+                && q.born == born
                 && q.pending
             {
                 q.pending = false;
                 q.sends += 1;
                 out.push(q.csa.clone());
-                self.timeline.push_back((due, id, q.generation));
+                let g = q.generation;
+                self.timeline.push_back((due, i, g));
             }
         }
+        self.unsent = unsent;
+        self.unsent.clear();
         out
+    }
+
+    /// Forget what was to be sent in the next flush (the records stay queued, unsent).
+    pub fn drop_unsent(&mut self) {
+        self.unsent.clear();
+    }
+
+    fn timed(&self, i: u32, g: u64) -> Option<&Queued> {
+        self.slot(i).filter(|q| q.generation == g && !q.pending)
     }
 
     /// Next retransmission time.
     pub fn next_due(&mut self) -> Option<Time> {
         // Drop stale heads so that the deadline is real.
-        while let Some((_, id, g)) = self.timeline.front() {
-            let live = self
-                .map
-                .get(id)
-                .is_some_and(|q| q.generation == *g && !q.pending);
-            if live {
+        while let Some(&(_, i, g)) = self.timeline.front() {
+            if self.timed(i, g).is_some() {
                 break;
             }
             self.timeline.pop_front();
@@ -203,43 +302,48 @@ impl RexmitQueue {
         self.timeline.front().map(|(t, ..)| *t)
     }
 
-    /// Records whose retransmission time has come, with how many times each was sent.
-    pub fn pop_due(&mut self, now: Time) -> Vec<(RecordId, u32)> {
+    /// Records whose retransmission time has come (as slots for [`RexmitQueue::resend`]), with
+    /// how many times each was sent.
+    pub fn pop_due(&mut self, now: Time) -> Vec<(u32, u32)> {
         let mut due = Vec::new();
-        while let Some((t, id, g)) = self.timeline.front() {
-            if *t > now {
+        while let Some(&(t, i, g)) = self.timeline.front() {
+            if t > now {
                 break;
             }
-            if let Some(q) = self.map.get(id)
-                && q.generation == *g
-                && !q.pending
-            {
-                due.push((id.clone(), q.sends));
+            if let Some(q) = self.timed(i, g) {
+                due.push((i, q.sends));
             }
             self.timeline.pop_front();
         }
         due
     }
 
-    /// Mark `id` to be sent again in the next flush.
-    pub fn resend(&mut self, id: &RecordId) {
-        let generation = self.next_generation;
-        self.next_generation += 1;
-        if let Some(q) = self.map.get_mut(id)
+    /// Mark the record in slot `i` (from [`RexmitQueue::pop_due`]) to be sent again in the next
+    /// flush.
+    pub fn resend(&mut self, i: u32) {
+        let generation = self.generation();
+        let mut push = None;
+        if let Some(q) = self.slot_mut(i)
             && !q.pending
         {
             q.pending = true;
             q.generation = generation;
-            self.unsent.push(id.clone());
+            push = Some(q.born);
+        }
+        if let Some(born) = push {
+            self.unsent.push((i, born));
         }
     }
 
     pub fn get(&self, id: &RecordId) -> Option<&Queued> {
-        self.map.get(id)
+        let i = self.find(self.state.hash_one(id), id)?;
+        self.slot(i)
     }
 
     pub fn clear(&mut self) {
-        self.map.clear();
+        self.index.clear();
+        self.slots.clear();
+        self.free.clear();
         self.timeline.clear();
         self.unsent.clear();
     }
@@ -916,6 +1020,195 @@ mod tests {
                 }
                 prop_assert_eq!(crl.len(), m.wanted());
                 prop_assert_eq!(crl.has_outstanding(), !m.outstanding.is_empty());
+            }
+        }
+    }
+
+    /// The retransmit queue, written the plain way: a map by record, the records to send in the
+    /// order queued, and the retransmission times (2.3).
+    #[derive(Default)]
+    struct QueueModel {
+        /// id -> (seq, hops, sends, generation, pending)
+        map: BTreeMap<u8, (u32, u16, u32, u64, bool)>,
+        unsent: Vec<u8>,
+        timeline: VecDeque<(u64, u8, u64)>,
+        generation: u64,
+    }
+
+    impl QueueModel {
+        fn enqueue(&mut self, id: u8, seq: u32, hops: u16) {
+            self.generation += 1;
+            let g = self.generation;
+            match self.map.get_mut(&id) {
+                Some(q) => {
+                    if !seq::newer(q.0, seq) {
+                        let hops = if q.0 == seq { hops.max(q.1) } else { hops };
+                        *q = (seq, hops, 0, g, q.4);
+                    }
+                    if !q.4 {
+                        q.4 = true;
+                        q.3 = g;
+                        self.unsent.push(id);
+                    }
+                }
+                None => {
+                    self.map.insert(id, (seq, hops, 0, g, true));
+                    self.unsent.push(id);
+                }
+            }
+        }
+        fn ack(&mut self, id: u8, seq: u32) -> Option<u32> {
+            let q = self.map.get(&id)?;
+            if seq::newer(q.0, seq) {
+                return None;
+            }
+            let s = q.0;
+            self.map.remove(&id);
+            // (Queued again later, it is sent in its new place.)
+            self.unsent.retain(|&x| x != id);
+            Some(s)
+        }
+        fn take(&mut self, due: u64) -> Vec<(u8, u32, u16)> {
+            let mut out = Vec::new();
+            for id in std::mem::take(&mut self.unsent) {
+                if let Some(q) = self.map.get_mut(&id)
+                    && q.4
+                {
+                    q.4 = false;
+                    q.2 += 1;
+                    out.push((id, q.0, q.1));
+                    self.timeline.push_back((due, id, q.3));
+                }
+            }
+            out
+        }
+        fn pop_due(&mut self, now: u64) -> Vec<(u8, u32)> {
+            let mut due = Vec::new();
+            while let Some(&(t, id, g)) = self.timeline.front() {
+                if t > now {
+                    break;
+                }
+                if let Some(q) = self.map.get(&id)
+                    && q.3 == g
+                    && !q.4
+                {
+                    due.push((id, q.2));
+                }
+                self.timeline.pop_front();
+            }
+            due
+        }
+        fn resend(&mut self, id: u8) {
+            self.generation += 1;
+            let g = self.generation;
+            if let Some(q) = self.map.get_mut(&id)
+                && !q.4
+            {
+                q.4 = true;
+                q.3 = g;
+                self.unsent.push(id);
+            }
+        }
+    }
+
+    fn csa(id: u8, seq: u32, hops: u16) -> Csa {
+        Csa {
+            summary: Csas {
+                hops,
+                null: false,
+                seq,
+                id: rid(id),
+            },
+            data: crate::wire::Data::from(&[][..]),
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum QOp {
+        Enqueue(u8, u32, u16),
+        Ack(u8, u32),
+        Flush,
+        Timers,
+        Clear,
+    }
+
+    fn qop() -> impl Strategy<Value = QOp> {
+        let id = 0u8..12;
+        let seq = 0x8000_0001u32..0x8000_0005;
+        prop_oneof![
+            5 => (id.clone(), seq.clone(), 1u16..4).prop_map(|(i, s, h)| QOp::Enqueue(i, s, h)),
+            4 => (id, seq).prop_map(|(i, s)| QOp::Ack(i, s)),
+            3 => Just(QOp::Flush),
+            2 => Just(QOp::Timers),
+            1 => Just(QOp::Clear),
+        ]
+    }
+
+    proptest! {
+        /// The slotted queue behaves as the plain map: the same records sent, in the same order,
+        /// with the same hop counts, the same acknowledgements matched, and the same
+        /// retransmissions due.
+        #[test]
+        fn rexmit_queue_matches_the_plain_model(ops in proptest::collection::vec(qop(), 0..300)) {
+            let mut q = RexmitQueue::new(crate::hash::state(3));
+            let mut m = QueueModel::default();
+            let mut clock = 0u64;
+            for op in ops {
+                match op {
+                    QOp::Enqueue(i, s, h) => {
+                        q.enqueue(csa(i, s, h));
+                        m.enqueue(i, s, h);
+                    }
+                    QOp::Ack(i, s) => {
+                        let got = q
+                            .remove_if(&rid(i), |x| !seq::newer(x.csa.summary.seq, s))
+                            .map(|x| x.csa.summary.seq);
+                        prop_assert_eq!(got, m.ack(i, s));
+                    }
+                    QOp::Flush => {
+                        clock += 1;
+                        let due = Time::from_millis(clock + 2);
+                        let got: Vec<(u8, u32, u16)> = q
+                            .take_unsent(due)
+                            .iter()
+                            .map(|c| (c.summary.id.key.as_bytes()[3], c.summary.seq, c.summary.hops))
+                            .collect();
+                        prop_assert_eq!(got, m.take(clock + 2));
+                    }
+                    QOp::Timers => {
+                        clock += 1;
+                        let now = Time::from_millis(clock);
+                        let got: Vec<(u8, u32)> = q
+                            .pop_due(now)
+                            .into_iter()
+                            .map(|(slot, sends)| {
+                                let id = q.slot(slot).map(|x| x.csa.summary.id.key.as_bytes()[3]);
+                                q.resend(slot);
+                                (id.unwrap_or(u8::MAX), sends)
+                            })
+                            .collect();
+                        let want = m.pop_due(clock);
+                        for &(id, _) in &want {
+                            m.resend(id);
+                        }
+                        prop_assert_eq!(got, want);
+                    }
+                    QOp::Clear => {
+                        q.clear();
+                        m = QueueModel { generation: m.generation, ..Default::default() };
+                    }
+                }
+                prop_assert_eq!(q.len(), m.map.len());
+                let next = q.next_due().map(|t| t.as_millis());
+                let want = m
+                    .timeline
+                    .iter()
+                    .find(|&&(_, id, g)| m.map.get(&id).is_some_and(|x| x.3 == g && !x.4))
+                    .map(|&(t, ..)| t);
+                prop_assert_eq!(next, want);
+                for (&id, x) in &m.map {
+                    prop_assert_eq!(q.get(&rid(id)).map(|y| y.csa.summary.seq), Some(x.0));
+                }
             }
         }
     }

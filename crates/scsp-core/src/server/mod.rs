@@ -788,6 +788,15 @@ impl Server {
 
     /// Send the cache's instance of `id` to every DCS but `except` (2.3).
     fn flood(&mut self, now: Time, id: &RecordId, except: Option<DcsId>, hops: Hops) {
+        // (Without another DCS to take it, the entry is not even looked up: a server aligning
+        // with its only DCS would spend a tenth of its time on it.)
+        let takers = self.dcs.iter().enumerate().any(|(i, d)| {
+            d.as_ref()
+                .is_some_and(|d| d.ca.state != CaState::Down && Some(DcsId(i as u32)) != except)
+        });
+        if !takers {
+            return;
+        }
         let Some(e) = self.cache.get(id) else { return };
         let csa = e.csa(id, 0);
         self.flood_csa(now, &csa, except, hops);
@@ -925,7 +934,7 @@ impl Server {
         for id in ids {
             let Some(d) = self.dcs_mut(id) else { continue };
             if !matches!(d.ca.state, CaState::UpdateCache | CaState::Aligned) {
-                d.queue.unsent.clear();
+                d.queue.drop_unsent();
                 d.acks.clear();
                 continue;
             }
