@@ -353,8 +353,9 @@ impl RexmitQueue {
 #[derive(Debug, Clone)]
 struct CrlItem {
     id: RecordId,
-    /// The table's hash of `id`, kept for growing the table without hashing again.
-    hash: u64,
+    /// The table's hash of `id` (see [`spread`]), kept for rebuilding the table without hashing
+    /// again.
+    hash: u32,
     /// The sequence number the DCS advertised (meaningful while wanted).
     seq: u32,
     flags: u8,
@@ -384,8 +385,9 @@ const REBUILD_MIN: usize = if cfg!(test) { 4 } else { 4096 };
 #[derive(Debug)]
 pub(crate) struct Crl {
     state: HashState,
-    /// Positions (modulo 2³²) of the records in the list.
-    index: HashTable<u32>,
+    /// Positions (modulo 2³², low half) of the records in the list, with their hash (high half):
+    /// growing the table reads nothing else.
+    index: HashTable<u64>,
     /// Records from position `base` on; `flags == 0` for a record that has left the list.
     items: VecDeque<CrlItem>,
     base: u64,
@@ -411,6 +413,22 @@ pub(crate) struct Crl {
     /// How many of the records wanted were absent from the cache when summarized: the room the
     /// cache makes at once when Update Cache starts.
     pub missing: usize,
+}
+
+/// The hash the table of the CSA Request List is probed with, from the 32 bits kept: the table
+/// takes a bucket from the low bits and a tag from the top seven.
+fn spread(hash: u32) -> u64 {
+    (u64::from(hash) << 32) | u64::from(hash)
+}
+
+/// A table entry: position and hash.
+fn entry(pos: u32, hash: u32) -> u64 {
+    (u64::from(hash) << 32) | u64::from(pos)
+}
+
+/// The hash of a table entry, to move it when the table grows.
+fn rehash(e: &u64) -> u64 {
+    spread((e >> 32) as u32)
 }
 
 impl Crl {
@@ -456,16 +474,21 @@ impl Crl {
         self.items.get(off)
     }
 
+    /// The hash of `id` kept in the table.
+    fn hash(&self, id: &RecordId) -> u32 {
+        (self.state.hash_one(id) >> 32) as u32
+    }
+
     /// Offset in `items` of the record `id`, if it is in the list.
-    fn find(&self, hash: u64, id: &RecordId) -> Option<usize> {
+    fn find(&self, hash: u32, id: &RecordId) -> Option<usize> {
         let (items, base) = (&self.items, self.base as u32);
         self.index
-            .find(hash, |&p| {
+            .find(spread(hash), |&e| {
                 items
-                    .get(p.wrapping_sub(base) as usize)
+                    .get((e as u32).wrapping_sub(base) as usize)
                     .is_some_and(|it| it.flags != 0 && it.id == *id)
             })
-            .map(|&p| self.offset(p))
+            .map(|&e| self.offset(e as u32))
     }
 
     /// Records in the table that are still in the list.
@@ -479,21 +502,17 @@ impl Crl {
         self.stale = 0;
         self.epoch = self.base;
         let base = self.base;
-        let items = &self.items;
-        for (off, it) in items.iter().enumerate() {
+        for (off, it) in self.items.iter().enumerate() {
             if it.flags != 0 {
                 let pos = (base + off as u64) as u32;
-                self.index.insert_unique(it.hash, pos, |&p| {
-                    items
-                        .get(p.wrapping_sub(base as u32) as usize)
-                        .map_or(0, |it| it.hash)
-                });
+                self.index
+                    .insert_unique(spread(it.hash), entry(pos, it.hash), rehash);
             }
         }
     }
 
     /// Put `id` at the end of the queue with `flags` (it is not in the table).
-    fn push(&mut self, id: RecordId, hash: u64, seq: u32, flags: u8) {
+    fn push(&mut self, id: RecordId, hash: u32, seq: u32, flags: u8) {
         if self.stale > REBUILD_MIN && self.stale > self.index.len() / 2
             || self.base + self.items.len() as u64 - self.epoch >= 1 << 31
         {
@@ -506,12 +525,8 @@ impl Crl {
             seq,
             flags,
         });
-        let (items, base) = (&self.items, self.base as u32);
-        self.index.insert_unique(hash, pos as u32, |&p| {
-            items
-                .get(p.wrapping_sub(base) as usize)
-                .map_or(0, |it| it.hash)
-        });
+        self.index
+            .insert_unique(spread(hash), entry(pos as u32, hash), rehash);
     }
 
     /// Take the record at `off` out of the list.
@@ -537,7 +552,7 @@ impl Crl {
     }
 
     pub fn want(&mut self, id: RecordId, seq: u32) {
-        let hash = self.state.hash_one(&id);
+        let hash = self.hash(&id);
         let Some(off) = self.find(hash, &id) else {
             self.push(id, hash, seq, WANTED);
             self.wanted += 1;
@@ -563,7 +578,7 @@ impl Crl {
         if self.wanted == 0 {
             return false;
         }
-        let Some(off) = self.find(self.state.hash_one(id), id) else {
+        let Some(off) = self.find(self.hash(id), id) else {
             return false;
         };
         let Some(it) = self.items.get_mut(off) else {
@@ -590,10 +605,7 @@ impl Crl {
         if self.items.is_empty() {
             return false;
         }
-        let Some(off) = self
-            .expected(id)
-            .or_else(|| self.find(self.state.hash_one(id), id))
-        else {
+        let Some(off) = self.expected(id).or_else(|| self.find(self.hash(id), id)) else {
             return false;
         };
         let Some(it) = self.items.get(off) else {
@@ -702,12 +714,7 @@ impl Crl {
         } else if self.index.capacity() > KEEP && self.index.capacity() / 4 > self.live() {
             // Records asked and not yet answered are kept.
             self.rebuild();
-            let (items, base) = (&self.items, self.base as u32);
-            self.index.shrink_to_fit(|&p| {
-                items
-                    .get(p.wrapping_sub(base) as usize)
-                    .map_or(0, |it| it.hash)
-            });
+            self.index.shrink_to_fit(rehash);
             self.items.shrink_to_fit();
         }
         if self.outstanding.capacity() > KEEP && self.n_outstanding == 0 {
