@@ -177,7 +177,7 @@ pub struct Cache {
 
 /// The entry in slot `i` (one the table points at: always occupied).
 fn slot(slots: &[Option<(RecordId, Entry)>], i: u32) -> Option<&(RecordId, Entry)> {
-    slots.get(i as usize).and_then(Option::as_ref)
+    crate::hash::occupant(slots, i)
 }
 
 impl Cache {

@@ -22,3 +22,9 @@ pub fn state(seed: u64) -> HashState {
         !seed,
     )
 }
+
+/// The occupant of slot `i` of a slot array indexed by a table of slot numbers (the cache's,
+/// the retransmit queue's), if any.
+pub(crate) fn occupant<T>(slots: &[Option<T>], i: u32) -> Option<&T> {
+    slots.get(i as usize).and_then(Option::as_ref)
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::Time;
 use crate::config::DcsConfig;
 use crate::event::{CaState, HelloState, Since};
-use crate::hash::{HashState, Set};
+use crate::hash::{HashState, Set, occupant};
 use crate::seq;
 use crate::wire::{Csa, Csas, MessageType, RecordId};
 use hashbrown::HashTable;
@@ -140,7 +140,7 @@ impl RexmitQueue {
     }
 
     fn slot(&self, i: u32) -> Option<&Queued> {
-        self.slots.get(i as usize).and_then(Option::as_ref)
+        occupant(&self.slots, i)
     }
 
     fn slot_mut(&mut self, i: u32) -> Option<&mut Queued> {
@@ -151,10 +151,7 @@ impl RexmitQueue {
         let slots = &self.slots;
         self.index
             .find(hash, |&i| {
-                slots
-                    .get(i as usize)
-                    .and_then(Option::as_ref)
-                    .is_some_and(|q| q.csa.summary.id == *id)
+                occupant(slots, i).is_some_and(|q| q.csa.summary.id == *id)
             })
             .copied()
     }
@@ -212,12 +209,8 @@ impl RexmitQueue {
             }
         };
         let slots = &self.slots;
-        self.index.insert_unique(hash, i, |&j| {
-            slots
-                .get(j as usize)
-                .and_then(Option::as_ref)
-                .map_or(0, |q| q.hash)
-        });
+        self.index
+            .insert_unique(hash, i, |&j| occupant(slots, j).map_or(0, |q| q.hash));
         self.unsent.push((i, generation));
     }
 
@@ -234,19 +227,12 @@ impl RexmitQueue {
         let hash = self.state.hash_one(id);
         let slots = &self.slots;
         let Ok(entry) = self.index.find_entry(hash, |&i| {
-            slots
-                .get(i as usize)
-                .and_then(Option::as_ref)
-                .is_some_and(|q| q.csa.summary.id == *id)
+            occupant(slots, i).is_some_and(|q| q.csa.summary.id == *id)
         }) else {
             return None;
         };
         let i = *entry.get();
-        if !slots
-            .get(i as usize)
-            .and_then(Option::as_ref)
-            .is_some_and(acked)
-        {
+        if !occupant(slots, i).is_some_and(acked) {
             return None;
         }
         entry.remove();
@@ -276,6 +262,7 @@ impl RexmitQueue {
                 self.timeline.push_back((due, i, g));
             }
         }
+        // (The list keeps its room for the next flush.)
         self.unsent = unsent;
         self.unsent.clear();
         out
