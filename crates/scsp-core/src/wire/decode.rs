@@ -46,11 +46,11 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// An ID from the wire. Its length came from a one-byte field, so it is at most 255 bytes and
-/// `Id::new` cannot refuse it.
+/// An ID from the wire. Its length came from a one-byte field, so it is at most 255 bytes.
+#[inline]
 fn id(bytes: &[u8]) -> Id {
     debug_assert!(bytes.len() <= Id::MAX_LEN);
-    Id::new(bytes).unwrap_or_default()
+    Id::from_bytes(bytes)
 }
 
 /// The big-endian u16 at `off` of an array (0 past its end, which no call site reaches: the
@@ -221,6 +221,7 @@ pub(crate) fn prefix_len(kind: MessageType) -> usize {
 /// Read record `index` of `count`: a stand-alone CSAS record, or (when `standalone` is false)
 /// a CSA record, whose client/server protocol specific part is returned beside its summary.
 /// `m` is bounded by the end of the mandatory part.
+#[inline(always)]
 fn record<'a>(
     m: &mut Reader<'a>,
     index: u16,
