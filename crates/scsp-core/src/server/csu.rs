@@ -273,22 +273,27 @@ impl Server {
         );
         self.schedule_entry(now, &id, &entry);
         let have = entry.seq;
-        let view = self.learn_events.then(|| entry.view(&id));
+        let view = (self.learn_events && !deleted).then(|| entry.view(&id));
+        // (The common case, no listener and nothing replaced, moves no event or view around:
+        // values built by narrow stores and read back whole stall behind the cache's stores.)
         let old = self.cache.insert(id.clone(), entry);
-        let change = match (old, view) {
-            (Some(o), _) if !o.deleted() && deleted => Some(CacheChange::Removed {
+        let replaced = old.filter(|o| !o.deleted());
+        let change = if deleted {
+            replaced.map(|o| CacheChange::Removed {
                 entry: o.view(&id),
                 reason: RemoveReason::Deleted,
-            }),
-            (Some(o), Some(view)) if !o.deleted() => Some(CacheChange::Replaced {
-                entry: view,
-                old_seq: o.seq,
-                from,
-            }),
-            (Some(o), None) if !o.deleted() => None,
-            _ if deleted => None,
-            (_, Some(view)) => Some(CacheChange::Learned { entry: view, from }),
-            (_, None) => None,
+            })
+        } else if let Some(entry) = view {
+            Some(match replaced {
+                Some(o) => CacheChange::Replaced {
+                    entry,
+                    old_seq: o.seq,
+                    from,
+                },
+                None => CacheChange::Learned { entry, from },
+            })
+        } else {
+            None
         };
         if let Some(c) = change {
             self.events.push_back(Event::Cache(c));
