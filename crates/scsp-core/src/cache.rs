@@ -222,6 +222,19 @@ impl Cache {
         slot(&self.slots, i).map(|(_, e)| e)
     }
 
+    /// The entry for `id`, looked for first in slot `hint`, which then moves to the slot after
+    /// the entry's. A DCS solicits the entries it lacks in the order this cache summarized
+    /// them, which is the order of the slots: each is then found by reading the next slot, not
+    /// by a probe of the table at random.
+    pub(crate) fn get_near(&self, hint: &mut u32, id: &RecordId) -> Option<&Entry> {
+        let i = match slot(&self.slots, *hint) {
+            Some((k, _)) if k == id => *hint,
+            _ => self.find(id)?,
+        };
+        *hint = i.wrapping_add(1);
+        slot(&self.slots, i).map(|(_, e)| e)
+    }
+
     pub(crate) fn get_mut(&mut self, id: &RecordId) -> Option<&mut Entry> {
         let i = self.find(id)?;
         match self.slots.get_mut(i as usize) {
@@ -363,6 +376,50 @@ mod tests {
         assert_eq!(std::mem::size_of::<Entry>(), 32);
         assert_eq!(std::mem::size_of::<RecordId>(), 32);
         assert_eq!(std::mem::size_of::<Option<(RecordId, Entry)>>(), 64);
+    }
+
+    #[test]
+    fn get_near_follows_the_slots_and_falls_back_to_the_table() {
+        let mut c = Cache::new(crate::hash::state(1));
+        let id = |k: u8| RecordId {
+            key: crate::wire::Id::from([k, 0, 0, 1]),
+            origin: crate::wire::Id::from([9, 9, 9, 9]),
+        };
+        let data: Data = Data::from(&b"x"[..]);
+        for k in 0..10 {
+            let e = Entry::new(
+                u32::from(k),
+                data.clone(),
+                None,
+                Time(0),
+                false,
+                true,
+                false,
+            );
+            c.insert(id(k), e);
+        }
+        // In slot order: each found in the slot hinted, the hint moving on.
+        let mut hint = 0;
+        for k in 0..10 {
+            assert_eq!(
+                c.get_near(&mut hint, &id(k)).map(|e| e.seq),
+                Some(u32::from(k))
+            );
+            assert_eq!(hint, u32::from(k) + 1);
+        }
+        // Out of order, and with a hint past the end: found through the table.
+        let mut hint = 10;
+        assert_eq!(c.get_near(&mut hint, &id(3)).map(|e| e.seq), Some(3));
+        assert_eq!(hint, 4);
+        assert_eq!(c.get_near(&mut hint, &id(7)).map(|e| e.seq), Some(7));
+        assert_eq!(hint, 8);
+        // Absent: not found, the hint unchanged.
+        assert!(c.get_near(&mut hint, &id(42)).is_none());
+        assert_eq!(hint, 8);
+        // A removed entry's slot no longer matches.
+        c.remove(&id(8));
+        assert!(c.get_near(&mut hint, &id(8)).is_none());
+        assert_eq!(c.get_near(&mut hint, &id(9)).map(|e| e.seq), Some(9));
     }
 
     #[test]

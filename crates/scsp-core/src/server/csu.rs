@@ -366,9 +366,11 @@ impl Server {
         if !self.in_update_or_aligned(from, MessageType::Csus) {
             return;
         }
+        let Some(d) = self.dcs_mut(from) else { return };
+        let mut hint = d.csus_hint;
         let mut answers = Vec::with_capacity(records.len());
         for r in records {
-            let csa = match self.cache.get(&r.id) {
+            let csa = match self.cache.get_near(&mut hint, &r.id) {
                 Some(e) => e.csa(&r.id, 1),
                 None => Csa {
                     summary: Csas {
@@ -383,6 +385,7 @@ impl Server {
             answers.push(csa);
         }
         let Some(d) = self.dcs_mut(from) else { return };
+        d.csus_hint = hint;
         // 2.2.2 note: a CSUS releases the slave's copy of its last CA.
         d.ca_keep_until = None;
         if !d.was_master {

@@ -755,6 +755,9 @@ pub(crate) struct Dcs {
     pub queue: RexmitQueue,
     /// CSAS records to acknowledge in the next CSU Reply.
     pub acks: Vec<Csas>,
+    /// The cache slot after the last one a CSUS from the DCS asked for: where its next record
+    /// probably is (see [`crate::cache::Cache::get_near`]).
+    pub csus_hint: u32,
 
     pub stats: DcsStats,
 }
@@ -789,6 +792,7 @@ impl Dcs {
             deferred: Set::with_hasher(state.clone()),
             queue: RexmitQueue::new(state),
             acks: Vec::new(),
+            csus_hint: 0,
             stats: DcsStats::default(),
         }
     }
