@@ -283,8 +283,8 @@ impl Server {
                 entry: o.view(&id),
                 reason: RemoveReason::Deleted,
             })
-        } else if let Some(entry) = view {
-            Some(match replaced {
+        } else {
+            view.map(|entry| match replaced {
                 Some(o) => CacheChange::Replaced {
                     entry,
                     old_seq: o.seq,
@@ -292,8 +292,6 @@ impl Server {
                 },
                 None => CacheChange::Learned { entry, from },
             })
-        } else {
-            None
         };
         if let Some(c) = change {
             self.events.push_back(Event::Cache(c));
