@@ -10,11 +10,10 @@
 //! perf record -g target/release/deps/align-* --entries 1000000 --mtu 65000
 //! ```
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use scsp_core::event::CaState;
-use scsp_core::wire::Id;
+use scsp_core::wire::{Data, Id};
 use scsp_core::{DcsConfig, DcsId, Server, ServerConfig, Time};
 
 /// One server and the CPU time spent in its calls.
@@ -82,7 +81,7 @@ fn main() {
     let mut now = Time::from_millis(0);
     let mut a = Side::new(1, 2, mtu);
     let mut b = Side::new(2, 1, mtu);
-    let data: Vec<Arc<[u8]>> = (0..entries as u32)
+    let data: Vec<Data> = (0..entries as u32)
         .map(|i| {
             let key = i.to_be_bytes();
             let mut d = Vec::with_capacity(40);
@@ -91,7 +90,7 @@ fn main() {
                 d.push(0x5a);
             }
             d.truncate(40);
-            Arc::from(d)
+            Data::from(d)
         })
         .collect();
     for (i, d) in data.into_iter().enumerate() {

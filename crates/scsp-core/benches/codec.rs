@@ -4,7 +4,6 @@
 //! docs/PERFORMANCE.md.
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use scsp_core::wire::*;
@@ -38,7 +37,7 @@ fn full(mtu: usize, kind: MessageType, len: usize) -> usize {
 fn csu_request(mtu: usize) -> Packet {
     let one = Csa {
         summary: summary(0),
-        data: Arc::from(&[0x5a; 40][..]),
+        data: Data::from(&[0x5a; 40][..]),
     };
     let n = full(mtu, MessageType::CsuRequest, csa_len(&one));
     Packet {
@@ -47,7 +46,7 @@ fn csu_request(mtu: usize) -> Packet {
             records: (0..n as u32)
                 .map(|i| Csa {
                     summary: summary(i),
-                    data: Arc::from(&[0x5a; 40][..]),
+                    data: Data::from(&[0x5a; 40][..]),
                 })
                 .collect(),
         },

@@ -12,7 +12,8 @@ use crate::{DcsId, Time};
 
 /// One cache entry: the newest instance of a record, live or deleted.
 ///
-/// 32 bytes: where it came from and the three flags share one word (see [`Entry::from`],
+/// 64 bytes, one cache line, of which 48 are the data (held inline up to 40 bytes: see
+/// [`Data`]): where it came from and the three flags share one word (see [`Entry::from`],
 /// [`Entry::deleted`], [`Entry::owned`], [`Entry::unconfirmed`]).
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -162,7 +163,7 @@ pub(crate) enum EntryTimer {
 /// The entries sit in a dense `Vec` of slots and the hash table holds only their 4-byte
 /// indices: a table sized for the next power of two (at most 7/8 full, so at 1,000,000 entries
 /// 2²¹ buckets, half of them empty) costs 5 bytes a bucket instead of a whole (`RecordId`,
-/// `Entry`) of 72. Iterating walks the slots in order.
+/// `Entry`) of 96. Iterating walks the slots in order.
 #[derive(Debug)]
 pub struct Cache {
     state: HashState,
@@ -373,9 +374,9 @@ mod tests {
     #[test]
     fn sizes() {
         // A cache slot: the record's identity and its entry (see `Cache`).
-        assert_eq!(std::mem::size_of::<Entry>(), 32);
+        assert_eq!(std::mem::size_of::<Entry>(), 64);
         assert_eq!(std::mem::size_of::<RecordId>(), 32);
-        assert_eq!(std::mem::size_of::<Option<(RecordId, Entry)>>(), 64);
+        assert_eq!(std::mem::size_of::<Option<(RecordId, Entry)>>(), 96);
     }
 
     #[test]

@@ -3,8 +3,6 @@
 //! Packets are built from a valid encoding and then corrupted; `fix` rewrites the Packet Size and
 //! the Checksum afterwards so that each test reaches the fault it is about.
 
-use std::sync::Arc;
-
 use scsp_core::wire::*;
 
 /// Set the Packet Size to the length and recompute the Checksum.
@@ -63,7 +61,7 @@ fn csu_request() -> Vec<u8> {
         &packet(Body::CsuRequest {
             records: vec![Csa {
                 summary: csas(1),
-                data: Arc::from(&[7u8, 8, 9][..]),
+                data: Data::from(&[7u8, 8, 9][..]),
             }],
         }),
         None,
@@ -622,7 +620,7 @@ fn encode_too_large() {
     let p = packet(Body::CsuRequest {
         records: vec![Csa {
             summary: csas(0),
-            data: Arc::from(vec![0u8; 65520]),
+            data: Data::from(vec![0u8; 65520]),
         }],
     });
     assert!(matches!(

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
-use std::sync::Arc;
 
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
@@ -39,7 +38,7 @@ fn arb_csas() -> impl Strategy<Value = Csas> {
 fn arb_csa() -> impl Strategy<Value = Csa> {
     (arb_csas(), vec(any::<u8>(), 0..=200)).prop_map(|(summary, data)| Csa {
         summary,
-        data: Arc::from(data),
+        data: Data::from(data),
     })
 }
 
@@ -307,7 +306,7 @@ proptest! {
         prop_assert_eq!(&all, &records);
         // CSA records in CSU Requests.
         let csas: Vec<Csa> = records.iter().zip(data.iter().cycle()).map(|(s, d)| Csa {
-            summary: s.clone(), data: Arc::from(d.as_slice()),
+            summary: s.clone(), data: Data::from(d.as_slice()),
         }).collect();
         let runs = split_csa(&common, &csas, max_len, ext).unwrap();
         check_runs(&runs, csas.len())?;
@@ -402,7 +401,7 @@ fn thousand_atmarp_csas_in_1472_byte_packets() {
         .into_iter()
         .map(|summary| Csa {
             summary: Csas { hops: 3, ..summary },
-            data: Arc::from(&[0x5a; 40][..]),
+            data: Data::from(&[0x5a; 40][..]),
         })
         .collect();
     let packets = encode_csa_runs(&records, 1472, Some(&key));
@@ -447,16 +446,16 @@ fn a_full_65535_byte_packet() {
         .into_iter()
         .map(|summary| Csa {
             summary,
-            data: Arc::from(&[][..]),
+            data: Data::from(&[][..]),
         })
         .collect();
-    records[0].data = Arc::from(&[1u8, 2, 3, 4, 5, 6, 7][..]);
+    records[0].data = Data::from(&[1u8, 2, 3, 4, 5, 6, 7][..]);
     let runs = split_csa(&ls(), &records, 65535, 0).unwrap();
     assert_eq!(runs, vec![0..3275]);
     let packets = encode_csa_runs(&records, 65535, None);
     assert_eq!(packets[0].len(), 65535);
     // One more byte splits it.
-    records[0].data = Arc::from(&[0u8; 8][..]);
+    records[0].data = Data::from(&[0u8; 8][..]);
     let runs = split_csa(&ls(), &records, usize::MAX, 0).unwrap();
     assert_eq!(runs, vec![0..3274, 3274..3275]);
 }
@@ -472,7 +471,7 @@ fn split_errors() {
     // A record that cannot fit even alone.
     let big = vec![Csa {
         summary: records[0].clone(),
-        data: Arc::from(vec![0u8; 2000]),
+        data: Data::from(vec![0u8; 2000]),
     }];
     assert_eq!(
         split_csa(&ls(), &big, 1472, 0),

@@ -17,8 +17,6 @@
 //!
 //! In the hex below, `#` starts a comment and whitespace is ignored.
 
-use std::sync::Arc;
-
 use scsp_core::wire::*;
 
 /// Bytes from commented hex.
@@ -311,7 +309,7 @@ fn atmarp_part() -> Data {
         0x48, 0x06, 0x1d, 0xe7, 0x00,
     ]);
     d.extend_from_slice(&[192, 168, 1, 5, 192, 168, 1, 5]);
-    Arc::from(d)
+    Data::from(d)
 }
 
 #[test]
@@ -473,7 +471,7 @@ fn odd_length_csu_request() {
         body: Body::CsuRequest {
             records: vec![Csa {
                 summary: csas(5, false, 1, [0, 0, 0, 1], LS),
-                data: Arc::from(&[1u8, 2, 3, 4, 5][..]),
+                data: Data::from(&[1u8, 2, 3, 4, 5][..]),
             }],
         },
         extensions: vec![],

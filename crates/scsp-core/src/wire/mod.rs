@@ -8,6 +8,7 @@
 mod auth;
 mod checksum;
 mod codec;
+mod data;
 mod decode;
 mod encode;
 mod error;
@@ -15,4 +16,5 @@ mod split;
 mod types;
 
 pub use codec::*;
+pub use data::DATA_INLINE;
 pub use types::*;
