@@ -169,7 +169,7 @@ impl Server {
                 d.stats.dropped += 1;
                 break;
             }
-            d.crl.want(r.id, r.seq);
+            d.crl.want_summarized(r.id, r.seq);
         }
     }
 

@@ -369,12 +369,20 @@ const REBUILD_MIN: usize = if cfg!(test) { 4 } else { 4096 };
 /// record expected, without hashing. A record that leaves the list is left in the queue as a dead
 /// item until the queue's front passes it, and in the table until the table is rebuilt or the
 /// list empties.
+///
+/// The table is built only when a record is first looked for by identity: while one DCS answers
+/// its CSUSs in order and nothing else touches the list, as in the alignment of a new server,
+/// it never is, and a record wanted costs an append, not a hash and a write at random into a
+/// table of tens of MB.
 #[derive(Debug)]
 pub(crate) struct Crl {
     state: HashState,
     /// Positions (modulo 2³², low half) of the records in the list, with their hash (high half):
     /// growing the table reads nothing else.
     index: HashTable<u64>,
+    /// The table holds every record of the list (else it is empty, and the items' hashes are
+    /// not computed yet).
+    indexed: bool,
     /// Records from position `base` on; `flags == 0` for a record that has left the list.
     items: VecDeque<CrlItem>,
     base: u64,
@@ -423,6 +431,7 @@ impl Crl {
         Crl {
             state,
             index: HashTable::new(),
+            indexed: false,
             items: VecDeque::new(),
             base: 0,
             cursor: 0,
@@ -466,7 +475,14 @@ impl Crl {
         (self.state.hash_one(id) >> 32) as u32
     }
 
-    /// Offset in `items` of the record `id`, if it is in the list.
+    /// Build the table if it is not built.
+    fn ensure_index(&mut self) {
+        if !self.indexed {
+            self.rebuild();
+        }
+    }
+
+    /// Offset in `items` of the record `id`, if it is in the list (the table is built).
     fn find(&self, hash: u32, id: &RecordId) -> Option<usize> {
         let (items, base) = (&self.items, self.base as u32);
         self.index
@@ -483,14 +499,19 @@ impl Crl {
         self.index.len() - self.stale
     }
 
-    /// Build the table again from the live records.
+    /// Build the table (again) from the live records.
     fn rebuild(&mut self) {
         self.index.clear();
         self.stale = 0;
         self.epoch = self.base;
         let base = self.base;
-        for (off, it) in self.items.iter().enumerate() {
+        let first = !self.indexed;
+        self.indexed = true;
+        for (off, it) in self.items.iter_mut().enumerate() {
             if it.flags != 0 {
+                if first {
+                    it.hash = (self.state.hash_one(&it.id) >> 32) as u32;
+                }
                 let pos = (base + off as u64) as u32;
                 self.index
                     .insert_unique(spread(it.hash), entry(pos, it.hash), rehash);
@@ -498,10 +519,12 @@ impl Crl {
         }
     }
 
-    /// Put `id` at the end of the queue with `flags` (it is not in the table).
+    /// Put `id` at the end of the queue with `flags` (it is not in the list). `hash` is its
+    /// hash when the table is built (else unused).
     fn push(&mut self, id: RecordId, hash: u32, seq: u32, flags: u8) {
-        if self.stale > REBUILD_MIN && self.stale > self.index.len() / 2
-            || self.base + self.items.len() as u64 - self.epoch >= 1 << 31
+        if self.indexed
+            && (self.stale > REBUILD_MIN && self.stale > self.index.len() / 2
+                || self.base + self.items.len() as u64 - self.epoch >= 1 << 31)
         {
             self.rebuild();
         }
@@ -512,8 +535,10 @@ impl Crl {
             seq,
             flags,
         });
-        self.index
-            .insert_unique(spread(hash), entry(pos as u32, hash), rehash);
+        if self.indexed {
+            self.index
+                .insert_unique(spread(hash), entry(pos as u32, hash), rehash);
+        }
     }
 
     /// Take the record at `off` out of the list.
@@ -522,7 +547,9 @@ impl Crl {
             return;
         };
         it.flags = 0;
-        self.stale += 1;
+        if self.indexed {
+            self.stale += 1;
+        }
         // Dead records at the front go.
         while self.items.front().is_some_and(|it| it.flags == 0) {
             self.items.pop_front();
@@ -533,12 +560,26 @@ impl Crl {
             self.outstanding.clear();
             self.next_answer = 0;
             self.index.clear();
+            self.indexed = false;
             self.stale = 0;
             self.epoch = self.base;
         }
     }
 
+    /// A record summarized by the DCS in the alignment under way, which summarizes each of its
+    /// entries once: put at the end of the list without looking for it there, unless the table
+    /// is built anyway.
+    pub fn want_summarized(&mut self, id: RecordId, seq: u32) {
+        if self.indexed {
+            self.want(id, seq);
+        } else {
+            self.push(id, 0, seq, WANTED);
+            self.wanted += 1;
+        }
+    }
+
     pub fn want(&mut self, id: RecordId, seq: u32) {
+        self.ensure_index();
         let hash = self.hash(&id);
         let Some(off) = self.find(hash, &id) else {
             self.push(id, hash, seq, WANTED);
@@ -565,6 +606,7 @@ impl Crl {
         if self.wanted == 0 {
             return false;
         }
+        self.ensure_index();
         let Some(off) = self.find(self.hash(id), id) else {
             return false;
         };
@@ -592,8 +634,15 @@ impl Crl {
         if self.items.is_empty() {
             return false;
         }
-        let Some(off) = self.expected(id).or_else(|| self.find(self.hash(id), id)) else {
-            return false;
+        let off = match self.expected(id) {
+            Some(off) => off,
+            None => {
+                self.ensure_index();
+                match self.find(self.hash(id), id) {
+                    Some(off) => off,
+                    None => return false,
+                }
+            }
         };
         let Some(it) = self.items.get(off) else {
             return false;
@@ -697,6 +746,7 @@ impl Crl {
         if self.items.is_empty() {
             self.items = VecDeque::new();
             self.index = HashTable::new();
+            self.indexed = false;
             self.stale = 0;
         } else if self.index.capacity() > KEEP && self.index.capacity() / 4 > self.live() {
             // Records asked and not yet answered are kept.
@@ -960,6 +1010,8 @@ mod tests {
     #[derive(Debug, Clone)]
     enum Op {
         Want(u8, u32),
+        /// Summarized in a CA: applied only to a record not in the list.
+        Summarized(u8, u32),
         Satisfy(u8, u32),
         Answered(u8),
         Ask(usize),
@@ -967,12 +1019,17 @@ mod tests {
         Release,
     }
 
-    fn op() -> impl Strategy<Value = Op> {
+    /// Operations; with `lookups` false, only what the alignment of a new server does (records
+    /// summarized, asked, answered, in or out of order), which builds the table only when an
+    /// answer is out of order.
+    fn op_with(lookups: bool) -> impl Strategy<Value = Op> {
         let id = 0u8..24;
         let seq = 0x8000_0001u32..0x8000_0008;
+        let w = u32::from(lookups) * 2;
         prop_oneof![
-            4 => (id.clone(), seq.clone()).prop_map(|(i, s)| Op::Want(i, s)),
-            2 => (id.clone(), seq).prop_map(|(i, s)| Op::Satisfy(i, s)),
+            w => (id.clone(), seq.clone()).prop_map(|(i, s)| Op::Want(i, s)),
+            3 => (id.clone(), seq.clone()).prop_map(|(i, s)| Op::Summarized(i, s)),
+            w => (id.clone(), seq).prop_map(|(i, s)| Op::Satisfy(i, s)),
             3 => id.prop_map(Op::Answered),
             2 => (0usize..6).prop_map(Op::Ask),
             1 => (0usize..6).prop_map(Op::Retransmit),
@@ -980,12 +1037,32 @@ mod tests {
         ]
     }
 
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![op_with(true), op_with(false)]
+    }
+
     proptest! {
         /// The queue-and-index list behaves as the plain one: the same records wanted, asked in
         /// the same order at the same sequence numbers, the same answers recognised, and the
-        /// same CSUS outstanding.
+        /// same CSUS outstanding; whether its table was built from the start, on the first
+        /// lookup, or again after the list emptied.
         #[test]
         fn crl_matches_the_plain_model(ops in proptest::collection::vec(op(), 0..200)) {
+            check_crl(ops)?;
+        }
+
+        /// The same, for the operations of an alignment alone, where the table is built late or
+        /// never.
+        #[test]
+        fn crl_matches_the_plain_model_in_an_alignment(
+            ops in proptest::collection::vec(op_with(false), 0..200),
+        ) {
+            check_crl(ops)?;
+        }
+    }
+
+    fn check_crl(ops: Vec<Op>) -> Result<(), TestCaseError> {
+        {
             let mut crl = Crl::new(crate::hash::state(7));
             let mut m = Model::default();
             for op in ops {
@@ -993,6 +1070,12 @@ mod tests {
                     Op::Want(i, s) => {
                         crl.want(rid(i), s);
                         m.want(i, s);
+                    }
+                    Op::Summarized(i, s) => {
+                        if !m.map.contains_key(&i) {
+                            crl.want_summarized(rid(i), s);
+                            m.want(i, s);
+                        }
                     }
                     Op::Satisfy(i, have) => {
                         let got = crl.satisfy_if(&rid(i), |want| !seq::newer(want, have));
@@ -1002,14 +1085,20 @@ mod tests {
                     Op::Ask(n) => {
                         let mut recs = Vec::new();
                         let mut k = 0;
-                        crl.ask_more(&mut recs, |_| { k += 1; k <= n });
+                        crl.ask_more(&mut recs, |_| {
+                            k += 1;
+                            k <= n
+                        });
                         let got: Vec<(u8, u32)> = recs.iter().map(|r| (key(r), r.seq)).collect();
                         prop_assert_eq!(got, m.ask(n));
                     }
                     Op::Retransmit(n) => {
                         let mut recs = Vec::new();
                         let mut k = 0;
-                        crl.outstanding_records(&mut recs, |_| { k += 1; k <= n });
+                        crl.outstanding_records(&mut recs, |_| {
+                            k += 1;
+                            k <= n
+                        });
                         let got: Vec<u8> = recs.iter().map(key).collect();
                         let want: Vec<u8> = m.outstanding.iter().copied().take(n).collect();
                         prop_assert_eq!(got, want);
@@ -1020,6 +1109,7 @@ mod tests {
                 prop_assert_eq!(crl.has_outstanding(), !m.outstanding.is_empty());
             }
         }
+        Ok(())
     }
 
     /// The retransmit queue, written the plain way: a map by record, the records to send in the
