@@ -4,9 +4,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::event::EntryView;
-use hashbrown::{HashTable, hash_table};
-
-use crate::hash::HashState;
+use crate::hash::{HashState, Probe, SlotIndex};
 use crate::wire::{Csa, Csas, Data, RecordId};
 use crate::{DcsId, Time};
 
@@ -160,15 +158,14 @@ pub(crate) enum EntryTimer {
 
 /// The entries, plus the timers that expire and forget them.
 ///
-/// The entries sit in a dense `Vec` of slots and the hash table holds only their 4-byte
-/// indices: a table sized for the next power of two (at most 7/8 full, so at 1,000,000 entries
-/// 2²¹ buckets, half of them empty) costs 5 bytes a bucket instead of a whole (`RecordId`,
-/// `Entry`) of 96. Iterating walks the slots in order.
+/// The entries sit in a dense `Vec` of slots and the hash table ([`SlotIndex`]) holds only their
+/// 4-byte indices beside 4 bytes of hash: at 1,000,000 entries 2²¹ buckets of 8 bytes, instead
+/// of a whole (`RecordId`, `Entry`) of 96 each. Iterating walks the slots in order.
 #[derive(Debug)]
 pub struct Cache {
     state: HashState,
     /// Indices into `slots`.
-    index: HashTable<u32>,
+    index: SlotIndex,
     /// The entries; `None` for a free slot (its index is in `free`).
     slots: Vec<Option<(RecordId, Entry)>>,
     free: Vec<u32>,
@@ -185,7 +182,7 @@ impl Cache {
     pub(crate) fn new(state: HashState) -> Self {
         Cache {
             state,
-            index: HashTable::new(),
+            index: SlotIndex::default(),
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
@@ -210,11 +207,9 @@ impl Cache {
 
     fn find(&self, id: &RecordId) -> Option<u32> {
         let slots = &self.slots;
-        self.index
-            .find(self.state.hash_one(id), |&i| {
-                slot(slots, i).is_some_and(|(k, _)| k == id)
-            })
-            .copied()
+        self.index.find(self.state.hash_one(id), |i| {
+            slot(slots, i).is_some_and(|(k, _)| k == id)
+        })
     }
 
     /// The entry for `id`.
@@ -253,10 +248,7 @@ impl Cache {
     /// Make room for `additional` more entries at once (an alignment that will learn that many),
     /// rather than growing the table step by step as they arrive.
     pub(crate) fn reserve(&mut self, additional: usize) {
-        let (state, slots) = (&self.state, &self.slots);
-        self.index.reserve(additional, |&i| {
-            slot(slots, i).map_or(0, |(k, _)| state.hash_one(k))
-        });
+        self.index.reserve(additional);
         self.slots
             .reserve(additional.saturating_sub(self.free.len()));
     }
@@ -267,20 +259,16 @@ impl Cache {
             self.live += 1;
         }
         let hash = self.state.hash_one(&id);
-        let (state, slots) = (&self.state, &self.slots);
-        let old = match self.index.entry(
-            hash,
-            |&i| slot(slots, i).is_some_and(|(k, _)| *k == id),
-            |&i| slot(slots, i).map_or(0, |(k, _)| state.hash_one(k)),
-        ) {
-            hash_table::Entry::Occupied(o) => {
-                let i = *o.get() as usize;
-                match self.slots.get_mut(i) {
-                    Some(Some((_, e))) => Some(std::mem::replace(e, entry)),
-                    _ => None,
-                }
-            }
-            hash_table::Entry::Vacant(v) => {
+        let slots = &self.slots;
+        let old = match self
+            .index
+            .find_or_vacant(hash, |i| slot(slots, i).is_some_and(|(k, _)| *k == id))
+        {
+            Probe::Found(i) => match self.slots.get_mut(i as usize) {
+                Some(Some((_, e))) => Some(std::mem::replace(e, entry)),
+                _ => None,
+            },
+            Probe::Vacant(at) => {
                 let i = match self.free.pop() {
                     Some(i) => {
                         if let Some(s) = self.slots.get_mut(i as usize) {
@@ -289,13 +277,15 @@ impl Cache {
                         i
                     }
                     None => {
-                        let i =
-                            u32::try_from(self.slots.len()).expect("fewer than 2^32 cache entries");
+                        let i = u32::try_from(self.slots.len())
+                            .ok()
+                            .filter(|&i| i != u32::MAX)
+                            .expect("fewer than 2^32 - 1 cache entries");
                         self.slots.push(Some((id, entry)));
                         i
                     }
                 };
-                v.insert(i);
+                self.index.insert_vacant(at, hash, i);
                 None
             }
         };
@@ -309,14 +299,9 @@ impl Cache {
 
     pub(crate) fn remove(&mut self, id: &RecordId) -> Option<Entry> {
         let slots = &self.slots;
-        let i = self
-            .index
-            .find_entry(self.state.hash_one(id), |&i| {
-                slot(slots, i).is_some_and(|(k, _)| k == id)
-            })
-            .ok()?
-            .remove()
-            .0;
+        let i = self.index.remove(self.state.hash_one(id), |i| {
+            slot(slots, i).is_some_and(|(k, _)| k == id)
+        })?;
         let old = self.slots.get_mut(i as usize)?.take().map(|(_, e)| e);
         self.free.push(i);
         if let Some(o) = &old

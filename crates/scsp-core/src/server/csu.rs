@@ -7,6 +7,13 @@ use crate::event::{CaState, CacheChange, Drop, Event, RemoveReason};
 use crate::seq;
 use crate::wire::{Csa, Csas, MessageType, SEQ_PURGE};
 
+/// How a CSA is acknowledged: the sequence number and N bit of the CSAS sent back (with the
+/// CSA's own Hop Count, Cache Key and Originator ID).
+struct Ack {
+    seq: u32,
+    null: bool,
+}
+
 impl Server {
     fn in_update_or_aligned(&mut self, id: DcsId, kind: MessageType) -> bool {
         let Some(d) = self.dcs(id) else { return false };
@@ -56,10 +63,16 @@ impl Server {
         solicited: Vec<bool>,
     ) {
         for (csa, solicited) in records.into_iter().zip(solicited) {
-            if let Some(ack) = self.on_csa(now, from, csa, solicited)
+            let (hops, id) = (csa.summary.hops, csa.summary.id.clone());
+            if let Some(Ack { seq, null }) = self.on_csa(now, from, csa, solicited)
                 && let Some(d) = self.dcs_mut(from)
             {
-                d.acks.push(ack);
+                d.acks.push(Csas {
+                    hops,
+                    null,
+                    seq,
+                    id,
+                });
             }
         }
         // The records received may have satisfied CSA Request Lists of every DCS.
@@ -69,9 +82,9 @@ impl Server {
         }
     }
 
-    /// One CSA from DCS `from` (`solicited`: it answered our CSUS). Returns the CSAS to
-    /// acknowledge it with, if it is acknowledged.
-    fn on_csa(&mut self, now: Time, from: DcsId, csa: Csa, solicited: bool) -> Option<Csas> {
+    /// One CSA from DCS `from` (`solicited`: it answered our CSUS). Returns how to acknowledge
+    /// it, if it is acknowledged now.
+    fn on_csa(&mut self, now: Time, from: DcsId, csa: Csa, solicited: bool) -> Option<Ack> {
         let id = csa.summary.id.clone();
         let rseq = csa.summary.seq;
         let ours = id.origin == self.cfg.lsid;
@@ -79,11 +92,9 @@ impl Server {
         // Implicit acknowledgement (2.3): the DCS holds this instance or a newer one.
         d.queue
             .remove_if(&id, |q| !seq::newer(q.csa.summary.seq, rseq));
-        let ack = Csas {
-            hops: csa.summary.hops,
-            null: csa.summary.null,
+        let ack = Ack {
             seq: rseq,
-            id: id.clone(),
+            null: csa.summary.null,
         };
         if csa.summary.null {
             // B.2.0.2: the DCS no longer holds the entry we solicited.
@@ -98,7 +109,10 @@ impl Server {
             Some(e) if !seq::newer(rseq, e.seq) => {
                 if rseq != e.seq {
                     // 2.3: an older instance is acknowledged with the CSAS of the one we hold.
-                    return Some(e.csas(&id, ack.hops));
+                    return Some(Ack {
+                        seq: e.seq,
+                        null: false,
+                    });
                 }
                 if e.data == csa.data {
                     // The same instance.
@@ -163,7 +177,14 @@ impl Server {
             return Some(ack);
         }
         if self.confirm && !self.cfg.profile.is_deletion(&csa.data) {
-            return self.ask_confirmation(from, csa, hops, ack);
+            let ack = Csas {
+                hops: csa.summary.hops,
+                null: ack.null,
+                seq: ack.seq,
+                id,
+            };
+            self.ask_confirmation(from, csa, hops, ack);
+            return None;
         }
         if let Some(d) = self.dcs_mut(from) {
             d.stats.records_learned += 1;
@@ -176,20 +197,14 @@ impl Server {
     }
 
     /// Hold a newer remote CSA until the local server accepts or rejects it.
-    fn ask_confirmation(
-        &mut self,
-        from: DcsId,
-        csa: Csa,
-        hops: Option<Hops>,
-        ack: Csas,
-    ) -> Option<Csas> {
+    fn ask_confirmation(&mut self, from: DcsId, csa: Csa, hops: Option<Hops>, ack: Csas) {
         // One instance per record waits: an older one still waiting is answered as superseded.
         if let Some(&t) = self.pending_ids.get(&csa.summary.id) {
             let p = &self.pending[&t];
             if !seq::newer(csa.summary.seq, p.csa.summary.seq) {
                 // The same or an older instance is already waiting; it will be acknowledged
                 // with its verdict.
-                return None;
+                return;
             }
             self.pending_ids.remove(&csa.summary.id);
             if let Some(old) = self.pending.remove(&t)
@@ -200,7 +215,7 @@ impl Server {
         }
         if self.pending.len() >= super::MAX_PENDING {
             self.drop_packet(from, Drop::CacheFull);
-            return None;
+            return;
         }
         let token = self.next_token;
         self.next_token += 1;
@@ -220,7 +235,6 @@ impl Server {
             },
         );
         self.events.push_back(Event::Confirm { token, entry, from });
-        None
     }
 
     pub(super) fn confirm_one(

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::Time;
 use crate::config::DcsConfig;
 use crate::event::{CaState, HelloState, Since};
-use crate::hash::{HashState, Set, occupant};
+use crate::hash::{HashState, Probe, Set, SlotIndex, occupant};
 use crate::seq;
 use crate::wire::{Csa, Csas, MessageType, RecordId};
 use hashbrown::HashTable;
@@ -87,8 +87,6 @@ pub(crate) struct Queued {
     pub csa: Csa,
     /// Times sent so far.
     pub sends: u32,
-    /// The table's hash of the record's identity.
-    hash: u64,
     /// Set when the record took its slot; `unsent` entries of an earlier occupant differ.
     born: u64,
     /// Bumped whenever the entry is replaced or rescheduled; timeline entries with an older value
@@ -100,14 +98,14 @@ pub(crate) struct Queued {
 
 /// The DCS retransmit queue: at most one instance of a record, the newest (2.3).
 ///
-/// The records sit in slots that stay put, reused once free; a hash table holds slot numbers
-/// (4 bytes each), and the lists of records to send and of retransmission times hold slot
+/// The records sit in slots that stay put, reused once free; a hash table ([`SlotIndex`], as the
+/// cache's) holds slot numbers, and the lists of records to send and of retransmission times hold slot
 /// numbers too. A record is hashed once when queued and found once when acknowledged; the
 /// table stays small (the records in flight) and nothing large moves when it grows.
 #[derive(Debug)]
 pub(crate) struct RexmitQueue {
     state: HashState,
-    index: HashTable<u32>,
+    index: SlotIndex,
     slots: Vec<Option<Queued>>,
     free: Vec<u32>,
     /// Retransmission times: slot and generation.
@@ -121,7 +119,7 @@ impl RexmitQueue {
     pub fn new(state: HashState) -> Self {
         RexmitQueue {
             state,
-            index: HashTable::new(),
+            index: SlotIndex::default(),
             slots: Vec::new(),
             free: Vec::new(),
             timeline: VecDeque::new(),
@@ -149,11 +147,9 @@ impl RexmitQueue {
 
     fn find(&self, hash: u64, id: &RecordId) -> Option<u32> {
         let slots = &self.slots;
-        self.index
-            .find(hash, |&i| {
-                occupant(slots, i).is_some_and(|q| q.csa.summary.id == *id)
-            })
-            .copied()
+        self.index.find(hash, |i| {
+            occupant(slots, i).is_some_and(|q| q.csa.summary.id == *id)
+        })
     }
 
     /// Queue `csa` to be sent in the next flush, replacing an older instance of the same record.
@@ -164,7 +160,14 @@ impl RexmitQueue {
     pub fn enqueue(&mut self, mut csa: Csa) {
         let hash = self.state.hash_one(&csa.summary.id);
         let generation = self.generation();
-        if let Some(i) = self.find(hash, &csa.summary.id) {
+        let slots = &self.slots;
+        let at = match self.index.find_or_vacant(hash, |i| {
+            occupant(slots, i).is_some_and(|q| q.csa.summary.id == csa.summary.id)
+        }) {
+            Probe::Found(i) => Err(i),
+            Probe::Vacant(at) => Ok(at),
+        };
+        if let Err(i) = at {
             let mut push = None;
             if let Some(q) = self.slot_mut(i) {
                 if !seq::newer(q.csa.summary.seq, csa.summary.seq) {
@@ -192,7 +195,6 @@ impl RexmitQueue {
         let q = Queued {
             csa,
             sends: 0,
-            hash,
             born: generation,
             generation,
             pending: true,
@@ -203,14 +205,17 @@ impl RexmitQueue {
                 i
             }
             None => {
-                let i = u32::try_from(self.slots.len()).expect("fewer than 2^32 records queued");
+                let i = u32::try_from(self.slots.len())
+                    .ok()
+                    .filter(|&i| i != u32::MAX)
+                    .expect("fewer than 2^32 - 1 records queued");
                 self.slots.push(Some(q));
                 i
             }
         };
-        let slots = &self.slots;
-        self.index
-            .insert_unique(hash, i, |&j| occupant(slots, j).map_or(0, |q| q.hash));
+        if let Ok(at) = at {
+            self.index.insert_vacant(at, hash, i);
+        }
         self.unsent.push((i, generation));
     }
 
@@ -226,16 +231,13 @@ impl RexmitQueue {
         }
         let hash = self.state.hash_one(id);
         let slots = &self.slots;
-        let Ok(entry) = self.index.find_entry(hash, |&i| {
+        let (at, i) = self.index.find_bucket(hash, |i| {
             occupant(slots, i).is_some_and(|q| q.csa.summary.id == *id)
-        }) else {
-            return None;
-        };
-        let i = *entry.get();
-        if !occupant(slots, i).is_some_and(acked) {
+        })?;
+        if !self.slot(i).is_some_and(acked) {
             return None;
         }
-        entry.remove();
+        self.index.remove_bucket(at);
         let q = self.slots.get_mut(i as usize).and_then(Option::take);
         self.free.push(i);
         if self.index.is_empty() {
