@@ -206,10 +206,30 @@ impl Cache {
     }
 
     fn find(&self, id: &RecordId) -> Option<u32> {
+        self.find_hashed(self.hash(id), id)
+    }
+
+    fn find_hashed(&self, hash: u64, id: &RecordId) -> Option<u32> {
         let slots = &self.slots;
-        self.index.find(self.state.hash_one(id), |i| {
-            slot(slots, i).is_some_and(|(k, _)| k == id)
-        })
+        self.index
+            .find(hash, |i| slot(slots, i).is_some_and(|(k, _)| k == id))
+    }
+
+    /// The entry for `id`, whose hash is `hash`.
+    pub(crate) fn get_hashed(&self, hash: u64, id: &RecordId) -> Option<&Entry> {
+        let i = self.find_hashed(hash, id)?;
+        slot(&self.slots, i).map(|(_, e)| e)
+    }
+
+    /// The hash of `id` in this cache's table, for the `_hashed` calls.
+    pub(crate) fn hash(&self, id: &RecordId) -> u64 {
+        self.state.hash_one(id)
+    }
+
+    /// Bring the table lines where the keys of `hashes` are looked for into the processor's
+    /// cache, all at once (see [`SlotIndex::touch`]), before they are looked up one by one.
+    pub(crate) fn touch(&self, hashes: &[u64]) {
+        self.index.touch(hashes.iter().copied());
     }
 
     /// The entry for `id`.
@@ -255,10 +275,14 @@ impl Cache {
 
     /// Store `entry` for `id`, returning the instance it replaces.
     pub(crate) fn insert(&mut self, id: RecordId, entry: Entry) -> Option<Entry> {
+        self.insert_hashed(self.hash(&id), id, entry)
+    }
+
+    /// [`Cache::insert`], with the hash of `id`.
+    pub(crate) fn insert_hashed(&mut self, hash: u64, id: RecordId, entry: Entry) -> Option<Entry> {
         if !entry.deleted() {
             self.live += 1;
         }
-        let hash = self.state.hash_one(&id);
         let slots = &self.slots;
         let old = match self
             .index

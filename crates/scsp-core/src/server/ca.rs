@@ -142,11 +142,13 @@ impl Server {
         let max = self.cfg.max_entries;
         let mut wanted = Vec::new();
         let mut missing = 0;
-        for r in records {
+        let hashes: Vec<u64> = records.iter().map(|r| self.cache.hash(&r.id)).collect();
+        self.cache.touch(&hashes);
+        for (r, hash) in records.into_iter().zip(hashes) {
             if r.null {
                 continue;
             }
-            let want = match self.cache.get(&r.id) {
+            let want = match self.cache.get_hashed(hash, &r.id) {
                 None => {
                     missing += 1;
                     true

@@ -62,9 +62,14 @@ impl Server {
         records: Vec<Csa>,
         solicited: Vec<bool>,
     ) {
-        for (csa, solicited) in records.into_iter().zip(solicited) {
+        let hashes: Vec<u64> = records
+            .iter()
+            .map(|c| self.cache.hash(&c.summary.id))
+            .collect();
+        self.cache.touch(&hashes);
+        for ((csa, solicited), hash) in records.into_iter().zip(solicited).zip(hashes) {
             let (hops, id) = (csa.summary.hops, csa.summary.id.clone());
-            if let Some(Ack { seq, null }) = self.on_csa(now, from, csa, solicited)
+            if let Some(Ack { seq, null }) = self.on_csa(now, from, csa, solicited, hash)
                 && let Some(d) = self.dcs_mut(from)
             {
                 d.acks.push(Csas {
@@ -82,9 +87,16 @@ impl Server {
         }
     }
 
-    /// One CSA from DCS `from` (`solicited`: it answered our CSUS). Returns how to acknowledge
-    /// it, if it is acknowledged now.
-    fn on_csa(&mut self, now: Time, from: DcsId, csa: Csa, solicited: bool) -> Option<Ack> {
+    /// One CSA from DCS `from` (`solicited`: it answered our CSUS; `hash`: the cache's hash of
+    /// its identity). Returns how to acknowledge it, if it is acknowledged now.
+    fn on_csa(
+        &mut self,
+        now: Time,
+        from: DcsId,
+        csa: Csa,
+        solicited: bool,
+        hash: u64,
+    ) -> Option<Ack> {
         let id = csa.summary.id.clone();
         let rseq = csa.summary.seq;
         let ours = id.origin == self.cfg.lsid;
@@ -104,7 +116,7 @@ impl Server {
             self.drop_packet(from, Drop::InvalidRecord(e.0));
             return Some(ack);
         }
-        let existing = self.cache.get(&id);
+        let existing = self.cache.get_hashed(hash, &id);
         match existing {
             Some(e) if !seq::newer(rseq, e.seq) => {
                 if rseq != e.seq {
@@ -131,7 +143,7 @@ impl Server {
                 } else if csa.data[..] > e.data[..] {
                     // The larger wins everywhere, so every server settles on the same one;
                     // the originator, on seeing it, supersedes both if it is not its own.
-                    self.learn(now, from, csa, solicited);
+                    self.learn(now, from, csa, solicited, hash);
                     self.flood(now, &id, Some(from), Hops::Configured);
                 } else {
                     // Ours wins: the DCS gets it back.
@@ -189,7 +201,7 @@ impl Server {
         if let Some(d) = self.dcs_mut(from) {
             d.stats.records_learned += 1;
         }
-        self.learn(now, from, csa, solicited);
+        self.learn(now, from, csa, solicited, hash);
         if let Some(h) = hops {
             self.flood(now, &id, Some(from), h);
         }
@@ -260,7 +272,8 @@ impl Server {
             if let Some(d) = self.dcs_mut(p.from) {
                 d.stats.records_learned += 1;
             }
-            self.learn(now, p.from, p.csa, false);
+            let hash = self.cache.hash(&id);
+            self.learn(now, p.from, p.csa, false, hash);
             if let Some(h) = p.hops {
                 self.flood(now, &id, Some(p.from), h);
             }
@@ -273,7 +286,7 @@ impl Server {
 
     /// Store a newer instance learned from DCS `from` and tell the local server. `solicited`: it
     /// answered our CSUS to `from`, whose CSA Request List no longer holds it.
-    fn learn(&mut self, now: Time, from: DcsId, csa: Csa, solicited: bool) {
+    fn learn(&mut self, now: Time, from: DcsId, csa: Csa, solicited: bool, hash: u64) {
         let id = csa.summary.id;
         let deleted = self.cfg.profile.is_deletion(&csa.data);
         let entry = Entry::new(
@@ -290,7 +303,7 @@ impl Server {
         let view = (self.learn_events && !deleted).then(|| entry.view(&id));
         // (The common case, no listener and nothing replaced, moves no event or view around:
         // values built by narrow stores and read back whole stall behind the cache's stores.)
-        let old = self.cache.insert(id.clone(), entry);
+        let old = self.cache.insert_hashed(hash, id.clone(), entry);
         let replaced = old.filter(|o| !o.deleted());
         let change = if deleted {
             replaced.map(|o| CacheChange::Removed {
@@ -335,7 +348,8 @@ impl Server {
             if let Some(d) = self.dcs_mut(from) {
                 d.stats.records_learned += 1;
             }
-            self.learn(now, from, csa, false);
+            let hash = self.cache.hash(&id);
+            self.learn(now, from, csa, false, hash);
             self.flood(now, &id, Some(from), Hops::Configured);
         }
     }
