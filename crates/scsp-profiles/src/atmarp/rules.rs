@@ -39,7 +39,8 @@
 //! number (`Server::originate` leaves unchanged data alone; `Server::originate_numbered` with
 //! the held number + 1 floods it and restarts its lifetime everywhere).
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -145,6 +146,18 @@ struct Local {
     dup: Dup,
 }
 
+impl Local {
+    /// When the rules next have something to do for this entry: re-advertise it, or end its
+    /// T1 or T2.
+    fn deadline(&self) -> Time {
+        match self.dup {
+            Dup::Clear => self.next_adv,
+            Dup::Waiting { until } => until.min(self.next_adv),
+            Dup::Purging { until } => until,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Remote {
     binding: Binding,
@@ -159,12 +172,19 @@ pub struct AtmarpRules {
     rng: SplitMix64,
     /// Local entries by key.
     local: BTreeMap<Vec<u8>, Local>,
+    /// Every local entry's [`Local::deadline`], in time order: the next deadline and the entries
+    /// due are found without a walk through them all (a server of 10⁵ entries polled at every
+    /// turn of its loop spent most of its time walking).
+    due: BTreeSet<(Time, Vec<u8>)>,
     /// The key of the local entry of each IP address.
     local_ip: HashMap<Ipv4Addr, Vec<u8>>,
     /// Remote bindings by (IP, key, originator); kept only when the duplicate procedure is on.
     remote: BTreeMap<(Ipv4Addr, Vec<u8>, Vec<u8>), Remote>,
     /// The IP address of each remote (key, originator).
     remote_ip: HashMap<(Vec<u8>, Vec<u8>), Ipv4Addr>,
+    /// When each remote binding expires, earliest first (stale once it is replaced or
+    /// forgotten: checked against `remote` when it comes due).
+    remote_expiry: BinaryHeap<Reverse<(Time, Ipv4Addr, Vec<u8>, Vec<u8>)>>,
     /// Actions due at the next poll, and since when.
     pending: Vec<LocalAction>,
     pending_since: Option<Time>,
@@ -184,9 +204,11 @@ impl AtmarpRules {
             cfg,
             rng: SplitMix64(seed),
             local: BTreeMap::new(),
+            due: BTreeSet::new(),
             local_ip: HashMap::new(),
             remote: BTreeMap::new(),
             remote_ip: HashMap::new(),
+            remote_expiry: BinaryHeap::new(),
             pending: Vec::new(),
             pending_since: None,
             notices: Vec::new(),
@@ -233,10 +255,30 @@ impl AtmarpRules {
     }
 
     fn forget_local(&mut self, key: &[u8]) {
-        if let Some(l) = self.local.remove(key)
-            && self.local_ip.get(&l.ip).is_some_and(|k| k == key)
-        {
-            self.local_ip.remove(&l.ip);
+        if let Some(l) = self.local.remove(key) {
+            self.due.remove(&(l.deadline(), key.to_vec()));
+            if self.local_ip.get(&l.ip).is_some_and(|k| k == key) {
+                self.local_ip.remove(&l.ip);
+            }
+        }
+    }
+
+    /// Store local entry `key`, keeping its deadline in `due`.
+    fn put_local(&mut self, key: &[u8], l: Local) {
+        self.due.insert((l.deadline(), key.to_vec()));
+        if let Some(old) = self.local.insert(key.to_vec(), l) {
+            let was = (old.deadline(), key.to_vec());
+            if self.local.get(key).is_none_or(|l| l.deadline() != was.0) {
+                self.due.remove(&was);
+            }
+        }
+    }
+
+    /// Change local entry `key` with `f`, keeping its deadline in `due`.
+    fn update_local(&mut self, key: &[u8], f: impl FnOnce(&mut Local)) {
+        if let Some(mut l) = self.local.get(key).cloned() {
+            f(&mut l);
+            self.put_local(key, l);
         }
     }
 
@@ -327,13 +369,13 @@ impl LocalRules for AtmarpRules {
                     }
                 }
             });
-            if let Some(l) = self.local.get_mut(key) {
+            self.update_local(key, |l| {
                 l.data = data.to_vec();
                 l.next_adv = now + p;
                 if let Some(d) = restart {
                     l.dup = d;
                 }
-            }
+            });
             return true;
         }
         // New or changed: advertised now.
@@ -354,8 +396,8 @@ impl LocalRules for AtmarpRules {
                 self.notice_conflict("registration accepted, waiting T1", rec.ip, &binding, &c);
             }
         }
-        self.local.insert(
-            key.to_vec(),
+        self.put_local(
+            key,
             Local {
                 ip: rec.ip,
                 binding,
@@ -390,6 +432,8 @@ impl LocalRules for AtmarpRules {
             (rec.ip, key.to_vec(), origin.to_vec()),
             Remote { binding, expires },
         );
+        self.remote_expiry
+            .push(Reverse((expires, rec.ip, key.to_vec(), origin.to_vec())));
         self.remote_ip
             .insert((key.to_vec(), origin.to_vec()), rec.ip);
         let Some(lkey) = self.local_ip.get(&rec.ip).cloned() else {
@@ -419,9 +463,7 @@ impl LocalRules for AtmarpRules {
             DuplicateMode::Connected => {
                 if l.dup == Dup::Clear {
                     let until = now + self.cfg.t1;
-                    if let Some(l) = self.local.get_mut(&lkey) {
-                        l.dup = Dup::Waiting { until };
-                    }
+                    self.update_local(&lkey, |l| l.dup = Dup::Waiting { until });
                     self.notice_conflict("waiting T1", rec.ip, &local_binding, &c);
                 }
                 Vec::new()
@@ -436,7 +478,15 @@ impl LocalRules for AtmarpRules {
     fn poll(&mut self, now: Time) -> Vec<LocalAction> {
         let mut out = std::mem::take(&mut self.pending);
         self.pending_since = None;
-        let keys: Vec<Vec<u8>> = self.local.keys().cloned().collect();
+        // The entries due, in key order (an entry not due has nothing to do: each step below
+        // needs one of the times its deadline is the earliest of).
+        let mut keys: Vec<Vec<u8>> = self
+            .due
+            .iter()
+            .take_while(|(t, _)| *t <= now)
+            .map(|(_, k)| k.clone())
+            .collect();
+        keys.sort_unstable();
         for key in keys {
             let Some(l) = self.local.get(&key) else {
                 continue;
@@ -458,9 +508,7 @@ impl LocalRules for AtmarpRules {
                             until: now + self.cfg.t2,
                         }
                     };
-                    if let Some(l) = self.local.get_mut(&key) {
-                        l.dup = next;
-                    }
+                    self.update_local(&key, |l| l.dup = next);
                 }
                 Dup::Purging { until } if now >= until => {
                     self.notices.push(format!(
@@ -479,35 +527,38 @@ impl LocalRules for AtmarpRules {
             if !matches!(l.dup, Dup::Purging { .. }) && now >= l.next_adv {
                 let data = codec::as_refresh(self.layout, &l.data);
                 let p = self.period(lifetime);
-                if let Some(l) = self.local.get_mut(&key) {
-                    l.data = data.clone();
+                let refreshed = data.clone();
+                self.update_local(&key, |l| {
+                    l.data = refreshed;
                     l.next_adv = now + p;
-                }
+                });
                 out.push(LocalAction::Originate { key, data });
             }
         }
         // Remote bindings that have expired are forgotten.
-        self.remote.retain(|_, r| r.expires > now);
-        let live: std::collections::HashSet<(Vec<u8>, Vec<u8>)> = self
-            .remote
-            .keys()
-            .map(|(_, k, o)| (k.clone(), o.clone()))
-            .collect();
-        self.remote_ip.retain(|k, _| live.contains(k));
+        while let Some(Reverse((t, ..))) = self.remote_expiry.peek() {
+            if *t > now {
+                break;
+            }
+            let Some(Reverse((t, ip, key, origin))) = self.remote_expiry.pop() else {
+                break;
+            };
+            let id = (ip, key, origin);
+            if self.remote.get(&id).is_some_and(|r| r.expires == t) {
+                self.remote.remove(&id);
+                let (_, key, origin) = id;
+                self.remote_ip.remove(&(key, origin));
+            }
+        }
         out
     }
 
     fn next_deadline(&self) -> Option<Time> {
-        let mut d = self.pending_since;
-        for l in self.local.values() {
-            let t = match l.dup {
-                Dup::Clear => l.next_adv,
-                Dup::Waiting { until } => until.min(l.next_adv),
-                Dup::Purging { until } => until,
-            };
-            d = Some(d.map_or(t, |x| x.min(t)));
+        let first = self.due.first().map(|(t, _)| *t);
+        match (self.pending_since, first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        d
     }
 
     fn take_notices(&mut self) -> Vec<String> {
@@ -518,6 +569,68 @@ impl LocalRules for AtmarpRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The timer indexes agree with the entries after any sequence of operations: `due` holds
+    /// exactly each local entry's deadline, `next_deadline` is the earliest of them (or of the
+    /// actions pending), and every remote binding has its expiry queued.
+    #[test]
+    fn deadline_indexes_follow_the_entries() {
+        let atms = [
+            "47.0005.80.ffdc00.0000.0002.0001.002048061de7.00",
+            "47.0005.80.ffdc00.0000.0002.0001.0020480aaaaa.00",
+        ];
+        for seed in 0..40 {
+            let layout = AtmarpLayout::Draft01;
+            let mut r = AtmarpRules::new(layout, seed);
+            let mut rng = SplitMix64(seed ^ 0x5eed);
+            let mut now = Time::ZERO;
+            for _ in 0..400 {
+                let ip = Ipv4Addr::new(10, 0, 0, (rng.next() % 6) as u8);
+                let atm: AtmAddress = atms[(rng.next() % 2) as usize].parse().unwrap();
+                let mut rec = Record::new(ip, atm, None);
+                rec.lifetime = Some((1 + rng.next() % 20) as u8);
+                let data = codec::encode(layout, &rec).unwrap();
+                let key = codec::cache_key(layout, ip, &rec.atm).to_vec();
+                match rng.next() % 6 {
+                    0 | 1 => {
+                        r.on_local(now, &key, &data);
+                    }
+                    2 => {
+                        let origin = [10, 9, 9, (rng.next() % 3) as u8];
+                        r.on_remote(now, &key, &origin, &data);
+                    }
+                    3 => {
+                        let origin = [10, 9, 9, (rng.next() % 3) as u8];
+                        r.on_remote_removed(now, &key, &origin);
+                    }
+                    4 => {
+                        r.poll(now);
+                    }
+                    _ => now = now + Duration::from_secs(rng.next() % 400),
+                }
+                let want: BTreeSet<(Time, Vec<u8>)> = r
+                    .local
+                    .iter()
+                    .map(|(k, l)| (l.deadline(), k.clone()))
+                    .collect();
+                assert_eq!(r.due, want, "seed {seed}");
+                let earliest = r.local.values().map(Local::deadline).min();
+                let brute = match (r.pending_since, earliest) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                assert_eq!(r.next_deadline(), brute, "seed {seed}");
+                for ((ip, k, o), rem) in &r.remote {
+                    let queued = r.remote_expiry.iter().any(|Reverse((t, i, kk, oo))| {
+                        *t == rem.expires && i == ip && kk == k && oo == o
+                    });
+                    assert!(queued, "seed {seed}");
+                    assert_eq!(r.remote_ip.get(&(k.clone(), o.clone())), Some(ip));
+                }
+                assert!(r.remote_ip.len() == r.remote.len(), "seed {seed}");
+            }
+        }
+    }
 
     #[test]
     fn splitmix_is_seeded() {
