@@ -158,6 +158,9 @@ impl Local {
     }
 }
 
+/// A remote binding: IP address, cache key, originator.
+type RemoteId = (Ipv4Addr, Vec<u8>, Vec<u8>);
+
 #[derive(Debug, Clone)]
 struct Remote {
     binding: Binding,
@@ -184,7 +187,7 @@ pub struct AtmarpRules {
     remote_ip: HashMap<(Vec<u8>, Vec<u8>), Ipv4Addr>,
     /// When each remote binding expires, earliest first (stale once it is replaced or
     /// forgotten: checked against `remote` when it comes due).
-    remote_expiry: BinaryHeap<Reverse<(Time, Ipv4Addr, Vec<u8>, Vec<u8>)>>,
+    remote_expiry: BinaryHeap<Reverse<(Time, RemoteId)>>,
     /// Actions due at the next poll, and since when.
     pending: Vec<LocalAction>,
     pending_since: Option<Time>,
@@ -433,7 +436,7 @@ impl LocalRules for AtmarpRules {
             Remote { binding, expires },
         );
         self.remote_expiry
-            .push(Reverse((expires, rec.ip, key.to_vec(), origin.to_vec())));
+            .push(Reverse((expires, (rec.ip, key.to_vec(), origin.to_vec()))));
         self.remote_ip
             .insert((key.to_vec(), origin.to_vec()), rec.ip);
         let Some(lkey) = self.local_ip.get(&rec.ip).cloned() else {
@@ -540,10 +543,9 @@ impl LocalRules for AtmarpRules {
             if *t > now {
                 break;
             }
-            let Some(Reverse((t, ip, key, origin))) = self.remote_expiry.pop() else {
+            let Some(Reverse((t, id))) = self.remote_expiry.pop() else {
                 break;
             };
-            let id = (ip, key, origin);
             if self.remote.get(&id).is_some_and(|r| r.expires == t) {
                 self.remote.remove(&id);
                 let (_, key, origin) = id;
@@ -621,7 +623,7 @@ mod tests {
                 };
                 assert_eq!(r.next_deadline(), brute, "seed {seed}");
                 for ((ip, k, o), rem) in &r.remote {
-                    let queued = r.remote_expiry.iter().any(|Reverse((t, i, kk, oo))| {
+                    let queued = r.remote_expiry.iter().any(|Reverse((t, (i, kk, oo)))| {
                         *t == rem.expires && i == ip && kk == k && oo == o
                     });
                     assert!(queued, "seed {seed}");
