@@ -45,7 +45,8 @@ pub struct Args {
     /// Run the case this many times and report the median (each run with new processes).
     #[arg(long, default_value_t = 1)]
     repeat: u32,
-    /// Poll interval of the servers' entry counts, milliseconds.
+    /// Least poll interval of the servers' entry counts, milliseconds (then 1/200 of the time
+    /// elapsed: see `daemon::pace`).
     #[arg(long, default_value_t = 1)]
     poll_ms: u64,
 }
@@ -215,8 +216,8 @@ fn wait_aligned(c: &mut Client, what: &str) -> Result<(), Error> {
     )
 }
 
-/// Poll until both counts reach `want`; returns the elapsed time from `start` and when B's CA
-/// FSM was first seen past Cache Summarize.
+/// Poll until both counts reach `want` (at `daemon::pace`); returns the elapsed time from `start`
+/// and when B's CA FSM was first seen past Cache Summarize.
 fn watch(
     start: Instant,
     ca: &mut Client,
@@ -250,7 +251,7 @@ fn watch(
                 "alignment: B holds {b} of {want} entries after {deadline:?}"
             )));
         }
-        std::thread::sleep(poll);
+        std::thread::sleep(daemon::pace(poll, start.elapsed()));
     }
 }
 

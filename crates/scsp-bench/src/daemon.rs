@@ -480,6 +480,35 @@ pub fn wait_for(
     what: &str,
     timeout: Duration,
     every: Duration,
+    cond: impl FnMut() -> Result<bool, Error>,
+) -> Result<(), Error> {
+    wait_paced(what, timeout, |_| every, cond)
+}
+
+/// How long a timed wait sleeps between polls after `elapsed` since the clock started: 1/200 of
+/// it, at least `min`. The time measured is then late by at most 0.5% (plus `min`), and the
+/// polling itself (a third process waking every millisecond on two cores, taking a core from
+/// the servers it measures) no longer slows what it measures: a million-entry alignment at MTU
+/// 1472 ran 7% slower polled every millisecond than every 5.
+pub fn pace(min: Duration, elapsed: Duration) -> Duration {
+    min.max(elapsed / 200)
+}
+
+/// [`wait_for`], polling at [`pace`] from the call.
+pub fn wait_timed(
+    what: &str,
+    timeout: Duration,
+    min: Duration,
+    cond: impl FnMut() -> Result<bool, Error>,
+) -> Result<(), Error> {
+    let start = Instant::now();
+    wait_paced(what, timeout, |_| pace(min, start.elapsed()), cond)
+}
+
+fn wait_paced(
+    what: &str,
+    timeout: Duration,
+    mut every: impl FnMut(Instant) -> Duration,
     mut cond: impl FnMut() -> Result<bool, Error>,
 ) -> Result<(), Error> {
     let deadline = Instant::now() + timeout;
@@ -487,16 +516,27 @@ pub fn wait_for(
         if cond()? {
             return Ok(());
         }
-        if Instant::now() > deadline {
+        let now = Instant::now();
+        if now > deadline {
             return Err(Error::Timeout(format!("{what} (after {timeout:?})")));
         }
-        std::thread::sleep(every);
+        std::thread::sleep(every(now));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timed_waits_poll_at_a_two_hundredth_of_the_time_elapsed() {
+        let ms = Duration::from_millis;
+        assert_eq!(pace(ms(1), ms(0)), ms(1));
+        assert_eq!(pace(ms(1), ms(100)), ms(1));
+        assert_eq!(pace(ms(1), ms(1000)), ms(5));
+        assert_eq!(pace(ms(1), Duration::from_secs(60)), ms(300));
+        assert_eq!(pace(ms(20), ms(1000)), ms(20));
+    }
 
     #[test]
     fn atmarp_entries_are_distinct_atmarp_records() {

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::Error;
-use crate::daemon::{TempDir, free_tcp_port, wait_for};
+use crate::daemon::{TempDir, free_tcp_port, wait_timed};
 
 /// How to get Redis when it is missing.
 pub const INSTALL_HINT: &str = "redis-server is not installed; on Debian or Ubuntu: \
@@ -284,7 +284,8 @@ pub fn full_sync(n: u64, value_len: usize) -> Result<SyncResult, Error> {
     )?;
     let mut r = replica.connect()?;
     let mut done = false;
-    wait_for(
+    // (Polled at the same pace as the scspd alignment.)
+    wait_timed(
         "the Redis replica's full sync",
         Duration::from_secs(600),
         Duration::from_millis(1),
