@@ -517,3 +517,97 @@ fn late_initial_ca_after_alignment() {
     p.run(60_000);
     assert_eq!((p.ca(0), p.ca(1)), (CaState::Aligned, CaState::Aligned));
 }
+
+/// Was a bug: a flush numbered from one DCS's instance collides with another DCS's.
+///
+/// O originates k@1 (B and C learn it), updates it to k@2 (only C learns it) and withdraws it
+/// (k@3, lost), then restarts with its state lost and its local server holding nothing. Aligning
+/// with B first, O sees its own k@1, not held, and flushes it with a deletion numbered above it:
+/// k@2, the number C's live instance has. Aligning with C then, neither k@2 is newer than the
+/// other, so C kept the withdrawn entry live for good: the flush was not marked unconfirmed
+/// (numbered without knowing what the group holds), so O did not fetch C's k@2 to compare.
+///
+/// Seen in the simulator as "server 2 holds a withdrawn entry, back: key 00000177 of server 0 seq
+/// 0x80000002" (seed 589 of the README's command line).
+#[test]
+fn flush_after_state_losing_restart_collides_with_a_live_instance() {
+    const O: usize = 0;
+    const B: usize = 1;
+    const C: usize = 2;
+    let mut n = Net::new(3);
+    let k = RecordId {
+        key: Id::new(&key()).unwrap(),
+        origin: lsid(O),
+    };
+    n.link(O, B);
+    n.link(O, C);
+    n.s[O].originate(n.now, &key(), data(1)).unwrap();
+    n.collect();
+    let both = [(O, B), (O, C)];
+    n.run_on(&both, 5_000, |n| {
+        n.seq(B, &k).is_some() && n.seq(C, &k).is_some()
+    });
+    n.s[O].originate(n.now, &key(), data(2)).unwrap();
+    n.collect();
+    n.drop_all(O, B);
+    n.run_on(&[(O, C)], 5_000, |n| n.seq(C, &k) == Some(0x8000_0002));
+    assert_eq!(
+        (n.seq(B, &k), n.seq(C, &k)),
+        (Some(0x8000_0001), Some(0x8000_0002))
+    );
+    n.s[O].withdraw(n.now, &key()).unwrap();
+    n.collect();
+    n.drop_all(O, B);
+    n.drop_all(O, C);
+
+    // O restarts with nothing; its local server hands over an empty cache.
+    let cfg = SimConfig {
+        servers: 3,
+        ..SimConfig::default()
+    };
+    n.s[O] = Server::new(ServerConfig::new(2, 1, lsid(O)));
+    assert!(n.s[O].replace_local_cache(n.now, Vec::new()).is_empty());
+    for y in [B, C] {
+        n.drop_all(O, y);
+        n.drop_all(y, O);
+        let id = n.s[O].add_dcs(n.now, cfg.dcs_config(lsid(y)));
+        n.dcs.insert((O, y), id);
+        let back = n.dcs[&(y, O)];
+        n.s[y].link_down(n.now, back);
+    }
+    n.collect();
+    for y in [B, C] {
+        n.drop_all(y, O);
+    }
+    // O aligns with B first (and flushes k@1), then with C.
+    let id = n.dcs[&(O, B)];
+    n.s[O].link_up(n.now, id);
+    let back = n.dcs[&(B, O)];
+    n.s[B].link_up(n.now, back);
+    n.collect();
+    n.run_on(&[(O, B)], 10_000, |n| {
+        n.ca(O, B) == CaState::Aligned && n.ca(B, O) == CaState::Aligned
+    });
+    let flushed = n.s[O].cache().get(&k).expect("O flushed its entry");
+    assert_eq!((flushed.deleted(), flushed.seq), (true, 0x8000_0002));
+    let id = n.dcs[&(O, C)];
+    n.s[O].link_up(n.now, id);
+    let back = n.dcs[&(C, O)];
+    n.s[C].link_up(n.now, back);
+    n.collect();
+    n.run_on(&both, 20_000, |_| false);
+    for (x, y) in both {
+        assert_eq!(
+            (n.ca(x, y), n.ca(y, x)),
+            (CaState::Aligned, CaState::Aligned)
+        );
+    }
+    for x in [O, B, C] {
+        let e = n.s[x].cache().get(&k);
+        assert!(
+            e.is_none_or(|e| e.deleted()),
+            "server {x} holds the withdrawn entry live at {:#x}",
+            e.map_or(0, |e| e.seq)
+        );
+    }
+}

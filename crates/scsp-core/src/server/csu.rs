@@ -337,9 +337,12 @@ impl Server {
             // The local server holds this entry: supersede the stale instance.
             self.reoriginate(now, &id, rseq);
         } else if self.authoritative && rseq != SEQ_PURGE {
-            // The local server does not hold it: flush it from the group.
+            // The local server does not hold it: flush it from the group. Numbered from the
+            // instance this DCS showed, without knowing what the others hold (another may have
+            // that very number, from before we lost our state): unconfirmed, so that a DCS
+            // showing the same number is asked for its instance, to compare.
             let del = self.cfg.profile.deletion_of(&csa.data);
-            self.install_local(now, id, seq::next_csa(rseq, 1), del, true, false);
+            self.install_local(now, id, seq::next_csa(rseq, 1), del, true, true);
         } else if rseq == SEQ_PURGE {
             self.cache.remove(&id);
             self.flood_csa(now, &csa, Some(from), Hops::Configured);
