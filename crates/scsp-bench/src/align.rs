@@ -203,6 +203,14 @@ fn records(profile: Profile, origin: Node, tag: u8, n: u32) -> Result<Vec<KeyDat
     }
 }
 
+/// A run's end checked (B Aligned with nothing left to ask, the caches identical), the daemons
+/// still up.
+fn checked(run: Run, ca: &mut Client, cb: &mut Client) -> Result<Run, Error> {
+    wait_aligned(cb, "B to reach Aligned")?;
+    verify(ca, cb, run.entries)?;
+    Ok(run)
+}
+
 /// Wait until every DCS of the daemon behind `c` is Aligned.
 fn wait_aligned(c: &mut Client, what: &str) -> Result<(), Error> {
     daemon::wait_for(
@@ -316,11 +324,7 @@ fn align_fresh(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
     let (cpu_a, cpu_b) = (da.cpu()? - cpu_a0, db.cpu()?);
     let a_to_b = daemon::sent_to(&mut ca, nb.addr)?.since(before);
     let b_to_a = daemon::sent_to(&mut cb, na.addr)?;
-    wait_aligned(&mut cb, "B to reach Aligned")?;
-    verify(&mut ca, &mut cb, n)?;
-    drop(db);
-    drop(da);
-    Ok(Run {
+    let run = Run {
         seconds,
         summarized,
         a_to_b,
@@ -328,7 +332,8 @@ fn align_fresh(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
         entries: n,
         cpu_a,
         cpu_b,
-    })
+    };
+    checked(run, &mut ca, &mut cb)
 }
 
 /// B holds a fraction of A's entries and some of its own; the link comes back up.
@@ -384,11 +389,7 @@ fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
     let (cpu_a, cpu_b) = (da.cpu()? - cpu_a0, db.cpu()? - cpu_b0);
     let a_to_b = daemon::sent_to(&mut ca, nb.addr)?;
     let b_to_a = daemon::sent_to(&mut cb, na.addr)?.since(b_before);
-    wait_aligned(&mut cb, "B to reach Aligned")?;
-    verify(&mut ca, &mut cb, want)?;
-    drop(db);
-    drop(da);
-    Ok(Run {
+    let run = Run {
         seconds,
         summarized,
         a_to_b,
@@ -396,5 +397,6 @@ fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
         entries: want,
         cpu_a,
         cpu_b,
-    })
+    };
+    checked(run, &mut ca, &mut cb)
 }

@@ -482,7 +482,7 @@ pub fn wait_for(
     every: Duration,
     cond: impl FnMut() -> Result<bool, Error>,
 ) -> Result<(), Error> {
-    wait_paced(what, timeout, |_| every, cond)
+    wait_paced(what, timeout, || every, cond)
 }
 
 /// How long a timed wait sleeps between polls after `elapsed` since the clock started: 1/200 of
@@ -502,13 +502,13 @@ pub fn wait_timed(
     cond: impl FnMut() -> Result<bool, Error>,
 ) -> Result<(), Error> {
     let start = Instant::now();
-    wait_paced(what, timeout, |_| pace(min, start.elapsed()), cond)
+    wait_paced(what, timeout, || pace(min, start.elapsed()), cond)
 }
 
 fn wait_paced(
     what: &str,
     timeout: Duration,
-    mut every: impl FnMut(Instant) -> Duration,
+    mut every: impl FnMut() -> Duration,
     mut cond: impl FnMut() -> Result<bool, Error>,
 ) -> Result<(), Error> {
     let deadline = Instant::now() + timeout;
@@ -516,11 +516,10 @@ fn wait_paced(
         if cond()? {
             return Ok(());
         }
-        let now = Instant::now();
-        if now > deadline {
+        if Instant::now() > deadline {
             return Err(Error::Timeout(format!("{what} (after {timeout:?})")));
         }
-        std::thread::sleep(every(now));
+        std::thread::sleep(every());
     }
 }
 

@@ -323,7 +323,7 @@ impl Cache {
 
     pub(crate) fn remove(&mut self, id: &RecordId) -> Option<Entry> {
         let slots = &self.slots;
-        let i = self.index.remove(self.state.hash_one(id), |i| {
+        let i = self.index.remove(self.hash(id), |i| {
             slot(slots, i).is_some_and(|(k, _)| k == id)
         })?;
         let old = self.slots.get_mut(i as usize)?.take().map(|(_, e)| e);

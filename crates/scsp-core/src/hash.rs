@@ -106,20 +106,30 @@ impl SlotIndex {
     }
 
     /// Look for the key, making room first for it to be inserted.
-    pub fn find_or_vacant(&mut self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Probe {
+    pub fn find_or_vacant(&mut self, hash: u64, eq: impl FnMut(u32) -> bool) -> Probe {
         self.reserve(1);
+        match self.probe(hash, eq) {
+            Ok((_, slot)) => Probe::Found(slot),
+            Err(at) => Probe::Vacant(at),
+        }
+    }
+
+    /// Walk the run from the home bucket of `hash`: the bucket and slot of the key for which
+    /// `eq` holds, or the empty bucket that ends the run (in a table with no buckets, `Err`
+    /// names none).
+    fn probe(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Result<(usize, u32), usize> {
         let tag = Self::tag(hash);
         let mask = self.mask();
         let mut i = tag as usize & mask;
         loop {
-            match self.buckets.get(i) {
-                Some(&EMPTY) | None => return Probe::Vacant(i),
-                Some(&b) => {
-                    let slot = b as u32;
-                    if (b >> 32) as u32 == tag && eq(slot) {
-                        return Probe::Found(slot);
-                    }
-                }
+            let Some(&b) = self.buckets.get(i) else {
+                return Err(i);
+            };
+            if b == EMPTY {
+                return Err(i);
+            }
+            if (b >> 32) as u32 == tag && eq(b as u32) {
+                return Ok((i, b as u32));
             }
             i = (i + 1) & mask;
         }
@@ -137,20 +147,8 @@ impl SlotIndex {
 
     /// The bucket and slot of the key with `hash` for which `eq` holds (for
     /// [`SlotIndex::remove_bucket`]).
-    pub fn find_bucket(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<(usize, u32)> {
-        let tag = Self::tag(hash);
-        let mask = self.mask();
-        let mut i = tag as usize & mask;
-        loop {
-            let b = *self.buckets.get(i)?;
-            if b == EMPTY {
-                return None;
-            }
-            if (b >> 32) as u32 == tag && eq(b as u32) {
-                return Some((i, b as u32));
-            }
-            i = (i + 1) & mask;
-        }
+    pub fn find_bucket(&self, hash: u64, eq: impl FnMut(u32) -> bool) -> Option<(usize, u32)> {
+        self.probe(hash, eq).ok()
     }
 
     /// Remove the key with `hash` for which `eq` holds, returning its slot.

@@ -275,27 +275,13 @@ impl ProfileOps for Generic {
 
     fn parse_add_args(&self, args: &[String]) -> Result<Value, ProfileError> {
         let usage = || ProfileError::new(format!("usage: add <server> generic {ADD_USAGE}"));
-        let mut pos = Vec::new();
         let mut lifetime: Option<u32> = None;
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let val = if a == "--lifetime" {
-                Some(it.next().ok_or_else(usage)?.as_str())
-            } else {
-                a.strip_prefix("--lifetime=")
-            };
-            match val {
-                Some(v) => {
-                    lifetime = Some(v.parse().map_err(|_| {
-                        ProfileError::new(format!("--lifetime {v:?}: seconds, 0 to 2^32-1"))
-                    })?);
-                }
-                None if a.starts_with("--") => {
-                    return Err(ProfileError::new(format!("unknown option {a}")));
-                }
-                None => pos.push(a.as_str()),
-            }
-        }
+        let pos = crate::add_form_args(args, usage, |v| {
+            lifetime = Some(v.parse().map_err(|_| {
+                ProfileError::new(format!("--lifetime {v:?}: seconds, 0 to 2^32-1"))
+            })?);
+            Ok(())
+        })?;
         let [key, data] = pos.as_slice() else {
             return Err(usage());
         };

@@ -183,6 +183,33 @@ pub trait ProfileOps: Send + Sync {
     }
 }
 
+/// The positional arguments of an `add` form, each value of its one option `--lifetime`
+/// (`--lifetime V` or `--lifetime=V`) handed to `lifetime` in order; any other option is refused,
+/// and a `--lifetime` without its value gives `usage`.
+pub(crate) fn add_form_args<'a>(
+    args: &'a [String],
+    usage: impl Fn() -> ProfileError,
+    mut lifetime: impl FnMut(&'a str) -> Result<(), ProfileError>,
+) -> Result<Vec<&'a str>, ProfileError> {
+    let mut pos = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let val = if a == "--lifetime" {
+            Some(it.next().ok_or_else(&usage)?.as_str())
+        } else {
+            a.strip_prefix("--lifetime=")
+        };
+        match val {
+            Some(v) => lifetime(v)?,
+            None if a.starts_with("--") => {
+                return Err(ProfileError::new(format!("unknown option {a}")));
+            }
+            None => pos.push(a.as_str()),
+        }
+    }
+    Ok(pos)
+}
+
 /// The profile of a server speaking `protocol_id` with `options`.
 pub fn ops_for(protocol_id: u16, options: &ProfileOptions) -> Arc<dyn ProfileOps> {
     match protocol_id {

@@ -241,33 +241,19 @@ impl ProfileOps for Atmarp {
 
     fn parse_add_args(&self, args: &[String]) -> Result<Value, ProfileError> {
         let usage = || ProfileError::new(format!("usage: add <server> atmarp {ADD_USAGE}"));
-        let mut pos = Vec::new();
         let mut lifetime: Option<u8> = None;
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let val = if a == "--lifetime" {
-                Some(it.next().ok_or_else(usage)?.as_str())
-            } else {
-                a.strip_prefix("--lifetime=")
-            };
-            match val {
-                Some(v) => {
-                    let m: u8 = v.parse().map_err(|_| {
-                        ProfileError::new(format!(
-                            "--lifetime {v:?}: minutes from 1 to 255 (0 deletes: use del)"
-                        ))
-                    })?;
-                    if m == 0 {
-                        return Err(ProfileError::new("--lifetime 0 deletes the entry: use del"));
-                    }
-                    lifetime = Some(m);
-                }
-                None if a.starts_with("--") => {
-                    return Err(ProfileError::new(format!("unknown option {a}")));
-                }
-                None => pos.push(a.as_str()),
+        let pos = crate::add_form_args(args, usage, |v| {
+            let m: u8 = v.parse().map_err(|_| {
+                ProfileError::new(format!(
+                    "--lifetime {v:?}: minutes from 1 to 255 (0 deletes: use del)"
+                ))
+            })?;
+            if m == 0 {
+                return Err(ProfileError::new("--lifetime 0 deletes the entry: use del"));
             }
-        }
+            lifetime = Some(m);
+            Ok(())
+        })?;
         let (ip, atm, sub) = match pos.as_slice() {
             [ip, atm] => (ip, atm, None),
             [ip, atm, sub] => (ip, atm, Some(sub)),

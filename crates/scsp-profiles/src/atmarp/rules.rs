@@ -268,21 +268,31 @@ impl AtmarpRules {
 
     /// Store local entry `key`, keeping its deadline in `due`.
     fn put_local(&mut self, key: &[u8], l: Local) {
-        self.due.insert((l.deadline(), key.to_vec()));
-        if let Some(old) = self.local.insert(key.to_vec(), l) {
-            let was = (old.deadline(), key.to_vec());
-            if self.local.get(key).is_none_or(|l| l.deadline() != was.0) {
-                self.due.remove(&was);
-            }
-        }
+        let now = l.deadline();
+        let was = self.local.insert(key.to_vec(), l).map(|old| old.deadline());
+        self.move_deadline(key, was, now);
     }
 
-    /// Change local entry `key` with `f`, keeping its deadline in `due`.
+    /// Change local entry `key` in place with `f`, keeping its deadline in `due`.
     fn update_local(&mut self, key: &[u8], f: impl FnOnce(&mut Local)) {
-        if let Some(mut l) = self.local.get(key).cloned() {
-            f(&mut l);
-            self.put_local(key, l);
+        let Some(l) = self.local.get_mut(key) else {
+            return;
+        };
+        let was = l.deadline();
+        f(l);
+        let now = l.deadline();
+        self.move_deadline(key, Some(was), now);
+    }
+
+    /// Local entry `key`'s deadline is now `now` (it was `was`, if it was held).
+    fn move_deadline(&mut self, key: &[u8], was: Option<Time>, now: Time) {
+        if was == Some(now) {
+            return;
         }
+        if let Some(t) = was {
+            self.due.remove(&(t, key.to_vec()));
+        }
+        self.due.insert((now, key.to_vec()));
     }
 
     /// Remote bindings for `ip` that differ from `binding` and are still live at `now`.
