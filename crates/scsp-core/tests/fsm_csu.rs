@@ -745,3 +745,45 @@ fn pipelined_backlog_is_bounded() {
     b.server.work(b.now);
     assert_eq!(b.server.cache().live(), 70);
 }
+
+#[test]
+fn b_2_0_2_csu_reply_csas_records_have_hop_count_one() {
+    // A stand-alone CSAS record has Hop Count 1 (B.2.0.2), whatever the Hop Count of the
+    // flooded CSA it acknowledges.
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    let peer = b.peer.clone();
+    b.deliver(Body::CsuRequest {
+        records: vec![
+            csa(b"a", &peer, SEQ_FIRST, 3, b"1"),
+            csa(b"b", &peer, SEQ_FIRST, 7, b"1"),
+        ],
+    });
+    let acks = replies(&b.sent());
+    assert_eq!(acks.len(), 2);
+    assert!(acks.iter().all(|a| a.hops == 1), "{acks:?}");
+    // An older instance is acknowledged with the CSAS of ours: Hop Count 1 too.
+    b.deliver(Body::CsuRequest {
+        records: vec![csa(b"a", &peer, SEQ_FIRST - 1, 5, b"0")],
+    });
+    let acks = replies(&b.sent());
+    assert_eq!(acks.len(), 1);
+    assert_eq!((acks[0].hops, acks[0].seq), (1, SEQ_FIRST));
+    // The same when the acknowledgement waits for the local server's verdict.
+    b.server.set_confirm(b.now, true);
+    b.deliver(Body::CsuRequest {
+        records: vec![csa(b"c", &peer, SEQ_FIRST, 4, b"1")],
+    });
+    let token = b
+        .events()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Confirm { token, .. } => Some(token),
+            _ => None,
+        })
+        .expect("a confirmation request");
+    b.server.confirm(b.now, token, true).unwrap();
+    let acks = replies(&b.sent());
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].hops, 1);
+}

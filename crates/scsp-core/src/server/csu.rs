@@ -68,12 +68,14 @@ impl Server {
             .collect();
         self.cache.touch(&hashes);
         for ((csa, solicited), hash) in records.into_iter().zip(solicited).zip(hashes) {
-            let (hops, id) = (csa.summary.hops, csa.summary.id.clone());
+            let id = csa.summary.id.clone();
             if let Some(Ack { seq, null }) = self.on_csa(now, from, csa, solicited, hash)
                 && let Some(d) = self.dcs_mut(from)
             {
+                // B.2.0.2: a stand-alone CSAS record (here, in a CSU Reply) has Hop Count 1,
+                // whatever the Hop Count of the CSA it acknowledges.
                 d.acks.push(Csas {
-                    hops,
+                    hops: 1,
                     null,
                     seq,
                     id,
@@ -189,8 +191,9 @@ impl Server {
             return Some(ack);
         }
         if self.confirm && !self.cfg.profile.is_deletion(&csa.data) {
+            // B.2.0.2: the CSAS that will acknowledge it stands alone: Hop Count 1.
             let ack = Csas {
-                hops: csa.summary.hops,
+                hops: 1,
                 null: ack.null,
                 seq: ack.seq,
                 id,
