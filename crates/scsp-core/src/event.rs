@@ -144,8 +144,6 @@ pub enum Drop {
     WrongSender,
     /// The Receiver ID is neither our LSID (nor, for a CSU, all 0xFF).
     NotForUs,
-    /// A Hello advertising another Family ID.
-    WrongFamily(u16),
     /// A message other than Hello before the Hello FSM is Bidirectional (2.1).
     NotBidirectional(MessageType),
     /// A message the CA FSM does not take in its present state.
@@ -158,6 +156,26 @@ pub enum Drop {
     CacheFull,
     /// A CSA whose Hop Count was zero.
     HopsExhausted,
+}
+
+/// What a [`Trace::Notice`] reports. Each has its own counter in [`crate::DcsStats`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Notice {
+    /// The DCS advertises another Family ID than ours in its Hellos. They are accepted (the
+    /// Hello protocol runs per Protocol ID and Server Group ID, 2.1; the Family ID is an
+    /// aggregation hint, B.2.5). Reported when first seen and when it changes.
+    FamilyMismatch {
+        /// Ours.
+        ours: u16,
+        /// The DCS's.
+        theirs: u16,
+    },
+    /// A CSA or a summary numbered 0x7FFFFFFF (a purge, B.2.0.2) of an entry we do not hold:
+    /// nothing is stored (docs/rfc2334-readings.md, "a purge of an entry not held").
+    StrayPurge {
+        /// The entry's Cache Key and Originator ID.
+        id: crate::wire::RecordId,
+    },
 }
 
 /// A trace event: every FSM transition and every message in and out.
@@ -205,6 +223,13 @@ pub enum Trace {
         dcs: DcsId,
         /// Why.
         reason: Drop,
+    },
+    /// Something a DCS sent that is accepted but worth an operator's attention.
+    Notice {
+        /// The DCS.
+        dcs: DcsId,
+        /// What it was.
+        notice: Notice,
     },
     /// An abnormal event (2.1): the Hello FSM goes back to Waiting.
     Abnormal {

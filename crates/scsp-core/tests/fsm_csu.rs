@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use scsp_core::event::{CacheChange, RemoveReason};
+use scsp_core::event::{CacheChange, Notice, RemoveReason, Trace};
 use scsp_core::wire::{Body, Id, Packet, SEQ_FIRST, SEQ_LAST, SEQ_PURGE};
 use scsp_core::{CaState, Event, HelloState};
 
@@ -786,4 +786,101 @@ fn b_2_0_2_csu_reply_csas_records_have_hop_count_one() {
     let acks = replies(&b.sent());
     assert_eq!(acks.len(), 1);
     assert_eq!(acks[0].hops, 1);
+}
+
+fn notices(b: &mut Bench) -> Vec<Notice> {
+    b.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Trace(Trace::Notice { notice, .. }) => Some(notice),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn b_2_0_2_purge_of_an_entry_not_held_is_acknowledged_passed_on_not_stored() {
+    // 0x7FFFFFFF is only ever a purge (B.2.0.2), never an entry: a purge of an entry we do not
+    // hold stores nothing, but is acknowledged, passed on (another DCS may hold the entry),
+    // counted and reported (docs/rfc2334-readings.md, "a purge of an entry not held").
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    let other = b.add_aligned_peer(3);
+    b.sent();
+    b.events();
+    let peer = b.peer.clone();
+    b.deliver(Body::CsuRequest {
+        records: vec![csa(b"k", &peer, SEQ_PURGE, 3, b"")],
+    });
+    let sent = b.sent_all();
+    let acks: Vec<_> = sent
+        .iter()
+        .filter(|(d, _)| *d == b.dcs)
+        .flat_map(|(_, p)| replies(std::slice::from_ref(p)))
+        .collect();
+    assert_eq!(acks.len(), 1, "acknowledged");
+    assert_eq!(acks[0].seq, SEQ_PURGE);
+    let forwarded: Vec<_> = sent
+        .iter()
+        .filter(|(d, _)| *d == other)
+        .flat_map(|(_, p)| requests(std::slice::from_ref(p)))
+        .collect();
+    assert_eq!(forwarded.len(), 1, "passed on to the other DCS");
+    assert_eq!(forwarded[0].summary.seq, SEQ_PURGE);
+    assert_eq!(b.server.cache().len(), 0, "nothing stored");
+    assert_eq!(b.server.dcs_info(b.dcs).unwrap().stats.stray_purges, 1);
+    assert_eq!(
+        notices(&mut b),
+        vec![Notice::StrayPurge {
+            id: rid(b"k", &peer)
+        }]
+    );
+}
+
+#[test]
+fn b_2_0_2_summarized_purge_of_an_entry_not_held_is_not_solicited() {
+    let mut b = Bench::new(1, 2);
+    let _ = b.bring_to_negotiation();
+    let peer = b.peer.clone();
+    b.deliver(Body::Ca {
+        seq: 4242,
+        m: true,
+        i: true,
+        o: true,
+        records: vec![],
+    });
+    b.sent();
+    b.events();
+    b.deliver(Body::Ca {
+        seq: 4243,
+        m: true,
+        i: false,
+        o: false,
+        records: vec![
+            csas(b"gone", &peer, SEQ_PURGE),
+            csas(b"live", &peer, SEQ_FIRST),
+        ],
+    });
+    let solicited: Vec<_> = b
+        .sent()
+        .into_iter()
+        .filter_map(|p| match p.body {
+            Body::Csus { records } => Some(records),
+            _ => None,
+        })
+        .flatten()
+        .map(|r| r.id.key.as_bytes().to_vec())
+        .collect();
+    assert_eq!(
+        solicited,
+        vec![b"live".to_vec()],
+        "nothing to fetch for a purge"
+    );
+    assert_eq!(b.server.dcs_info(b.dcs).unwrap().stats.stray_purges, 1);
+    assert_eq!(
+        notices(&mut b),
+        vec![Notice::StrayPurge {
+            id: rid(b"gone", &peer)
+        }]
+    );
 }

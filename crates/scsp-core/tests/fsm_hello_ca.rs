@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use scsp_core::event::{Drop, Trace};
+use scsp_core::event::{Drop, Notice, Trace};
 use scsp_core::wire::{Body, Csas, Id, Packet};
 use scsp_core::{CaState, Event, HelloState};
 
@@ -215,18 +215,37 @@ fn rfc_2_1_link_down_goes_to_down() {
 }
 
 #[test]
-fn b_2_5_family_id_is_carried_and_checked() {
+fn b_2_5_family_id_is_carried_and_another_family_is_accepted() {
+    // 2.1 runs the Hello protocol per Protocol ID and Server Group ID; the Family ID is an
+    // aggregation hint (B.2.5): a Hello of another family is accepted, counted and reported
+    // once while it stays the same.
     let mut b = Bench::new(1, 2).with_config(|c| c.family_id = 9);
     b.server.link_up(b.now, b.dcs);
     match only(b.sent()).body {
         Body::Hello { family_id, .. } => assert_eq!(family_id, 9),
         other => panic!("{other:?}"),
     }
+    b.events();
     b.deliver_hello(true); // family 0
+    b.deliver_hello(true);
+    assert_eq!(b.hello_state(), HelloState::Bidirectional);
+    let notices: Vec<_> = b
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Trace(Trace::Notice { notice, .. }) => Some(notice),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
-        b.hello_state(),
-        HelloState::Waiting,
-        "a Hello of another family is dropped"
+        notices,
+        vec![Notice::FamilyMismatch { ours: 9, theirs: 0 }],
+        "reported once"
+    );
+    assert_eq!(
+        b.server.dcs_info(b.dcs).unwrap().stats.family_mismatches,
+        2,
+        "every such Hello counted"
     );
 }
 

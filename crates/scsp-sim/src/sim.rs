@@ -793,6 +793,12 @@ impl<'a> Sim<'a> {
             Event::Trace(Trace::Abnormal { dcs, cause }) => {
                 format!("s{node} dcs {}: ABNORMAL {cause}", self.name_dcs(node, dcs))
             }
+            Event::Trace(Trace::Notice { dcs, notice }) => {
+                format!(
+                    "s{node} dcs {}: notice {notice:?}",
+                    self.name_dcs(node, dcs)
+                )
+            }
             Event::Trace(Trace::Dropped { dcs, reason }) => {
                 format!(
                     "s{node} dcs {}: dropped {reason:?}",

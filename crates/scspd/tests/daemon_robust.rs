@@ -344,3 +344,66 @@ fn client_that_does_not_read_is_disconnected() {
         m => panic!("{m:?}"),
     }
 }
+
+fn hello_with(group: (u16, u16), family_id: u16, sender: [u8; 4], receiver: Id) -> Vec<u8> {
+    let p = Packet {
+        common: Common {
+            protocol_id: group.0,
+            sgid: group.1,
+            sender: Id::from(sender),
+            receiver,
+        },
+        body: Body::Hello {
+            interval: 1,
+            dead_factor: 3,
+            family_id,
+            additional: Vec::new(),
+        },
+        extensions: Vec::new(),
+    };
+    wire::encode(&p, None).unwrap()
+}
+
+#[test]
+fn rfc_2_1_group_mismatch_logged_at_warn_and_another_family_accepted() {
+    let (pa, pb) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"));
+    let a = Daemon::start("grpA", &server_conf("s_a", (1, pa), &[(2, pb)], ""));
+    let dcs = UdpSocket::bind(("127.0.0.2", pb)).unwrap();
+    let to = ("127.0.0.1", pa);
+    let us = Id::from([127, 0, 0, 1]);
+    // Another Protocol ID, then another Server Group ID: dropped, with a WARN line saying what
+    // was expected (RFC 2334 2.1: the Hello protocol runs per Protocol ID / Server Group ID).
+    dcs.send_to(&hello_with((65001, 7), 0, [127, 0, 0, 2], us.clone()), to)
+        .unwrap();
+    dcs.send_to(&hello_with((65000, 8), 0, [127, 0, 0, 2], us.clone()), to)
+        .unwrap();
+    a.wait_until(10, "both mismatches logged", || {
+        let log = a.log_text();
+        log.contains("dropped a packet of protocol 65001, server group 7; expected protocol 65000, server group 7")
+            && log.contains("dropped a packet of protocol 65000, server group 8; expected protocol 65000, server group 7")
+    });
+    let log = a.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("dropped a packet of protocol 65001"))
+        .unwrap();
+    assert!(line.contains("WARN"), "a warning: {line}");
+    assert_eq!(a.dcs_by_id("s_a", "127.0.0.2").hello, "Waiting");
+    // Another Family ID in the right group: accepted (B.2.5: an aggregation hint), counted and
+    // logged once.
+    for _ in 0..3 {
+        dcs.send_to(&hello_with((65000, 7), 5, [127, 0, 0, 2], us.clone()), to)
+            .unwrap();
+    }
+    a.wait_until(10, "Bidirectional with a DCS of another family", || {
+        let d = a.dcs_by_id("s_a", "127.0.0.2");
+        d.hello == "Bidirectional" && d.stats["family_mismatches"] == 3
+    });
+    let log = a.log_text();
+    assert_eq!(
+        log.matches("Hellos advertise Family ID 5, ours is 0")
+            .count(),
+        1,
+        "{log}"
+    );
+}

@@ -7,7 +7,7 @@ use super::{DcsId, Server};
 use crate::Time;
 use crate::event::{CaState, Drop, MessageSummary};
 use crate::seq;
-use crate::wire::{self, Body, Csas, MessageType};
+use crate::wire::{self, Body, Csas, MessageType, SEQ_PURGE};
 
 /// A received CA message.
 #[derive(Debug)]
@@ -142,6 +142,7 @@ impl Server {
         let max = self.cfg.max_entries;
         let mut wanted = Vec::new();
         let mut missing = 0;
+        let mut stray = Vec::new();
         let hashes: Vec<u64> = records.iter().map(|r| self.cache.hash(&r.id)).collect();
         self.cache.touch(&hashes);
         for (r, hash) in records.into_iter().zip(hashes) {
@@ -149,6 +150,11 @@ impl Server {
                 continue;
             }
             let want = match self.cache.get_hashed(hash, &r.id) {
+                None if r.seq == SEQ_PURGE => {
+                    // A purge of an entry we do not hold: there is nothing to fetch.
+                    stray.push(r.id.clone());
+                    false
+                }
                 None => {
                     missing += 1;
                     true
@@ -163,6 +169,9 @@ impl Server {
             if want {
                 wanted.push(r);
             }
+        }
+        for r in stray {
+            self.stray_purge(id, r);
         }
         let Some(d) = self.dcs_mut(id) else { return };
         d.crl.missing += missing;

@@ -177,13 +177,20 @@ impl Server {
         };
         if rseq == SEQ_PURGE {
             // B.2.0.2: the originator purges the entry before restarting its sequence space.
-            if let Some(old) = self.cache.remove(&id)
-                && !old.deleted()
-            {
-                self.events.push_back(Event::Cache(CacheChange::Removed {
-                    entry: old.view(&id),
-                    reason: RemoveReason::Purged,
-                }));
+            match self.cache.remove(&id) {
+                Some(old) if !old.deleted() => {
+                    self.events.push_back(Event::Cache(CacheChange::Removed {
+                        entry: old.view(&id),
+                        reason: RemoveReason::Purged,
+                    }));
+                }
+                Some(_) => {}
+                None => {
+                    // A purge of an entry we do not hold: nothing to store (a purge is never an
+                    // entry), but passed on, since our other DCSs may hold it
+                    // (docs/rfc2334-readings.md, "a purge of an entry not held").
+                    self.stray_purge(from, id.clone());
+                }
             }
             if let Some(h) = hops {
                 self.flood_csa(now, &csa, Some(from), h);

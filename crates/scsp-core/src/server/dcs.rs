@@ -79,6 +79,10 @@ pub struct DcsStats {
     pub alignments: u64,
     /// Records learned from this DCS (new or newer instances).
     pub records_learned: u64,
+    /// Hellos advertising another Family ID than ours (accepted, B.2.5).
+    pub family_mismatches: u64,
+    /// Purges (sequence number 0x7FFFFFFF) of entries we do not hold, in CSAs or summaries.
+    pub stray_purges: u64,
 }
 
 /// A CSA on the DCS retransmit queue (2.3).
@@ -780,6 +784,8 @@ pub(crate) struct Dcs {
     /// HelloInterval and DeadFactor the DCS advertised.
     pub peer_interval: u16,
     pub peer_dead_factor: u16,
+    /// The Family ID the DCS last advertised, when it differed from ours.
+    pub peer_family: Option<u16>,
     pub last_hello: Option<Time>,
     pub last_hello_with_us: Option<Time>,
     pub hello_at: Option<Time>,
@@ -829,6 +835,7 @@ impl Dcs {
             heard: false,
             peer_interval: 0,
             peer_dead_factor: 0,
+            peer_family: None,
             last_hello: None,
             last_hello_with_us: None,
             hello_at: None,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{DcsId, Server};
 use crate::Time;
-use crate::event::{CaState, Drop, Event, HelloState, Since, Trace};
+use crate::event::{CaState, Event, HelloState, Notice, Since, Trace};
 use crate::wire::{Body, Id};
 
 impl Server {
@@ -100,15 +100,27 @@ impl Server {
         family_id: u16,
         receivers: &[Id],
     ) {
-        if family_id != self.cfg.family_id {
-            self.drop_packet(id, Drop::WrongFamily(family_id));
-            return;
-        }
-        let lsid = self.cfg.lsid.clone();
+        let (lsid, ours) = (self.cfg.lsid.clone(), self.cfg.family_id);
         let Some(d) = self.dcs_mut(id) else { return };
         if d.hello.state == HelloState::Down {
             return;
         }
+        if family_id != ours {
+            // 2.1 runs the Hello protocol per Protocol ID and Server Group ID; B.2.5 makes the
+            // Family ID an aggregation hint. Accepted, counted, reported when it changes.
+            d.stats.family_mismatches += 1;
+            if d.peer_family.replace(family_id) != Some(family_id) {
+                let notice = Notice::FamilyMismatch {
+                    ours,
+                    theirs: family_id,
+                };
+                self.events
+                    .push_back(Event::Trace(Trace::Notice { dcs: id, notice }));
+            }
+        } else {
+            d.peer_family = None;
+        }
+        let Some(d) = self.dcs_mut(id) else { return };
         d.peer_interval = interval.max(1);
         d.peer_dead_factor = dead_factor.max(1);
         d.last_hello = Some(now);

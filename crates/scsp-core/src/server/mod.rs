@@ -982,6 +982,17 @@ impl Server {
 
     // ----- packet input ---------------------------------------------------------------------
 
+    /// A purge (0x7FFFFFFF) of an entry we do not hold, received from `from`: counted and
+    /// reported.
+    fn stray_purge(&mut self, from: DcsId, id: RecordId) {
+        if let Some(d) = self.dcs_mut(from) {
+            d.stats.stray_purges += 1;
+        }
+        let notice = crate::event::Notice::StrayPurge { id };
+        self.events
+            .push_back(Event::Trace(Trace::Notice { dcs: from, notice }));
+    }
+
     fn drop_packet(&mut self, from: DcsId, reason: Drop) {
         if let Some(d) = self.dcs_mut(from) {
             match reason {

@@ -19,6 +19,7 @@ pub mod detach;
 pub mod log;
 pub mod plan;
 pub mod profiles;
+pub mod ratelimit;
 pub mod server;
 pub mod trace;
 

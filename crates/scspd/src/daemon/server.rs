@@ -11,7 +11,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use scsp_core::event::{Drop as DropReason, EntryView as CoreEntry, MessageSummary, RemoveReason};
+use scsp_core::event::{
+    Drop as DropReason, EntryView as CoreEntry, MessageSummary, Notice, RemoveReason,
+};
 use scsp_core::wire::{Data, Id, MessageType};
 use scsp_core::{CaState, CacheChange, DcsId, Event, LocalError, Server, Trace};
 use tokio::net::UdpSocket;
@@ -22,6 +24,7 @@ use tracing::{debug, info, warn};
 
 use super::plan::{DcsPlan, ServerPlan, canonical, id_text};
 use super::profiles::{Added, Gone, Profiled};
+use super::ratelimit::{RateLimits, suppressed_note};
 use super::{Shared, SupCmd};
 use crate::proto::{DcsView, EntryView, ErrorCode, Notify, ProtoError, Response, ServerView};
 
@@ -39,11 +42,6 @@ const LINGER: Duration = Duration::from_micros(100);
 const SOCKET_BUFFER: usize = 4 << 20;
 /// Commands waiting for a server task.
 const COMMAND_QUEUE: usize = 64;
-/// Messages about network problems logged per server in [`RATE_WINDOW`], beyond which they are
-/// counted and summarised.
-const RATE_MAX: u32 = 10;
-/// See [`RATE_MAX`].
-const RATE_WINDOW: Duration = Duration::from_secs(60);
 
 /// The local server attached to a server: a client connection.
 #[derive(Debug, Clone)]
@@ -202,48 +200,6 @@ impl ServerHandle {
     }
 }
 
-/// Counts messages in a window and says when to log.
-#[derive(Debug)]
-struct RateLimit {
-    window_start: Instant,
-    logged: u32,
-    suppressed: u64,
-}
-
-impl RateLimit {
-    fn new() -> Self {
-        RateLimit {
-            window_start: Instant::now(),
-            logged: 0,
-            suppressed: 0,
-        }
-    }
-
-    /// `Some(n)`: log now, mentioning the `n` messages suppressed before. `None`: suppress.
-    fn allow(&mut self) -> Option<u64> {
-        let now = Instant::now();
-        if now.duration_since(self.window_start) >= RATE_WINDOW {
-            self.window_start = now;
-            self.logged = 0;
-        }
-        if self.logged < RATE_MAX {
-            self.logged += 1;
-            Some(std::mem::take(&mut self.suppressed))
-        } else {
-            self.suppressed += 1;
-            None
-        }
-    }
-}
-
-fn suppressed_note(n: u64) -> String {
-    if n == 0 {
-        String::new()
-    } else {
-        format!(" ({n} similar messages suppressed)")
-    }
-}
-
 /// One DCS as the task knows it.
 #[derive(Debug)]
 struct Peer {
@@ -266,7 +222,7 @@ struct Task {
     by_addr: HashMap<SocketAddr, DcsId>,
     client: Option<ClientLink>,
     dropped_unknown: u64,
-    limit: RateLimit,
+    limit: RateLimits,
     shared: Arc<Shared>,
     /// `now` of the last `handle_timeout`, to never spin on a deadline that stays in the past.
     last_timeout: Option<scsp_core::Time>,
@@ -320,7 +276,7 @@ pub fn spawn(
         by_addr: HashMap::new(),
         client: None,
         dropped_unknown: 0,
-        limit: RateLimit::new(),
+        limit: RateLimits::default(),
         shared,
         last_timeout: None,
         buf: vec![0u8; DATAGRAM_MAX],
@@ -373,6 +329,7 @@ impl Task {
 
     fn remove_peer(&mut self, now: scsp_core::Time, id: DcsId) {
         self.server.remove_dcs(now, id);
+        self.limit.forget(id);
         if let Some(p) = self.peers.remove(&id)
             && self.by_addr.get(&p.plan.peer) == Some(&id)
         {
@@ -418,7 +375,7 @@ impl Task {
                         }
                     }
                     Err(e) => {
-                        if let Some(n) = self.limit.allow() {
+                        if let Some(n) = self.limit.allow(std::time::Instant::now(), "receive error", None) {
                             warn!("server {}: receive error: {e}{}", self.name, suppressed_note(n));
                         }
                         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -438,9 +395,30 @@ impl Task {
             }
             self.drain().await;
             self.linger().await;
+            self.log_suppressed();
         }
         // Tell the DCSs nothing more: the socket closes; they will time us out.
         info!("server {}: stopped", self.name);
+    }
+
+    /// One line per log budget whose window ended with lines suppressed: the end of a burst.
+    fn log_suppressed(&mut self) {
+        for s in self.limit.summaries(std::time::Instant::now()) {
+            let about = match s.dcs {
+                Some(d) => {
+                    let (label, addr) = self.dcs_label(d);
+                    format!("DCS {label} ({addr}): ")
+                }
+                None => String::new(),
+            };
+            warn!(
+                "server {}: {about}{} similar messages ({}) suppressed in the last {} s",
+                self.name,
+                s.count,
+                s.reason,
+                super::ratelimit::WINDOW.as_secs()
+            );
+        }
     }
 
     /// When the core next needs `handle_timeout`.
@@ -528,7 +506,9 @@ impl Task {
                 };
                 let addr = p.plan.addr;
                 if let Err(e) = self.socket.send_to(&t.bytes, addr).await
-                    && let Some(n) = self.limit.allow()
+                    && let Some(n) =
+                        self.limit
+                            .allow(std::time::Instant::now(), "send failed", Some(t.dcs))
                 {
                     warn!(
                         "server {}: DCS {} ({addr}): send failed: {e}{}",
@@ -556,7 +536,10 @@ impl Task {
             }
             None => {
                 self.dropped_unknown += 1;
-                if let Some(n) = self.limit.allow() {
+                if let Some(n) = self
+                    .limit
+                    .allow(std::time::Instant::now(), "unknown source", None)
+                {
                     warn!(
                         "server {}: dropped a {}-byte packet from {from}, which is not a \
                          configured DCS{}",
@@ -746,7 +729,10 @@ impl Task {
                 let (label, addr) = self.dcs_label(dcs);
                 match &reason {
                     DropReason::InvalidRecord(e) => {
-                        if let Some(n) = self.limit.allow() {
+                        if let Some(n) =
+                            self.limit
+                                .allow(std::time::Instant::now(), "invalid record", Some(dcs))
+                        {
                             warn!(
                                 "server {}: DCS {label} ({addr}): refused a record ({} profile): {e} \
                                  (acknowledged, neither stored nor forwarded){}",
@@ -757,11 +743,32 @@ impl Task {
                         }
                     }
                     DropReason::Malformed(_) | DropReason::Auth(_) => {
-                        if let Some(n) = self.limit.allow() {
+                        let why = if matches!(reason, DropReason::Auth(_)) {
+                            "authentication"
+                        } else {
+                            "malformed"
+                        };
+                        if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs))
+                        {
                             warn!(
                                 "server {}: DCS {label} ({addr}): dropped packet: {}{}",
                                 self.name,
                                 drop_text(&reason),
+                                suppressed_note(n)
+                            );
+                        }
+                    }
+                    DropReason::WrongGroup { protocol_id, sgid } => {
+                        let now = std::time::Instant::now();
+                        if let Some(n) = self.limit.allow(now, "wrong group", Some(dcs)) {
+                            let core = &self.plan.core;
+                            warn!(
+                                "server {}: DCS {label} ({addr}): dropped a packet of protocol \
+                                 {protocol_id}, server group {sgid}; expected protocol {}, \
+                                 server group {}{}",
+                                self.name,
+                                core.protocol_id,
+                                core.sgid,
                                 suppressed_note(n)
                             );
                         }
@@ -783,9 +790,40 @@ impl Task {
                     );
                 }
             }
+            Trace::Notice { dcs, notice } => {
+                let (label, addr) = self.dcs_label(dcs);
+                let (why, text) = match &notice {
+                    Notice::FamilyMismatch { ours, theirs } => (
+                        "family mismatch",
+                        format!(
+                            "Hellos advertise Family ID {theirs}, ours is {ours} (accepted: \
+                             the Family ID is an aggregation hint, RFC 2334 B.2.5)"
+                        ),
+                    ),
+                    Notice::StrayPurge { id } => (
+                        "stray purge",
+                        format!(
+                            "purge (sequence 0x7fffffff) of an entry not held: key {}, \
+                             originator {} (not stored; passed on)",
+                            hex::encode(id.key.as_bytes()),
+                            hex::encode(id.origin.as_bytes())
+                        ),
+                    ),
+                };
+                if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs)) {
+                    warn!(
+                        "server {}: DCS {label} ({addr}): {text}{}",
+                        self.name,
+                        suppressed_note(n)
+                    );
+                }
+            }
             Trace::Abnormal { dcs, cause } => {
                 let (label, addr) = self.dcs_label(dcs);
-                if let Some(n) = self.limit.allow() {
+                if let Some(n) =
+                    self.limit
+                        .allow(std::time::Instant::now(), "abnormal event", Some(dcs))
+                {
                     warn!(
                         "server {}: DCS {label} ({addr}): abnormal event: {cause}{}",
                         self.name,
@@ -1372,7 +1410,6 @@ fn drop_text(r: &DropReason) -> String {
         }
         DropReason::WrongSender => "Sender ID is not the DCS's ID".to_owned(),
         DropReason::NotForUs => "Receiver ID is not ours".to_owned(),
-        DropReason::WrongFamily(f) => format!("Hello of family {f}"),
         DropReason::NotBidirectional(k) => format!("{} before Bidirectional", k.name()),
         DropReason::UnexpectedInState(k, s) => format!("{} in state {}", k.name(), s.name()),
         DropReason::IgnoredCa(seq) => format!("CA with sequence {seq:#010x} ignored"),

@@ -352,6 +352,14 @@ pub fn frame(body: &[u8]) -> Vec<u8> {
     f
 }
 
+/// A UDP port free on `ip` when asked (the kernel's choice), for tests that run in parallel.
+pub fn free_udp_port(ip: &str) -> u16 {
+    std::net::UdpSocket::bind((ip, 0))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free UDP port")
+}
+
 /// A server block for a line of daemons on 127.0.0.x: `me` is (x, port); each DCS (x, port).
 pub fn server_conf(name: &str, me: (u8, u16), dcs: &[(u8, u16)], extra_dcs: &str) -> String {
     let (x, port) = me;
