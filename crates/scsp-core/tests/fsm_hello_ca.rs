@@ -113,8 +113,9 @@ fn rfc_2_1_bidirectional_to_unidirectional_when_hello_stops_listing_us() {
 fn rfc_2_1_stalled_dcs_goes_to_waiting_and_leaves_receiver_list() {
     let mut b = Bench::new(1, 2);
     b.bring_to_aligned();
-    // The DCS advertised HelloInterval 1 and DeadFactor 3: stalled after 3 s of silence.
-    b.advance(Duration::from_millis(2900));
+    // The DCS advertised HelloInterval 1 and DeadFactor 3: stalled after 3 s of silence, plus
+    // half an interval for the last Hello's transit time.
+    b.advance(Duration::from_millis(3400));
     assert_eq!(b.hello_state(), HelloState::Bidirectional);
     b.sent();
     b.advance(Duration::from_millis(200));
@@ -147,11 +148,11 @@ fn rfc_2_1_dead_interval_is_the_one_the_dcs_advertised() {
     };
     b.deliver_packet(&p);
     assert_eq!(b.hello_state(), HelloState::Bidirectional);
-    b.advance(Duration::from_millis(9900));
+    b.advance(Duration::from_millis(10900));
     assert_eq!(
         b.hello_state(),
         HelloState::Bidirectional,
-        "2 s × 5 = 10 s, not our own 3 s"
+        "2 s × 5 = 10 s (+ half of 2 s), not our own 3 s"
     );
     b.advance(Duration::from_millis(200));
     assert_eq!(b.hello_state(), HelloState::Waiting);
@@ -163,7 +164,7 @@ fn rfc_2_1_unidirectional_without_any_hello_falls_back_to_waiting() {
     b.server.link_up(b.now, b.dcs);
     b.deliver_hello(false);
     assert_eq!(b.hello_state(), HelloState::Unidirectional);
-    b.advance(Duration::from_millis(3100));
+    b.advance(Duration::from_millis(3600));
     assert_eq!(b.hello_state(), HelloState::Waiting);
 }
 
@@ -723,12 +724,37 @@ fn rfc_2_2_2_rule_5c1_slave_done_sends_empty_ca_and_keeps_a_copy() {
 }
 
 #[test]
-fn rfc_2_2_2_slave_copy_released_after_twice_ca_rexmit_int() {
+fn rfc_2_2_2_slave_copy_kept_while_the_master_can_retransmit() {
+    // The master retransmits its last CA until it is answered (2.2.1, 2.2.2): the slave keeps
+    // the copy of its answer until the master shows it has left Cache Summarize, however long
+    // the answers are lost, instead of renegotiating the whole exchange on a late copy.
     let mut b = Bench::new(1, 2);
     b.bring_to_aligned();
-    b.advance(Duration::from_millis(2100));
-    b.deliver_hello(true);
+    for _ in 0..5 {
+        // Well past 2 × CAReXmitInt, the DCS kept alive by its Hellos.
+        b.advance(Duration::from_millis(900));
+        b.deliver_hello(true);
+    }
     b.sent();
+    b.deliver(Body::Ca {
+        seq: 4243,
+        m: true,
+        i: false,
+        o: false,
+        records: vec![],
+    });
+    assert_eq!(b.ca_state(), CaState::Aligned, "answered from the copy");
+    let answer = only(
+        b.sent()
+            .into_iter()
+            .filter(|p| matches!(p.body, Body::Ca { .. }))
+            .collect(),
+    );
+    let (seq, m, _, o, _) = ca_of(&answer);
+    assert_eq!((seq, m, o), (4243, false, false), "our last CA again");
+    // A CSU message shows that the master is past Cache Summarize: the copy goes, and a CA of
+    // that exchange is now unexpected.
+    b.deliver(Body::CsuReply { records: vec![] });
     b.deliver(Body::Ca {
         seq: 4243,
         m: true,
@@ -1189,4 +1215,24 @@ fn rfc_2_2_2_pipelined_renegotiation_drops_waiting_summaries() {
             .iter()
             .all(|p| !matches!(p.body, Body::Csus { .. }))
     );
+}
+
+#[test]
+fn rfc_2_1_dead_factor_3_tolerates_two_lost_hellos_that_arrive_late() {
+    // HelloInterval 1 s, DeadFactor 3: two Hellos in a row lost, and the third arriving 10 ms
+    // after HelloInterval × DeadFactor (its transit time), must not stall the DCS; three lost
+    // in a row must.
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    let delay = Duration::from_millis(10);
+    // Hellos 1 and 2 lost; the dead timer is looked at just before Hello 3 arrives.
+    b.advance(Duration::from_secs(3));
+    assert_eq!(b.hello_state(), HelloState::Bidirectional);
+    b.advance(delay);
+    b.deliver_hello(true);
+    assert_eq!(b.hello_state(), HelloState::Bidirectional);
+    assert_eq!(b.ca_state(), CaState::Aligned, "no realignment");
+    // Hellos 4, 5 and 6 lost: stalled before Hello 7 arrives.
+    b.advance(Duration::from_millis(3990));
+    assert_ne!(b.hello_state(), HelloState::Bidirectional, "stalled");
 }

@@ -324,9 +324,9 @@ impl Server {
         self.send_summary_ca(now, id, false);
         let Some(d) = self.dcs_mut(id) else { return };
         if !d.sent_more && !master_more {
-            // 5c1 / 5c2b. Keep our last CA for the master's retransmission (2.2.2 note,
-            // rfc2334-notes item 7: for twice CAReXmitInt).
-            d.ca_keep_until = Some(now + d.cfg.ca_rexmit * 2);
+            // 5c1 / 5c2b. Keep our last CA for the master's retransmission (2.2.2 note): for as
+            // long as the master may still retransmit, that is until a message shows that it
+            // has left Cache Summarize (docs/rfc2334-readings.md, item 7).
             self.finish_summarize(now, id, "2.2.2 rule 5c: summaries exchanged");
         }
     }
@@ -464,10 +464,6 @@ impl Server {
             }
         }
         let Some(d) = self.dcs_mut(id) else { return };
-        if d.ca_keep_until.is_some_and(|t| t <= now) {
-            d.ca_keep_until = None;
-            d.ca_out = None;
-        }
         if d.crl.rexmit_at.is_some_and(|t| t <= now) {
             d.crl.rexmit_at = None;
             if !d.crl.has_outstanding() {

@@ -34,6 +34,8 @@ impl Server {
             return;
         }
         let Some(d) = self.dcs_mut(from) else { return };
+        // The master sends CSU messages only once it has left Cache Summarize (2.3).
+        d.master_done();
         // An answer to our CSUS, whatever its instance, ends the solicitation of this record.
         // (A record wanted but not yet asked for is satisfied only by an instance at least as
         // new: see satisfy_crls.)
@@ -382,6 +384,7 @@ impl Server {
             return;
         }
         let Some(d) = self.dcs_mut(from) else { return };
+        d.master_done();
         for r in records {
             // Rule 1: an exact match (rfc2334-notes item 9: key, originator, sequence number)
             // is removed. Rule 2a: ours is newer; ignore. Rule 2b: the DCS holds a newer
@@ -425,11 +428,8 @@ impl Server {
         }
         let Some(d) = self.dcs_mut(from) else { return };
         d.csus_hint = hint;
-        // 2.2.2 note: a CSUS releases the slave's copy of its last CA.
-        d.ca_keep_until = None;
-        if !d.was_master {
-            d.ca_out = None;
-        }
+        // 2.2.2 note: a CSUS shows that the master has left Cache Summarize.
+        d.master_done();
         for csa in answers {
             d.queue.enqueue(csa);
         }

@@ -798,8 +798,6 @@ pub(crate) struct Dcs {
     /// We were master in the last Cache Summarize.
     pub was_master: bool,
     pub ca_rexmit_at: Option<Time>,
-    /// The slave's kept copy of its last CA is released at this time (2.2.2 note).
-    pub ca_keep_until: Option<Time>,
     /// CSAS records still to be summarized to the DCS.
     pub summary: VecDeque<Csas>,
     /// The O bit of our last CA.
@@ -844,7 +842,6 @@ impl Dcs {
             ca_out: None,
             was_master: false,
             ca_rexmit_at: None,
-            ca_keep_until: None,
             summary: VecDeque::new(),
             sent_more: false,
             crl: Crl::new(state.clone()),
@@ -863,12 +860,30 @@ impl Dcs {
         Duration::from_secs(i * f)
     }
 
-    /// When the Hello FSM must next look at the DCS's liveness.
+    /// When the Hello FSM must next look at the DCS's liveness: HelloInterval × DeadFactor
+    /// after the last Hello heard, plus half a HelloInterval. Without that allowance the Hello
+    /// due exactly at the deadline, late by its transit time, would be taken for a lost one, and
+    /// DeadFactor 3 would tolerate one lost Hello instead of two (docs/rfc2334-readings.md,
+    /// "the dead timer").
     pub fn dead_at(&self) -> Option<Time> {
+        let wait = self.dead_interval() + self.dead_allowance();
         match self.hello.state {
-            HelloState::Bidirectional => self.last_hello_with_us.map(|t| t + self.dead_interval()),
-            HelloState::Unidirectional => self.last_hello.map(|t| t + self.dead_interval()),
+            HelloState::Bidirectional => self.last_hello_with_us.map(|t| t + wait),
+            HelloState::Unidirectional => self.last_hello.map(|t| t + wait),
             _ => None,
+        }
+    }
+
+    /// Half the HelloInterval the DCS advertised: see [`Dcs::dead_at`].
+    pub fn dead_allowance(&self) -> Duration {
+        Duration::from_millis(u64::from(self.peer_interval.max(1)) * 500)
+    }
+
+    /// A message from the DCS shows that it has left Cache Summarize: as its slave, our kept
+    /// copy of our last CA can no longer be asked for (2.2.2 note).
+    pub fn master_done(&mut self) {
+        if !self.was_master && matches!(self.ca.state, CaState::UpdateCache | CaState::Aligned) {
+            self.ca_out = None;
         }
     }
 
@@ -876,7 +891,6 @@ impl Dcs {
     pub fn reset_alignment(&mut self) {
         self.ca_out = None;
         self.ca_rexmit_at = None;
-        self.ca_keep_until = None;
         self.summary.clear();
         self.summary.shrink_to_fit();
         self.sent_more = false;

@@ -150,7 +150,7 @@ impl Server {
         {
             // 2.1: stalled. Unidirectional if any Hello was heard in the last
             // HelloInterval*DeadFactor, else Waiting and off the Receiver ID list.
-            let window = d.dead_interval();
+            let window = d.dead_interval() + d.dead_allowance();
             let heard_recently = d.last_hello.is_some_and(|h| now.since(h) < window);
             if d.hello.state == HelloState::Bidirectional && heard_recently {
                 self.set_hello(

@@ -412,7 +412,6 @@ impl Server {
             t = earliest(t, d.hello_at);
             t = earliest(t, d.dead_at());
             t = earliest(t, d.ca_rexmit_at);
-            t = earliest(t, d.ca_keep_until);
             t = earliest(t, d.crl.rexmit_at);
             t = earliest(t, d.queue.next_due());
         }
