@@ -27,6 +27,12 @@ pub struct ServerConfig {
     /// How long a deleted entry is remembered, so that an older copy arriving late is recognised
     /// as older and not learned again.
     pub tombstone_hold: Duration,
+    /// After a restart, the entries carrying this server's Originator ID come back from its
+    /// DCSs. The local server claims them by handing its entries over
+    /// ([`crate::Server::replace_local_cache`]) or originating them again; those it has not
+    /// claimed this long after the server's first input are withdrawn from the group. `None`:
+    /// never (they stay until a handover).
+    pub orphan_grace: Option<Duration>,
     /// Largest number of entries held; a CSA that would add one more is not acknowledged (2.3).
     pub max_entries: usize,
     /// Interpretation of the client/server protocol specific part.
@@ -48,6 +54,7 @@ impl ServerConfig {
             max_packet: 1472,
             restart_seq_step: 1,
             tombstone_hold: Duration::from_secs(3600),
+            orphan_grace: Some(Duration::from_secs(300)),
             max_entries: 16 << 20,
             profile: Arc::new(Opaque),
             hash_seed: 0,

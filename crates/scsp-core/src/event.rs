@@ -269,6 +269,13 @@ pub enum Event {
         /// The DCS it came from.
         from: DcsId,
     },
+    /// No local server claimed the entries carrying this server's Originator ID within
+    /// [`crate::ServerConfig::orphan_grace`] of its start: `count` of them (instances from before
+    /// a restart, come back from DCSs) were withdrawn from the group.
+    OrphansWithdrawn {
+        /// How many.
+        count: usize,
+    },
     /// A trace event.
     Trace(Trace),
 }

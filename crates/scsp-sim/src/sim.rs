@@ -793,6 +793,11 @@ impl<'a> Sim<'a> {
             Event::Trace(Trace::Abnormal { dcs, cause }) => {
                 format!("s{node} dcs {}: ABNORMAL {cause}", self.name_dcs(node, dcs))
             }
+            Event::OrphansWithdrawn { count } => {
+                format!(
+                    "s{node}: {count} entries of ours unclaimed after the grace time, withdrawn"
+                )
+            }
             Event::Trace(Trace::Notice { dcs, notice }) => {
                 format!(
                     "s{node} dcs {}: notice {notice:?}",

@@ -345,7 +345,23 @@ impl Server {
         let id = csa.summary.id.clone();
         let rseq = csa.summary.seq;
         let owned = self.cache.get(&id).is_some_and(|e| e.owned());
-        if owned {
+        let same = self
+            .cache
+            .get(&id)
+            .is_some_and(|e| e.owned() && !e.deleted() && e.data == csa.data);
+        if same {
+            // Our instance from before a restart with the data the local server holds now:
+            // adopt its number rather than renumber (and re-flood) an unchanged entry.
+            if let Some(e) = self.cache.get_mut(&id) {
+                e.seq = rseq;
+                e.set_unconfirmed(false);
+            }
+            if let Some(e) = self.cache.get(&id).cloned() {
+                self.schedule_entry(now, &id, &e);
+            }
+            self.satisfy_crls(&id, rseq, false, None);
+            self.flood(now, &id, Some(from), Hops::Configured);
+        } else if owned {
             // The local server holds this entry: supersede the stale instance.
             self.reoriginate(now, &id, rseq);
         } else if self.authoritative && rseq != SEQ_PURGE {

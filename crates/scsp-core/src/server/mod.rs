@@ -93,6 +93,9 @@ pub struct Server {
     /// Whether the local server has handed over its whole cache, so that an entry originated here
     /// that it does not hold is stale and to be flushed rather than adopted.
     authoritative: bool,
+    /// When the entries carrying our Originator ID that no local server has claimed since this
+    /// server started are withdrawn ([`ServerConfig::orphan_grace`]); armed at the first input.
+    grace_at: Option<Time>,
     /// Entries originated here waiting for their purge (sequence number 2^31-1) to be
     /// acknowledged before they restart at 0x80000001 (B.2.0.2).
     wrapping: Vec<(RecordId, Data)>,
@@ -170,6 +173,7 @@ impl Server {
             cfg,
             dcs: Vec::new(),
             authoritative: false,
+            grace_at: None,
             wrapping: Vec::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -415,6 +419,9 @@ impl Server {
             t = earliest(t, d.crl.rexmit_at);
             t = earliest(t, d.queue.next_due());
         }
+        if !self.authoritative {
+            t = earliest(t, self.grace_at);
+        }
         // Records waiting to be weighed are due at once.
         earliest(
             t,
@@ -431,6 +438,7 @@ impl Server {
         if self.dcs(from).is_none() {
             return;
         }
+        self.arm_grace(now);
         self.receive(now, from, bytes);
         self.flush_queues(now);
     }
@@ -438,6 +446,10 @@ impl Server {
     /// Timers: call at (or after) the time [`Server::poll_timeout`] gave.
     pub fn handle_timeout(&mut self, now: Time) {
         self.settle();
+        self.arm_grace(now);
+        if !self.authoritative && self.grace_at.is_some_and(|t| t <= now) {
+            self.withdraw_orphans(now);
+        }
         let ids: Vec<DcsId> = self.dcs_ids().collect();
         for id in ids {
             self.hello_timers(now, id);
@@ -451,6 +463,7 @@ impl Server {
     /// Transport connectivity to DCS `id` is available: the Hello FSM goes Down → Waiting.
     pub fn link_up(&mut self, now: Time, id: DcsId) {
         self.settle();
+        self.arm_grace(now);
         self.hello_link_up(now, id);
         self.flush_queues(now);
     }
@@ -547,6 +560,13 @@ impl Server {
         }
         let seq = match self.cache.get(&id) {
             Some(e) if e.owned() && !e.deleted() && e.data == data => return Ok(e.seq),
+            Some(e) if !e.deleted() && e.data == data => {
+                // Our instance from before a restart, come back from a DCS with the data the
+                // local server still has: ours again, under its number (nothing to send).
+                let seq = e.seq;
+                self.claim(&id);
+                return Ok(seq);
+            }
             Some(e) if e.owned() => seq::next_csa(e.seq, 1),
             Some(e) => seq::next_csa(e.seq, self.cfg.restart_seq_step),
             None if self.cache.len() >= self.cfg.max_entries => return Err(LocalError::Full),
@@ -561,27 +581,71 @@ impl Server {
         Ok(self.install_local(now, id, seq, data, false, unconfirmed))
     }
 
+    /// Arm the grace time of [`ServerConfig::orphan_grace`] at the first input.
+    fn arm_grace(&mut self, now: Time) {
+        if self.grace_at.is_none()
+            && let Some(g) = self.cfg.orphan_grace
+        {
+            self.grace_at = Some(now + g);
+        }
+    }
+
+    /// No local server claimed our entries within [`ServerConfig::orphan_grace`] of the start:
+    /// every live entry carrying our Originator ID that is not the local server's (an instance
+    /// from before a restart, come back from a DCS) is withdrawn, and from now on such entries
+    /// are flushed, as after a handover.
+    fn withdraw_orphans(&mut self, now: Time) {
+        self.authoritative = true;
+        let lsid = self.cfg.lsid.clone();
+        let orphans: Vec<RecordId> = self
+            .cache
+            .iter()
+            .filter(|(id, e)| id.origin == lsid && !e.owned() && !e.deleted())
+            .map(|(id, _)| id.clone())
+            .collect();
+        let count = orphans.len();
+        for id in orphans {
+            let _ = self.withdraw_id(now, id);
+        }
+        self.events.push_back(Event::OrphansWithdrawn { count });
+    }
+
     /// The local server deletes its entry `key`: a deletion record goes to every DCS.
     pub fn withdraw(&mut self, now: Time, key: &[u8]) -> Result<(), LocalError> {
         self.settle();
         let id = self.local_id(key)?;
+        let r = if self.cache.get(&id).is_some_and(|e| e.owned()) {
+            self.withdraw_id(now, id)
+        } else {
+            self.withdraw_wrapping(&id)
+        };
+        self.flush_queues(now);
+        r
+    }
+
+    /// Withdraw an entry that carries our Originator ID, the local server's or one from before a
+    /// restart that came back from a DCS.
+    fn withdraw_id(&mut self, now: Time, id: RecordId) -> Result<(), LocalError> {
         let (seq, data, unconfirmed) = match self.cache.get(&id) {
-            Some(e) if e.owned() && !e.deleted() => (e.seq, e.data.clone(), e.unconfirmed()),
-            _ => {
-                // Withdrawing an entry that is waiting to restart its sequence space.
-                let before = self.wrapping.len();
-                self.wrapping.retain(|(w, _)| w != &id);
-                return if self.wrapping.len() < before {
-                    Ok(())
-                } else {
-                    Err(LocalError::NotFound)
-                };
-            }
+            // An instance from before a restart (not owned) is numbered on from what one DCS
+            // showed, without knowing what the others hold: unconfirmed, like any such number.
+            Some(e) if !e.deleted() => (e.seq, e.data.clone(), e.unconfirmed() || !e.owned()),
+            _ => return self.withdraw_wrapping(&id),
         };
         let del = self.cfg.profile.deletion_of(&data);
         self.install_local(now, id, seq::next_csa(seq, 1), del, true, unconfirmed);
-        self.flush_queues(now);
         Ok(())
+    }
+
+    /// Withdrawing an entry that is waiting to restart its sequence space.
+    fn withdraw_wrapping(&mut self, id: &RecordId) -> Result<(), LocalError> {
+        let before = self.wrapping.len();
+        self.wrapping.retain(|(w, _)| w != id);
+        if self.wrapping.len() < before {
+            Ok(())
+        } else {
+            Err(LocalError::NotFound)
+        }
     }
 
     /// The local server hands over its whole cache: entries originated here that are not in
@@ -636,14 +700,20 @@ impl Server {
                 Err(e) => errors.push((key, e)),
             }
         }
-        let stale: Vec<Vec<u8>> = self
+        // Every live entry carrying our Originator ID is ours, whether the local server gave
+        // it since the start or it came back from a DCS (an instance from before a restart):
+        // those the list omits are withdrawn.
+        let lsid = self.cfg.lsid.clone();
+        let stale: Vec<RecordId> = self
             .cache
             .iter()
-            .filter(|(id, e)| e.owned() && !e.deleted() && !keep.contains(id.key.as_bytes()))
-            .map(|(id, _)| id.key.as_bytes().to_vec())
+            .filter(|(id, e)| {
+                id.origin == lsid && !e.deleted() && !keep.contains(id.key.as_bytes())
+            })
+            .map(|(id, _)| id.clone())
             .collect();
-        for key in stale {
-            let _ = self.withdraw(now, &key);
+        for id in stale {
+            let _ = self.withdraw_id(now, id);
         }
         self.flush_queues(now);
         errors
@@ -678,18 +748,27 @@ impl Server {
         }
         let id = self.local_id(key)?;
         let next = match self.cache.get(&id) {
-            Some(e) if e.seq == seq && e.data == data => {
-                if let Some(e) = self.cache.get_mut(&id) {
-                    e.set_owned(true);
-                    e.set_unconfirmed(false);
-                }
-                return Ok(seq);
+            Some(e) if !e.deleted() && e.data == data && !seq::newer(seq, e.seq) => {
+                // The instance held (the one the local server numbered, or a later one of ours
+                // from before a restart, come back from a DCS) has the same data: ours, under
+                // the number it has.
+                let held = e.seq;
+                self.claim(&id);
+                return Ok(held);
             }
             Some(e) if !seq::newer(seq, e.seq) => seq::next_csa(e.seq, 1),
             None if self.cache.len() >= self.cfg.max_entries => return Err(LocalError::Full),
             _ => NextSeq::Next(seq),
         };
         Ok(self.install_local(now, id, next, data, false, false))
+    }
+
+    /// The local server holds entry `id` as the cache does: it is the local server's.
+    fn claim(&mut self, id: &RecordId) {
+        if let Some(e) = self.cache.get_mut(id) {
+            e.set_owned(true);
+            e.set_unconfirmed(false);
+        }
     }
 
     fn local_id(&self, key: &[u8]) -> Result<RecordId, LocalError> {

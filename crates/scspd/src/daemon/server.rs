@@ -605,6 +605,14 @@ impl Task {
                 };
                 self.notify(n);
             }
+            Event::OrphansWithdrawn { count } => {
+                let grace = self.plan.core.orphan_grace.map_or(0, |g| g.as_secs());
+                warn!(
+                    "server {}: no local server claimed {count} entries of ours within {grace} s \
+                     of the start (LocalGrace): withdrawn from the group",
+                    self.name
+                );
+            }
             Event::Confirm { token, entry, .. } => {
                 if self.client.is_some() {
                     let n = Notify::Confirm {
