@@ -233,6 +233,11 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                 config::MIN_MARS_REDIRECT_INTERVAL..=config::MAX_MARS_REDIRECT_INTERVAL,
             ],
         ),
+        prop_oneof![
+            Just(Some(config::DEFAULT_LOCAL_GRACE)),
+            Just(None),
+            (1..=config::MAX_LOCAL_GRACE).prop_map(Some),
+        ],
     )
         .prop_map(
             |(
@@ -246,6 +251,7 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                 dcs,
                 (atmarp, (_, atmarp_format)),
                 (mars, mars_redirect_interval),
+                local_grace,
             )| {
                 // The rules of a valid server: Netif or ID, DCS IDs unique and not its own.
                 let netif = if netif.is_none() && id.is_none() {
@@ -278,6 +284,7 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                     mtu,
                     atmarp_format,
                     mars_redirect_interval,
+                    local_grace,
                     dcs: kept,
                     pos: Pos::default(),
                 }

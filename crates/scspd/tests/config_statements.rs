@@ -598,3 +598,24 @@ fn bare_lnni_and_mars_are_ignored_as_the_original_did() {
         ]
     );
 }
+
+#[test]
+fn local_grace_seconds_never_and_default() {
+    assert_eq!(server("").local_grace, Some(config::DEFAULT_LOCAL_GRACE));
+    assert_eq!(server("LocalGrace 60;").local_grace, Some(60));
+    assert_eq!(server("LocalGrace never;").local_grace, None);
+    assert_eq!(server("localgrace NEVER;").local_grace, None);
+    for bad in ["0", "604801", "soon"] {
+        let src = format!(
+            "server s {{ protocol ATMARP; netif ni0; ServerGroupID 1; LocalGrace {bad}; \
+             DCS {{ ID 10.9.9.9; }}; }};"
+        );
+        let errors = config::parse(&src, "t.conf").expect_err(bad);
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.to_string().contains("invalid local grace time")),
+            "{bad}: {errors:?}"
+        );
+    }
+}

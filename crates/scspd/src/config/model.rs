@@ -32,6 +32,11 @@ pub const DEFAULT_HELLO_INT: u16 = 3;
 /// Default `Hops`.
 pub const DEFAULT_HOPS: u16 = 3;
 /// Default `MARSRedirectInterval`, seconds: RFC 2443 §5.1's "at least every 2 minutes".
+/// Default `LocalGrace`, seconds: how long after a start the entries carrying this server's
+/// Originator ID wait for a local server to claim them before they are withdrawn.
+pub const DEFAULT_LOCAL_GRACE: u32 = 300;
+/// Largest `LocalGrace`, seconds (a week).
+pub const MAX_LOCAL_GRACE: u32 = 7 * 24 * 3600;
 pub const DEFAULT_MARS_REDIRECT_INTERVAL: u16 = scsp_profiles::mars::DEFAULT_REDIRECT_INTERVAL;
 /// Smallest `MARSRedirectInterval`, seconds.
 pub const MIN_MARS_REDIRECT_INTERVAL: u16 = 2;
@@ -193,6 +198,10 @@ pub struct ServerConfig {
     /// server, seconds, from which the MARS timers derive (meaningful for protocol MARS only;
     /// default [`DEFAULT_MARS_REDIRECT_INTERVAL`], RFC 2443 §5.1's 2 minutes).
     pub mars_redirect_interval: u16,
+    /// `LocalGrace`: seconds after the start within which a local server must claim the entries
+    /// of ours that come back from the DCSs after a restart, before they are withdrawn; `None`
+    /// (`LocalGrace never;`): they stay until a handover. Default [`DEFAULT_LOCAL_GRACE`].
+    pub local_grace: Option<u32>,
     /// The `DCS` statements, in file order.
     pub dcs: Vec<DcsConfig>,
     /// Where the `Server` keyword is.
@@ -215,6 +224,7 @@ impl ServerConfig {
             mtu,
             atmarp_format,
             mars_redirect_interval,
+            local_grace,
             dcs: _,
             pos: _,
         } = self;
@@ -229,6 +239,7 @@ impl ServerConfig {
             && *mtu == other.mtu
             && *atmarp_format == other.atmarp_format
             && *mars_redirect_interval == other.mars_redirect_interval
+            && *local_grace == other.local_grace
     }
 
     /// The DCS whose ID is the same host as `id` (see [`Host::same_as`]).

@@ -21,6 +21,7 @@ const SERVER: &[&str] = &[
     "MTU",
     "ATMARPFormat",
     "MARSRedirectInterval",
+    "LocalGrace",
     "DCS",
 ];
 /// Keywords in a `DCS` block.
@@ -429,6 +430,7 @@ impl Checker<'_> {
         let mut mtu: Slot<u16> = Slot::default();
         let mut atmarp_format: Slot<AtmarpLayout> = Slot::default();
         let mut mars_interval: Slot<u16> = Slot::default();
+        let mut local_grace: Slot<Option<u32>> = Slot::default();
         let mut dcs: Vec<(DcsConfig, Pos)> = Vec::new();
         let mut dcs_statements = 0usize;
         for s in &block.stmts {
@@ -512,6 +514,26 @@ impl Checker<'_> {
                                     MAX_MARS_REDIRECT_INTERVAL,
                                     "invalid MARS redirect interval",
                                 )
+                            });
+                    }
+                }
+                "LocalGrace" => {
+                    if local_grace.claim(kw, kpos, &mut self.d) {
+                        local_grace.value = self
+                            .value(s, kw, "a number of seconds or never")
+                            .and_then(|t| {
+                                if t.text().is_some_and(|w| w.eq_ignore_ascii_case("never")) {
+                                    Some(None)
+                                } else {
+                                    self.number(
+                                        t,
+                                        1,
+                                        MAX_LOCAL_GRACE.into(),
+                                        "invalid local grace time",
+                                    )
+                                    .and_then(|n| u32::try_from(n).ok())
+                                    .map(Some)
+                                }
                             });
                     }
                 }
@@ -607,6 +629,7 @@ impl Checker<'_> {
             mars_redirect_interval: mars_interval
                 .value
                 .unwrap_or(DEFAULT_MARS_REDIRECT_INTERVAL),
+            local_grace: local_grace.value.unwrap_or(Some(DEFAULT_LOCAL_GRACE)),
             dcs: dcs.into_iter().map(|(d, _)| d).collect(),
             pos,
         })

@@ -110,6 +110,11 @@ fn write_server(f: &mut Formatter<'_>, s: &ServerConfig, redact: bool) -> fmt::R
     {
         writeln!(f, "{i}MARSRedirectInterval {};", s.mars_redirect_interval)?;
     }
+    match s.local_grace {
+        Some(super::DEFAULT_LOCAL_GRACE) => {}
+        Some(g) => writeln!(f, "{i}LocalGrace {g};")?,
+        None => writeln!(f, "{i}LocalGrace never;")?,
+    }
     for d in &s.dcs {
         write_dcs(f, d, redact)?;
     }

@@ -205,6 +205,9 @@ impl Planner<'_> {
         let mut core = scsp_core::ServerConfig::new(s.protocol.id, s.sgid, lsid.clone());
         core.family_id = s.family_id;
         core.max_packet = usize::from(s.mtu);
+        core.orphan_grace = s
+            .local_grace
+            .map(|g| std::time::Duration::from_secs(g.into()));
         core.hash_seed = random_seed();
         let options = profile_options(s);
         let ops = scsp_profiles::ops_for(s.protocol.id, &options);
