@@ -3,6 +3,29 @@
 use crate::hash::{Instance, Key, Mapping};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Symbols are keyed SipHash outputs: uniform and beyond an originator's choice without the key,
+/// so they index a table as they are (no second hash).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SymbolHasher(u64);
+
+impl Hasher for SymbolHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed here; fold anything else in.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type SymbolMap<V> = HashMap<u64, V, BuildHasherDefault<SymbolHasher>>;
 
 /// One coded cell: the XOR of the symbols mapped to it, the XOR of their checksums, and how many
 /// there are (modulo 2^32 on the wire; a difference of two cells is read as a signed 32-bit
@@ -47,7 +70,7 @@ impl Cell {
 pub struct Prefix<H> {
     key: Key,
     cells: Vec<Cell>,
-    handles: HashMap<u64, H>,
+    handles: SymbolMap<H>,
 }
 
 /// What [`Prefix::insert`] refused.
@@ -69,7 +92,7 @@ impl<H: Copy> Prefix<H> {
         Prefix {
             key,
             cells: vec![Cell::default(); len],
-            handles: HashMap::new(),
+            handles: SymbolMap::default(),
         }
     }
 
@@ -200,7 +223,7 @@ pub struct Decoder {
     peeled: Vec<Peeled>,
     // (next index, peeled position) of every peeled symbol, for the cells still to come.
     pending: BinaryHeap<Reverse<(u64, u32)>>,
-    found: HashMap<u64, Side>,
+    found: SymbolMap<Side>,
     done: bool,
     failed: Option<DecodeFailure>,
 }
@@ -221,7 +244,7 @@ impl Decoder {
             cells: Vec::new(),
             peeled: Vec::new(),
             pending: BinaryHeap::new(),
-            found: HashMap::new(),
+            found: SymbolMap::default(),
             done: false,
             failed: None,
         }
