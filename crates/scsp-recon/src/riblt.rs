@@ -184,14 +184,6 @@ pub enum DecodeFailure {
     /// sizes) than the budget can decode (about 1.35 cells per difference at best).
     #[error("at least {0} differences, more than the budget decodes")]
     TooMany(u32),
-    /// Cells arrived out of order or beyond what was asked for.
-    #[error("cells from {got}, expected {expected}")]
-    OutOfOrder {
-        /// Index expected next.
-        expected: u32,
-        /// Index received.
-        got: u32,
-    },
     /// A decoded symbol that cannot be right (ours but not in our set, or found twice).
     #[error("inconsistent symbol {0:#018x}")]
     Inconsistent(u64),
@@ -281,16 +273,9 @@ impl Decoder {
             return Ok(Progress::Done);
         }
         if start != self.received() {
-            // A duplicate of cells already taken is harmless; anything else is refused.
-            if start < self.received()
-                && start as u64 + cells.len() as u64 <= self.received() as u64
-            {
-                return Ok(Progress::More);
-            }
-            return Err(self.fail(DecodeFailure::OutOfOrder {
-                expected: self.received(),
-                got: start,
-            }));
+            // Cells already taken (a duplicate), or after a gap (an earlier packet was lost: the
+            // slave asks again from the gap when its timer expires): dropped.
+            return Ok(Progress::More);
         }
         for remote in cells {
             if self.received() >= self.budget {

@@ -7,6 +7,10 @@ use crate::riblt::Cell;
 /// The version this code speaks.
 pub const VERSION: u8 = 1;
 
+/// The Vendor ID (24 bits) used unless configured otherwise. Not an IEEE assignment: a
+/// deployment that owns an OUI should configure it (docs/reconciliation.md §5.1).
+pub const DEFAULT_VENDOR_ID: u32 = 0x5C_5350;
+
 /// Octets of one cell on the wire: sum (8), checksum (8), count (4).
 pub const CELL_LEN: usize = 20;
 
