@@ -331,6 +331,10 @@ impl Decoder {
             let Some((symbol, checksum, dir)) = self.pure(i) else {
                 continue;
             };
+            // No more symbols than cells: bounds the decoder's memory whatever the cells are.
+            if self.peeled.len() >= self.budget as usize {
+                return Err(self.fail(DecodeFailure::Inconsistent(symbol)));
+            }
             let side = if dir > 0 { Side::Remote } else { Side::Local };
             if self.found.insert(symbol, side).is_some() {
                 return Err(self.fail(DecodeFailure::Inconsistent(symbol)));

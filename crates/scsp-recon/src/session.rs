@@ -85,6 +85,12 @@ impl Streamer {
                     self.outcome = Some(Outcome::Fallback(*status));
                     return Vec::new();
                 }
+                // A list longer than the cells we stream cannot come from a decoder (bounds
+                // the parts kept: at most one per offset below the total).
+                if *total > self.encoder.len() {
+                    self.outcome = Some(Outcome::Fallback(Status::Error));
+                    return Vec::new();
+                }
                 self.parts.insert(*offset, symbols.clone());
                 // Complete when the parts, in order, run from 0 to the total without a gap.
                 let mut at = 0u64;
@@ -243,5 +249,136 @@ impl Receiver {
             Err(crate::riblt::DecodeFailure::TooMany(_)) => self.finish(Status::TooMany),
             Err(_) => self.finish(Status::Error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Instance, Key, Prefix};
+
+    fn prefix(n: u32, cells: usize) -> Prefix<u32> {
+        let mut p = Prefix::new(Key([1; 16]), cells);
+        for i in 0..n {
+            let k = i.to_be_bytes();
+            p.insert(
+                &Instance {
+                    cache_key: &k,
+                    originator: &[1, 2, 3, 4],
+                    seq: 1,
+                },
+                i,
+            )
+            .unwrap();
+        }
+        p
+    }
+
+    #[test]
+    fn request_is_answered_in_packets_that_fit_and_never_beyond_the_cells() {
+        let p = prefix(10, 200);
+        let mut s = Streamer::new(Encoder::new(&p), 1472);
+        let out = s.on_message(&Message::Request {
+            next: 0,
+            window: u32::MAX,
+        });
+        let sizes: Vec<usize> = out
+            .iter()
+            .map(|m| match m {
+                Message::Cells { cells, .. } => cells.len(),
+                _ => usize::MAX,
+            })
+            .collect();
+        assert_eq!(sizes, [70, 70, 60]);
+        let out = s.on_message(&Message::Request {
+            next: 500,
+            window: 10,
+        });
+        assert_eq!(
+            out,
+            [Message::Cells {
+                start: 500,
+                cells: vec![]
+            }]
+        );
+    }
+
+    #[test]
+    fn result_longer_than_the_cells_is_refused() {
+        let p = prefix(10, 64);
+        let mut s = Streamer::new(Encoder::new(&p), 1472);
+        s.on_message(&Message::Result {
+            status: Status::Decoded,
+            offset: 0,
+            total: 65,
+            symbols: vec![],
+        });
+        assert_eq!(s.outcome(), Some(&Outcome::Fallback(Status::Error)));
+    }
+
+    #[test]
+    fn result_parts_out_of_order_and_repeated() {
+        let p = prefix(10, 64);
+        let mut s = Streamer::new(Encoder::new(&p), 1472);
+        let part = |offset, symbols: Vec<u64>| Message::Result {
+            status: Status::Decoded,
+            offset,
+            total: 3,
+            symbols,
+        };
+        s.on_message(&part(2, vec![30]));
+        s.on_message(&part(2, vec![30]));
+        assert_eq!(s.outcome(), None);
+        s.on_message(&part(0, vec![10, 20]));
+        assert_eq!(
+            s.outcome(),
+            Some(&Outcome::Decoded {
+                ours: vec![10, 20, 30],
+                theirs: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn a_lost_cells_packet_is_asked_for_again() {
+        let a = prefix(300, 1024);
+        let b = prefix(250, 1024);
+        let mut s = Streamer::new(Encoder::new(&a), 1472);
+        let mut r = Receiver::new(Decoder::new(&b, 1024), 1472, 140);
+        let cells = s.on_message(&r.start());
+        assert_eq!(cells.len(), 2);
+        // The first packet is lost: the second is dropped, nothing is asked until the timer.
+        assert!(r.on_message(&cells[1]).is_empty());
+        assert_eq!(r.received(), 0);
+        let again = r.on_timeout();
+        assert_eq!(
+            again,
+            [Message::Request {
+                next: 0,
+                window: 140
+            }]
+        );
+        let mut to_master = again;
+        for _ in 0..20 {
+            let mut to_slave = Vec::new();
+            for m in &to_master {
+                to_slave.extend(s.on_message(m));
+            }
+            to_master.clear();
+            for m in &to_slave {
+                to_master.extend(r.on_message(m));
+            }
+            if to_master.is_empty() {
+                break;
+            }
+        }
+        match r.outcome() {
+            Some(Outcome::Decoded { ours, theirs }) => {
+                assert!(ours.is_empty());
+                assert_eq!(theirs.len(), 50);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(s.outcome(), Some(Outcome::Decoded { ours, .. }) if ours.len() == 50));
     }
 }
