@@ -26,6 +26,6 @@ pub use session::{Outcome, Receiver, Streamer};
 pub use wire::{Message, Status, WireError};
 
 /// Cells kept under a key unless configured otherwise: enough for about 20,000 differences
-/// (~1.4 cells each at that size), 640 KiB (20 octets each in memory and on the wire; 24 in
-/// memory here), about 21 cells touched per change of the set.
+/// (~1.4 cells each at that size); 768 KiB in memory (24 octets a cell); about 21 cells touched
+/// per change of the set.
 pub const DEFAULT_CELLS: usize = 32_768;

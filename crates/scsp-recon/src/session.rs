@@ -66,10 +66,11 @@ impl Streamer {
                     });
                     i += n;
                 }
-                if *next >= self.encoder.len() {
-                    // Asked beyond what we keep: the slave will see its budget spent.
+                if next.saturating_add(*window) > self.encoder.len() {
+                    // Asked beyond what we keep: an empty Cells after the last says so, and the
+                    // slave, having all before it, sees its budget spent.
                     out.push(Message::Cells {
-                        start: *next,
+                        start: self.encoder.len().max(*next),
                         cells: Vec::new(),
                     });
                 }
@@ -231,9 +232,13 @@ impl Receiver {
         let Message::Cells { start, cells } = m else {
             return Vec::new();
         };
-        if cells.is_empty() && *start >= self.decoder.received() {
-            // The master has no more cells: the budget is what it keeps.
-            return self.finish(Status::Budget);
+        if cells.is_empty() {
+            // The master has no cells from `start` on: if we have all before, the budget is what
+            // it keeps; after a gap, the timer asks again for what is missing.
+            if *start == self.decoder.received() {
+                return self.finish(Status::Budget);
+            }
+            return Vec::new();
         }
         match self.decoder.receive(*start, cells) {
             Ok(Progress::Done) => self.finish(Status::Decoded),
@@ -289,7 +294,7 @@ mod tests {
                 _ => usize::MAX,
             })
             .collect();
-        assert_eq!(sizes, [70, 70, 60]);
+        assert_eq!(sizes, [70, 70, 60, 0]);
         let out = s.on_message(&Message::Request {
             next: 500,
             window: 10,
