@@ -11,15 +11,18 @@
 //! - [`riblt`]: the cells of a set kept incrementally ([`Prefix`]), the [`Encoder`] snapshot
 //!   and the [`Decoder`] with its budget;
 //! - [`wire`]: the messages, carried as the Data of an SCSP Vendor-Private extension;
-//! - [`session`]: the master's [`Streamer`] and the slave's [`Receiver`].
+//! - [`session`]: the master's [`Streamer`] and the slave's [`Receiver`];
+//! - [`bulk`]: the bulk path for an empty or far-behind learner, with flow control.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bulk;
 pub mod hash;
 pub mod riblt;
 pub mod session;
 pub mod wire;
 
+pub use bulk::{BulkReceiver, BulkSender, BulkVerdict};
 pub use hash::{Instance, Key};
 pub use riblt::{Cell, DecodeFailure, Decoder, Encoder, Prefix, PrefixError, Progress, Side};
 pub use session::{Outcome, Receiver, Streamer};

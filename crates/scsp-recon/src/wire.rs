@@ -86,6 +86,21 @@ pub enum Message {
         /// Symbols of instances the master holds and the slave does not.
         symbols: Vec<u64>,
     },
+    /// Kind 4, holder to learner, in a CSU Request of the bulk path: its CSAs are entries
+    /// `offset..offset + count` of the stream; `count` 0 ends the stream.
+    Bulk {
+        /// Position of the packet's first entry in the stream.
+        offset: u32,
+        /// Entries (CSA records) in the packet.
+        count: u16,
+    },
+    /// Kind 5, learner to holder: every entry before `next` arrived; send up to `credit` more.
+    BulkAck {
+        /// Entries received in order.
+        next: u32,
+        /// Entries the learner accepts after them.
+        credit: u32,
+    },
 }
 
 /// Why a message was refused.
@@ -166,6 +181,17 @@ impl Message {
                 for s in symbols {
                     out.extend_from_slice(&s.to_be_bytes());
                 }
+            }
+            Message::Bulk { offset, count } => {
+                out.extend_from_slice(&[4, 0, 0]);
+                out.extend_from_slice(&offset.to_be_bytes());
+                out.extend_from_slice(&count.to_be_bytes());
+                out.extend_from_slice(&[0, 0]);
+            }
+            Message::BulkAck { next, credit } => {
+                out.extend_from_slice(&[5, 0, 0]);
+                out.extend_from_slice(&next.to_be_bytes());
+                out.extend_from_slice(&credit.to_be_bytes());
             }
         }
     }
@@ -254,6 +280,20 @@ impl Message {
                     offset,
                     total,
                     symbols,
+                })
+            }
+            4 => {
+                need(12)?;
+                Ok(Message::Bulk {
+                    offset: u32_at(b, 4),
+                    count: u16::from_be_bytes([b[8], b[9]]),
+                })
+            }
+            5 => {
+                need(12)?;
+                Ok(Message::BulkAck {
+                    next: u32_at(b, 4),
+                    credit: u32_at(b, 8),
                 })
             }
             k => Err(WireError::Kind(k)),

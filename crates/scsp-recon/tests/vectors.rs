@@ -163,6 +163,24 @@ fn cells_request_result() {
 }
 
 #[test]
+fn bulk_messages() {
+    roundtrip(
+        &Message::Bulk {
+            offset: 0x0102_0304,
+            count: 70,
+        },
+        concat!("01040000", "01020304", "0046", "0000"),
+    );
+    roundtrip(
+        &Message::BulkAck {
+            next: 1000,
+            credit: 512,
+        },
+        concat!("01050000", "000003e8", "00000200"),
+    );
+}
+
+#[test]
 fn refused() {
     use scsp_recon::WireError;
     let d = |h: &str| Message::decode(&hex::decode(h).unwrap());
