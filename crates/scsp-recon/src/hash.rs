@@ -65,7 +65,9 @@ pub struct Instance<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Mapping {
     prng: u64,
-    last: u64,
+    // The current index as a double: every index below 2^53 is exact, and the sum below stays in
+    // floating point, so the chain from one index to the next has no integer conversion in it.
+    last: f64,
 }
 
 impl Mapping {
@@ -73,37 +75,29 @@ impl Mapping {
     pub fn new(checksum: u64) -> Self {
         Mapping {
             prng: checksum,
-            last: 0,
+            last: 0.0,
         }
     }
 
-    /// The current index.
+    /// The current index (saturating at 2^64 - 1, far beyond any number of cells).
     pub fn index(&self) -> u64 {
-        self.last
+        self.last as u64
     }
 
     /// Moves to the next index and returns it:
     /// `r = prng * 0xda942042e4dd58b5 mod 2^64; prng = r;
-    ///  last += ceil((last + 1.5) * (2^32 / sqrt(r + 1) - 1))`, in IEEE 754 double precision
-    /// (`r` converted to the nearest double), which every conforming implementation computes
-    /// identically (sqrt is correctly rounded).
+    ///  last += max(1, ceil((last + 1.5) * (2^32 / sqrt(r + 1) - 1)))`, in IEEE 754 double
+    /// precision (`r` converted to the nearest double), which every conforming implementation
+    /// computes identically (sqrt is correctly rounded). Indexes and steps are integers, exact
+    /// below 2^53; only indexes below the number of cells (at most 2^32) are ever used.
     pub fn advance(&mut self) -> u64 {
         let r = self.prng.wrapping_mul(0xda94_2042_e4dd_58b5);
         self.prng = r;
-        let step = ((self.last as f64 + 1.5)
-            * ((1u64 << 32) as f64 / ((r as f64) + 1.0).sqrt() - 1.0))
-            .ceil();
-        // The step is at least 1 whenever r < 2^64 - 2^33 or so; guard the extreme anyway so
-        // that the sequence always increases and never overflows.
-        let step = if (1.0..1.0e18).contains(&step) {
-            step as u64
-        } else if step < 1.0 {
-            1
-        } else {
-            u64::MAX / 2
-        };
-        self.last = self.last.saturating_add(step);
-        self.last
+        let step = ((self.last + 1.5) * ((1u64 << 32) as f64 / ((r as f64) + 1.0).sqrt() - 1.0))
+            .ceil()
+            .max(1.0);
+        self.last += step;
+        self.index()
     }
 }
 
