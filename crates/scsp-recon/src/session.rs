@@ -92,6 +92,9 @@ impl Streamer {
                     self.outcome = Some(Outcome::Fallback(Status::Error));
                     return Vec::new();
                 }
+                if *offset as u64 + symbols.len() as u64 > *total as u64 {
+                    return Vec::new(); // malformed (the wire decoder refuses it too)
+                }
                 self.parts.insert(*offset, symbols.clone());
                 // Complete when the parts, in order, run from 0 to the total without a gap.
                 let mut at = 0u64;

@@ -209,3 +209,67 @@ fn size_difference_beyond_the_budget_fails_at_cell_0() {
         Err(scsp_recon::DecodeFailure::TooMany(1000))
     );
 }
+
+fn any_message() -> impl Strategy<Value = Message> {
+    let cell = (any::<u64>(), any::<u64>(), any::<u32>()).prop_map(|(sum, checksum, count)| {
+        scsp_recon::Cell {
+            sum,
+            checksum,
+            count,
+        }
+    });
+    prop_oneof![
+        (0u32..80, proptest::collection::vec(cell, 0..40))
+            .prop_map(|(start, cells)| Message::Cells { start, cells }),
+        (any::<u32>(), any::<u32>()).prop_map(|(next, window)| Message::Request { next, window }),
+        (
+            0u32..4,
+            any::<u32>(),
+            any::<u32>(),
+            proptest::collection::vec(any::<u64>(), 0..10)
+        )
+            .prop_map(|(st, offset, total, symbols)| Message::Result {
+                status: [
+                    scsp_recon::Status::Decoded,
+                    scsp_recon::Status::Budget,
+                    scsp_recon::Status::TooMany,
+                    scsp_recon::Status::Error
+                ][st as usize],
+                offset,
+                total,
+                symbols,
+            }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Whatever a peer sends, neither end panics, and what they hold stays bounded by the cells:
+    /// a decoded difference has no more symbols than the budget.
+    #[test]
+    fn any_messages_from_a_peer(msgs in proptest::collection::vec(any_message(), 0..30)) {
+        let key = Key([4; 16]);
+        let set: BTreeSet<Inst> = (0..50u32).map(|i| (i.to_be_bytes().to_vec(), vec![1; 4], i)).collect();
+        let (p, _) = prefix(key, 64, &set);
+        let mut slave = Receiver::new(Decoder::new(&p, 64), 1472, 16);
+        let mut master = Streamer::new(Encoder::new(&p), 1472);
+        let _ = slave.start();
+        for m in &msgs {
+            for out in slave.on_message(m) {
+                prop_assert!(out.to_bytes().len() + scsp_recon::wire::CA_CARRIER_LEN <= 1472);
+            }
+            let sent: usize = master.on_message(m).iter().map(|o| match o {
+                Message::Cells { cells, .. } => cells.len(),
+                _ => 0,
+            }).sum();
+            prop_assert!(sent <= 64);
+        }
+        if let Some(Outcome::Decoded { ours, theirs }) = slave.outcome() {
+            prop_assert!(ours.len() + theirs.len() <= 64);
+        }
+        if let Some(Outcome::Decoded { ours, .. }) = master.outcome() {
+            prop_assert!(ours.len() <= 64);
+        }
+    }
+}
