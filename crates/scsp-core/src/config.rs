@@ -93,6 +93,22 @@ pub struct DcsConfig {
     /// How many times a CSA is retransmitted before the DCS is declared failed (so a CSA is sent
     /// at most 1 + this many times; rfc2334-notes item 13).
     pub csu_rexmit_max: u32,
+    /// Retransmission timers that follow the measured round-trip time, with the intervals
+    /// above as upper bounds (`server::rtt`); false: the RFC's fixed intervals, and an abnormal
+    /// event as soon as a CSA has used up CSUReXmitMax.
+    pub adaptive_rexmit: bool,
+    /// Any CA, CSUS or CSU message accepted from the DCS restarts its dead timer, as a Hello
+    /// listing us does: the DCS sends them only while its Hello FSM is Bidirectional with us
+    /// (2.1), so each shows it alive and hearing us. False: Hellos only, as RFC 2334 2.1 reads.
+    pub any_message_alive: bool,
+    /// A packet that fails authentication (or does not decode) is an abnormal event, as RFC 2334
+    /// B.3.1 reads literally. False (the default): with authentication configured such a packet
+    /// is discarded and counted, and the session stays as it is; without, a malformed packet is
+    /// an abnormal event at most once per (doubling) back-off interval.
+    pub auth_failure_abnormal: bool,
+    /// The longest dead interval (HelloInterval × DeadFactor) taken from the DCS's Hellos.
+    /// `None`: the larger of 30 s and our own HelloInterval × DeadFactor for it.
+    pub max_dead_interval: Option<Duration>,
     /// Hop Count given to CSAs this server originates.
     pub hops: u16,
     /// Key used to sign what is sent to this DCS, if any.
@@ -113,6 +129,10 @@ impl DcsConfig {
             csus_rexmit: Duration::from_secs(3),
             csu_rexmit: Duration::from_secs(2),
             csu_rexmit_max: 5,
+            adaptive_rexmit: true,
+            any_message_alive: true,
+            auth_failure_abnormal: false,
+            max_dead_interval: None,
             hops: 3,
             auth_send: None,
             auth_recv: Vec::new(),

@@ -1236,3 +1236,86 @@ fn rfc_2_1_dead_factor_3_tolerates_two_lost_hellos_that_arrive_late() {
     b.advance(Duration::from_millis(3990));
     assert_ne!(b.hello_state(), HelloState::Bidirectional, "stalled");
 }
+
+fn with_dcs_config(b: &mut Bench, f: impl FnOnce(&mut scsp_core::DcsConfig)) {
+    let mut cfg = b.server.dcs_config(b.dcs).unwrap().clone();
+    f(&mut cfg);
+    b.server.update_dcs(b.dcs, cfg);
+}
+
+#[test]
+fn b_3_1_packet_failing_authentication_is_discarded_and_the_session_stays() {
+    // A packet that cannot be shown to come from the DCS says nothing about it (RFC 2328 D.5):
+    // discarded and counted, no abnormal event, nothing sent in answer.
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    let key = scsp_core::wire::AuthKey {
+        spi: 7,
+        algorithm: scsp_core::wire::AuthAlgorithm::HmacSha256,
+        key: b"secret".to_vec(),
+    };
+    with_dcs_config(&mut b, |c| c.auth_recv = vec![key.clone()]);
+    b.sent();
+    for _ in 0..10 {
+        b.deliver_hello(true); // no Authentication extension
+        b.server.handle_datagram(b.now, b.dcs, b"garbage");
+    }
+    assert_eq!(b.hello_state(), HelloState::Bidirectional);
+    assert_eq!(b.ca_state(), CaState::Aligned);
+    assert!(b.sent().is_empty(), "a spoofed packet costs no traffic");
+    let s = b.server.dcs_info(b.dcs).unwrap().stats;
+    assert_eq!(
+        (s.auth_failures, s.malformed, s.abnormal_events),
+        (10, 10, 0)
+    );
+    // The literal reading of B.3.1, when configured: an abnormal event.
+    with_dcs_config(&mut b, |c| c.auth_failure_abnormal = true);
+    b.deliver_hello(true);
+    assert_eq!(b.hello_state(), HelloState::Waiting);
+}
+
+#[test]
+fn rfc_2_1_forged_malformed_packets_cost_few_realignments() {
+    // Without authentication a malformed packet is an abnormal event, but at most once per
+    // back-off interval (1 s, doubling while they keep coming): 100 forged packets over 10 s
+    // cost 4 realignments, not 100.
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    for _ in 0..100 {
+        b.server.handle_datagram(b.now, b.dcs, b"garbage");
+        b.advance(Duration::from_millis(100));
+        b.deliver_hello(true);
+    }
+    let s = b.server.dcs_info(b.dcs).unwrap().stats;
+    assert_eq!(s.malformed, 100);
+    assert!(
+        (1..=5).contains(&s.abnormal_events),
+        "{} abnormal events",
+        s.abnormal_events
+    );
+}
+
+#[test]
+fn b_2_5_advertised_dead_interval_is_capped() {
+    // A DCS advertising HelloInterval 65535 × DeadFactor 65535 and going silent is declared
+    // dead after the local ceiling (by default the larger of 30 s and our own interval).
+    let mut b = Bench::new(1, 2);
+    b.server.link_up(b.now, b.dcs);
+    let mut common = b.common();
+    common.receiver = b.lsid.clone();
+    b.deliver_packet(&scsp_core::wire::Packet {
+        common,
+        body: Body::Hello {
+            interval: 65535,
+            dead_factor: 65535,
+            family_id: 0,
+            additional: vec![],
+        },
+        extensions: vec![],
+    });
+    assert_eq!(b.hello_state(), HelloState::Bidirectional);
+    b.advance(Duration::from_secs(29));
+    assert_eq!(b.hello_state(), HelloState::Bidirectional);
+    b.advance(Duration::from_secs(2));
+    assert_eq!(b.hello_state(), HelloState::Waiting, "30 s at most");
+}

@@ -170,7 +170,8 @@ fn unknown_statements() {
         server_errors("hops 3;"),
         [
             "2:1: unknown statement \"hops\" in a Server block (Hops belongs in a DCS block); expected one of Protocol, Netif, \
-             ServerGroupID, FamilyID, ID, Address, Port, MTU, ATMARPFormat, MARSRedirectInterval, DCS"
+             ServerGroupID, FamilyID, ID, Address, Port, MTU, ATMARPFormat, MARSRedirectInterval, \
+             LocalGrace, DCS"
         ]
     );
     assert_eq!(
@@ -179,7 +180,7 @@ fn unknown_statements() {
             "3:1: unknown statement \"netif\" in a DCS block (Netif belongs in a Server block); \
              expected one of ATMaddr, ID, \
              Address, Port, CAReXmitInt, CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, HelloDead, \
-             HelloInt, Hops, Auth"
+             HelloInt, Hops, Auth, Timers, AuthFailure"
         ]
     );
     assert_eq!(
@@ -310,7 +311,7 @@ fn atmarp_format_values() {
         [
             "3:1: unknown statement \"ATMARPFormat\" in a DCS block (ATMARPFormat belongs in a \
              Server block); expected one of ATMaddr, ID, Address, Port, CAReXmitInt, \
-             CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, HelloDead, HelloInt, Hops, Auth"
+             CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, HelloDead, HelloInt, Hops, Auth, Timers, AuthFailure"
         ]
     );
 }
@@ -353,7 +354,7 @@ fn mars_redirect_interval_values() {
             "3:1: unknown statement \"MARSRedirectInterval\" in a DCS block \
              (MARSRedirectInterval belongs in a Server block); expected one of ATMaddr, ID, \
              Address, Port, CAReXmitInt, CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, HelloDead, \
-             HelloInt, Hops, Auth"
+             HelloInt, Hops, Auth, Timers, AuthFailure"
         ]
     );
 }
@@ -689,7 +690,7 @@ fn three_errors_are_all_reported() {
             "scspd.conf:7:8: invalid hop count \"0\"; expected a number 1-1024",
             "scspd.conf:8:3: unknown statement \"HelloInterval\" in a DCS block; expected one of \
              ATMaddr, ID, Address, Port, CAReXmitInt, CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, \
-             HelloDead, HelloInt, Hops, Auth",
+             HelloDead, HelloInt, Hops, Auth, Timers, AuthFailure",
         ]
     );
     assert_eq!(e[0].pos, Pos::new(4, 16));

@@ -210,6 +210,8 @@ fn dcs() -> impl Strategy<Value = DcsConfig> {
             d.hello_int = n[5];
             d.hops = n[6];
             d.auth = auth;
+            d.rfc_timers = n[0] % 2 == 0;
+            d.auth_failure_abnormal = n[1] % 2 == 0;
             d.pos = Pos::new(line, col);
             d
         })

@@ -619,3 +619,26 @@ fn local_grace_seconds_never_and_default() {
         );
     }
 }
+
+#[test]
+fn timers_and_auth_failure_statements() {
+    let d = dcs("");
+    assert!(!d.rfc_timers && !d.auth_failure_abnormal, "defaults");
+    assert!(dcs("Timers rfc;").rfc_timers);
+    assert!(!dcs("Timers adaptive;").rfc_timers);
+    assert!(dcs("AuthFailure abnormal;").auth_failure_abnormal);
+    assert!(!dcs("authfailure DISCARD;").auth_failure_abnormal);
+    for (stmt, msg) in [
+        ("Timers fast;", "invalid Timers value"),
+        ("AuthFailure ignore;", "invalid AuthFailure value"),
+    ] {
+        let src = format!(
+            "server s {{ protocol ATMARP; netif ni0; ServerGroupID 1; DCS {{ ID 10.0.0.2; {stmt} }}; }};"
+        );
+        let errors = config::parse(&src, "t.conf").expect_err(stmt);
+        assert!(
+            errors.iter().any(|e| e.to_string().contains(msg)),
+            "{stmt}: {errors:?}"
+        );
+    }
+}

@@ -63,7 +63,9 @@ impl Server {
         let Some(d) = self.dcs_mut(id) else { return };
         d.ca_out = Some((bytes, kept));
         d.sent_more = o;
-        d.ca_rexmit_at = rexmit.then(|| now + d.cfg.ca_rexmit);
+        d.ca_retries = 0;
+        d.ca_sent_at = rexmit.then_some(now);
+        d.ca_rexmit_at = rexmit.then(|| now + d.rto(0, d.cfg.ca_rexmit));
     }
 
     /// Send our last CA again.
@@ -223,6 +225,8 @@ impl Server {
             }
             // Rule 2: our ID is larger; we are master.
             d.ca_rexmit_at = None; // 2a
+            let sent = d.ca_sent_at.take();
+            d.rtt_sample(now, sent);
             d.was_master = true;
             self.set_ca(
                 now,
@@ -278,6 +282,8 @@ impl Server {
         }
         // Rule 3.
         d.ca_rexmit_at = None; // 3a
+        let sent = d.ca_sent_at.take();
+        d.rtt_sample(now, sent);
         self.summaries(now, id, msg.records); // 3b
         let Some(d) = self.dcs_mut(id) else { return };
         d.ca_seq = d.ca_seq.wrapping_add(1); // 3c
@@ -447,8 +453,13 @@ impl Server {
         }
         if retransmit {
             d.stats.csus_retransmits += 1;
+            d.csus_retries = d.csus_retries.saturating_add(1);
+            d.csus_sent_at = None;
+        } else {
+            d.csus_retries = 0;
+            d.csus_sent_at = Some(now);
         }
-        d.crl.rexmit_at = Some(now + d.cfg.csus_rexmit);
+        d.crl.rexmit_at = Some(now + d.rto(d.csus_retries, d.cfg.csus_rexmit));
         self.send(id, Body::Csus { records });
     }
 
@@ -457,7 +468,9 @@ impl Server {
         if d.ca_rexmit_at.is_some_and(|t| t <= now) {
             // The CA outstanding is retransmitted in every state where we wait for an answer.
             if matches!(d.ca.state, CaState::Negotiation | CaState::SummarizeMaster) {
-                d.ca_rexmit_at = Some(now + d.cfg.ca_rexmit);
+                d.ca_retries = d.ca_retries.saturating_add(1);
+                d.ca_sent_at = None;
+                d.ca_rexmit_at = Some(now + d.rto(d.ca_retries, d.cfg.ca_rexmit));
                 self.resend_ca(id);
             } else {
                 d.ca_rexmit_at = None;

@@ -43,6 +43,11 @@ impl Server {
             .iter()
             .map(|c| d.crl.answered(&c.summary.id))
             .collect();
+        if solicited.iter().any(|&s| s) {
+            // An answer to our CSUS: time it if the CSUS went once only.
+            let sent = d.csus_sent_at.take();
+            d.rtt_sample(now, sent);
+        }
         if self.pipelined {
             self.solicit_next(now, from);
             self.defer(super::Work::Records {
@@ -411,6 +416,15 @@ impl Server {
             else {
                 continue;
             };
+            d.last_ack_at = Some(now);
+            if let Some((t, pid, pseq)) = &d.csu_probe
+                && *pid == r.id
+            {
+                // Karn's rule: timed only if this CSA went out once.
+                let sample = (q.sends == 1 && *pseq == q.csa.summary.seq).then_some(*t);
+                d.csu_probe = None;
+                d.rtt_sample(now, sample);
+            }
             if q.csa.summary.seq != r.seq && !r.null {
                 d.crl.want(r.id, r.seq);
             }
@@ -461,7 +475,13 @@ impl Server {
             return;
         }
         let max = d.cfg.csu_rexmit_max;
-        if due.iter().any(|(_, sends)| *sends > max) {
+        // With adaptive timers a DCS that acknowledged any CSA in the last CSUReXmitMax ×
+        // CSUReXmitInt is alive: a record it has not acknowledged yet (loss, or its resources)
+        // keeps being retransmitted, at the configured interval, instead of taking the whole
+        // session down (docs/rfc2334-readings.md, "retransmission timers").
+        let window = d.cfg.csu_rexmit * max.max(1);
+        let alive = d.cfg.adaptive_rexmit && d.last_ack_at.is_some_and(|t| now.since(t) < window);
+        if !alive && due.iter().any(|(_, sends)| *sends > max) {
             let n = due.len();
             self.abnormal(
                 now,

@@ -112,8 +112,11 @@ pub(crate) struct RexmitQueue {
     index: SlotIndex,
     slots: Vec<Option<Queued>>,
     free: Vec<u32>,
-    /// Retransmission times: slot and generation.
+    /// Retransmission times of records sent once: slot and generation, in time order (the
+    /// timeout of a first send changes slowly; a later one never goes before an earlier one).
     timeline: VecDeque<(Time, u32, u64)>,
+    /// Retransmission times of records sent more than once (backed off: not in order).
+    retries: std::collections::BinaryHeap<std::cmp::Reverse<(Time, u32, u64)>>,
     /// Records to send in the next flush, in the order queued: slot and `born`.
     unsent: Vec<(u32, u64)>,
     next_generation: u64,
@@ -127,6 +130,7 @@ impl RexmitQueue {
             slots: Vec::new(),
             free: Vec::new(),
             timeline: VecDeque::new(),
+            retries: Default::default(),
             unsent: Vec::new(),
             next_generation: 0,
         }
@@ -247,13 +251,17 @@ impl RexmitQueue {
         if self.index.is_empty() {
             // Nothing left: the lists hold only stale entries.
             self.timeline.clear();
+            self.retries.clear();
             self.unsent.clear();
         }
         q
     }
 
-    /// Take the records to send now; each is counted as sent and timed to `due`.
-    pub fn take_unsent(&mut self, due: Time) -> Vec<Csa> {
+    /// Take the records to send now; each is counted as sent and timed to `now` plus
+    /// `timeout(sends before this one)`.
+    pub fn take_unsent(&mut self, now: Time, timeout: impl Fn(u32) -> Duration) -> Vec<Csa> {
+        let first = now + timeout(0);
+        let first = self.timeline.back().map_or(first, |&(t, ..)| t.max(first));
         let unsent = std::mem::take(&mut self.unsent);
         let mut out = Vec::with_capacity(unsent.len());
         for &(i, born) in &unsent {
@@ -265,7 +273,12 @@ impl RexmitQueue {
                 q.sends += 1;
                 out.push(q.csa.clone());
                 let g = q.generation;
-                self.timeline.push_back((due, i, g));
+                if q.sends == 1 {
+                    self.timeline.push_back((first, i, g));
+                } else {
+                    let due = now + timeout(q.sends - 1);
+                    self.retries.push(std::cmp::Reverse((due, i, g)));
+                }
             }
         }
         // (The list keeps its room for the next flush.)
@@ -292,23 +305,48 @@ impl RexmitQueue {
             }
             self.timeline.pop_front();
         }
-        self.timeline.front().map(|(t, ..)| *t)
+        while let Some(&std::cmp::Reverse((_, i, g))) = self.retries.peek() {
+            if self.timed(i, g).is_some() {
+                break;
+            }
+            self.retries.pop();
+        }
+        let a = self.timeline.front().map(|(t, ..)| *t);
+        let b = self.retries.peek().map(|r| r.0.0);
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Records whose retransmission time has come (as slots for [`RexmitQueue::resend`]), with
     /// how many times each was sent.
     pub fn pop_due(&mut self, now: Time) -> Vec<(u32, u32)> {
-        let mut due = Vec::new();
+        let mut due: Vec<(Time, u64, u32, u32)> = Vec::new();
         while let Some(&(t, i, g)) = self.timeline.front() {
             if t > now {
                 break;
             }
             if let Some(q) = self.timed(i, g) {
-                due.push((i, q.sends));
+                due.push((t, g, i, q.sends));
             }
             self.timeline.pop_front();
         }
-        due
+        let first = due.len();
+        while let Some(&std::cmp::Reverse((t, i, g))) = self.retries.peek() {
+            if t > now {
+                break;
+            }
+            if let Some(q) = self.timed(i, g) {
+                due.push((t, g, i, q.sends));
+            }
+            self.retries.pop();
+        }
+        if first > 0 && due.len() > first {
+            // Both lists gave records: in the order they were due, then queued.
+            due.sort_unstable_by_key(|&(t, g, ..)| (t, g));
+        }
+        due.into_iter().map(|(_, _, i, s)| (i, s)).collect()
     }
 
     /// Mark the record in slot `i` (from [`RexmitQueue::pop_due`]) to be sent again in the next
@@ -338,6 +376,7 @@ impl RexmitQueue {
         self.slots.clear();
         self.free.clear();
         self.timeline.clear();
+        self.retries.clear();
         self.unsent.clear();
     }
 }
@@ -815,6 +854,25 @@ pub(crate) struct Dcs {
     /// probably is (see [`crate::cache::Cache::get_near`]).
     pub csus_hint: u32,
 
+    // Retransmission timers (server/rtt.rs).
+    pub rtt: super::rtt::Rtt,
+    /// When our last CA went out, if it was sent once only (Karn's rule).
+    pub ca_sent_at: Option<Time>,
+    /// Retransmissions of our last CA.
+    pub ca_retries: u32,
+    /// When our outstanding CSUS went out, if sent once only.
+    pub csus_sent_at: Option<Time>,
+    /// Retransmissions of our outstanding CSUS.
+    pub csus_retries: u32,
+    /// A CSA sent in a CSU Request, timed until its acknowledgement: when, and what.
+    pub csu_probe: Option<(Time, RecordId, u32)>,
+    /// When the DCS last acknowledged a CSA of ours.
+    pub last_ack_at: Option<Time>,
+    /// When a malformed packet last counted as an abnormal event, and the back-off before the
+    /// next may (Server::unverified_is_abnormal).
+    pub bad_packet_at: Option<Time>,
+    pub bad_packet_backoff: Duration,
+
     pub stats: DcsStats,
 }
 
@@ -849,15 +907,49 @@ impl Dcs {
             queue: RexmitQueue::new(state),
             acks: Vec::new(),
             csus_hint: 0,
+            rtt: Default::default(),
+            ca_sent_at: None,
+            ca_retries: 0,
+            csus_sent_at: None,
+            csus_retries: 0,
+            csu_probe: None,
+            last_ack_at: None,
+            bad_packet_at: None,
+            bad_packet_backoff: Duration::ZERO,
             stats: DcsStats::default(),
         }
     }
 
-    /// HelloInterval × DeadFactor as advertised by the DCS (2.1, B.2.5).
+    /// The retransmission timeout of a message retransmitted `retries` times so far, whose
+    /// configured interval is `max` (server/rtt.rs).
+    pub fn rto(&self, retries: u32, max: Duration) -> Duration {
+        if self.cfg.adaptive_rexmit {
+            self.rtt.rto(retries, max)
+        } else {
+            max
+        }
+    }
+
+    /// An answer to the message sent at `sent` (if it was sent once only) arrived now.
+    pub fn rtt_sample(&mut self, now: Time, sent: Option<Time>) {
+        if let Some(t) = sent {
+            self.rtt.sample(now.since(t));
+        }
+    }
+
+    /// HelloInterval × DeadFactor as advertised by the DCS (2.1, B.2.5), at most
+    /// [`DcsConfig::max_dead_interval`] (by default the larger of 30 s and our own interval for
+    /// the DCS): a DCS that advertises 65535 × 65535 and goes silent is not kept up for ever.
     pub fn dead_interval(&self) -> Duration {
         let i = u64::from(self.peer_interval.max(1));
         let f = u64::from(self.peer_dead_factor.max(1));
-        Duration::from_secs(i * f)
+        let own =
+            u64::from(self.cfg.hello_interval.max(1)) * u64::from(self.cfg.dead_factor.max(1));
+        let ceiling = self
+            .cfg
+            .max_dead_interval
+            .unwrap_or(Duration::from_secs(own.max(30)));
+        Duration::from_secs(i * f).min(ceiling)
     }
 
     /// When the Hello FSM must next look at the DCS's liveness: HelloInterval × DeadFactor
@@ -874,9 +966,10 @@ impl Dcs {
         }
     }
 
-    /// Half the HelloInterval the DCS advertised: see [`Dcs::dead_at`].
+    /// Half the HelloInterval the DCS advertised (of the dead interval as capped, divided by
+    /// its DeadFactor): see [`Dcs::dead_at`].
     pub fn dead_allowance(&self) -> Duration {
-        Duration::from_millis(u64::from(self.peer_interval.max(1)) * 500)
+        self.dead_interval() / (2 * u32::from(self.peer_dead_factor.max(1)))
     }
 
     /// A message from the DCS shows that it has left Cache Summarize: as its slave, our kept
@@ -909,6 +1002,10 @@ impl Dcs {
             ca: self.ca,
             retransmit_queue: self.queue.len(),
             csa_request_list: self.crl.len(),
+            srtt_us: self
+                .rtt
+                .srtt()
+                .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
             stats: self.stats.clone(),
         }
     }
@@ -929,6 +1026,8 @@ pub struct DcsInfo {
     pub retransmit_queue: usize,
     /// CSAs still wanted from the DCS.
     pub csa_request_list: usize,
+    /// The smoothed round-trip time to the DCS, microseconds, once measured (server/rtt.rs).
+    pub srtt_us: Option<u64>,
     /// Counters.
     pub stats: DcsStats,
 }
@@ -1278,9 +1377,9 @@ mod tests {
                     }
                     QOp::Flush => {
                         clock += 1;
-                        let due = Time::from_millis(clock + 2);
+                        let now = Time::from_millis(clock);
                         let got: Vec<(u8, u32, u16)> = q
-                            .take_unsent(due)
+                            .take_unsent(now, |_| Duration::from_millis(2))
                             .iter()
                             .map(|c| (c.summary.id.key.as_bytes()[3], c.summary.seq, c.summary.hops))
                             .collect();
@@ -1289,19 +1388,27 @@ mod tests {
                     QOp::Timers => {
                         clock += 1;
                         let now = Time::from_millis(clock);
-                        let got: Vec<(u8, u32)> = q
+                        let due: Vec<(u8, u32, u32)> = q
                             .pop_due(now)
                             .into_iter()
                             .map(|(slot, sends)| {
                                 let id = q.slot(slot).map(|x| x.csa.summary.id.key.as_bytes()[3]);
-                                q.resend(slot);
-                                (id.unwrap_or(u8::MAX), sends)
+                                (id.unwrap_or(u8::MAX), sends, slot)
                             })
                             .collect();
                         let want = m.pop_due(clock);
+                        // The order among records due together is free (first sends and
+                        // backed-off ones are kept apart); they are resent in the model's.
                         for &(id, _) in &want {
                             m.resend(id);
+                            if let Some(&(_, _, slot)) = due.iter().find(|d| d.0 == id) {
+                                q.resend(slot);
+                            }
                         }
+                        let mut got: Vec<(u8, u32)> = due.iter().map(|&(i, s, _)| (i, s)).collect();
+                        let mut want = want;
+                        got.sort_unstable();
+                        want.sort_unstable();
                         prop_assert_eq!(got, want);
                     }
                     QOp::Clear => {

@@ -11,8 +11,10 @@ mod ca;
 mod csu;
 mod dcs;
 mod hello;
+pub mod rtt;
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -1016,16 +1018,29 @@ impl Server {
                 d.acks.clear();
                 continue;
             }
-            let due = now + d.cfg.csu_rexmit;
             let csas = std::mem::take(&mut d.acks);
             let csas_room = self.room(self.dcs(id).expect("present"), wire::MessageType::CsuReply);
             for chunk in chunks(csas, csas_room, wire::csas_len) {
                 self.send(id, Body::CsuReply { records: chunk });
             }
             let Some(d) = self.dcs_mut(id) else { continue };
-            let records = d.queue.take_unsent(due);
+            let (rtt, adaptive, max) = (d.rtt, d.cfg.adaptive_rexmit, d.cfg.csu_rexmit);
+            let records =
+                d.queue.take_unsent(
+                    now,
+                    |retries| if adaptive { rtt.rto(retries, max) } else { max },
+                );
             if records.is_empty() {
                 continue;
+            }
+            if d.csu_probe
+                .as_ref()
+                .is_none_or(|(t, ..)| now.since(*t) >= d.cfg.csu_rexmit)
+            {
+                // (A probe older than CSUReXmitInt was lost or retransmitted: replaced.)
+                // Time the first record until its acknowledgement (kept only if it went once).
+                let r = &records[0].summary;
+                d.csu_probe = Some((now, r.id.clone(), r.seq));
             }
             let room = self.room(
                 self.dcs(id).expect("present"),
@@ -1084,12 +1099,51 @@ impl Server {
             .push_back(Event::Trace(Trace::Dropped { dcs: from, reason }));
     }
 
+    /// A packet from the DCS's address that is malformed or fails authentication: whether it is
+    /// an abnormal event (2.1, B.3.1). A packet that cannot be shown to come from the DCS says
+    /// nothing about the DCS: with authentication configured it is only discarded (as OSPF does,
+    /// RFC 2328 D.5), unless `auth_failure_abnormal` keeps the RFC's literal reading. Without
+    /// authentication any packet can be forged, so a malformed one is an abnormal event at most
+    /// once per back-off interval, which doubles while they keep coming: N forged packets cost
+    /// about log2(N) realignments, not N (docs/rfc2334-readings.md, "spoofed packets").
+    fn unverified_is_abnormal(&mut self, now: Time, from: DcsId) -> bool {
+        let Some(d) = self.dcs_mut(from) else {
+            return false;
+        };
+        if !d.cfg.auth_recv.is_empty() && !d.cfg.auth_failure_abnormal {
+            return false;
+        }
+        if d.cfg.auth_failure_abnormal {
+            return true;
+        }
+        let (min, max) = (Duration::from_secs(1), Duration::from_secs(64));
+        match d.bad_packet_at {
+            Some(t) if now.since(t) < d.bad_packet_backoff => false,
+            Some(t) => {
+                d.bad_packet_backoff = if now.since(t) < d.bad_packet_backoff * 2 {
+                    (d.bad_packet_backoff * 2).min(max)
+                } else {
+                    min
+                };
+                d.bad_packet_at = Some(now);
+                true
+            }
+            None => {
+                d.bad_packet_backoff = min;
+                d.bad_packet_at = Some(now);
+                true
+            }
+        }
+    }
+
     fn receive(&mut self, now: Time, from: DcsId, bytes: &[u8]) {
         let packet = match wire::decode(bytes) {
             Ok(p) => p,
             Err(e) => {
                 self.drop_packet(from, Drop::Malformed(e.to_string()));
-                self.abnormal(now, from, format!("malformed packet: {e}"));
+                if self.unverified_is_abnormal(now, from) {
+                    self.abnormal(now, from, format!("malformed packet: {e}"));
+                }
                 return;
             }
         };
@@ -1100,7 +1154,9 @@ impl Server {
                 keys.iter().find(|k| k.spi == spi).cloned()
             }) {
                 self.drop_packet(from, Drop::Auth(e.to_string()));
-                self.abnormal(now, from, format!("authentication failed: {e}"));
+                if self.unverified_is_abnormal(now, from) {
+                    self.abnormal(now, from, format!("authentication failed: {e}"));
+                }
                 return;
             }
         }
@@ -1139,6 +1195,11 @@ impl Server {
         let summary = summarize(&packet, bytes.len());
         if let Some(d) = self.dcs_mut(from) {
             d.stats.rx.count(summary.kind, summary.len, summary.records);
+            if kind != wire::MessageType::Hello && d.cfg.any_message_alive {
+                // Sent only while the DCS is Bidirectional with us: it is alive and hears us.
+                d.last_hello = Some(now);
+                d.last_hello_with_us = Some(now);
+            }
         }
         if self.trace_messages {
             self.events.push_back(Event::Trace(Trace::Received {

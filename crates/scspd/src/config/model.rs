@@ -283,6 +283,15 @@ pub struct DcsConfig {
     pub hops: u16,
     /// `Auth`: authentication of the packets exchanged with this DCS.
     pub auth: Option<AuthConfig>,
+    /// `Timers rfc;`: RFC 2334's fixed retransmission intervals and Hello-only liveness.
+    /// Default (`Timers adaptive;`): retransmission after the measured round-trip time, the
+    /// intervals above as upper bounds, and any message from the DCS showing it alive
+    /// (docs/rfc2334-readings.md, "retransmission timers").
+    pub rfc_timers: bool,
+    /// `AuthFailure abnormal;`: a packet failing authentication (or not decoding) is an abnormal
+    /// event, as RFC 2334 B.3.1 reads. Default (`AuthFailure discard;`): discarded and counted,
+    /// the session kept (docs/rfc2334-readings.md, "spoofed packets").
+    pub auth_failure_abnormal: bool,
     /// Where the `DCS` keyword is.
     pub pos: Pos,
 }
@@ -303,6 +312,8 @@ impl DcsConfig {
             hello_int: DEFAULT_HELLO_INT,
             hops: DEFAULT_HOPS,
             auth: None,
+            rfc_timers: false,
+            auth_failure_abnormal: false,
             pos: Pos::default(),
         }
     }
@@ -353,6 +364,8 @@ impl PartialEq for DcsConfig {
             hello_int,
             hops,
             auth,
+            rfc_timers,
+            auth_failure_abnormal,
             pos: _,
         } = self;
         *id == other.id
@@ -367,6 +380,8 @@ impl PartialEq for DcsConfig {
             && *hello_int == other.hello_int
             && *hops == other.hops
             && *auth == other.auth
+            && *rfc_timers == other.rfc_timers
+            && *auth_failure_abnormal == other.auth_failure_abnormal
     }
 }
 

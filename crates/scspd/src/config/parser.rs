@@ -38,6 +38,8 @@ const DCS: &[&str] = &[
     "HelloInt",
     "Hops",
     "Auth",
+    "Timers",
+    "AuthFailure",
 ];
 /// Keywords in a `Log` block.
 const LOG: &[&str] = &["File", "Syslog"];
@@ -737,6 +739,8 @@ impl Checker<'_> {
         let mut address: Slot<()> = Slot::default();
         let mut port: Slot<()> = Slot::default();
         let mut auth: Slot<()> = Slot::default();
+        let mut timers: Slot<()> = Slot::default();
+        let mut auth_failure: Slot<()> = Slot::default();
         let mut numbers: Vec<Slot<()>> = DCS_NUMBERS.iter().map(|_| Slot::default()).collect();
         for s in &block.stmts {
             let Some((kw, kpos)) = self.keyword(s, DCS, "in a DCS block") else {
@@ -776,6 +780,39 @@ impl Checker<'_> {
                 "Auth" => {
                     if auth.claim(kw, kpos, &mut self.d) {
                         out.auth = self.auth(s, kpos);
+                    }
+                }
+                "AuthFailure" => {
+                    if auth_failure.claim(kw, kpos, &mut self.d)
+                        && let Some(t) = self.value(s, kw, "discard or abnormal")
+                    {
+                        match t.text() {
+                            Some(w) if w.eq_ignore_ascii_case("discard") => {
+                                out.auth_failure_abnormal = false;
+                            }
+                            Some(w) if w.eq_ignore_ascii_case("abnormal") => {
+                                out.auth_failure_abnormal = true;
+                            }
+                            _ => self.error(
+                                t.pos,
+                                "invalid AuthFailure value; expected discard or abnormal"
+                                    .to_owned(),
+                            ),
+                        }
+                    }
+                }
+                "Timers" => {
+                    if timers.claim(kw, kpos, &mut self.d)
+                        && let Some(t) = self.value(s, kw, "adaptive or rfc")
+                    {
+                        match t.text() {
+                            Some(w) if w.eq_ignore_ascii_case("adaptive") => out.rfc_timers = false,
+                            Some(w) if w.eq_ignore_ascii_case("rfc") => out.rfc_timers = true,
+                            _ => self.error(
+                                t.pos,
+                                "invalid Timers value; expected adaptive or rfc".to_owned(),
+                            ),
+                        }
                     }
                 }
                 _ => {

@@ -72,6 +72,12 @@ fn write_dcs(f: &mut Formatter<'_>, d: &DcsConfig, redact: bool) -> fmt::Result 
     writeln!(f, "{i}HelloDead {};", d.hello_dead)?;
     writeln!(f, "{i}HelloInt {};", d.hello_int)?;
     writeln!(f, "{i}Hops {};", d.hops)?;
+    if d.rfc_timers {
+        writeln!(f, "{i}Timers rfc;")?;
+    }
+    if d.auth_failure_abnormal {
+        writeln!(f, "{i}AuthFailure abnormal;")?;
+    }
     if let Some(a) = &d.auth {
         write_auth(f, a, redact)?;
     }

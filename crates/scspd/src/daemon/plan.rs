@@ -301,6 +301,9 @@ impl Planner<'_> {
         core.csus_rexmit = secs(d.csus_rexmit_int);
         core.csu_rexmit = secs(d.csu_rexmit_int);
         core.csu_rexmit_max = u32::from(d.csu_rexmit_max);
+        core.adaptive_rexmit = !d.rfc_timers;
+        core.any_message_alive = !d.rfc_timers;
+        core.auth_failure_abnormal = d.auth_failure_abnormal;
         core.hops = d.hops;
         if let Some(a) = &d.auth {
             let algorithm = match a.algorithm {
