@@ -91,7 +91,7 @@ pub struct DcsConfig {
     /// CSUReXmtInterval.
     pub csu_rexmit: Duration,
     /// How many times a CSA is retransmitted before the DCS is declared failed (so a CSA is sent
-    /// at most 1 + this many times; rfc2334-notes item 13).
+    /// at most 1 + this many times; rfc2334-readings.md #13).
     pub csu_rexmit_max: u32,
     /// Retransmission timers that follow the measured round-trip time, with the intervals
     /// above as upper bounds (`server::rtt`); false: the RFC's fixed intervals, and an abnormal

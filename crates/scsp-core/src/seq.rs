@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 pub use crate::wire::{SEQ_FIRST, SEQ_LAST, SEQ_PURGE, SEQ_RESERVED};
 
 /// Compare two CSA sequence numbers as the signed 32-bit values they are (B.2.0.2,
-/// rfc2334-notes item 8): a larger number is a more recent advertisement.
+/// rfc2334-readings.md #8): a larger number is a more recent advertisement.
 pub fn cmp_csa(a: u32, b: u32) -> Ordering {
     (a as i32).cmp(&(b as i32))
 }
@@ -45,7 +45,7 @@ pub fn ca_after(a: u32, b: u32) -> bool {
     a != b && (a.wrapping_sub(b) as i32) > 0
 }
 
-/// A CA sequence number "not previously seen by the DCS" (B.2.1, rfc2334-notes item 20): the low
+/// A CA sequence number "not previously seen by the DCS" (B.2.1, rfc2334-readings.md #20): the low
 /// 32 bits of the time of day in milliseconds, or one more than the last one used with that DCS if
 /// the clock has not moved past it.
 pub fn new_ca_seq(now_ms: u64, last: Option<u32>) -> u32 {

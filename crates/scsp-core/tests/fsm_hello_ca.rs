@@ -526,7 +526,7 @@ fn rfc_2_2_2_rule_1_i_bit_returns_to_negotiation_and_is_evaluated() {
     assert_eq!(b.ca_state(), CaState::SummarizeSlave);
     b.sent();
     // The master restarted with a new sequence number: back to Negotiation, and the CA is
-    // evaluated at once (rfc2334-notes item 5) so we are slave again at 900.
+    // evaluated at once (rfc2334-readings.md #5) so we are slave again at 900.
     b.deliver(Body::Ca {
         seq: 900,
         m: true,
@@ -809,7 +809,7 @@ fn rfc_2_2_2_1_crl_holds_only_newer_or_unknown_entries() {
         ],
     });
     // "mine" was originated here without knowing of earlier incarnations: it is fetched once
-    // to compare (see rfc2334-notes item 8 and the restart rule of B.2.0.2).
+    // to compare (see rfc2334-readings.md #8 and the restart rule of B.2.0.2).
     assert_eq!(b.server.dcs_info(b.dcs).unwrap().csa_request_list, 2);
 }
 

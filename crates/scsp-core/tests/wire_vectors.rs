@@ -682,7 +682,7 @@ fn unknown_extension_and_vendor_private_twice() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Flags and unused fields: ignored on receipt (rfc2334-notes 18), sent as zero.
+// Flags and unused fields: ignored on receipt (rfc2334-readings.md #18), sent as zero.
 
 /// Set bits in `bytes[range]` (an unused field or unused flag bits), fix the checksum, and
 /// check the packet still decodes to `expected`.

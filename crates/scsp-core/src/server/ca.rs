@@ -78,7 +78,7 @@ impl Server {
     }
 
     /// Send the next CA of the summary, as master (`m`) or slave: as many CSAS records as fit,
-    /// with O set when more remain (rfc2334-notes item 2).
+    /// with O set when more remain (rfc2334-readings.md #2).
     fn send_summary_ca(&mut self, now: Time, id: DcsId, m: bool) {
         let Some(d) = self.dcs(id) else { return };
         let room = self.room(d, MessageType::Ca);
@@ -109,7 +109,7 @@ impl Server {
     }
 
     /// Take the summary of the cache that Cache Summarize sends. Changes made after this point
-    /// are sent as CSU Requests once the DCS reaches Update Cache (rfc2334-notes item 14).
+    /// are sent as CSU Requests once the DCS reaches Update Cache (rfc2334-readings.md #14).
     fn take_summary(&mut self, id: DcsId) {
         let summary: std::collections::VecDeque<Csas> =
             self.cache.iter().map(|(rid, e)| e.csas(rid, 1)).collect();
@@ -246,7 +246,7 @@ impl Server {
     }
 
     /// Back to Master/Slave Negotiation, and evaluate at once the CA that caused it
-    /// (rfc2334-notes item 5).
+    /// (rfc2334-readings.md #5).
     fn renegotiate(&mut self, now: Time, id: DcsId, msg: CaMsg, cause: &'static str) {
         let lsid = self.cfg.lsid.clone();
         let Some(d) = self.dcs_mut(id) else { return };
@@ -276,7 +276,7 @@ impl Server {
             return;
         }
         if msg.seq != d.ca_seq {
-            // Not covered by the RFC (rfc2334-notes item 4): ignore and keep retransmitting.
+            // Not covered by the RFC (rfc2334-readings.md #4): ignore and keep retransmitting.
             self.drop_packet(id, Drop::IgnoredCa(msg.seq));
             return;
         }
@@ -326,18 +326,18 @@ impl Server {
         d.ca_seq = msg.seq; // 5b
         self.summaries(now, id, msg.records); // 5a
         // 5c: our next records, or an empty CA with O off when we have none left
-        // (rfc2334-notes item 3).
+        // (rfc2334-readings.md #3).
         self.send_summary_ca(now, id, false);
         let Some(d) = self.dcs_mut(id) else { return };
         if !d.sent_more && !master_more {
             // 5c1 / 5c2b. Keep our last CA for the master's retransmission (2.2.2 note): for as
             // long as the master may still retransmit, that is until a message shows that it
-            // has left Cache Summarize (docs/rfc2334-readings.md, item 7).
+            // has left Cache Summarize (rfc2334-readings.md #7).
             self.finish_summarize(now, id, "2.2.2 rule 5c: summaries exchanged");
         }
     }
 
-    /// A CA in Update Cache or Aligned (rfc2334-notes item 6).
+    /// A CA in Update Cache or Aligned (rfc2334-readings.md #6).
     fn ca_after_summarize(&mut self, now: Time, id: DcsId, msg: CaMsg) {
         let Some(d) = self.dcs(id) else { return };
         // A late copy of a CA of the exchange that is over: its number is before ours (as slave

@@ -407,7 +407,7 @@ impl Server {
         let Some(d) = self.dcs_mut(from) else { return };
         d.master_done();
         for r in records {
-            // Rule 1: an exact match (rfc2334-notes item 9: key, originator, sequence number)
+            // Rule 1: an exact match (rfc2334-readings.md #9: key, originator, sequence number)
             // is removed. Rule 2a: ours is newer; ignore. Rule 2b: the DCS holds a newer
             // instance; stop sending ours and solicit it.
             let Some(q) = d

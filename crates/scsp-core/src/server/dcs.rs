@@ -843,7 +843,7 @@ pub(crate) struct Dcs {
     pub sent_more: bool,
     pub crl: Crl,
     /// Records that changed while the DCS was in Negotiation or Cache Summarize, to be sent as
-    /// CSU Requests once it reaches Update Cache (rfc2334-notes item 14).
+    /// CSU Requests once it reaches Update Cache (rfc2334-readings.md #14).
     pub deferred: Set<RecordId>,
 
     // CSU (2.3).

@@ -38,7 +38,7 @@ impl Server {
     pub(super) fn send_hello(&mut self, now: Time, id: DcsId) {
         let Some(d) = self.dcs_mut(id) else { return };
         // On a point-to-point path the Receiver ID list holds only this DCS, once heard and not
-        // stalled (rfc2334-notes item 16).
+        // stalled (rfc2334-readings.md #16).
         let receiver = if d.heard {
             d.cfg.id.clone()
         } else {

@@ -81,7 +81,7 @@ pub enum LocalError {
 /// How the Hop Count of a flooded CSA is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Hops {
-    /// The DCS's configured Hops (originated here, or a solicited CSA passed on: rfc2334-notes 10).
+    /// The DCS's configured Hops (originated here, or a solicited CSA passed on: rfc2334-readings.md #10).
     Configured,
     /// A received CSA passed on with its Hop Count less one.
     Forward(u16),
@@ -907,7 +907,7 @@ impl Server {
     }
 
     /// The cache now holds an instance of `id` at least as new as any CRL wants (2.2.3,
-    /// rfc2334-notes item 15).
+    /// rfc2334-readings.md #15).
     ///
     /// `have` and `unconfirmed` are the sequence number and flag of the entry the cache now
     /// holds (just stored by the caller).
@@ -1255,7 +1255,7 @@ impl Server {
     }
 
     /// An abnormal event (2.1): the Hello FSM goes back to Waiting and the DCS leaves our
-    /// Receiver ID list (rfc2334-notes item 12).
+    /// Receiver ID list (rfc2334-readings.md #12).
     fn abnormal(&mut self, now: Time, from: DcsId, cause: String) {
         self.settle();
         let Some(d) = self.dcs_mut(from) else { return };

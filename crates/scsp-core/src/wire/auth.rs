@@ -1,6 +1,6 @@
 //! The SCSP Authentication Extension (B.3.1): HMAC computation and verification.
 //!
-//! Order of operations (rfc2334-notes item 1): the sender builds the packet with the Checksum
+//! Order of operations (rfc2334-readings.md #1): the sender builds the packet with the Checksum
 //! field and the Authentication Data both zero, computes the MAC over the whole packet, inserts
 //! it, then computes the checksum. The receiver checks the checksum on the bytes as received
 //! ([`super::decode`] does), then recomputes the MAC with the Checksum field and the

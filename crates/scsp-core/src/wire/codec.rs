@@ -3,11 +3,11 @@
 //! The work is done in `decode.rs`, `encode.rs`, `auth.rs`, `checksum.rs` and `split.rs`; this
 //! file is the interface the rest of the crate uses.
 //!
-//! Readings of RFC 2334 this codec takes (see also `shared/design/rfc2334-notes.md`):
+//! Readings of RFC 2334 this codec takes (see also `docs/rfc2334-readings.md`):
 //!
 //! - B.1: the checksum pads an odd-length packet with a 0x00 byte at the end, so the last byte is
 //!   the high octet of the final word (the HARP daemon got this wrong).
-//! - B.1 and rfc2334-notes 17: Start Of Extensions is 0 without extensions, otherwise exactly the
+//! - B.1 and rfc2334-readings.md #17: Start Of Extensions is 0 without extensions, otherwise exactly the
 //!   end of the mandatory part; the extensions end with End, and End ends the packet. The
 //!   records are read up to the Start Of Extensions (or the end of the packet), so an offset that
 //!   falls among the records is reported as a record running past the end of the mandatory part
@@ -18,10 +18,10 @@
 //! - B.2.5: each Additional Receiver ID record has its own length byte (HARP's did not).
 //! - B.3, B.3.2: an extension type occurs at most once, except Vendor-Private, at most once per
 //!   Vendor ID (24 bits). Unknown types are kept as they are.
-//! - Unused fields and flag bits are ignored on receipt and sent as zero (rfc2334-notes 18).
+//! - Unused fields and flag bits are ignored on receipt and sent as zero (rfc2334-readings.md #18).
 //! - Zero-length IDs and cache keys are accepted: whether they make sense is for the protocol
 //!   layer to decide.
-//! - B.3.1.4 and rfc2334-notes 1: the MAC covers the whole packet with the Checksum field and
+//! - B.3.1.4 and rfc2334-readings.md #1: the MAC covers the whole packet with the Checksum field and
 //!   the Authentication Data zero; the checksum is computed last, over the packet with the MAC.
 
 use std::ops::Range;

@@ -138,7 +138,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Packet, DecodeError> {
     };
 
     // Where the mandatory part ends: at the Start Of Extensions, which must point exactly at
-    // the end of the records (rfc2334-notes item 17), or at the end of the packet.
+    // the end of the records (rfc2334-readings.md #17), or at the end of the packet.
     let records_start = r.pos;
     let mandatory_end = if soe == 0 {
         len

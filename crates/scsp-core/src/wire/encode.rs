@@ -295,7 +295,7 @@ pub(crate) fn encode(packet: &Packet, auth: Option<&AuthKey>) -> Result<Vec<u8>,
     }
     debug_assert_eq!(buf.len(), len);
 
-    // Sign with checksum and MAC zero (rfc2334-notes item 1), then checksum.
+    // Sign with checksum and MAC zero (rfc2334-readings.md #1), then checksum.
     if let (Some(key), Some(range)) = (auth, mac_at) {
         let mut h = AnyMac::new(key.algorithm, &key.key).ok_or(EncodeError::InvalidKey)?;
         h.update(&buf);

@@ -26,7 +26,7 @@ impl std::fmt::Display for IdField {
 /// Why a packet could not be decoded. Every malformed field has its own variant.
 ///
 /// All of them are structural faults: the packet is to be discarded and counted as an abnormal
-/// event (rfc2334-notes item 18). Fields marked "unused" by RFC 2334 are ignored on receipt and never
+/// event (rfc2334-readings.md #18). Fields marked "unused" by RFC 2334 are ignored on receipt and never
 /// cause an error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -94,7 +94,7 @@ pub enum DecodeError {
         len: usize,
     },
     /// The Start Of Extensions field points into the fixed part, the mandatory fields or the
-    /// IDs, before the first record could start (rfc2334-notes item 17: it must point exactly at
+    /// IDs, before the first record could start (rfc2334-readings.md #17: it must point exactly at
     /// the end of the mandatory part).
     #[error(
         "start of extensions at offset {offset} points inside the mandatory part, whose records start at offset {records_start}"
@@ -223,7 +223,7 @@ pub enum DecodeError {
         /// Its Length field.
         value_len: u16,
     },
-    /// Bytes after the End Of Extensions (rfc2334-notes item 17: End ends the packet).
+    /// Bytes after the End Of Extensions (rfc2334-readings.md #17: End ends the packet).
     #[error("{} bytes after the end of extensions, from offset {offset}", len.saturating_sub(*offset))]
     BytesAfterEnd {
         /// Offset of the first byte after End.

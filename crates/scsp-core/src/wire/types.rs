@@ -223,7 +223,7 @@ impl Id {
     }
 
     /// Compare as unsigned big-endian numbers; with equal prefixes, the longer is larger
-    /// (rfc2334-notes item 11). This is the order used to elect the CA master (2.2.1).
+    /// (rfc2334-readings.md #11). This is the order used to elect the CA master (2.2.1).
     pub fn cmp_numeric(&self, other: &Id) -> std::cmp::Ordering {
         // Byte-wise lexicographic comparison is exactly that rule.
         self.as_bytes().cmp(other.as_bytes())

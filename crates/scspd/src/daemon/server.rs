@@ -1,5 +1,5 @@
 //! One task per configured server. It owns the `scsp_core::Server`, the UDP socket the server
-//! receives on and sends from (rfc2334-notes item 19), and the table that maps a datagram's
+//! receives on and sends from (rfc2334-readings.md #19), and the table that maps a datagram's
 //! source address to a DCS. Datagrams, timer expiries and commands (client requests, reloads,
 //! dumps, stop) are handled one at a time; after each, everything the core wants done is
 //! carried out: packets sent, events turned into log lines, trace lines and notifications for
