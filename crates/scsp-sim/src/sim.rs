@@ -139,6 +139,12 @@ enum Ev {
     PartitionEnd(usize),
     RestartStart(usize),
     RestartEnd(usize),
+    /// The application at `node`, back after its server restarted without its state, hands its
+    /// cache over (valid while `incarnation` is the node's).
+    Handover {
+        node: usize,
+        incarnation: u64,
+    },
     FaultsEnd,
     Check,
 }
@@ -205,6 +211,10 @@ struct Node {
     app_seq: BTreeMap<Vec<u8>, u32>,
     /// Servers made for this node so far (a restart that loses state makes a new one).
     incarnation: u64,
+    /// The server restarted without its state and the application has not handed its cache
+    /// over yet: until it does, the application changes only its own record (the handover
+    /// carries them), as while the server is down.
+    awaiting_handover: bool,
 }
 
 /// The simulation of one seed.
@@ -281,6 +291,7 @@ impl<'a> Sim<'a> {
                 app: BTreeMap::new(),
                 app_seq: BTreeMap::new(),
                 incarnation: 0,
+                awaiting_handover: false,
             })
             .collect();
         let mut sim = Sim {
@@ -613,6 +624,11 @@ impl<'a> Sim<'a> {
                 Ev::PartitionEnd(i) => self.partition_end(i),
                 Ev::RestartStart(i) => self.restart_start(i),
                 Ev::RestartEnd(i) => self.restart_end(i),
+                Ev::Handover { node, incarnation } => {
+                    if self.nodes[node].incarnation == incarnation {
+                        self.handover(node);
+                    }
+                }
                 Ev::FaultsEnd => self.faults_end(),
                 Ev::Check => self.periodic_check(),
             }
@@ -1063,12 +1079,14 @@ impl<'a> Sim<'a> {
             if let Some(s) = &nd.server {
                 let lsid = s.config().lsid.clone();
                 for (id, e) in s.cache().iter() {
-                    if id.origin == lsid && e.owned() {
+                    // (A live entry's number: a deleted entry's is forgotten with the entry.)
+                    if id.origin == lsid && e.owned() && !e.deleted() {
                         nd.app_seq.insert(id.key.as_bytes().to_vec(), e.seq);
                     }
                 }
             }
             nd.server = None;
+            nd.awaiting_handover = true;
             nd.dcs.clear();
             nd.by_dcs.clear();
             nd.timer_at = None;
@@ -1092,24 +1110,20 @@ impl<'a> Sim<'a> {
         let nbs = self.neighbours(node);
         if fresh {
             self.make_server(node);
-            // The application hands its entries over again: it keeps its own record.
-            let nd = &self.nodes[node];
-            let entries: Vec<(Vec<u8>, Data, Option<u32>)> = nd
-                .app
-                .iter()
-                .filter_map(|(k, v)| {
-                    v.as_ref()
-                        .map(|d| (k.clone(), d.clone(), nd.app_seq.get(k).copied()))
-                })
-                .collect();
-            let errors = self
-                .call(node, |s, now| s.replace_local_cache_numbered(now, entries))
-                .unwrap_or_default();
-            for (key, e) in errors {
-                self.fail(format!(
-                    "server {node} refused entry {} on restart: {e}",
-                    hex(&key)
-                ));
+            // The application hands its entries over again (it keeps its own record): at once,
+            // before the server hears any DCS; during the realignment; or seconds later, after
+            // its old entries came back from the DCSs.
+            let when = match self.rng.random_range(0..3u8) {
+                0 => None,
+                1 => Some(Duration::from_millis(self.rng.random_range(0..1000))),
+                _ => Some(Duration::from_millis(self.rng.random_range(1000..10_000))),
+            };
+            match when {
+                None => self.handover(node),
+                Some(d) => {
+                    let incarnation = self.nodes[node].incarnation;
+                    self.push(self.now + d, Ev::Handover { node, incarnation });
+                }
             }
             for &nb in &nbs {
                 if !self.held(node, nb)
@@ -1127,6 +1141,37 @@ impl<'a> Sim<'a> {
             for &nb in &nbs {
                 self.release(nb, node);
             }
+        }
+    }
+
+    /// The application hands its whole cache over to its restarted server.
+    fn handover(&mut self, node: usize) {
+        let nd = &mut self.nodes[node];
+        if !nd.awaiting_handover || nd.server.is_none() {
+            return;
+        }
+        nd.awaiting_handover = false;
+        let nd = &self.nodes[node];
+        let entries: Vec<(Vec<u8>, Data, Option<u32>)> = nd
+            .app
+            .iter()
+            .filter_map(|(k, v)| {
+                v.as_ref()
+                    .map(|d| (k.clone(), d.clone(), nd.app_seq.get(k).copied()))
+            })
+            .collect();
+        self.log(format!(
+            "app s{node}: handover of {} entries",
+            entries.len()
+        ));
+        let errors = self
+            .call(node, |s, now| s.replace_local_cache_numbered(now, entries))
+            .unwrap_or_default();
+        for (key, e) in errors {
+            self.fail(format!(
+                "server {node} refused entry {} on restart: {e}",
+                hex(&key)
+            ));
         }
     }
 
@@ -1152,6 +1197,19 @@ impl<'a> Sim<'a> {
             .is_none()
         {
             self.app_live += 1;
+        }
+        if self.app_only(node) {
+            // An application that numbers its entries numbers a change on from the last one.
+            if let Some(s) = self.nodes[node].app_seq.get_mut(&key)
+                && let scsp_core::seq::NextSeq::Next(n) = scsp_core::seq::next_csa(*s, 1)
+            {
+                *s = n;
+            }
+            self.log(format!(
+                "app s{node}: originate {} (server not back)",
+                hex(&key)
+            ));
+            return;
         }
         // The application numbers on from what it knew of the entry before its server lost its
         // state, when the server itself knows nothing of it.
@@ -1185,13 +1243,14 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// The application at `node` changes only its own record: its server is down after losing
+    /// its state, or back without having been handed the cache yet.
+    fn app_only(&self, node: usize) -> bool {
+        let n = &self.nodes[node];
+        n.server.is_none() || n.awaiting_handover
+    }
+
     fn new_entry(&mut self, node: usize, key: Vec<u8>) {
-        if self.nodes[node].server.is_none() {
-            // Down: the application waits for it.
-            let at = self.nodes[node].down_until.max(self.now) + Duration::from_millis(1);
-            self.push(at, Ev::NewEntry { node, key });
-            return;
-        }
         self.res.originated += 1;
         let data = Self::random_data(&mut self.rng);
         self.originate(node, key, data);
@@ -1202,7 +1261,6 @@ impl<'a> Sim<'a> {
             .nodes
             .iter()
             .enumerate()
-            .filter(|(_, n)| n.server.is_some())
             .flat_map(|(i, n)| n.app.keys().map(move |k| (i, k.clone())))
             .collect();
         if cands.is_empty() {
@@ -1219,7 +1277,6 @@ impl<'a> Sim<'a> {
             .nodes
             .iter()
             .enumerate()
-            .filter(|(_, n)| n.server.is_some())
             .flat_map(|(i, n)| {
                 n.app
                     .iter()
@@ -1239,6 +1296,14 @@ impl<'a> Sim<'a> {
             .is_some()
         {
             self.app_live -= 1;
+        }
+        if self.app_only(node) {
+            self.nodes[node].app_seq.remove(&key);
+            self.log(format!(
+                "app s{node}: withdraw {} (server not back)",
+                hex(&key)
+            ));
+            return;
         }
         let r = self.call(node, |s, now| s.withdraw(now, &key));
         match r {

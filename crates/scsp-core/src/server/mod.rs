@@ -762,7 +762,14 @@ impl Server {
             None if self.cache.len() >= self.cfg.max_entries => return Err(LocalError::Full),
             _ => NextSeq::Next(seq),
         };
-        Ok(self.install_local(now, id, next, data, false, false))
+        // A number the local server gives without the cache holding the entry (after a restart)
+        // may be one the group already holds with other data (the local server's memory of its
+        // numbers may be wrong): unconfirmed until a DCS shows what it holds at that number.
+        let unconfirmed = self
+            .cache
+            .get(&id)
+            .is_none_or(|e| e.owned() && e.unconfirmed());
+        Ok(self.install_local(now, id, next, data, false, unconfirmed))
     }
 
     /// The local server holds entry `id` as the cache does: it is the local server's.
