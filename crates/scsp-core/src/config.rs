@@ -109,6 +109,9 @@ pub struct DcsConfig {
     /// The longest dead interval (HelloInterval × DeadFactor) taken from the DCS's Hellos.
     /// `None`: the larger of 30 s and our own HelloInterval × DeadFactor for it.
     pub max_dead_interval: Option<Duration>,
+    /// The most CSAs the DCS retransmit queue holds. CSAs flooded to the DCS are always queued
+    /// (they are the group's changes); solicitations past the bound are not answered.
+    pub max_rexmit_queue: usize,
     /// Hop Count given to CSAs this server originates.
     pub hops: u16,
     /// Key used to sign what is sent to this DCS, if any.
@@ -133,6 +136,7 @@ impl DcsConfig {
             any_message_alive: true,
             auth_failure_abnormal: false,
             max_dead_interval: None,
+            max_rexmit_queue: 1 << 18,
             hops: 3,
             auth_send: None,
             auth_recv: Vec::new(),

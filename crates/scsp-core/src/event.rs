@@ -156,6 +156,9 @@ pub enum Drop {
     CacheFull,
     /// A CSA whose Hop Count was zero.
     HopsExhausted,
+    /// Records of a CSUS not answered: the DCS retransmit queue is at its bound
+    /// ([`crate::DcsConfig::max_rexmit_queue`]).
+    QueueFull(usize),
 }
 
 /// What a [`Trace::Notice`] reports. Each has its own counter in [`crate::DcsStats`].

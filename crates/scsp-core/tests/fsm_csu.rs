@@ -884,3 +884,37 @@ fn b_2_0_2_summarized_purge_of_an_entry_not_held_is_not_solicited() {
         }]
     );
 }
+
+#[test]
+fn rfc_2_3_csus_flood_is_answered_up_to_the_retransmit_queue_bound() {
+    // A DCS that solicits entries we do not hold and never acknowledges the null records
+    // cannot grow our retransmit queue past its bound; flooded changes still go to it.
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    let mut cfg = b.server.dcs_config(b.dcs).unwrap().clone();
+    cfg.max_rexmit_queue = 100;
+    b.server.update_dcs(b.dcs, cfg);
+    let peer = b.peer.clone();
+    for round in 0..5u32 {
+        let records = (0..100u32)
+            .map(|i| csas(&(round * 1000 + i).to_be_bytes(), &peer, SEQ_FIRST))
+            .collect();
+        b.deliver(Body::Csus { records });
+        b.advance(Duration::from_millis(100));
+        b.deliver_hello(true);
+    }
+    let info = b.server.dcs_info(b.dcs).unwrap();
+    assert_eq!(info.retransmit_queue, 100, "at the bound");
+    assert_eq!(
+        info.stats.dropped, 4,
+        "each CSUS past the bound refused and counted"
+    );
+    assert_eq!(b.ca_state(), CaState::Aligned, "the session stays up");
+    // Our own change still goes out.
+    b.server.originate(b.now, b"mine", data(b"1")).unwrap();
+    assert!(
+        requests(&b.sent())
+            .iter()
+            .any(|c| c.summary.id.key.as_bytes() == b"mine")
+    );
+}

@@ -460,10 +460,22 @@ impl Server {
         d.csus_hint = hint;
         // 2.2.2 note: a CSUS shows that the master has left Cache Summarize.
         d.master_done();
+        // The retransmit queue is bounded: a DCS that solicits without acknowledging (a CSUS
+        // flood naming entries we do not hold) is answered up to the bound, and the rest of
+        // its solicitations are dropped until it acknowledges (it asks again).
+        let max = d.cfg.max_rexmit_queue;
+        let mut refused = 0usize;
         for csa in answers {
+            if d.queue.len() >= max && d.queue.get(&csa.summary.id).is_none() {
+                refused += 1;
+                continue;
+            }
             d.queue.enqueue(csa);
         }
         let _ = now;
+        if refused > 0 {
+            self.drop_packet(from, Drop::QueueFull(refused));
+        }
     }
 
     /// CSUReXmitInt expiries: resend what is unacknowledged; after CSUReXmitMax retransmissions

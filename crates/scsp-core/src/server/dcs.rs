@@ -100,6 +100,9 @@ pub(crate) struct Queued {
     pending: bool,
 }
 
+/// A retransmit queue that empties after holding more records than this gives its memory back.
+const RELEASE_ABOVE: usize = 4096;
+
 /// The DCS retransmit queue: at most one instance of a record, the newest (2.3).
 ///
 /// The records sit in slots that stay put, reused once free; a hash table ([`SlotIndex`], as the
@@ -253,6 +256,16 @@ impl RexmitQueue {
             self.timeline.clear();
             self.retries.clear();
             self.unsent.clear();
+            if self.slots.len() > RELEASE_ABOVE {
+                // A burst (an alignment, a flood of solicitations) is over: its memory goes
+                // back to the allocator.
+                self.index = SlotIndex::default();
+                self.slots = Vec::new();
+                self.free = Vec::new();
+                self.timeline.shrink_to_fit();
+                self.retries.shrink_to_fit();
+                self.unsent.shrink_to_fit();
+            }
         }
         q
     }

@@ -1424,6 +1424,9 @@ fn drop_text(r: &DropReason) -> String {
         DropReason::InvalidRecord(e) => format!("invalid record: {e}"),
         DropReason::CacheFull => "cache full".to_owned(),
         DropReason::HopsExhausted => "CSA with hop count 0".to_owned(),
+        DropReason::QueueFull(n) => {
+            format!("{n} solicited records not answered: the retransmit queue is full")
+        }
     }
 }
 
