@@ -891,9 +891,7 @@ fn rfc_2_3_csus_flood_is_answered_up_to_the_retransmit_queue_bound() {
     // cannot grow our retransmit queue past its bound; flooded changes still go to it.
     let mut b = Bench::new(1, 2);
     b.bring_to_aligned();
-    let mut cfg = b.server.dcs_config(b.dcs).unwrap().clone();
-    cfg.max_rexmit_queue = 100;
-    b.server.update_dcs(b.dcs, cfg);
+    b.with_dcs(|c| c.max_rexmit_queue = 100);
     let peer = b.peer.clone();
     for round in 0..5u32 {
         let records = (0..100u32)

@@ -1237,12 +1237,6 @@ fn rfc_2_1_dead_factor_3_tolerates_two_lost_hellos_that_arrive_late() {
     assert_ne!(b.hello_state(), HelloState::Bidirectional, "stalled");
 }
 
-fn with_dcs_config(b: &mut Bench, f: impl FnOnce(&mut scsp_core::DcsConfig)) {
-    let mut cfg = b.server.dcs_config(b.dcs).unwrap().clone();
-    f(&mut cfg);
-    b.server.update_dcs(b.dcs, cfg);
-}
-
 #[test]
 fn b_3_1_packet_failing_authentication_is_discarded_and_the_session_stays() {
     // A packet that cannot be shown to come from the DCS says nothing about it (RFC 2328 D.5):
@@ -1254,7 +1248,7 @@ fn b_3_1_packet_failing_authentication_is_discarded_and_the_session_stays() {
         algorithm: scsp_core::wire::AuthAlgorithm::HmacSha256,
         key: b"secret".to_vec(),
     };
-    with_dcs_config(&mut b, |c| c.auth_recv = vec![key.clone()]);
+    b.with_dcs(|c| c.auth_recv = vec![key.clone()]);
     b.sent();
     for _ in 0..10 {
         b.deliver_hello(true); // no Authentication extension
@@ -1269,7 +1263,7 @@ fn b_3_1_packet_failing_authentication_is_discarded_and_the_session_stays() {
         (10, 10, 0)
     );
     // The literal reading of B.3.1, when configured: an abnormal event.
-    with_dcs_config(&mut b, |c| c.auth_failure_abnormal = true);
+    b.with_dcs(|c| c.auth_failure_abnormal = true);
     b.deliver_hello(true);
     assert_eq!(b.hello_state(), HelloState::Waiting);
 }

@@ -23,9 +23,7 @@ fn cas(ps: &[Packet]) -> usize {
 /// to come: our next CA waits for its answer. Returns the bench.
 fn master_waiting_for_the_slave(adaptive: bool) -> Bench {
     let mut b = Bench::new(2, 1);
-    let mut cfg = b.server.dcs_config(b.dcs).unwrap().clone();
-    cfg.adaptive_rexmit = adaptive;
-    b.server.update_dcs(b.dcs, cfg);
+    b.with_dcs(|c| c.adaptive_rexmit = adaptive);
     let initial = b.bring_to_negotiation();
     let (seq, ..) = ca_of(&initial);
     b.advance(20 * MS);
@@ -144,9 +142,7 @@ fn rfc_2_1_any_message_from_the_dcs_shows_it_alive() {
     );
     // Hellos only (RFC 2334 2.1 read literally): stalled.
     let mut b = Bench::new(1, 2);
-    let mut cfg = b.server.dcs_config(b.dcs).unwrap().clone();
-    cfg.any_message_alive = false;
-    b.server.update_dcs(b.dcs, cfg);
+    b.with_dcs(|c| c.any_message_alive = false);
     b.bring_to_aligned();
     for i in 0..8u32 {
         b.advance(900 * MS);

@@ -89,6 +89,13 @@ impl Bench {
         self
     }
 
+    /// Change the main DCS's configuration in place.
+    pub fn with_dcs(&mut self, f: impl FnOnce(&mut DcsConfig)) {
+        let mut cfg = self.server.dcs_config(self.dcs).unwrap().clone();
+        f(&mut cfg);
+        self.server.update_dcs(self.dcs, cfg);
+    }
+
     pub fn advance(&mut self, d: Duration) {
         self.now = self.now + d;
         self.server.handle_timeout(self.now);
