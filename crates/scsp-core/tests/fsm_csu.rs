@@ -916,3 +916,36 @@ fn rfc_2_3_csus_flood_is_answered_up_to_the_retransmit_queue_bound() {
             .any(|c| c.summary.id.key.as_bytes() == b"mine")
     );
 }
+
+#[test]
+fn rfc_2_3_record_larger_than_the_mtu_is_acknowledged_not_stored_nor_passed_on() {
+    // A record that could not be passed on to our DCSs (it does not fit the configured packet
+    // size) is refused as the local server's would be: acknowledged, counted, not stored.
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    let other = b.add_aligned_peer(3);
+    b.sent_all();
+    let peer = b.peer.clone();
+    b.deliver(Body::CsuRequest {
+        records: vec![
+            csa(b"big", &peer, SEQ_FIRST, 3, &[7u8; 10_000]),
+            csa(b"small", &peer, SEQ_FIRST, 3, b"1"),
+        ],
+    });
+    let sent = b.sent_all();
+    let acks: Vec<_> = sent
+        .iter()
+        .filter(|(d, _)| *d == b.dcs)
+        .flat_map(|(_, p)| replies(std::slice::from_ref(p)))
+        .collect();
+    assert_eq!(acks.len(), 2, "both acknowledged");
+    let forwarded: Vec<_> = sent
+        .iter()
+        .filter(|(d, _)| *d == other)
+        .flat_map(|(_, p)| requests(std::slice::from_ref(p)))
+        .map(|c| c.summary.id.key.as_bytes().to_vec())
+        .collect();
+    assert_eq!(forwarded, vec![b"small".to_vec()]);
+    assert!(b.server.cache().get(&rid(b"big", &peer)).is_none());
+    assert_eq!(b.server.dcs_info(b.dcs).unwrap().stats.invalid_records, 1);
+}

@@ -125,6 +125,14 @@ impl Server {
             self.drop_packet(from, Drop::InvalidRecord(e.0));
             return Some(ack);
         }
+        let (len, max) = (crate::wire::csa_len(&csa), self.max_record_len());
+        if len > max {
+            // It could not be passed on to our DCSs: refused, as a record the local server
+            // hands over that does not fit is (acknowledged, neither stored nor flooded).
+            let why = format!("a record of {len} bytes does not fit the MTU (at most {max})");
+            self.drop_packet(from, Drop::InvalidRecord(why));
+            return Some(ack);
+        }
         let existing = self.cache.get_hashed(hash, &id);
         match existing {
             Some(e) if !seq::newer(rseq, e.seq) => {

@@ -551,12 +551,7 @@ impl Server {
             },
             data: data.clone(),
         });
-        let max = self.cfg.max_packet.saturating_sub(
-            wire::overhead(
-                &self.common_to(&self.cfg.lsid.clone()),
-                wire::MessageType::CsuRequest,
-            ) + 64,
-        );
+        let max = self.max_record_len();
         if len > max {
             return Err(LocalError::TooLarge { len, max });
         }
@@ -610,6 +605,17 @@ impl Server {
             let _ = self.withdraw_id(now, id);
         }
         self.events.push_back(Event::OrphansWithdrawn { count });
+    }
+
+    /// The longest CSA record that fits a CSU Request of the configured packet size (with room
+    /// for an Authentication extension).
+    pub(super) fn max_record_len(&self) -> usize {
+        self.cfg.max_packet.saturating_sub(
+            wire::overhead(
+                &self.common_to(&self.cfg.lsid.clone()),
+                wire::MessageType::CsuRequest,
+            ) + 64,
+        )
     }
 
     /// The local server deletes its entry `key`: a deletion record goes to every DCS.
