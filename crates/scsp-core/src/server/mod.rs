@@ -98,6 +98,8 @@ pub struct Server {
     /// When the entries carrying our Originator ID that no local server has claimed since this
     /// server started are withdrawn ([`ServerConfig::orphan_grace`]); armed at the first input.
     grace_at: Option<Time>,
+    /// [`Server::max_record_len`], computed once (the configuration does not change).
+    max_record: usize,
     /// Entries originated here waiting for their purge (sequence number 2^31-1) to be
     /// acknowledged before they restart at 0x80000001 (B.2.0.2).
     wrapping: Vec<(RecordId, Data)>,
@@ -168,6 +170,7 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// A server with no DCS and an empty cache.
     pub fn new(cfg: ServerConfig) -> Self {
+        let max_record = Self::compute_max_record_len(&cfg);
         let state = crate::hash::state(cfg.hash_seed);
         Server {
             cache: Cache::new(state.clone()),
@@ -176,6 +179,7 @@ impl Server {
             dcs: Vec::new(),
             authoritative: false,
             grace_at: None,
+            max_record,
             wrapping: Vec::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -610,12 +614,18 @@ impl Server {
     /// The longest CSA record that fits a CSU Request of the configured packet size (with room
     /// for an Authentication extension).
     pub(super) fn max_record_len(&self) -> usize {
-        self.cfg.max_packet.saturating_sub(
-            wire::overhead(
-                &self.common_to(&self.cfg.lsid.clone()),
-                wire::MessageType::CsuRequest,
-            ) + 64,
-        )
+        self.max_record
+    }
+
+    fn compute_max_record_len(cfg: &ServerConfig) -> usize {
+        let common = Common {
+            protocol_id: cfg.protocol_id,
+            sgid: cfg.sgid,
+            sender: cfg.lsid.clone(),
+            receiver: cfg.lsid.clone(),
+        };
+        cfg.max_packet
+            .saturating_sub(wire::overhead(&common, wire::MessageType::CsuRequest) + 64)
     }
 
     /// The local server deletes its entry `key`: a deletion record goes to every DCS.
