@@ -17,11 +17,11 @@ pub const DEFAULT_CONFIG: &str = "/etc/scspd.conf";
     name = "scspd",
     version,
     after_help = "Signals: SIGHUP reloads the configuration (a file with errors is refused and \
-                  the old configuration kept), SIGINT writes a dump to /tmp/scspd.<pid>.<NNN>.out, \
+                  the old configuration kept), SIGINT writes a dump to <dump-dir>/scspd.<pid>.<NNN>.out, \
                   SIGTERM stops the daemon.\n\
                   Trace letters (-T): c CA FSM, h Hello FSM, i client-interface FSM, C CA/CSUS/CSU \
                   messages, H Hello messages, I client-interface messages. The trace goes to \
-                  /tmp/scspd.<pid>.trace, or to standard output with -d."
+                  <dump-dir>/scspd.<pid>.trace, or to standard output with -d."
 )]
 pub struct Args {
     /// Configuration file.
@@ -44,6 +44,12 @@ pub struct Args {
     /// The local client socket (UNIX stream socket, mode 0660).
     #[arg(short = 's', long = "socket", value_name = "path", default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
+
+    /// The private directory of dumps and the trace (created with mode 0700; refused if it is
+    /// open to group or others or owned by another user); at most 16 dumps are kept in it.
+    /// Default: /tmp/scspd-<uid>.
+    #[arg(long = "dump-dir", value_name = "dir")]
+    pub dump_dir: Option<PathBuf>,
 
     /// Internal: this process is the detached daemon started by its parent, which waits on
     /// standard output for the word "ready" (or error lines).

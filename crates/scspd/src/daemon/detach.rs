@@ -41,6 +41,12 @@ pub fn start_daemon(args: &Args) -> ExitCode {
     for t in &args.trace {
         cmd.arg(format!("-T{t}"));
     }
+    if let Some(dir) = &args.dump_dir {
+        match std::path::absolute(dir) {
+            Ok(d) => cmd.arg("--dump-dir").arg(d),
+            Err(e) => return fail(format!("can't make a path absolute: {e}")),
+        };
+    }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -18,6 +18,7 @@ pub mod control;
 pub mod detach;
 pub mod log;
 pub mod plan;
+pub mod private;
 pub mod profiles;
 pub mod server;
 pub mod trace;
@@ -220,10 +221,11 @@ fn run(args: Args) -> ExitCode {
             "unknown trace option '{c}' ignored (use c h i C H I)"
         ));
     }
-    let tracer = match Tracer::open(flags, args.debug) {
+    let dump_dir = args.dump_dir.clone().unwrap_or_else(private::default_dir);
+    let tracer = match Tracer::open(flags, args.debug, &dump_dir) {
         Ok(t) => Arc::new(t),
         Err(e) => {
-            let path = trace::trace_path(std::process::id());
+            let path = trace::trace_path(&dump_dir, std::process::id());
             return fail(&[format!("can't open trace file {}: {e}", path.display())]);
         }
     };
@@ -244,7 +246,7 @@ fn run(args: Args) -> ExitCode {
     if flags.any() && !args.debug {
         info!(
             "tracing to {}",
-            trace::trace_path(std::process::id()).display()
+            trace::trace_path(&dump_dir, std::process::id()).display()
         );
     }
     for w in &warnings {
@@ -323,6 +325,7 @@ async fn daemon(
         sink,
         shared,
         ctx,
+        dump_dir: args.dump_dir.clone().unwrap_or_else(private::default_dir),
         dumps: 0,
     };
     info!(
@@ -378,9 +381,9 @@ fn remove_socket(path: &Path) {
     }
 }
 
-/// The dump file for dump number `n` of process `pid`.
-pub fn dump_path(pid: u32, n: u32) -> PathBuf {
-    PathBuf::from(format!("/tmp/scspd.{pid}.{n:03}.out"))
+/// The dump file for dump number `n` of process `pid` in `dir`.
+pub fn dump_path(dir: &Path, pid: u32, n: u32) -> PathBuf {
+    dir.join(format!("scspd.{pid}.{n:03}.out"))
 }
 
 /// The debugging dump: every server with its DCSs, counters and cache entries, then the client
@@ -428,25 +431,33 @@ struct Supervisor {
     sink: Arc<LogSink>,
     shared: Arc<Shared>,
     ctx: Arc<Ctx>,
+    /// The private directory of dumps (and the trace).
+    dump_dir: PathBuf,
     dumps: u32,
 }
 
 impl Supervisor {
     async fn dump_to_file(&mut self) {
-        let path = dump_path(std::process::id(), self.dumps);
+        let path = dump_path(&self.dump_dir, std::process::id(), self.dumps);
         self.dumps += 1;
         let routes = self.routes.borrow().clone();
         let text = dump_text(&routes, &self.ctx).await;
         let write = || -> std::io::Result<()> {
-            let _ = std::fs::remove_file(&path);
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)?;
-            f.write_all(text.as_bytes())
+            private::ensure_dir(&self.dump_dir)?;
+            private::create_file(&path)?.write_all(text.as_bytes())
         };
         match write() {
-            Ok(()) => info!("SIGINT: dump written to {}", path.display()),
+            Ok(()) => {
+                info!("SIGINT: dump written to {}", path.display());
+                let gone = private::prune_dumps(&self.dump_dir, private::MAX_DUMPS);
+                if gone > 0 {
+                    info!(
+                        "SIGINT: {gone} old dump(s) removed from {} (at most {} kept)",
+                        self.dump_dir.display(),
+                        private::MAX_DUMPS
+                    );
+                }
+            }
             Err(e) => error!("SIGINT: can't write dump {}: {e}", path.display()),
         }
     }
