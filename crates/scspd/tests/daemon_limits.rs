@@ -78,3 +78,78 @@ fn fifo_key_file_is_refused_on_reload_and_sigterm_still_stops() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The first frame the daemon sends on `s`, read with a deadline.
+fn fatal_of(s: &mut std::os::unix::net::UnixStream) -> scspd::proto::ProtoError {
+    use std::io::Read;
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut h = [0u8; 4];
+    s.read_exact(&mut h).unwrap();
+    let mut b = vec![0u8; u32::from_be_bytes(h) as usize];
+    s.read_exact(&mut b).unwrap();
+    match serde_json::from_slice(&b).unwrap() {
+        scspd::proto::DaemonMsg::Fatal { error } => error,
+        m => panic!("not fatal: {m:?}"),
+    }
+}
+
+/// Issue case 4: connections that never say hello, never attach, or stop inside a frame are
+/// closed, so they can no longer lock the operator out.
+#[test]
+fn idle_and_half_sent_connections_are_closed() {
+    use std::os::unix::net::UnixStream;
+    let d = Daemon::start_with(
+        "idleconn",
+        &server_conf("s_a", (1, 17471), &[(2, 17472)], ""),
+        &["--client-idle-timeout", "1"],
+    );
+    // Every client slot taken by connections that send nothing.
+    let mut silent: Vec<UnixStream> = (0..64)
+        .map(|_| UnixStream::connect(&d.socket).unwrap())
+        .collect();
+    // They are closed (no hello within the idle timeout), and scspctl gets through again.
+    let e = fatal_of(&mut silent[0]);
+    assert!(e.message.contains("no hello within 1 s"), "{}", e.message);
+    d.wait_until(10, "scspctl answered", || {
+        scspctl(&d.socket, &["show", "servers"]).status.success()
+    });
+    // A client that said hello but never attaches is closed after the idle timeout.
+    let mut c = Client::connect(&d.socket).unwrap();
+    let e = fatal_of(&mut c.stream);
+    assert!(
+        e.message.contains("idle for 1 s without attaching"),
+        "{}",
+        e.message
+    );
+    let log = d.log_text();
+    assert!(log.contains("no hello within 1 s; disconnected"), "{log}");
+    drop(silent);
+}
+
+#[test]
+fn half_sent_frame_is_closed_after_the_frame_deadline() {
+    use std::io::Write;
+    let d = Daemon::start(
+        "halfframe",
+        &server_conf("s_a", (1, 17481), &[(2, 17482)], ""),
+    );
+    let mut c = Client::connect(&d.socket).unwrap();
+    // Attached, so that the idle timeout does not apply: only the frame deadline can end it.
+    c.request(scspd::proto::Request::Attach {
+        server: "s_a".into(),
+        confirm: false,
+    })
+    .unwrap();
+    // A 64 MiB length, then one byte, then nothing.
+    c.stream.write_all(&(64u32 << 20).to_be_bytes()).unwrap();
+    c.stream.write_all(b"{").unwrap();
+    let t = Instant::now();
+    let e = fatal_of(&mut c.stream);
+    assert!(
+        e.message
+            .contains("frame not completed within 10 s of its first byte"),
+        "{}",
+        e.message
+    );
+    assert!(t.elapsed() >= Duration::from_secs(9));
+}

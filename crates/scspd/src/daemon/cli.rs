@@ -51,10 +51,25 @@ pub struct Args {
     #[arg(long = "dump-dir", value_name = "dir")]
     pub dump_dir: Option<PathBuf>,
 
+    /// Close a client connection attached to no server after this many seconds without a
+    /// request (default 300); a new connection has at most 10 s (or this, if less) to send its
+    /// hello.
+    #[arg(long = "client-idle-timeout", value_name = "secs", value_parser = positive_secs)]
+    pub client_idle_timeout: Option<f64>,
+
     /// Internal: this process is the detached daemon started by its parent, which waits on
     /// standard output for the word "ready" (or error lines).
     #[arg(long = "detached-child", hide = true)]
     pub detached_child: bool,
+}
+
+fn positive_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1e6 => Ok(v),
+        _ => Err(format!(
+            "{s}: expected seconds, more than 0 and at most 1000000"
+        )),
+    }
 }
 
 /// What `-T` asks to trace.

@@ -41,6 +41,9 @@ pub fn start_daemon(args: &Args) -> ExitCode {
     for t in &args.trace {
         cmd.arg(format!("-T{t}"));
     }
+    if let Some(t) = args.client_idle_timeout {
+        cmd.arg(format!("--client-idle-timeout={t}"));
+    }
     if let Some(dir) = &args.dump_dir {
         match std::path::absolute(dir) {
             Ok(d) => cmd.arg("--dump-dir").arg(d),

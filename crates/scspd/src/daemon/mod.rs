@@ -315,6 +315,9 @@ async fn daemon(
         stats: ControlStats::default(),
         shared: shared.clone(),
         path: args.socket.clone(),
+        idle: args
+            .client_idle_timeout
+            .map_or(control::IDLE_TIMEOUT, std::time::Duration::from_secs_f64),
     });
     let control_task = tokio::spawn(control::serve(listener, ctx.clone()));
     let mut sup = Supervisor {
