@@ -153,3 +153,30 @@ fn half_sent_frame_is_closed_after_the_frame_deadline() {
     );
     assert!(t.elapsed() >= Duration::from_secs(9));
 }
+
+/// Issue item 3: the socket's mode and group are configurable (as `bird -g`).
+#[test]
+fn socket_mode_and_group_are_configurable() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let probe = TempDir::new("sockgid");
+    let gid = std::fs::metadata(probe.path()).unwrap().gid();
+    let d = Daemon::start_with(
+        "sockmode",
+        &server_conf("s_a", (1, 17491), &[(2, 17492)], ""),
+        &["--socket-mode", "600", "-g", &gid.to_string()],
+    );
+    let m = std::fs::metadata(&d.socket).unwrap();
+    assert_eq!(m.permissions().mode() & 0o777, 0o600);
+    assert_eq!(m.gid(), gid);
+    // A group name is looked up in /etc/group; an unknown one is refused before start.
+    assert_eq!(scspd::daemon::cli::group_id("root"), Ok(0));
+    let out = Command::new(SCSPD)
+        .args(["-n", "-g", "no-such-group-x", "-f", "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no group no-such-group-x"),
+        "{out:?}"
+    );
+}

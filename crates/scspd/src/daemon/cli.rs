@@ -57,10 +57,41 @@ pub struct Args {
     #[arg(long = "client-idle-timeout", value_name = "secs", value_parser = positive_secs)]
     pub client_idle_timeout: Option<f64>,
 
+    /// The client socket's mode, in octal (default 660).
+    #[arg(long = "socket-mode", value_name = "octal", default_value = "660", value_parser = octal_mode)]
+    pub socket_mode: u32,
+
+    /// The client socket's group: a name from /etc/group or a number (as bird -g).
+    #[arg(short = 'g', long = "socket-group", value_name = "group", value_parser = group_id)]
+    pub socket_group: Option<u32>,
+
     /// Internal: this process is the detached daemon started by its parent, which waits on
     /// standard output for the word "ready" (or error lines).
     #[arg(long = "detached-child", hide = true)]
     pub detached_child: bool,
+}
+
+fn octal_mode(s: &str) -> Result<u32, String> {
+    match u32::from_str_radix(s, 8) {
+        Ok(m) if m <= 0o777 => Ok(m),
+        _ => Err(format!("{s}: expected an octal mode, 0 to 777")),
+    }
+}
+
+/// A group's ID: a number, or a name looked up in /etc/group (read with a size limit).
+pub fn group_id(s: &str) -> Result<u32, String> {
+    if let Ok(n) = s.parse::<u32>() {
+        return Ok(n);
+    }
+    let bytes = crate::config::read_bounded(std::path::Path::new("/etc/group"), 4 << 20)
+        .map_err(|e| format!("can't read /etc/group: {e}"))?;
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            (f.next() == Some(s)).then(|| f.nth(1)?.parse().ok())?
+        })
+        .ok_or_else(|| format!("no group {s} in /etc/group"))
 }
 
 fn positive_secs(s: &str) -> Result<f64, String> {

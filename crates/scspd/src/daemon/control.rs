@@ -71,9 +71,10 @@ pub struct Ctx {
     pub idle: Duration,
 }
 
-/// Bind the socket at `path` (mode 0660). A stale socket file is removed; a live one (another
-/// daemon answers) or a file that is not a socket is an error.
-pub fn bind(path: &Path) -> Result<UnixListener, String> {
+/// Bind the socket at `path` with `mode` (0660 by default) and, if given, group `gid`. A stale
+/// socket file is removed; a live one (another daemon answers) or a file that is not a socket is
+/// an error.
+pub fn bind(path: &Path, mode: u32, gid: Option<u32>) -> Result<UnixListener, String> {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
     let shown = path.display();
     match std::fs::symlink_metadata(path) {
@@ -91,7 +92,11 @@ pub fn bind(path: &Path) -> Result<UnixListener, String> {
         Err(e) => return Err(format!("can't use socket path {shown}: {e}")),
     }
     let listener = UnixListener::bind(path).map_err(|e| format!("can't listen on {shown}: {e}"))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+    if let Some(gid) = gid {
+        std::os::unix::fs::chown(path, None, Some(gid))
+            .map_err(|e| format!("can't set the group of {shown} to {gid}: {e}"))?;
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| format!("can't set the mode of {shown}: {e}"))?;
     Ok(listener)
 }

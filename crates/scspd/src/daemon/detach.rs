@@ -41,6 +41,10 @@ pub fn start_daemon(args: &Args) -> ExitCode {
     for t in &args.trace {
         cmd.arg(format!("-T{t}"));
     }
+    cmd.arg(format!("--socket-mode={:o}", args.socket_mode));
+    if let Some(g) = args.socket_group {
+        cmd.arg(format!("--socket-group={g}"));
+    }
     if let Some(t) = args.client_idle_timeout {
         cmd.arg(format!("--client-idle-timeout={t}"));
     }

@@ -291,7 +291,7 @@ async fn daemon(
     let (Ok(mut hup), Ok(mut int), Ok(mut term)) = signals else {
         return fail("can't install signal handlers".to_owned());
     };
-    let listener = match control::bind(&args.socket) {
+    let listener = match control::bind(&args.socket, args.socket_mode, args.socket_group) {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
