@@ -123,6 +123,8 @@ fn detaches_and_stops_on_sigterm() {
         .arg("-s")
         .arg(&sock)
         .arg("-Tcq")
+        .arg("--dump-dir")
+        .arg(dir.path().join("private"))
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -148,8 +150,11 @@ fn detaches_and_stops_on_sigterm() {
         std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777,
         0o660
     );
-    let trace = std::path::PathBuf::from(format!("/tmp/scspd.{pid}.trace"));
-    assert!(trace.exists());
+    // The trace in the private directory: 0700, the file 0600.
+    let trace = dir.path().join(format!("private/scspd.{pid}.trace"));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&trace), 0o600);
+    assert_eq!(mode(&dir.path().join("private")), 0o700);
     drop(c);
     // A reload switches to a new log file.
     let log2 = dir.path().join("d2.log");
@@ -197,8 +202,10 @@ fn detaches_and_stops_on_sigterm() {
     guard.0 = 0;
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("logging to file"), "{text}");
-    assert!(text.contains("tracing to /tmp/scspd."), "{text}");
-    let _ = std::fs::remove_file(trace);
+    assert!(
+        text.contains(&format!("tracing to {}", trace.display())),
+        "{text}"
+    );
 }
 
 /// Sends SIGKILL to a detached daemon if the test fails before stopping it.
@@ -311,15 +318,22 @@ fn socket_file_is_checked() {
 
 #[test]
 fn sigint_dumps_and_trace_goes_to_stdout_with_d() {
-    let d = Daemon::start_with("dumpA", &conf(17441), &["-Thi"]);
+    let dumps = TempDir::new("dumpAdir");
+    let dir = dumps.path().join("private");
+    let dir_arg = dir.display().to_string();
+    let d = Daemon::start_with("dumpA", &conf(17441), &["-Thi", "--dump-dir", &dir_arg]);
     d.add("s_a", "abcd", "0102");
     d.signal("INT");
-    let path = std::path::PathBuf::from(format!("/tmp/scspd.{}.000.out", d.pid()));
+    let path = dir.join(format!("scspd.{}.000.out", d.pid()));
     d.wait_until(10, "dump file", || {
         std::fs::read_to_string(&path).is_ok_and(|t| t.contains("key abcd"))
     });
+    // Private: the directory 0700, the dump 0600.
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&path), 0o600);
     d.signal("INT");
-    let path1 = std::path::PathBuf::from(format!("/tmp/scspd.{}.001.out", d.pid()));
+    let path1 = dir.join(format!("scspd.{}.001.out", d.pid()));
     d.wait_until(10, "second dump file", || path1.exists());
     let text = std::fs::read_to_string(&path).unwrap();
     for w in [
@@ -338,6 +352,40 @@ fn sigint_dumps_and_trace_goes_to_stdout_with_d() {
     );
     assert!(log.contains("trace client: client #"), "{log}");
     assert!(log.contains("SIGINT: dump written to"), "{log}");
-    let _ = std::fs::remove_file(path);
-    let _ = std::fs::remove_file(path1);
+    // At most 16 dumps are kept: after 20, the 16 newest remain.
+    for n in 2..20 {
+        d.signal("INT");
+        let p = dir.join(format!("scspd.{}.{n:03}.out", d.pid()));
+        d.wait_until(10, "dump file", || p.exists());
+    }
+    d.wait_until(10, "old dumps removed", || {
+        std::fs::read_dir(&dir).unwrap().count() == 16
+    });
+    assert!(!path.exists() && !path1.exists());
+    assert!(dir.join(format!("scspd.{}.019.out", d.pid())).exists());
+}
+
+#[test]
+fn dump_dir_open_to_others_is_refused() {
+    let dumps = TempDir::new("traceBdir");
+    let dir = dumps.path().join("private");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = dumps.path().join("b.conf");
+    std::fs::write(&cfg, conf(17451)).unwrap();
+    let out = Command::new(SCSPD)
+        .arg("-Th")
+        .arg("-f")
+        .arg(&cfg)
+        .arg("-s")
+        .arg(dumps.path().join("b.sock"))
+        .arg("--dump-dir")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("open to group or others"),
+        "{out:?}"
+    );
 }

@@ -11,6 +11,7 @@
 //! output parses back to the same configuration.
 
 mod atm;
+mod bounded;
 mod host;
 mod lexer;
 mod model;
@@ -24,6 +25,7 @@ use std::path::Path;
 use serde::Serialize;
 
 pub use atm::{AtmAddress, AtmAddressError, AtmAddressKind, E164_MAX_LEN, NSAP_LEN};
+pub use bounded::{MAX_FILE_LEN, read_bounded};
 pub use host::{Host, InvalidHost, ResolveError, resolve};
 pub use lexer::MAX_TOKEN_LEN;
 pub use model::*;
@@ -175,12 +177,13 @@ pub fn check(source: &str, file_name: &str) -> Report {
     }
 }
 
-/// Read and [`check`] a configuration file. An unreadable file gives one error, "can't open
+/// Read and [`check`] a configuration file (a regular file of at most [`MAX_FILE_LEN`] bytes).
+/// An unreadable file gives one error, "can't open
 /// config file …". Bytes that are not UTF-8 are read as U+FFFD (an error outside comments).
 pub fn load_report(path: impl AsRef<Path>) -> Report {
     let path = path.as_ref();
     let name = path.display().to_string();
-    match std::fs::read(path) {
+    match bounded::read_bounded(path, MAX_FILE_LEN) {
         Ok(bytes) => check(&String::from_utf8_lossy(&bytes), &name),
         Err(e) => Report {
             config: None,

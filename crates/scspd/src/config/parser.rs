@@ -990,7 +990,7 @@ impl Checker<'_> {
             self.base.join(path)
         };
         let shown = escape(&path.display().to_string());
-        let bytes = match std::fs::read(&full) {
+        let bytes = match super::bounded::read_bounded(&full, super::MAX_FILE_LEN) {
             Ok(b) => b,
             Err(e) => {
                 self.error(tok.pos, format!("can't read key file \"{shown}\": {e}"));

@@ -17,11 +17,11 @@ pub const DEFAULT_CONFIG: &str = "/etc/scspd.conf";
     name = "scspd",
     version,
     after_help = "Signals: SIGHUP reloads the configuration (a file with errors is refused and \
-                  the old configuration kept), SIGINT writes a dump to /tmp/scspd.<pid>.<NNN>.out, \
+                  the old configuration kept), SIGINT writes a dump to <dump-dir>/scspd.<pid>.<NNN>.out, \
                   SIGTERM stops the daemon.\n\
                   Trace letters (-T): c CA FSM, h Hello FSM, i client-interface FSM, C CA/CSUS/CSU \
                   messages, H Hello messages, I client-interface messages. The trace goes to \
-                  /tmp/scspd.<pid>.trace, or to standard output with -d."
+                  <dump-dir>/scspd.<pid>.trace, or to standard output with -d."
 )]
 pub struct Args {
     /// Configuration file.
@@ -45,10 +45,62 @@ pub struct Args {
     #[arg(short = 's', long = "socket", value_name = "path", default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
 
+    /// The private directory of dumps and the trace (created with mode 0700; refused if it is
+    /// open to group or others or owned by another user); at most 16 dumps are kept in it.
+    /// Default: /tmp/scspd-<uid>.
+    #[arg(long = "dump-dir", value_name = "dir")]
+    pub dump_dir: Option<PathBuf>,
+
+    /// Close a client connection attached to no server after this many seconds without a
+    /// request (default 300); a new connection has at most 10 s (or this, if less) to send its
+    /// hello.
+    #[arg(long = "client-idle-timeout", value_name = "secs", value_parser = positive_secs)]
+    pub client_idle_timeout: Option<f64>,
+
+    /// The client socket's mode, in octal (default 660).
+    #[arg(long = "socket-mode", value_name = "octal", default_value = "660", value_parser = octal_mode)]
+    pub socket_mode: u32,
+
+    /// The client socket's group: a name from /etc/group or a number (as bird -g).
+    #[arg(short = 'g', long = "socket-group", value_name = "group", value_parser = group_id)]
+    pub socket_group: Option<u32>,
+
     /// Internal: this process is the detached daemon started by its parent, which waits on
     /// standard output for the word "ready" (or error lines).
     #[arg(long = "detached-child", hide = true)]
     pub detached_child: bool,
+}
+
+fn octal_mode(s: &str) -> Result<u32, String> {
+    match u32::from_str_radix(s, 8) {
+        Ok(m) if m <= 0o777 => Ok(m),
+        _ => Err(format!("{s}: expected an octal mode, 0 to 777")),
+    }
+}
+
+/// A group's ID: a number, or a name looked up in /etc/group (read with a size limit).
+pub fn group_id(s: &str) -> Result<u32, String> {
+    if let Ok(n) = s.parse::<u32>() {
+        return Ok(n);
+    }
+    let bytes = crate::config::read_bounded(std::path::Path::new("/etc/group"), 4 << 20)
+        .map_err(|e| format!("can't read /etc/group: {e}"))?;
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            (f.next() == Some(s)).then(|| f.nth(1)?.parse().ok())?
+        })
+        .ok_or_else(|| format!("no group {s} in /etc/group"))
+}
+
+fn positive_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1e6 => Ok(v),
+        _ => Err(format!(
+            "{s}: expected seconds, more than 0 and at most 1000000"
+        )),
+    }
 }
 
 /// What `-T` asks to trace.

@@ -30,6 +30,13 @@ use crate::proto::{
 pub const MAX_CLIENTS: usize = 64;
 /// Notifications queued for one client; when full, the client is detached and disconnected.
 pub const NOTIFY_QUEUE: usize = 4096;
+/// How long a new connection has to send its `hello`.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the rest of a frame may take once its first byte has arrived.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default idle timeout: a connection attached to no server that sends no request for this
+/// long is closed (`--client-idle-timeout`).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a `Fatal` frame may take to be written to a client before it is dropped anyway.
 const FATAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -60,11 +67,14 @@ pub struct Ctx {
     pub shared: Arc<Shared>,
     /// The socket's path (for the dump).
     pub path: PathBuf,
+    /// How long a connection attached to no server may stay without a request.
+    pub idle: Duration,
 }
 
-/// Bind the socket at `path` (mode 0660). A stale socket file is removed; a live one (another
-/// daemon answers) or a file that is not a socket is an error.
-pub fn bind(path: &Path) -> Result<UnixListener, String> {
+/// Bind the socket at `path` with `mode` (0660 by default) and, if given, group `gid`. A stale
+/// socket file is removed; a live one (another daemon answers) or a file that is not a socket is
+/// an error.
+pub fn bind(path: &Path, mode: u32, gid: Option<u32>) -> Result<UnixListener, String> {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
     let shown = path.display();
     match std::fs::symlink_metadata(path) {
@@ -82,7 +92,11 @@ pub fn bind(path: &Path) -> Result<UnixListener, String> {
         Err(e) => return Err(format!("can't use socket path {shown}: {e}")),
     }
     let listener = UnixListener::bind(path).map_err(|e| format!("can't listen on {shown}: {e}"))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+    if let Some(gid) = gid {
+        std::os::unix::fs::chown(path, None, Some(gid))
+            .map_err(|e| format!("can't set the group of {shown} to {gid}: {e}"))?;
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| format!("can't set the mode of {shown}: {e}"))?;
     Ok(listener)
 }
@@ -165,44 +179,64 @@ async fn read_frames<R: AsyncRead + Unpin>(
 ) {
     loop {
         let mut header = [0u8; 4];
-        let mut got = 0;
-        while got < 4 {
-            match rd.read(&mut header[got..]).await {
-                Ok(0) if got == 0 => return,
-                Ok(0) => {
-                    let _ = tx
-                        .send(Err(bad_frame("connection closed inside a frame")))
-                        .await;
-                    return;
-                }
-                Ok(n) => got += n,
-                Err(_) => return,
-            }
-        }
-        let len = match frame_len(header) {
-            Ok(len) => len,
-            Err(e) => {
-                let _ = tx.send(Err(bad_frame(e.to_string()))).await;
-                return;
-            }
+        // Between frames a client may wait as long as it likes (the connection's idle timeout
+        // bounds that); once a frame has begun, the rest has FRAME_TIMEOUT to arrive.
+        let got = match rd.read(&mut header).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
         };
-        // Grows as bytes arrive: an announced length allocates nothing by itself.
-        let mut body = Vec::new();
-        match (&mut rd).take(len as u64).read_to_end(&mut body).await {
-            Ok(n) if n == len => {}
-            Ok(_) => {
+        let rest = tokio::time::timeout(FRAME_TIMEOUT, read_rest(&mut rd, header, got)).await;
+        let body = match rest {
+            Err(_) => {
                 let _ = tx
-                    .send(Err(bad_frame("connection closed inside a frame")))
+                    .send(Err(bad_frame(format!(
+                        "frame not completed within {} s of its first byte",
+                        FRAME_TIMEOUT.as_secs()
+                    ))))
                     .await;
                 return;
             }
-            Err(_) => return,
-        }
+            Ok(Err(None)) => return,
+            Ok(Err(Some(e))) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+            Ok(Ok(body)) => body,
+        };
         let msg = serde_json::from_slice::<ClientMsg>(&body)
             .map_err(|e| bad_frame(format!("not a client message: {e}")));
         let stop = msg.is_err();
         if tx.send(msg).await.is_err() || stop {
             return;
+        }
+    }
+}
+
+/// Read the rest of a frame whose first `got` header bytes are in `header`: its body, or the
+/// error to send (`None`: the connection failed, nothing to say).
+async fn read_rest<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    mut header: [u8; 4],
+    mut got: usize,
+) -> Result<Vec<u8>, Option<ProtoError>> {
+    {
+        while got < 4 {
+            match rd.read(&mut header[got..]).await {
+                Ok(0) => return Err(Some(bad_frame("connection closed inside a frame"))),
+                Ok(n) => got += n,
+                Err(_) => return Err(None),
+            }
+        }
+        let len = match frame_len(header) {
+            Ok(len) => len,
+            Err(e) => return Err(Some(bad_frame(e.to_string()))),
+        };
+        // Grows as bytes arrive: an announced length allocates nothing by itself.
+        let mut body = Vec::new();
+        match rd.take(len as u64).read_to_end(&mut body).await {
+            Ok(n) if n == len => Ok(body),
+            Ok(_) => Err(Some(bad_frame("connection closed inside a frame"))),
+            Err(_) => Err(None),
         }
     }
 }
@@ -247,12 +281,29 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
         notify: ntx,
         kill: ktx,
     };
+    // Until the hello, HELLO_TIMEOUT; then, while attached to no server, the idle timeout
+    // from the last request.
+    let mut deadline = tokio::time::Instant::now() + HELLO_TIMEOUT.min(ctx.idle);
     let outcome: Result<(), ProtoError> = loop {
         tokio::select! {
+            _ = tokio::time::sleep_until(deadline), if s.attached.is_empty() => {
+                break Err(ProtoError {
+                    code: ErrorCode::Sequence,
+                    message: if s.hello.is_none() {
+                        format!("no hello within {} s", HELLO_TIMEOUT.min(ctx.idle).as_secs_f64())
+                    } else {
+                        format!(
+                            "idle for {} s without attaching; closed",
+                            ctx.idle.as_secs_f64()
+                        )
+                    },
+                });
+            }
             m = req_rx.recv() => match m {
                 None => break Ok(()),
                 Some(Err(e)) => break Err(e),
                 Some(Ok(msg)) => {
+                    deadline = tokio::time::Instant::now() + ctx.idle;
                     if msgs {
                         tracer.line("client", format_args!("client #{conn}: in: {}", brief(&msg)));
                     }

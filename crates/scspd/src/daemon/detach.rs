@@ -41,6 +41,19 @@ pub fn start_daemon(args: &Args) -> ExitCode {
     for t in &args.trace {
         cmd.arg(format!("-T{t}"));
     }
+    cmd.arg(format!("--socket-mode={:o}", args.socket_mode));
+    if let Some(g) = args.socket_group {
+        cmd.arg(format!("--socket-group={g}"));
+    }
+    if let Some(t) = args.client_idle_timeout {
+        cmd.arg(format!("--client-idle-timeout={t}"));
+    }
+    if let Some(dir) = &args.dump_dir {
+        match std::path::absolute(dir) {
+            Ok(d) => cmd.arg("--dump-dir").arg(d),
+            Err(e) => return fail(format!("can't make a path absolute: {e}")),
+        };
+    }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -18,6 +18,7 @@ pub mod control;
 pub mod detach;
 pub mod log;
 pub mod plan;
+pub mod private;
 pub mod profiles;
 pub mod ratelimit;
 pub mod server;
@@ -221,10 +222,11 @@ fn run(args: Args) -> ExitCode {
             "unknown trace option '{c}' ignored (use c h i C H I)"
         ));
     }
-    let tracer = match Tracer::open(flags, args.debug) {
+    let dump_dir = args.dump_dir.clone().unwrap_or_else(private::default_dir);
+    let tracer = match Tracer::open(flags, args.debug, &dump_dir) {
         Ok(t) => Arc::new(t),
         Err(e) => {
-            let path = trace::trace_path(std::process::id());
+            let path = trace::trace_path(&dump_dir, std::process::id());
             return fail(&[format!("can't open trace file {}: {e}", path.display())]);
         }
     };
@@ -245,7 +247,7 @@ fn run(args: Args) -> ExitCode {
     if flags.any() && !args.debug {
         info!(
             "tracing to {}",
-            trace::trace_path(std::process::id()).display()
+            trace::trace_path(&dump_dir, std::process::id()).display()
         );
     }
     for w in &warnings {
@@ -261,7 +263,10 @@ fn run(args: Args) -> ExitCode {
         sup,
         next_task: AtomicU64::new(1),
     });
-    rt.block_on(daemon(args, plan, sink, shared, sup_rx, report))
+    let code = rt.block_on(daemon(args, plan, sink, shared, sup_rx, report));
+    // A configuration read still running (a slow name lookup) must not delay the exit.
+    rt.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
 }
 
 async fn daemon(
@@ -287,7 +292,7 @@ async fn daemon(
     let (Ok(mut hup), Ok(mut int), Ok(mut term)) = signals else {
         return fail("can't install signal handlers".to_owned());
     };
-    let listener = match control::bind(&args.socket) {
+    let listener = match control::bind(&args.socket, args.socket_mode, args.socket_group) {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
@@ -314,6 +319,9 @@ async fn daemon(
         stats: ControlStats::default(),
         shared: shared.clone(),
         path: args.socket.clone(),
+        idle: args
+            .client_idle_timeout
+            .map_or(control::IDLE_TIMEOUT, std::time::Duration::from_secs_f64),
     });
     let control_task = tokio::spawn(control::serve(listener, ctx.clone()));
     let mut sup = Supervisor {
@@ -323,8 +331,11 @@ async fn daemon(
         routes: routes_tx,
         sink,
         shared,
+    };
+    let mut dumper = Dumper {
         ctx,
-        dumps: 0,
+        dir: args.dump_dir.clone().unwrap_or_else(private::default_dir),
+        n: 0,
     };
     info!(
         "ready: {} server(s); client socket {}",
@@ -338,9 +349,11 @@ async fn daemon(
         tokio::select! {
             _ = hup.recv() => {
                 info!("SIGHUP: reloading {}", sup.config.display());
-                let _ = sup.reload().await;
+                if guarded(sup.reload(), &mut term, &mut int, &mut dumper).await.is_none() {
+                    break;
+                }
             }
-            _ = int.recv() => sup.dump_to_file().await,
+            _ = int.recv() => dumper.dump(),
             _ = term.recv() => {
                 info!("SIGTERM: stopping");
                 break;
@@ -348,7 +361,12 @@ async fn daemon(
             Some(cmd) = sup_rx.recv() => match cmd {
                 SupCmd::Reload(reply) => {
                     info!("reload requested by a client: reloading {}", sup.config.display());
-                    let _ = reply.send(sup.reload().await);
+                    match guarded(sup.reload(), &mut term, &mut int, &mut dumper).await {
+                        Some(r) => {
+                            let _ = reply.send(r);
+                        }
+                        None => break,
+                    }
                 }
                 SupCmd::ServerDied { task, message } => sup.server_died(task, &message).await,
             },
@@ -379,9 +397,9 @@ fn remove_socket(path: &Path) {
     }
 }
 
-/// The dump file for dump number `n` of process `pid`.
-pub fn dump_path(pid: u32, n: u32) -> PathBuf {
-    PathBuf::from(format!("/tmp/scspd.{pid}.{n:03}.out"))
+/// The dump file for dump number `n` of process `pid` in `dir`.
+pub fn dump_path(dir: &Path, pid: u32, n: u32) -> PathBuf {
+    dir.join(format!("scspd.{pid}.{n:03}.out"))
 }
 
 /// The debugging dump: every server with its DCSs, counters and cache entries, then the client
@@ -428,30 +446,74 @@ struct Supervisor {
     routes: watch::Sender<Arc<Routes>>,
     sink: Arc<LogSink>,
     shared: Arc<Shared>,
+}
+
+/// How long reading the configuration (files and name lookups) may take on a reload.
+const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Run `work` (a reload) while still answering SIGINT (a dump) and SIGTERM (`None`: stop now),
+/// so that no reload delays a signal.
+async fn guarded<T>(
+    work: impl std::future::Future<Output = T>,
+    term: &mut tokio::signal::unix::Signal,
+    int: &mut tokio::signal::unix::Signal,
+    dumper: &mut Dumper,
+) -> Option<T> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            r = &mut work => return Some(r),
+            _ = term.recv() => {
+                info!("SIGTERM: stopping (a reload was under way)");
+                return None;
+            }
+            _ = int.recv() => dumper.dump(),
+        }
+    }
+}
+
+/// Writes SIGINT dumps, each in a task of its own (the file written off the event loop), so
+/// that a dump delays neither a signal nor a reload.
+struct Dumper {
     ctx: Arc<Ctx>,
-    dumps: u32,
+    /// The private directory of dumps (and the trace).
+    dir: PathBuf,
+    /// The number of the next dump.
+    n: u32,
+}
+
+impl Dumper {
+    fn dump(&mut self) {
+        let path = dump_path(&self.dir, std::process::id(), self.n);
+        self.n += 1;
+        let (ctx, dir) = (self.ctx.clone(), self.dir.clone());
+        tokio::spawn(async move {
+            let routes = ctx.routes.borrow().clone();
+            let text = dump_text(&routes, &ctx).await;
+            let shown = path.display().to_string();
+            let write = move || -> std::io::Result<usize> {
+                private::ensure_dir(&dir)?;
+                private::create_file(&path)?.write_all(text.as_bytes())?;
+                Ok(private::prune_dumps(&dir, private::MAX_DUMPS))
+            };
+            match tokio::task::spawn_blocking(write).await {
+                Ok(Ok(gone)) => {
+                    info!("SIGINT: dump written to {shown}");
+                    if gone > 0 {
+                        info!(
+                            "SIGINT: {gone} old dump(s) removed (at most {} kept)",
+                            private::MAX_DUMPS
+                        );
+                    }
+                }
+                Ok(Err(e)) => error!("SIGINT: can't write dump {shown}: {e}"),
+                Err(e) => error!("SIGINT: can't write dump {shown}: {e}"),
+            }
+        });
+    }
 }
 
 impl Supervisor {
-    async fn dump_to_file(&mut self) {
-        let path = dump_path(std::process::id(), self.dumps);
-        self.dumps += 1;
-        let routes = self.routes.borrow().clone();
-        let text = dump_text(&routes, &self.ctx).await;
-        let write = || -> std::io::Result<()> {
-            let _ = std::fs::remove_file(&path);
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)?;
-            f.write_all(text.as_bytes())
-        };
-        match write() {
-            Ok(()) => info!("SIGINT: dump written to {}", path.display()),
-            Err(e) => error!("SIGINT: can't write dump {}: {e}", path.display()),
-        }
-    }
-
     /// A server task panicked: start the server again, with an empty cache.
     async fn server_died(&mut self, task: u64, message: &str) {
         let Some(i) = self.servers.iter().position(|h| h.task == task) else {
@@ -481,9 +543,19 @@ impl Supervisor {
     /// and every error is logged as `file:line:col: message`.
     async fn reload(&mut self) -> Result<(), Vec<String>> {
         let path = self.config.clone();
-        let loaded = tokio::task::spawn_blocking(move || load(&path))
-            .await
-            .unwrap_or_else(|e| Err(vec![format!("reload failed: {e}")]));
+        let loaded = match tokio::time::timeout(
+            LOAD_TIMEOUT,
+            tokio::task::spawn_blocking(move || load(&path)),
+        )
+        .await
+        {
+            Ok(r) => r.unwrap_or_else(|e| Err(vec![format!("reload failed: {e}")])),
+            Err(_) => Err(vec![format!(
+                "reading {} took more than {} s (a slow name lookup?)",
+                self.config.display(),
+                LOAD_TIMEOUT.as_secs()
+            )]),
+        };
         let (cfg, plan, warnings) = match loaded {
             Ok(x) => x,
             Err(errors) => {

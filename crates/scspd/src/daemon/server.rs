@@ -459,6 +459,7 @@ impl Task {
     /// the socket is polled for up to `LINGER` before the task goes back to sleep, as the answer
     /// usually comes sooner than a sleeping thread is woken (tens of microseconds on a virtual
     /// machine), and the exchange of a million entries is tens of thousands of such round trips.
+    /// Between two looks the task yields, so that no other task waits on this one.
     async fn linger(&mut self) {
         if !self.server.aligning() {
             return;
@@ -470,7 +471,9 @@ impl Task {
                 self.drain().await;
                 return;
             }
-            std::hint::spin_loop();
+            // Not a spin: other server tasks and clients run in between (the runtime polls its
+            // sockets, then comes back here).
+            tokio::task::yield_now().await;
         }
     }
 

@@ -1,18 +1,18 @@
 //! The `-T` trace: FSM transitions and messages, one line each, written to
-//! `/tmp/scspd.<pid>.trace` (or standard output with `-d`).
+//! `<dump-dir>/scspd.<pid>.trace` (mode 0600 in the private directory; or standard output with
+//! `-d`).
 
 use std::fmt;
-use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::cli::TraceFlags;
 use super::log::rfc3339_now;
 
-/// The trace file of process `pid`.
-pub fn trace_path(pid: u32) -> PathBuf {
-    PathBuf::from(format!("/tmp/scspd.{pid}.trace"))
+/// The trace file of process `pid` in `dir`.
+pub fn trace_path(dir: &Path, pid: u32) -> PathBuf {
+    dir.join(format!("scspd.{pid}.trace"))
 }
 
 /// The trace sink: what is traced, and where it goes.
@@ -39,23 +39,17 @@ impl Tracer {
     }
 
     /// Open the trace for `flags`: standard output when `stdout`, else the trace file of this
-    /// process (created anew; never through an existing file or link).
-    pub fn open(flags: TraceFlags, stdout: bool) -> io::Result<Tracer> {
+    /// process in the private directory `dir` (created anew, mode 0600; never through an
+    /// existing file or link).
+    pub fn open(flags: TraceFlags, stdout: bool, dir: &Path) -> io::Result<Tracer> {
         if !flags.any() {
             return Ok(Tracer::off());
         }
         let out: Box<dyn Write + Send> = if stdout {
             Box::new(io::stdout())
         } else {
-            let path = trace_path(std::process::id());
-            let open = || OpenOptions::new().write(true).create_new(true).open(&path);
-            let file = match open() {
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    std::fs::remove_file(&path)?;
-                    open()?
-                }
-                r => r?,
-            };
+            super::private::ensure_dir(dir)?;
+            let file = super::private::create_file(&trace_path(dir, std::process::id()))?;
             Box::new(io::LineWriter::new(file))
         };
         Ok(Tracer {

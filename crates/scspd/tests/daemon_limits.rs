@@ -1,0 +1,182 @@
+//! Files that could hang or exhaust the daemon (issue case 6): a configuration or key file that
+//! is a device, a FIFO or too long is refused at once, and signals are still handled.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[test]
+fn config_from_a_device_is_refused_without_reading() {
+    let t = Instant::now();
+    let out = Command::new(SCSPD)
+        .args(["-n", "-f", "/dev/zero"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("can't open config file /dev/zero: not a regular file"),
+        "{err}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn config_longer_than_the_limit_is_refused() {
+    let dir = TempDir::new("bigconf");
+    let big = dir.path().join("big.conf");
+    // Comments only: valid if read, so the refusal can only come from the size.
+    let line = "# comment\n";
+    let n = (scspd::config::MAX_FILE_LEN as usize) / line.len() + 1;
+    std::fs::write(&big, line.repeat(n)).unwrap();
+    let out = Command::new(SCSPD)
+        .arg("-n")
+        .arg("-f")
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("larger than 4194304 bytes"), "{err}");
+}
+
+#[test]
+fn fifo_key_file_is_refused_on_reload_and_sigterm_still_stops() {
+    let mut d = Daemon::start(
+        "fifokey",
+        &server_conf("s_a", (1, 17461), &[(2, 17462)], ""),
+    );
+    let fifo = d.dir.path().join("key.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let conf = server_conf(
+        "s_a",
+        (1, 17461),
+        &[(2, 17462)],
+        &format!("Auth {{ SPI 1; KeyFile {}; }};", fifo.display()),
+    );
+    std::fs::write(&d.config, conf).unwrap();
+    d.signal("HUP");
+    d.wait_until(10, "refusal", || d.log_text().contains("reload refused"));
+    let log = d.log_text();
+    assert!(log.contains("not a regular file"), "{log}");
+    // The same through the Reload request, which must answer and not wait on the FIFO.
+    let e = d.request(scspd::proto::Request::Reload).unwrap_err();
+    assert!(e.message.contains("not a regular file"), "{}", e.message);
+    d.signal("TERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.alive() {
+        assert!(Instant::now() < deadline, "scspd did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The first frame the daemon sends on `s`, read with a deadline.
+fn fatal_of(s: &mut std::os::unix::net::UnixStream) -> scspd::proto::ProtoError {
+    use std::io::Read;
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut h = [0u8; 4];
+    s.read_exact(&mut h).unwrap();
+    let mut b = vec![0u8; u32::from_be_bytes(h) as usize];
+    s.read_exact(&mut b).unwrap();
+    match serde_json::from_slice(&b).unwrap() {
+        scspd::proto::DaemonMsg::Fatal { error } => error,
+        m => panic!("not fatal: {m:?}"),
+    }
+}
+
+/// Issue case 4: connections that never say hello, never attach, or stop inside a frame are
+/// closed, so they can no longer lock the operator out.
+#[test]
+fn idle_and_half_sent_connections_are_closed() {
+    use std::os::unix::net::UnixStream;
+    let d = Daemon::start_with(
+        "idleconn",
+        &server_conf("s_a", (1, 17471), &[(2, 17472)], ""),
+        &["--client-idle-timeout", "1"],
+    );
+    // Every client slot taken by connections that send nothing.
+    let mut silent: Vec<UnixStream> = (0..64)
+        .map(|_| UnixStream::connect(&d.socket).unwrap())
+        .collect();
+    // They are closed (no hello within the idle timeout), and scspctl gets through again.
+    let e = fatal_of(&mut silent[0]);
+    assert!(e.message.contains("no hello within 1 s"), "{}", e.message);
+    d.wait_until(10, "scspctl answered", || {
+        scspctl(&d.socket, &["show", "servers"]).status.success()
+    });
+    // A client that said hello but never attaches is closed after the idle timeout.
+    let mut c = Client::connect(&d.socket).unwrap();
+    let e = fatal_of(&mut c.stream);
+    assert!(
+        e.message.contains("idle for 1 s without attaching"),
+        "{}",
+        e.message
+    );
+    let log = d.log_text();
+    assert!(log.contains("no hello within 1 s; disconnected"), "{log}");
+    drop(silent);
+}
+
+#[test]
+fn half_sent_frame_is_closed_after_the_frame_deadline() {
+    use std::io::Write;
+    let d = Daemon::start(
+        "halfframe",
+        &server_conf("s_a", (1, 17481), &[(2, 17482)], ""),
+    );
+    let mut c = Client::connect(&d.socket).unwrap();
+    // Attached, so that the idle timeout does not apply: only the frame deadline can end it.
+    c.request(scspd::proto::Request::Attach {
+        server: "s_a".into(),
+        confirm: false,
+    })
+    .unwrap();
+    // A 64 MiB length, then one byte, then nothing.
+    c.stream.write_all(&(64u32 << 20).to_be_bytes()).unwrap();
+    c.stream.write_all(b"{").unwrap();
+    let t = Instant::now();
+    let e = fatal_of(&mut c.stream);
+    assert!(
+        e.message
+            .contains("frame not completed within 10 s of its first byte"),
+        "{}",
+        e.message
+    );
+    assert!(t.elapsed() >= Duration::from_secs(9));
+}
+
+/// Issue item 3: the socket's mode and group are configurable (as `bird -g`).
+#[test]
+fn socket_mode_and_group_are_configurable() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let probe = TempDir::new("sockgid");
+    let gid = std::fs::metadata(probe.path()).unwrap().gid();
+    let d = Daemon::start_with(
+        "sockmode",
+        &server_conf("s_a", (1, 17491), &[(2, 17492)], ""),
+        &["--socket-mode", "600", "-g", &gid.to_string()],
+    );
+    let m = std::fs::metadata(&d.socket).unwrap();
+    assert_eq!(m.permissions().mode() & 0o777, 0o600);
+    assert_eq!(m.gid(), gid);
+    // A group name is looked up in /etc/group; an unknown one is refused before start.
+    assert_eq!(scspd::daemon::cli::group_id("root"), Ok(0));
+    let out = Command::new(SCSPD)
+        .args(["-n", "-g", "no-such-group-x", "-f", "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no group no-such-group-x"),
+        "{out:?}"
+    );
+}
