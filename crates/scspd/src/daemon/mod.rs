@@ -17,6 +17,7 @@ pub mod cli;
 pub mod control;
 pub mod detach;
 pub mod log;
+mod notify;
 pub mod plan;
 pub mod profiles;
 pub mod ratelimit;
@@ -334,11 +335,14 @@ async fn daemon(
     if report.to_parent {
         report.line(detach::READY);
     }
+    notify::ready();
     loop {
         tokio::select! {
             _ = hup.recv() => {
                 info!("SIGHUP: reloading {}", sup.config.display());
+                notify::reloading();
                 let _ = sup.reload().await;
+                notify::ready();
             }
             _ = int.recv() => sup.dump_to_file().await,
             _ = term.recv() => {
@@ -348,12 +352,15 @@ async fn daemon(
             Some(cmd) = sup_rx.recv() => match cmd {
                 SupCmd::Reload(reply) => {
                     info!("reload requested by a client: reloading {}", sup.config.display());
+                    notify::reloading();
                     let _ = reply.send(sup.reload().await);
+                    notify::ready();
                 }
                 SupCmd::ServerDied { task, message } => sup.server_died(task, &message).await,
             },
         }
     }
+    notify::stopping();
     control_task.abort();
     let _ = control_task.await;
     for h in std::mem::take(&mut sup.servers) {
