@@ -161,7 +161,7 @@ impl From<ClientError> for Failure {
 }
 
 /// The command line, with each profile's `add` and `del` arguments in the help of those commands.
-fn command() -> clap::Command {
+pub(crate) fn command() -> clap::Command {
     let usage = |add: bool| {
         let mut text = String::from("Profiles and their arguments:\n");
         for name in PROFILES {

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod control;
 pub mod detach;
 pub mod log;
+mod notify;
 pub mod plan;
 pub mod private;
 pub mod profiles;
@@ -345,13 +346,16 @@ async fn daemon(
     if report.to_parent {
         report.line(detach::READY);
     }
+    notify::ready();
     loop {
         tokio::select! {
             _ = hup.recv() => {
                 info!("SIGHUP: reloading {}", sup.config.display());
+                notify::reloading();
                 if guarded(sup.reload(), &mut term, &mut int, &mut dumper).await.is_none() {
                     break;
                 }
+                notify::ready();
             }
             _ = int.recv() => dumper.dump(),
             _ = term.recv() => {
@@ -361,17 +365,20 @@ async fn daemon(
             Some(cmd) = sup_rx.recv() => match cmd {
                 SupCmd::Reload(reply) => {
                     info!("reload requested by a client: reloading {}", sup.config.display());
+                    notify::reloading();
                     match guarded(sup.reload(), &mut term, &mut int, &mut dumper).await {
                         Some(r) => {
                             let _ = reply.send(r);
                         }
                         None => break,
                     }
+                    notify::ready();
                 }
                 SupCmd::ServerDied { task, message } => sup.server_died(task, &message).await,
             },
         }
     }
+    notify::stopping();
     control_task.abort();
     let _ = control_task.await;
     for h in std::mem::take(&mut sup.servers) {
