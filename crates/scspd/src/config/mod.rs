@@ -16,6 +16,7 @@ mod lexer;
 mod model;
 mod parser;
 mod render;
+mod suggest;
 mod syntax;
 
 use std::fmt;
