@@ -164,7 +164,9 @@ fn nesting_too_deep() {
 fn unknown_statements() {
     assert_eq!(
         errors("serveur s { };"),
-        ["1:1: unknown statement \"serveur\" at the top level; expected Server or Log"]
+        [
+            "1:1: unknown statement \"serveur\" at the top level (did you mean Server?); expected Server or Log"
+        ]
     );
     assert_eq!(
         server_errors("hops 3;"),
@@ -688,7 +690,7 @@ fn three_errors_are_all_reported() {
         [
             "scspd.conf:4:16: invalid server group ID \"70000\"; expected a number 0-65535",
             "scspd.conf:7:8: invalid hop count \"0\"; expected a number 1-1024",
-            "scspd.conf:8:3: unknown statement \"HelloInterval\" in a DCS block; expected one of \
+            "scspd.conf:8:3: unknown statement \"HelloInterval\" in a DCS block (did you mean HelloInt?); expected one of \
              ATMaddr, ID, Address, Port, CAReXmitInt, CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, \
              HelloDead, HelloInt, Hops, Auth, Timers, AuthFailure",
         ]

@@ -17,6 +17,7 @@ mod lexer;
 mod model;
 mod parser;
 mod render;
+mod suggest;
 mod syntax;
 
 use std::fmt;

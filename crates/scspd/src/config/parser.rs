@@ -174,6 +174,10 @@ impl Checker<'_> {
                             .find(|k| k.eq_ignore_ascii_case(word))
                             .map(|k| format!(" ({k} belongs {place})"))
                     })
+                    .or_else(|| {
+                        super::suggest::closest(word, table)
+                            .map(|k| format!(" (did you mean {k}?)"))
+                    })
                     .unwrap_or_default();
                 self.error(
                     *pos,
