@@ -212,6 +212,12 @@ fn dcs() -> impl Strategy<Value = DcsConfig> {
             d.auth = auth;
             d.rfc_timers = n[0] % 2 == 0;
             d.auth_failure_abnormal = n[1] % 2 == 0;
+            d.max_dead_interval = (n[2] % 3 == 0).then_some(u32::from(n[2]));
+            d.max_rexmit_queue = if n[3] % 2 == 0 {
+                config::DEFAULT_MAX_REXMIT_QUEUE
+            } else {
+                u32::from(n[3])
+            };
             d.pos = Pos::new(line, col);
             d
         })

@@ -642,3 +642,29 @@ fn timers_and_auth_failure_statements() {
         );
     }
 }
+
+#[test]
+fn dcs_bounds_statements() {
+    let d = dcs("");
+    assert_eq!(d.max_dead_interval, None);
+    assert_eq!(d.max_rexmit_queue, config::DEFAULT_MAX_REXMIT_QUEUE);
+    let d = dcs("MaxDeadInterval 45; MaxReXmitQueue 5000;");
+    assert_eq!((d.max_dead_interval, d.max_rexmit_queue), (Some(45), 5000));
+    for (stmt, msg) in [
+        ("MaxDeadInterval 0;", "invalid maximum dead interval"),
+        ("MaxReXmitQueue 0;", "invalid retransmit queue maximum"),
+        (
+            "MaxReXmitQueue 99999999;",
+            "invalid retransmit queue maximum",
+        ),
+    ] {
+        let src = format!(
+            "server s {{ protocol ATMARP; netif ni0; ServerGroupID 1; DCS {{ ID 10.0.0.2; {stmt} }}; }};"
+        );
+        let errors = config::parse(&src, "t.conf").expect_err(stmt);
+        assert!(
+            errors.iter().any(|e| e.to_string().contains(msg)),
+            "{stmt}: {errors:?}"
+        );
+    }
+}

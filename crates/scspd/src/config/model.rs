@@ -32,6 +32,10 @@ pub const DEFAULT_HELLO_INT: u16 = 3;
 /// Default `Hops`.
 pub const DEFAULT_HOPS: u16 = 3;
 /// Default `MARSRedirectInterval`, seconds: RFC 2443 §5.1's "at least every 2 minutes".
+/// Default `MaxReXmitQueue`: CSAs on one DCS's retransmit queue.
+pub const DEFAULT_MAX_REXMIT_QUEUE: u32 = 1 << 18;
+/// Largest `MaxReXmitQueue`.
+pub const MAX_MAX_REXMIT_QUEUE: u32 = 1 << 24;
 /// Default `LocalGrace`, seconds: how long after a start the entries carrying this server's
 /// Originator ID wait for a local server to claim them before they are withdrawn.
 pub const DEFAULT_LOCAL_GRACE: u32 = 300;
@@ -292,6 +296,12 @@ pub struct DcsConfig {
     /// event, as RFC 2334 B.3.1 reads. Default (`AuthFailure discard;`): discarded and counted,
     /// the session kept (docs/rfc2334-readings.md, "spoofed packets").
     pub auth_failure_abnormal: bool,
+    /// `MaxDeadInterval <s>;`: the longest dead interval (HelloInterval × DeadFactor) taken from
+    /// the DCS's Hellos. `None`: the larger of 30 s and our own `HelloInt × HelloDead`.
+    pub max_dead_interval: Option<u32>,
+    /// `MaxReXmitQueue <n>;`: the most CSAs on the DCS retransmit queue (solicitations past it
+    /// are not answered). Default [`DEFAULT_MAX_REXMIT_QUEUE`].
+    pub max_rexmit_queue: u32,
     /// Where the `DCS` keyword is.
     pub pos: Pos,
 }
@@ -314,6 +324,8 @@ impl DcsConfig {
             auth: None,
             rfc_timers: false,
             auth_failure_abnormal: false,
+            max_dead_interval: None,
+            max_rexmit_queue: DEFAULT_MAX_REXMIT_QUEUE,
             pos: Pos::default(),
         }
     }
@@ -366,6 +378,8 @@ impl PartialEq for DcsConfig {
             auth,
             rfc_timers,
             auth_failure_abnormal,
+            max_dead_interval,
+            max_rexmit_queue,
             pos: _,
         } = self;
         *id == other.id
@@ -382,6 +396,8 @@ impl PartialEq for DcsConfig {
             && *auth == other.auth
             && *rfc_timers == other.rfc_timers
             && *auth_failure_abnormal == other.auth_failure_abnormal
+            && *max_dead_interval == other.max_dead_interval
+            && *max_rexmit_queue == other.max_rexmit_queue
     }
 }
 

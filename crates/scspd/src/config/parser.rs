@@ -40,6 +40,8 @@ const DCS: &[&str] = &[
     "Auth",
     "Timers",
     "AuthFailure",
+    "MaxDeadInterval",
+    "MaxReXmitQueue",
 ];
 /// Keywords in a `Log` block.
 const LOG: &[&str] = &["File", "Syslog"];
@@ -745,6 +747,8 @@ impl Checker<'_> {
         let mut auth: Slot<()> = Slot::default();
         let mut timers: Slot<()> = Slot::default();
         let mut auth_failure: Slot<()> = Slot::default();
+        let mut max_dead: Slot<()> = Slot::default();
+        let mut max_queue: Slot<()> = Slot::default();
         let mut numbers: Vec<Slot<()>> = DCS_NUMBERS.iter().map(|_| Slot::default()).collect();
         for s in &block.stmts {
             let Some((kw, kpos)) = self.keyword(s, DCS, "in a DCS block") else {
@@ -784,6 +788,29 @@ impl Checker<'_> {
                 "Auth" => {
                     if auth.claim(kw, kpos, &mut self.d) {
                         out.auth = self.auth(s, kpos);
+                    }
+                }
+                "MaxDeadInterval" => {
+                    if max_dead.claim(kw, kpos, &mut self.d)
+                        && let Some(n) = self.value(s, kw, "a number of seconds").and_then(|t| {
+                            self.number(t, 1, u64::from(u16::MAX), "invalid maximum dead interval")
+                        })
+                    {
+                        out.max_dead_interval = u32::try_from(n).ok();
+                    }
+                }
+                "MaxReXmitQueue" => {
+                    if max_queue.claim(kw, kpos, &mut self.d)
+                        && let Some(n) = self.value(s, kw, "a number of records").and_then(|t| {
+                            self.number(
+                                t,
+                                1,
+                                u64::from(MAX_MAX_REXMIT_QUEUE),
+                                "invalid retransmit queue maximum",
+                            )
+                        })
+                    {
+                        out.max_rexmit_queue = u32::try_from(n).unwrap_or(MAX_MAX_REXMIT_QUEUE);
                     }
                 }
                 "AuthFailure" => {

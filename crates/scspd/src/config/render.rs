@@ -78,6 +78,12 @@ fn write_dcs(f: &mut Formatter<'_>, d: &DcsConfig, redact: bool) -> fmt::Result 
     if d.auth_failure_abnormal {
         writeln!(f, "{i}AuthFailure abnormal;")?;
     }
+    if let Some(m) = d.max_dead_interval {
+        writeln!(f, "{i}MaxDeadInterval {m};")?;
+    }
+    if d.max_rexmit_queue != super::DEFAULT_MAX_REXMIT_QUEUE {
+        writeln!(f, "{i}MaxReXmitQueue {};", d.max_rexmit_queue)?;
+    }
     if let Some(a) = &d.auth {
         write_auth(f, a, redact)?;
     }

@@ -304,6 +304,10 @@ impl Planner<'_> {
         core.adaptive_rexmit = !d.rfc_timers;
         core.any_message_alive = !d.rfc_timers;
         core.auth_failure_abnormal = d.auth_failure_abnormal;
+        core.max_dead_interval = d
+            .max_dead_interval
+            .map(|s| std::time::Duration::from_secs(s.into()));
+        core.max_rexmit_queue = d.max_rexmit_queue as usize;
         core.hops = d.hops;
         if let Some(a) = &d.auth {
             let algorithm = match a.algorithm {
