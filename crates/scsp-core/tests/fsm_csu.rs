@@ -22,6 +22,14 @@ fn requests(ps: &[Packet]) -> Vec<scsp_core::wire::Csa> {
         .collect()
 }
 
+/// The packets of `sent` that went to DCS `dcs`.
+fn to(sent: &[(scsp_core::DcsId, Packet)], dcs: scsp_core::DcsId) -> Vec<Packet> {
+    sent.iter()
+        .filter(|(d, _)| *d == dcs)
+        .map(|(_, p)| p.clone())
+        .collect()
+}
+
 fn changes(b: &mut Bench) -> Vec<CacheChange> {
     b.events()
         .into_iter()
@@ -813,18 +821,10 @@ fn b_2_0_2_purge_of_an_entry_not_held_is_acknowledged_passed_on_not_stored() {
         records: vec![csa(b"k", &peer, SEQ_PURGE, 3, b"")],
     });
     let sent = b.sent_all();
-    let acks: Vec<_> = sent
-        .iter()
-        .filter(|(d, _)| *d == b.dcs)
-        .flat_map(|(_, p)| replies(std::slice::from_ref(p)))
-        .collect();
+    let acks = replies(&to(&sent, b.dcs));
     assert_eq!(acks.len(), 1, "acknowledged");
     assert_eq!(acks[0].seq, SEQ_PURGE);
-    let forwarded: Vec<_> = sent
-        .iter()
-        .filter(|(d, _)| *d == other)
-        .flat_map(|(_, p)| requests(std::slice::from_ref(p)))
-        .collect();
+    let forwarded = requests(&to(&sent, other));
     assert_eq!(forwarded.len(), 1, "passed on to the other DCS");
     assert_eq!(forwarded[0].summary.seq, SEQ_PURGE);
     assert_eq!(b.server.cache().len(), 0, "nothing stored");
@@ -933,16 +933,10 @@ fn rfc_2_3_record_larger_than_the_mtu_is_acknowledged_not_stored_nor_passed_on()
         ],
     });
     let sent = b.sent_all();
-    let acks: Vec<_> = sent
-        .iter()
-        .filter(|(d, _)| *d == b.dcs)
-        .flat_map(|(_, p)| replies(std::slice::from_ref(p)))
-        .collect();
+    let acks = replies(&to(&sent, b.dcs));
     assert_eq!(acks.len(), 2, "both acknowledged");
-    let forwarded: Vec<_> = sent
+    let forwarded: Vec<_> = requests(&to(&sent, other))
         .iter()
-        .filter(|(d, _)| *d == other)
-        .flat_map(|(_, p)| requests(std::slice::from_ref(p)))
         .map(|c| c.summary.id.key.as_bytes().to_vec())
         .collect();
     assert_eq!(forwarded, vec![b"small".to_vec()]);

@@ -39,6 +39,18 @@ fn dcs(body: &str) -> DcsConfig {
     c.servers[0].dcs[0].clone()
 }
 
+/// `stmt` in a DCS block is refused with an error containing `msg`.
+fn assert_dcs_error(stmt: &str, msg: &str) {
+    let src = format!(
+        "server s {{ protocol ATMARP; netif ni0; ServerGroupID 1; DCS {{ ID 10.0.0.2; {stmt} }}; }};"
+    );
+    let errors = config::parse(&src, "t.conf").expect_err(stmt);
+    assert!(
+        errors.iter().any(|e| e.to_string().contains(msg)),
+        "{stmt}: {errors:?}"
+    );
+}
+
 fn ip(s: &str) -> Host {
     Host::Ip(s.parse::<IpAddr>().unwrap())
 }
@@ -632,14 +644,7 @@ fn timers_and_auth_failure_statements() {
         ("Timers fast;", "invalid Timers value"),
         ("AuthFailure ignore;", "invalid AuthFailure value"),
     ] {
-        let src = format!(
-            "server s {{ protocol ATMARP; netif ni0; ServerGroupID 1; DCS {{ ID 10.0.0.2; {stmt} }}; }};"
-        );
-        let errors = config::parse(&src, "t.conf").expect_err(stmt);
-        assert!(
-            errors.iter().any(|e| e.to_string().contains(msg)),
-            "{stmt}: {errors:?}"
-        );
+        assert_dcs_error(stmt, msg);
     }
 }
 
@@ -658,13 +663,6 @@ fn dcs_bounds_statements() {
             "invalid retransmit queue maximum",
         ),
     ] {
-        let src = format!(
-            "server s {{ protocol ATMARP; netif ni0; ServerGroupID 1; DCS {{ ID 10.0.0.2; {stmt} }}; }};"
-        );
-        let errors = config::parse(&src, "t.conf").expect_err(stmt);
-        assert!(
-            errors.iter().any(|e| e.to_string().contains(msg)),
-            "{stmt}: {errors:?}"
-        );
+        assert_dcs_error(stmt, msg);
     }
 }
