@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's test command (README "Set-up"; .ci/run calls it): installs what the tests need
+# and is missing, then runs every test of the workspace.
+#
+# Needed beyond Rust: python3 (the Python client's tests, port helpers) and tshark (the Wireshark
+# dissector's test). Installed with apt-get when run as root on Debian or a derivative; otherwise
+# the missing packages are named and the script stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v python3 >/dev/null || need+=(python3 python3-venv)
+command -v tshark >/dev/null || need+=(tshark)
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q
+        apt-get install -y -q --no-install-recommends "${need[@]}"
+    else
+        echo "scripts/test.sh: the tests need: ${need[*]} (install them, or run this as root on Debian)" >&2
+        exit 1
+    fi
+fi
+exec cargo test --workspace "$@"
