@@ -4,7 +4,8 @@
 //!   both caches are identical, with `--redis` beside a Redis replica's full sync of N keys;
 //! - `flood`: a line A–B–C, entries originated at A; updates per second through both links and
 //!   the latency from A to C;
-//! - `memory`: resident memory per entry held.
+//! - `memory`: resident memory per entry held;
+//! - `lab`: the fault lab (real daemons through impairment relays, a ground truth; `lab/mod.rs`).
 //!
 //! Each case prints one result line (or a JSON object with `--json`) with PASS or FAIL beside
 //! the targets of docs/PERFORMANCE.md that apply to it.
@@ -13,8 +14,6 @@
 mod align;
 mod daemon;
 mod flood;
-// Only the relay is built so far; nothing in the commands uses it yet.
-#[cfg_attr(not(test), allow(dead_code))]
 mod lab;
 mod memory;
 mod redis;
@@ -75,6 +74,10 @@ enum Cmd {
     Flood(flood::Args),
     /// Resident memory of a daemon before and after holding N entries.
     Memory(memory::Args),
+    /// The fault lab: N daemons whose links pass through impairment relays (loss, delay,
+    /// duplication, reordering, partitions), their local servers changing entries; the lag of
+    /// every change, convergence with the faults on and off, entries lost or resurrected.
+    Lab(lab::Args),
 }
 
 /// Median of `v` (sorted in place); 0 for none.
@@ -107,6 +110,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Align(a) => align::run(&a, cli.json),
         Cmd::Flood(a) => flood::run(&a, cli.json),
         Cmd::Memory(a) => memory::run(&a, cli.json),
+        Cmd::Lab(a) => lab::run(&a, cli.json),
     };
     match r {
         Ok(()) => std::process::ExitCode::SUCCESS,

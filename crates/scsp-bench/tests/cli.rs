@@ -100,3 +100,58 @@ fn redis_is_compared_when_installed() {
         assert!(r > 0.0 && ratio > 0.0, "{line}");
     }
 }
+
+/// The fault lab on a short scenario (what CI runs): three daemons in a line through lossy,
+/// duplicating, reordering relays, churning entries, with the first link partitioned for two
+/// seconds. Every change reaches every server, the caches end exactly as the ground truth, and
+/// the partition shows in the lag (a change made at server 0 early in the partition cannot reach
+/// the others before it lifts).
+#[test]
+fn lab_short_scenario_converges_to_the_ground_truth() {
+    let out = run(&[
+        "--json",
+        "lab",
+        "--servers",
+        "3",
+        "--topology",
+        "line",
+        "--loss",
+        "0.1",
+        "--delay-ms",
+        "5",
+        "--dup",
+        "0.05",
+        "--reorder",
+        "0.2",
+        "--entries",
+        "50",
+        "--rate",
+        "5",
+        "--churn",
+        "5",
+        "--keep",
+        "10",
+        "--settle",
+        "30",
+        "--partition",
+        "0-1:1:3",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(v["case"], "lab", "{v}");
+    // 3 servers × 5 changes a second × 5 s.
+    assert_eq!(v["changes"], 75, "{v}");
+    // Each change judged at the two other servers; none unreached.
+    assert_eq!(v["lag_s"]["pairs"], 150, "{v}");
+    assert_eq!(v["lag_s"]["unreached"], 0, "{v}");
+    let max = v["lag_s"]["max"].as_f64().unwrap();
+    assert!(
+        max >= 1.5,
+        "the partition 1–3 s should delay a change by 1.5 s or more: {v}"
+    );
+    assert!(v["converged_faults_off_s"].is_number(), "{v}");
+    for k in ["lost", "stale", "resurrected", "unknown"] {
+        assert_eq!(v["end"][k], 0, "{k}: {v}");
+    }
+    assert_eq!(v["aligned_links"], 4, "{v}");
+    assert!(v["relay"]["dropped"].as_u64().unwrap() > 0, "{v}");
+}
