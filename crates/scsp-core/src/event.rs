@@ -179,6 +179,16 @@ pub enum Notice {
         /// The entry's Cache Key and Originator ID.
         id: crate::wire::RecordId,
     },
+    /// An event a state machine has no transition for in its state: ignored. Never expected;
+    /// reported so that a bug shows.
+    UnexpectedEvent {
+        /// "Hello" or "CA".
+        machine: &'static str,
+        /// The state.
+        state: String,
+        /// The event.
+        event: &'static str,
+    },
 }
 
 /// A trace event: every FSM transition and every message in and out.

@@ -26,6 +26,33 @@ impl CaMsg {
     }
 }
 
+/// What drives the CA machine (2.2).
+#[derive(Debug)]
+pub(super) enum CaEvent {
+    /// The Hello machine became Bidirectional.
+    HelloUp,
+    /// The Hello machine left Bidirectional.
+    HelloDown,
+    /// A CA message from the DCS.
+    Ca(CaMsg),
+    /// The CA retransmission timer expired.
+    CaRexmit,
+    /// Nothing is outstanding and the CSA Request List is empty (2.2.3).
+    CrlEmpty,
+}
+
+impl CaEvent {
+    fn name(&self) -> &'static str {
+        match self {
+            CaEvent::HelloUp => "HelloUp",
+            CaEvent::HelloDown => "HelloDown",
+            CaEvent::Ca(_) => "CA",
+            CaEvent::CaRexmit => "CaRexmit",
+            CaEvent::CrlEmpty => "CrlEmpty",
+        }
+    }
+}
+
 impl Server {
     /// Enter Master/Slave Negotiation: a new CA sequence number and the first CA, with M, I and O
     /// set and no records, retransmitted every CAReXmitInt (2.2).
@@ -186,15 +213,54 @@ impl Server {
         }
     }
 
-    pub(super) fn on_ca(&mut self, now: Time, id: DcsId, msg: CaMsg) {
+    /// The CA machine of DCS `id` (2.2): every transition starts in one arm of this match; the
+    /// rules within Negotiation and Cache Summarize are in the handlers it calls, numbered as in
+    /// the RFC. The side effects of a change of state are in [`Server::set_ca`].
+    pub(super) fn ca_fsm(&mut self, now: Time, id: DcsId, event: CaEvent) {
+        use CaState::{Aligned, Down, Negotiation, SummarizeMaster, SummarizeSlave, UpdateCache};
         let Some(d) = self.dcs(id) else { return };
-        match d.ca.state {
-            CaState::Negotiation => self.negotiate(now, id, msg),
-            CaState::SummarizeMaster => self.summarize_master(now, id, msg),
-            CaState::SummarizeSlave => self.summarize_slave(now, id, msg),
-            CaState::UpdateCache | CaState::Aligned => self.ca_after_summarize(now, id, msg),
-            CaState::Down => {
-                self.drop_packet(id, Drop::UnexpectedInState(MessageType::Ca, CaState::Down))
+        let state = d.ca.state;
+        let name = event.name();
+        match (state, event) {
+            // 2.2: the Hello machine becoming Bidirectional starts Master/Slave Negotiation.
+            (Down, CaEvent::HelloUp) => self.ca_start(now, id, "Hello FSM Bidirectional"),
+            // 2.2: any time the Hello machine leaves Bidirectional, the CA machine goes Down.
+            (_, CaEvent::HelloDown) => {
+                self.reset_alignment(id);
+                self.set_ca(now, id, Down, "Hello FSM left Bidirectional");
+            }
+            (Down, CaEvent::Ca(_)) => {
+                self.drop_packet(id, Drop::UnexpectedInState(MessageType::Ca, Down));
+            }
+            (Negotiation, CaEvent::Ca(msg)) => self.negotiate(now, id, msg),
+            (SummarizeMaster, CaEvent::Ca(msg)) => self.summarize_master(now, id, msg),
+            (SummarizeSlave, CaEvent::Ca(msg)) => self.summarize_slave(now, id, msg),
+            (UpdateCache | Aligned, CaEvent::Ca(msg)) => self.ca_after_summarize(now, id, msg),
+            // 2.2.1, 2.2.2: the CA outstanding is retransmitted while its answer is awaited.
+            (Negotiation | SummarizeMaster, CaEvent::CaRexmit) => {
+                let Some(d) = self.dcs_mut(id) else { return };
+                d.ca_retries = d.ca_retries.saturating_add(1);
+                d.ca_sent_at = None;
+                d.ca_rexmit_at = Some(now + d.rto(d.ca_retries, d.cfg.ca_rexmit));
+                self.resend_ca(id);
+            }
+            // Nothing awaited: a slave's CA is an answer, resent only when asked again.
+            (Down | SummarizeSlave | UpdateCache | Aligned, CaEvent::CaRexmit) => {
+                if let Some(d) = self.dcs_mut(id) {
+                    d.ca_rexmit_at = None;
+                }
+            }
+            // 2.2.3: Update Cache with the CSA Request List empty: Aligned.
+            (UpdateCache, CaEvent::CrlEmpty) => {
+                self.set_ca(now, id, Aligned, "2.2.3: CSA Request List empty");
+            }
+            (Aligned, CaEvent::CrlEmpty) => {}
+            (
+                Negotiation | SummarizeMaster | SummarizeSlave | UpdateCache | Aligned,
+                CaEvent::HelloUp,
+            )
+            | (Down | Negotiation | SummarizeMaster | SummarizeSlave, CaEvent::CrlEmpty) => {
+                self.unexpected_event(id, "CA", format!("{state:?}"), name);
             }
         }
     }
@@ -399,9 +465,7 @@ impl Server {
         d.crl.rexmit_at = None;
         if d.crl.is_empty() {
             d.crl.release();
-            if d.ca.state == CaState::UpdateCache {
-                self.set_ca(now, id, CaState::Aligned, "2.2.3: CSA Request List empty");
-            }
+            self.ca_fsm(now, id, CaEvent::CrlEmpty);
             return;
         }
         self.send_csus(now, id, false);
@@ -464,17 +528,9 @@ impl Server {
     }
 
     pub(super) fn ca_timers(&mut self, now: Time, id: DcsId) {
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.dcs(id) else { return };
         if d.ca_rexmit_at.is_some_and(|t| t <= now) {
-            // The CA outstanding is retransmitted in every state where we wait for an answer.
-            if matches!(d.ca.state, CaState::Negotiation | CaState::SummarizeMaster) {
-                d.ca_retries = d.ca_retries.saturating_add(1);
-                d.ca_sent_at = None;
-                d.ca_rexmit_at = Some(now + d.rto(d.ca_retries, d.cfg.ca_rexmit));
-                self.resend_ca(id);
-            } else {
-                d.ca_rexmit_at = None;
-            }
+            self.ca_fsm(now, id, CaEvent::CaRexmit);
         }
         let Some(d) = self.dcs_mut(id) else { return };
         if d.crl.rexmit_at.is_some_and(|t| t <= now) {

@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
+use super::ca::CaEvent;
 use super::{DcsId, Server};
 use crate::Time;
-use crate::event::{CaState, Event, HelloState, Notice, Since, Trace};
+use crate::event::{Event, HelloState, Notice, Since, Trace};
 use crate::wire::{Body, Id};
 
 impl Server {
+    /// The side effects of a change of state of the Hello machine (2.1, 2.2).
     fn set_hello(&mut self, now: Time, id: DcsId, to: HelloState, cause: &'static str) {
         let Some(d) = self.dcs_mut(id) else { return };
         let from = d.hello.state;
@@ -25,12 +27,9 @@ impl Server {
             cause,
         }));
         if to == HelloState::Bidirectional {
-            // 2.2: the CAFSM goes to Master/Slave Negotiation when the HFSM becomes Bidirectional.
-            self.ca_start(now, id, "Hello FSM Bidirectional");
+            self.ca_fsm(now, id, CaEvent::HelloUp);
         } else if from == HelloState::Bidirectional {
-            // 2.2: any time the HFSM leaves Bidirectional, the CAFSM goes Down.
-            self.reset_alignment(id);
-            self.set_ca(now, id, CaState::Down, "Hello FSM left Bidirectional");
+            self.ca_fsm(now, id, CaEvent::HelloDown);
         }
     }
 
@@ -61,58 +60,106 @@ impl Server {
         self.send_with_common(id, packet_common, body);
     }
 
-    pub(super) fn hello_link_up(&mut self, now: Time, id: DcsId) {
+    /// The Hello machine of DCS `id` (2.1): every transition is one arm of this match. The side
+    /// effects of a change of state are in [`Server::set_hello`].
+    pub(super) fn hello_fsm(&mut self, now: Time, id: DcsId, event: HelloEvent<'_>) {
+        use HelloState::{Bidirectional, Down, Unidirectional, Waiting};
         let Some(d) = self.dcs(id) else { return };
-        if d.hello.state != HelloState::Down {
-            return;
+        let state = d.hello.state;
+        match (state, event) {
+            // 2.1: link up, the machine leaves Down for Waiting and Hellos start.
+            (Down, HelloEvent::LinkUp) => {
+                self.set_hello(now, id, Waiting, "link up");
+                self.send_hello(now, id);
+            }
+            // Already up.
+            (Waiting | Unidirectional | Bidirectional, HelloEvent::LinkUp) => {}
+            // 2.1: link down, from any state. Nothing heard is kept.
+            (_, HelloEvent::LinkDown) => {
+                self.set_hello(now, id, Down, "link down");
+                if let Some(d) = self.dcs_mut(id) {
+                    d.heard = false;
+                    d.hello_at = None;
+                    d.last_hello = None;
+                    d.last_hello_with_us = None;
+                }
+                self.reset_alignment(id);
+            }
+            // No link: nothing is received, nothing expires, nothing is abnormal.
+            (Down, HelloEvent::Hello(_) | HelloEvent::DeadTimer | HelloEvent::Abnormal) => {}
+            // 2.1: a Hello listing our LSID makes the DCS Bidirectional, one that does not
+            // Unidirectional (from Bidirectional too: the DCS no longer hears us).
+            (Waiting | Unidirectional | Bidirectional, HelloEvent::Hello(h)) => {
+                self.hello_heard(now, id, h);
+            }
+            // 2.1: the Hellos that listed us stopped but the DCS is still heard: Unidirectional.
+            (Bidirectional, HelloEvent::DeadTimer) if self.heard_recently(now, id) => {
+                let cause = "stalled: Hellos no longer list us";
+                self.set_hello(now, id, Unidirectional, cause);
+            }
+            // 2.1: nothing heard for the dead interval: Waiting, and off our Receiver ID list.
+            (Unidirectional | Bidirectional, HelloEvent::DeadTimer) => {
+                self.forget_heard(id);
+                self.set_hello(now, id, Waiting, "stalled: no Hello heard");
+            }
+            // 2.1: an abnormal event (of the CA machine or the CSU protocol, 2.2) sends the
+            // machine back to Waiting; the DCS leaves our Receiver ID list
+            // (rfc2334-readings.md #12).
+            (Waiting | Unidirectional | Bidirectional, HelloEvent::Abnormal) => {
+                self.forget_heard(id);
+                self.set_hello(now, id, Waiting, "abnormal event");
+            }
+            // The dead timer does not run in Waiting ([`Dcs::dead_at`]).
+            (Waiting, HelloEvent::DeadTimer) => {
+                self.unexpected_event(id, "Hello", format!("{state:?}"), "DeadTimer");
+            }
         }
-        self.set_hello(now, id, HelloState::Waiting, "link up");
-        self.send_hello(now, id);
     }
 
-    pub(super) fn hello_link_down(&mut self, now: Time, id: DcsId) {
-        self.set_hello(now, id, HelloState::Down, "link down");
+    /// An event a machine has no transition for in its state: reported, nothing else.
+    pub(super) fn unexpected_event(
+        &mut self,
+        id: DcsId,
+        machine: &'static str,
+        state: String,
+        event: &'static str,
+    ) {
+        let notice = Notice::UnexpectedEvent {
+            machine,
+            state,
+            event,
+        };
+        self.events
+            .push_back(Event::Trace(Trace::Notice { dcs: id, notice }));
+    }
+
+    fn forget_heard(&mut self, id: DcsId) {
         if let Some(d) = self.dcs_mut(id) {
             d.heard = false;
-            d.hello_at = None;
-            d.last_hello = None;
             d.last_hello_with_us = None;
         }
-        self.reset_alignment(id);
     }
 
-    pub(super) fn hello_abnormal(&mut self, now: Time, id: DcsId) {
-        let Some(d) = self.dcs_mut(id) else { return };
-        if d.hello.state == HelloState::Down {
-            return;
-        }
-        d.heard = false;
-        d.last_hello_with_us = None;
-        self.set_hello(now, id, HelloState::Waiting, "abnormal event");
+    /// Any Hello heard from the DCS in the last dead interval (and its allowance).
+    fn heard_recently(&self, now: Time, id: DcsId) -> bool {
+        self.dcs(id).is_some_and(|d| {
+            let window = d.dead_interval() + d.dead_allowance();
+            d.last_hello.is_some_and(|h| now.since(h) < window)
+        })
     }
 
-    pub(super) fn on_hello(
-        &mut self,
-        now: Time,
-        id: DcsId,
-        interval: u16,
-        dead_factor: u16,
-        family_id: u16,
-        receivers: &[Id],
-    ) {
+    /// A Hello from the DCS, in Waiting, Unidirectional or Bidirectional.
+    fn hello_heard(&mut self, now: Time, id: DcsId, h: HelloIn<'_>) {
         let (lsid, ours) = (self.cfg.lsid.clone(), self.cfg.family_id);
         let Some(d) = self.dcs_mut(id) else { return };
-        if d.hello.state == HelloState::Down {
-            return;
-        }
-        if family_id != ours {
+        if h.family_id != ours {
             // 2.1 runs the Hello protocol per Protocol ID and Server Group ID; B.2.5 makes the
             // Family ID an aggregation hint. Accepted, counted, reported when it changes.
             d.stats.family_mismatches += 1;
-            if d.peer_family.replace(family_id) != Some(family_id) {
+            if d.peer_family.replace(h.family_id) != Some(h.family_id) {
                 let notice = Notice::FamilyMismatch {
                     ours,
-                    theirs: family_id,
+                    theirs: h.family_id,
                 };
                 self.events
                     .push_back(Event::Trace(Trace::Notice { dcs: id, notice }));
@@ -121,12 +168,12 @@ impl Server {
             d.peer_family = None;
         }
         let Some(d) = self.dcs_mut(id) else { return };
-        d.peer_interval = interval.max(1);
-        d.peer_dead_factor = dead_factor.max(1);
+        d.peer_interval = h.interval.max(1);
+        d.peer_dead_factor = h.dead_factor.max(1);
         d.last_hello = Some(now);
         let newly_heard = !d.heard;
         d.heard = true;
-        let lists_us = receivers.contains(&lsid);
+        let lists_us = h.receivers.contains(&lsid);
         if lists_us {
             d.last_hello_with_us = Some(now);
         }
@@ -136,40 +183,51 @@ impl Server {
             self.send_hello(now, id);
         }
         if lists_us {
-            self.set_hello(now, id, HelloState::Bidirectional, "Hello lists our LSID");
+            let cause = "Hello lists our LSID";
+            self.set_hello(now, id, HelloState::Bidirectional, cause);
         } else {
             let cause = "Hello does not list our LSID";
             self.set_hello(now, id, HelloState::Unidirectional, cause);
         }
     }
 
+    /// The dead timer and the Hello interval timer of DCS `id`.
     pub(super) fn hello_timers(&mut self, now: Time, id: DcsId) {
         let Some(d) = self.dcs(id) else { return };
-        if let Some(t) = d.dead_at()
-            && t <= now
-        {
-            // 2.1: stalled. Unidirectional if any Hello was heard in the last
-            // HelloInterval*DeadFactor, else Waiting and off the Receiver ID list.
-            let window = d.dead_interval() + d.dead_allowance();
-            let heard_recently = d.last_hello.is_some_and(|h| now.since(h) < window);
-            if d.hello.state == HelloState::Bidirectional && heard_recently {
-                self.set_hello(
-                    now,
-                    id,
-                    HelloState::Unidirectional,
-                    "stalled: Hellos no longer list us",
-                );
-            } else {
-                if let Some(d) = self.dcs_mut(id) {
-                    d.heard = false;
-                    d.last_hello_with_us = None;
-                }
-                self.set_hello(now, id, HelloState::Waiting, "stalled: no Hello heard");
-            }
+        if d.dead_at().is_some_and(|t| t <= now) {
+            self.hello_fsm(now, id, HelloEvent::DeadTimer);
         }
         let Some(d) = self.dcs(id) else { return };
         if d.hello.state != HelloState::Down && d.hello_at.is_some_and(|t| t <= now) {
             self.send_hello(now, id);
         }
     }
+}
+
+/// What drives the Hello machine (2.1).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum HelloEvent<'a> {
+    /// Transport connectivity to the DCS is available.
+    LinkUp,
+    /// Transport connectivity to the DCS is lost.
+    LinkDown,
+    /// A Hello from the DCS.
+    Hello(HelloIn<'a>),
+    /// No Hello (listing us, in Bidirectional) for the dead interval.
+    DeadTimer,
+    /// An abnormal event of the CA machine or the CSU protocol (2.2).
+    Abnormal,
+}
+
+/// The fields of a received Hello (B.2.5).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct HelloIn<'a> {
+    /// HelloInterval, seconds.
+    pub interval: u16,
+    /// DeadFactor.
+    pub dead_factor: u16,
+    /// Family ID.
+    pub family_id: u16,
+    /// The Receiver ID of the common part and the additional receivers.
+    pub receivers: &'a [Id],
 }

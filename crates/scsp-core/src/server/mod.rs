@@ -32,6 +32,7 @@ use crate::wire::{
     self, Body, Common, Csa, Csas, Data, Id, Packet, RecordId, SEQ_FIRST, SEQ_PURGE,
 };
 use dcs::Dcs;
+use hello::{HelloEvent, HelloIn};
 
 /// Handle of a DCS within its server. Handles are never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -470,14 +471,14 @@ impl Server {
     pub fn link_up(&mut self, now: Time, id: DcsId) {
         self.settle();
         self.arm_grace(now);
-        self.hello_link_up(now, id);
+        self.hello_fsm(now, id, HelloEvent::LinkUp);
         self.flush_queues(now);
     }
 
     /// Transport connectivity to DCS `id` is lost: the Hello FSM goes to Down.
     pub fn link_down(&mut self, now: Time, id: DcsId) {
         self.settle();
-        self.hello_link_down(now, id);
+        self.hello_fsm(now, id, HelloEvent::LinkDown);
         self.flush_queues(now);
     }
 
@@ -1250,7 +1251,13 @@ impl Server {
             } => {
                 let mut receivers = additional;
                 receivers.push(packet.common.receiver);
-                self.on_hello(now, from, interval, dead_factor, family_id, &receivers);
+                let hello = HelloIn {
+                    interval,
+                    dead_factor,
+                    family_id,
+                    receivers: &receivers,
+                };
+                self.hello_fsm(now, from, HelloEvent::Hello(hello));
             }
             Body::Ca {
                 seq,
@@ -1259,17 +1266,14 @@ impl Server {
                 o,
                 records,
             } => {
-                self.on_ca(
-                    now,
-                    from,
-                    ca::CaMsg {
-                        seq,
-                        m,
-                        i,
-                        o,
-                        records,
-                    },
-                );
+                let msg = ca::CaMsg {
+                    seq,
+                    m,
+                    i,
+                    o,
+                    records,
+                };
+                self.ca_fsm(now, from, ca::CaEvent::Ca(msg));
             }
             Body::CsuRequest { records } => self.on_csu_request(now, from, records),
             Body::CsuReply { records } => self.on_csu_reply(now, from, records),
@@ -1285,7 +1289,7 @@ impl Server {
         d.stats.abnormal_events += 1;
         self.events
             .push_back(Event::Trace(Trace::Abnormal { dcs: from, cause }));
-        self.hello_abnormal(now, from);
+        self.hello_fsm(now, from, HelloEvent::Abnormal);
     }
 
     fn set_ca(&mut self, now: Time, id: DcsId, to: CaState, cause: &'static str) {

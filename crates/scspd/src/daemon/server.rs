@@ -820,6 +820,16 @@ impl Task {
                             hex::encode(id.origin.as_bytes())
                         ),
                     ),
+                    Notice::UnexpectedEvent {
+                        machine,
+                        state,
+                        event,
+                    } => (
+                        "unexpected event",
+                        format!(
+                            "{machine} machine: unexpected event {event} in state {state} (ignored)"
+                        ),
+                    ),
                 };
                 if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs)) {
                     warn!(
