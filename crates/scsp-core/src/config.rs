@@ -24,6 +24,15 @@ pub struct ServerConfig {
     /// The constant added to an existing entry's sequence number when this server originates a
     /// new instance of an entry it did not itself originate since it started (B.2.0.2).
     pub restart_seq_step: u32,
+    /// The lowest sequence number given to an entry numbered before this server has been Aligned
+    /// with every DCS since it started, that is without knowing which instances of its earlier
+    /// incarnations the group still holds: a new entry gets this number rather than -2^31+1,
+    /// and a changed one at least this (B.2.0.2 asks for a number "unique within the SG" after a
+    /// restart; docs/rfc2334-readings.md, "numbers before alignment"). scspd gives the seconds
+    /// since 2000-01-01 at the server's start, so that a later incarnation numbers above an
+    /// earlier one's instances unless one entry was updated more than once a second on average
+    /// over a whole incarnation. The default, -2^31+1, is no floor.
+    pub seq_floor: u32,
     /// How long a deleted entry is remembered, so that an older copy arriving late is recognised
     /// as older and not learned again.
     pub tombstone_hold: Duration,
@@ -53,6 +62,7 @@ impl ServerConfig {
             lsid,
             max_packet: 1472,
             restart_seq_step: 1,
+            seq_floor: crate::wire::SEQ_FIRST,
             tombstone_hold: Duration::from_secs(3600),
             orphan_grace: Some(Duration::from_secs(300)),
             max_entries: 16 << 20,
@@ -74,6 +84,12 @@ impl std::fmt::Debug for ServerConfig {
             .finish_non_exhaustive()
     }
 }
+
+/// Hellos per HelloInterval after a Hello stall ([`DcsConfig::hello_repeat`]).
+pub const HELLO_REPEAT: u32 = 3;
+
+/// How long Hellos stay repeated after the last stall ([`DcsConfig::hello_repeat`]).
+pub const HELLO_REPEAT_FOR: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Configuration of one Directly Connected Server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +117,14 @@ pub struct DcsConfig {
     /// listing us does: the DCS sends them only while its Hello FSM is Bidirectional with us
     /// (2.1), so each shows it alive and hearing us. False: Hellos only, as RFC 2334 2.1 reads.
     pub any_message_alive: bool,
+    /// Once Hellos are seen lost on the path to the DCS (one of its Hellos comes more than 1.5
+    /// HelloIntervals after the last, or the session stalls, seen from either side), send
+    /// [`HELLO_REPEAT`] Hellos per HelloInterval, evenly spaced, until [`HELLO_REPEAT_FOR`] after
+    /// the last such loss: the DCS's dead timer then needs three times as many Hellos lost in a
+    /// row. The interval we advertise is unchanged; the DCS hears Hellos more often than it
+    /// expects them, which costs it nothing (docs/rfc2334-readings.md, "Hellos repeated under
+    /// loss"). False: one Hello per HelloInterval always, as RFC 2334 2.1 reads.
+    pub hello_repeat: bool,
     /// A packet that fails authentication (or does not decode) is an abnormal event, as RFC 2334
     /// B.3.1 reads literally. False (the default): with authentication configured such a packet
     /// is discarded and counted, and the session stays as it is; without, a malformed packet is
@@ -134,6 +158,7 @@ impl DcsConfig {
             csu_rexmit_max: 5,
             adaptive_rexmit: true,
             any_message_alive: true,
+            hello_repeat: true,
             auth_failure_abnormal: false,
             max_dead_interval: None,
             max_rexmit_queue: 1 << 18,

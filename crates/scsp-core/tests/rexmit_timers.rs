@@ -152,3 +152,63 @@ fn rfc_2_1_any_message_from_the_dcs_shows_it_alive() {
     }
     assert_ne!(b.hello_state(), HelloState::Bidirectional);
 }
+
+fn hellos(ps: &[Packet]) -> usize {
+    ps.iter()
+        .filter(|p| matches!(p.body, Body::Hello { .. }))
+        .count()
+}
+
+/// Our Hellos sent over `secs` seconds, stepping 50 ms, the DCS's Hello delivered every second.
+fn our_hellos_over(b: &mut Bench, secs: u32) -> usize {
+    let mut n = 0;
+    for step in 1..=secs * 20 {
+        b.advance(50 * MS);
+        if step % 20 == 0 {
+            b.deliver_hello(true);
+        }
+        n += hellos(&b.sent());
+    }
+    n
+}
+
+#[test]
+fn rfc_2_1_hellos_repeated_once_a_hello_of_the_dcs_is_missed() {
+    for repeat in [true, false] {
+        let mut b = Bench::new(1, 2);
+        b.with_dcs(|c| c.hello_repeat = repeat);
+        b.bring_to_aligned();
+        b.sent();
+        // A clean path: one Hello per HelloInterval (1 s).
+        assert_eq!(our_hellos_over(&mut b, 4), 4, "repeat={repeat}");
+        // One of the DCS's Hellos lost: the next comes 2 s after the last.
+        b.advance(Duration::from_secs(1));
+        b.sent();
+        b.advance(Duration::from_secs(1));
+        b.deliver_hello(true);
+        b.sent();
+        // Three per interval (each sent at the 50 ms step after it is due, so 11 or 12 in 4 s).
+        let n = our_hellos_over(&mut b, 4);
+        if repeat {
+            assert!((11..=12).contains(&n), "{n}");
+        } else {
+            assert_eq!(n, 4);
+        }
+        assert_eq!(b.hello_state(), HelloState::Bidirectional);
+    }
+}
+
+#[test]
+fn rfc_2_1_hellos_repeated_after_the_dcs_stopped_listing_us() {
+    // The DCS's dead timer for us fired (its Hello no longer lists us): the same stall, seen
+    // from our side; ours are repeated from then on.
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    b.sent();
+    assert_eq!(our_hellos_over(&mut b, 2), 2);
+    b.deliver_hello(false);
+    assert_eq!(b.hello_state(), HelloState::Unidirectional);
+    b.sent();
+    let n = our_hellos_over(&mut b, 3);
+    assert!((8..=9).contains(&n), "three per interval: {n}");
+}

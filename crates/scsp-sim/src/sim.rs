@@ -377,6 +377,9 @@ impl<'a> Sim<'a> {
         // so that a seed repeats exactly and different seeds see different orders.
         self.nodes[node].incarnation += 1;
         cfg.hash_seed = mix(self.seed, node as u64, self.nodes[node].incarnation);
+        // As scspd does with the wall clock: each incarnation numbers above the earlier ones'
+        // instances (here from the virtual time in milliseconds).
+        cfg.seq_floor = self.now.as_millis() as u32;
         let mut server = Server::new(cfg);
         server.set_trace_messages(self.level >= 2);
         server.set_pipelined(self.now, self.cfg.pipelined);

@@ -340,11 +340,34 @@ fn sigint_dumps_and_trace_goes_to_stdout_with_d() {
         "server s_a: protocol 65000",
         "DCS 127.0.0.2 at 127.0.0.2:17442",
         "Hello Waiting",
-        "key abcd originator 127.0.0.1 seq 0x80000001 local",
         "client interface: socket",
     ] {
         assert!(text.contains(w), "{w} not in\n{text}");
     }
+    // Added before any DCS is Aligned: numbered from the floor (seconds since 2000 at the start,
+    // docs/rfc2334-readings.md "numbers before alignment"), not -2^31+1.
+    let line = text
+        .lines()
+        .find(|l| l.contains("key abcd originator 127.0.0.1 seq 0x"))
+        .unwrap_or_else(|| panic!("no entry line in\n{text}"));
+    assert!(line.contains(" local "), "{line}");
+    let seq = line
+        .split("seq 0x")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let seq = u32::from_str_radix(seq, 16).unwrap();
+    let since_2000 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 946_684_800;
+    assert!(
+        u64::from(seq) <= since_2000 && u64::from(seq) + 60 > since_2000,
+        "{seq} against {since_2000} s since 2000"
+    );
     let log = d.log_text();
     assert!(
         log.contains("trace hello: server s_a: DCS 127.0.0.2: Down -> Waiting"),

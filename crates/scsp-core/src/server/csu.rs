@@ -383,7 +383,8 @@ impl Server {
             // that very number, from before we lost our state): unconfirmed, so that a DCS
             // showing the same number is asked for its instance, to compare.
             let del = self.cfg.profile.deletion_of(&csa.data);
-            self.install_local(now, id, seq::next_csa(rseq, 1), del, true, true);
+            let next = self.floored(seq::next_csa(rseq, 1));
+            self.install_local(now, id, next, del, true, true);
         } else if rseq == SEQ_PURGE {
             self.cache.remove(&id);
             self.flood_csa(now, &csa, Some(from), Hops::Configured);
@@ -402,7 +403,7 @@ impl Server {
     fn reoriginate(&mut self, now: Time, id: &crate::wire::RecordId, above: u32) {
         let Some(e) = self.cache.get(id) else { return };
         let (data, deleted) = (e.data.clone(), e.deleted());
-        let next = seq::next_csa(above, 1);
+        let next = self.floored(seq::next_csa(above, 1));
         // Above the instance seen, but not necessarily above every other one out there.
         self.install_local(now, id.clone(), next, data, deleted, true);
     }

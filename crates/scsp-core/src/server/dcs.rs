@@ -841,6 +841,11 @@ pub(crate) struct Dcs {
     pub last_hello: Option<Time>,
     pub last_hello_with_us: Option<Time>,
     pub hello_at: Option<Time>,
+    /// When Hellos were last seen lost on the path (a Hello of the DCS's missed, or the session
+    /// stalled): ours are repeated for a while after ([`DcsConfig::hello_repeat`]).
+    pub hello_loss_at: Option<Time>,
+    /// The CA machine has reached Aligned at least once since the DCS was added.
+    pub aligned_once: bool,
 
     // CA FSM (2.2).
     pub ca_seq: u32,
@@ -908,6 +913,8 @@ impl Dcs {
             last_hello: None,
             last_hello_with_us: None,
             hello_at: None,
+            hello_loss_at: None,
+            aligned_once: false,
             ca_seq: 0,
             last_ca_seq: None,
             ca_out: None,

@@ -45,7 +45,14 @@ impl Server {
         };
         let interval = d.cfg.hello_interval.max(1);
         let dead_factor = d.cfg.dead_factor.max(1);
-        d.hello_at = Some(now + Duration::from_secs(u64::from(interval)));
+        let mut every = Duration::from_secs(u64::from(interval));
+        if d.cfg.hello_repeat
+            && d.hello_loss_at
+                .is_some_and(|t| now.since(t) < crate::config::HELLO_REPEAT_FOR)
+        {
+            every /= crate::config::HELLO_REPEAT;
+        }
+        d.hello_at = Some(now + every);
         let family_id = self.cfg.family_id;
         let Some(d) = self.dcs(id) else { return };
         let mut packet_common = self.common_to(&d.cfg.id);
@@ -94,11 +101,13 @@ impl Server {
             }
             // 2.1: the Hellos that listed us stopped but the DCS is still heard: Unidirectional.
             (Bidirectional, HelloEvent::DeadTimer) if self.heard_recently(now, id) => {
+                self.hello_loss(now, id);
                 let cause = "stalled: Hellos no longer list us";
                 self.set_hello(now, id, Unidirectional, cause);
             }
             // 2.1: nothing heard for the dead interval: Waiting, and off our Receiver ID list.
             (Unidirectional | Bidirectional, HelloEvent::DeadTimer) => {
+                self.hello_loss(now, id);
                 self.forget_heard(id);
                 self.set_hello(now, id, Waiting, "stalled: no Hello heard");
             }
@@ -131,6 +140,21 @@ impl Server {
         };
         self.events
             .push_back(Event::Trace(Trace::Notice { dcs: id, notice }));
+    }
+
+    /// Hellos were lost on the path to the DCS (one of its Hellos missed, or a stall of the
+    /// session seen from either side): from now on, for a while, Hellos are repeated, if
+    /// configured ([`crate::DcsConfig::hello_repeat`]).
+    fn hello_loss(&mut self, now: Time, id: DcsId) {
+        if let Some(d) = self.dcs_mut(id) {
+            d.hello_loss_at = Some(now);
+            if d.cfg.hello_repeat {
+                // The next Hello at the repeated pace, not a whole interval after the last.
+                let every = Duration::from_secs(u64::from(d.cfg.hello_interval.max(1)))
+                    / crate::config::HELLO_REPEAT;
+                d.hello_at = d.hello_at.map(|t| t.min(now + every));
+            }
+        }
     }
 
     fn forget_heard(&mut self, id: DcsId) {
@@ -170,12 +194,21 @@ impl Server {
         let Some(d) = self.dcs_mut(id) else { return };
         d.peer_interval = h.interval.max(1);
         d.peer_dead_factor = h.dead_factor.max(1);
+        let every = Duration::from_secs(u64::from(d.peer_interval));
+        let missed = d
+            .last_hello
+            .is_some_and(|t| now.since(t) > every + every / 2);
         d.last_hello = Some(now);
         let newly_heard = !d.heard;
         d.heard = true;
         let lists_us = h.receivers.contains(&lsid);
         if lists_us {
             d.last_hello_with_us = Some(now);
+        }
+        if missed {
+            // A Hello of the DCS's was lost (it sends at least one per interval it advertises):
+            // the path loses packets, so ours are repeated too.
+            self.hello_loss(now, id);
         }
         if newly_heard {
             // Tell the DCS at once that it is heard, rather than at the next interval, and before
@@ -186,6 +219,13 @@ impl Server {
             let cause = "Hello lists our LSID";
             self.set_hello(now, id, HelloState::Bidirectional, cause);
         } else {
+            if self
+                .dcs(id)
+                .is_some_and(|d| d.hello.state == HelloState::Bidirectional)
+            {
+                // The DCS's dead timer for us fired: the same stall, seen from this side.
+                self.hello_loss(now, id);
+            }
             let cause = "Hello does not list our LSID";
             self.set_hello(now, id, HelloState::Unidirectional, cause);
         }

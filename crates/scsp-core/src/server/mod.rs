@@ -96,6 +96,9 @@ pub struct Server {
     /// Whether the local server has handed over its whole cache, so that an entry originated here
     /// that it does not hold is stale and to be flushed rather than adopted.
     authoritative: bool,
+    /// Every DCS has been Aligned with us at least once since the start: the group's instances of
+    /// our entries are known ([`ServerConfig::seq_floor`]).
+    aligned_all: bool,
     /// When the entries carrying our Originator ID that no local server has claimed since this
     /// server started are withdrawn ([`ServerConfig::orphan_grace`]); armed at the first input.
     grace_at: Option<Time>,
@@ -179,6 +182,7 @@ impl Server {
             cfg,
             dcs: Vec::new(),
             authoritative: false,
+            aligned_all: false,
             grace_at: None,
             max_record,
             wrapping: Vec::new(),
@@ -569,18 +573,32 @@ impl Server {
                 self.claim(&id);
                 return Ok(seq);
             }
-            Some(e) if e.owned() => seq::next_csa(e.seq, 1),
-            Some(e) => seq::next_csa(e.seq, self.cfg.restart_seq_step),
+            Some(e) if e.owned() => self.floored(seq::next_csa(e.seq, 1)),
+            Some(e) => self.floored(seq::next_csa(e.seq, self.cfg.restart_seq_step)),
             None if self.cache.len() >= self.cfg.max_entries => return Err(LocalError::Full),
-            None => NextSeq::Next(SEQ_FIRST),
+            None => self.floored(NextSeq::Next(SEQ_FIRST)),
         };
         // Numbered without knowing whether an earlier incarnation of this server left an instance
-        // elsewhere: unconfirmed until a DCS shows what it holds.
+        // elsewhere: unconfirmed until a DCS shows what it holds. So is an entry numbered on
+        // from an instance of ours that one DCS showed after a restart: another DCS may hold a
+        // later instance of the same incarnation, under the very number given now.
         let unconfirmed = self
             .cache
             .get(&id)
-            .is_none_or(|e| e.owned() && e.unconfirmed());
+            .is_none_or(|e| !e.owned() || e.unconfirmed());
         Ok(self.install_local(now, id, seq, data, false, unconfirmed))
+    }
+
+    /// `next`, raised to [`ServerConfig::seq_floor`] until this server has been Aligned with every
+    /// DCS since it started (until then an earlier incarnation's instance may be out there, under
+    /// any number it used).
+    pub(super) fn floored(&self, next: NextSeq) -> NextSeq {
+        match next {
+            NextSeq::Next(s) if !self.aligned_all && seq::newer(self.cfg.seq_floor, s) => {
+                NextSeq::Next(self.cfg.seq_floor)
+            }
+            other => other,
+        }
     }
 
     /// Arm the grace time of [`ServerConfig::orphan_grace`] at the first input.
@@ -652,7 +670,8 @@ impl Server {
             _ => return self.withdraw_wrapping(&id),
         };
         let del = self.cfg.profile.deletion_of(&data);
-        self.install_local(now, id, seq::next_csa(seq, 1), del, true, unconfirmed);
+        let next = self.floored(seq::next_csa(seq, 1));
+        self.install_local(now, id, next, del, true, unconfirmed);
         Ok(())
     }
 
@@ -1304,6 +1323,10 @@ impl Server {
         };
         if to == CaState::Aligned {
             d.stats.alignments += 1;
+            d.aligned_once = true;
+            if !self.aligned_all {
+                self.aligned_all = self.dcs.iter().flatten().all(|d| d.aligned_once);
+            }
         }
         self.events.push_back(Event::Trace(Trace::Ca {
             dcs: id,

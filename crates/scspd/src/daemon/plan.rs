@@ -303,6 +303,7 @@ impl Planner<'_> {
         core.csu_rexmit_max = u32::from(d.csu_rexmit_max);
         core.adaptive_rexmit = !d.rfc_timers;
         core.any_message_alive = !d.rfc_timers;
+        core.hello_repeat = !d.rfc_timers;
         core.auth_failure_abnormal = d.auth_failure_abnormal;
         core.max_dead_interval = d
             .max_dead_interval

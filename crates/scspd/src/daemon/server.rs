@@ -248,7 +248,9 @@ pub fn spawn(
     let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
     let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
     let raw = sock.try_clone().ok().map(std::net::UdpSocket::from);
-    let mut server = Server::new(plan.core.clone());
+    let mut core = plan.core.clone();
+    core.seq_floor = seq_floor(std::time::SystemTime::now());
+    let mut server = Server::new(core);
     server.set_trace_messages(shared.tracer.flags().messages());
     // The CSUS a CSU Request completes goes out before its records are stored (see `drain`).
     server.set_pipelined(now, true);
@@ -1457,6 +1459,20 @@ pub fn local_error(e: LocalError) -> ProtoError {
         code,
         message: e.to_string(),
     }
+}
+
+/// The sequence number floor of a server started at `t` ([`scsp_core::ServerConfig::seq_floor`]):
+/// seconds since 2000-01-01T00:00:00Z, so that each incarnation numbers above the previous
+/// ones (until 2068, when the count passes 2^31 - 2 and the floor stays there).
+fn seq_floor(t: std::time::SystemTime) -> u32 {
+    const Y2000: u64 = 946_684_800;
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .saturating_sub(Y2000);
+    u32::try_from(secs)
+        .unwrap_or(u32::MAX)
+        .min(scsp_core::wire::SEQ_LAST - 1)
 }
 
 #[cfg(test)]
