@@ -930,7 +930,6 @@ local function dissect(tvb, pinfo, root)
     local receiver_text = fmt_id(tvb, off, rlen)
     if rlen > 0 then common:add(f.receiver, tvb(off, rlen)):append_text(" (" .. receiver_text .. ")") end
     off = off + rlen
-    pinfo.cols.info = ""
     table.insert(info, 2, string.format("%s -> %s pid=%d sgid=%d", sender_text, receiver_text, pid,
         tvb(8 + prefix + 2, 2):uint()))
     common:append_text(string.format(": %s (%d), SGID %d, %s -> %s", protocol_ids[pid] or "other", pid,

@@ -435,9 +435,49 @@ fn frames() -> Vec<(u16, Vec<u8>)> {
         ),
         None,
     ));
+    // 16: a CSU Request with a MARS server redirect entry: no protocol or group addresses, so
+    // the record (and the packet) ends with empty fields.
+    let mut redirect = mars::Record::new(mars::State::ServerRedirect);
+    redirect.source_atm_address =
+        nhrp::NbmaAddr::nsap(hex::decode("47000580ffe1000000f21a26d80020481a26d801").unwrap());
+    redirect.check().unwrap();
+    out.push(enc(
+        &packet(
+            3,
+            Body::CsuRequest {
+                records: vec![csa(&redirect.key(), SEQ_FIRST, redirect.encode().unwrap())],
+            },
+            vec![],
+        ),
+        None,
+    ));
+    // 17: a CSU Request with two CSA records: an NHRP client over IPv4 (NBMA address family 1),
+    // and a null record (the N bit, no protocol specific part).
+    let mut over_ip = nhrp::Record::decode(&nhrp_record().1).unwrap();
+    over_ip.afn = 1;
+    over_ip.nbma_address = nhrp::NbmaAddr {
+        e164: false,
+        octets: vec![192, 0, 2, 1],
+    };
+    over_ip.protocol_address = nhrp::ProtoAddr(vec![10, 0, 0, 3]);
+    let mut null = csa(&[10, 0, 0, 2], 9, Vec::new());
+    null.summary.null = true;
+    out.push(enc(
+        &packet(
+            2,
+            Body::CsuRequest {
+                records: vec![
+                    csa(&over_ip.key().unwrap(), 8, over_ip.encode().unwrap()),
+                    null,
+                ],
+            },
+            vec![],
+        ),
+        None,
+    ));
 
     let mut frames: Vec<(u16, Vec<u8>)> = out.into_iter().map(|b| (7126, b)).collect();
-    // 16: the Hello of frame 1 on another port, decoded through Decode As.
+    // 18: the Hello of frame 1 on another port, decoded through Decode As.
     frames.push((40001, frames[0].1.clone()));
     frames
 }
@@ -793,7 +833,32 @@ fn expectations(frames: &[(u16, Vec<u8>)]) -> Vec<(usize, Vec<String>)> {
                 "Source IP Address: 10.1.2.4",
             ]),
         ),
-        (16, hello),
+        (
+            16,
+            lines(&[
+                "MARS record (RFC 2443): server redirect, CMI 0",
+                "State: server redirect (1)",
+                "Src Addr Len: 0",
+                "Group Addr Len: 0",
+                "Source Protocol Address: (none)",
+                "Source ATM Address: 47000580ffe1000000f21a26d80020481a26d801 (47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.01)",
+                "Minimum Multicast Group Address: (none)",
+                "Maximum Multicast Group Address: (none)",
+            ]),
+        ),
+        (
+            17,
+            lines(&[
+                "Number of Records: 2",
+                "NHRP record (RFC 2335): 10.0.0.3, registered, holding 7200s, request id 7",
+                "Address Family Number: IPv4 (1)",
+                "Client NBMA Address: 192.0.2.1",
+                "Client Protocol Address: 10.0.0.3",
+                "CSA record 2: key 0a000002, originator 10.0.0.9, seq 0x00000009 [null]",
+                "1... .... .... .... = N (Null record): True",
+            ]),
+        ),
+        (18, hello),
     ]
 }
 
@@ -883,7 +948,7 @@ fn tshark_decodes_every_message_extension_and_profile() {
     }
     assert!(got[10].starts_with("1;1;0;2;"), "{}", got[10]);
     assert!(got[10].contains("[BAD CHECKSUM]"), "{}", got[10]);
-    assert_eq!(got[15], got[0], "Decode As on port 40001");
+    assert_eq!(got[17], got[0], "Decode As on port 40001");
 
     // The ATMARP layout preference: frame 15 read as draft-01.
     let out = run(
