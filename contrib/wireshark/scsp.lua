@@ -1107,7 +1107,9 @@ end
 local udp_port = DissectorTable.get("udp.port")
 local registered_port = DEFAULT_PORT
 udp_port:add(registered_port, scsp)
-if udp_port.add_for_decode_as then udp_port:add_for_decode_as(scsp) end
+-- Listed in Decode As for every UDP port (older Wireshark without this method lists it anyway,
+-- through the port above).
+pcall(function() udp_port:add_for_decode_as(scsp) end)
 
 function scsp.prefs_changed()
     if scsp.prefs.udp_port ~= registered_port then
