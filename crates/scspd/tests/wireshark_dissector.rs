@@ -1045,3 +1045,170 @@ fn tshark_survives_truncated_and_corrupted_packets() {
         }
     }
 }
+
+/// Packets of a real scspd, received on a UDP socket standing in for its DCS (no capture
+/// privileges needed): its Hellos before and after it hears the DCS, and the CA that opens Cache
+/// Alignment, signed with HMAC-SHA-256. Each frame's fields, as tshark shows them, are those
+/// that `scsp_core::wire::decode` reads from the same octets.
+#[test]
+fn tshark_decodes_a_real_daemons_packets() {
+    use scsp_core::wire::decode;
+    use std::time::{Duration, Instant};
+
+    let dir = TempDir::new("wireshark-real");
+    assert_script_loads(dir.path());
+    let peer = std::net::UdpSocket::bind("127.0.0.2:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let peer_port = peer.local_addr().unwrap().port();
+    let port = common::free_udp_port("127.0.0.1");
+    let secret = "a shared secret of some length";
+    let conf = common::server_conf(
+        "s_a",
+        (1, port),
+        &[(2, peer_port)],
+        &format!(
+            "Auth {{ SendSPI 4097; RecvSPI 4098; Algorithm HMAC-SHA-256; Key \"{secret}\"; }};"
+        ),
+    );
+    let d = common::Daemon::start("wsreal", &conf);
+    let key = AuthKey {
+        spi: 4098,
+        algorithm: AuthAlgorithm::HmacSha256,
+        key: secret.as_bytes().to_vec(),
+    };
+    let hello = encode(
+        &Packet {
+            common: Common {
+                protocol_id: 65000,
+                sgid: 7,
+                sender: id([127, 0, 0, 2]),
+                receiver: id([127, 0, 0, 1]),
+            },
+            body: Body::Hello {
+                interval: 1,
+                dead_factor: 3,
+                family_id: 0,
+                additional: vec![],
+            },
+            extensions: vec![],
+        },
+        Some(&key),
+    )
+    .unwrap();
+    // Until a Hello that names us and a CA have arrived, answer with Hellos.
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut buf = [0u8; 65535];
+    let mut last_hello = Instant::now() - Duration::from_secs(1);
+    let done = |got: &[Vec<u8>]| {
+        let kinds: Vec<Body> = got.iter().map(|b| decode(b).unwrap().body).collect();
+        kinds.iter().any(|b| matches!(b, Body::Ca { i: true, .. }))
+            && got
+                .iter()
+                .any(|b| decode(b).unwrap().common.receiver.as_bytes() == [127, 0, 0, 2])
+    };
+    while !done(&got) {
+        assert!(
+            Instant::now() < deadline,
+            "no Hello naming 127.0.0.2 and CA from scspd; received {} packets; log:\n{}",
+            got.len(),
+            d.log_text()
+        );
+        if last_hello.elapsed() >= Duration::from_millis(500) {
+            peer.send_to(&hello, ("127.0.0.1", port)).unwrap();
+            last_hello = Instant::now();
+        }
+        if let Ok((n, _)) = peer.recv_from(&mut buf) {
+            got.push(buf[..n].to_vec());
+        }
+    }
+
+    let mut pcap = Pcap::new();
+    for b in &got {
+        pcap.udp(port, peer_port, b);
+    }
+    let file = dir.path().join("real.pcap");
+    std::fs::write(&file, &pcap.0).unwrap();
+    let decode_as = format!("udp.port=={peer_port},scsp");
+    let out = run(
+        &[
+            "-X",
+            &lua_arg(),
+            "-r",
+            file.to_str().unwrap(),
+            "-V",
+            "-d",
+            &decode_as,
+        ],
+        dir.path(),
+    );
+    assert_no_lua_error(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let frames = per_frame(&text);
+    assert_eq!(frames.len(), got.len());
+    for (i, (frame, bytes)) in frames.iter().zip(&got).enumerate() {
+        let p = decode(bytes).unwrap();
+        let mut want = vec![
+            "[Checksum Status: Good (1)]".to_owned(),
+            format!("Packet Size: {}", bytes.len()),
+            "Protocol ID: Unknown (65000)".to_owned(),
+            format!("Server Group ID: {}", p.common.sgid),
+            "Sender ID: 7f000001 (127.0.0.1)".to_owned(),
+        ];
+        if !p.common.receiver.is_empty() {
+            want.push("Receiver ID: 7f000002 (127.0.0.2)".to_owned());
+        }
+        match &p.body {
+            Body::Hello {
+                interval,
+                dead_factor,
+                ..
+            } => want.extend([
+                "Type Code: Hello (5)".to_owned(),
+                format!("HelloInterval: {interval}"),
+                format!("DeadFactor: {dead_factor}"),
+            ]),
+            Body::Ca {
+                seq,
+                m,
+                i,
+                o,
+                records,
+                ..
+            } => {
+                let bit = |b: bool| if b { "True" } else { "False" };
+                want.extend([
+                    "Type Code: CA (1)".to_owned(),
+                    format!("CA Sequence Number: 0x{seq:08x} ({seq})"),
+                    format!("1... .... .... .... = M (Master/Slave): {}", bit(*m)),
+                    format!(".1.. .... .... .... = I (Initialization): {}", bit(*i)),
+                    format!("..1. .... .... .... = O (mOre): {}", bit(*o)),
+                    format!("Number of Records: {}", records.len()),
+                ])
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        for e in &p.extensions {
+            if let Extension::Authentication { spi, mac } = e {
+                want.extend([
+                    format!("Security Parameter Index (SPI): {spi} (0x{spi:08x})"),
+                    format!("Authentication Data: {}", hex::encode(mac)),
+                    "[Algorithm (from the MAC length): HMAC-SHA-256]".to_owned(),
+                ]);
+            }
+        }
+        assert!(
+            p.extensions
+                .iter()
+                .any(|e| matches!(e, Extension::Authentication { spi: 4097, .. })),
+            "scspd signs with SendSPI 4097: {p:?}"
+        );
+        let miss = missing(frame, &want);
+        assert!(
+            miss.is_empty(),
+            "frame {}: missing {miss:#?}\nin:\n{frame}",
+            i + 1
+        );
+    }
+}
