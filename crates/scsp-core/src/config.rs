@@ -24,15 +24,22 @@ pub struct ServerConfig {
     /// The constant added to an existing entry's sequence number when this server originates a
     /// new instance of an entry it did not itself originate since it started (B.2.0.2).
     pub restart_seq_step: u32,
-    /// The lowest sequence number given to an entry numbered before this server has been Aligned
-    /// with every DCS since it started, that is without knowing which instances of its earlier
-    /// incarnations the group still holds: a new entry gets this number rather than -2^31+1,
-    /// and a changed one at least this (B.2.0.2 asks for a number "unique within the SG" after a
-    /// restart; docs/rfc2334-readings.md, "numbers before alignment"). scspd gives the seconds
+    /// The lowest sequence number this server gives an entry: a new entry gets this number rather
+    /// than -2^31+1, and a changed one at least this. A server that lost its state cannot tell a
+    /// restart from a first start, nor know which instances of its earlier incarnations servers
+    /// it has not met since still hold; B.2.0.2 asks for a number "unique within the SG" after a
+    /// restart (docs/rfc2334-readings.md, "numbers after a restart"). scspd gives the seconds
     /// since 2000-01-01 at the server's start, so that a later incarnation numbers above an
     /// earlier one's instances unless one entry was updated more than once a second on average
     /// over a whole incarnation. The default, -2^31+1, is no floor.
     pub seq_floor: u32,
+    /// This incarnation's nonce for replay protection (docs/replay-protection.md): drawn at
+    /// random by scspd at each start. 0: no replay extension is sent or checked.
+    pub replay_nonce: u64,
+    /// The first cryptographic sequence number of the replay extension: scspd gives its start
+    /// time in microseconds since 1970, so that a restarted server numbers above its earlier
+    /// incarnation (unless that one sent more than a million packets a second on average).
+    pub replay_seq_start: u64,
     /// How long a deleted entry is remembered, so that an older copy arriving late is recognised
     /// as older and not learned again.
     pub tombstone_hold: Duration,
@@ -63,6 +70,8 @@ impl ServerConfig {
             max_packet: 1472,
             restart_seq_step: 1,
             seq_floor: crate::wire::SEQ_FIRST,
+            replay_nonce: 0,
+            replay_seq_start: 1,
             tombstone_hold: Duration::from_secs(3600),
             orphan_grace: Some(Duration::from_secs(300)),
             max_entries: 16 << 20,
@@ -136,6 +145,9 @@ pub struct DcsConfig {
     /// The most CSAs the DCS retransmit queue holds. CSAs flooded to the DCS are always queued
     /// (they are the group's changes); solicitations past the bound are not answered.
     pub max_rexmit_queue: usize,
+    /// Replay protection of the authenticated session (docs/replay-protection.md); effective
+    /// only with authentication configured both ways.
+    pub replay: crate::ReplayMode,
     /// Hop Count given to CSAs this server originates.
     pub hops: u16,
     /// Key used to sign what is sent to this DCS, if any.
@@ -162,6 +174,7 @@ impl DcsConfig {
             auth_failure_abnormal: false,
             max_dead_interval: None,
             max_rexmit_queue: 1 << 18,
+            replay: crate::ReplayMode::On,
             hops: 3,
             auth_send: None,
             auth_recv: Vec::new(),

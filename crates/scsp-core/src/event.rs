@@ -133,6 +133,8 @@ pub enum Drop {
     Malformed(String),
     /// Authentication failed (B.3.1.4).
     Auth(String),
+    /// Refused by replay protection (docs/replay-protection.md): why.
+    Replay(&'static str),
     /// Protocol ID / Server Group ID are not ours.
     WrongGroup {
         /// Protocol ID received.

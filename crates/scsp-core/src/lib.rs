@@ -25,5 +25,6 @@ pub use config::{DcsConfig, ServerConfig};
 pub use event::{CaState, CacheChange, Event, HelloState, Trace, Transmit};
 pub use node::{Node, ServerIdx, peek_group};
 pub use profile::{Opaque, Profile};
+pub use server::replay::{self, ReplayMode};
 pub use server::{DcsId, DcsInfo, DcsStats, LocalError, MessageCounts, Server};
 pub use time::Time;

@@ -208,11 +208,12 @@ fn without_a_grace_time_unclaimed_entries_stay() {
 }
 
 /// A server started with a sequence floor (scspd gives the seconds since 2000 at its start)
-/// numbers its new entries from the floor until it has been Aligned with every DCS: an earlier
-/// incarnation may have left an instance of the same key under -2^31+1, with other data, that
-/// no DCS it has met yet holds. Once Aligned with every DCS, -2^31+1 again (B.2.0.2).
+/// numbers its new entries from the floor, before alignment and after: an earlier incarnation
+/// may have left an instance of the same key under -2^31+1, with other data, at servers that no
+/// DCS it has met holds (beyond a partition). B.2.0.2: after a restart, a number "unique
+/// within the SG".
 #[test]
-fn b_2_0_2_numbers_before_alignment_start_at_the_floor() {
+fn b_2_0_2_numbers_after_a_restart_start_at_the_floor() {
     const FLOOR: u32 = 5000;
     let mut b = Bench::new(1, 2).with_config(|c| c.seq_floor = FLOOR);
     b.server.link_up(b.now, b.dcs);
@@ -222,17 +223,19 @@ fn b_2_0_2_numbers_before_alignment_start_at_the_floor() {
     assert_eq!(s, FLOOR + 1, "an update of our own entry steps on");
     b.bring_to_aligned();
     let s = b.server.originate(b.now, b"late", data(b"x")).unwrap();
-    assert_eq!(
-        s, SEQ_FIRST,
-        "Aligned with every DCS: a new entry starts the space"
-    );
+    assert_eq!(s, FLOOR, "Aligned: still from the floor");
+    // No floor (the default): the RFC's -2^31+1.
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    let s = b.server.originate(b.now, b"k", data(b"x")).unwrap();
+    assert_eq!(s, SEQ_FIRST);
 }
 
-/// Before alignment, an instance of ours from an earlier incarnation that one DCS showed is
-/// numbered on from at least the floor when the local server changes it, and the new instance
-/// is unconfirmed: another DCS may hold a later instance under the same number.
+/// An instance of ours from an earlier incarnation that one DCS showed is numbered on from at
+/// least the floor when the local server changes it, and the new instance is unconfirmed:
+/// another DCS may hold a later instance under the same number.
 #[test]
-fn b_2_0_2_changing_an_old_instance_before_alignment_numbers_above_the_floor() {
+fn b_2_0_2_changing_an_old_instance_after_a_restart_numbers_above_the_floor() {
     const FLOOR: u32 = 5000;
     let mut b = Bench::new(1, 2).with_config(|c| c.seq_floor = FLOOR);
     let a = b.add_aligned_peer(3);

@@ -182,7 +182,7 @@ fn unknown_statements() {
             "3:1: unknown statement \"netif\" in a DCS block (Netif belongs in a Server block); \
              expected one of ATMaddr, ID, \
              Address, Port, CAReXmitInt, CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, HelloDead, \
-             HelloInt, Hops, Auth, Timers, AuthFailure, MaxDeadInterval, MaxReXmitQueue"
+             HelloInt, Hops, Auth, Timers, AuthFailure, Replay, MaxDeadInterval, MaxReXmitQueue"
         ]
     );
     assert_eq!(
@@ -313,7 +313,7 @@ fn atmarp_format_values() {
         [
             "3:1: unknown statement \"ATMARPFormat\" in a DCS block (ATMARPFormat belongs in a \
              Server block); expected one of ATMaddr, ID, Address, Port, CAReXmitInt, \
-             CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, HelloDead, HelloInt, Hops, Auth, Timers, AuthFailure, MaxDeadInterval, MaxReXmitQueue"
+             CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, HelloDead, HelloInt, Hops, Auth, Timers, AuthFailure, Replay, MaxDeadInterval, MaxReXmitQueue"
         ]
     );
 }
@@ -356,7 +356,7 @@ fn mars_redirect_interval_values() {
             "3:1: unknown statement \"MARSRedirectInterval\" in a DCS block \
              (MARSRedirectInterval belongs in a Server block); expected one of ATMaddr, ID, \
              Address, Port, CAReXmitInt, CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, HelloDead, \
-             HelloInt, Hops, Auth, Timers, AuthFailure, MaxDeadInterval, MaxReXmitQueue"
+             HelloInt, Hops, Auth, Timers, AuthFailure, Replay, MaxDeadInterval, MaxReXmitQueue"
         ]
     );
 }
@@ -692,7 +692,7 @@ fn three_errors_are_all_reported() {
             "scspd.conf:7:8: invalid hop count \"0\"; expected a number 1-1024",
             "scspd.conf:8:3: unknown statement \"HelloInterval\" in a DCS block (did you mean HelloInt?); expected one of \
              ATMaddr, ID, Address, Port, CAReXmitInt, CSUSReXmitInt, CSUReXmitInt, CSUReXmitMax, \
-             HelloDead, HelloInt, Hops, Auth, Timers, AuthFailure, MaxDeadInterval, MaxReXmitQueue",
+             HelloDead, HelloInt, Hops, Auth, Timers, AuthFailure, Replay, MaxDeadInterval, MaxReXmitQueue",
         ]
     );
     assert_eq!(e[0].pos, Pos::new(4, 16));

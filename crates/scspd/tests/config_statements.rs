@@ -666,3 +666,21 @@ fn dcs_bounds_statements() {
         assert_dcs_error(stmt, msg);
     }
 }
+
+#[test]
+fn dcs_replay_statement() {
+    use scsp_core::ReplayMode;
+    assert_eq!(dcs("").replay, ReplayMode::On);
+    for (text, mode) in [
+        ("Replay off;", ReplayMode::Off),
+        ("Replay on;", ReplayMode::On),
+        ("replay REQUIRE;", ReplayMode::Require),
+    ] {
+        assert_eq!(dcs(text).replay, mode, "{text}");
+    }
+    assert_dcs_error(
+        "Replay maybe;",
+        "invalid Replay value; expected on, off or require",
+    );
+    assert_dcs_error("Replay on; Replay off;", "Replay");
+}

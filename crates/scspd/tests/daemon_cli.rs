@@ -344,8 +344,8 @@ fn sigint_dumps_and_trace_goes_to_stdout_with_d() {
     ] {
         assert!(text.contains(w), "{w} not in\n{text}");
     }
-    // Added before any DCS is Aligned: numbered from the floor (seconds since 2000 at the start,
-    // docs/rfc2334-readings.md "numbers before alignment"), not -2^31+1.
+    // Numbered from the floor (seconds since 2000 at the start, docs/rfc2334-readings.md
+    // "numbers after a restart"), not -2^31+1.
     let line = text
         .lines()
         .find(|l| l.contains("key abcd originator 127.0.0.1 seq 0x"))

@@ -95,13 +95,26 @@ impl Server {
         d.ca_rexmit_at = rexmit.then(|| now + d.rto(0, d.cfg.ca_rexmit));
     }
 
-    /// Send our last CA again.
+    /// Send our last CA again (encoded afresh when it carries a replay extension: a copy of the
+    /// same bytes would be refused as a replay).
     fn resend_ca(&mut self, id: DcsId) {
         let Some(d) = self.dcs_mut(id) else { return };
-        if let Some((bytes, summary)) = d.ca_out.clone() {
-            d.stats.ca_retransmits += 1;
-            self.transmit(id, bytes, summary);
+        let Some((bytes, summary)) = d.ca_out.clone() else {
+            return;
+        };
+        d.stats.ca_retransmits += 1;
+        let Some(d) = self.dcs(id) else { return };
+        if self.replay_active(d)
+            && let Ok(p) = wire::decode(&bytes)
+            && let Some((fresh, sent)) = self.encode_to(id, Some(p.common), p.body)
+        {
+            if let Some(d) = self.dcs_mut(id) {
+                d.ca_out = Some((fresh.clone(), summary));
+            }
+            self.transmit(id, fresh, sent);
+            return;
         }
+        self.transmit(id, bytes, summary);
     }
 
     /// Send the next CA of the summary, as master (`m`) or slave: as many CSAS records as fit,

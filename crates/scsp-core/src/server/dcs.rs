@@ -63,6 +63,9 @@ pub struct DcsStats {
     pub malformed: u64,
     /// Packets that failed authentication.
     pub auth_failures: u64,
+    /// Authenticated packets refused by replay protection (stale nonce, replayed number, missing
+    /// extension).
+    pub replays_refused: u64,
     /// Packets or records dropped for any other reason.
     pub dropped: u64,
     /// Records refused by the profile.
@@ -844,8 +847,10 @@ pub(crate) struct Dcs {
     /// When Hellos were last seen lost on the path (a Hello of the DCS's missed, or the session
     /// stalled): ours are repeated for a while after ([`DcsConfig::hello_repeat`]).
     pub hello_loss_at: Option<Time>,
-    /// The CA machine has reached Aligned at least once since the DCS was added.
-    pub aligned_once: bool,
+    /// The DCS's replay extension, as received (docs/replay-protection.md).
+    pub replay: super::replay::ReplayState,
+    /// When a stale nonce last brought our Hello forward.
+    pub replay_prompt_at: Option<Time>,
 
     // CA FSM (2.2).
     pub ca_seq: u32,
@@ -914,7 +919,8 @@ impl Dcs {
             last_hello_with_us: None,
             hello_at: None,
             hello_loss_at: None,
-            aligned_once: false,
+            replay: Default::default(),
+            replay_prompt_at: None,
             ca_seq: 0,
             last_ca_seq: None,
             ca_out: None,

@@ -11,6 +11,7 @@ mod ca;
 mod csu;
 mod dcs;
 mod hello;
+pub mod replay;
 pub mod rtt;
 
 use std::collections::VecDeque;
@@ -96,9 +97,8 @@ pub struct Server {
     /// Whether the local server has handed over its whole cache, so that an entry originated here
     /// that it does not hold is stale and to be flushed rather than adopted.
     authoritative: bool,
-    /// Every DCS has been Aligned with us at least once since the start: the group's instances of
-    /// our entries are known ([`ServerConfig::seq_floor`]).
-    aligned_all: bool,
+    /// The next cryptographic sequence number of the replay extension ([`replay`]).
+    replay_seq: u64,
     /// When the entries carrying our Originator ID that no local server has claimed since this
     /// server started are withdrawn ([`ServerConfig::orphan_grace`]); armed at the first input.
     grace_at: Option<Time>,
@@ -176,13 +176,14 @@ impl Server {
     pub fn new(cfg: ServerConfig) -> Self {
         let max_record = Self::compute_max_record_len(&cfg);
         let state = crate::hash::state(cfg.hash_seed);
+        let replay_seq = cfg.replay_seq_start;
         Server {
             cache: Cache::new(state.clone()),
             pending_ids: crate::hash::Map::with_hasher(state),
             cfg,
             dcs: Vec::new(),
             authoritative: false,
-            aligned_all: false,
+            replay_seq,
             grace_at: None,
             max_record,
             wrapping: Vec::new(),
@@ -589,12 +590,12 @@ impl Server {
         Ok(self.install_local(now, id, seq, data, false, unconfirmed))
     }
 
-    /// `next`, raised to [`ServerConfig::seq_floor`] until this server has been Aligned with every
-    /// DCS since it started (until then an earlier incarnation's instance may be out there, under
-    /// any number it used).
+    /// `next`, raised to [`ServerConfig::seq_floor`]: an earlier incarnation's instance may be
+    /// out there, under any number it used, held by servers this one has not met since it
+    /// started.
     pub(super) fn floored(&self, next: NextSeq) -> NextSeq {
         match next {
-            NextSeq::Next(s) if !self.aligned_all && seq::newer(self.cfg.seq_floor, s) => {
+            NextSeq::Next(s) if seq::newer(self.cfg.seq_floor, s) => {
                 NextSeq::Next(self.cfg.seq_floor)
             }
             other => other,
@@ -984,9 +985,67 @@ impl Server {
     /// Largest total record length that fits in one packet of `kind` to DCS `d`.
     fn room(&self, d: &Dcs, kind: wire::MessageType) -> usize {
         let common = self.common_to(&d.cfg.id);
+        let replay = if self.replay_active(d) {
+            replay::OVERHEAD
+        } else {
+            0
+        };
         self.cfg.max_packet.min(wire::MAX_PACKET).saturating_sub(
-            wire::overhead(&common, kind) + wire::auth_overhead(d.cfg.auth_send.as_ref()),
+            wire::overhead(&common, kind) + wire::auth_overhead(d.cfg.auth_send.as_ref()) + replay,
         )
+    }
+
+    /// Packets to DCS `d` carry the replay extension: authentication is configured both ways,
+    /// the DCS's mode is not `Off`, and the server has a nonce.
+    fn replay_active(&self, d: &Dcs) -> bool {
+        d.cfg.replay != replay::ReplayMode::Off
+            && d.cfg.auth_send.is_some()
+            && !d.cfg.auth_recv.is_empty()
+            && self.cfg.replay_nonce != 0
+    }
+
+    /// The replay extension of the next packet to DCS `d`, if it carries one.
+    fn replay_ext(&self, d: &Dcs) -> Option<replay::ReplayExt> {
+        self.replay_active(d).then_some(replay::ReplayExt {
+            seq: self.replay_seq,
+            nonce: self.cfg.replay_nonce,
+            echo: d.replay.peer_nonce,
+        })
+    }
+
+    /// An authenticated packet from DCS `from`: whether its replay extension lets it in
+    /// (docs/replay-protection.md). A refused one is counted and reported; one that echoes a
+    /// stale nonce brings our next Hello forward (at most once a second), so that a DCS that
+    /// restarted, or that we restarted away from, learns our nonce at once.
+    fn replay_check(&mut self, now: Time, from: DcsId, packet: &Packet) -> bool {
+        let ours = self.cfg.replay_nonce;
+        let Some(d) = self.dcs(from) else {
+            return false;
+        };
+        if !self.replay_active(d) {
+            return true;
+        }
+        let ext = replay::ReplayExt::find(&packet.extensions);
+        let Some(d) = self.dcs_mut(from) else {
+            return false;
+        };
+        let mode = d.cfg.replay;
+        match d.replay.check(ext, ours, mode) {
+            Ok(()) => true,
+            Err(why) => {
+                d.stats.replays_refused += 1;
+                if why == replay::Refused::Stale
+                    && d.hello.state != crate::event::HelloState::Down
+                    && d.replay_prompt_at
+                        .is_none_or(|t| now.since(t) >= Duration::from_secs(1))
+                {
+                    d.replay_prompt_at = Some(now);
+                    d.hello_at = Some(now);
+                }
+                self.drop_packet(from, Drop::Replay(why.text()));
+                false
+            }
+        }
     }
 
     /// Encode and queue a packet to DCS `to`, addressed to it.
@@ -1012,10 +1071,18 @@ impl Server {
     ) -> Option<(Vec<u8>, MessageSummary)> {
         let d = self.dcs(to)?;
         let common = common.unwrap_or_else(|| self.common_to(&d.cfg.id));
+        let extensions = match self.replay_ext(d) {
+            Some(e) => {
+                self.replay_seq += 1;
+                vec![e.to_extension()]
+            }
+            None => Vec::new(),
+        };
+        let d = self.dcs(to)?;
         let packet = Packet {
             common,
             body,
-            extensions: Vec::new(),
+            extensions,
         };
         let bytes = match wire::encode(&packet, d.cfg.auth_send.as_ref()) {
             Ok(b) => b,
@@ -1202,6 +1269,9 @@ impl Server {
                 }
                 return;
             }
+            if !self.replay_check(now, from, &packet) {
+                return;
+            }
         }
         let c = &packet.common;
         if c.protocol_id != self.cfg.protocol_id || c.sgid != self.cfg.sgid {
@@ -1323,10 +1393,6 @@ impl Server {
         };
         if to == CaState::Aligned {
             d.stats.alignments += 1;
-            d.aligned_once = true;
-            if !self.aligned_all {
-                self.aligned_all = self.dcs.iter().flatten().all(|d| d.aligned_once);
-            }
         }
         self.events.push_back(Event::Trace(Trace::Ca {
             dcs: id,

@@ -296,6 +296,10 @@ pub struct DcsConfig {
     /// event, as RFC 2334 B.3.1 reads. Default (`AuthFailure discard;`): discarded and counted,
     /// the session kept (docs/rfc2334-readings.md, "spoofed packets").
     pub auth_failure_abnormal: bool,
+    /// `Replay on|off|require;`: replay protection of the authenticated session
+    /// (docs/replay-protection.md). Default `on`: sent, and required from a DCS once it has
+    /// sent it.
+    pub replay: scsp_core::ReplayMode,
     /// `MaxDeadInterval <s>;`: the longest dead interval (HelloInterval × DeadFactor) taken from
     /// the DCS's Hellos. `None`: the larger of 30 s and our own `HelloInt × HelloDead`.
     pub max_dead_interval: Option<u32>,
@@ -324,6 +328,7 @@ impl DcsConfig {
             auth: None,
             rfc_timers: false,
             auth_failure_abnormal: false,
+            replay: scsp_core::ReplayMode::On,
             max_dead_interval: None,
             max_rexmit_queue: DEFAULT_MAX_REXMIT_QUEUE,
             pos: Pos::default(),
@@ -378,6 +383,7 @@ impl PartialEq for DcsConfig {
             auth,
             rfc_timers,
             auth_failure_abnormal,
+            replay,
             max_dead_interval,
             max_rexmit_queue,
             pos: _,
@@ -396,6 +402,7 @@ impl PartialEq for DcsConfig {
             && *auth == other.auth
             && *rfc_timers == other.rfc_timers
             && *auth_failure_abnormal == other.auth_failure_abnormal
+            && *replay == other.replay
             && *max_dead_interval == other.max_dead_interval
             && *max_rexmit_queue == other.max_rexmit_queue
     }

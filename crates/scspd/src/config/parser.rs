@@ -1,5 +1,6 @@
 //! The meaning of each statement: keywords, values, ranges, required and repeated statements.
 
+use scsp_core::ReplayMode;
 use std::path::{Path, PathBuf};
 
 use super::atm::{AtmAddressError, parse_hex};
@@ -40,6 +41,7 @@ const DCS: &[&str] = &[
     "Auth",
     "Timers",
     "AuthFailure",
+    "Replay",
     "MaxDeadInterval",
     "MaxReXmitQueue",
 ];
@@ -747,6 +749,7 @@ impl Checker<'_> {
         let mut auth: Slot<()> = Slot::default();
         let mut timers: Slot<()> = Slot::default();
         let mut auth_failure: Slot<()> = Slot::default();
+        let mut replay: Slot<()> = Slot::default();
         let mut max_dead: Slot<()> = Slot::default();
         let mut max_queue: Slot<()> = Slot::default();
         let mut numbers: Vec<Slot<()>> = DCS_NUMBERS.iter().map(|_| Slot::default()).collect();
@@ -828,6 +831,27 @@ impl Checker<'_> {
                                 t.pos,
                                 "invalid AuthFailure value; expected discard or abnormal"
                                     .to_owned(),
+                            ),
+                        }
+                    }
+                }
+                "Replay" => {
+                    if replay.claim(kw, kpos, &mut self.d)
+                        && let Some(t) = self.value(s, kw, "on, off or require")
+                    {
+                        match t.text() {
+                            Some(w) if w.eq_ignore_ascii_case("on") => {
+                                out.replay = ReplayMode::On;
+                            }
+                            Some(w) if w.eq_ignore_ascii_case("off") => {
+                                out.replay = ReplayMode::Off;
+                            }
+                            Some(w) if w.eq_ignore_ascii_case("require") => {
+                                out.replay = ReplayMode::Require;
+                            }
+                            _ => self.error(
+                                t.pos,
+                                "invalid Replay value; expected on, off or require".to_owned(),
                             ),
                         }
                     }

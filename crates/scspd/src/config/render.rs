@@ -78,6 +78,11 @@ fn write_dcs(f: &mut Formatter<'_>, d: &DcsConfig, redact: bool) -> fmt::Result 
     if d.auth_failure_abnormal {
         writeln!(f, "{i}AuthFailure abnormal;")?;
     }
+    match d.replay {
+        scsp_core::ReplayMode::On => {}
+        scsp_core::ReplayMode::Off => writeln!(f, "{i}Replay off;")?,
+        scsp_core::ReplayMode::Require => writeln!(f, "{i}Replay require;")?,
+    }
     if let Some(m) = d.max_dead_interval {
         writeln!(f, "{i}MaxDeadInterval {m};")?;
     }

@@ -305,6 +305,7 @@ impl Planner<'_> {
         core.any_message_alive = !d.rfc_timers;
         core.hello_repeat = !d.rfc_timers;
         core.auth_failure_abnormal = d.auth_failure_abnormal;
+        core.replay = d.replay;
         core.max_dead_interval = d
             .max_dead_interval
             .map(|s| std::time::Duration::from_secs(s.into()));

@@ -249,7 +249,14 @@ pub fn spawn(
     let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
     let raw = sock.try_clone().ok().map(std::net::UdpSocket::from);
     let mut core = plan.core.clone();
-    core.seq_floor = seq_floor(std::time::SystemTime::now());
+    let started = std::time::SystemTime::now();
+    core.seq_floor = seq_floor(started);
+    // Replay protection (docs/replay-protection.md): a nonce of this incarnation, and sequence
+    // numbers from the start time in microseconds (above any of an earlier incarnation).
+    core.replay_nonce = replay_nonce();
+    core.replay_seq_start = started
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 2));
     let mut server = Server::new(core);
     server.set_trace_messages(shared.tracer.flags().messages());
     // The CSUS a CSU Request completes goes out before its records are stored (see `drain`).
@@ -755,11 +762,11 @@ impl Task {
                             );
                         }
                     }
-                    DropReason::Malformed(_) | DropReason::Auth(_) => {
-                        let why = if matches!(reason, DropReason::Auth(_)) {
-                            "authentication"
-                        } else {
-                            "malformed"
+                    DropReason::Malformed(_) | DropReason::Auth(_) | DropReason::Replay(_) => {
+                        let why = match reason {
+                            DropReason::Auth(_) => "authentication",
+                            DropReason::Replay(_) => "replay",
+                            _ => "malformed",
                         };
                         if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs))
                         {
@@ -1047,7 +1054,11 @@ impl Task {
                     ca_since_s: now.since(i.ca.since).as_secs(),
                     rx_msgs: s.rx.total(),
                     tx_msgs: s.tx.total(),
-                    errors: s.malformed + s.auth_failures + s.dropped + s.invalid_records,
+                    errors: s.malformed
+                        + s.auth_failures
+                        + s.replays_refused
+                        + s.dropped
+                        + s.invalid_records,
                     retransmits: s.ca_retransmits + s.csus_retransmits + s.csa_retransmits,
                     rexmit_queue: i.retransmit_queue as u64,
                     crl: i.csa_request_list as u64,
@@ -1363,10 +1374,12 @@ impl Task {
             }
             let _ = writeln!(
                 out,
-                "    malformed {} auth failures {} dropped {} invalid records {} retransmits \
-                 CA {} CSUS {} CSA {} abnormal events {} alignments {} records learned {}",
+                "    malformed {} auth failures {} replays refused {} dropped {} invalid records {} \
+                 retransmits CA {} CSUS {} CSA {} abnormal events {} alignments {} records \
+                 learned {}",
                 s.malformed,
                 s.auth_failures,
+                s.replays_refused,
                 s.dropped,
                 s.invalid_records,
                 s.ca_retransmits,
@@ -1428,6 +1441,7 @@ fn drop_text(r: &DropReason) -> String {
     match r {
         DropReason::Malformed(e) => format!("malformed: {e}"),
         DropReason::Auth(e) => format!("authentication failed: {e}"),
+        DropReason::Replay(e) => format!("replay protection: {e}"),
         DropReason::WrongGroup { protocol_id, sgid } => {
             format!("wrong group (protocol {protocol_id}, server group {sgid})")
         }
@@ -1459,6 +1473,19 @@ pub fn local_error(e: LocalError) -> ProtoError {
         code,
         message: e.to_string(),
     }
+}
+
+/// A nonce for this incarnation of a server: from the standard library's per-process random
+/// keys (drawn from the operating system) and the time; never 0.
+fn replay_nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish().max(1)
 }
 
 /// The sequence number floor of a server started at `t` ([`scsp_core::ServerConfig::seq_floor`]):
