@@ -146,15 +146,26 @@ class LocalServer:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("-s", "--socket", help="scspd's socket (default: $SCSPD_SOCKET or /run/scspd.sock)")
-    p.add_argument("--server", required=True, help="the server to attach to, as named in scspd.conf")
+    p.add_argument(
+        "-s", "--socket", help="scspd's socket (default: $SCSPD_SOCKET or /run/scspd.sock)"
+    )
+    p.add_argument(
+        "--server", required=True, help="the server to attach to, as named in scspd.conf"
+    )
     p.add_argument("--table", help="the file of this server's entries (KEY DATA [SEQ] a line)")
     p.add_argument("--confirm", action="store_true", help="confirm each new remote entry")
-    p.add_argument("--reject-key", action="append", default=[], metavar="HEX",
-                   help="with --confirm: reject remote entries of this key (repeatable)")
+    p.add_argument(
+        "--reject-key",
+        action="append",
+        default=[],
+        metavar="HEX",
+        help="with --confirm: reject remote entries of this key (repeatable)",
+    )
     p.add_argument("--name", default="local_server.py", help="the name in scspd's logs")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a reply")
-    p.add_argument("--max-delay", type=float, default=5.0, help="longest wait between reconnections")
+    p.add_argument(
+        "--max-delay", type=float, default=5.0, help="longest wait between reconnections"
+    )
     args = p.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -17,7 +17,6 @@ import unittest
 from typing import Any, Callable, Dict, List
 
 import scspd_client as sc
-from scspd_client import framing
 
 ENTRY = {
     "key": "0a000009",
@@ -48,7 +47,13 @@ class Framing(unittest.TestCase):
     def test_round_trip_of_many_frames_and_utf8(self) -> None:
         msgs: List[Dict[str, Any]] = [
             {"type": "hello", "version": 1, "client": "é✓"},
-            {"type": "request", "id": 1, "op": "load", "server": "s", "entries": [{"key": "01", "data": ""}]},
+            {
+                "type": "request",
+                "id": 1,
+                "op": "load",
+                "server": "s",
+                "entries": [{"key": "01", "data": ""}],
+            },
             {"type": "reply", "id": 1, "ok": {"kind": "done"}},
         ]
         buf = io.BytesIO()
@@ -85,7 +90,13 @@ class Framing(unittest.TestCase):
         with self.assertRaises(sc.BadJson):
             sc.decode_body(b"\xff\xfe")
         # Every framing error is a FrameError, and a ScspdError.
-        for cls in (sc.EmptyFrame, sc.FrameTooLarge, sc.BadJson, sc.TruncatedFrame, sc.ConnectionClosed):
+        for cls in (
+            sc.EmptyFrame,
+            sc.FrameTooLarge,
+            sc.BadJson,
+            sc.TruncatedFrame,
+            sc.ConnectionClosed,
+        ):
             self.assertTrue(issubclass(cls, sc.FrameError))
             self.assertTrue(issubclass(cls, sc.ScspdError))
 
@@ -114,7 +125,9 @@ class Framing(unittest.TestCase):
         self.assertEqual(sc.key_data(("01", "02", 5)), {"key": "01", "data": "02", "seq": 5})
         self.assertEqual(sc.key_data({"key": b"\x01", "data": "ab"}), {"key": "01", "data": "ab"})
         e = sc.Entry.from_json(dict(ENTRY, future_field=1))
-        self.assertEqual((e.key_bytes, e.data_bytes, e.seq), (b"\x0a\x00\x00\x09", b"\x47\x00", 0x80000001))
+        self.assertEqual(
+            (e.key_bytes, e.data_bytes, e.seq), (b"\x0a\x00\x00\x09", b"\x47\x00", 0x80000001)
+        )
         self.assertEqual(e.raw["future_field"], 1)
         with self.assertRaises(sc.ProtocolError):
             sc.Entry.from_json({"key": "01"})
@@ -169,7 +182,13 @@ class ClientAgainstMock(unittest.TestCase):
         def script(p: Peer) -> None:
             p.welcome()
             req = p.recv()
-            assert req == {"op": "attach", "server": "s", "confirm": False, "type": "request", "id": 1}, req
+            assert req == {
+                "op": "attach",
+                "server": "s",
+                "confirm": False,
+                "type": "request",
+                "id": 1,
+            }, req
             p.send(notify("learned"))
             p.send(notify("confirm", token=17))
             p.send({"type": "reply", "id": 1, "ok": {"kind": "attached", "entries": [ENTRY]}})
@@ -188,14 +207,19 @@ class ClientAgainstMock(unittest.TestCase):
             self.assertEqual(c.pending_notifications, 2)
             n = c.next_notification(0)
             assert n is not None
-            self.assertEqual((n.event, n.server, n.entry.key, n.token), ("learned", "s", "0a000009", None))
+            self.assertEqual(
+                (n.event, n.server, n.entry.key, n.token), ("learned", "s", "0a000009", None)
+            )
             n = c.next_notification(0)
             assert n is not None
             self.assertEqual((n.event, n.token), ("confirm", 17))
             assert n.token is not None
             c.confirm("s", n.token, True)
             got = [c.next_notification(5) for _ in range(2)]
-            self.assertEqual([(g.event, g.reason) for g in got if g], [("removed", "deleted"), ("replaced", None)])
+            self.assertEqual(
+                [(g.event, g.reason) for g in got if g],
+                [("removed", "deleted"), ("replaced", None)],
+            )
             with self.assertRaises(sc.FatalError) as e:
                 c.next_notification(5)
             self.assertEqual(e.exception.code, sc.ErrorCode.OVERFLOW)
@@ -268,7 +292,9 @@ class ClientAgainstMock(unittest.TestCase):
         p = Peer(lambda p: p.welcome(version=2))
         with self.assertRaises(sc.VersionMismatch) as e:
             sc.Client(p.client_sock, name="unit", timeout=10)
-        self.assertEqual(str(e.exception), "protocol version mismatch: this client speaks 1, scspd mock speaks 2")
+        self.assertEqual(
+            str(e.exception), "protocol version mismatch: this client speaks 1, scspd mock speaks 2"
+        )
         p.join()
 
         def busy(p: Peer) -> None:
@@ -280,6 +306,21 @@ class ClientAgainstMock(unittest.TestCase):
             sc.Client(p.client_sock, name="unit", timeout=10)
         self.assertEqual(f.exception.code, "busy")
         p.join()
+
+    def test_a_fatal_error_already_received_beats_the_broken_pipe(self) -> None:
+        def script(p: Peer) -> None:
+            p.welcome()
+            p.send(notify("learned"))
+            p.send({"type": "fatal", "error": {"code": "bad_frame", "message": "not JSON"}})
+
+        p = Peer(script)
+        c = sc.Client(p.client_sock, name="unit", timeout=10)
+        p.join()  # scspd has closed its end: the next send fails with EPIPE
+        with self.assertRaises(sc.FatalError) as e:
+            c.show_servers()
+        self.assertEqual(e.exception.code, "bad_frame")
+        self.assertEqual(c.pending_notifications, 1)
+        c.close()
 
     def test_a_close_inside_a_frame_is_truncation(self) -> None:
         def script(p: Peer) -> None:
@@ -338,7 +379,10 @@ class ClientAgainstMock(unittest.TestCase):
             r = c.load("s", [("01", "aa"), {"key": b"\x02", "data": b"", "seq": 2147483650}])
             self.assertEqual((r.accepted, r.errors), (1, ["key 02: x"]))
             c.handover("s", {b"\x03": b"\xbb"})
-            self.assertEqual(c.add_record("s", {"key": "0a000009"}, profile="generic").entry, sc.Entry.from_json(ENTRY))
+            self.assertEqual(
+                c.add_record("s", {"key": "0a000009"}, profile="generic").entry,
+                sc.Entry.from_json(ENTRY),
+            )
             self.assertEqual(len(c.del_record("s", {"key": "0a000009"})), 1)
         p.join()
         sent = [{k: v for k, v in m.items() if k not in ("type", "id")} for m in p.received[1:]]
@@ -348,9 +392,21 @@ class ClientAgainstMock(unittest.TestCase):
                 {"op": "show_servers"},
                 {"op": "show_dcs"},
                 {"op": "show_cache", "server": "s"},
-                {"op": "load", "server": "s", "entries": [{"key": "01", "data": "aa"}, {"key": "02", "data": "", "seq": 2147483650}]},
+                {
+                    "op": "load",
+                    "server": "s",
+                    "entries": [
+                        {"key": "01", "data": "aa"},
+                        {"key": "02", "data": "", "seq": 2147483650},
+                    ],
+                },
                 {"op": "handover", "server": "s", "entries": [{"key": "03", "data": "bb"}]},
-                {"op": "add_record", "server": "s", "record": {"key": "0a000009"}, "profile": "generic"},
+                {
+                    "op": "add_record",
+                    "server": "s",
+                    "record": {"key": "0a000009"},
+                    "profile": "generic",
+                },
                 {"op": "del_record", "server": "s", "selector": {"key": "0a000009"}},
             ],
         )

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import unittest
-from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
+from typing import Callable, Iterator, List, Optional, Tuple, TypeVar
 
 import scspd_client as sc
 
@@ -47,7 +47,6 @@ WAIT = 30.0
 def poll(what: str, fn: Callable[[], Optional[T]], secs: float = WAIT) -> T:
     """Calls ``fn`` until it returns something true, for at most ``secs``; fails naming ``what``."""
     deadline = time.monotonic() + secs
-    last: Any = None
     while True:
         last = fn()
         if last:
@@ -124,19 +123,25 @@ class Live(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         if not (A and B and S and A_CONFIG):
-            raise RuntimeError("run by crates/scspd/tests/python_client.rs: SCSPD_A_SOCKET, "
-                               "SCSPD_B_SOCKET, SCSPD_A_CONFIG and SCSPD_SERVER are not set")
+            raise RuntimeError(
+                "run by crates/scspd/tests/python_client.rs: SCSPD_A_SOCKET, "
+                "SCSPD_B_SOCKET, SCSPD_A_CONFIG and SCSPD_SERVER are not set"
+            )
         cls.a_id, cls.b_id = lsid_hex(A), lsid_hex(B)
         for path in (A, B):
+
             def aligned(path: str = path) -> bool:
                 with client(path) as c:
                     return all(d.ca == "Aligned" for d in c.show_dcs(S)) and bool(c.show_dcs(S))
+
             poll(f"the DCS at {path} to be Aligned", aligned)
 
     def test_00_the_installed_package_is_tested(self) -> None:
         # The Rust test installs the package into a venv: the module must come from there, not
         # from the source tree.
-        self.assertTrue(os.path.abspath(sc.__file__).startswith(os.path.abspath(sys.prefix)), sc.__file__)
+        self.assertTrue(
+            os.path.abspath(sc.__file__).startswith(os.path.abspath(sys.prefix)), sc.__file__
+        )
         self.assertNotEqual(sys.prefix, sys.base_prefix, "not run in a venv")
 
     def test_01_session_and_read_requests(self) -> None:
@@ -151,7 +156,7 @@ class Live(unittest.TestCase):
             self.assertGreater(d.rx_msgs, 0)
             self.assertEqual([x.id for x in c.show_dcs()], ["127.0.0.2"])
             self.assertIn(f"server {S}", c.dump())
-            self.assertIsNone(c.reload())
+            c.reload()  # the configuration is fine: done
         self.assertTrue(c.closed)
 
     def test_02_an_entry_added_at_a_reaches_b(self) -> None:
@@ -160,7 +165,9 @@ class Live(unittest.TestCase):
             seq = c.add(S, key, b"\xca\xfe")
             self.assertGreaterEqual(seq, 0x80000001)
             mine = [e for e in c.show_cache(S) if e.key == "0a020001"]
-            self.assertEqual([(e.originator, e.local, e.seq) for e in mine], [(self.a_id, True, seq)])
+            self.assertEqual(
+                [(e.originator, e.local, e.seq) for e in mine], [(self.a_id, True, seq)]
+            )
             poll("0a020001 at B", lambda: ("0a020001", self.a_id, "cafe") in triples(B))
             (at_b,) = [e for e in cache(B) if e.key == "0a020001"]
             self.assertEqual((at_b.local, at_b.seq, at_b.data_bytes), (False, seq, b"\xca\xfe"))
@@ -192,8 +199,10 @@ class Live(unittest.TestCase):
             poll("0a030001 at B", lambda: any(e.key == "0a030001" for e in w.show_cache(S)))
             n = next_note(w, lambda n: n.entry.key == "0a030001", "for 0a030001")
             self.assertEqual((n.event, n.server), ("learned", S))
-            self.assertEqual((n.entry.originator, n.entry.seq, n.entry.data, n.entry.local),
-                             (self.a_id, seq, "4700", False))
+            self.assertEqual(
+                (n.entry.originator, n.entry.seq, n.entry.data, n.entry.local),
+                (self.a_id, seq, "4700", False),
+            )
             self.assertIsNotNone(n.entry.record)  # decoded by the generic profile
 
             seq2 = a.add(S, "0a030001", "4701")
@@ -210,8 +219,12 @@ class Live(unittest.TestCase):
             r = c.load(S, [("0a040001", "01"), ("0a040002", "02")])
             self.assertEqual((r.accepted, r.errors), (2, []))
             seq1 = {e.key: e.seq for e in c.show_cache(S)}["0a040001"]
-            poll("both at B", lambda: {("0a040001", self.a_id, "01"), ("0a040002", self.a_id, "02")}
-                 <= triples(B))
+            poll(
+                "both at B",
+                lambda: (
+                    {("0a040001", self.a_id, "01"), ("0a040002", self.a_id, "02")} <= triples(B)
+                ),
+            )
 
             r = c.handover(S, [("0a040001", "01"), {"key": "0a040003", "data": "03"}])
             self.assertEqual((r.accepted, r.errors), (2, []))
@@ -226,7 +239,9 @@ class Live(unittest.TestCase):
             with self.assertRaises(sc.BadArgument) as e:
                 c.handover(S, [("0a040004", "04"), ("0a04000x", "05")])
             self.assertEqual(e.exception.code, "bad_argument")
-            self.assertEqual(sorted(e.key for e in c.show_cache(S) if e.local), ["0a040001", "0a040003"])
+            self.assertEqual(
+                sorted(e.key for e in c.show_cache(S) if e.local), ["0a040001", "0a040003"]
+            )
 
             c.handover(S, {})
             self.assertEqual([e for e in c.show_cache(S) if e.local], [])
@@ -281,12 +296,12 @@ class Live(unittest.TestCase):
         with socket.socket(socket.AF_UNIX) as s:
             s.settimeout(10)
             s.connect(A)
-            f = s.makefile("rwb")
-            sc.write_frame(f, {"type": "hello", "version": 99, "client": "test_live"})
-            m = sc.read_frame(f)
+            wire = s.makefile("rwb")
+            sc.write_frame(wire, {"type": "hello", "version": 99, "client": "test_live"})
+            m = sc.read_frame(wire)
             self.assertEqual((m["type"], m["error"]["code"]), ("fatal", "version"))
             with self.assertRaises(sc.ConnectionClosed):
-                sc.read_frame(f)
+                sc.read_frame(wire)
 
         # A confirmation token nobody issued.
         w, _ = attach_when_free(B, confirm=True)
@@ -306,8 +321,11 @@ class Live(unittest.TestCase):
             poll("the accepted entry at B", lambda: ("0a060001", self.a_id, "0a") in triples(B))
 
             a.add(S, "0a060002", "0b")
-            n = next_note(w, lambda n: n.entry.key == "0a060002" and n.event == "confirm",
-                          "confirm for 0a060002")
+            n = next_note(
+                w,
+                lambda n: n.entry.key == "0a060002" and n.event == "confirm",
+                "confirm for 0a060002",
+            )
             assert n.token is not None
             w.confirm(S, n.token, False)
             # The verdict is applied before the reply: dropped.
@@ -329,8 +347,24 @@ class Live(unittest.TestCase):
                 os.replace(table + ".new", table)
 
             write_table(("0c000001", "01"), ("0c000002", "02"))
-            ex = Example([sys.executable, "-u", EXAMPLE, "-s", B, "--server", S, "--table", table,
-                          "--confirm", "--reject-key", "0c0000ff", "--max-delay", "0.5"])
+            ex = Example(
+                [
+                    sys.executable,
+                    "-u",
+                    EXAMPLE,
+                    "-s",
+                    B,
+                    "--server",
+                    S,
+                    "--table",
+                    table,
+                    "--confirm",
+                    "--reject-key",
+                    "0c0000ff",
+                    "--max-delay",
+                    "0.5",
+                ]
+            )
             try:
                 self._example(ex, write_table)
             finally:
@@ -342,8 +376,10 @@ class Live(unittest.TestCase):
         b = self.b_id
         ex.wait("attached to")
         ex.wait("handed over 2 entries")
-        poll("the example's entries at A",
-             lambda: {("0c000001", b, "01"), ("0c000002", b, "02")} <= triples(A, b))
+        poll(
+            "the example's entries at A",
+            lambda: {("0c000001", b, "01"), ("0c000002", b, "02")} <= triples(A, b),
+        )
 
         with client(A) as a:
             a.add(S, "0c000010", "10")
@@ -373,16 +409,26 @@ class Live(unittest.TestCase):
         ex.wait("handed over 2 entries")
         want = {("0c000001", b, "01"), ("0c000004", b, "04")}
         poll("A to hold the table handed over after the restart", lambda: triples(A, b) == want)
-        poll("B to hold it, as its own",
-             lambda: {(e.key, e.data) for e in cache(B) if e.local} == {("0c000001", "01"), ("0c000004", "04")})
+        poll(
+            "B to hold it, as its own",
+            lambda: (
+                {(e.key, e.data) for e in cache(B) if e.local}
+                == {("0c000001", "01"), ("0c000004", "04")}
+            ),
+        )
 
 
 class Example:
     """The example local server as a child process; its output lines are kept."""
 
     def __init__(self, argv: List[str]) -> None:
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, text=True)
+        self.proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
         self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
         self.seen: List[str] = []
         self._err: List[str] = []
@@ -407,9 +453,13 @@ class Example:
             try:
                 line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise AssertionError(f"the example printed no {prefix!r} within {WAIT} s:\n{self.output()}") from None
+                raise AssertionError(
+                    f"the example printed no {prefix!r} within {WAIT} s:\n{self.output()}"
+                ) from None
             if line is None:
-                raise AssertionError(f"the example ended before printing {prefix!r}:\n{self.output()}")
+                raise AssertionError(
+                    f"the example ended before printing {prefix!r}:\n{self.output()}"
+                )
             self.seen.append(line)
             if line.startswith(prefix):
                 return line
@@ -437,7 +487,17 @@ def suite() -> Iterator[unittest.TestSuite]:
 
 
 if __name__ == "__main__":
-    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(unittest.TestSuite(suite()))
-    print(f"@@result ran={result.testsRun} failures={len(result.failures)} "
-          f"errors={len(result.errors)} skipped={len(result.skipped)}", flush=True)
+    print(
+        f"Python {sys.version.split()[0]} at {sys.executable}, scspd_client from {sc.__file__}",
+        file=sys.stderr,
+        flush=True,
+    )
+    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(
+        unittest.TestSuite(suite())
+    )
+    print(
+        f"@@result ran={result.testsRun} failures={len(result.failures)} "
+        f"errors={len(result.errors)} skipped={len(result.skipped)}",
+        flush=True,
+    )
     sys.exit(0 if result.wasSuccessful() else 1)

@@ -182,7 +182,7 @@ fn python_client_package_against_scspd() {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no {k} in {result:?}"))
     };
-    assert!(count("ran") >= 23, "too few tests ran: {result}\n{report}");
+    assert!(count("ran") >= 24, "too few tests ran: {result}\n{report}");
     assert_eq!(
         (count("failures"), count("errors"), count("skipped")),
         (0, 0, 0),

@@ -38,6 +38,7 @@ from .errors import (
     ConnectError,
     ConnectionClosed,
     ConnectionLost,
+    FatalError,
     FrameError,
     ProtocolError,
     ScspdError,
@@ -151,7 +152,9 @@ class Client:
                 version = msg.get("version")
                 daemon = str(msg.get("daemon", ""))
                 if version != VERSION:
-                    raise VersionMismatch(VERSION, version if isinstance(version, int) else -1, daemon)
+                    raise VersionMismatch(
+                        VERSION, version if isinstance(version, int) else -1, daemon
+                    )
                 self.daemon = daemon
             elif kind == "fatal":
                 raise fatal_error(msg.get("error"))
@@ -258,7 +261,9 @@ class Client:
                     if got in self._abandoned:
                         self._abandoned.discard(got)
                         continue
-                    raise self._die(ProtocolError(f"reply to request {got} while waiting for {rid}"))
+                    raise self._die(
+                        ProtocolError(f"reply to request {got} while waiting for {rid}")
+                    )
                 if kind == "notify":
                     self._notes.append(self._notification(m))
                 elif kind == "fatal":
@@ -274,7 +279,9 @@ class Client:
         ok = self._expect({"op": "show_servers"}, "servers", timeout)
         return [ServerInfo.from_json(s) for s in _list(ok, "servers")]
 
-    def show_dcs(self, server: Optional[str] = None, timeout: TimeoutArg = DEFAULT) -> List[DcsInfo]:
+    def show_dcs(
+        self, server: Optional[str] = None, timeout: TimeoutArg = DEFAULT
+    ) -> List[DcsInfo]:
         """Every DCS of ``server``, or of every server."""
         req: Dict[str, Any] = {"op": "show_dcs"}
         if server is not None:
@@ -355,12 +362,16 @@ class Client:
             raise ProtocolError(f"dump without text: {ok!r}")
         return text
 
-    def attach(self, server: str, confirm: bool = False, timeout: TimeoutArg = DEFAULT) -> List[Entry]:
+    def attach(
+        self, server: str, confirm: bool = False, timeout: TimeoutArg = DEFAULT
+    ) -> List[Entry]:
         """Becomes ``server``'s local server: from now on :meth:`next_notification` delivers its
         changes. Returns the live entries at this moment; the notifications that follow are the
         changes after it. With ``confirm``, each new remote entry waits for :meth:`confirm`.
         :class:`Busy` if another client is attached. Closing the session detaches."""
-        ok = self._expect({"op": "attach", "server": server, "confirm": bool(confirm)}, "attached", timeout)
+        ok = self._expect(
+            {"op": "attach", "server": server, "confirm": bool(confirm)}, "attached", timeout
+        )
         return [Entry.from_json(e) for e in _list(ok, "entries")]
 
     def confirm(self, server: str, token: int, accept: bool, timeout: TimeoutArg = DEFAULT) -> None:
@@ -423,7 +434,9 @@ class Client:
         ok = self.request(req, timeout)
         kinds = (kind,) if isinstance(kind, str) else kind
         if ok.get("kind") not in kinds:
-            raise ProtocolError(f"{req['op']}: expected result {' or '.join(kinds)}, got {ok.get('kind')!r}")
+            raise ProtocolError(
+                f"{req['op']}: expected result {' or '.join(kinds)}, got {ok.get('kind')!r}"
+            )
         return ok
 
     def _load(
@@ -439,7 +452,9 @@ class Client:
             items = [key_data(e) for e in entries]
         ok = self._expect({"op": op, "server": server, "entries": items}, "loaded", timeout)
         errors = ok.get("errors", [])
-        return LoadResult(_int(ok, "accepted"), [str(e) for e in errors] if isinstance(errors, list) else [])
+        return LoadResult(
+            _int(ok, "accepted"), [str(e) for e in errors] if isinstance(errors, list) else []
+        )
 
     def _result(self, m: Message) -> Dict[str, Any]:
         ok = m.get("ok")
@@ -476,7 +491,34 @@ class Client:
             # Part of the frame may have gone: the stream has lost its framing.
             raise self._die(Timeout("timed out sending a request; the session is closed")) from e
         except OSError as e:
-            raise self._die(ConnectionLost(f"sending to scspd: {e}")) from e
+            # scspd may have ended the session (a fatal message, then close) before this
+            # request: report its reason rather than the broken pipe.
+            raise self._die(
+                self._fatal_received() or ConnectionLost(f"sending to scspd: {e}")
+            ) from e
+
+    def _fatal_received(self) -> Optional[FatalError]:
+        """After a failed send: the fatal error scspd sent before closing, if it is among the
+        bytes already received (notifications before it are kept)."""
+        try:
+            self._sock.settimeout(0.0)
+            while True:
+                data = self._sock.recv(_RECV_SIZE)
+                if not data:
+                    break
+                self._inbox.extend(self._decoder.feed(data))
+        except (OSError, FrameError):
+            pass
+        while self._inbox:
+            m = self._inbox.popleft()
+            if m.get("type") == "fatal":
+                return fatal_error(m.get("error"))
+            if m.get("type") == "notify":
+                try:
+                    self._notes.append(Notification.from_json(m))
+                except ProtocolError:
+                    pass
+        return None
 
     def _recv(self, deadline: Optional[float]) -> Message:
         while not self._inbox:

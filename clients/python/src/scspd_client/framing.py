@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any, BinaryIO, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Protocol
 
 from .errors import (
     BadJson,
@@ -34,6 +34,20 @@ _HEADER = struct.Struct(">I")
 HEADER_LEN = _HEADER.size
 
 Message = Dict[str, Any]
+
+
+class Readable(Protocol):
+    """A binary stream to read frames from (a file, ``socket.makefile("rb")``, ``io.BytesIO``)."""
+
+    def read(self, n: int = ..., /) -> bytes: ...
+
+
+class Writable(Protocol):
+    """A binary stream to write frames to."""
+
+    def write(self, data: bytes, /) -> Any: ...
+
+    def flush(self) -> Any: ...
 
 
 def frame_len(header: bytes) -> int:
@@ -73,13 +87,13 @@ def decode_body(body: bytes) -> Message:
     return msg
 
 
-def write_frame(f: BinaryIO, msg: Mapping[str, Any]) -> None:
+def write_frame(f: Writable, msg: Mapping[str, Any]) -> None:
     """Writes ``msg`` as one frame to the binary file ``f`` (a single write) and flushes it."""
     f.write(encode_frame(msg))
     f.flush()
 
 
-def _read_exact(f: BinaryIO, n: int, got: bytes = b"") -> bytes:
+def _read_exact(f: Readable, n: int, got: bytes = b"") -> bytes:
     buf = bytearray(got)
     while len(buf) < n:
         chunk = f.read(n - len(buf))
@@ -89,7 +103,7 @@ def _read_exact(f: BinaryIO, n: int, got: bytes = b"") -> bytes:
     return bytes(buf)
 
 
-def read_frame(f: BinaryIO) -> Message:
+def read_frame(f: Readable) -> Message:
     """Reads one frame from the binary file ``f`` and decodes its body.
 
     A stream that ends before the first byte of the frame raises :class:`ConnectionClosed`; one
