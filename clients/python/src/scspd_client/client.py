@@ -246,9 +246,9 @@ class Client:
         deadline = _deadline(self._timeout if isinstance(timeout, _UseDefault) else timeout)
         rid = self._next_id
         self._next_id += 1
-        msg = dict(req)
-        msg["type"] = "request"
-        msg["id"] = rid
+        msg: Dict[str, Any] = {"type": "request", "id": rid}
+        msg.update(req)
+        msg["type"], msg["id"] = "request", rid
         self._send(msg, deadline)
         try:
             while True:
