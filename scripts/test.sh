@@ -2,13 +2,17 @@
 # The project's test command (README "Set-up"; .ci/run calls it): installs what the tests need
 # and is missing, then runs every test of the workspace.
 #
-# Needed beyond Rust: python3 (the Python client's tests, port helpers) and tshark (the Wireshark
-# dissector's test). Installed with apt-get when run as root on Debian or a derivative; otherwise
+# Needed beyond Rust: python3 with its venv module (the Python client's tests, port helpers) and
+# tshark (the Wireshark dissector's test). Installed with apt-get when run as root on Debian or a derivative; otherwise
 # the missing packages are named and the script stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-command -v python3 >/dev/null || need+=(python3 python3-venv)
+if ! command -v python3 >/dev/null; then
+    need+=(python3 python3-venv)
+elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    need+=(python3-venv) # Debian's python3 makes venvs (tests/python_client.rs) only with it
+fi
 command -v tshark >/dev/null || need+=(tshark)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
