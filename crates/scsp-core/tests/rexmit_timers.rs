@@ -212,3 +212,21 @@ fn rfc_2_1_hellos_repeated_after_the_dcs_stopped_listing_us() {
     let n = our_hellos_over(&mut b, 3);
     assert!((8..=9).contains(&n), "three per interval: {n}");
 }
+
+#[test]
+fn rfc_2_3_adaptive_timers_give_up_after_four_times_csu_rexmit_max() {
+    // A DCS that acknowledges nothing: with adaptive timers the CSA is retransmitted
+    // 4 × CSUReXmitMax (8 in the bench) times before the abnormal event, not CSUReXmitMax.
+    let mut b = Bench::new(1, 2);
+    b.bring_to_aligned();
+    b.server.originate(b.now, b"k", data(b"v")).unwrap();
+    b.sent();
+    let mut n = 0;
+    while b.hello_state() == HelloState::Bidirectional && n < 100 {
+        b.deliver_hello(true);
+        b.advance(100 * MS);
+        n += replies_or_requests(&b.sent());
+    }
+    assert_eq!(b.hello_state(), HelloState::Waiting, "given up at last");
+    assert_eq!(b.server.dcs_info(b.dcs).unwrap().stats.csa_retransmits, 8);
+}

@@ -500,9 +500,16 @@ impl Server {
         // CSUReXmitInt is alive: a record it has not acknowledged yet (loss, or its resources)
         // keeps being retransmitted, at the configured interval, instead of taking the whole
         // session down (docs/rfc2334-readings.md, "retransmission timers").
+        // Nor is a record given up before four times CSUReXmitMax retransmissions: at 35% loss
+        // each way 5 retransmissions all fail once in 25 lonely records, 20 once in 60,000.
         let window = d.cfg.csu_rexmit * max.max(1);
         let alive = d.cfg.adaptive_rexmit && d.last_ack_at.is_some_and(|t| now.since(t) < window);
-        if !alive && due.iter().any(|(_, sends)| *sends > max) {
+        let limit = if d.cfg.adaptive_rexmit {
+            max.saturating_mul(4)
+        } else {
+            max
+        };
+        if !alive && due.iter().any(|(_, sends)| *sends > limit) {
             let n = due.len();
             self.abnormal(
                 now,

@@ -847,6 +847,8 @@ pub(crate) struct Dcs {
     /// When Hellos were last seen lost on the path (a Hello of the DCS's missed, or the session
     /// stalled): ours are repeated for a while after ([`DcsConfig::hello_repeat`]).
     pub hello_loss_at: Option<Time>,
+    /// When the last Hello (that message only) arrived: for [`Dcs::hello_loss_at`].
+    pub last_hello_msg: Option<Time>,
     /// The DCS's replay extension, as received (docs/replay-protection.md).
     pub replay: super::replay::ReplayState,
     /// When a stale nonce last brought our Hello forward.
@@ -919,6 +921,7 @@ impl Dcs {
             last_hello_with_us: None,
             hello_at: None,
             hello_loss_at: None,
+            last_hello_msg: None,
             replay: Default::default(),
             replay_prompt_at: None,
             ca_seq: 0,

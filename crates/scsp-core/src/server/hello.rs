@@ -88,6 +88,7 @@ impl Server {
                     d.heard = false;
                     d.hello_at = None;
                     d.last_hello = None;
+                    d.last_hello_msg = None;
                     d.last_hello_with_us = None;
                 }
                 self.reset_alignment(id);
@@ -195,9 +196,11 @@ impl Server {
         d.peer_interval = h.interval.max(1);
         d.peer_dead_factor = h.dead_factor.max(1);
         let every = Duration::from_secs(u64::from(d.peer_interval));
+        // Timed between Hellos only (`last_hello` is also kept by other messages).
         let missed = d
-            .last_hello
+            .last_hello_msg
             .is_some_and(|t| now.since(t) > every + every / 2);
+        d.last_hello_msg = Some(now);
         d.last_hello = Some(now);
         let newly_heard = !d.heard;
         d.heard = true;
