@@ -127,7 +127,7 @@ impl Server {
         let mut used = 0;
         while let Some(r) = d.summary.front() {
             let len = wire::csas_len(r);
-            if !super::fits(used, len, records.len(), room) {
+            if !super::output::fits(used, len, records.len(), room) {
                 break;
             }
             used += len;
@@ -508,7 +508,7 @@ impl Server {
         let mut n = 0;
         d.crl.outstanding_records(&mut records, |r| {
             let len = wire::csas_len(r);
-            if !super::fits(used, len, n, room) {
+            if !super::output::fits(used, len, n, room) {
                 return false;
             }
             used += len;
@@ -517,7 +517,7 @@ impl Server {
         });
         d.crl.ask_more(&mut records, |r| {
             let len = wire::csas_len(r);
-            if !super::fits(used, len, n, room) {
+            if !super::output::fits(used, len, n, room) {
                 return false;
             }
             used += len;
@@ -554,5 +554,28 @@ impl Server {
                 self.send_csus(now, id, true);
             }
         }
+    }
+
+    /// The side effects of a change of state of the CA machine (2.2).
+    pub(super) fn set_ca(&mut self, now: Time, id: DcsId, to: CaState, cause: &'static str) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        let from = d.ca.state;
+        if from == to {
+            return;
+        }
+        d.ca = crate::event::Since {
+            state: to,
+            since: now,
+        };
+        if to == CaState::Aligned {
+            d.stats.alignments += 1;
+        }
+        self.events
+            .push_back(crate::event::Event::Trace(crate::event::Trace::Ca {
+                dcs: id,
+                from,
+                to,
+                cause,
+            }));
     }
 }

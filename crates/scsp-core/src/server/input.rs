@@ -1,0 +1,239 @@
+//! What comes in: a datagram checked (decoding, authentication, replay protection, group,
+//! sender, receiver, state) and dispatched to the machines; drops and abnormal events.
+
+use super::*;
+
+impl Server {
+    // ----- packet input ---------------------------------------------------------------------
+
+    /// A purge (0x7FFFFFFF) of an entry we do not hold, received from `from`: counted and
+    /// reported.
+    pub(super) fn stray_purge(&mut self, from: DcsId, id: RecordId) {
+        if let Some(d) = self.dcs_mut(from) {
+            d.stats.stray_purges += 1;
+        }
+        let notice = crate::event::Notice::StrayPurge { id };
+        self.events
+            .push_back(Event::Trace(Trace::Notice { dcs: from, notice }));
+    }
+
+    pub(super) fn drop_packet(&mut self, from: DcsId, reason: Drop) {
+        if let Some(d) = self.dcs_mut(from) {
+            match reason {
+                Drop::Malformed(_) => d.stats.malformed += 1,
+                Drop::Auth(_) => d.stats.auth_failures += 1,
+                Drop::InvalidRecord(_) => d.stats.invalid_records += 1,
+                _ => d.stats.dropped += 1,
+            }
+        }
+        self.events
+            .push_back(Event::Trace(Trace::Dropped { dcs: from, reason }));
+    }
+
+    /// A packet from the DCS's address that is malformed or fails authentication: whether it is
+    /// an abnormal event (2.1, B.3.1). A packet that cannot be shown to come from the DCS says
+    /// nothing about the DCS: with authentication configured it is only discarded (as OSPF does,
+    /// RFC 2328 D.5), unless `auth_failure_abnormal` keeps the RFC's literal reading. Without
+    /// authentication any packet can be forged, so a malformed one is an abnormal event at most
+    /// once per back-off interval, which doubles while they keep coming: N forged packets cost
+    /// about log2(N) realignments, not N (docs/rfc2334-readings.md, "spoofed packets").
+    pub(super) fn unverified_is_abnormal(&mut self, now: Time, from: DcsId) -> bool {
+        let Some(d) = self.dcs_mut(from) else {
+            return false;
+        };
+        if !d.cfg.auth_recv.is_empty() && !d.cfg.auth_failure_abnormal {
+            return false;
+        }
+        if d.cfg.auth_failure_abnormal {
+            return true;
+        }
+        let (min, max) = (Duration::from_secs(1), Duration::from_secs(64));
+        match d.bad_packet_at {
+            Some(t) if now.since(t) < d.bad_packet_backoff => false,
+            Some(t) => {
+                d.bad_packet_backoff = if now.since(t) < d.bad_packet_backoff * 2 {
+                    (d.bad_packet_backoff * 2).min(max)
+                } else {
+                    min
+                };
+                d.bad_packet_at = Some(now);
+                true
+            }
+            None => {
+                d.bad_packet_backoff = min;
+                d.bad_packet_at = Some(now);
+                true
+            }
+        }
+    }
+
+    pub(super) fn receive(&mut self, now: Time, from: DcsId, bytes: &[u8]) {
+        let packet = match wire::decode(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                self.drop_packet(from, Drop::Malformed(e.to_string()));
+                if self.unverified_is_abnormal(now, from) {
+                    self.abnormal(now, from, format!("malformed packet: {e}"));
+                }
+                return;
+            }
+        };
+        let Some(d) = self.dcs(from) else { return };
+        if !d.cfg.auth_recv.is_empty() {
+            let keys = d.cfg.auth_recv.clone();
+            if let Err(e) = wire::verify_auth(bytes, &packet, |spi| {
+                keys.iter().find(|k| k.spi == spi).cloned()
+            }) {
+                self.drop_packet(from, Drop::Auth(e.to_string()));
+                if self.unverified_is_abnormal(now, from) {
+                    self.abnormal(now, from, format!("authentication failed: {e}"));
+                }
+                return;
+            }
+            if !self.replay_check(now, from, &packet) {
+                return;
+            }
+        }
+        let c = &packet.common;
+        if c.protocol_id != self.cfg.protocol_id || c.sgid != self.cfg.sgid {
+            let reason = Drop::WrongGroup {
+                protocol_id: c.protocol_id,
+                sgid: c.sgid,
+            };
+            self.drop_packet(from, reason);
+            return;
+        }
+        let Some(d) = self.dcs(from) else { return };
+        if c.sender != d.cfg.id {
+            self.drop_packet(from, Drop::WrongSender);
+            return;
+        }
+        let kind = packet.body.message_type();
+        let for_us = match kind {
+            wire::MessageType::Hello => true,
+            wire::MessageType::CsuRequest | wire::MessageType::CsuReply => {
+                c.receiver == self.cfg.lsid || c.receiver.is_broadcast()
+            }
+            wire::MessageType::Ca | wire::MessageType::Csus => c.receiver == self.cfg.lsid,
+        };
+        if !for_us {
+            self.drop_packet(from, Drop::NotForUs);
+            return;
+        }
+        if kind != wire::MessageType::Hello
+            && d.hello.state != crate::event::HelloState::Bidirectional
+        {
+            self.drop_packet(from, Drop::NotBidirectional(kind));
+            return;
+        }
+        let summary = summarize(&packet, bytes.len());
+        if let Some(d) = self.dcs_mut(from) {
+            d.stats.rx.count(summary.kind, summary.len, summary.records);
+            if kind != wire::MessageType::Hello && d.cfg.any_message_alive {
+                // Sent only while the DCS is Bidirectional with us: it is alive and hears us.
+                d.last_hello = Some(now);
+                d.last_hello_with_us = Some(now);
+            }
+        }
+        if self.trace_messages {
+            self.events.push_back(Event::Trace(Trace::Received {
+                dcs: from,
+                msg: summary,
+            }));
+        }
+        let deferred = match kind {
+            wire::MessageType::CsuRequest => true,
+            // A CA adds its summaries behind those waiting; one that ends the exchange takes
+            // them all first (finish_summarize), one that restarts it drops them.
+            wire::MessageType::Ca => !self.records_waiting(),
+            _ => false,
+        };
+        if !deferred {
+            // Anything else sees every record received before it weighed.
+            self.settle();
+        }
+        match packet.body {
+            Body::Hello {
+                interval,
+                dead_factor,
+                family_id,
+                additional,
+            } => {
+                let mut receivers = additional;
+                receivers.push(packet.common.receiver);
+                let hello = HelloIn {
+                    interval,
+                    dead_factor,
+                    family_id,
+                    receivers: &receivers,
+                };
+                self.hello_fsm(now, from, HelloEvent::Hello(hello));
+            }
+            Body::Ca {
+                seq,
+                m,
+                i,
+                o,
+                records,
+            } => {
+                let msg = ca::CaMsg {
+                    seq,
+                    m,
+                    i,
+                    o,
+                    records,
+                };
+                self.ca_fsm(now, from, ca::CaEvent::Ca(msg));
+            }
+            Body::CsuRequest { records } => self.on_csu_request(now, from, records),
+            Body::CsuReply { records } => self.on_csu_reply(now, from, records),
+            Body::Csus { records } => self.on_csus(now, from, records),
+        }
+    }
+
+    /// An abnormal event (2.1): the Hello FSM goes back to Waiting and the DCS leaves our
+    /// Receiver ID list (rfc2334-readings.md #12).
+    pub(super) fn abnormal(&mut self, now: Time, from: DcsId, cause: String) {
+        self.settle();
+        let Some(d) = self.dcs_mut(from) else { return };
+        d.stats.abnormal_events += 1;
+        self.events
+            .push_back(Event::Trace(Trace::Abnormal { dcs: from, cause }));
+        self.hello_fsm(now, from, HelloEvent::Abnormal);
+    }
+
+    /// An authenticated packet from DCS `from`: whether its replay extension lets it in
+    /// (docs/replay-protection.md). A refused one is counted and reported; one that echoes a
+    /// stale nonce brings our next Hello forward (at most once a second), so that a DCS that
+    /// restarted, or that we restarted away from, learns our nonce at once.
+    pub(super) fn replay_check(&mut self, now: Time, from: DcsId, packet: &Packet) -> bool {
+        let ours = self.cfg.replay_nonce;
+        let Some(d) = self.dcs(from) else {
+            return false;
+        };
+        if !self.replay_active(d) {
+            return true;
+        }
+        let ext = replay::ReplayExt::find(&packet.extensions);
+        let Some(d) = self.dcs_mut(from) else {
+            return false;
+        };
+        let mode = d.cfg.replay;
+        match d.replay.check(ext, ours, mode) {
+            Ok(()) => true,
+            Err(why) => {
+                d.stats.replays_refused += 1;
+                if why == replay::Refused::Stale
+                    && d.hello.state != crate::event::HelloState::Down
+                    && d.replay_prompt_at
+                        .is_none_or(|t| now.since(t) >= Duration::from_secs(1))
+                {
+                    d.replay_prompt_at = Some(now);
+                    d.hello_at = Some(now);
+                }
+                self.drop_packet(from, Drop::Replay(why.text()));
+                false
+            }
+        }
+    }
+}
