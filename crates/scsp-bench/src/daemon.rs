@@ -201,6 +201,34 @@ impl Daemon {
         })
     }
 
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start it again on the same files (after [`Daemon::kill`]); returns at once.
+    pub fn respawn(&mut self, scspd: &Path) -> Result<(), Error> {
+        let out = fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .map_err(|e| Error::Setup(e.to_string()))?;
+        let err = out.try_clone().map_err(|e| Error::Setup(e.to_string()))?;
+        self.child = Command::new(scspd)
+            .arg("-d")
+            .arg("-f")
+            .arg(&self.config)
+            .arg("-s")
+            .arg(&self.socket)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| Error::Setup(format!("cannot start {}: {e}", scspd.display())))?;
+        self.started = Instant::now();
+        Ok(())
+    }
+
     /// Wait until the socket answers (at most 10 s).
     pub fn wait_ready(&mut self) -> Result<Client, Error> {
         let deadline = Instant::now() + Duration::from_secs(10);

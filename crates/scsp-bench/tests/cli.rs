@@ -155,3 +155,42 @@ fn lab_short_scenario_converges_to_the_ground_truth() {
     assert_eq!(v["aligned_links"], 4, "{v}");
     assert!(v["relay"]["dropped"].as_u64().unwrap() > 0, "{v}");
 }
+
+/// The fault lab's restart, on a small scale: the middle server of a
+/// line is killed with SIGKILL while the group churns, its local server goes on changing its
+/// table for the 3 s it is down, and hands the table over 0.3 s after the restart. At the end
+/// every cache is the truth (nothing lost, stale or resurrected, the deletions made while down
+/// included).
+#[test]
+fn lab_restart_with_changes_while_down_ends_at_the_ground_truth() {
+    let out = run(&[
+        "--json",
+        "lab",
+        "--servers",
+        "3",
+        "--topology",
+        "line",
+        "--entries",
+        "50",
+        "--rate",
+        "5",
+        "--churn",
+        "8",
+        "--keep",
+        "15",
+        "--settle",
+        "30",
+        "--restart",
+        "1:2:3:0.3",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    for k in ["lost", "stale", "resurrected", "unknown"] {
+        assert_eq!(v["end"][k], 0, "{k}: {v}");
+    }
+    assert!(v["converged_faults_on_s"].is_number(), "{v}");
+    // Server 1 held about 50 entries and made about 15 changes while down.
+    let h = &v["handed_over"];
+    assert!(h["entries"].as_u64().unwrap() >= 40, "{v}");
+    assert!(h["unchanged"].as_u64().unwrap() >= 30, "{v}");
+    assert!(v["restarts"] == 1, "{v}");
+}

@@ -207,23 +207,24 @@ fn without_a_grace_time_unclaimed_entries_stay() {
     assert_eq!(b.server.cache().live(), 3);
 }
 
-/// A server started with a sequence floor (scspd gives the seconds since 2000 at its start)
-/// numbers its new entries from the floor, before alignment and after: an earlier incarnation
-/// may have left an instance of the same key under -2^31+1, with other data, at servers that no
-/// DCS it has met holds (beyond a partition). B.2.0.2: after a restart, a number "unique
-/// within the SG".
+/// A server started with a sequence floor (scspd gives the seconds since 2000 at its start).
+/// Before any DCS has been Aligned with it, a new entry is numbered -2^31+1, unconfirmed: an
+/// instance of ours from before a restart may still come back from a DCS, and one with the same
+/// data is then adopted under its number rather than renumbered. Once a DCS has been Aligned
+/// without holding it, only servers out of reach (beyond a partition) can hold one: the floor.
+/// B.2.0.2: after a restart, a number "unique within the SG".
 #[test]
 fn b_2_0_2_numbers_after_a_restart_start_at_the_floor() {
     const FLOOR: u32 = 5000;
     let mut b = Bench::new(1, 2).with_config(|c| c.seq_floor = FLOOR);
     b.server.link_up(b.now, b.dcs);
     let s = b.server.originate(b.now, b"early", data(b"new")).unwrap();
-    assert_eq!(s, FLOOR, "before any alignment");
+    assert_eq!(s, SEQ_FIRST, "before any alignment: unconfirmed, adoptable");
     let s = b.server.originate(b.now, b"early", data(b"newer")).unwrap();
-    assert_eq!(s, FLOOR + 1, "an update of our own entry steps on");
+    assert_eq!(s, FLOOR, "a change of an unconfirmed entry: the floor");
     b.bring_to_aligned();
     let s = b.server.originate(b.now, b"late", data(b"x")).unwrap();
-    assert_eq!(s, FLOOR, "Aligned: still from the floor");
+    assert_eq!(s, FLOOR, "after an alignment: the floor");
     // No floor (the default): the RFC's -2^31+1.
     let mut b = Bench::new(1, 2);
     b.bring_to_aligned();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use scspd::client::Client;
-use scspd::proto::{Notify, Request, Response};
+use scspd::proto::{EntryView, KeyData, Notify, Request, Response};
 use serde_json::json;
 
 use super::relay::{Impairment, Relay};
@@ -74,6 +74,12 @@ pub struct Args {
     /// from FROM to TO seconds after the churn starts. Repeatable.
     #[arg(long = "partition", value_parser = parse_partition)]
     partitions: Vec<Partition>,
+    /// A restart `S:AT:DOWN:HANDOVER`: server S is killed (SIGKILL) AT seconds after the churn
+    /// starts and started again DOWN seconds later; its local server, which goes on changing its
+    /// table meanwhile, hands the whole table over HANDOVER seconds after the restart (0: as soon
+    /// as the socket answers). Reported: entries renumbered although unchanged. Repeatable.
+    #[arg(long = "restart", value_parser = parse_restart)]
+    restarts: Vec<RestartSpec>,
     /// Entries each server originates before the churn.
     #[arg(long, default_value_t = 400)]
     entries: u32,
@@ -114,6 +120,34 @@ pub struct Partition {
     b: usize,
     from: f64,
     to: f64,
+}
+
+/// A scheduled restart of one server.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RestartSpec {
+    server: usize,
+    at: f64,
+    down: f64,
+    handover: f64,
+}
+
+fn parse_restart(s: &str) -> Result<RestartSpec, String> {
+    let bad = || format!("{s:?}: expected S:AT:DOWN:HANDOVER, e.g. 2:10:10:0.3");
+    let v: Vec<&str> = s.split(':').collect();
+    let [server, at, down, handover] = v[..] else {
+        return Err(bad());
+    };
+    let f = |x: &str| x.trim().parse::<f64>().map_err(|_| bad());
+    let r = RestartSpec {
+        server: server.trim().parse().map_err(|_| bad())?,
+        at: f(at)?,
+        down: f(down)?,
+        handover: f(handover)?,
+    };
+    if !(r.at >= 0.0 && r.down > 0.0 && r.handover >= 0.0) {
+        return Err(bad());
+    }
+    Ok(r)
 }
 
 fn parse_partition(s: &str) -> Result<Partition, String> {
@@ -198,6 +232,11 @@ struct Change {
     key: String,
     /// The sequence number scspd gave the new instance; `None` for a deletion.
     seq: Option<u32>,
+    /// Made while the server was down, not yet handed over.
+    pending: bool,
+    /// Handed over after a restart: its time is the handover's, its number the one the
+    /// originator holds at the end.
+    handed: bool,
 }
 
 /// A notification seen by a server's local server, reduced to what the oracle needs.
@@ -267,24 +306,47 @@ fn listen(mut c: Client, name: &str) -> Result<SeenLog, String> {
     }
 }
 
-/// How each server's cache differs from the truth, summed over the servers.
+/// Every server's cache, `show cache`.
+fn caches(clients: &mut [Client]) -> Result<Vec<Vec<EntryView>>, Error> {
+    clients
+        .iter_mut()
+        .map(|c| {
+            match c.request(Request::ShowCache {
+                server: SERVER.into(),
+            }) {
+                Ok(Response::Cache { entries }) => Ok(entries),
+                Ok(other) => Err(Error::Daemon(format!("unexpected reply {other:?}"))),
+                Err(e) => Err(Error::Daemon(format!("show cache: {e}"))),
+            }
+        })
+        .collect()
+}
+
+/// The number each originator holds its own entries under: the instance every server must
+/// hold (after a handover the originator numbers its entries itself).
+fn origin_seqs(caches: &[Vec<EntryView>]) -> HashMap<String, u32> {
+    caches
+        .iter()
+        .flatten()
+        .filter(|e| e.local)
+        .map(|e| (e.key.clone(), e.seq))
+        .collect()
+}
+
+/// How each server's cache differs from the truth (its data; the instance its originator
+/// holds), summed over the servers.
 fn differences(clients: &mut [Client], ids: &[String], truth: &Truth) -> Result<Tally, Error> {
+    let caches = caches(clients)?;
+    let seqs = origin_seqs(&caches);
     let mut t = Tally::default();
     let deleted_or_unknown = |key: &str| !truth.contains_key(key);
-    for c in clients.iter_mut() {
-        let entries = match c.request(Request::ShowCache {
-            server: SERVER.into(),
-        }) {
-            Ok(Response::Cache { entries }) => entries,
-            Ok(other) => return Err(Error::Daemon(format!("unexpected reply {other:?}"))),
-            Err(e) => return Err(Error::Daemon(format!("show cache: {e}"))),
-        };
+    for entries in &caches {
         let mut held = HashSet::new();
-        for e in &entries {
+        for e in entries {
             match truth.get(&e.key) {
-                Some((o, seq, data)) if ids[*o] == e.originator => {
+                Some((o, _, data)) if ids[*o] == e.originator => {
                     held.insert(e.key.as_str());
-                    if e.seq != *seq || e.data != *data {
+                    if seqs.get(&e.key) != Some(&e.seq) || e.data != *data {
                         t.stale += 1;
                     }
                 }
@@ -354,6 +416,11 @@ fn lags(changes: &[Change], logs: &[SeenLog], n: usize) -> Vec<f64> {
     };
     let mut out = Vec::new();
     for c in changes {
+        if c.pending {
+            // Made while its server was down and never handed over.
+            out.extend(std::iter::repeat_n(f64::INFINITY, n.saturating_sub(1)));
+            continue;
+        }
         for (s, keys) in by_key.iter().enumerate().take(n) {
             if s == c.origin {
                 continue;
@@ -404,6 +471,27 @@ struct Workload {
     next_key: Vec<u32>,
     version: u32,
     rng: ChaCha8Rng,
+    /// The server is down: its local server changes its table only.
+    offline: Vec<bool>,
+    /// Keys a local server changed while its server was down.
+    changed_offline: Vec<HashSet<String>>,
+    /// Entries handed over unchanged, with their number from before the kill.
+    watch: Vec<(String, u32)>,
+    /// Entries handed over.
+    handed_over: u64,
+}
+
+/// What a handover after a restart did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+struct HandoverTally {
+    /// Entries handed over.
+    entries: u64,
+    /// Of those unchanged while the server was down, how many got another sequence number.
+    renumbered: u64,
+    /// Unchanged entries.
+    unchanged: u64,
+    /// Up to ten renumbered entries: key, number before, number after.
+    examples: Vec<String>,
 }
 
 impl Workload {
@@ -415,11 +503,102 @@ impl Workload {
             next_key: vec![0; n],
             version: 0,
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5c5b_1ab0),
+            offline: vec![false; n],
+            changed_offline: vec![HashSet::new(); n],
+            watch: Vec::new(),
+            handed_over: 0,
+        }
+    }
+
+    /// Server `s` is back: its local server hands its whole table over (`handover`), then reads
+    /// back the numbers scspd gave. Changes made while it was down take the handover's time and
+    /// numbers.
+    fn handover(&mut self, c: &mut Client, s: usize) -> Result<(), Error> {
+        let at = Instant::now();
+        let entries: Vec<KeyData> = self.own[s]
+            .iter()
+            .filter_map(|k| {
+                self.truth.get(k).map(|(_, _, data)| KeyData {
+                    key: k.clone(),
+                    data: data.clone(),
+                    seq: None,
+                })
+            })
+            .collect();
+        let n = entries.len() as u64;
+        match c.request(Request::Handover {
+            server: SERVER.into(),
+            entries,
+        }) {
+            Ok(Response::Loaded { errors, .. }) if errors.is_empty() => {}
+            Ok(other) => return Err(Error::Daemon(format!("handover: {other:?}"))),
+            Err(e) => return Err(Error::Daemon(format!("handover: {e}"))),
+        }
+        // Unchanged entries: their number before the kill, compared at the end with the one
+        // they settle under (the originator may adopt its old number only once a DCS shows it).
+        for k in &self.own[s] {
+            if !self.changed_offline[s].contains(k)
+                && let Some(v) = self.truth.get(k)
+            {
+                self.watch.push((k.clone(), v.1));
+            }
+        }
+        for ch in self
+            .changes
+            .iter_mut()
+            .filter(|c| c.pending && c.origin == s)
+        {
+            ch.pending = false;
+            ch.handed = true;
+            ch.at = at;
+        }
+        self.changed_offline[s].clear();
+        self.handed_over += n;
+        Ok(())
+    }
+
+    /// After the run: the numbers the originators hold (`seqs`) settle the changes handed over
+    /// (the instance each must reach) and count the unchanged entries renumbered.
+    fn settle(&mut self, seqs: &HashMap<String, u32>) -> HandoverTally {
+        for ch in self.changes.iter_mut().filter(|c| c.handed) {
+            if ch.seq.is_some() {
+                // Deleted later while down: reached with the deletion.
+                ch.seq = Some(seqs.get(&ch.key).copied().unwrap_or(u32::MAX));
+            }
+        }
+        let moved: Vec<String> = self
+            .watch
+            .iter()
+            .filter_map(|(k, old)| {
+                let now = seqs.get(k)?;
+                (now != old).then(|| format!("{k}:{old:#x}->{now:#x}"))
+            })
+            .collect();
+        HandoverTally {
+            entries: self.handed_over,
+            unchanged: self.watch.len() as u64,
+            renumbered: moved.len() as u64,
+            examples: moved.into_iter().take(10).collect(),
         }
     }
 
     fn add(&mut self, c: &mut Client, s: usize, key: String, data: String) -> Result<(), Error> {
         let at = Instant::now();
+        if self.offline[s] {
+            self.changed_offline[s].insert(key.clone());
+            if self.truth.insert(key.clone(), (s, 0, data)).is_none() {
+                self.own[s].push(key.clone());
+            }
+            self.changes.push(Change {
+                at,
+                origin: s,
+                key,
+                seq: Some(0),
+                pending: true,
+                handed: false,
+            });
+            return Ok(());
+        }
         let seq = match c.request(Request::Add {
             server: SERVER.into(),
             key: key.clone(),
@@ -437,6 +616,8 @@ impl Workload {
             origin: s,
             key,
             seq: Some(seq),
+            pending: false,
+            handed: false,
         });
         Ok(())
     }
@@ -466,17 +647,24 @@ impl Workload {
         }
         let key = self.own[s].swap_remove(i);
         let at = Instant::now();
-        c.request(Request::Del {
-            server: SERVER.into(),
-            key: key.clone(),
-        })
-        .map_err(|e| Error::Daemon(format!("del: {e}")))?;
+        let pending = self.offline[s];
+        if pending {
+            self.changed_offline[s].insert(key.clone());
+        } else {
+            c.request(Request::Del {
+                server: SERVER.into(),
+                key: key.clone(),
+            })
+            .map_err(|e| Error::Daemon(format!("del: {e}")))?;
+        }
         self.truth.remove(&key);
         self.changes.push(Change {
             at,
             origin: s,
             key,
             seq: None,
+            pending,
+            handed: false,
         });
         Ok(())
     }
@@ -530,6 +718,14 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
             return Err(Error::Setup(format!(
                 "--partition {}-{}: no such link in this topology",
                 p.a, p.b
+            )));
+        }
+    }
+    for r in &a.restarts {
+        if r.server >= n {
+            return Err(Error::Setup(format!(
+                "--restart {}: no such server (0..{n})",
+                r.server
             )));
         }
     }
@@ -608,10 +804,13 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
         ));
     }
     w.changes.clear();
-    let listeners = daemons
+    let mut listeners = daemons
         .iter()
-        .map(Listener::start)
+        .map(|d| Listener::start(d).map(Some))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut logs: Vec<SeenLog> = vec![Vec::new(); n];
+    // Per restart: 0 to come, 1 down, 2 restarted and waiting to hand over, 3 done.
+    let mut phase = vec![0u8; a.restarts.len()];
 
     // 2. Churn, faults on.
     let relay_counts = |relays: &[Relay]| {
@@ -656,8 +855,53 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
         }
         cut = now;
     };
+    // Kill, restart and hand over on the restarts' schedule (also after the churn).
+    let mut restarts = |el: f64,
+                        w: &mut Workload,
+                        daemons: &mut [Daemon],
+                        ops: &mut [Client],
+                        polls: &mut [Client],
+                        listeners: &mut [Option<Listener>],
+                        logs: &mut [SeenLog]|
+     -> Result<bool, Error> {
+        let mut pending = false;
+        for (r, ph) in a.restarts.iter().zip(phase.iter_mut()) {
+            let s = r.server;
+            if *ph == 0 && el >= r.at {
+                daemons[s].kill();
+                if let Some(l) = listeners[s].take() {
+                    logs[s].extend(l.stop()?);
+                }
+                w.offline[s] = true;
+                *ph = 1;
+            }
+            if *ph == 1 && el >= r.at + r.down {
+                daemons[s].respawn(&scspd)?;
+                ops[s] = daemons[s].wait_ready()?;
+                polls[s] = daemons[s].connect()?;
+                *ph = 2;
+            }
+            if *ph == 2 && el >= r.at + r.down + r.handover {
+                w.offline[s] = false;
+                w.handover(&mut ops[s], s)?;
+                listeners[s] = Some(Listener::start(&daemons[s])?);
+                *ph = 3;
+            }
+            pending |= *ph < 3;
+        }
+        Ok(pending)
+    };
     loop {
         let el = start.elapsed();
+        restarts(
+            el.as_secs_f64(),
+            &mut w,
+            &mut daemons,
+            &mut ops,
+            &mut polls,
+            &mut listeners,
+            &mut logs,
+        )?;
         if el >= churn {
             break;
         }
@@ -682,6 +926,19 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     let mut converged_on = None;
     loop {
         let el = churn_end.elapsed();
+        let waiting = restarts(
+            start.elapsed().as_secs_f64(),
+            &mut w,
+            &mut daemons,
+            &mut ops,
+            &mut polls,
+            &mut listeners,
+            &mut logs,
+        )?;
+        if waiting {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
         if differences(&mut polls, &ids, &w.truth)?.clean() {
             converged_on = Some(el.as_secs_f64());
             break;
@@ -723,10 +980,13 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
             retransmits += d.retransmits;
         }
     }
-    let logs = listeners
-        .into_iter()
-        .map(Listener::stop)
-        .collect::<Result<Vec<_>, _>>()?;
+    for (s, l) in listeners.into_iter().enumerate() {
+        if let Some(l) = l {
+            logs[s].extend(l.stop()?);
+        }
+    }
+    let restarted = w.settle(&origin_seqs(&caches(&mut polls)?));
+    let renumbered = restarted.renumbered;
     let lag = lags(&w.changes, &logs, n);
     let unreached = lag.iter().filter(|l| l.is_infinite()).count();
     let (p50, p99, max) = (
@@ -748,7 +1008,8 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     let line = format!(
         "lab servers={n} topology={:?} loss={} delay={}ms dup={} reorder={} churn={}s rate={}/s \
          changes={} lag_p50={} lag_p99={} lag_max={} unreached={unreached} converged_faults_on={} \
-         converged_faults_off={} lost={} stale={} resurrected={} unknown={} aligned_links={aligned}/{} \
+         converged_faults_off={} lost={} stale={} resurrected={} unknown={} renumbered={renumbered} \
+         aligned_links={aligned}/{} \
          retransmits={retransmits} relay_dropped={dropped}/{received} \
          target[lag_p99<={TARGET_LAG_P99_S}s]={} target[converge_on<={TARGET_CONVERGE_ON_S}s]={} \
          target[converge_off<={TARGET_CONVERGE_OFF_S}s]={} target[nothing_lost_or_resurrected]={}",
@@ -797,6 +1058,9 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
         "converged_faults_on_s": converged_on,
         "converged_faults_off_s": converged_off,
         "end": end,
+        "restarts": a.restarts.len(),
+        "handed_over": restarted,
+        "renumbered": renumbered,
         "aligned_links": aligned,
         "dcs_sessions": 2 * links.len(),
         "retransmits": retransmits,
@@ -856,18 +1120,24 @@ mod tests {
                 origin: 0,
                 key: "k".into(),
                 seq: Some(5),
+                pending: false,
+                handed: false,
             },
             Change {
                 at: t0 + s(1),
                 origin: 0,
                 key: "d".into(),
                 seq: None,
+                pending: false,
+                handed: false,
             },
             Change {
                 at: t0 + s(1),
                 origin: 0,
                 key: "never".into(),
                 seq: Some(2),
+                pending: false,
+                handed: false,
             },
         ];
         // Server 1 sees an older instance of k, then a newer one at 3 s; the deletion of d at 4 s.
@@ -892,12 +1162,16 @@ mod tests {
                 origin: 0,
                 key: "x".into(),
                 seq: Some(1),
+                pending: false,
+                handed: false,
             },
             Change {
                 at: t0 + s(2),
                 origin: 0,
                 key: "x".into(),
                 seq: None,
+                pending: false,
+                handed: false,
             },
         ];
         let held = vec![(t0 + s(1), "x".to_string(), Seen::Holds(1))];

@@ -569,6 +569,7 @@ impl Server {
         };
         if to == CaState::Aligned {
             d.stats.alignments += 1;
+            self.some_aligned = true;
         }
         self.events
             .push_back(crate::event::Event::Trace(crate::event::Trace::Ca {

@@ -99,6 +99,12 @@ impl Server {
             Some(e) if e.owned() => self.floored(seq::next_csa(e.seq, 1)),
             Some(e) => self.floored(seq::next_csa(e.seq, self.cfg.restart_seq_step)),
             None if self.cache.len() >= self.cfg.max_entries => return Err(LocalError::Full),
+            // Before any alignment since the start, an instance of ours from before a restart may
+            // still come back from a DCS: -2^31+1, unconfirmed, so that one with the same data is
+            // adopted under its number (and one with other data superseded, above the floor).
+            // Once a DCS has been Aligned and did not hold it, only servers out of reach can:
+            // the floor, above anything an earlier incarnation numbered.
+            None if !self.some_aligned => NextSeq::Next(SEQ_FIRST),
             None => self.floored(NextSeq::Next(SEQ_FIRST)),
         };
         // Numbered without knowing whether an earlier incarnation of this server left an instance

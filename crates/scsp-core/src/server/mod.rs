@@ -105,6 +105,8 @@ pub struct Server {
     authoritative: bool,
     /// The next cryptographic sequence number of the replay extension ([`replay`]).
     replay_seq: u64,
+    /// A DCS has been Aligned with us since the start ([`ServerConfig::seq_floor`]).
+    some_aligned: bool,
     /// When the entries carrying our Originator ID that no local server has claimed since this
     /// server started are withdrawn ([`ServerConfig::orphan_grace`]); armed at the first input.
     grace_at: Option<Time>,
@@ -190,6 +192,7 @@ impl Server {
             dcs: Vec::new(),
             authoritative: false,
             replay_seq,
+            some_aligned: false,
             grace_at: None,
             max_record,
             wrapping: Vec::new(),
