@@ -145,6 +145,10 @@ pub enum Request {
     },
     /// Reload the configuration file (as SIGHUP does).
     Reload,
+    /// The daemon's metrics, in the OpenMetrics text format (what the `Metrics` endpoint serves).
+    ShowMetrics,
+    /// The daemon itself: version, pid, uptime, configuration, the last reload, failed servers.
+    ShowStatus,
 }
 
 /// A key and its data, hex.
@@ -290,10 +294,71 @@ pub enum Response {
         /// The entries as they were.
         entries: Vec<EntryView>,
     },
+    /// For [`Request::ShowMetrics`].
+    Metrics {
+        /// The OpenMetrics text exposition, `# EOF` included.
+        text: String,
+    },
+    /// For [`Request::ShowStatus`].
+    Status {
+        /// The daemon's status.
+        status: StatusView,
+    },
+}
+
+/// The daemon as `show status` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// scspd's version.
+    pub version: String,
+    /// Process ID.
+    pub pid: u32,
+    /// When the daemon started, seconds since the UNIX epoch.
+    pub started: u64,
+    /// Seconds since the start.
+    pub uptime_s: u64,
+    /// The configuration file (as given on the command line).
+    pub config: String,
+    /// The client socket.
+    pub socket: String,
+    /// Where the metrics endpoint listens, when it is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<String>,
+    /// Servers running.
+    pub servers_running: u32,
+    /// The last reload, if there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reload: Option<ReloadView>,
+    /// Servers configured that are not running (failed to start, or stopped), with why.
+    #[serde(default)]
+    pub failed: Vec<FailedView>,
+}
+
+/// A reload as `show status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadView {
+    /// When it ended, seconds since the UNIX epoch.
+    pub at: u64,
+    /// Whether the new configuration was applied whole.
+    pub ok: bool,
+    /// What went wrong (`file:line:col: message` lines, or servers that could not start).
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// A configured server that is not running.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedView {
+    /// Server name.
+    pub name: String,
+    /// Why it is not running.
+    pub error: String,
+    /// Since when, seconds since the UNIX epoch.
+    pub since: u64,
 }
 
 /// A server as `show servers` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerView {
     /// Name in the configuration.
     pub name: String,
@@ -327,6 +392,16 @@ pub struct ServerView {
     /// For an ATMARP server, its `ATMARPFormat`: "harp", "draft-00" or "draft-01".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub atmarp_format: Option<String>,
+    /// "running", "failed" (configured, could not start) or "stopped" (its task ended).
+    #[serde(default = "running")]
+    pub state: String,
+    /// Why a failed or stopped server is not running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn running() -> String {
+    "running".to_owned()
 }
 
 /// A DCS as `show dcs` prints it.
@@ -358,6 +433,10 @@ pub struct DcsView {
     pub rexmit_queue: u64,
     /// CSAs still wanted from the DCS.
     pub crl: u64,
+    /// Seconds since the DCS was last Aligned, or since it was configured if it never was;
+    /// absent while it is Aligned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unaligned_s: Option<u64>,
     /// Full counters.
     pub stats: serde_json::Value,
 }

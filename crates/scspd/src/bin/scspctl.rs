@@ -1,6 +1,11 @@
 //! `scspctl`: the operator's tool for a running scspd (see docs/client-protocol.md).
 #![forbid(unsafe_code)]
 
+#[path = "scspctl/check.rs"]
+mod check;
+#[path = "scspctl/status.rs"]
+mod status;
+
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
@@ -96,6 +101,17 @@ enum Command {
     Dump,
     /// Make scspd reload its configuration file (as SIGHUP does).
     Reload,
+    /// One line and a Nagios exit status for monitoring: 0 every DCS Aligned; 1 some DCS not
+    /// Aligned for less than --warn-after; 2 some DCS not Aligned for that long, a server not
+    /// running, or scspd not answering; 3 no such server.
+    Check {
+        /// Only this server.
+        server: Option<String>,
+        /// Seconds a DCS may stay out of Aligned (since it left Aligned, or since it was
+        /// configured) before the check is CRITICAL rather than WARNING.
+        #[arg(long, value_name = "SECONDS", default_value_t = check::DEFAULT_WARN_AFTER)]
+        warn_after: u64,
+    },
     /// Attach to a server as its local server and print cache changes as they happen.
     ///
     /// Only one client can be attached to a server at a time.
@@ -132,6 +148,14 @@ enum Show {
         /// Server name.
         server: String,
         /// Print JSON (full data).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The metrics, in the OpenMetrics text format (the figures the Metrics endpoint serves).
+    Metrics,
+    /// The daemon: version, pid, uptime, configuration, the last reload, servers not running.
+    Status {
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -187,6 +211,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    if let Command::Check { server, warn_after } = &cli.command {
+        return check::run(&cli.socket, server.as_deref(), *warn_after);
+    }
     let (msg, code) = match run(cli) {
         Ok(()) => return ExitCode::SUCCESS,
         Err(Failure::Refused(m)) => (m, 1),
@@ -260,6 +287,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             other => Err(unexpected(&other)),
         },
+        Command::Check { .. } => Ok(()),
+        Command::Show(Show::Metrics) => {
+            match connect(&cli.socket)?.request(Request::ShowMetrics)? {
+                Response::Metrics { text } => out(&text),
+                other => Err(unexpected(&other)),
+            }
+        }
+        Command::Show(Show::Status { json }) => {
+            match connect(&cli.socket)?.request(Request::ShowStatus)? {
+                Response::Status { status } if json => out_json(&status),
+                Response::Status { status } => out(&status::text(&status)),
+                other => Err(unexpected(&other)),
+            }
+        }
         Command::Reload => match connect(&cli.socket)?.request(Request::Reload)? {
             Response::Done => out("configuration reloaded\n"),
             other => Err(unexpected(&other)),
@@ -851,7 +892,9 @@ fn servers_table(servers: &[ServerView]) -> String {
             if s.client_attached { "attached" } else { "-" }.into(),
         ]);
     }
-    t.render()
+    let mut text = t.render();
+    text.push_str(&status::not_running(servers));
+    text
 }
 
 fn dcs_table(dcs: &[DcsView]) -> String {

@@ -148,6 +148,8 @@ pub enum ServerCmd {
     },
     /// The text of the debugging dump for this server.
     Dump(oneshot::Sender<String>),
+    /// The figures of a metrics scrape.
+    Metrics(oneshot::Sender<super::metrics::ServerSample>),
     /// A reload kept the server: apply its new DCS list.
     Reconfigure {
         /// The new DCSs.
@@ -230,6 +232,8 @@ struct Task {
     buf: Vec<u8>,
     /// The protocol profile: typed records, decoded views, local rules.
     profile: Profiled,
+    /// What the metrics show beyond the core's counters.
+    obs: super::metrics::Observer,
 }
 
 /// Start the task of `plan` on `socket` (bound already). `carry`: entries originated here by a
@@ -281,6 +285,7 @@ pub fn spawn(
         last_timeout: None,
         buf: vec![0u8; DATAGRAM_MAX],
         profile,
+        obs: Default::default(),
     };
     task.update_learn_events();
     for d in &plan.dcs {
@@ -324,12 +329,14 @@ impl Task {
         self.by_addr.insert(plan.peer, id);
         let label = id_text(&plan.core.id);
         self.peers.insert(id, Peer { plan, label });
+        self.obs.added(id, now);
         self.server.link_up(now, id);
     }
 
     fn remove_peer(&mut self, now: scsp_core::Time, id: DcsId) {
         self.server.remove_dcs(now, id);
         self.limit.forget(id);
+        self.obs.removed(id);
         if let Some(p) = self.peers.remove(&id)
             && self.by_addr.get(&p.plan.peer) == Some(&id)
         {
@@ -694,6 +701,7 @@ impl Task {
     }
 
     fn trace(&mut self, t: Trace) {
+        self.obs.trace(self.now(), &t);
         let flags = self.shared.tracer.flags();
         match t {
             Trace::Hello {
@@ -1015,6 +1023,8 @@ impl Task {
             profile: self.profile.name().to_owned(),
             atmarp_format: (p.core.protocol_id == crate::config::Protocol::ATMARP.id)
                 .then(|| crate::config::atmarp_format_name(p.options.atmarp_layout).to_owned()),
+            state: "running".to_owned(),
+            error: None,
         }
     }
 
@@ -1039,6 +1049,7 @@ impl Task {
                     retransmits: s.ca_retransmits + s.csus_retransmits + s.csa_retransmits,
                     rexmit_queue: i.retransmit_queue as u64,
                     crl: i.csa_request_list as u64,
+                    unaligned_s: self.obs.unaligned_s(id, now),
                     stats: serde_json::to_value(s).unwrap_or_default(),
                 })
             })
@@ -1053,6 +1064,16 @@ impl Task {
             }
             ServerCmd::Dcs(r) => {
                 let _ = r.send(self.dcs_views());
+            }
+            ServerCmd::Metrics(r) => {
+                let base = super::metrics::ServerSample {
+                    name: self.name.clone(),
+                    dropped_unknown: self.dropped_unknown,
+                    client_attached: self.client.is_some(),
+                    ..Default::default()
+                };
+                let peers = self.peers.iter().map(|(&id, p)| (id, p.label.as_str()));
+                let _ = r.send(self.obs.sample(&self.server, peers, now, base));
             }
             ServerCmd::Cache(r) => {
                 let _ = r.send(self.entries());
