@@ -88,7 +88,9 @@ fn exhaustive(r: &Request, s: &Response, n: &Notify, c: ErrorCode) {
         | Request::Attach { .. }
         | Request::Handover { .. }
         | Request::Confirm { .. }
-        | Request::Reload => {}
+        | Request::Reload
+        | Request::ShowMetrics
+        | Request::ShowStatus => {}
     }
     match s {
         Response::Done
@@ -100,7 +102,9 @@ fn exhaustive(r: &Request, s: &Response, n: &Notify, c: ErrorCode) {
         | Response::Dump { .. }
         | Response::Attached { .. }
         | Response::RecordAdded { .. }
-        | Response::RecordsDeleted { .. } => {}
+        | Response::RecordsDeleted { .. }
+        | Response::Metrics { .. }
+        | Response::Status { .. } => {}
     }
     match n {
         Notify::Learned { .. }
@@ -198,6 +202,8 @@ fn every_message_kind_and_code_is_documented() {
         "attach",
         "confirm",
         "reload",
+        "show_metrics",
+        "show_status",
     ] {
         assert!(ops.iter().any(|o| o == op), "no example of request {op}");
         assert!(DOC.contains(&format!("### {op}\n")), "no section for {op}");
@@ -213,6 +219,8 @@ fn every_message_kind_and_code_is_documented() {
         "attached",
         "record_added",
         "records_deleted",
+        "metrics",
+        "status",
     ] {
         assert!(
             kinds.iter().any(|k| k == kind),

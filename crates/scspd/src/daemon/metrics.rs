@@ -328,18 +328,9 @@ pub async fn gather(ctx: &Ctx) -> Gathered {
     g
 }
 
-/// Label values: `\`, `"` and newlines escaped (the encoder writes them as given).
+/// A label value (the encoder escapes `\\`, `"` and newlines itself).
 fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => o.push_str("\\\\"),
-            '"' => o.push_str("\\\""),
-            '\n' => o.push_str("\\n"),
-            c => o.push(c),
-        }
-    }
-    o
+    s.to_owned()
 }
 
 type Labels = Vec<(&'static str, String)>;
