@@ -596,11 +596,7 @@ impl Collector for Gathered {
         )?;
         for (dir, name) in [(true, "received"), (false, "sent")] {
             let counts = |d: &DcsSample| {
-                if dir {
-                    d.stats.rx.clone()
-                } else {
-                    d.stats.tx.clone()
-                }
+                if dir { d.stats.rx } else { d.stats.tx }
             };
             rows.clear();
             for (s, d) in &dcs {
