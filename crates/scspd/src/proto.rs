@@ -437,6 +437,27 @@ pub struct DcsView {
     /// absent while it is Aligned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unaligned_s: Option<u64>,
+    /// Seconds since a Hello from the DCS was last accepted (absent: none since the DCS was
+    /// configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_hello_s: Option<u64>,
+    /// Milliseconds before the Hello FSM declares the DCS dead if nothing more is heard (only
+    /// while the Hello FSM is Unidirectional or Bidirectional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_in_ms: Option<u64>,
+    /// Why the DCS last went down (its Hello FSM left Bidirectional, or its CA FSM left Aligned
+    /// on its own), with the FSM's new state and cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_down: Option<String>,
+    /// Seconds since it went down then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_down_s: Option<u64>,
+    /// Times the CA FSM left Aligned.
+    #[serde(default)]
+    pub flaps: u64,
+    /// Smoothed round-trip time to the DCS, microseconds, once measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub srtt_us: Option<u64>,
     /// Full counters.
     pub stats: serde_json::Value,
 }

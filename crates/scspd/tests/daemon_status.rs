@@ -150,3 +150,51 @@ fn check_exit_codes_follow_the_dcs() {
     let o = scspctl(&a.dir.path().join("missing.sock"), &["check"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn show_dcs_detail_follows_a_dcs_going_down_and_up() {
+    let (pa, pb) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"));
+    let a = Daemon::start("detailA", &server_conf("s_a", (1, pa), &[(2, pb)], ""));
+    let d = a.dcs("s_a").remove(0);
+    assert_eq!((d.last_hello_s, d.dead_in_ms, d.flaps), (None, None, 0));
+    assert!(d.last_down.is_none());
+    let b_conf = server_conf("s_a", (2, pb), &[(1, pa)], "");
+    let mut b = Daemon::start("detailB", &b_conf);
+    a.wait_until(15, "alignment", || a.dcs("s_a")[0].ca == "Aligned");
+    a.add("s_a", "01", "aa");
+    b.wait_until(10, "the entry", || b.cache("s_a").len() == 1);
+    a.wait_until(10, "an RTT", || a.dcs("s_a")[0].srtt_us.is_some());
+    let d = a.dcs("s_a").remove(0);
+    // HelloInt 1, HelloDead 3 on both sides: a Hello a second, dead 3.5 s after the last one.
+    assert!(d.last_hello_s.unwrap() <= 2, "{d:?}");
+    let left = d.dead_in_ms.unwrap();
+    assert!(left > 0 && left <= 3500, "{d:?}");
+    assert_eq!(d.flaps, 0);
+    assert!(d.last_down.is_none());
+
+    b.kill();
+    a.wait_until(15, "the DCS down", || {
+        a.dcs("s_a")[0].hello != "Bidirectional"
+    });
+    let d = a.dcs("s_a").remove(0);
+    assert_eq!(d.flaps, 1, "{d:?}");
+    let why = d.last_down.clone().unwrap();
+    assert!(why.starts_with("Hello "), "{why}");
+    assert!(d.last_down_s.unwrap() <= 2);
+    let text = scspctl_ok(&a.socket, &["show", "dcs", "s_a", "--detail"]);
+    assert!(
+        text.contains("server s_a DCS 127.0.0.2 (127.0.0.2:"),
+        "{text}"
+    );
+    assert!(text.contains("  flaps:           1\n"), "{text}");
+    assert!(text.contains(&format!(": {why}\n")), "{text}");
+
+    // B back: aligned again; the down is remembered, the flap counted once.
+    b = Daemon::start("detailB2", &b_conf);
+    a.wait_until(15, "alignment again", || a.dcs("s_a")[0].ca == "Aligned");
+    let d = a.dcs("s_a").remove(0);
+    assert_eq!(d.flaps, 1);
+    assert_eq!(d.last_down.as_deref(), Some(why.as_str()));
+    assert!(d.last_hello_s.unwrap() <= 2);
+    drop(b);
+}

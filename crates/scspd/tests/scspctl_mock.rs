@@ -136,6 +136,12 @@ fn show_servers_and_dcs_tables() {
         rexmit_queue: 1,
         crl: 0,
         unaligned_s: None,
+        last_hello_s: None,
+        dead_in_ms: None,
+        last_down: None,
+        last_down_s: None,
+        flaps: 0,
+        srtt_us: None,
         stats: serde_json::json!({}),
     };
     let (s, d) = (server.clone(), dcs.clone());

@@ -142,6 +142,10 @@ enum Show {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// A block per DCS: last Hello heard, dead timer, last down and why, flaps, RTT,
+        /// counters.
+        #[arg(long, conflicts_with = "json")]
+        detail: bool,
     },
     /// The cache of a server.
     Cache {
@@ -243,13 +247,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 out(&servers_table(&servers))
             }
         }
-        Command::Show(Show::Dcs { server, json }) => {
+        Command::Show(Show::Dcs {
+            server,
+            json,
+            detail,
+        }) => {
             let dcs = match connect(&cli.socket)?.request(Request::ShowDcs { server })? {
                 Response::Dcs { dcs } => dcs,
                 other => return Err(unexpected(&other)),
             };
             if json {
                 out_json(&dcs)
+            } else if detail {
+                out(&status::dcs_detail(&dcs))
             } else {
                 out(&dcs_table(&dcs))
             }

@@ -542,7 +542,9 @@ impl Task {
         match self.by_addr.get(&canonical(from)) {
             Some(&id) => {
                 let now = self.now();
+                let hellos = self.obs.before(&self.server, id, bytes);
                 self.server.handle_datagram(now, id, bytes);
+                self.obs.after(&self.server, id, now, bytes, hellos);
             }
             None => {
                 self.dropped_unknown += 1;
@@ -1035,6 +1037,7 @@ impl Task {
             .filter_map(|(&id, p)| {
                 let i = self.server.dcs_info(id)?;
                 let s = &i.stats;
+                let detail = self.obs.detail(&self.server, id, now);
                 Some(DcsView {
                     server: self.name.clone(),
                     id: p.label.clone(),
@@ -1050,6 +1053,12 @@ impl Task {
                     rexmit_queue: i.retransmit_queue as u64,
                     crl: i.csa_request_list as u64,
                     unaligned_s: self.obs.unaligned_s(id, now),
+                    last_hello_s: detail.last_hello_s,
+                    dead_in_ms: detail.dead_in_ms,
+                    last_down: detail.last_down,
+                    last_down_s: detail.last_down_s,
+                    flaps: detail.flaps,
+                    srtt_us: i.srtt_us,
                     stats: serde_json::to_value(s).unwrap_or_default(),
                 })
             })

@@ -165,6 +165,12 @@ mod tests {
             rexmit_queue: 0,
             crl: 0,
             unaligned_s,
+            last_hello_s: None,
+            dead_in_ms: None,
+            last_down: None,
+            last_down_s: None,
+            flaps: 0,
+            srtt_us: None,
             stats: serde_json::json!({}),
         }
     }

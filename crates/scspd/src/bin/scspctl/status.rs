@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use scspd::proto::{ServerView, StatusView};
+use scspd::proto::{DcsView, ServerView, StatusView};
 
 /// A time as `YYYY-MM-DDTHH:MM:SSZ` (UTC), from seconds since the epoch.
 pub fn utc(secs: u64) -> String {
@@ -98,6 +98,57 @@ pub fn not_running(servers: &[ServerView]) -> String {
             s.name,
             s.state,
             s.error.as_deref().unwrap_or("no reason given")
+        );
+    }
+    o
+}
+
+/// `show dcs --detail`: a block per DCS.
+pub fn dcs_detail(dcs: &[DcsView]) -> String {
+    let mut o = String::new();
+    for d in dcs {
+        let ago =
+            |s: Option<u64>| s.map_or_else(|| "never".to_owned(), |s| format!("{} ago", span(s)));
+        let _ = writeln!(o, "server {} DCS {} ({})", d.server, d.id, d.address);
+        let _ = writeln!(
+            o,
+            "  Hello:           {} for {}",
+            d.hello,
+            span(d.hello_since_s)
+        );
+        let _ = writeln!(o, "  CA:              {} for {}", d.ca, span(d.ca_since_s));
+        if let Some(s) = d.unaligned_s {
+            let _ = writeln!(o, "  not aligned for: {}", span(s));
+        }
+        let _ = writeln!(o, "  last Hello:      {}", ago(d.last_hello_s));
+        let dead = d.dead_in_ms.map_or_else(
+            || "not running".to_owned(),
+            |ms| format!("expires in {}.{:03} s", ms / 1000, ms % 1000),
+        );
+        let _ = writeln!(o, "  dead timer:      {dead}");
+        match (&d.last_down, d.last_down_s) {
+            (Some(why), Some(s)) => {
+                let _ = writeln!(o, "  last down:       {} ago: {why}", span(s));
+            }
+            _ => {
+                let _ = writeln!(o, "  last down:       never");
+            }
+        }
+        let _ = writeln!(o, "  flaps:           {}", d.flaps);
+        let rtt = d.srtt_us.map_or_else(
+            || "not measured".to_owned(),
+            |us| format!("{}.{:03} ms", us / 1000, us % 1000),
+        );
+        let _ = writeln!(o, "  RTT (smoothed):  {rtt}");
+        let _ = writeln!(
+            o,
+            "  messages:        {} in, {} out; {} errors, {} retransmissions",
+            d.rx_msgs, d.tx_msgs, d.errors, d.retransmits
+        );
+        let _ = writeln!(
+            o,
+            "  queues:          {} awaiting acknowledgement, {} wanted from the DCS",
+            d.rexmit_queue, d.crl
         );
     }
     o
