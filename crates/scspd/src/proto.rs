@@ -149,6 +149,42 @@ pub enum Request {
     ShowMetrics,
     /// The daemon itself: version, pid, uptime, configuration, the last reload, failed servers.
     ShowStatus,
+    /// Disable, enable or restart one DCS of a server.
+    DcsControl {
+        /// Server name.
+        server: String,
+        /// The DCS's ID, as `show dcs` writes it.
+        dcs: String,
+        /// What to do.
+        action: DcsAction,
+    },
+    /// Realign with one DCS of a server, or with every DCS of it.
+    Realign {
+        /// Server name.
+        server: String,
+        /// Only this DCS (its ID as `show dcs` writes it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dcs: Option<String>,
+    },
+    /// Set the counters of a server's DCSs (or of every server's) back to zero.
+    ClearCounters {
+        /// Only this server.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+    },
+}
+
+/// What [`Request::DcsControl`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DcsAction {
+    /// Take the DCS down and keep it down: no Hellos are sent to it, and what it sends is
+    /// dropped, until it is enabled or restarted.
+    Disable,
+    /// Bring a disabled DCS up again (its Hello FSM starts in Waiting).
+    Enable,
+    /// Take the DCS down and up again at once: new Hello and Cache Alignment sessions.
+    Restart,
 }
 
 /// A key and its data, hex.
@@ -458,6 +494,9 @@ pub struct DcsView {
     /// Smoothed round-trip time to the DCS, microseconds, once measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub srtt_us: Option<u64>,
+    /// Disabled by a client ([`Request::DcsControl`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
     /// Full counters.
     pub stats: serde_json::Value,
 }

@@ -90,7 +90,10 @@ fn exhaustive(r: &Request, s: &Response, n: &Notify, c: ErrorCode) {
         | Request::Confirm { .. }
         | Request::Reload
         | Request::ShowMetrics
-        | Request::ShowStatus => {}
+        | Request::ShowStatus
+        | Request::DcsControl { .. }
+        | Request::Realign { .. }
+        | Request::ClearCounters { .. } => {}
     }
     match s {
         Response::Done
@@ -204,6 +207,9 @@ fn every_message_kind_and_code_is_documented() {
         "reload",
         "show_metrics",
         "show_status",
+        "dcs_control",
+        "realign",
+        "clear_counters",
     ] {
         assert!(ops.iter().any(|o| o == op), "no example of request {op}");
         assert!(DOC.contains(&format!("### {op}\n")), "no section for {op}");

@@ -142,6 +142,7 @@ fn show_servers_and_dcs_tables() {
         last_down_s: None,
         flaps: 0,
         srtt_us: None,
+        disabled: false,
         stats: serde_json::json!({}),
     };
     let (s, d) = (server.clone(), dcs.clone());

@@ -1,6 +1,8 @@
 //! `scspctl`: the operator's tool for a running scspd (see docs/client-protocol.md).
 #![forbid(unsafe_code)]
 
+#[path = "scspctl/act.rs"]
+mod act;
 #[path = "scspctl/check.rs"]
 mod check;
 #[path = "scspctl/status.rs"]
@@ -105,13 +107,33 @@ enum Command {
     /// Aligned for less than --warn-after; 2 some DCS not Aligned for that long, a server not
     /// running, or scspd not answering; 3 no such server.
     Check {
-        /// Only this server.
+        /// Only this server (the others are not looked at).
         server: Option<String>,
         /// Seconds a DCS may stay out of Aligned (since it left Aligned, or since it was
         /// configured) before the check is CRITICAL rather than WARNING.
         #[arg(long, value_name = "SECONDS", default_value_t = check::DEFAULT_WARN_AFTER)]
         warn_after: u64,
     },
+    /// Disable, enable or restart one DCS of a server.
+    Dcs {
+        /// What to do.
+        action: act::DcsArg,
+        /// Server name.
+        server: String,
+        /// The DCS's ID, as `show dcs` writes it.
+        id: String,
+    },
+    /// Realign with one DCS of a server, or with all of them: their Hello and Cache Alignment
+    /// sessions start again (as `dcs restart`; disabled DCSs are left alone).
+    Realign {
+        /// Server name.
+        server: String,
+        /// Only this DCS.
+        id: Option<String>,
+    },
+    /// Clear counters.
+    #[command(subcommand)]
+    Clear(act::ClearCmd),
     /// Attach to a server as its local server and print cache changes as they happen.
     ///
     /// Only one client can be attached to a server at a time.
@@ -298,6 +320,39 @@ fn run(cli: Cli) -> Result<(), Failure> {
             other => Err(unexpected(&other)),
         },
         Command::Check { .. } => Ok(()),
+        Command::Dcs { action, server, id } => {
+            let req = Request::DcsControl {
+                server: server.clone(),
+                dcs: id.clone(),
+                action: action.action(),
+            };
+            match connect(&cli.socket)?.request(req)? {
+                Response::Done => out(&format!("server {server}: DCS {id} {}\n", action.done())),
+                other => Err(unexpected(&other)),
+            }
+        }
+        Command::Realign { server, id } => {
+            let req = Request::Realign {
+                server: server.clone(),
+                dcs: id.clone(),
+            };
+            match connect(&cli.socket)?.request(req)? {
+                Response::Done => out(&match id {
+                    Some(id) => format!("server {server}: realigning with DCS {id}\n"),
+                    None => format!("server {server}: realigning with every DCS\n"),
+                }),
+                other => Err(unexpected(&other)),
+            }
+        }
+        Command::Clear(act::ClearCmd::Counters { server }) => {
+            let req = Request::ClearCounters {
+                server: server.clone(),
+            };
+            match connect(&cli.socket)?.request(req)? {
+                Response::Done => out("counters cleared\n"),
+                other => Err(unexpected(&other)),
+            }
+        }
         Command::Show(Show::Metrics) => {
             match connect(&cli.socket)?.request(Request::ShowMetrics)? {
                 Response::Metrics { text } => out(&text),

@@ -635,6 +635,34 @@ impl Session {
                     status: self.ctx.status.view(running),
                 })
             }
+            Request::DcsControl {
+                server,
+                dcs,
+                action,
+            } => {
+                let op = super::metrics::Control::Dcs(dcs, action);
+                self.ask(&server, |reply| ServerCmd::Control { op, reply })
+                    .await??;
+                Ok(Response::Done)
+            }
+            Request::Realign { server, dcs } => {
+                let op = super::metrics::Control::Realign(dcs);
+                self.ask(&server, |reply| ServerCmd::Control { op, reply })
+                    .await??;
+                Ok(Response::Done)
+            }
+            Request::ClearCounters { server } => {
+                let names = match server {
+                    Some(n) => vec![n],
+                    None => self.names(),
+                };
+                for n in names {
+                    let op = super::metrics::Control::Clear;
+                    self.ask(&n, |reply| ServerCmd::Control { op, reply })
+                        .await??;
+                }
+                Ok(Response::Done)
+            }
             Request::Reload => {
                 let (reply, rx) = oneshot::channel();
                 let down = || err(ErrorCode::Refused, "the daemon is shutting down");

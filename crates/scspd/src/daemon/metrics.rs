@@ -17,7 +17,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _, NoLabelS
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
-use scsp_core::{CaState, DcsId, DcsStats, HelloState, Server, Time, Trace};
+use scsp_core::{CaState, DcsId, DcsStats, HelloState, MessageCounts, Server, Time, Trace};
 use tokio::sync::oneshot;
 
 use super::control::Ctx;
@@ -104,6 +104,53 @@ struct DcsObs {
     last_hello: Option<(Time, u16, u16)>,
     /// When the DCS last went down (Hello left Bidirectional, or CA left Aligned) and why.
     last_down: Option<(Time, String)>,
+    /// Disabled by a client.
+    disabled: bool,
+    /// The core's counters when they were last cleared: shown counters are the difference.
+    baseline: DcsStats,
+}
+
+fn sub_counts(a: MessageCounts, b: MessageCounts) -> MessageCounts {
+    MessageCounts {
+        hello: a.hello.saturating_sub(b.hello),
+        ca: a.ca.saturating_sub(b.ca),
+        csu_request: a.csu_request.saturating_sub(b.csu_request),
+        csu_reply: a.csu_reply.saturating_sub(b.csu_reply),
+        csus: a.csus.saturating_sub(b.csus),
+        bytes: a.bytes.saturating_sub(b.bytes),
+        records: a.records.saturating_sub(b.records),
+    }
+}
+
+/// Counters `a` less `b`, field by field.
+fn sub_stats(a: &DcsStats, b: &DcsStats) -> DcsStats {
+    DcsStats {
+        rx: sub_counts(a.rx, b.rx),
+        tx: sub_counts(a.tx, b.tx),
+        malformed: a.malformed.saturating_sub(b.malformed),
+        auth_failures: a.auth_failures.saturating_sub(b.auth_failures),
+        dropped: a.dropped.saturating_sub(b.dropped),
+        invalid_records: a.invalid_records.saturating_sub(b.invalid_records),
+        ca_retransmits: a.ca_retransmits.saturating_sub(b.ca_retransmits),
+        csus_retransmits: a.csus_retransmits.saturating_sub(b.csus_retransmits),
+        csa_retransmits: a.csa_retransmits.saturating_sub(b.csa_retransmits),
+        abnormal_events: a.abnormal_events.saturating_sub(b.abnormal_events),
+        alignments: a.alignments.saturating_sub(b.alignments),
+        records_learned: a.records_learned.saturating_sub(b.records_learned),
+        family_mismatches: a.family_mismatches.saturating_sub(b.family_mismatches),
+        stray_purges: a.stray_purges.saturating_sub(b.stray_purges),
+    }
+}
+
+/// A control request for a server task.
+#[derive(Debug, Clone)]
+pub enum Control {
+    /// Disable, enable or restart one DCS.
+    Dcs(String, crate::proto::DcsAction),
+    /// Realign with one DCS, or all.
+    Realign(Option<String>),
+    /// Counters back to zero.
+    Clear,
 }
 
 /// The per-DCS detail of `show dcs`.
@@ -274,6 +321,100 @@ impl Observer {
         }
     }
 
+    /// The core's counters of `id` since they were last cleared.
+    pub fn counters(&self, id: DcsId, stats: &DcsStats) -> DcsStats {
+        match self.dcs.get(&id) {
+            Some(o) => sub_stats(stats, &o.baseline),
+            None => stats.clone(),
+        }
+    }
+
+    /// Whether `id` was disabled by a client.
+    pub fn disabled(&self, id: DcsId) -> bool {
+        self.dcs.get(&id).is_some_and(|o| o.disabled)
+    }
+
+    /// Carry out a control request; `peers` are the DCSs with their IDs as shown. Returns what
+    /// was done, for the log, or the error for the client.
+    pub fn control(
+        &mut self,
+        server: &mut Server,
+        now: Time,
+        peers: &[(DcsId, String)],
+        op: Control,
+    ) -> Result<Vec<String>, crate::proto::ProtoError> {
+        use crate::proto::{DcsAction, ErrorCode, ProtoError};
+        let find = |want: &str| {
+            peers
+                .iter()
+                .find(|(_, label)| label == want)
+                .map(|(id, _)| *id)
+                .ok_or_else(|| ProtoError {
+                    code: ErrorCode::NotFound,
+                    message: format!("no DCS {want:.100} in this server"),
+                })
+        };
+        let mut done = Vec::new();
+        match op {
+            Control::Dcs(label, action) => {
+                let id = find(&label)?;
+                let o = self.dcs.entry(id).or_default();
+                match action {
+                    DcsAction::Disable => {
+                        o.disabled = true;
+                        server.link_down(now, id);
+                        done.push(format!("DCS {label} disabled"));
+                    }
+                    DcsAction::Enable => {
+                        if !o.disabled {
+                            return Err(ProtoError {
+                                code: ErrorCode::Refused,
+                                message: format!("DCS {label} is not disabled"),
+                            });
+                        }
+                        o.disabled = false;
+                        server.link_up(now, id);
+                        done.push(format!("DCS {label} enabled"));
+                    }
+                    DcsAction::Restart => {
+                        o.disabled = false;
+                        server.link_down(now, id);
+                        server.link_up(now, id);
+                        done.push(format!("DCS {label} restarted"));
+                    }
+                }
+            }
+            Control::Realign(only) => {
+                let ids: Vec<(DcsId, String)> = match only {
+                    Some(label) => vec![(find(&label)?, label)],
+                    None => peers.to_vec(),
+                };
+                for (id, label) in ids {
+                    if self.disabled(id) {
+                        continue;
+                    }
+                    server.link_down(now, id);
+                    server.link_up(now, id);
+                    done.push(format!("realigning with DCS {label}"));
+                }
+            }
+            Control::Clear => {
+                for (id, _) in peers {
+                    let Some(i) = server.dcs_info(*id) else {
+                        continue;
+                    };
+                    let o = self.dcs.entry(*id).or_default();
+                    o.baseline = i.stats;
+                    o.auth.clear();
+                    o.align = Hist::default();
+                    o.flaps = 0;
+                }
+                done.push("counters cleared".to_owned());
+            }
+        }
+        Ok(done)
+    }
+
     /// Seconds since `id` was last Aligned (or configured); `None` while it is Aligned.
     pub fn unaligned_s(&self, id: DcsId, now: Time) -> Option<u64> {
         let since = self.dcs.get(&id)?.unaligned_since?;
@@ -320,7 +461,7 @@ impl Observer {
                 hello_s: now.since(i.hello.since).as_secs(),
                 ca: i.ca.state,
                 ca_s: now.since(i.ca.since).as_secs(),
-                stats: i.stats.clone(),
+                stats: self.counters(id, &i.stats),
                 rexmit_queue: i.retransmit_queue as u64,
                 crl: i.csa_request_list as u64,
                 srtt_us: i.srtt_us,
@@ -328,6 +469,7 @@ impl Observer {
                 align: o.map(|o| o.align.clone()).unwrap_or_default(),
                 auth: o.map(|o| o.auth.clone()).unwrap_or_default(),
                 flaps: o.map_or(0, |o| o.flaps),
+                disabled: o.is_some_and(|o| o.disabled),
             });
         }
         s
@@ -363,6 +505,8 @@ pub struct DcsSample {
     pub auth: BTreeMap<&'static str, u64>,
     /// Times it left Aligned.
     pub flaps: u64,
+    /// Disabled by a client.
+    pub disabled: bool,
 }
 
 /// One server's figures.
@@ -666,6 +810,12 @@ impl Collector for Gathered {
         let each = |f: &dyn Fn(&DcsSample) -> u64| -> Vec<(Labels, u64)> {
             dcs.iter().map(|(s, d)| (dl(s, d), f(d))).collect()
         };
+        gauges(
+            e,
+            "scsp_dcs_disabled",
+            "1 while the DCS is disabled by scspctl dcs disable",
+            &each(&|d| u64::from(d.disabled)),
+        )?;
         gauges(
             e,
             "scsp_dcs_hello_state_seconds",

@@ -150,6 +150,13 @@ pub enum ServerCmd {
     Dump(oneshot::Sender<String>),
     /// The figures of a metrics scrape.
     Metrics(oneshot::Sender<super::metrics::ServerSample>),
+    /// Disable, enable, restart or realign DCSs; clear counters.
+    Control {
+        /// What.
+        op: super::metrics::Control,
+        /// Done, or why not.
+        reply: oneshot::Sender<Result<(), ProtoError>>,
+    },
     /// A reload kept the server: apply its new DCS list.
     Reconfigure {
         /// The new DCSs.
@@ -1036,7 +1043,7 @@ impl Task {
             .iter()
             .filter_map(|(&id, p)| {
                 let i = self.server.dcs_info(id)?;
-                let s = &i.stats;
+                let s = &self.obs.counters(id, &i.stats);
                 let detail = self.obs.detail(&self.server, id, now);
                 Some(DcsView {
                     server: self.name.clone(),
@@ -1059,6 +1066,7 @@ impl Task {
                     last_down_s: detail.last_down_s,
                     flaps: detail.flaps,
                     srtt_us: i.srtt_us,
+                    disabled: self.obs.disabled(id),
                     stats: serde_json::to_value(s).unwrap_or_default(),
                 })
             })
@@ -1073,6 +1081,23 @@ impl Task {
             }
             ServerCmd::Dcs(r) => {
                 let _ = r.send(self.dcs_views());
+            }
+            ServerCmd::Control { op, reply } => {
+                if matches!(op, super::metrics::Control::Clear) {
+                    self.dropped_unknown = 0;
+                }
+                let peers: Vec<(DcsId, String)> = self
+                    .peers
+                    .iter()
+                    .map(|(&id, p)| (id, p.label.clone()))
+                    .collect();
+                let r = self.obs.control(&mut self.server, now, &peers, op);
+                if let Ok(done) = &r {
+                    for d in done {
+                        info!("server {}: {d} (asked by a client)", self.name);
+                    }
+                }
+                let _ = reply.send(r.map(|_| ()));
             }
             ServerCmd::Metrics(r) => {
                 let base = super::metrics::ServerSample {

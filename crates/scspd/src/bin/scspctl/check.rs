@@ -8,6 +8,8 @@
 //!   server is not running (it failed to start, or its task stopped), or scspd does not answer
 //!   (not running, socket missing).
 //! - 3 UNKNOWN: no server of that name, or an answer scspctl does not understand.
+//!
+//! DCSs disabled by `scspctl dcs disable` are not checked (the line counts them).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -54,10 +56,10 @@ pub fn evaluate(
     {
         return (Level::Unknown, format!("no server named \"{o}\""));
     }
-    let dcs: Vec<&DcsView> = dcs
+    let (disabled, dcs): (Vec<&DcsView>, Vec<&DcsView>) = dcs
         .iter()
         .filter(|d| only.is_none_or(|o| d.server == o))
-        .collect();
+        .partition(|d| d.disabled);
     let mut level = Level::Ok;
     let mut problems = Vec::new();
     for s in &servers {
@@ -90,6 +92,9 @@ pub fn evaluate(
         dcs.len(),
         servers.len()
     );
+    if !disabled.is_empty() {
+        line.push_str(&format!(" ({} disabled, not checked)", disabled.len()));
+    }
     if !problems.is_empty() {
         line.push_str("; ");
         line.push_str(&problems.join("; "));
@@ -171,6 +176,7 @@ mod tests {
             last_down_s: None,
             flaps: 0,
             srtt_us: None,
+            disabled: false,
             stats: serde_json::json!({}),
         }
     }
