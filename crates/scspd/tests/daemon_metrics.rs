@@ -246,6 +246,16 @@ fn connections_and_requests_are_bounded() {
     // The refusals are counted.
     let s = samples(&scrape(&addr).1);
     assert!(s["scsp_metrics_requests_total{result=\"refused\"}"] >= 2.0);
+    // And logged, naming the peer.
+    let log = a.log_text();
+    assert!(
+        log.contains("metrics: 127.0.0.1:") && log.contains("connection refused, 8 are open"),
+        "{log}"
+    );
+    assert!(
+        log.contains("answered 431 Request Header Fields Too Large"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -16,7 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tracing::{debug, warn};
+use tracing::warn;
+
+use super::ratelimit::{RateLimits, suppressed_note};
 
 use super::control::Ctx;
 
@@ -39,10 +41,18 @@ pub async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, String> {
         .map_err(|e| format!("metrics: can't listen on {addr}: {e}"))
 }
 
-/// Serve scrapes until the task is aborted (which ends every connection too).
+/// Serve scrapes until the task is aborted (which ends every connection too). Refusals and
+/// requests not served are logged at WARN naming the peer, at most 10 lines a minute per reason
+/// (`daemon/ratelimit.rs`).
 pub async fn serve(listener: TcpListener, ctx: Arc<Ctx>) {
     let permits = Arc::new(Semaphore::new(MAX_CONNS));
     let mut conns = JoinSet::new();
+    let mut limit = RateLimits::default();
+    let mut log = |reason: &'static str, text: String| {
+        if let Some(n) = limit.allow(std::time::Instant::now(), reason, None) {
+            warn!("metrics: {text}{}", suppressed_note(n));
+        }
+    };
     loop {
         tokio::select! {
             r = listener.accept() => match r {
@@ -51,22 +61,24 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Ctx>) {
                         let ctx = ctx.clone();
                         conns.spawn(async move {
                             let _permit = permit;
-                            if let Err(e) = connection(stream, &ctx).await {
-                                debug!("metrics: {peer}: {e}");
-                            }
+                            (peer, connection(stream, &ctx).await)
                         });
                     }
                     Err(_) => {
                         ctx.status.http(false);
-                        debug!("metrics: {peer}: refused, {MAX_CONNS} connections are open");
+                        log("refused", format!("{peer}: connection refused, {MAX_CONNS} are open"));
                     }
                 },
                 Err(e) => {
-                    warn!("metrics: accept failed: {e}");
+                    log("accept", format!("accept failed: {e}"));
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
-            Some(_) = conns.join_next() => {}
+            Some(r) = conns.join_next() => match r {
+                Ok((peer, Ok(Some(status)))) => log("bad request", format!("{peer}: answered {status}")),
+                Ok((peer, Err(e))) => log("connection", format!("{peer}: {e}")),
+                _ => {}
+            },
         }
     }
 }
@@ -124,13 +136,14 @@ fn ask(req: &httparse::Request) -> Ask {
     Ask::Metrics { openmetrics, head }
 }
 
-async fn connection(mut stream: TcpStream, ctx: &Ctx) -> std::io::Result<()> {
+/// Serve one connection: `Some(status)` when the request was not served (an error status).
+async fn connection(mut stream: TcpStream, ctx: &Ctx) -> std::io::Result<Option<&'static str>> {
     let timed_out = || std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out");
     let Some(ask) = tokio::time::timeout(IO_TIMEOUT, read_request(&mut stream))
         .await
         .map_err(|_| timed_out())??
     else {
-        return Ok(());
+        return Ok(None);
     };
     let (status, ctype, body, head) = match ask {
         Ask::Metrics { openmetrics, head } => {
@@ -150,7 +163,8 @@ async fn connection(mut stream: TcpStream, ctx: &Ctx) -> std::io::Result<()> {
             false,
         ),
     };
-    ctx.status.http(status.starts_with("200"));
+    let served = status.starts_with("200");
+    ctx.status.http(served);
     let mut out = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
@@ -164,7 +178,8 @@ async fn connection(mut stream: TcpStream, ctx: &Ctx) -> std::io::Result<()> {
         stream.shutdown().await
     })
     .await
-    .map_err(|_| timed_out())?
+    .map_err(|_| timed_out())??;
+    Ok((!served).then_some(status))
 }
 
 #[cfg(test)]
