@@ -196,5 +196,13 @@ mod tests {
         let failed = [server("a", "running"), server("c", "failed")];
         assert_eq!(evaluate(&failed, &ok[..1], None, 60).0, Level::Critical);
         assert_eq!(evaluate(&s, &ok, Some("z"), 60).0, Level::Unknown);
+        let mut off = dcs("b", "Down", Some(600));
+        off.disabled = true;
+        let (l, line) = evaluate(&s, &[ok[0].clone(), off], None, 60);
+        assert_eq!(l, Level::Ok);
+        assert!(
+            line.starts_with("1/1 DCS aligned in 2 server(s) (1 disabled, not checked)"),
+            "{line}"
+        );
     }
 }
