@@ -29,7 +29,8 @@ const PROFILES: [&str; 4] = ["atmarp", "nhrp", "mars", "generic"];
 
 const AFTER_HELP: &str = "\
 Exit status: 0 success, 1 scspd refused the request, 2 usage error (bad arguments, bad load
-file), 3 cannot reach or understand scspd.
+file), 3 cannot reach or understand scspd. `check` exits as a Nagios plugin instead: 0 OK,
+1 WARNING, 2 CRITICAL (scspd not answering included), 3 UNKNOWN.
 
 Hex arguments may start with 0x and use '.' or ':' between groups of an even number of digits
 (0a.00.00.01, 0x0a:00:00:01).";
