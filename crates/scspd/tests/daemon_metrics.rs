@@ -372,3 +372,83 @@ fn metrics_statement_is_checked_and_reloads_move_the_endpoint() {
         "{out}"
     );
 }
+
+/// Parse `text` with the Prometheus project's Python client (Debian's python3-prometheus-client,
+/// installed by scripts/test.sh): `openmetrics` picks its OpenMetrics parser, else its
+/// Prometheus text parser. Returns "name type" lines, one per family.
+fn reference_parse(text: &str, openmetrics: bool) -> String {
+    let module = if openmetrics {
+        "prometheus_client.openmetrics.parser"
+    } else {
+        "prometheus_client.parser"
+    };
+    let script = format!(
+        "import sys\nfrom {module} import text_string_to_metric_families as p\n\
+         for f in p(sys.stdin.read()):\n    print(f.name, f.type, len(f.samples))\n"
+    );
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("/usr/bin/python3 (scripts/test.sh installs it with python3-prometheus-client)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "the reference parser refused the exposition: {}\n{text}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn the_reference_parsers_accept_both_formats() {
+    let (pa, pb, tcp) = (
+        free_udp_port("127.0.0.1"),
+        free_udp_port("127.0.0.2"),
+        free_tcp_port(),
+    );
+    let addr = format!("127.0.0.1:{tcp}");
+    let a = Daemon::start(
+        "metparse",
+        &format!(
+            "{}{}",
+            metrics_line(tcp),
+            server_conf(r#""s \"quoted\"""#, (1, pa), &[(2, pb)], "")
+        ),
+    );
+    let _b = Daemon::start(
+        "metparseB",
+        &server_conf(r#""s \"quoted\"""#, (2, pb), &[(1, pa)], ""),
+    );
+    a.wait_until(15, "alignment", || a.dcs("s \"quoted\"")[0].ca == "Aligned");
+    let families = reference_parse(&scrape(&addr).1, true);
+    for want in [
+        "scsp_dcs_alignment_duration_seconds histogram",
+        "scsp_dcs_messages_received counter",
+        "scsp_dcs_ca_state gauge",
+        "scsp_build info",
+    ] {
+        assert!(families.contains(want), "{want} not in:\n{families}");
+    }
+    let plain = http_get(&addr, "/metrics", "");
+    let body = plain.split_once("\r\n\r\n").unwrap().1;
+    let families = reference_parse(body, false);
+    assert!(
+        families.contains("scsp_dcs_alignment_duration_seconds histogram"),
+        "{families}"
+    );
+    // The server name (s "quoted" in the file's quoted string) is escaped in its label.
+    assert!(
+        body.contains("scsp_server_up{server=\"s \\\"quoted\\\"\"} 1"),
+        "{body}"
+    );
+}
