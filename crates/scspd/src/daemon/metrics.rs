@@ -1063,6 +1063,78 @@ mod tests {
         assert!((h.sum - 1008.301).abs() < 1e-9);
     }
 
+    /// A server task that does not answer, or whose queue is full, costs a scrape at most the
+    /// deadline, never a wait on the task.
+    #[tokio::test]
+    async fn gathering_has_a_deadline_and_never_waits_on_a_queue() {
+        use super::super::control::{ControlStats, Ctx};
+        use super::super::{Clock, Shared};
+        use std::sync::Arc;
+        use tokio::sync::{mpsc, watch};
+        let (sup, _sup_rx) = mpsc::channel(1);
+        let shared = Arc::new(Shared {
+            clock: Clock::new(),
+            tracer: Arc::new(super::super::trace::Tracer::off()),
+            sup,
+            next_task: Default::default(),
+        });
+        // "full": a queue of one, already full. "mute": takes the request, never answers.
+        // "quick": answers.
+        let (full_tx, _full_rx) = mpsc::channel(1);
+        full_tx
+            .try_send(ServerCmd::Metrics(oneshot::channel().0))
+            .unwrap();
+        let (mute_tx, mut mute_rx) = mpsc::channel::<ServerCmd>(4);
+        let (quick_tx, mut quick_rx) = mpsc::channel::<ServerCmd>(4);
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Some(c) = mute_rx.recv().await {
+                held.push(c);
+            }
+        });
+        tokio::spawn(async move {
+            while let Some(c) = quick_rx.recv().await {
+                if let ServerCmd::Metrics(r) = c {
+                    let _ = r.send(ServerSample {
+                        name: "quick".into(),
+                        ..ServerSample::default()
+                    });
+                }
+            }
+        });
+        let routes = vec![
+            ("full".to_owned(), full_tx),
+            ("mute".to_owned(), mute_tx),
+            ("quick".to_owned(), quick_tx),
+        ];
+        let (_routes_tx, routes_rx) = watch::channel(Arc::new(routes));
+        let ctx = Ctx {
+            routes: routes_rx,
+            stats: ControlStats::default(),
+            shared,
+            path: "/nonexistent".into(),
+            idle: Duration::from_secs(1),
+            status: Arc::new(super::super::status::Board::new("c".into(), "s".into())),
+        };
+        let t = std::time::Instant::now();
+        let g = gather(&ctx).await;
+        let took = t.elapsed();
+        assert_eq!(g.servers.len(), 1);
+        assert_eq!(g.servers[0].name, "quick");
+        assert_eq!(g.silent, ["full", "mute"]);
+        assert!(
+            took >= GATHER_DEADLINE - Duration::from_millis(50),
+            "{took:?}"
+        );
+        assert!(took < GATHER_DEADLINE + Duration::from_secs(1), "{took:?}");
+        let text = encode(g, true);
+        assert!(text.contains("scsp_server_up{server=\"mute\"} 0"), "{text}");
+        assert!(
+            text.contains("scsp_server_up{server=\"quick\"} 1"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn label_values_are_escaped() {
         let g = Gathered {
