@@ -51,6 +51,7 @@ fn scrapes_follow_entries_and_alignment() {
         0.0
     );
     assert_eq!(s[&format!("scsp_dcs_ca_state{{{dl},state=\"Down\"}}")], 1.0);
+    assert!(!s.contains_key(&format!("scsp_dcs_dead_timer_seconds{{{dl}}}")));
     assert_eq!(s["scsp_cache_entries{server=\"s_a\"}"], 0.0);
     assert_eq!(s["scsp_cache_bytes{server=\"s_a\"}"], 0.0);
     assert_eq!(s["scsp_server_up{server=\"s_a\"}"], 1.0);
@@ -105,6 +106,10 @@ fn scrapes_follow_entries_and_alignment() {
     assert!(s[&format!("scsp_dcs_sent_bytes_total{{{dl}}}")] > 0.0);
     assert_eq!(s["scsp_server_dcs_aligned{server=\"s_a\"}"], 1.0);
     assert_eq!(s[&format!("scsp_dcs_unaligned_seconds{{{dl}}}")], 0.0);
+    // HelloInt 1, HelloDead 3: a Hello a second, dead 3.5 s after the last.
+    assert!(s[&format!("scsp_dcs_last_hello_seconds{{{dl}}}")] <= 2.0);
+    let dead = s[&format!("scsp_dcs_dead_timer_seconds{{{dl}}}")];
+    assert!(dead > 0.0 && dead <= 3.5, "{dead}");
     b.wait_until(10, "the entry at B", || b.cache("s_a").len() == 1);
 
     // scspctl show metrics: the same figures, from the socket.

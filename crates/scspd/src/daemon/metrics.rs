@@ -454,6 +454,7 @@ impl Observer {
             let Some(i) = server.dcs_info(id) else {
                 continue;
             };
+            let detail = self.detail(server, id, now);
             let o = self.dcs.get(&id);
             s.dcs.push(DcsSample {
                 id: label.to_owned(),
@@ -470,6 +471,8 @@ impl Observer {
                 auth: o.map(|o| o.auth.clone()).unwrap_or_default(),
                 flaps: o.map_or(0, |o| o.flaps),
                 disabled: o.is_some_and(|o| o.disabled),
+                hello_age_s: detail.last_hello_s,
+                dead_in_ms: detail.dead_in_ms,
             });
         }
         s
@@ -507,6 +510,10 @@ pub struct DcsSample {
     pub flaps: u64,
     /// Disabled by a client.
     pub disabled: bool,
+    /// Seconds since the last Hello accepted.
+    pub hello_age_s: Option<u64>,
+    /// Milliseconds left on the dead timer.
+    pub dead_in_ms: Option<u64>,
 }
 
 /// One server's figures.
@@ -850,6 +857,23 @@ impl Collector for Gathered {
             .iter()
             .filter_map(|(s, d)| Some((dl(s, d), d.srtt_us? as f64 / 1e6)))
             .collect();
+        let opt = |f: &dyn Fn(&DcsSample) -> Option<f64>| -> Vec<(Labels, f64)> {
+            dcs.iter()
+                .filter_map(|(s, d)| Some((dl(s, d), f(d)?)))
+                .collect()
+        };
+        gauges_f(
+            e,
+            "scsp_dcs_last_hello_seconds",
+            "Seconds since a Hello from the DCS was last accepted (absent before the first)",
+            &opt(&|d| d.hello_age_s.map(|s| s as f64)),
+        )?;
+        gauges_f(
+            e,
+            "scsp_dcs_dead_timer_seconds",
+            "Seconds left before the Hello FSM declares the DCS dead if nothing more is heard (while Unidirectional or Bidirectional)",
+            &opt(&|d| d.dead_in_ms.map(|ms| ms as f64 / 1000.0)),
+        )?;
         gauges_f(
             e,
             "scsp_dcs_rtt_seconds",
