@@ -435,7 +435,23 @@ fn the_reference_parsers_accept_both_formats() {
         &server_conf(r#""s \"quoted\"""#, (2, pb), &[(1, pa)], ""),
     );
     a.wait_until(15, "alignment", || a.dcs("s \"quoted\"")[0].ca == "Aligned");
-    let families = reference_parse(&scrape(&addr).1, true);
+    let exposition = scrape(&addr).1;
+    // docs/scspd.md lists every metric scspd exposes.
+    let doc = include_str!("../../../docs/scspd.md");
+    let mut seen = 0;
+    for l in exposition.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let mut w = l.split(' ').skip(2);
+        let (name, kind) = (w.next().unwrap(), w.next().unwrap());
+        let shown = match kind {
+            "counter" => format!("`{name}_total`"),
+            "info" => format!("`{name}_info`"),
+            _ => format!("`{name}`"),
+        };
+        assert!(doc.contains(&shown), "docs/scspd.md does not list {shown}");
+        seen += 1;
+    }
+    assert!(seen > 40, "{seen} families");
+    let families = reference_parse(&exposition, true);
     for want in [
         "scsp_dcs_alignment_duration_seconds histogram",
         "scsp_dcs_messages_received counter",
