@@ -145,6 +145,46 @@ pub enum Request {
     },
     /// Reload the configuration file (as SIGHUP does).
     Reload,
+    /// The daemon's metrics, in the OpenMetrics text format (what the `Metrics` endpoint serves).
+    ShowMetrics,
+    /// The daemon itself: version, pid, uptime, configuration, the last reload, failed servers.
+    ShowStatus,
+    /// Disable, enable or restart one DCS of a server.
+    DcsControl {
+        /// Server name.
+        server: String,
+        /// The DCS's ID, as `show dcs` writes it.
+        dcs: String,
+        /// What to do.
+        action: DcsAction,
+    },
+    /// Realign with one DCS of a server, or with every DCS of it.
+    Realign {
+        /// Server name.
+        server: String,
+        /// Only this DCS (its ID as `show dcs` writes it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dcs: Option<String>,
+    },
+    /// Set the counters of a server's DCSs (or of every server's) back to zero.
+    ClearCounters {
+        /// Only this server.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+    },
+}
+
+/// What [`Request::DcsControl`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DcsAction {
+    /// Take the DCS down and keep it down: no Hellos are sent to it, and what it sends is
+    /// dropped, until it is enabled or restarted.
+    Disable,
+    /// Bring a disabled DCS up again (its Hello FSM starts in Waiting).
+    Enable,
+    /// Take the DCS down and up again at once: new Hello and Cache Alignment sessions.
+    Restart,
 }
 
 /// A key and its data, hex.
@@ -290,10 +330,71 @@ pub enum Response {
         /// The entries as they were.
         entries: Vec<EntryView>,
     },
+    /// For [`Request::ShowMetrics`].
+    Metrics {
+        /// The OpenMetrics text exposition, `# EOF` included.
+        text: String,
+    },
+    /// For [`Request::ShowStatus`].
+    Status {
+        /// The daemon's status.
+        status: StatusView,
+    },
+}
+
+/// The daemon as `show status` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// scspd's version.
+    pub version: String,
+    /// Process ID.
+    pub pid: u32,
+    /// When the daemon started, seconds since the UNIX epoch.
+    pub started: u64,
+    /// Seconds since the start.
+    pub uptime_s: u64,
+    /// The configuration file (as given on the command line).
+    pub config: String,
+    /// The client socket.
+    pub socket: String,
+    /// Where the metrics endpoint listens, when it is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<String>,
+    /// Servers running.
+    pub servers_running: u32,
+    /// The last reload, if there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reload: Option<ReloadView>,
+    /// Servers configured that are not running (failed to start, or stopped), with why.
+    #[serde(default)]
+    pub failed: Vec<FailedView>,
+}
+
+/// A reload as `show status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadView {
+    /// When it ended, seconds since the UNIX epoch.
+    pub at: u64,
+    /// Whether the new configuration was applied whole.
+    pub ok: bool,
+    /// What went wrong (`file:line:col: message` lines, or servers that could not start).
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// A configured server that is not running.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedView {
+    /// Server name.
+    pub name: String,
+    /// Why it is not running.
+    pub error: String,
+    /// Since when, seconds since the UNIX epoch.
+    pub since: u64,
 }
 
 /// A server as `show servers` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerView {
     /// Name in the configuration.
     pub name: String,
@@ -327,6 +428,16 @@ pub struct ServerView {
     /// For an ATMARP server, its `ATMARPFormat`: "harp", "draft-00" or "draft-01".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub atmarp_format: Option<String>,
+    /// "running", "failed" (configured, could not start) or "stopped" (its task ended).
+    #[serde(default = "running")]
+    pub state: String,
+    /// Why a failed or stopped server is not running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn running() -> String {
+    "running".to_owned()
 }
 
 /// A DCS as `show dcs` prints it.
@@ -358,6 +469,34 @@ pub struct DcsView {
     pub rexmit_queue: u64,
     /// CSAs still wanted from the DCS.
     pub crl: u64,
+    /// Seconds since the DCS was last Aligned, or since it was configured if it never was;
+    /// absent while it is Aligned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unaligned_s: Option<u64>,
+    /// Seconds since a Hello from the DCS was last accepted (absent: none since the DCS was
+    /// configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_hello_s: Option<u64>,
+    /// Milliseconds before the Hello FSM declares the DCS dead if nothing more is heard (only
+    /// while the Hello FSM is Unidirectional or Bidirectional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_in_ms: Option<u64>,
+    /// Why the DCS last went down (its Hello FSM left Bidirectional, or its CA FSM left Aligned
+    /// on its own), with the FSM's new state and cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_down: Option<String>,
+    /// Seconds since it went down then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_down_s: Option<u64>,
+    /// Times the CA FSM left Aligned.
+    #[serde(default)]
+    pub flaps: u64,
+    /// Smoothed round-trip time to the DCS, microseconds, once measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub srtt_us: Option<u64>,
+    /// Disabled by a client ([`Request::DcsControl`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
     /// Full counters.
     pub stats: serde_json::Value,
 }

@@ -89,7 +89,12 @@ fn exhaustive(r: &Request, s: &Response, n: &Notify, c: ErrorCode) {
         | Request::Attach { .. }
         | Request::Handover { .. }
         | Request::Confirm { .. }
-        | Request::Reload => {}
+        | Request::Reload
+        | Request::ShowMetrics
+        | Request::ShowStatus
+        | Request::DcsControl { .. }
+        | Request::Realign { .. }
+        | Request::ClearCounters { .. } => {}
     }
     match s {
         Response::Done
@@ -101,7 +106,9 @@ fn exhaustive(r: &Request, s: &Response, n: &Notify, c: ErrorCode) {
         | Response::Dump { .. }
         | Response::Attached { .. }
         | Response::RecordAdded { .. }
-        | Response::RecordsDeleted { .. } => {}
+        | Response::RecordsDeleted { .. }
+        | Response::Metrics { .. }
+        | Response::Status { .. } => {}
     }
     match n {
         Notify::Learned { .. }
@@ -199,6 +206,11 @@ fn every_message_kind_and_code_is_documented() {
         "attach",
         "confirm",
         "reload",
+        "show_metrics",
+        "show_status",
+        "dcs_control",
+        "realign",
+        "clear_counters",
     ] {
         assert!(ops.iter().any(|o| o == op), "no example of request {op}");
         assert!(DOC.contains(&format!("### {op}\n")), "no section for {op}");
@@ -214,6 +226,8 @@ fn every_message_kind_and_code_is_documented() {
         "attached",
         "record_added",
         "records_deleted",
+        "metrics",
+        "status",
     ] {
         assert!(
             kinds.iter().any(|k| k == kind),

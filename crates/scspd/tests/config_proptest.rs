@@ -305,8 +305,9 @@ fn valid_config() -> impl Strategy<Value = Config> {
         prop::collection::vec(server(), 0..4),
         prop::option::of(text()),
         prop::bool::ANY,
+        prop::option::of((any::<std::net::IpAddr>(), 1u16..)),
     )
-        .prop_map(|(servers, file, syslog)| {
+        .prop_map(|(servers, file, syslog, metrics)| {
             let mut names = HashSet::new();
             let servers = servers
                 .into_iter()
@@ -319,6 +320,7 @@ fn valid_config() -> impl Strategy<Value = Config> {
                     file: file.map(PathBuf::from),
                     syslog,
                 },
+                metrics: metrics.map(|(ip, port)| std::net::SocketAddr::new(ip, port)),
             }
         })
 }

@@ -118,6 +118,8 @@ fn show_servers_and_dcs_tables() {
         dropped_unknown: 0,
         profile: String::new(),
         atmarp_format: None,
+        state: "running".into(),
+        error: None,
     };
     let dcs = DcsView {
         server: "atmarp".into(),
@@ -133,6 +135,14 @@ fn show_servers_and_dcs_tables() {
         retransmits: 3,
         rexmit_queue: 1,
         crl: 0,
+        unaligned_s: None,
+        last_hello_s: None,
+        dead_in_ms: None,
+        last_down: None,
+        last_down_s: None,
+        flaps: 0,
+        srtt_us: None,
+        disabled: false,
         stats: serde_json::json!({}),
     };
     let (s, d) = (server.clone(), dcs.clone());
@@ -541,6 +551,8 @@ fn server_view(name: &str, profile: &str, atmarp_format: Option<&str>) -> Server
         dropped_unknown: 0,
         profile: profile.into(),
         atmarp_format: atmarp_format.map(Into::into),
+        state: "running".into(),
+        error: None,
     }
 }
 

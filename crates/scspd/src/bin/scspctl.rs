@@ -1,6 +1,13 @@
 //! `scspctl`: the operator's tool for a running scspd (see docs/client-protocol.md).
 #![forbid(unsafe_code)]
 
+#[path = "scspctl/act.rs"]
+mod act;
+#[path = "scspctl/check.rs"]
+mod check;
+#[path = "scspctl/status.rs"]
+mod status;
+
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
@@ -22,7 +29,8 @@ const PROFILES: [&str; 4] = ["atmarp", "nhrp", "mars", "generic"];
 
 const AFTER_HELP: &str = "\
 Exit status: 0 success, 1 scspd refused the request, 2 usage error (bad arguments, bad load
-file), 3 cannot reach or understand scspd.
+file), 3 cannot reach or understand scspd. `check` exits as a Nagios plugin instead: 0 OK,
+1 WARNING, 2 CRITICAL (scspd not answering included), 3 UNKNOWN.
 
 Hex arguments may start with 0x and use '.' or ':' between groups of an even number of digits
 (0a.00.00.01, 0x0a:00:00:01).";
@@ -96,6 +104,37 @@ enum Command {
     Dump,
     /// Make scspd reload its configuration file (as SIGHUP does).
     Reload,
+    /// One line and a Nagios exit status for monitoring: 0 every DCS Aligned; 1 some DCS not
+    /// Aligned for less than --warn-after; 2 some DCS not Aligned for that long, a server not
+    /// running, or scspd not answering; 3 no such server.
+    Check {
+        /// Only this server (the others are not looked at).
+        server: Option<String>,
+        /// Seconds a DCS may stay out of Aligned (since it left Aligned, or since it was
+        /// configured) before the check is CRITICAL rather than WARNING.
+        #[arg(long, value_name = "SECONDS", default_value_t = check::DEFAULT_WARN_AFTER)]
+        warn_after: u64,
+    },
+    /// Disable, enable or restart one DCS of a server.
+    Dcs {
+        /// What to do.
+        action: act::DcsArg,
+        /// Server name.
+        server: String,
+        /// The DCS's ID, as `show dcs` writes it.
+        id: String,
+    },
+    /// Realign with one DCS of a server, or with all of them: their Hello and Cache Alignment
+    /// sessions start again (as `dcs restart`; disabled DCSs are left alone).
+    Realign {
+        /// Server name.
+        server: String,
+        /// Only this DCS.
+        id: Option<String>,
+    },
+    /// Clear counters.
+    #[command(subcommand)]
+    Clear(act::ClearCmd),
     /// Attach to a server as its local server and print cache changes as they happen.
     ///
     /// Only one client can be attached to a server at a time.
@@ -126,12 +165,24 @@ enum Show {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// A block per DCS: last Hello heard, dead timer, last down and why, flaps, RTT,
+        /// counters.
+        #[arg(long, conflicts_with = "json")]
+        detail: bool,
     },
     /// The cache of a server.
     Cache {
         /// Server name.
         server: String,
         /// Print JSON (full data).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The metrics, in the OpenMetrics text format (the figures the Metrics endpoint serves).
+    Metrics,
+    /// The daemon: version, pid, uptime, configuration, the last reload, servers not running.
+    Status {
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -187,6 +238,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    if let Command::Check { server, warn_after } = &cli.command {
+        return check::run(&cli.socket, server.as_deref(), *warn_after);
+    }
     let (msg, code) = match run(cli) {
         Ok(()) => return ExitCode::SUCCESS,
         Err(Failure::Refused(m)) => (m, 1),
@@ -216,13 +270,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 out(&servers_table(&servers))
             }
         }
-        Command::Show(Show::Dcs { server, json }) => {
+        Command::Show(Show::Dcs {
+            server,
+            json,
+            detail,
+        }) => {
             let dcs = match connect(&cli.socket)?.request(Request::ShowDcs { server })? {
                 Response::Dcs { dcs } => dcs,
                 other => return Err(unexpected(&other)),
             };
             if json {
                 out_json(&dcs)
+            } else if detail {
+                out(&status::dcs_detail(&dcs))
             } else {
                 out(&dcs_table(&dcs))
             }
@@ -260,6 +320,53 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             other => Err(unexpected(&other)),
         },
+        Command::Check { .. } => Ok(()),
+        Command::Dcs { action, server, id } => {
+            let req = Request::DcsControl {
+                server: server.clone(),
+                dcs: id.clone(),
+                action: action.action(),
+            };
+            match connect(&cli.socket)?.request(req)? {
+                Response::Done => out(&format!("server {server}: DCS {id} {}\n", action.done())),
+                other => Err(unexpected(&other)),
+            }
+        }
+        Command::Realign { server, id } => {
+            let req = Request::Realign {
+                server: server.clone(),
+                dcs: id.clone(),
+            };
+            match connect(&cli.socket)?.request(req)? {
+                Response::Done => out(&match id {
+                    Some(id) => format!("server {server}: realigning with DCS {id}\n"),
+                    None => format!("server {server}: realigning with every DCS\n"),
+                }),
+                other => Err(unexpected(&other)),
+            }
+        }
+        Command::Clear(act::ClearCmd::Counters { server }) => {
+            let req = Request::ClearCounters {
+                server: server.clone(),
+            };
+            match connect(&cli.socket)?.request(req)? {
+                Response::Done => out("counters cleared\n"),
+                other => Err(unexpected(&other)),
+            }
+        }
+        Command::Show(Show::Metrics) => {
+            match connect(&cli.socket)?.request(Request::ShowMetrics)? {
+                Response::Metrics { text } => out(&text),
+                other => Err(unexpected(&other)),
+            }
+        }
+        Command::Show(Show::Status { json }) => {
+            match connect(&cli.socket)?.request(Request::ShowStatus)? {
+                Response::Status { status } if json => out_json(&status),
+                Response::Status { status } => out(&status::text(&status)),
+                other => Err(unexpected(&other)),
+            }
+        }
         Command::Reload => match connect(&cli.socket)?.request(Request::Reload)? {
             Response::Done => out("configuration reloaded\n"),
             other => Err(unexpected(&other)),
@@ -851,7 +958,9 @@ fn servers_table(servers: &[ServerView]) -> String {
             if s.client_attached { "attached" } else { "-" }.into(),
         ]);
     }
-    t.render()
+    let mut text = t.render();
+    text.push_str(&status::not_running(servers));
+    text
 }
 
 fn dcs_table(dcs: &[DcsView]) -> String {

@@ -58,6 +58,8 @@ pub struct Config {
     pub servers: Vec<ServerConfig>,
     /// The `Log` statements, merged.
     pub log: LogConfig,
+    /// `Metrics <address>:<port>;`: where the OpenMetrics endpoint listens (off when absent).
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl Config {

@@ -9,7 +9,7 @@ use super::syntax::{Block, Diags, Stmt};
 use super::*;
 
 /// Keywords at the top level.
-const TOP: &[&str] = &["Server", "Log"];
+const TOP: &[&str] = &["Server", "Log", "Metrics"];
 /// Keywords in a `Server` block.
 const SERVER: &[&str] = &[
     "Protocol",
@@ -352,6 +352,7 @@ impl Checker<'_> {
     fn config(&mut self, stmts: &[Stmt]) -> Config {
         let mut servers: Vec<ServerConfig> = Vec::new();
         let mut log = LogState::default();
+        let mut metrics: Slot<std::net::SocketAddr> = Slot::default();
         for stmt in stmts {
             match self.keyword(stmt, TOP, "at the top level") {
                 Some(("Server", pos)) => {
@@ -368,6 +369,7 @@ impl Checker<'_> {
                         }
                     }
                 }
+                Some(("Metrics", pos)) => self.metrics(stmt, pos, &mut metrics),
                 Some((_, _)) => self.log(stmt, &mut log),
                 None => {}
             }
@@ -377,6 +379,39 @@ impl Checker<'_> {
         Config {
             servers,
             log: LogConfig { file, syslog },
+            metrics: metrics.value,
+        }
+    }
+
+    /// `Metrics <address>:<port>;`: where the metrics endpoint listens (a literal address, never
+    /// a name: nothing to look up).
+    fn metrics(&mut self, stmt: &Stmt, pos: Pos, slot: &mut Slot<std::net::SocketAddr>) {
+        if let Some((first, _)) = slot.first {
+            self.error(
+                pos,
+                format!("Metrics given twice (the first is at {first})"),
+            );
+            return;
+        }
+        slot.first = Some((pos, "Metrics"));
+        let Some(tok) = self.value(stmt, "Metrics", "an address:port") else {
+            return;
+        };
+        let Some(text) = tok.text() else { return };
+        match text.parse::<std::net::SocketAddr>() {
+            Ok(a) if a.port() == 0 => self.error(
+                tok.pos,
+                "Metrics: port 0 is not a port to listen on".to_owned(),
+            ),
+            Ok(a) => slot.value = Some(a),
+            Err(_) => self.error(
+                tok.pos,
+                format!(
+                    "Metrics \"{}\": expected an IP address and a port, as 127.0.0.1:9155 or \
+                     \"[::1]:9155\"",
+                    escape(text)
+                ),
+            ),
         }
     }
 

@@ -147,6 +147,9 @@ fn write_config(f: &mut Formatter<'_>, c: &Config, redact: bool) -> fmt::Result 
         writeln!(f, "    Syslog;")?;
     }
     writeln!(f, "}};")?;
+    if let Some(a) = &c.metrics {
+        writeln!(f, "Metrics \"{a}\";")?;
+    }
     for s in &c.servers {
         writeln!(f)?;
         write_server(f, s, redact)?;

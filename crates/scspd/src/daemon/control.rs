@@ -69,6 +69,8 @@ pub struct Ctx {
     pub path: PathBuf,
     /// How long a connection attached to no server may stay without a request.
     pub idle: Duration,
+    /// The daemon's status board.
+    pub status: Arc<super::status::Board>,
 }
 
 /// Bind the socket at `path` with `mode` (0660 by default) and, if given, group `gid`. A stale
@@ -403,6 +405,8 @@ fn response_kind(r: &Response) -> String {
         Response::Attached { entries } => format!("attached, {} entries", entries.len()),
         Response::RecordAdded { entry } => format!("record added, key {}", entry.key),
         Response::RecordsDeleted { entries } => format!("{} record(s) deleted", entries.len()),
+        Response::Metrics { text } => format!("metrics, {} bytes", text.len()),
+        Response::Status { status } => format!("status, pid {}", status.pid),
     }
 }
 
@@ -492,11 +496,19 @@ impl Session {
                 let names: Vec<String> = self.names();
                 let mut servers = Vec::with_capacity(names.len());
                 for n in names {
-                    // A server stopped meanwhile by a reload is left out.
-                    if let Ok(v) = self.ask(&n, ServerCmd::View).await {
-                        servers.push(v);
+                    match self.ask(&n, ServerCmd::View).await {
+                        Ok(v) => servers.push(v),
+                        // Stopped meanwhile by a reload: left out.
+                        Err(_) if self.route(&n).is_none() => {}
+                        Err(_) => servers.push(crate::proto::ServerView {
+                            name: n,
+                            state: "stopped".to_owned(),
+                            error: Some("its task has ended".to_owned()),
+                            ..Default::default()
+                        }),
                     }
                 }
+                servers.extend(self.ctx.status.failed_servers());
                 Ok(Response::Servers { servers })
             }
             Request::ShowDcs { server } => {
@@ -609,6 +621,46 @@ impl Session {
                     reply,
                 })
                 .await??;
+                Ok(Response::Done)
+            }
+            Request::ShowMetrics => {
+                let g = super::metrics::gather(&self.ctx).await;
+                Ok(Response::Metrics {
+                    text: super::metrics::encode(g, true),
+                })
+            }
+            Request::ShowStatus => {
+                let running = self.ctx.routes.borrow().len() as u32;
+                Ok(Response::Status {
+                    status: self.ctx.status.view(running),
+                })
+            }
+            Request::DcsControl {
+                server,
+                dcs,
+                action,
+            } => {
+                let op = super::metrics::Control::Dcs(dcs, action);
+                self.ask(&server, |reply| ServerCmd::Control { op, reply })
+                    .await??;
+                Ok(Response::Done)
+            }
+            Request::Realign { server, dcs } => {
+                let op = super::metrics::Control::Realign(dcs);
+                self.ask(&server, |reply| ServerCmd::Control { op, reply })
+                    .await??;
+                Ok(Response::Done)
+            }
+            Request::ClearCounters { server } => {
+                let names = match server {
+                    Some(n) => vec![n],
+                    None => self.names(),
+                };
+                for n in names {
+                    let op = super::metrics::Control::Clear;
+                    self.ask(&n, |reply| ServerCmd::Control { op, reply })
+                        .await??;
+                }
                 Ok(Response::Done)
             }
             Request::Reload => {

@@ -16,13 +16,16 @@
 pub mod cli;
 pub mod control;
 pub mod detach;
+pub mod http;
 pub mod log;
+pub mod metrics;
 mod notify;
 pub mod plan;
 pub mod private;
 pub mod profiles;
 pub mod ratelimit;
 pub mod server;
+pub mod status;
 pub mod trace;
 
 use std::fmt::Write as _;
@@ -264,7 +267,15 @@ fn run(args: Args) -> ExitCode {
         sup,
         next_task: AtomicU64::new(1),
     });
-    let code = rt.block_on(daemon(args, plan, sink, shared, sup_rx, report));
+    let code = rt.block_on(daemon(
+        args,
+        plan,
+        cfg.metrics,
+        sink,
+        shared,
+        sup_rx,
+        report,
+    ));
     // A configuration read still running (a slow name lookup) must not delay the exit.
     rt.shutdown_timeout(std::time::Duration::from_millis(100));
     code
@@ -273,6 +284,7 @@ fn run(args: Args) -> ExitCode {
 async fn daemon(
     args: Args,
     plan: Plan,
+    metrics_addr: Option<std::net::SocketAddr>,
     sink: Arc<LogSink>,
     shared: Arc<Shared>,
     mut sup_rx: mpsc::Receiver<SupCmd>,
@@ -310,6 +322,16 @@ async fn daemon(
             }
         }
     }
+    let metrics_listener = match metrics_addr {
+        Some(a) => match http::bind(a).await {
+            Ok(l) => Some((a, l)),
+            Err(e) => {
+                remove_socket(&args.socket);
+                return fail(e);
+            }
+        },
+        None => None,
+    };
     let mut servers = Vec::new();
     for (p, sock) in plan.servers.into_iter().zip(sockets) {
         servers.push(server::spawn(p, sock, shared.clone(), Vec::new()));
@@ -323,8 +345,14 @@ async fn daemon(
         idle: args
             .client_idle_timeout
             .map_or(control::IDLE_TIMEOUT, std::time::Duration::from_secs_f64),
+        status: Arc::new(status::Board::new(args.config.clone(), args.socket.clone())),
     });
     let control_task = tokio::spawn(control::serve(listener, ctx.clone()));
+    let metrics = metrics_listener.map(|(a, l)| {
+        info!("metrics: serving http://{a}/metrics");
+        ctx.status.set_metrics(Some(a));
+        (a, tokio::spawn(http::serve(l, ctx.clone())))
+    });
     let mut sup = Supervisor {
         config: args.config.clone(),
         debug: args.debug,
@@ -332,6 +360,8 @@ async fn daemon(
         routes: routes_tx,
         sink,
         shared,
+        ctx: ctx.clone(),
+        metrics,
     };
     let mut dumper = Dumper {
         ctx,
@@ -381,6 +411,10 @@ async fn daemon(
     notify::stopping();
     control_task.abort();
     let _ = control_task.await;
+    if let Some((_, t)) = sup.metrics.take() {
+        t.abort();
+        let _ = t.await;
+    }
     for h in std::mem::take(&mut sup.servers) {
         h.stop("the daemon is stopping".to_owned()).await;
     }
@@ -453,6 +487,10 @@ struct Supervisor {
     routes: watch::Sender<Arc<Routes>>,
     sink: Arc<LogSink>,
     shared: Arc<Shared>,
+    /// The client interface's context (its status board; the metrics endpoint serves from it).
+    ctx: Arc<Ctx>,
+    /// The metrics endpoint: where it listens and its task.
+    metrics: Option<(std::net::SocketAddr, tokio::task::JoinHandle<()>)>,
 }
 
 /// How long reading the configuration (files and name lookups) may take on a reload.
@@ -538,17 +576,32 @@ impl Supervisor {
                 let h = server::spawn(p, sock, self.shared.clone(), Vec::new());
                 self.servers.insert(i, h);
             }
-            Err(e) => error!(
-                "server {}: can't receive on {}: {e}; not started",
-                p.name, p.bind
-            ),
+            Err(e) => {
+                error!(
+                    "server {}: can't receive on {}: {e}; not started",
+                    p.name, p.bind
+                );
+                self.ctx
+                    .status
+                    .add_failed(&p, format!("can't receive on {}: {e}", p.bind));
+            }
         }
         self.routes.send_replace(Arc::new(routes(&self.servers)));
     }
 
+    /// Re-read the configuration and apply it (see [`Supervisor::load_and_apply`]); the outcome
+    /// goes on the status board.
+    async fn reload(&mut self) -> Result<(), Vec<String>> {
+        let r = self.load_and_apply().await;
+        self.ctx
+            .status
+            .reloaded(r.as_ref().err().map_or(&[][..], Vec::as_slice));
+        r
+    }
+
     /// Re-read the configuration and apply it. On any error the running configuration stays,
     /// and every error is logged as `file:line:col: message`.
-    async fn reload(&mut self) -> Result<(), Vec<String>> {
+    async fn load_and_apply(&mut self) -> Result<(), Vec<String>> {
         let path = self.config.clone();
         let loaded = match tokio::time::timeout(
             LOAD_TIMEOUT,
@@ -601,7 +654,8 @@ impl Supervisor {
                 info!("logging to {after} (was {before})");
             }
         }
-        let problems = self.apply(plan).await;
+        let mut problems = self.apply(plan).await;
+        problems.extend(self.apply_metrics(cfg.metrics).await);
         if problems.is_empty() {
             info!("reload done: {} server(s)", self.servers.len());
             Ok(())
@@ -610,9 +664,44 @@ impl Supervisor {
         }
     }
 
+    /// Move the metrics endpoint to `want` (or stop it). An unchanged address keeps the
+    /// listener; a new one is bound before the old is closed, so that a failure keeps the
+    /// endpoint where it was.
+    async fn apply_metrics(&mut self, want: Option<std::net::SocketAddr>) -> Option<String> {
+        if self.metrics.as_ref().map(|m| m.0) == want {
+            return None;
+        }
+        let new = match want {
+            Some(a) => match http::bind(a).await {
+                Ok(l) => Some((a, tokio::spawn(http::serve(l, self.ctx.clone())))),
+                Err(e) => {
+                    let kept = self.metrics.as_ref().map_or_else(
+                        || "the endpoint stays off".to_owned(),
+                        |m| format!("the endpoint stays on {}", m.0),
+                    );
+                    error!("{e}; {kept}");
+                    return Some(format!("{e}; {kept}"));
+                }
+            },
+            None => None,
+        };
+        if let Some((a, t)) = self.metrics.take() {
+            t.abort();
+            let _ = t.await;
+            info!("metrics: no longer serving on {a}");
+        }
+        if let Some((a, _)) = &new {
+            info!("metrics: serving http://{a}/metrics");
+        }
+        self.ctx.status.set_metrics(new.as_ref().map(|m| m.0));
+        self.metrics = new;
+        None
+    }
+
     /// Make the running servers those of `plan`. Returns what could not be done.
     async fn apply(&mut self, plan: Plan) -> Vec<String> {
         let mut problems = Vec::new();
+        let mut failed = Vec::new();
         let mut kept = Vec::new();
         let mut carry: Vec<(String, Vec<LocalEntry>)> = Vec::new();
         for h in std::mem::take(&mut self.servers) {
@@ -655,6 +744,7 @@ impl Supervisor {
                     if entries.is_empty() {
                         info!("server {}: starting", p.name);
                     }
+                    self.ctx.status.started(&p.name);
                     self.servers
                         .push(server::spawn(p, sock, self.shared.clone(), entries));
                 }
@@ -665,9 +755,11 @@ impl Supervisor {
                     );
                     error!("{msg}");
                     problems.push(msg);
+                    failed.push((p.clone(), format!("can't receive on {}: {e}", p.bind)));
                 }
             }
         }
+        self.ctx.status.set_failed(failed);
         self.routes.send_replace(Arc::new(routes(&self.servers)));
         problems
     }

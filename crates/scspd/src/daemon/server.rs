@@ -148,6 +148,15 @@ pub enum ServerCmd {
     },
     /// The text of the debugging dump for this server.
     Dump(oneshot::Sender<String>),
+    /// The figures of a metrics scrape.
+    Metrics(oneshot::Sender<super::metrics::ServerSample>),
+    /// Disable, enable, restart or realign DCSs; clear counters.
+    Control {
+        /// What.
+        op: super::metrics::Control,
+        /// Done, or why not.
+        reply: oneshot::Sender<Result<(), ProtoError>>,
+    },
     /// A reload kept the server: apply its new DCS list.
     Reconfigure {
         /// The new DCSs.
@@ -230,6 +239,8 @@ struct Task {
     buf: Vec<u8>,
     /// The protocol profile: typed records, decoded views, local rules.
     profile: Profiled,
+    /// What the metrics show beyond the core's counters.
+    obs: super::metrics::Observer,
 }
 
 /// Start the task of `plan` on `socket` (bound already). `carry`: entries originated here by a
@@ -290,6 +301,7 @@ pub fn spawn(
         last_timeout: None,
         buf: vec![0u8; DATAGRAM_MAX],
         profile,
+        obs: Default::default(),
     };
     task.update_learn_events();
     for d in &plan.dcs {
@@ -333,12 +345,14 @@ impl Task {
         self.by_addr.insert(plan.peer, id);
         let label = id_text(&plan.core.id);
         self.peers.insert(id, Peer { plan, label });
+        self.obs.added(id, now);
         self.server.link_up(now, id);
     }
 
     fn remove_peer(&mut self, now: scsp_core::Time, id: DcsId) {
         self.server.remove_dcs(now, id);
         self.limit.forget(id);
+        self.obs.removed(id);
         if let Some(p) = self.peers.remove(&id)
             && self.by_addr.get(&p.plan.peer) == Some(&id)
         {
@@ -544,7 +558,9 @@ impl Task {
         match self.by_addr.get(&canonical(from)) {
             Some(&id) => {
                 let now = self.now();
+                let hellos = self.obs.before(&self.server, id, bytes);
                 self.server.handle_datagram(now, id, bytes);
+                self.obs.after(&self.server, id, now, bytes, hellos);
             }
             None => {
                 self.dropped_unknown += 1;
@@ -703,6 +719,7 @@ impl Task {
     }
 
     fn trace(&mut self, t: Trace) {
+        self.obs.trace(self.now(), &t);
         let flags = self.shared.tracer.flags();
         match t {
             Trace::Hello {
@@ -1034,6 +1051,8 @@ impl Task {
             profile: self.profile.name().to_owned(),
             atmarp_format: (p.core.protocol_id == crate::config::Protocol::ATMARP.id)
                 .then(|| crate::config::atmarp_format_name(p.options.atmarp_layout).to_owned()),
+            state: "running".to_owned(),
+            error: None,
         }
     }
 
@@ -1043,7 +1062,8 @@ impl Task {
             .iter()
             .filter_map(|(&id, p)| {
                 let i = self.server.dcs_info(id)?;
-                let s = &i.stats;
+                let s = &self.obs.counters(id, &i.stats);
+                let detail = self.obs.detail(&self.server, id, now);
                 Some(DcsView {
                     server: self.name.clone(),
                     id: p.label.clone(),
@@ -1062,6 +1082,14 @@ impl Task {
                     retransmits: s.ca_retransmits + s.csus_retransmits + s.csa_retransmits,
                     rexmit_queue: i.retransmit_queue as u64,
                     crl: i.csa_request_list as u64,
+                    unaligned_s: self.obs.unaligned_s(id, now),
+                    last_hello_s: detail.last_hello_s,
+                    dead_in_ms: detail.dead_in_ms,
+                    last_down: detail.last_down,
+                    last_down_s: detail.last_down_s,
+                    flaps: detail.flaps,
+                    srtt_us: i.srtt_us,
+                    disabled: self.obs.disabled(id),
                     stats: serde_json::to_value(s).unwrap_or_default(),
                 })
             })
@@ -1076,6 +1104,33 @@ impl Task {
             }
             ServerCmd::Dcs(r) => {
                 let _ = r.send(self.dcs_views());
+            }
+            ServerCmd::Control { op, reply } => {
+                if matches!(op, super::metrics::Control::Clear) {
+                    self.dropped_unknown = 0;
+                }
+                let peers: Vec<(DcsId, String)> = self
+                    .peers
+                    .iter()
+                    .map(|(&id, p)| (id, p.label.clone()))
+                    .collect();
+                let r = self.obs.control(&mut self.server, now, &peers, op);
+                if let Ok(done) = &r {
+                    for d in done {
+                        info!("server {}: {d} (asked by a client)", self.name);
+                    }
+                }
+                let _ = reply.send(r.map(|_| ()));
+            }
+            ServerCmd::Metrics(r) => {
+                let base = super::metrics::ServerSample {
+                    name: self.name.clone(),
+                    dropped_unknown: self.dropped_unknown,
+                    client_attached: self.client.is_some(),
+                    ..Default::default()
+                };
+                let peers = self.peers.iter().map(|(&id, p)| (id, p.label.as_str()));
+                let _ = r.send(self.obs.sample(&self.server, peers, now, base));
             }
             ServerCmd::Cache(r) => {
                 let _ = r.send(self.entries());

@@ -425,3 +425,48 @@ pub fn scspctl_ok(socket: &Path, args: &[&str]) -> String {
     );
     String::from_utf8(o.stdout).unwrap()
 }
+
+/// A TCP port free on 127.0.0.1 when asked.
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free TCP port")
+}
+
+/// One HTTP/1.1 request (`request`, CRLFs included) to `addr` over a plain TCP connection; the
+/// whole answer as text (read until the server closes).
+pub fn http(addr: &str, request: &str) -> std::io::Result<String> {
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.write_all(request.as_bytes())?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// `GET /metrics` asking for OpenMetrics: the status line and the body.
+pub fn scrape(addr: &str) -> (String, String) {
+    let text = http(
+        addr,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text; \
+         version=1.0.0\r\n\r\n",
+    )
+    .unwrap_or_else(|e| panic!("scrape {addr}: {e}"));
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
+}
+
+/// The samples of a text exposition: `name{labels}` (as written) to value.
+pub fn samples(text: &str) -> std::collections::BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_owned(), v.parse().ok()?))
+        })
+        .collect()
+}
