@@ -256,6 +256,9 @@ type Truth = HashMap<String, (usize, u32, String)>;
 
 /// A server's local server, attached, reading its notifications until shut down.
 struct Listener {
+    /// When it attached, and the keys the cache held then.
+    attached: Instant,
+    held: HashSet<String>,
     shut: UnixStream,
     thread: JoinHandle<Result<SeenLog, String>>,
 }
@@ -263,18 +266,34 @@ struct Listener {
 impl Listener {
     fn start(d: &Daemon) -> Result<Listener, Error> {
         let mut c = d.connect()?;
-        c.request(Request::Attach {
+        let held = match c.request(Request::Attach {
             server: SERVER.into(),
             confirm: false,
-        })
-        .map_err(|e| Error::Daemon(format!("{}: attach: {e}", d.name)))?;
+        }) {
+            Ok(Response::Attached { entries }) => entries,
+            Ok(other) => return Err(Error::Daemon(format!("{}: attach: {other:?}", d.name))),
+            Err(e) => return Err(Error::Daemon(format!("{}: attach: {e}", d.name))),
+        };
+        // What the cache holds when the local server attaches (after a restart, what came back
+        // from the DCSs before): seen now.
+        let t = Instant::now();
+        let keys: HashSet<String> = held.iter().map(|e| e.key.clone()).collect();
+        let seen: SeenLog = held
+            .into_iter()
+            .map(|e| (t, e.key, Seen::Holds(e.seq)))
+            .collect();
         let shut = c
             .stream()
             .try_clone()
             .map_err(|e| Error::Setup(e.to_string()))?;
         let name = d.name.clone();
-        let thread = std::thread::spawn(move || listen(c, &name));
-        Ok(Listener { shut, thread })
+        let thread = std::thread::spawn(move || listen(c, &name, seen));
+        Ok(Listener {
+            attached: t,
+            held: keys,
+            shut,
+            thread,
+        })
     }
 
     fn stop(self) -> Result<SeenLog, Error> {
@@ -286,8 +305,7 @@ impl Listener {
     }
 }
 
-fn listen(mut c: Client, name: &str) -> Result<SeenLog, String> {
-    let mut log = Vec::new();
+fn listen(mut c: Client, name: &str, mut log: SeenLog) -> Result<SeenLog, String> {
     loop {
         let n = match c.next_notify() {
             Ok(n) => n,
@@ -879,12 +897,26 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
                 daemons[s].respawn(&scspd)?;
                 ops[s] = daemons[s].wait_ready()?;
                 polls[s] = daemons[s].connect()?;
+                // The local server attaches at once, and hands over later. What it held before the
+                // kill and the restarted server does not hold now has gone (a deletion made while
+                // it was down reaches it as the entry's absence).
+                let l = Listener::start(&daemons[s])?;
+                let mut held: HashMap<&str, bool> = HashMap::new();
+                for (_, k, x) in logs[s].iter() {
+                    held.insert(k.as_str(), matches!(x, Seen::Holds(_)));
+                }
+                let gone: Vec<String> = held
+                    .into_iter()
+                    .filter(|(k, h)| *h && !l.held.contains(*k))
+                    .map(|(k, _)| k.to_owned())
+                    .collect();
+                logs[s].extend(gone.into_iter().map(|k| (l.attached, k, Seen::Removed)));
+                listeners[s] = Some(l);
                 *ph = 2;
             }
             if *ph == 2 && el >= r.at + r.down + r.handover {
                 w.offline[s] = false;
                 w.handover(&mut ops[s], s)?;
-                listeners[s] = Some(Listener::start(&daemons[s])?);
                 *ph = 3;
             }
             pending |= *ph < 3;
