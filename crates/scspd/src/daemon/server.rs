@@ -1035,13 +1035,6 @@ impl Task {
             .count();
         let p = &self.plan;
         ServerView {
-            name: self.name.clone(),
-            protocol_id: p.core.protocol_id,
-            protocol: p.protocol.to_string(),
-            sgid: p.core.sgid,
-            family_id: p.core.family_id,
-            lsid: id_text(&p.core.lsid),
-            listen: p.bind.to_string(),
             entries: self.server.cache().live() as u64,
             entries_held: self.server.cache().len() as u64,
             dcs: self.peers.len() as u32,
@@ -1053,6 +1046,7 @@ impl Task {
                 .then(|| crate::config::atmarp_format_name(p.options.atmarp_layout).to_owned()),
             state: "running".to_owned(),
             error: None,
+            ..super::status::planned_view(p)
         }
     }
 

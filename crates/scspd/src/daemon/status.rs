@@ -95,17 +95,10 @@ impl Board {
     /// One more server that could not start (or was not started again).
     pub fn add_failed(&self, p: &ServerPlan, error: String) {
         let server = ServerView {
-            name: p.name.clone(),
-            protocol_id: p.core.protocol_id,
-            protocol: p.protocol.to_string(),
-            sgid: p.core.sgid,
-            family_id: p.core.family_id,
-            lsid: id_text(&p.core.lsid),
-            listen: p.bind.to_string(),
             dcs: p.dcs.len() as u32,
             state: "failed".to_owned(),
             error: Some(error.clone()),
-            ..ServerView::default()
+            ..planned_view(p)
         };
         let view = FailedView {
             name: p.name.clone(),
@@ -158,5 +151,20 @@ impl Board {
             g.failed = s.failed.iter().map(|f| f.view.name.clone()).collect();
             g.http = s.http;
         });
+    }
+}
+
+/// What `show servers` says of a server from its plan alone (the running server adds its
+/// counters and state).
+pub fn planned_view(p: &ServerPlan) -> ServerView {
+    ServerView {
+        name: p.name.clone(),
+        protocol_id: p.core.protocol_id,
+        protocol: p.protocol.to_string(),
+        sgid: p.core.sgid,
+        family_id: p.core.family_id,
+        lsid: id_text(&p.core.lsid),
+        listen: p.bind.to_string(),
+        ..ServerView::default()
     }
 }

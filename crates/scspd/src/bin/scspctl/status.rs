@@ -4,26 +4,10 @@ use std::fmt::Write as _;
 
 use scspd::proto::{DcsView, ServerView, StatusView};
 
-/// A time as `YYYY-MM-DDTHH:MM:SSZ` (UTC), from seconds since the epoch.
+/// A time as `YYYY-MM-DDTHH:MM:SSZ` (UTC), from seconds since the epoch (scspctl's one
+/// calendar conversion).
 pub fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    super::rfc3339(secs)
 }
 
 /// A duration as `1d 2h 3m 4s`, leading zero units left out.
