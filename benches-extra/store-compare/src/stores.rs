@@ -299,3 +299,64 @@ impl Store for SqliteStore {
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The floor: not a store, only what the disk allows. Each batch is appended to one file (one
+// `write`), then `fdatasync` in `Sync` mode. Measured beside the stores in the flood, so that their
+// figures can be read against the fsync latency of the moment.
+
+pub struct AppendLog {
+    file: std::fs::File,
+    buf: Vec<u8>,
+    sync: bool,
+}
+
+impl AppendLog {
+    pub fn create(path: &Path) -> Res<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(path)?;
+        Ok(AppendLog {
+            file,
+            buf: Vec::new(),
+            sync: true,
+        })
+    }
+}
+
+impl Store for AppendLog {
+    fn set_mode(&mut self, mode: Mode) -> Res<()> {
+        self.sync = mode == Mode::Sync;
+        Ok(())
+    }
+
+    fn write_batch(&mut self, ops: &[Op<'_>]) -> Res<()> {
+        use std::io::Write;
+        self.buf.clear();
+        for op in ops {
+            let (k, v): (&[u8], &[u8]) = match *op {
+                Op::Put(k, v) => (k, v),
+                Op::Del(k) => (k, &[]),
+            };
+            self.buf.push(k.len() as u8);
+            self.buf.push(v.len() as u8);
+            self.buf.extend_from_slice(k);
+            self.buf.extend_from_slice(v);
+        }
+        self.file.write_all(&self.buf)?;
+        if self.sync {
+            self.file.sync_data()?;
+        }
+        Ok(())
+    }
+
+    fn scan(&mut self, _: &mut dyn FnMut(&[u8], &[u8])) -> Res<u64> {
+        Err("the append-only floor is not a store".into())
+    }
+
+    fn compact(&mut self) -> Res<()> {
+        Ok(())
+    }
+}
