@@ -141,6 +141,16 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
+/// CPU time of this process so far (user + system, every thread: the stores' background threads
+/// included), from /proc/self/stat, in seconds (USER_HZ = 100 on Linux).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
 /// Bytes on disk under `dir`: (allocated blocks, apparent file lengths).
 fn disk_bytes(dir: &Path) -> Res<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
@@ -395,24 +405,21 @@ fn bench_repeat(o: &Opts, rep: usize, pool: &Pool, res: &mut Results) -> Res<()>
     let secs = Duration::from_secs_f64(o.flood_secs);
     for &batch in &o.batches {
         for mode in Mode::ALL {
+            let seed = (rep * 1000 + batch) as u64;
+            let item = format!("flood_{}", mode.name());
+            let cpu_item = format!("floodcpu_{}", mode.name());
             for &k in &order {
                 let mut s = stores::open(k, mode, &dir(k))?;
-                let rate = flood(s.as_mut(), pool, batch, secs, (rep * 1000 + batch) as u64)?;
-                res.add(
-                    &format!("flood_{}", mode.name()),
-                    &format!("{}/{batch}", k.name()),
-                    rate,
-                );
+                let (rate, cpu) = flood(s.as_mut(), pool, batch, secs, seed)?;
+                res.add(&item, &format!("{}/{batch}", k.name()), rate);
+                res.add(&cpu_item, &format!("{}/{batch}", k.name()), cpu);
             }
             let path = o.dir.join("floor.log");
             let mut log = stores::AppendLog::create(&path)?;
             log.set_mode(mode)?;
-            let rate = flood(&mut log, pool, batch, secs, (rep * 1000 + batch) as u64)?;
-            res.add(
-                &format!("flood_{}", mode.name()),
-                &format!("floor/{batch}"),
-                rate,
-            );
+            let (rate, cpu) = flood(&mut log, pool, batch, secs, seed)?;
+            res.add(&item, &format!("floor/{batch}"), rate);
+            res.add(&cpu_item, &format!("floor/{batch}"), cpu);
             drop(log);
             std::fs::remove_file(&path)?;
         }
@@ -424,12 +431,19 @@ fn bench_repeat(o: &Opts, rep: usize, pool: &Pool, res: &mut Results) -> Res<()>
 }
 
 /// Upserts (90%) and deletes (10%) of random entries of the pool (`records * 1.1`), `batch` per
-/// commit, for `secs` (or 20M records); returns records per second.
-fn flood(store: &mut dyn Store, pool: &Pool, batch: usize, secs: Duration, seed: u64) -> Res<f64> {
+/// commit, for `secs` (or 20M records); returns records per second and CPU µs per record.
+fn flood(
+    store: &mut dyn Store,
+    pool: &Pool,
+    batch: usize,
+    secs: Duration,
+    seed: u64,
+) -> Res<(f64, f64)> {
     let space = pool.keys.len() as u64;
     let mut x = seed;
     let mut done = 0u64;
     let mut ops: Vec<Op<'_>> = Vec::with_capacity(batch);
+    let cpu = cpu_secs();
     let t = Instant::now();
     while t.elapsed() < secs && done < 20_000_000 {
         ops.clear();
@@ -445,7 +459,8 @@ fn flood(store: &mut dyn Store, pool: &Pool, batch: usize, secs: Duration, seed:
         store.write_batch(&ops)?;
         done += batch as u64;
     }
-    Ok(done as f64 / t.elapsed().as_secs_f64())
+    let wall = t.elapsed().as_secs_f64();
+    Ok((done as f64 / wall, (cpu_secs() - cpu) * 1e6 / done as f64))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -719,43 +734,42 @@ fn print_tables(o: &Opts, res: &Results, crash: &[Trial]) {
         res.median("mean_record_bytes", "all").unwrap_or(0.0)
     );
     if o.bench {
-        println!(
-            "Flood writes, records/s (90% upserts, 10% deletes, random keys over a store of ~{} entries):\n",
-            o.records
-        );
-        print!("| store | mode (setting) |");
-        for b in &o.batches {
-            print!(" N = {b} |");
-        }
-        println!();
-        print!("|---|---|");
-        for _ in &o.batches {
-            print!("---:|");
-        }
-        println!();
-        for &k in &o.stores {
-            for m in Mode::ALL {
-                print!("| {} | {} ({}) |", k.name(), m.name(), k.mode_setting(m));
+        for (prefix, what) in [
+            ("flood", "records/s"),
+            (
+                "floodcpu",
+                "CPU µs per record (user + system, all threads of the process)",
+            ),
+        ] {
+            println!(
+                "Flood writes, {what} (90% upserts, 10% deletes, random keys over a store of ~{} entries):\n",
+                o.records
+            );
+            print!("| store | mode (setting) |");
+            for b in &o.batches {
+                print!(" N = {b} |");
+            }
+            println!();
+            print!("|---|---|");
+            for _ in &o.batches {
+                print!("---:|");
+            }
+            println!();
+            let rows = o
+                .stores
+                .iter()
+                .flat_map(|&k| Mode::ALL.map(|m| (k.name(), m, k.mode_setting(m))))
+                .chain([
+                    ("floor", Mode::Sync, "no store: append, fdatasync"),
+                    ("floor", Mode::NoSync, "no store: append, write only"),
+                ]);
+            for (name, m, setting) in rows {
+                print!("| {name} | {} ({setting}) |", m.name());
                 for b in &o.batches {
-                    print!(
-                        " {} |",
-                        res.range(&format!("flood_{}", m.name()), &format!("{}/{b}", k.name()))
-                    );
+                    let item = format!("{prefix}_{}", m.name());
+                    print!(" {} |", res.range(&item, &format!("{name}/{b}")));
                 }
                 println!();
-            }
-        }
-        for m in Mode::ALL {
-            let setting = match m {
-                Mode::Sync => "append, fdatasync",
-                Mode::NoSync => "append, write only",
-            };
-            print!("| floor (no store) | {} ({setting}) |", m.name());
-            for b in &o.batches {
-                print!(
-                    " {} |",
-                    res.range(&format!("flood_{}", m.name()), &format!("floor/{b}"))
-                );
             }
             println!();
         }

@@ -3,6 +3,10 @@
 
 use std::path::Path;
 
+/// The page or block cache given to every store: the same budget for each (their defaults differ:
+/// redb 1 GiB, fjall 32 MiB, SQLite 2 MiB).
+pub const CACHE_BYTES: usize = 64 << 20;
+
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// One record operation of a batch.
@@ -106,7 +110,9 @@ struct RedbStore {
 impl RedbStore {
     fn open(dir: &Path) -> Res<Self> {
         // `create` opens the file if it exists (and repairs it after an unclean shutdown).
-        let db = redb::Database::create(dir.join("cache.redb"))?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(dir.join("cache.redb"))?;
         Ok(RedbStore {
             db,
             durability: redb::Durability::Immediate,
@@ -181,7 +187,9 @@ struct FjallStore {
 
 impl FjallStore {
     fn open(dir: &Path) -> Res<Self> {
-        let db = fjall::Database::builder(dir).open()?;
+        let db = fjall::Database::builder(dir)
+            .cache_size(CACHE_BYTES as u64)
+            .open()?;
         let ks = db.keyspace("cache", fjall::KeyspaceCreateOptions::default)?;
         Ok(FjallStore {
             db,
@@ -245,6 +253,8 @@ impl SqliteStore {
         if jm != "wal" {
             return Err(format!("journal_mode is {jm}, not wal").into());
         }
+        // cache_size in KiB when negative.
+        conn.execute_batch(&format!("PRAGMA cache_size=-{};", CACHE_BYTES >> 10))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS cache(k BLOB PRIMARY KEY NOT NULL, v BLOB NOT NULL) WITHOUT ROWID;",
         )?;
