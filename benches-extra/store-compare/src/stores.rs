@@ -20,16 +20,31 @@ pub enum Kind {
     Redb,
     Fjall,
     Sqlite,
+    /// redb with `WriteTransaction::set_quick_repair(true)` on every commit.
+    RedbQuickRepair,
+    /// fjall with 8 MiB memtables (default 64 MiB), flushed when the store is closed.
+    FjallSmallMemtable,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Redb, Kind::Fjall, Kind::Sqlite];
+    /// The candidates with their defaults: what `run` measures unless told otherwise.
+    pub const DEFAULT: [Kind; 3] = [Kind::Redb, Kind::Fjall, Kind::Sqlite];
+    /// Every variant, tuned ones included.
+    pub const ALL: [Kind; 5] = [
+        Kind::Redb,
+        Kind::Fjall,
+        Kind::Sqlite,
+        Kind::RedbQuickRepair,
+        Kind::FjallSmallMemtable,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Kind::Redb => "redb",
             Kind::Fjall => "fjall",
             Kind::Sqlite => "sqlite",
+            Kind::RedbQuickRepair => "redb-qr",
+            Kind::FjallSmallMemtable => "fjall-8m",
         }
     }
 
@@ -42,8 +57,12 @@ impl Kind {
         match (self, mode) {
             (Kind::Redb, Mode::Sync) => "Durability::Immediate",
             (Kind::Redb, Mode::NoSync) => "Durability::None",
+            (Kind::RedbQuickRepair, Mode::Sync) => "Durability::Immediate, quick_repair",
+            (Kind::RedbQuickRepair, Mode::NoSync) => "Durability::None, quick_repair",
             (Kind::Fjall, Mode::Sync) => "PersistMode::SyncAll",
             (Kind::Fjall, Mode::NoSync) => "PersistMode::Buffer",
+            (Kind::FjallSmallMemtable, Mode::Sync) => "PersistMode::SyncAll, 8 MiB memtable",
+            (Kind::FjallSmallMemtable, Mode::NoSync) => "PersistMode::Buffer, 8 MiB memtable",
             (Kind::Sqlite, Mode::Sync) => "WAL, synchronous=FULL",
             (Kind::Sqlite, Mode::NoSync) => "WAL, synchronous=NORMAL",
         }
@@ -89,8 +108,10 @@ pub trait Store {
 pub fn open(kind: Kind, mode: Mode, dir: &Path) -> Res<Box<dyn Store>> {
     std::fs::create_dir_all(dir)?;
     let mut store: Box<dyn Store> = match kind {
-        Kind::Redb => Box::new(RedbStore::open(dir)?),
-        Kind::Fjall => Box::new(FjallStore::open(dir)?),
+        Kind::Redb => Box::new(RedbStore::open(dir, false)?),
+        Kind::RedbQuickRepair => Box::new(RedbStore::open(dir, true)?),
+        Kind::Fjall => Box::new(FjallStore::open(dir, None)?),
+        Kind::FjallSmallMemtable => Box::new(FjallStore::open(dir, Some(8 << 20))?),
         Kind::Sqlite => Box::new(SqliteStore::open(dir)?),
     };
     store.set_mode(mode)?;
@@ -105,10 +126,11 @@ const REDB_TABLE: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::n
 struct RedbStore {
     db: redb::Database,
     durability: redb::Durability,
+    quick_repair: bool,
 }
 
 impl RedbStore {
-    fn open(dir: &Path) -> Res<Self> {
+    fn open(dir: &Path, quick_repair: bool) -> Res<Self> {
         // `create` opens the file if it exists (and repairs it after an unclean shutdown).
         let db = redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
@@ -116,6 +138,7 @@ impl RedbStore {
         Ok(RedbStore {
             db,
             durability: redb::Durability::Immediate,
+            quick_repair,
         })
     }
 }
@@ -132,6 +155,9 @@ impl Store for RedbStore {
     fn write_batch(&mut self, ops: &[Op<'_>]) -> Res<()> {
         let mut tx = self.db.begin_write()?;
         tx.set_durability(self.durability)?;
+        if self.quick_repair {
+            tx.set_quick_repair(true);
+        }
         {
             let mut table = tx.open_table(REDB_TABLE)?;
             for op in ops {
@@ -183,19 +209,37 @@ struct FjallStore {
     db: fjall::Database,
     ks: fjall::Keyspace,
     persist: fjall::PersistMode,
+    /// Flush the memtable when the store is closed, so that the next open has little journal to
+    /// replay (`rotate_memtable_and_wait`, public but hidden from the documentation).
+    flush_on_close: bool,
 }
 
 impl FjallStore {
-    fn open(dir: &Path) -> Res<Self> {
+    fn open(dir: &Path, memtable: Option<u64>) -> Res<Self> {
         let db = fjall::Database::builder(dir)
             .cache_size(CACHE_BYTES as u64)
             .open()?;
-        let ks = db.keyspace("cache", fjall::KeyspaceCreateOptions::default)?;
+        let ks = db.keyspace("cache", || {
+            let o = fjall::KeyspaceCreateOptions::default();
+            match memtable {
+                Some(bytes) => o.max_memtable_size(bytes),
+                None => o,
+            }
+        })?;
         Ok(FjallStore {
             db,
             ks,
             persist: fjall::PersistMode::SyncAll,
+            flush_on_close: memtable.is_some(),
         })
+    }
+}
+
+impl Drop for FjallStore {
+    fn drop(&mut self) {
+        if self.flush_on_close {
+            let _ = self.ks.rotate_memtable_and_wait();
+        }
     }
 }
 
