@@ -10,8 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use scspd::client::Client;
-use scspd::proto::{KeyData, Request, Response};
+use scsp_client::client::Client;
+use scsp_client::proto::{KeyData, Request, Response};
 use serde_json::json;
 
 use crate::daemon::{self, Daemon, Node, TempDir, Traffic};

@@ -1,5 +1,5 @@
 //! Real `scspd` processes on loopback: configurations in a temporary directory, one child process
-//! per daemon, driven through its local socket with `scspd::client`.
+//! per daemon, driven through its local socket with `scsp_client::client`.
 
 use std::fs;
 use std::net::{Ipv4Addr, UdpSocket};
@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use scspd::client::Client;
-use scspd::proto::{DcsView, KeyData, Request, Response, ServerView};
+use scsp_client::client::Client;
+use scsp_client::proto::{DcsView, KeyData, Request, Response, ServerView};
 
 use crate::Error;
 

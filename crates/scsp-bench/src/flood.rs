@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use scspd::client::Client;
-use scspd::proto::{Notify, Request};
+use scsp_client::client::Client;
+use scsp_client::proto::{Notify, Request};
 use serde_json::json;
 
 use crate::align::DATA_LEN;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
-use scspd::client::Client;
-use scspd::proto::{EntryView, KeyData, Notify, Request, Response};
+use scsp_client::client::Client;
+use scsp_client::proto::{EntryView, KeyData, Notify, Request, Response};
 use serde_json::json;
 
 use super::relay::{Impairment, Relay};
@@ -310,7 +310,7 @@ fn listen(mut c: Client, name: &str, mut log: SeenLog) -> Result<SeenLog, String
         let n = match c.next_notify() {
             Ok(n) => n,
             // Shut down by `stop`, or the daemon went away: the log so far.
-            Err(scspd::client::ClientError::Frame(_)) => return Ok(log),
+            Err(scsp_client::client::ClientError::Frame(_)) => return Ok(log),
             Err(e) => return Err(format!("{name}: notifications: {e}")),
         };
         let t = Instant::now();

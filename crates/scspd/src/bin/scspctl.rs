@@ -18,11 +18,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde::Serialize;
 
-use scsp_profiles::{ProfileOps, ProfileOptions, ops_by_name};
-use scspd::client::{Client, ClientError, FrameError};
-use scspd::proto::{
+use scsp_client::client::{Client, ClientError, FrameError};
+use scsp_client::proto::{
     DEFAULT_SOCKET, DcsView, EntryView, KeyData, MAX_FRAME, Notify, Request, Response, ServerView,
 };
+use scsp_profiles::{ProfileOps, ProfileOptions, ops_by_name};
 
 /// The profiles `add` and `del` take typed arguments for.
 const PROFILES: [&str; 4] = ["atmarp", "nhrp", "mars", "generic"];
@@ -1390,7 +1390,7 @@ mod tests {
     }
 
     fn decoded(ip: &str, originator: &str, age_s: u64) -> EntryView {
-        let col = |name: &str, value: &str| scspd::proto::Column {
+        let col = |name: &str, value: &str| scsp_client::proto::Column {
             name: name.into(),
             value: value.into(),
         };

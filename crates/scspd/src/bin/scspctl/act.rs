@@ -1,7 +1,7 @@
 //! `scspctl dcs disable|enable|restart`, `scspctl realign`, `scspctl clear counters`.
 
 use clap::{Subcommand, ValueEnum};
-use scspd::proto::DcsAction;
+use scsp_client::proto::DcsAction;
 
 /// What `scspctl dcs` does to one DCS.
 #[derive(Debug, Clone, Copy, ValueEnum)]

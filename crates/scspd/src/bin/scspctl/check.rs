@@ -14,8 +14,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use scspd::client::Client;
-use scspd::proto::{DcsView, Request, Response, ServerView};
+use scsp_client::client::Client;
+use scsp_client::proto::{DcsView, Request, Response, ServerView};
 
 /// The default of `--warn-after`, seconds.
 pub const DEFAULT_WARN_AFTER: u64 = 60;

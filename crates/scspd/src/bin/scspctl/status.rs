@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use scspd::proto::{DcsView, ServerView, StatusView};
+use scsp_client::proto::{DcsView, ServerView, StatusView};
 
 /// A time as `YYYY-MM-DDTHH:MM:SSZ` (UTC), from seconds since the epoch (scspctl's one
 /// calendar conversion).

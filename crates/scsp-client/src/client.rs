@@ -1,8 +1,8 @@
 //! A small blocking client for scspd's local socket (the protocol of [`crate::proto`]).
 //!
 //! ```no_run
-//! use scspd::client::Client;
-//! use scspd::proto::{Request, Response};
+//! use scsp_client::client::Client;
+//! use scsp_client::proto::{Request, Response};
 //!
 //! let mut c = Client::connect("/run/scspd.sock")?;
 //! if let Response::Servers { servers } = c.request(Request::ShowServers)? {
@@ -10,7 +10,7 @@
 //!         println!("{} {} entries", s.name, s.entries);
 //!     }
 //! }
-//! # Ok::<(), scspd::client::ClientError>(())
+//! # Ok::<(), scsp_client::client::ClientError>(())
 //! ```
 //!
 //! The frame functions [`write_frame`] and [`read_frame`] work on any [`Write`] / [`Read`] and
