@@ -1,0 +1,266 @@
+//! Commands from the supervisor and the clients (`ServerCmd`), reconfiguration and stopping.
+
+use super::*;
+
+impl Task {
+    pub(super) fn command(&mut self, cmd: ServerCmd) {
+        let now = self.now();
+        match cmd {
+            ServerCmd::View(r) => {
+                let _ = r.send(self.view());
+            }
+            ServerCmd::Dcs(r) => {
+                let _ = r.send(self.dcs_views());
+            }
+            ServerCmd::Control { op, reply } => {
+                if matches!(op, crate::daemon::metrics::Control::Clear) {
+                    self.dropped_unknown = 0;
+                }
+                let peers: Vec<(DcsId, String)> = self
+                    .peers
+                    .iter()
+                    .map(|(&id, p)| (id, p.label.clone()))
+                    .collect();
+                let r = self.obs.control(&mut self.server, now, &peers, op);
+                if let Ok(done) = &r {
+                    for d in done {
+                        info!("server {}: {d} (asked by a client)", self.name);
+                    }
+                }
+                let _ = reply.send(r.map(|_| ()));
+            }
+            ServerCmd::Metrics(r) => {
+                let base = crate::daemon::metrics::ServerSample {
+                    name: self.name.clone(),
+                    dropped_unknown: self.dropped_unknown,
+                    client_attached: self.client.is_some(),
+                    ..Default::default()
+                };
+                let peers = self.peers.iter().map(|(&id, p)| (id, p.label.as_str()));
+                let _ = r.send(self.obs.sample(&self.server, peers, now, base));
+            }
+            ServerCmd::Cache(r) => {
+                let _ = r.send(self.entries());
+            }
+            ServerCmd::Add {
+                from,
+                key,
+                data,
+                reply,
+            } => {
+                let rules = !self.is_client(from);
+                let r = self.profile.add(&mut self.server, now, &key, data, rules);
+                let _ = reply.send(r.map_err(local_error));
+            }
+            ServerCmd::Del {
+                from: _,
+                key,
+                reply,
+            } => {
+                let r = self.profile.withdraw(&mut self.server, now, &key);
+                let _ = reply.send(r.map_err(local_error));
+            }
+            ServerCmd::AddRecord {
+                from,
+                record,
+                profile,
+                reply,
+            } => {
+                let rules = !self.is_client(from);
+                let r = self.profile.check_name(profile.as_deref()).and_then(|()| {
+                    self.profile
+                        .add_record(&mut self.server, now, &record, rules)
+                });
+                let r = r.and_then(|added| match added {
+                    Added::Key(key) => self
+                        .own_entry(&key)
+                        .map(|entry| Response::RecordAdded { entry }),
+                    Added::Withdrawn(gone) => Ok(Response::RecordsDeleted {
+                        entries: self.gone_views(gone),
+                    }),
+                });
+                let _ = reply.send(r);
+            }
+            ServerCmd::DelRecord {
+                from: _,
+                selector,
+                profile,
+                reply,
+            } => {
+                let r = self
+                    .profile
+                    .check_name(profile.as_deref())
+                    .and_then(|()| self.profile.del_record(&mut self.server, now, &selector));
+                let _ = reply.send(r.map(|gone| self.gone_views(gone)));
+            }
+            ServerCmd::Load {
+                from,
+                entries,
+                handover,
+                reply,
+            } => {
+                let total = entries.len() as u64;
+                let rules = !self.is_client(from);
+                let errors: Vec<(Vec<u8>, LocalError)> =
+                    self.profile
+                        .load(&mut self.server, now, entries, handover, rules);
+                let accepted = total - errors.len() as u64;
+                let errors = errors
+                    .into_iter()
+                    .map(|(k, e)| format!("key {}: {e}", hex::encode(k)))
+                    .collect();
+                let _ = reply.send((accepted, errors));
+            }
+            ServerCmd::Attach {
+                client,
+                confirm,
+                reply,
+            } => {
+                let r = match &self.client {
+                    Some(c) if c.conn != client.conn => Err(ProtoError {
+                        code: ErrorCode::Busy,
+                        message: format!(
+                            "client #{} is attached to server {} already",
+                            c.conn, self.name
+                        ),
+                    }),
+                    _ => {
+                        info!(
+                            "server {}: client #{} attached{}",
+                            self.name,
+                            client.conn,
+                            if confirm {
+                                " (confirming remote entries)"
+                            } else {
+                                ""
+                            }
+                        );
+                        if self.shared.tracer.flags().client_fsm {
+                            self.shared.tracer.line(
+                                "client",
+                                format_args!(
+                                    "server {}: client #{} Detached -> Attached",
+                                    self.name, client.conn
+                                ),
+                            );
+                        }
+                        self.client = Some(client);
+                        self.update_learn_events();
+                        self.server.set_confirm(now, confirm);
+                        Ok(self.entries())
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            ServerCmd::Detach { conn } => {
+                if self.client.as_ref().is_some_and(|c| c.conn == conn) {
+                    self.detach(None);
+                }
+            }
+            ServerCmd::Confirm {
+                conn,
+                token,
+                accept,
+                reply,
+            } => {
+                let r = if self.client.as_ref().is_some_and(|c| c.conn == conn) {
+                    self.server.confirm(now, token, accept).map_err(local_error)
+                } else {
+                    Err(ProtoError {
+                        code: ErrorCode::Sequence,
+                        message: format!("this client is not attached to server {}", self.name),
+                    })
+                };
+                let _ = reply.send(r);
+            }
+            ServerCmd::Dump(r) => {
+                let _ = r.send(self.dump());
+            }
+            ServerCmd::Reconfigure { dcs, reply } => {
+                self.reconfigure(dcs);
+                let _ = reply.send(());
+            }
+            ServerCmd::Stop { .. } => {}
+            #[cfg(test)]
+            ServerCmd::Panic => panic!("test panic"),
+        }
+    }
+
+    /// Apply a reload's DCS list: unchanged DCSs keep their sessions; changed timers, counts,
+    /// hops or keys are updated in place; a changed address restarts that DCS's session.
+    pub(super) fn reconfigure(&mut self, new: Vec<DcsPlan>) {
+        let now = self.now();
+        let mut old: HashMap<Id, DcsId> = self
+            .peers
+            .iter()
+            .map(|(&id, p)| (p.plan.core.id.clone(), id))
+            .collect();
+        // Removals first, so that an address moving between DCSs never maps to two.
+        let keep: std::collections::HashSet<&Id> = new.iter().map(|p| &p.core.id).collect();
+        let gone: Vec<(Id, DcsId)> = old
+            .iter()
+            .filter(|(k, _)| !keep.contains(k))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        for (k, id) in gone {
+            old.remove(&k);
+            info!("server {}: DCS {} removed", self.name, id_text(&k));
+            self.remove_peer(now, id);
+        }
+        for p in new {
+            match old.remove(&p.core.id) {
+                Some(id) => {
+                    let Some(cur) = self.peers.get_mut(&id) else {
+                        continue;
+                    };
+                    if cur.plan == p {
+                        continue;
+                    }
+                    if cur.plan.same_peer(&p) {
+                        info!(
+                            "server {}: DCS {}: settings changed; session kept",
+                            self.name, cur.label
+                        );
+                        self.server.update_dcs(id, p.core.clone());
+                        cur.plan = p;
+                    } else {
+                        info!(
+                            "server {}: DCS {}: address changed to {}; session restarted",
+                            self.name, cur.label, p.addr
+                        );
+                        self.remove_peer(now, id);
+                        self.add_peer(now, p);
+                    }
+                }
+                None => {
+                    info!(
+                        "server {}: DCS {} added ({})",
+                        self.name,
+                        id_text(&p.core.id),
+                        p.addr
+                    );
+                    self.add_peer(now, p);
+                }
+            }
+        }
+        self.plan.dcs = self
+            .peers
+            .values()
+            .map(|p| p.plan.clone())
+            .collect::<Vec<_>>();
+    }
+
+    pub(super) fn stop(&mut self, reason: &str) -> Vec<LocalEntry> {
+        self.detach(Some(ProtoError {
+            code: ErrorCode::NoSuchServer,
+            message: format!("server {}: {reason}; attach again", self.name),
+        }));
+        let lsid = &self.plan.core.lsid;
+        self.server
+            .cache()
+            .iter()
+            .filter(|(id, e)| e.owned() && !e.deleted() && &id.origin == lsid)
+            .map(|(id, e)| (id.key.as_bytes().to_vec(), e.data.clone()))
+            .collect()
+    }
+}

@@ -1,0 +1,357 @@
+//! The core's events turned into notifications for the attached client, log lines and traces.
+
+use super::*;
+
+impl Task {
+    pub(super) fn dcs_label(&self, id: DcsId) -> (String, String) {
+        match self.peers.get(&id) {
+            Some(p) => (p.label.clone(), p.plan.addr.to_string()),
+            None => (id.to_string(), "?".to_owned()),
+        }
+    }
+
+    pub(super) fn event(&mut self, ev: Event) {
+        match ev {
+            Event::Cache(change) => {
+                let now = self.now();
+                self.profile.cache_change(&mut self.server, now, &change);
+                if let CacheChange::Removed {
+                    entry,
+                    reason: RemoveReason::Expired,
+                } = &change
+                {
+                    info!(
+                        "server {}: entry {} of {} expired{}",
+                        self.name,
+                        hex::encode(entry.id.key.as_bytes()),
+                        id_text(&entry.id.origin),
+                        self.columns_note(entry.id.key.as_bytes(), &entry.data)
+                    );
+                }
+                if self.client.is_none() {
+                    // Nobody to tell: the notification is not built (hex and the profile's
+                    // decoding of every entry learned cost as much as learning it).
+                    return;
+                }
+                let n = match change {
+                    CacheChange::Learned { entry, .. } => Notify::Learned {
+                        server: self.name.clone(),
+                        entry: self.entry_view(&entry),
+                    },
+                    CacheChange::Replaced { entry, .. } => Notify::Replaced {
+                        server: self.name.clone(),
+                        entry: self.entry_view(&entry),
+                    },
+                    CacheChange::Removed { entry, reason } => Notify::Removed {
+                        server: self.name.clone(),
+                        entry: self.entry_view(&entry),
+                        reason: match reason {
+                            RemoveReason::Deleted => "deleted",
+                            RemoveReason::Purged => "purged",
+                            RemoveReason::Expired => "expired",
+                            RemoveReason::Flushed => "flushed",
+                        }
+                        .to_owned(),
+                    },
+                };
+                self.notify(n);
+            }
+            Event::OrphansWithdrawn { count } => {
+                let grace = self.plan.core.orphan_grace.map_or(0, |g| g.as_secs());
+                warn!(
+                    "server {}: no local server claimed {count} entries of ours within {grace} s \
+                     of the start (LocalGrace): withdrawn from the group",
+                    self.name
+                );
+            }
+            Event::Confirm { token, entry, .. } => {
+                if self.client.is_some() {
+                    let n = Notify::Confirm {
+                        server: self.name.clone(),
+                        token,
+                        entry: self.entry_view(&entry),
+                    };
+                    self.notify(n);
+                } else {
+                    // Confirmation is only on while a client is attached; accept to be safe.
+                    let now = self.now();
+                    let _ = self.server.confirm(now, token, true);
+                }
+            }
+            Event::Trace(t) => self.trace(t),
+        }
+    }
+
+    pub(super) fn notify(&mut self, n: Notify) {
+        let Some(c) = &self.client else { return };
+        if self.shared.tracer.flags().client_msgs {
+            self.shared.tracer.line(
+                "client",
+                format_args!("server {}: to client #{}: {n:?}", self.name, c.conn),
+            );
+        }
+        match c.notify.try_send(n) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let conn = c.conn;
+                warn!(
+                    "server {}: client #{conn} does not read its notifications fast enough: \
+                     detached and disconnected",
+                    self.name
+                );
+                self.detach(Some(ProtoError {
+                    code: ErrorCode::Overflow,
+                    message: format!(
+                        "notification queue of server {} overflowed: read notifications faster",
+                        self.name
+                    ),
+                }));
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => self.detach(None),
+        }
+    }
+
+    /// Drop the attached client; with `kill`, its connection is ended with that error. Entries
+    /// it originated stay (scspd keeps holding them); waiting confirmations are accepted.
+    pub(super) fn detach(&mut self, kill: Option<ProtoError>) {
+        let Some(c) = self.client.take() else { return };
+        if let Some(e) = kill {
+            let _ = c.kill.try_send(e);
+        }
+        info!("server {}: client #{} detached", self.name, c.conn);
+        if self.shared.tracer.flags().client_fsm {
+            self.shared.tracer.line(
+                "client",
+                format_args!(
+                    "server {}: client #{} Attached -> Detached",
+                    self.name, c.conn
+                ),
+            );
+        }
+        let now = self.now();
+        self.server.set_confirm(now, false);
+        self.profile.adopt_client_entries(&mut self.server, now);
+        self.update_learn_events();
+    }
+
+    /// Entries learned from DCSs are reported by the core only to someone: an attached client
+    /// or the profile's local rules.
+    pub(super) fn update_learn_events(&mut self) {
+        let wanted = self.client.is_some() || self.profile.has_rules();
+        self.server.set_learn_events(wanted);
+    }
+
+    pub(super) fn trace(&mut self, t: Trace) {
+        self.obs.trace(self.now(), &t);
+        let flags = self.shared.tracer.flags();
+        match t {
+            Trace::Hello {
+                dcs,
+                from,
+                to,
+                cause,
+            } => {
+                let (label, _) = self.dcs_label(dcs);
+                let (f, t) = (from.name(), to.name());
+                info!(
+                    "server {}: DCS {label}: Hello {f} -> {t} ({cause})",
+                    self.name
+                );
+                if flags.hello_fsm {
+                    self.shared.tracer.line(
+                        "hello",
+                        format_args!("server {}: DCS {label}: {f} -> {t} ({cause})", self.name),
+                    );
+                }
+            }
+            Trace::Ca {
+                dcs,
+                from,
+                to,
+                cause,
+            } => {
+                let (label, _) = self.dcs_label(dcs);
+                let (f, t) = (from.name(), to.name());
+                info!("server {}: DCS {label}: CA {f} -> {t} ({cause})", self.name);
+                if flags.ca_fsm {
+                    self.shared.tracer.line(
+                        "ca",
+                        format_args!("server {}: DCS {label}: {f} -> {t} ({cause})", self.name),
+                    );
+                }
+            }
+            Trace::Received { dcs, msg } | Trace::Sent { dcs, msg } if !wanted(flags, &msg) => {
+                let _ = dcs;
+            }
+            Trace::Received { dcs, msg } => self.trace_msg(dcs, "received", &msg),
+            Trace::Sent { dcs, msg } => self.trace_msg(dcs, "sent", &msg),
+            Trace::Dropped { dcs, reason } => {
+                let (label, addr) = self.dcs_label(dcs);
+                match &reason {
+                    DropReason::InvalidRecord(e) => {
+                        if let Some(n) =
+                            self.limit
+                                .allow(std::time::Instant::now(), "invalid record", Some(dcs))
+                        {
+                            warn!(
+                                "server {}: DCS {label} ({addr}): refused a record ({} profile): {e} \
+                                 (acknowledged, neither stored nor forwarded){}",
+                                self.name,
+                                self.profile.name(),
+                                suppressed_note(n)
+                            );
+                        }
+                    }
+                    DropReason::Malformed(_) | DropReason::Auth(_) | DropReason::Replay(_) => {
+                        let why = match reason {
+                            DropReason::Auth(_) => "authentication",
+                            DropReason::Replay(_) => "replay",
+                            _ => "malformed",
+                        };
+                        if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs))
+                        {
+                            warn!(
+                                "server {}: DCS {label} ({addr}): dropped packet: {}{}",
+                                self.name,
+                                drop_text(&reason),
+                                suppressed_note(n)
+                            );
+                        }
+                    }
+                    DropReason::WrongGroup { protocol_id, sgid } => {
+                        let now = std::time::Instant::now();
+                        if let Some(n) = self.limit.allow(now, "wrong group", Some(dcs)) {
+                            let core = &self.plan.core;
+                            warn!(
+                                "server {}: DCS {label} ({addr}): dropped a packet of protocol \
+                                 {protocol_id}, server group {sgid}; expected protocol {}, \
+                                 server group {}{}",
+                                self.name,
+                                core.protocol_id,
+                                core.sgid,
+                                suppressed_note(n)
+                            );
+                        }
+                    }
+                    _ => debug!(
+                        "server {}: DCS {label} ({addr}): dropped: {}",
+                        self.name,
+                        drop_text(&reason)
+                    ),
+                }
+                if flags.messages() {
+                    self.shared.tracer.line(
+                        "msg",
+                        format_args!(
+                            "server {}: DCS {label}: dropped: {}",
+                            self.name,
+                            drop_text(&reason)
+                        ),
+                    );
+                }
+            }
+            Trace::Notice { dcs, notice } => {
+                let (label, addr) = self.dcs_label(dcs);
+                let (why, text) = match &notice {
+                    Notice::FamilyMismatch { ours, theirs } => (
+                        "family mismatch",
+                        format!(
+                            "Hellos advertise Family ID {theirs}, ours is {ours} (accepted: \
+                             the Family ID is an aggregation hint, RFC 2334 B.2.5)"
+                        ),
+                    ),
+                    Notice::StrayPurge { id } => (
+                        "stray purge",
+                        format!(
+                            "purge (sequence 0x7fffffff) of an entry not held: key {}, \
+                             originator {} (not stored; passed on)",
+                            hex::encode(id.key.as_bytes()),
+                            hex::encode(id.origin.as_bytes())
+                        ),
+                    ),
+                    Notice::UnexpectedEvent {
+                        machine,
+                        state,
+                        event,
+                    } => (
+                        "unexpected event",
+                        format!(
+                            "{machine} machine: unexpected event {event} in state {state} (ignored)"
+                        ),
+                    ),
+                };
+                if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs)) {
+                    warn!(
+                        "server {}: DCS {label} ({addr}): {text}{}",
+                        self.name,
+                        suppressed_note(n)
+                    );
+                }
+            }
+            Trace::Abnormal { dcs, cause } => {
+                let (label, addr) = self.dcs_label(dcs);
+                if let Some(n) =
+                    self.limit
+                        .allow(std::time::Instant::now(), "abnormal event", Some(dcs))
+                {
+                    warn!(
+                        "server {}: DCS {label} ({addr}): abnormal event: {cause}{}",
+                        self.name,
+                        suppressed_note(n)
+                    );
+                }
+            }
+        }
+    }
+
+    pub(super) fn trace_msg(&self, dcs: DcsId, dir: &str, m: &MessageSummary) {
+        let (label, _) = self.dcs_label(dcs);
+        let mut text = format!(
+            "server {}: DCS {label}: {dir} {}, {} record(s), {} bytes",
+            self.name,
+            m.kind.name(),
+            m.records,
+            m.len
+        );
+        if let Some((seq, mb, ib, ob)) = m.ca {
+            let _ = write!(
+                text,
+                ", seq {seq:#010x}{}{}{}",
+                if mb { " M" } else { "" },
+                if ib { " I" } else { "" },
+                if ob { " O" } else { "" }
+            );
+        }
+        self.shared.tracer.line("msg", format_args!("{text}"));
+    }
+}
+
+pub(super) fn wanted(flags: crate::daemon::cli::TraceFlags, m: &MessageSummary) -> bool {
+    if m.kind == MessageType::Hello {
+        flags.hello_msgs
+    } else {
+        flags.ca_msgs
+    }
+}
+
+pub(super) fn drop_text(r: &DropReason) -> String {
+    match r {
+        DropReason::Malformed(e) => format!("malformed: {e}"),
+        DropReason::Auth(e) => format!("authentication failed: {e}"),
+        DropReason::Replay(e) => format!("replay protection: {e}"),
+        DropReason::WrongGroup { protocol_id, sgid } => {
+            format!("wrong group (protocol {protocol_id}, server group {sgid})")
+        }
+        DropReason::WrongSender => "Sender ID is not the DCS's ID".to_owned(),
+        DropReason::NotForUs => "Receiver ID is not ours".to_owned(),
+        DropReason::NotBidirectional(k) => format!("{} before Bidirectional", k.name()),
+        DropReason::UnexpectedInState(k, s) => format!("{} in state {}", k.name(), s.name()),
+        DropReason::IgnoredCa(seq) => format!("CA with sequence {seq:#010x} ignored"),
+        DropReason::InvalidRecord(e) => format!("invalid record: {e}"),
+        DropReason::CacheFull => "cache full".to_owned(),
+        DropReason::HopsExhausted => "CSA with hop count 0".to_owned(),
+        DropReason::QueueFull(n) => {
+            format!("{n} solicited records not answered: the retransmit queue is full")
+        }
+    }
+}

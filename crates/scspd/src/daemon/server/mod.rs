@@ -1,0 +1,559 @@
+//! One task per configured server. It owns the `scsp_core::Server`, the UDP socket the server
+//! receives on and sends from (rfc2334-readings.md #19), and the table that maps a datagram's
+//! source address to a DCS. Datagrams, timer expiries and commands (client requests, reloads,
+//! dumps, stop) are handled one at a time; after each, everything the core wants done is
+//! carried out: packets sent, events turned into log lines, trace lines and notifications for
+//! the attached client.
+
+mod cmd;
+mod events;
+mod io;
+mod views;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scsp_core::event::{
+    Drop as DropReason, EntryView as CoreEntry, MessageSummary, Notice, RemoveReason,
+};
+use scsp_core::wire::{Data, Id, MessageType};
+use scsp_core::{CaState, CacheChange, DcsId, Event, LocalError, Server, Trace};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use super::plan::{DcsPlan, ServerPlan, canonical, id_text};
+use super::profiles::{Added, Gone, Profiled};
+use super::ratelimit::{RateLimits, suppressed_note};
+use super::{Shared, SupCmd};
+use crate::proto::{DcsView, EntryView, ErrorCode, Notify, ProtoError, Response, ServerView};
+
+/// Largest datagram read.
+const DATAGRAM_MAX: usize = 65535;
+/// Datagrams taken from the socket in one turn of the loop once it is readable (then what the
+/// core wants sent goes out): a burst costs one wake-up, not one per datagram.
+const RECV_BATCH: usize = 32;
+/// How long a server in Cache Alignment polls its socket for the DCS's answer before sleeping
+/// (see `Task::linger`).
+const LINGER: Duration = Duration::from_micros(100);
+/// Socket buffers asked for, each way (the kernel caps them at net.core.rmem_max and
+/// wmem_max): the default 208 KiB holds three 64 KiB packets, and a burst of CSU Requests
+/// larger than that was dropped and waited for its retransmission.
+const SOCKET_BUFFER: usize = 4 << 20;
+/// Commands waiting for a server task.
+const COMMAND_QUEUE: usize = 64;
+
+/// The local server attached to a server: a client connection.
+#[derive(Debug, Clone)]
+pub struct ClientLink {
+    /// Connection number, for logs and to match Detach.
+    pub conn: u64,
+    /// Its notification queue (bounded: a client that does not read is detached).
+    pub notify: mpsc::Sender<Notify>,
+    /// Ends the connection with this error.
+    pub kill: mpsc::Sender<ProtoError>,
+}
+
+/// A (key, data) pair of the local cache.
+pub type LocalEntry = (Vec<u8>, Data);
+/// (key, data) pairs from a client.
+pub type RawEntries = Vec<(Vec<u8>, Vec<u8>, Option<u32>)>;
+
+/// What can be asked of a server task.
+#[derive(Debug)]
+pub enum ServerCmd {
+    /// `show servers`.
+    View(oneshot::Sender<ServerView>),
+    /// `show dcs`.
+    Dcs(oneshot::Sender<Vec<DcsView>>),
+    /// `show cache`: live entries, sorted.
+    Cache(oneshot::Sender<Vec<EntryView>>),
+    /// Originate or update an entry.
+    Add {
+        /// The connection asking (the attached client's entries bypass the local rules).
+        from: u64,
+        /// Cache key.
+        key: Vec<u8>,
+        /// Data.
+        data: Vec<u8>,
+        /// Sequence number given.
+        reply: oneshot::Sender<Result<u32, ProtoError>>,
+    },
+    /// Withdraw an entry originated here.
+    Del {
+        /// The connection asking.
+        from: u64,
+        /// Cache key.
+        key: Vec<u8>,
+        /// Done.
+        reply: oneshot::Sender<Result<(), ProtoError>>,
+    },
+    /// Originate or update an entry given as a typed record of the server's profile.
+    AddRecord {
+        /// The connection asking.
+        from: u64,
+        /// The record, JSON.
+        record: serde_json::Value,
+        /// The profile the client meant, if it said.
+        profile: Option<String>,
+        /// The entry as held.
+        reply: oneshot::Sender<Result<Response, ProtoError>>,
+    },
+    /// Withdraw every entry originated here that a selector names.
+    DelRecord {
+        /// The connection asking.
+        from: u64,
+        /// The selector, JSON.
+        selector: serde_json::Value,
+        /// The profile the client meant, if it said.
+        profile: Option<String>,
+        /// The entries withdrawn.
+        reply: oneshot::Sender<Result<Vec<EntryView>, ProtoError>>,
+    },
+    /// Originate many (`handover: false`) or replace the whole local cache (`true`).
+    Load {
+        /// The connection asking.
+        from: u64,
+        /// Entries.
+        entries: RawEntries,
+        /// Withdraw what is not listed.
+        handover: bool,
+        /// Accepted count and errors.
+        reply: oneshot::Sender<(u64, Vec<String>)>,
+    },
+    /// Attach a client as the local server.
+    Attach {
+        /// The client.
+        client: ClientLink,
+        /// Ask it to confirm each remote entry.
+        confirm: bool,
+        /// The live entries held now.
+        reply: oneshot::Sender<Result<Vec<EntryView>, ProtoError>>,
+    },
+    /// The client's connection ended.
+    Detach {
+        /// Connection number.
+        conn: u64,
+    },
+    /// The attached client's verdict on a remote entry.
+    Confirm {
+        /// Connection number (must be the attached client's).
+        conn: u64,
+        /// Token of the indication.
+        token: u64,
+        /// Verdict.
+        accept: bool,
+        /// Done.
+        reply: oneshot::Sender<Result<(), ProtoError>>,
+    },
+    /// The text of the debugging dump for this server.
+    Dump(oneshot::Sender<String>),
+    /// The figures of a metrics scrape.
+    Metrics(oneshot::Sender<super::metrics::ServerSample>),
+    /// Disable, enable, restart or realign DCSs; clear counters.
+    Control {
+        /// What.
+        op: super::metrics::Control,
+        /// Done, or why not.
+        reply: oneshot::Sender<Result<(), ProtoError>>,
+    },
+    /// A reload kept the server: apply its new DCS list.
+    Reconfigure {
+        /// The new DCSs.
+        dcs: Vec<DcsPlan>,
+        /// Done.
+        reply: oneshot::Sender<()>,
+    },
+    /// Panic (tests of the supervisor's watcher only).
+    #[cfg(test)]
+    Panic,
+    /// Stop: returns the entries originated here, so that a restarted server can keep them.
+    Stop {
+        /// Why, for the attached client.
+        reason: String,
+        /// The local entries.
+        reply: oneshot::Sender<Vec<LocalEntry>>,
+    },
+}
+
+/// A running server task.
+#[derive(Debug)]
+pub struct ServerHandle {
+    /// What it runs.
+    pub plan: ServerPlan,
+    /// Its commands.
+    pub tx: mpsc::Sender<ServerCmd>,
+    /// The task.
+    pub join: JoinHandle<()>,
+    /// Its number.
+    pub task: u64,
+}
+
+impl ServerHandle {
+    /// Stop the task and wait for it (so that its socket is closed); returns its local entries.
+    pub async fn stop(self, reason: String) -> Vec<LocalEntry> {
+        let (reply, rx) = oneshot::channel();
+        let entries = if self
+            .tx
+            .send(ServerCmd::Stop { reason, reply })
+            .await
+            .is_ok()
+        {
+            rx.await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        drop(self.tx);
+        let _ = self.join.await;
+        entries
+    }
+}
+
+/// One DCS as the task knows it.
+#[derive(Debug)]
+struct Peer {
+    plan: DcsPlan,
+    /// Its ID as text, for messages.
+    label: String,
+}
+
+/// The state of one server task.
+struct Task {
+    name: String,
+    plan: ServerPlan,
+    server: Server,
+    socket: UdpSocket,
+    /// The same socket (a duplicate descriptor, non-blocking like it) for reading without the
+    /// runtime: the runtime's cached readiness only changes when it polls, so reads in a busy
+    /// turn (see `receive_ready`) go to the descriptor itself.
+    raw: Option<std::net::UdpSocket>,
+    peers: BTreeMap<DcsId, Peer>,
+    by_addr: HashMap<SocketAddr, DcsId>,
+    client: Option<ClientLink>,
+    dropped_unknown: u64,
+    limit: RateLimits,
+    shared: Arc<Shared>,
+    /// `now` of the last `handle_timeout`, to never spin on a deadline that stays in the past.
+    last_timeout: Option<scsp_core::Time>,
+    /// The buffer of `receive_ready`.
+    buf: Vec<u8>,
+    /// The protocol profile: typed records, decoded views, local rules.
+    profile: Profiled,
+    /// What the metrics show beyond the core's counters.
+    obs: super::metrics::Observer,
+}
+
+/// Start the task of `plan` on `socket` (bound already). `carry`: entries originated here by a
+/// previous incarnation of the server, originated again.
+pub fn spawn(
+    plan: ServerPlan,
+    socket: UdpSocket,
+    shared: Arc<Shared>,
+    carry: Vec<LocalEntry>,
+) -> ServerHandle {
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let number = shared.task_number();
+    let sup = shared.sup.clone();
+    let now = shared.clock.now();
+    let sock = socket2::SockRef::from(&socket);
+    let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
+    let raw = sock.try_clone().ok().map(std::net::UdpSocket::from);
+    let mut core = plan.core.clone();
+    let started = std::time::SystemTime::now();
+    core.seq_floor = seq_floor(started);
+    // Replay protection (docs/replay-protection.md): a nonce of this incarnation, and sequence
+    // numbers from the start time in microseconds (above any of an earlier incarnation).
+    core.replay_nonce = replay_nonce();
+    core.replay_seq_start = started
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 2));
+    let mut server = Server::new(core);
+    server.set_trace_messages(shared.tracer.flags().messages());
+    // The CSUS a CSU Request completes goes out before its records are stored (see `drain`).
+    server.set_pipelined(now, true);
+    let mut profile = Profiled::new(
+        &plan.name,
+        plan.profile.0.clone(),
+        plan.core.hash_seed ^ 0x9e37_79b9_7f4a_7c15,
+    );
+    for (key, data) in carry {
+        if let Err(e) = profile.add(&mut server, now, &key, data.to_vec(), true) {
+            warn!(
+                "server {}: local entry {} not kept across the restart: {e}",
+                plan.name,
+                hex::encode(&key)
+            );
+        }
+    }
+    let mut task = Task {
+        name: plan.name.clone(),
+        plan: plan.clone(),
+        server,
+        socket,
+        raw,
+        peers: BTreeMap::new(),
+        by_addr: HashMap::new(),
+        client: None,
+        dropped_unknown: 0,
+        limit: RateLimits::default(),
+        shared,
+        last_timeout: None,
+        buf: vec![0u8; DATAGRAM_MAX],
+        profile,
+        obs: Default::default(),
+    };
+    task.update_learn_events();
+    for d in &plan.dcs {
+        task.add_peer(now, d.clone());
+    }
+    // The task runs inside a watcher, so that a panic (a bug) is reported to the supervisor,
+    // which starts the server again, instead of leaving it dead.
+    let join = tokio::spawn(async move {
+        if let Err(e) = tokio::spawn(task.run(rx)).await
+            && e.is_panic()
+        {
+            let p = e.into_panic();
+            let message = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_owned());
+            let _ = sup
+                .send(SupCmd::ServerDied {
+                    task: number,
+                    message,
+                })
+                .await;
+        }
+    });
+    ServerHandle {
+        plan,
+        tx,
+        join,
+        task: number,
+    }
+}
+
+impl Task {
+    fn now(&self) -> scsp_core::Time {
+        self.shared.clock.now()
+    }
+
+    fn add_peer(&mut self, now: scsp_core::Time, plan: DcsPlan) {
+        let id = self.server.add_dcs(now, plan.core.clone());
+        self.by_addr.insert(plan.peer, id);
+        let label = id_text(&plan.core.id);
+        self.peers.insert(id, Peer { plan, label });
+        self.obs.added(id, now);
+        self.server.link_up(now, id);
+    }
+
+    fn remove_peer(&mut self, now: scsp_core::Time, id: DcsId) {
+        self.server.remove_dcs(now, id);
+        self.limit.forget(id);
+        self.obs.removed(id);
+        if let Some(p) = self.peers.remove(&id)
+            && self.by_addr.get(&p.plan.peer) == Some(&id)
+        {
+            // (Two DCSs that swap addresses in a reload: the other may own it already.)
+            self.by_addr.remove(&p.plan.peer);
+        }
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<ServerCmd>) {
+        info!(
+            "server {}: protocol {} (profile {}), server group {}, ID {}, receiving on {}, {} \
+             DCS(s)",
+            self.name,
+            self.plan.protocol,
+            self.profile_label(),
+            self.plan.core.sgid,
+            id_text(&self.plan.core.lsid),
+            self.plan.bind,
+            self.peers.len()
+        );
+        let mut buf = vec![0u8; DATAGRAM_MAX];
+        self.drain().await;
+        loop {
+            let wake = self.next_wake();
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(ServerCmd::Stop { reason, reply }) => {
+                        let _ = reply.send(self.stop(&reason));
+                        break;
+                    }
+                    Some(cmd) => self.command(cmd),
+                    None => break,
+                },
+                r = self.socket.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => {
+                        self.datagram(&buf[..n], from);
+                        for _ in 1..RECV_BATCH {
+                            match self.socket.try_recv_from(&mut buf) {
+                                Ok((n, from)) => self.datagram(&buf[..n], from),
+                                // WouldBlock; another error is seen by the next recv_from.
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(n) = self.limit.allow(std::time::Instant::now(), "receive error", None) {
+                            warn!("server {}: receive error: {e}{}", self.name, suppressed_note(n));
+                        }
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                },
+                () = sleep_until(wake) => {
+                    let now = self.now();
+                    self.last_timeout = Some(now);
+                    // Woken for the profile's local rules only: the core's deadline is later.
+                    let rules_only = self.profile.due(now)
+                        && self.server.poll_timeout().is_some_and(|t| t > now);
+                    if !rules_only {
+                        self.server.handle_timeout(now);
+                    }
+                    self.profile.poll(&mut self.server, now);
+                }
+            }
+            self.drain().await;
+            self.linger().await;
+            self.log_suppressed();
+        }
+        // Tell the DCSs nothing more: the socket closes; they will time us out.
+        info!("server {}: stopped", self.name);
+    }
+
+    /// One line per log budget whose window ended with lines suppressed: the end of a burst.
+    fn log_suppressed(&mut self) {
+        for s in self.limit.summaries(std::time::Instant::now()) {
+            let about = match s.dcs {
+                Some(d) => {
+                    let (label, addr) = self.dcs_label(d);
+                    format!("DCS {label} ({addr}): ")
+                }
+                None => String::new(),
+            };
+            warn!(
+                "server {}: {about}{} similar messages ({}) suppressed in the last {} s",
+                self.name,
+                s.count,
+                s.reason,
+                super::ratelimit::WINDOW.as_secs()
+            );
+        }
+    }
+
+    /// When the core next needs `handle_timeout`.
+    fn next_wake(&mut self) -> Option<Instant> {
+        let core = self.server.poll_timeout();
+        let rules = self.profile.next_deadline();
+        let mut t = match (core, rules) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        if let Some(last) = self.last_timeout
+            && t <= last
+        {
+            // A deadline already handled: do not spin on it.
+            t = last + Duration::from_millis(5);
+        }
+        Some(self.shared.clock.instant(t))
+    }
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A refusal of the core as the client protocol's error.
+pub fn local_error(e: LocalError) -> ProtoError {
+    let code = match e {
+        LocalError::BadKey | LocalError::BadSeq(_) => ErrorCode::BadArgument,
+        LocalError::NotFound | LocalError::UnknownToken(_) => ErrorCode::NotFound,
+        LocalError::IsDeletion
+        | LocalError::Invalid(_)
+        | LocalError::TooLarge { .. }
+        | LocalError::Full => ErrorCode::Refused,
+    };
+    ProtoError {
+        code,
+        message: e.to_string(),
+    }
+}
+
+/// A nonce for this incarnation of a server: from the standard library's per-process random
+/// keys (drawn from the operating system) and the time; never 0.
+fn replay_nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish().max(1)
+}
+
+/// The sequence number floor of a server started at `t` ([`scsp_core::ServerConfig::seq_floor`]):
+/// seconds since 2000-01-01T00:00:00Z, so that each incarnation numbers above the previous
+/// ones (until 2068, when the count passes 2^31 - 2 and the floor stays there).
+fn seq_floor(t: std::time::SystemTime) -> u32 {
+    const Y2000: u64 = 946_684_800;
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .saturating_sub(Y2000);
+    u32::try_from(secs)
+        .unwrap_or(u32::MAX)
+        .min(scsp_core::wire::SEQ_LAST - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::{Clock, trace::Tracer};
+
+    #[tokio::test]
+    async fn a_panicking_task_is_reported() {
+        let (sup, mut sup_rx) = mpsc::channel(8);
+        let shared = Arc::new(Shared {
+            clock: Clock::new(),
+            tracer: Arc::new(Tracer::off()),
+            sup,
+            next_task: Default::default(),
+        });
+        let core = scsp_core::ServerConfig::new(1, 1, Id::from([127, 0, 0, 1]));
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let plan = ServerPlan {
+            name: "p".into(),
+            protocol: crate::config::Protocol::from_id(1),
+            core,
+            bind: socket.local_addr().unwrap(),
+            dcs: Vec::new(),
+            options: Default::default(),
+            profile: crate::daemon::profiles::ProfileHandle(scsp_profiles::ops_for(
+                1,
+                &Default::default(),
+            )),
+        };
+        let h = spawn(plan, socket, shared, Vec::new());
+        h.tx.send(ServerCmd::Panic).await.unwrap();
+        match sup_rx.recv().await {
+            Some(SupCmd::ServerDied { task, message }) => {
+                assert_eq!((task, message.as_str()), (h.task, "test panic"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Stopping what is dead returns at once.
+        assert!(h.stop("test".into()).await.is_empty());
+    }
+}
