@@ -1,0 +1,187 @@
+//! `add` and `del`: the raw forms (key and data in hex) and the typed records of a profile.
+
+use super::*;
+
+/// `PROFILE ARGS...`: the profile named by the first argument, and the rest.
+pub(crate) fn profile_form(args: &[String]) -> Option<(std::sync::Arc<dyn ProfileOps>, &[String])> {
+    let (first, rest) = args.split_first()?;
+    // No profile name is hex, so a key is never taken for one.
+    let ops = ops_by_name(first, &ProfileOptions::default())?;
+    Some((ops, rest))
+}
+
+pub(crate) fn add_raw(socket: &Path, server: String, args: &[String]) -> Result<(), Failure> {
+    let [key, data] = args else {
+        return Err(Failure::Usage(format!(
+            "add {server}: expected KEY DATA (hex) or PROFILE ARGS... (a profile: {}), found {} \
+             argument{}",
+            PROFILES.join(", "),
+            args.len(),
+            if args.len() == 1 { "" } else { "s" }
+        )));
+    };
+    let key = parse_key("key", key).map_err(Failure::Usage)?;
+    let data = parse_hex("data", data).map_err(Failure::Usage)?;
+    let req = Request::Add {
+        server,
+        key: key.clone(),
+        data,
+    };
+    match connect(socket)?.request(req)? {
+        Response::Added { seq } => out(&format!("added {key} seq {seq:#010x}\n")),
+        other => Err(unexpected(&other)),
+    }
+}
+
+pub(crate) fn del_raw(socket: &Path, server: String, args: &[String]) -> Result<(), Failure> {
+    let [key] = args else {
+        return Err(Failure::Usage(format!(
+            "del {server}: expected KEY (hex) or PROFILE ARGS... (a profile: {}), found {} \
+             arguments",
+            PROFILES.join(", "),
+            args.len()
+        )));
+    };
+    let key = parse_key("key", key).map_err(Failure::Usage)?;
+    match connect(socket)?.request(Request::Del {
+        server,
+        key: key.clone(),
+    })? {
+        Response::Done => out(&format!("deleted {key}\n")),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Whether the arguments ask for help.
+pub(crate) fn wants_help(args: &[String]) -> bool {
+    args.iter().any(|a| a == "--help" || a == "-h")
+}
+
+/// The profile `name` as `server` runs it (the ATMARP layout decides what the `atmarp`
+/// arguments may be), asked on the connection that will carry the request. A server of another
+/// profile is a usage error; a server scspd does not know is left for scspd to refuse.
+pub(crate) fn server_profile(
+    client: &mut Client,
+    server: &str,
+    name: &str,
+) -> Result<std::sync::Arc<dyn ProfileOps>, Failure> {
+    let servers = match client.request(Request::ShowServers)? {
+        Response::Servers { servers } => servers,
+        other => return Err(unexpected(&other)),
+    };
+    let mut options = ProfileOptions::default();
+    if let Some(s) = servers.iter().find(|s| s.name == server) {
+        if !s.profile.is_empty() && s.profile != name {
+            return Err(Failure::Usage(format!(
+                "server {server} (protocol {}) decodes its records with the {} profile, not {name}",
+                if s.protocol.is_empty() {
+                    s.protocol_id.to_string()
+                } else {
+                    s.protocol.clone()
+                },
+                s.profile
+            )));
+        }
+        if let Some(layout) = s
+            .atmarp_format
+            .as_deref()
+            .and_then(scspd::config::atmarp_format_from_name)
+        {
+            options.atmarp_layout = layout;
+        }
+    }
+    Ok(ops_by_name(name, &options).expect("a known profile"))
+}
+
+/// A profile's complaint about its arguments, with the usage line unless it says it already.
+pub(crate) fn profile_usage(e: scsp_profiles::ProfileError, usage: &str) -> Failure {
+    if e.0.contains("usage:") {
+        Failure::Usage(e.0)
+    } else {
+        Failure::Usage(format!("{e}\nusage: {usage}"))
+    }
+}
+
+pub(crate) fn add_record(
+    socket: &Path,
+    server: String,
+    ops: &dyn ProfileOps,
+    args: &[String],
+) -> Result<(), Failure> {
+    let name = ops.name();
+    let usage = format!("scspctl add {server} {name} {}", ops.add_usage());
+    if wants_help(args) {
+        return out(&format!("usage: {usage}\n"));
+    }
+    let mut client = connect(socket)?;
+    let ops = server_profile(&mut client, &server, name)?;
+    let record = ops
+        .parse_add_args(args)
+        .map_err(|e| profile_usage(e, &usage))?;
+    let req = Request::AddRecord {
+        server,
+        record,
+        profile: Some(name.to_owned()),
+    };
+    match client.request(req)? {
+        Response::RecordAdded { entry } => out(&format!(
+            "added {} seq {:#010x}{}\n",
+            entry.key,
+            entry.seq,
+            columns_note(&entry)
+        )),
+        // A record that deletes (a MARS leave) withdrew what it names.
+        Response::RecordsDeleted { entries } => out(&deleted_lines(&entries)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+pub(crate) fn del_record(
+    socket: &Path,
+    server: String,
+    ops: &dyn ProfileOps,
+    args: &[String],
+) -> Result<(), Failure> {
+    let name = ops.name();
+    let usage = format!("scspctl del {server} {name} {}", ops.del_usage());
+    if wants_help(args) {
+        return out(&format!("usage: {usage}\n"));
+    }
+    let mut client = connect(socket)?;
+    let ops = server_profile(&mut client, &server, name)?;
+    let selector = ops
+        .parse_del_args(args)
+        .map_err(|e| profile_usage(e, &usage))?;
+    let req = Request::DelRecord {
+        server,
+        selector,
+        profile: Some(name.to_owned()),
+    };
+    match client.request(req)? {
+        Response::RecordsDeleted { entries } => out(&deleted_lines(&entries)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// "deleted KEY (columns)", one line per entry withdrawn.
+pub(crate) fn deleted_lines(entries: &[EntryView]) -> String {
+    let mut text = String::new();
+    for e in entries {
+        let _ = writeln!(text, "deleted {}{}", e.key, columns_note(e));
+    }
+    text
+}
+
+/// " (NAME value, ...)": an entry's decoded columns, or nothing.
+pub(crate) fn columns_note(e: &EntryView) -> String {
+    match &e.columns {
+        Some(c) if !c.is_empty() => {
+            let cells: Vec<String> = c
+                .iter()
+                .map(|c| format!("{} {}", c.name, c.value))
+                .collect();
+            format!(" ({})", cells.join(", "))
+        }
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,101 @@
+//! `watch`: a server's changes as they happen, one line each (or JSON), timestamped.
+
+use super::*;
+
+pub(crate) fn watch(
+    socket: &Path,
+    server: String,
+    confirm: bool,
+    json: bool,
+) -> Result<(), Failure> {
+    let mut client = connect(socket)?;
+    let req = Request::Attach {
+        server: server.clone(),
+        confirm,
+    };
+    let n = match client.request(req)? {
+        Response::Attached { entries } => entries.len(),
+        other => return Err(unexpected(&other)),
+    };
+    eprintln!("scspctl: attached to {server} ({n} live entries); waiting for changes");
+    loop {
+        let notify = client.next_notify()?;
+        if json {
+            let mut line = serde_json::to_string(&notify).expect("notifications serialize");
+            line.push('\n');
+            out(&line)?;
+        } else {
+            out(&notify_line(now_utc(), &notify))?;
+        }
+        if let Notify::Confirm { server, token, .. } = notify {
+            match client.request(Request::Confirm {
+                server,
+                token,
+                accept: true,
+            })? {
+                Response::Done => {}
+                other => return Err(unexpected(&other)),
+            }
+        }
+    }
+}
+
+/// One line describing a notification.
+pub(crate) fn notify_line(time: String, n: &Notify) -> String {
+    let (event, server, entry, extra) = match n {
+        Notify::Learned { server, entry } => ("learned", server, entry, String::new()),
+        Notify::Replaced { server, entry } => ("replaced", server, entry, String::new()),
+        Notify::Removed {
+            server,
+            entry,
+            reason,
+        } => ("removed", server, entry, format!(" reason={reason}")),
+        Notify::Confirm {
+            server,
+            token,
+            entry,
+        } => ("confirm", server, entry, format!(" token={token} accepted")),
+    };
+    format!(
+        "{time} {event} {server} key={} originator={} seq={:#010x} data={}{extra}{}\n",
+        entry.key,
+        entry.originator,
+        entry.seq,
+        if entry.data.is_empty() {
+            "-"
+        } else {
+            &entry.data
+        },
+        columns_note(entry),
+    )
+}
+
+/// The current time, UTC, RFC 3339 to the second.
+pub(crate) fn now_utc() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+pub(crate) fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Days to civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
