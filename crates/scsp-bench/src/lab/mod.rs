@@ -21,7 +21,9 @@
 //! - at the end: entries *lost* (live in the truth, absent or older at a server), *resurrected*
 //!   (deleted in the truth, present at a server) and *unknown* (never in the truth).
 
+mod oracle;
 pub mod relay;
 mod scenario;
+mod workload;
 
 pub use scenario::{Args, run};
