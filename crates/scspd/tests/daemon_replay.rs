@@ -7,81 +7,14 @@
 
 mod common;
 
-use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::*;
 
 const AUTH: &str =
     "Auth { SendSPI 7; RecvSPI 7; Algorithm HMAC-SHA-256; Key \"replayed secret\"; };";
-
-/// A relay for the link A–B on 127.0.0.1: A talks to `for_a`, B to `for_b`; B's packets to A are
-/// recorded. Dropping `up` (set false) stops forwarding B's packets.
-struct Relay {
-    for_a: UdpSocket,
-    for_b: UdpSocket,
-    recorded: Arc<Mutex<Vec<Vec<u8>>>>,
-    b_up: Arc<AtomicBool>,
-}
-
-impl Relay {
-    fn new() -> Relay {
-        let for_a = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let for_b = UdpSocket::bind("127.0.0.1:0").unwrap();
-        Relay {
-            for_a,
-            for_b,
-            recorded: Arc::default(),
-            b_up: Arc::new(AtomicBool::new(true)),
-        }
-    }
-
-    fn port_for_a(&self) -> u16 {
-        self.for_a.local_addr().unwrap().port()
-    }
-
-    fn port_for_b(&self) -> u16 {
-        self.for_b.local_addr().unwrap().port()
-    }
-
-    /// Forward both ways until the test ends: A at `a`, B at `b`.
-    fn run(&self, a: SocketAddr, b: SocketAddr) {
-        let (rx, tx) = (
-            self.for_a.try_clone().unwrap(),
-            self.for_b.try_clone().unwrap(),
-        );
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 65536];
-            while let Ok(n) = rx.recv(&mut buf) {
-                let _ = tx.send_to(&buf[..n], b);
-            }
-        });
-        let (rx, tx) = (
-            self.for_b.try_clone().unwrap(),
-            self.for_a.try_clone().unwrap(),
-        );
-        let (rec, up) = (self.recorded.clone(), self.b_up.clone());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 65536];
-            while let Ok(n) = rx.recv(&mut buf) {
-                if up.load(Ordering::Relaxed) {
-                    rec.lock().unwrap().push(buf[..n].to_vec());
-                    let _ = tx.send_to(&buf[..n], a);
-                }
-            }
-        });
-    }
-
-    /// Send `packets` to A from B's side, 5 ms apart.
-    fn replay_to_a(&self, packets: &[Vec<u8>], a: SocketAddr) {
-        for p in packets {
-            self.for_a.send_to(p, a).unwrap();
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
 
 fn conf(me: u8, port: u16, peer: u8, peer_port: u16, extra: &str) -> String {
     format!(

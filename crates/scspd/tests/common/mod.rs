@@ -496,3 +496,71 @@ pub fn seqless(text: &str) -> String {
     }
     out
 }
+
+#[allow(dead_code)]
+/// A relay for the link A–B on 127.0.0.1: A talks to `for_a`, B to `for_b`; B's packets to A are
+/// recorded. Dropping `up` (set false) stops forwarding B's packets.
+pub struct Relay {
+    pub for_a: std::net::UdpSocket,
+    pub for_b: std::net::UdpSocket,
+    pub recorded: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    pub b_up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[allow(dead_code)]
+impl Relay {
+    pub fn new() -> Relay {
+        let for_a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let for_b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        Relay {
+            for_a,
+            for_b,
+            recorded: std::sync::Arc::default(),
+            b_up: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        }
+    }
+
+    pub fn port_for_a(&self) -> u16 {
+        self.for_a.local_addr().unwrap().port()
+    }
+
+    pub fn port_for_b(&self) -> u16 {
+        self.for_b.local_addr().unwrap().port()
+    }
+
+    /// Forward both ways until the test ends: A at `a`, B at `b`.
+    pub fn run(&self, a: std::net::SocketAddr, b: std::net::SocketAddr) {
+        let (rx, tx) = (
+            self.for_a.try_clone().unwrap(),
+            self.for_b.try_clone().unwrap(),
+        );
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            while let Ok(n) = rx.recv(&mut buf) {
+                let _ = tx.send_to(&buf[..n], b);
+            }
+        });
+        let (rx, tx) = (
+            self.for_b.try_clone().unwrap(),
+            self.for_a.try_clone().unwrap(),
+        );
+        let (rec, up) = (self.recorded.clone(), self.b_up.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            while let Ok(n) = rx.recv(&mut buf) {
+                if up.load(std::sync::atomic::Ordering::Relaxed) {
+                    rec.lock().unwrap().push(buf[..n].to_vec());
+                    let _ = tx.send_to(&buf[..n], a);
+                }
+            }
+        });
+    }
+
+    /// Send `packets` to A from B's side, 5 ms apart.
+    pub fn replay_to_a(&self, packets: &[Vec<u8>], a: std::net::SocketAddr) {
+        for p in packets {
+            self.for_a.send_to(p, a).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
