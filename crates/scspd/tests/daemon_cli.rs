@@ -394,3 +394,54 @@ fn dump_dir_open_to_others_is_refused() {
         "{out:?}"
     );
 }
+
+/// `scspd -n --offline`: a file written for another host (a DNS name that does not resolve here,
+/// an interface this host lacks) passes; the same file fails a plain `-n`; and every other
+/// error is still found, the checks that compare addresses included (one name standing for one
+/// address).
+#[test]
+fn check_offline_looks_up_no_name_and_no_interface() {
+    let dir = TempDir::new("offline");
+    let file = dir.path().join("other-host.conf");
+    std::fs::write(
+        &file,
+        "server s { protocol 1; ServerGroupID 1; netif nosuchif7; Port 17431;\n\
+         DCS { ID peer.scsp-test.invalid; };\n};\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(SCSPD)
+            .args(args)
+            .arg("-f")
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["-n", "--offline"]);
+    assert!(out.status.success(), "{out:?}");
+    let out = run(&["-n"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nosuchif7"), "{err}");
+
+    // Two servers receiving on one address, written as the same name: still an error (the
+    // planner compares addresses; one name stands for one address).
+    std::fs::write(
+        &file,
+        "server a { protocol 1; ServerGroupID 1; ID 10.0.0.1; Address me.scsp-test.invalid; \
+         Port 17431; DCS { ID 10.0.0.2; }; };\n\
+         server b { protocol 2; ServerGroupID 1; ID 10.0.0.1; Address me.scsp-test.invalid; \
+         Port 17431; DCS { ID 10.0.0.3; }; };\n",
+    )
+    .unwrap();
+    let out = run(&["-n", "--offline"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("give one of them another Address or Port"),
+        "{err}"
+    );
+    // --offline needs -n.
+    let out = Command::new(SCSPD).arg("--offline").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

@@ -41,6 +41,11 @@ pub struct Args {
     #[arg(short = 'n')]
     pub check: bool,
 
+    /// With -n: check syntax and meaning only, with no name lookups and no network interface
+    /// checks (for a file written for another host).
+    #[arg(long, requires = "check")]
+    pub offline: bool,
+
     /// The local client socket (UNIX stream socket, mode 0660).
     #[arg(short = 's', long = "socket", value_name = "path", default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,

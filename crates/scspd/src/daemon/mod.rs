@@ -147,7 +147,7 @@ impl Report {
 pub fn main() -> ExitCode {
     let args = Args::parse();
     if args.check {
-        return check(&args.config);
+        return check(&args.config, args.offline);
     }
     if !args.debug && !args.detached_child {
         return detach::start_daemon(&args);
@@ -155,8 +155,9 @@ pub fn main() -> ExitCode {
     run(args)
 }
 
-/// `-n`: parse, resolve and check; print every error and warning.
-fn check(path: &Path) -> ExitCode {
+/// `-n`: parse, resolve and check; print every error and warning. `offline`: no name lookups and
+/// no interface checks.
+fn check(path: &Path, offline: bool) -> ExitCode {
     let mut err = std::io::stderr();
     let name = path.display().to_string();
     let report = config::load_report(path);
@@ -169,7 +170,7 @@ fn check(path: &Path) -> ExitCode {
         }
         return ExitCode::FAILURE;
     };
-    match plan::plan(&cfg, &name) {
+    match plan::plan_with(&cfg, &name, offline) {
         Ok(p) => {
             for w in &p.warnings {
                 let _ = writeln!(err, "{w}");

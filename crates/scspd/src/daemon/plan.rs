@@ -117,9 +117,21 @@ struct Planner<'a> {
     errors: Vec<config::Error>,
     warnings: Vec<String>,
     interfaces: Option<Result<Vec<if_addrs::Interface>, String>>,
+    /// `scspd -n --offline`: no name lookups, no interface checks (see [`plan_with`]).
+    offline: bool,
 }
 
 impl Planner<'_> {
+    /// [`pick`], or offline a stand-in address for a name, the same for the same name: in
+    /// 240.0.0.0/4 (IPv4's reserved class E) or fd00::/8, so that checks comparing addresses
+    /// (two servers on one address, a DCS with the server's own ID) still compare names.
+    fn pick(&self, host: &Host, port: u16, v4: bool) -> Result<SocketAddr, String> {
+        match host {
+            Host::Name(name) if self.offline => Ok(SocketAddr::new(stand_in(name, v4), port)),
+            _ => pick(host, port, v4),
+        }
+    }
+
     fn error(&mut self, pos: Pos, message: String) {
         self.errors.push(config::Error {
             file: self.file.to_owned(),
@@ -138,8 +150,14 @@ impl Planner<'_> {
         }
     }
 
-    /// The first IPv4 address of interface `name`.
+    /// The first IPv4 address of interface `name` (offline: a stand-in for it).
     fn netif_ipv4(&mut self, name: &str) -> Result<Ipv4Addr, String> {
+        if self.offline {
+            return match stand_in(&format!("netif {name}"), true) {
+                IpAddr::V4(a) => Ok(a),
+                IpAddr::V6(_) => Err(format!("{name}: no stand-in address")),
+            };
+        }
         let list = self.interfaces()?;
         let mut known = false;
         for i in list.iter().filter(|i| i.name == name) {
@@ -159,6 +177,7 @@ impl Planner<'_> {
         let lsid_ip = match (&s.id, &s.netif) {
             (Some(h), netif) => {
                 if let Some(n) = netif
+                    && !self.offline
                     && let Ok(list) = self.interfaces()
                     && !list.iter().any(|i| &i.name == n)
                 {
@@ -168,7 +187,7 @@ impl Planner<'_> {
                         self.file, s.pos, s.name
                     ));
                 }
-                match pick(h, 0, true) {
+                match self.pick(h, 0, true) {
                     Ok(a) => a.ip(),
                     Err(e) => {
                         self.error(s.pos, format!("server \"{}\": ID: {e}", s.name));
@@ -192,7 +211,7 @@ impl Planner<'_> {
             }
         };
         let bind = match &s.address {
-            Some(h) => match pick(h, s.port, lsid_ip.is_ipv4()) {
+            Some(h) => match self.pick(h, s.port, lsid_ip.is_ipv4()) {
                 Ok(a) => a,
                 Err(e) => {
                     self.error(s.pos, format!("server \"{}\": Address: {e}", s.name));
@@ -264,14 +283,14 @@ impl Planner<'_> {
         bind: SocketAddr,
     ) -> Option<DcsPlan> {
         let what = format!("server \"{}\": DCS {}", s.name, d.id);
-        let id = match pick(&d.id, 0, v4_ids) {
+        let id = match self.pick(&d.id, 0, v4_ids) {
             Ok(a) => ip_id(a.ip()),
             Err(e) => {
                 self.error(d.pos, format!("{what}: ID: {e}"));
                 return None;
             }
         };
-        let dest = match pick(d.effective_address(), d.port, bind.is_ipv4()) {
+        let dest = match self.pick(d.effective_address(), d.port, bind.is_ipv4()) {
             Ok(a) => a,
             Err(e) => {
                 self.error(d.pos, format!("{what}: Address: {e}"));
@@ -348,6 +367,23 @@ fn secs(s: u16) -> Duration {
     Duration::from_secs(s.into())
 }
 
+/// An address standing for `name` when names are not looked up: a hash of the name in
+/// 240.0.0.0/4 (IPv4) or fd00::/8 (IPv6).
+fn stand_in(name: &str, v4: bool) -> IpAddr {
+    // FNV-1a: stable across runs and builds.
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    if v4 {
+        IpAddr::V4(Ipv4Addr::from(0xf000_0000 | (h as u32 & 0x0fff_ffff)))
+    } else {
+        let mut o = [0u8; 16];
+        o[0] = 0xfd;
+        o[8..].copy_from_slice(&h.to_be_bytes());
+        IpAddr::V6(std::net::Ipv6Addr::from(o))
+    }
+}
+
 /// Resolve `host` with `port`, preferring an IPv4 address when `v4`, else IPv6.
 fn pick(host: &Host, port: u16, v4: bool) -> Result<SocketAddr, String> {
     let addrs = host.resolve(port).map_err(|e| e.to_string())?;
@@ -361,11 +397,19 @@ fn pick(host: &Host, port: u16, v4: bool) -> Result<SocketAddr, String> {
 
 /// Resolve and check a configuration. `file` names it in messages.
 pub fn plan(config: &Config, file: &str) -> Result<Plan, Vec<config::Error>> {
+    plan_with(config, file, false)
+}
+
+/// [`plan`]; with `offline`, no name is looked up and no interface checked (`scspd -n
+/// --offline`): names and interfaces stand for addresses of their own, so that everything else
+/// is checked as it would be on the host the file is for.
+pub fn plan_with(config: &Config, file: &str, offline: bool) -> Result<Plan, Vec<config::Error>> {
     let mut p = Planner {
         file,
         errors: Vec::new(),
         warnings: Vec::new(),
         interfaces: None,
+        offline,
     };
     let mut servers: Vec<(ServerPlan, Pos)> = Vec::new();
     let mut groups: HashMap<(u16, u16, Id), String> = HashMap::new();
