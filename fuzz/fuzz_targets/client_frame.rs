@@ -14,12 +14,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = frame_len(*h);
     }
     let mut r = Cursor::new(data);
-    loop {
-        match read_frame::<_, ClientMsg>(&mut r) {
-            Ok(_) | Err(FrameError::BadJson(_)) => {}
-            Err(_) => break,
-        }
-    }
+    while let Ok(_) | Err(FrameError::BadJson(_)) = read_frame::<_, ClientMsg>(&mut r) {}
     let mut r = Cursor::new(data);
     while let Ok(_) | Err(FrameError::BadJson(_)) = read_frame::<_, DaemonMsg>(&mut r) {}
 });
