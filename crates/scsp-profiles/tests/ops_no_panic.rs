@@ -129,6 +129,8 @@ fn words() -> impl Strategy<Value = Vec<String>> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
     /// A received record: the core's rules and the typed decoders, for any bytes; a record the
     /// core accepts has a deletion that the core reads as one.
     #[test]
