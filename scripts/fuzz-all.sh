@@ -8,7 +8,8 @@
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Corpora live in
 # fuzz/corpus/<target> (created and seeded from the project's vectors by scripts/fuzz-seeds.py,
 # kept between runs), crash inputs in fuzz/artifacts/<target>/, each target's libFuzzer output in
-# fuzz/logs/<target>.log. Targets run one at a time, each on one core.
+# fuzz/logs/<target>.log. Targets run one at a time, each on one core. libFuzzer stops a target at
+# its first crash (or timeout, or memory limit), so "crashes" is 0 or 1 per target and run.
 set -euo pipefail
 
 secs=${1:-60}
@@ -23,7 +24,7 @@ else
 fi
 
 python3 "$root/scripts/fuzz-seeds.py" "$root"
-echo "building ${#targets[@]} targets…"
+echo "building the fuzz targets…"
 cargo +nightly fuzz build >/dev/null 2>"logs-build.txt" || {
     cat logs-build.txt >&2
     exit 1
