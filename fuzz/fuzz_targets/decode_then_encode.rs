@@ -15,7 +15,11 @@ fn check(data: &[u8]) {
             Err(e) => panic!("decoded packet does not encode: {e}: {packet:?}"),
         };
         assert_eq!(decode(&bytes).as_ref(), Ok(&packet), "re-decode differs");
-        assert_eq!(encode(&packet, None).as_ref(), Ok(&bytes), "encoding not stable");
+        assert_eq!(
+            encode(&packet, None).as_ref(),
+            Ok(&bytes),
+            "encoding not stable"
+        );
     }
 }
 

@@ -11,7 +11,7 @@ mod fixup;
 fn key(spi: u32) -> AuthKey {
     AuthKey {
         spi,
-        algorithm: if spi % 2 == 0 {
+        algorithm: if spi.is_multiple_of(2) {
             AuthAlgorithm::HmacMd5
         } else {
             AuthAlgorithm::HmacSha256
