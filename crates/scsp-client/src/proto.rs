@@ -127,6 +127,13 @@ pub enum Request {
         #[serde(default)]
         confirm: bool,
     },
+    /// Watch `server`: from now on this connection receives its notifications, as the attached
+    /// local server does, without being its local server (no confirmations, no attach slot
+    /// taken: an operator's monitor, `scspctl watch`). At most 8 per server.
+    Watch {
+        /// Server name.
+        server: String,
+    },
     /// Hand over the whole local cache: entries originated here and not listed are withdrawn.
     Handover {
         /// Server name.
@@ -314,7 +321,7 @@ pub enum Response {
         /// The text.
         text: String,
     },
-    /// For [`Request::Attach`]: the live entries the cache holds now.
+    /// For [`Request::Attach`] and [`Request::Watch`]: the live entries the cache holds now.
     Attached {
         /// Entries.
         entries: Vec<EntryView>,

@@ -87,6 +87,7 @@ fn exhaustive(r: &Request, s: &Response, n: &Notify, c: ErrorCode) {
         | Request::Load { .. }
         | Request::Dump
         | Request::Attach { .. }
+        | Request::Watch { .. }
         | Request::Handover { .. }
         | Request::Confirm { .. }
         | Request::Reload

@@ -420,7 +420,7 @@ fn connection_lost_mid_request_exits_3() {
 #[test]
 fn watch_prints_one_line_per_notification() {
     let mock = Mock::start(|req| match req {
-        Request::Attach { .. } => vec![
+        Request::Watch { .. } => vec![
             ok(Response::Attached { entries: cache() }),
             Act::Notify(Notify::Learned {
                 server: "atmarp".into(),
@@ -440,7 +440,7 @@ fn watch_prints_one_line_per_notification() {
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(
         stderr(&o),
-        "scspctl: attached to atmarp (3 live entries); waiting for changes\n\
+        "scspctl: watching atmarp (3 live entries); waiting for changes\n\
          scspctl: scspd closed the connection\n"
     );
     let lines: Vec<String> = stdout(&o)
@@ -454,11 +454,11 @@ fn watch_prints_one_line_per_notification() {
             "removed atmarp key=0a000002 originator=0a0000c8 seq=0x80000102 data=- reason=deleted",
         ]
     );
+    // A read-only monitor (no attach slot taken).
     assert_eq!(
         mock.requests(),
-        vec![Request::Attach {
+        vec![Request::Watch {
             server: "atmarp".into(),
-            confirm: false
         }]
     );
 
@@ -502,7 +502,7 @@ fn watch_confirm_accepts_everything() {
             },
         ]
     );
-    // Refused attach: exit 1.
+    // Refused (here every request but the confirming attach): exit 1.
     let o = scspctl(&mock.path, &["watch", "atmarp"]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o), "scspctl: busy: another client is attached\n");

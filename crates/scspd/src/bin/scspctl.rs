@@ -148,13 +148,14 @@ enum Command {
     /// Clear counters.
     #[command(subcommand)]
     Clear(act::ClearCmd),
-    /// Attach to a server as its local server and print cache changes as they happen.
+    /// Print a server's cache changes as they happen, as a read-only monitor.
     ///
-    /// Only one client can be attached to a server at a time.
+    /// A monitor takes no attach slot: the local server can be attached meanwhile (at most 8
+    /// monitors per server). With --confirm, attach as the local server instead (one at a time).
     Watch {
         /// Server name.
         server: String,
-        /// Ask to confirm each new remote entry, and accept them all.
+        /// Attach as the local server, asked to confirm each new remote entry (all accepted).
         #[arg(long)]
         confirm: bool,
         /// One JSON object a line instead of text.

@@ -609,6 +609,20 @@ impl Session {
                 }
                 Ok(Response::Attached { entries })
             }
+            Request::Watch { server } => {
+                let client = ClientLink {
+                    conn,
+                    notify: self.notify.clone(),
+                    kill: self.kill.clone(),
+                };
+                let entries = self
+                    .ask(&server, |reply| ServerCmd::Watch { client, reply })
+                    .await??;
+                if !self.attached.contains(&server) {
+                    self.attached.push(server);
+                }
+                Ok(Response::Attached { entries })
+            }
             Request::Confirm {
                 server,
                 token,

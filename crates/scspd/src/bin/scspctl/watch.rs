@@ -9,15 +9,23 @@ pub(crate) fn watch(
     json: bool,
 ) -> Result<(), Failure> {
     let mut client = connect(socket)?;
-    let req = Request::Attach {
-        server: server.clone(),
-        confirm,
+    // Confirming takes the local server's place; only watching does not.
+    let req = if confirm {
+        Request::Attach {
+            server: server.clone(),
+            confirm,
+        }
+    } else {
+        Request::Watch {
+            server: server.clone(),
+        }
     };
     let n = match client.request(req)? {
         Response::Attached { entries } => entries.len(),
         other => return Err(unexpected(&other)),
     };
-    eprintln!("scspctl: attached to {server} ({n} live entries); waiting for changes");
+    let how = if confirm { "attached to" } else { "watching" };
+    eprintln!("scspctl: {how} {server} ({n} live entries); waiting for changes");
     loop {
         let notify = client.next_notify()?;
         if json {

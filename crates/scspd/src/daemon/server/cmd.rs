@@ -152,9 +152,31 @@ impl Task {
                 };
                 let _ = reply.send(r);
             }
+            ServerCmd::Watch { client, reply } => {
+                self.monitors.retain(|m| m.conn != client.conn);
+                let r = if self.monitors.len() >= MAX_MONITORS {
+                    Err(ProtoError {
+                        code: ErrorCode::Busy,
+                        message: format!(
+                            "server {} has {MAX_MONITORS} monitors already",
+                            self.name
+                        ),
+                    })
+                } else {
+                    info!("server {}: client #{} watching", self.name, client.conn);
+                    self.monitors.push(client);
+                    self.update_learn_events();
+                    Ok(self.entries())
+                };
+                let _ = reply.send(r);
+            }
             ServerCmd::Detach { conn } => {
                 if self.client.as_ref().is_some_and(|c| c.conn == conn) {
                     self.detach(None);
+                }
+                if self.monitors.iter().any(|m| m.conn == conn) {
+                    self.monitors.retain(|m| m.conn != conn);
+                    self.update_learn_events();
                 }
             }
             ServerCmd::Confirm {

@@ -83,6 +83,31 @@ impl Task {
     }
 
     pub(super) fn notify(&mut self, n: Notify) {
+        if !self.monitors.is_empty() && !matches!(n, Notify::Confirm { .. }) {
+            // Monitors get a copy; one that does not read is dropped, never waited for.
+            let mut dropped = Vec::new();
+            for m in &self.monitors {
+                match m.notify.try_send(n.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        let _ = m.kill.try_send(ProtoError {
+                            code: ErrorCode::Overflow,
+                            message: format!(
+                                "notification queue of server {} overflowed: read \
+                                 notifications faster",
+                                self.name
+                            ),
+                        });
+                        dropped.push(m.conn);
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => dropped.push(m.conn),
+                }
+            }
+            if !dropped.is_empty() {
+                self.monitors.retain(|m| !dropped.contains(&m.conn));
+                self.update_learn_events();
+            }
+        }
         let Some(c) = &self.client else { return };
         if self.shared.tracer.flags().client_msgs {
             self.shared.tracer.line(
@@ -137,7 +162,7 @@ impl Task {
     /// Entries learned from DCSs are reported by the core only to someone: an attached client
     /// or the profile's local rules.
     pub(super) fn update_learn_events(&mut self) {
-        let wanted = self.client.is_some() || self.profile.has_rules();
+        let wanted = self.client.is_some() || !self.monitors.is_empty() || self.profile.has_rules();
         self.server.set_learn_events(wanted);
     }
 

@@ -47,6 +47,8 @@ const LINGER: Duration = Duration::from_micros(100);
 const SOCKET_BUFFER: usize = 4 << 20;
 /// Commands waiting for a server task.
 const COMMAND_QUEUE: usize = 64;
+/// Read-only monitors (`watch`) of one server.
+const MAX_MONITORS: usize = 8;
 
 /// The local server attached to a server: a client connection.
 #[derive(Debug, Clone)]
@@ -132,6 +134,13 @@ pub enum ServerCmd {
         client: ClientLink,
         /// Ask it to confirm each remote entry.
         confirm: bool,
+        /// The live entries held now.
+        reply: oneshot::Sender<Result<Vec<EntryView>, ProtoError>>,
+    },
+    /// Add a read-only monitor of the notifications.
+    Watch {
+        /// The monitor.
+        client: ClientLink,
         /// The live entries held now.
         reply: oneshot::Sender<Result<Vec<EntryView>, ProtoError>>,
     },
@@ -235,6 +244,8 @@ struct Task {
     peers: BTreeMap<DcsId, Peer>,
     by_addr: HashMap<SocketAddr, DcsId>,
     client: Option<ClientLink>,
+    /// Read-only monitors (`watch`), at most [`MAX_MONITORS`].
+    monitors: Vec<ClientLink>,
     dropped_unknown: u64,
     limit: RateLimits,
     shared: Arc<Shared>,
@@ -300,6 +311,7 @@ pub fn spawn(
         peers: BTreeMap::new(),
         by_addr: HashMap::new(),
         client: None,
+        monitors: Vec::new(),
         dropped_unknown: 0,
         limit: RateLimits::default(),
         shared,

@@ -1,0 +1,67 @@
+//! `watch` (docs/client-protocol.md): read-only monitors beside the attached local server. The
+//! local server attaches while two monitors watch (no `busy`), every one of them receives the
+//! change learned from the DCS, a ninth monitor is refused, and a monitor that goes away leaves
+//! the local server attached.
+
+mod common;
+
+use common::*;
+use scspd::proto::{ErrorCode, Notify, Request, Response};
+
+fn learned_key(c: &mut Client) -> String {
+    match c.next_notify().unwrap() {
+        Notify::Learned { entry, .. } => entry.key,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn monitors_watch_beside_the_local_server() {
+    let (pa, pb) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"));
+    let a = Daemon::start("watchA", &server_conf("s_a", (1, pa), &[(2, pb)], ""));
+    let b = Daemon::start("watchB", &server_conf("s_a", (2, pb), &[(1, pa)], ""));
+    a.wait_until(20, "alignment", || a.dcs("s_a")[0].ca == "Aligned");
+
+    let watch = || Request::Watch {
+        server: "s_a".into(),
+    };
+    let mut m1 = Client::connect(&a.socket).unwrap();
+    assert!(matches!(m1.request(watch()), Ok(Response::Attached { .. })));
+    let mut local = Client::connect(&a.socket).unwrap();
+    let attach = Request::Attach {
+        server: "s_a".into(),
+        confirm: false,
+    };
+    assert!(
+        matches!(local.request(attach), Ok(Response::Attached { .. })),
+        "the local server attaches while a monitor watches"
+    );
+    let mut m2 = Client::connect(&a.socket).unwrap();
+    assert!(matches!(m2.request(watch()), Ok(Response::Attached { .. })));
+
+    b.add("s_a", "0b000001", "01");
+    for c in [&mut local, &mut m1, &mut m2] {
+        assert_eq!(learned_key(c), "0b000001");
+    }
+
+    // Eight monitors at most (two so far).
+    let mut more: Vec<Client> = Vec::new();
+    for _ in 0..6 {
+        let mut c = Client::connect(&a.socket).unwrap();
+        assert!(matches!(c.request(watch()), Ok(Response::Attached { .. })));
+        more.push(c);
+    }
+    let mut ninth = Client::connect(&a.socket).unwrap();
+    match ninth.request(watch()) {
+        Err(e) => assert_eq!(e.code, ErrorCode::Busy, "{e:?}"),
+        Ok(r) => panic!("a ninth monitor: {r:?}"),
+    }
+
+    // Monitors leaving do not detach the local server.
+    drop(more);
+    drop(m1);
+    b.add("s_a", "0b000002", "02");
+    assert_eq!(learned_key(&mut local), "0b000002");
+    assert_eq!(learned_key(&mut m2), "0b000002");
+    assert!(a.servers()[0].client_attached);
+}
