@@ -225,6 +225,8 @@ impl Dcs {
                 .rtt
                 .srtt()
                 .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+            last_hello: self.last_hello_msg,
+            dead_at: self.dead_at(),
             stats: self.stats.clone(),
         }
     }
@@ -247,6 +249,11 @@ pub struct DcsInfo {
     pub csa_request_list: usize,
     /// The smoothed round-trip time to the DCS, microseconds, once measured (server/rtt.rs).
     pub srtt_us: Option<u64>,
+    /// When the last Hello from the DCS was accepted.
+    pub last_hello: Option<Time>,
+    /// When the Hello FSM declares the DCS dead if nothing more is heard (2.1; `None` outside
+    /// Unidirectional and Bidirectional).
+    pub dead_at: Option<Time>,
     /// Counters.
     pub stats: DcsStats,
 }

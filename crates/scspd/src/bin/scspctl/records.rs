@@ -102,6 +102,30 @@ pub(crate) fn profile_usage(e: scsp_profiles::ProfileError, usage: &str) -> Fail
     }
 }
 
+/// A session for a record request: the client, the server's profile, the usage line.
+type RecordSession = (Client, std::sync::Arc<dyn ProfileOps>, String);
+
+/// What `add` and `del` with a profile's record share: the usage line, `--help`, the session,
+/// and the profile as the server runs it. `None` once help is printed.
+fn record_session(
+    socket: &Path,
+    server: &str,
+    ops: &dyn ProfileOps,
+    args: &[String],
+    verb: &str,
+    forms: &str,
+) -> Result<Option<RecordSession>, Failure> {
+    let name = ops.name();
+    let usage = format!("scspctl {verb} {server} {name} {forms}");
+    if wants_help(args) {
+        out(&format!("usage: {usage}\n"))?;
+        return Ok(None);
+    }
+    let mut client = connect(socket)?;
+    let ops = server_profile(&mut client, server, name)?;
+    Ok(Some((client, ops, usage)))
+}
+
 pub(crate) fn add_record(
     socket: &Path,
     server: String,
@@ -109,12 +133,11 @@ pub(crate) fn add_record(
     args: &[String],
 ) -> Result<(), Failure> {
     let name = ops.name();
-    let usage = format!("scspctl add {server} {name} {}", ops.add_usage());
-    if wants_help(args) {
-        return out(&format!("usage: {usage}\n"));
-    }
-    let mut client = connect(socket)?;
-    let ops = server_profile(&mut client, &server, name)?;
+    let Some((mut client, ops, usage)) =
+        record_session(socket, &server, ops, args, "add", ops.add_usage())?
+    else {
+        return Ok(());
+    };
     let record = ops
         .parse_add_args(args)
         .map_err(|e| profile_usage(e, &usage))?;
@@ -143,12 +166,11 @@ pub(crate) fn del_record(
     args: &[String],
 ) -> Result<(), Failure> {
     let name = ops.name();
-    let usage = format!("scspctl del {server} {name} {}", ops.del_usage());
-    if wants_help(args) {
-        return out(&format!("usage: {usage}\n"));
-    }
-    let mut client = connect(socket)?;
-    let ops = server_profile(&mut client, &server, name)?;
+    let Some((mut client, ops, usage)) =
+        record_session(socket, &server, ops, args, "del", ops.del_usage())?
+    else {
+        return Ok(());
+    };
     let selector = ops
         .parse_del_args(args)
         .map_err(|e| profile_usage(e, &usage))?;

@@ -102,9 +102,6 @@ struct DcsObs {
     auth: BTreeMap<&'static str, u64>,
     /// Times the CA FSM left Aligned.
     flaps: u64,
-    /// When a Hello from the DCS was last accepted, and the HelloInterval and DeadFactor it
-    /// advertised.
-    last_hello: Option<(Time, u16, u16)>,
     /// When the DCS last went down (Hello left Bidirectional, or CA left Aligned) and why.
     last_down: Option<(Time, String)>,
     /// Disabled by a client.
@@ -197,75 +194,25 @@ impl Observer {
         self.dcs.remove(&id);
     }
 
-    /// Before a datagram from DCS `id` goes to the core: the number of Hellos it had accepted, if
-    /// the datagram says it is a Hello (its Type Code, the second byte, is 5: B.1).
-    pub fn before(&self, server: &Server, id: DcsId, bytes: &[u8]) -> Option<u64> {
-        if bytes.get(1) != Some(&5) {
-            return None;
-        }
-        server.dcs_info(id).map(|i| i.stats.rx.hello)
-    }
-
-    /// After it: a Hello the core accepted is noted with the interval and factor it advertises.
-    pub fn after(
-        &mut self,
-        server: &Server,
-        id: DcsId,
-        now: Time,
-        bytes: &[u8],
-        before: Option<u64>,
-    ) {
-        let Some(b) = before else { return };
-        if server.dcs_info(id).is_none_or(|i| i.stats.rx.hello <= b) {
-            return;
-        }
-        if let (Some(o), Ok(p)) = (self.dcs.get_mut(&id), scsp_core::wire::decode(bytes))
-            && let scsp_core::wire::Body::Hello {
-                interval,
-                dead_factor,
-                ..
-            } = p.body
-        {
-            o.last_hello = Some((now, interval, dead_factor));
-        }
-    }
-
-    /// The detail of DCS `id` for `show dcs`. The dead timer is computed as the core's Hello FSM
-    /// does (`Dcs::dead_at`): HelloInterval × DeadFactor as the DCS advertised them, at most
-    /// `MaxDeadInterval` (by default the larger of 30 s and our own interval × factor), plus
-    /// half its HelloInterval, from the last Hello heard; only while the Hello FSM is
-    /// Unidirectional or Bidirectional.
+    /// The detail of DCS `id` for `show dcs`: the last Hello and the dead timer as the core's
+    /// Hello FSM keeps them (`DcsInfo::last_hello`, `DcsInfo::dead_at`).
     pub fn detail(&self, server: &Server, id: DcsId, now: Time) -> Detail {
         let Some(o) = self.dcs.get(&id) else {
             return Detail::default();
         };
-        let mut d = Detail {
-            last_hello_s: o.last_hello.map(|(t, _, _)| now.since(t).as_secs()),
+        let info = server.dcs_info(id);
+        Detail {
+            last_hello_s: info
+                .as_ref()
+                .and_then(|i| i.last_hello)
+                .map(|t| now.since(t).as_secs()),
             last_down: o.last_down.as_ref().map(|(_, why)| why.clone()),
             last_down_s: o.last_down.as_ref().map(|(t, _)| now.since(*t).as_secs()),
             flaps: o.flaps,
-            dead_in_ms: None,
-        };
-        let up = server.dcs_info(id).is_some_and(|i| {
-            matches!(
-                i.hello.state,
-                HelloState::Unidirectional | HelloState::Bidirectional
-            )
-        });
-        if let (true, Some((t, interval, factor)), Some(cfg)) =
-            (up, o.last_hello, server.dcs_config(id))
-        {
-            let f = u64::from(factor.max(1));
-            let own = u64::from(cfg.hello_interval.max(1)) * u64::from(cfg.dead_factor.max(1));
-            let ceiling = cfg
-                .max_dead_interval
-                .unwrap_or(Duration::from_secs(own.max(30)));
-            let dead = Duration::from_secs(u64::from(interval.max(1)) * f).min(ceiling);
-            let wait = dead + dead / (2 * factor.max(1) as u32);
-            let at = t + wait;
-            d.dead_in_ms = Some(at.0.saturating_sub(now.0));
+            dead_in_ms: info
+                .and_then(|i| i.dead_at)
+                .map(|at| at.0.saturating_sub(now.0)),
         }
-        d
     }
 
     /// A trace event of the core.

@@ -100,9 +100,7 @@ impl Task {
         match self.by_addr.get(&canonical(from)) {
             Some(&id) => {
                 let now = self.now();
-                let hellos = self.obs.before(&self.server, id, bytes);
                 self.server.handle_datagram(now, id, bytes);
-                self.obs.after(&self.server, id, now, bytes, hellos);
             }
             None => {
                 self.dropped_unknown += 1;
