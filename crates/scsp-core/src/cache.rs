@@ -33,6 +33,9 @@ const UNCONFIRMED: u32 = 1 << 29;
 const FROM_MASK: u32 = UNCONFIRMED - 1;
 /// `from` for an entry originated here.
 const FROM_NONE: u32 = FROM_MASK;
+/// `from` for an entry learned before a restart and read back from the server's saved state
+/// (which DCS it came from is not kept: DCS numbers change with the configuration).
+const FROM_STORE: u32 = FROM_MASK - 1;
 
 impl Entry {
     /// An entry; `from` is the DCS it was learned from (`None`: originated here).
@@ -53,7 +56,7 @@ impl Entry {
         let from = match from {
             None => FROM_NONE,
             Some(DcsId(d)) => {
-                assert!(d < FROM_NONE, "DCS number {d} does not fit in an entry");
+                assert!(d < FROM_STORE, "DCS number {d} does not fit in an entry");
                 d
             }
         };
@@ -81,10 +84,25 @@ impl Entry {
         }
     }
 
-    /// Where it was learned from (`None`: originated here).
+    /// Where it was learned from (`None`: originated here, or read back from the saved state:
+    /// see [`Entry::restored`]).
     pub fn from(&self) -> Option<DcsId> {
         let d = self.bits & FROM_MASK;
-        (d != FROM_NONE).then_some(DcsId(d))
+        (d != FROM_NONE && d != FROM_STORE).then_some(DcsId(d))
+    }
+
+    /// Learned before a restart and read back from the saved state ([`crate::Server::restore`]),
+    /// not heard again since.
+    pub fn restored(&self) -> bool {
+        self.bits & FROM_MASK == FROM_STORE
+    }
+
+    /// An entry read back from the saved state: learned (`owned` false and another originator),
+    /// or one of ours, unclaimed until the local server claims it.
+    pub(crate) fn restored_entry(seq: u32, data: Data, since: Time, deleted: bool) -> Self {
+        let mut e = Entry::new(seq, data, None, since, deleted, false, false);
+        e.bits = (e.bits & !FROM_MASK) | FROM_STORE;
+        e
     }
 
     /// The instance held is a deletion (or the entry expired): kept only so that older instances
@@ -171,6 +189,9 @@ pub struct Cache {
     free: Vec<u32>,
     live: usize,
     timers: BinaryHeap<Reverse<(Time, EntryTimer, u32, RecordId)>>,
+    /// The entries changed (stored, replaced, altered, removed) since the last
+    /// [`Cache::take_changes`], when tracked ([`crate::Server::set_track_changes`]).
+    changes: Option<Vec<RecordId>>,
 }
 
 /// The entry in slot `i` (one the table points at: always occupied).
@@ -187,6 +208,31 @@ impl Cache {
             free: Vec::new(),
             live: 0,
             timers: BinaryHeap::new(),
+            changes: None,
+        }
+    }
+
+    /// Record, or stop recording, which entries change.
+    pub(crate) fn track_changes(&mut self, on: bool) {
+        match (on, &self.changes) {
+            (true, None) => self.changes = Some(Vec::new()),
+            (false, Some(_)) => self.changes = None,
+            _ => {}
+        }
+    }
+
+    /// The entries changed since the last call (each may appear more than once), in the order
+    /// they changed; look each up for its state now (absent: removed).
+    pub(crate) fn take_changes(&mut self) -> Vec<RecordId> {
+        self.changes
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn changed(&mut self, id: &RecordId) {
+        if let Some(c) = &mut self.changes {
+            c.push(id.clone());
         }
     }
 
@@ -253,6 +299,7 @@ impl Cache {
 
     pub(crate) fn get_mut(&mut self, id: &RecordId) -> Option<&mut Entry> {
         let i = self.find(id)?;
+        self.changed(id);
         match self.slots.get_mut(i as usize) {
             Some(Some((_, e))) => Some(e),
             _ => None,
@@ -280,6 +327,7 @@ impl Cache {
 
     /// [`Cache::insert`], with the hash of `id`.
     pub(crate) fn insert_hashed(&mut self, hash: u64, id: RecordId, entry: Entry) -> Option<Entry> {
+        self.changed(&id);
         if !entry.deleted() {
             self.live += 1;
         }
@@ -328,6 +376,7 @@ impl Cache {
         })?;
         let old = self.slots.get_mut(i as usize)?.take().map(|(_, e)| e);
         self.free.push(i);
+        self.changed(id);
         if let Some(o) = &old
             && !o.deleted()
         {
@@ -439,7 +488,7 @@ mod tests {
             None,
             Some(DcsId(0)),
             Some(DcsId(7)),
-            Some(DcsId(FROM_NONE - 1)),
+            Some(DcsId(FROM_STORE - 1)),
         ] {
             for bits in 0..8u8 {
                 let (d, o, u) = (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0);

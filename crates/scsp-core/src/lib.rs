@@ -26,5 +26,7 @@ pub use event::{CaState, CacheChange, Event, HelloState, Trace, Transmit};
 pub use node::{Node, ServerIdx, peek_group};
 pub use profile::{Opaque, Profile};
 pub use server::replay::{self, ReplayMode};
-pub use server::{DcsId, DcsInfo, DcsStats, LocalError, MessageCounts, Server};
+pub use server::{
+    DcsId, DcsInfo, DcsStats, LocalError, MessageCounts, Restored, SavedEntry, Server,
+};
 pub use time::Time;

@@ -18,6 +18,7 @@ mod output;
 pub mod replay;
 mod rexmit;
 pub mod rtt;
+mod saved;
 mod stats;
 
 use std::collections::VecDeque;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use dcs::{DcsInfo, DcsStats, MessageCounts};
+pub use saved::{Restored, SavedEntry};
 
 use crate::Time;
 use crate::cache::{Cache, Entry, EntryTimer};
