@@ -40,7 +40,7 @@ trap stop EXIT
 
 echo "starting A, B and C (logs in $work)"
 for x in A B C; do
-    "$scspd" -d -f "$here/$x.conf" --socket "$work/$x.sock" >"$work/$x.log" 2>&1 &
+    "$scspd" -d -f "$here/$x.conf" --socket "$work/$x.sock" --state-dir "$work/$x.state" >"$work/$x.log" 2>&1 &
     pids+=("$!")
 done
 for x in A B C; do

@@ -24,7 +24,7 @@ trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 sed "0,/Port 7126;/s//Port $port;/" /etc/scspd.conf >"$tmp/scspd.conf"
 sock=$tmp/scspd.sock
-/usr/sbin/scspd -d -f "$tmp/scspd.conf" -s "$sock" >"$tmp/log" 2>&1 &
+/usr/sbin/scspd -d -f "$tmp/scspd.conf" -s "$sock" --state-dir "$tmp/state" >"$tmp/log" 2>&1 &
 pid=$!
 ctl() { /usr/bin/scspctl -s "$sock" "$@"; }
 deadline=$((SECONDS + 20))
@@ -37,7 +37,8 @@ grep -q local "$tmp/servers" || { cat "$tmp/servers" >&2; echo "test-deb: server
 ctl add local generic 0a000001 c0ffee
 ctl show cache local >"$tmp/cache"
 grep -qi 'c0ffee' "$tmp/cache" || { cat "$tmp/cache" >&2; echo "test-deb: entry not in cache" >&2; exit 1; }
-echo "test-deb: installed scspd and scspctl: show servers, add, show cache ok"
+[ -s "$tmp/state/local.db" ] || { ls -l "$tmp/state" >&2; echo "test-deb: no saved state in $tmp/state" >&2; exit 1; }
+echo "test-deb: installed scspd and scspctl: show servers, add, show cache, saved state ok"
 
 for f in /usr/share/man/man8/scspd.8.gz /usr/share/man/man8/scspctl.8.gz \
     /usr/share/man/man5/scspd.conf.5.gz /usr/share/bash-completion/completions/scspctl \

@@ -153,6 +153,30 @@ pub fn config(me: Node, dcs: &[Node], protocol: u16, mtu: u16) -> String {
     s
 }
 
+/// Whether the daemons started keep their saved state (`scsp-bench --saved-state`).
+static SAVED_STATE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Set for the whole run by `--saved-state`.
+pub fn set_saved_state(on: bool) {
+    SAVED_STATE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the daemons keep their saved state in this run.
+pub fn saved_state() -> bool {
+    SAVED_STATE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// `--state-dir` for the daemon whose configuration is `cfg`: beside it, or none.
+fn state_arg(cfg: &Path) -> PathBuf {
+    if saved_state() {
+        let mut p = cfg.as_os_str().to_owned();
+        p.push(".state");
+        PathBuf::from(p)
+    } else {
+        PathBuf::from("none")
+    }
+}
+
 /// A running `scspd -d`, killed on drop.
 #[derive(Debug)]
 pub struct Daemon {
@@ -181,6 +205,8 @@ impl Daemon {
         let err = out.try_clone().map_err(|e| Error::Setup(e.to_string()))?;
         let started = Instant::now();
         let child = Command::new(scspd)
+            .arg("--state-dir")
+            .arg(state_arg(&cfg))
             .arg("-d")
             .arg("-f")
             .arg(&cfg)
@@ -215,6 +241,8 @@ impl Daemon {
             .map_err(|e| Error::Setup(e.to_string()))?;
         let err = out.try_clone().map_err(|e| Error::Setup(e.to_string()))?;
         self.child = Command::new(scspd)
+            .arg("--state-dir")
+            .arg(state_arg(&self.config))
             .arg("-d")
             .arg("-f")
             .arg(&self.config)

@@ -60,6 +60,10 @@ struct Cli {
     /// Print each result as one JSON object per line instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Every scspd keeps its saved state (StateDir) in the run's directory, as it does when
+    /// deployed; without it each runs with `--state-dir none`.
+    #[arg(long = "saved-state", global = true)]
+    saved_state: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -106,6 +110,7 @@ pub fn emit(json: bool, line: &str, value: &serde_json::Value) {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    daemon::set_saved_state(cli.saved_state);
     let r = match cli.cmd {
         Cmd::Align(a) => align::run(&a, cli.json),
         Cmd::Flood(a) => flood::run(&a, cli.json),

@@ -441,6 +441,26 @@ pub struct ServerView {
     /// Why a failed or stopped server is not running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Its saved state (`StateDir`), when it keeps one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_state: Option<SavedStateView>,
+}
+
+/// A server's saved state as `show servers` prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedStateView {
+    /// The file.
+    pub file: String,
+    /// Entries read back at the start.
+    pub loaded: u64,
+    /// Rows written since the start.
+    pub written: u64,
+    /// Changes waiting for the writer.
+    pub pending: u64,
+    /// Failed writes.
+    pub errors: u64,
+    /// Every sequence number of ours used so far is below this one (reserved on disk).
+    pub reserved: u32,
 }
 
 fn running() -> String {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use scspd::config::{
     self, ATMARP_FORMATS, AtmAddress, AtmAddressKind, AuthAlgorithm, AuthConfig, Config, DcsConfig,
-    Host, LogConfig, Pos, Protocol, Secret, ServerConfig,
+    Host, LogConfig, Pos, Protocol, Secret, ServerConfig, StateDir,
 };
 
 /// Pieces of the language, and pieces that break it, for inputs that get past the lexer.
@@ -306,8 +306,12 @@ fn valid_config() -> impl Strategy<Value = Config> {
         prop::option::of(text()),
         prop::bool::ANY,
         prop::option::of((any::<std::net::IpAddr>(), 1u16..)),
+        prop::option::of(prop_oneof![
+            Just(StateDir::None),
+            text().prop_map(|t| StateDir::Dir(PathBuf::from(format!("/{t}")))),
+        ]),
     )
-        .prop_map(|(servers, file, syslog, metrics)| {
+        .prop_map(|(servers, file, syslog, metrics, state_dir)| {
             let mut names = HashSet::new();
             let servers = servers
                 .into_iter()
@@ -321,6 +325,7 @@ fn valid_config() -> impl Strategy<Value = Config> {
                     syslog,
                 },
                 metrics: metrics.map(|(ip, port)| std::net::SocketAddr::new(ip, port)),
+                state_dir,
             }
         })
 }

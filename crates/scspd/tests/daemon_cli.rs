@@ -244,7 +244,7 @@ fn start_up_failures_are_reported_by_the_parent() {
     );
     // And in the foreground.
     let out = Command::new(SCSPD)
-        .arg("-d")
+        .args(["--state-dir", "none", "-d"])
         .arg("-f")
         .arg(&cfg)
         .arg("-s")
@@ -266,7 +266,7 @@ fn socket_file_is_checked() {
     let cfg_text = conf(17431);
     let d = Daemon::start("sockA", &cfg_text);
     let out = Command::new(SCSPD)
-        .arg("-d")
+        .args(["--state-dir", "none", "-d"])
         .arg("-f")
         .arg(&d.config)
         .arg("-s")
@@ -287,7 +287,7 @@ fn socket_file_is_checked() {
     let cfg2 = dir.path().join("c2.conf");
     std::fs::write(&cfg2, conf(17433)).unwrap();
     let out = Command::new(SCSPD)
-        .arg("-d")
+        .args(["--state-dir", "none", "-d"])
         .arg("-f")
         .arg(&cfg2)
         .arg("-s")
@@ -303,7 +303,7 @@ fn socket_file_is_checked() {
     let cfg3 = out_dir.path().join("c3.conf");
     std::fs::write(&cfg3, conf(17435)).unwrap();
     let mut child = Command::new(SCSPD)
-        .arg("-d")
+        .args(["--state-dir", "none", "-d"])
         .arg("-f")
         .arg(&cfg3)
         .arg("-s")

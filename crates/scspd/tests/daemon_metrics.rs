@@ -359,7 +359,7 @@ fn metrics_statement_is_checked_and_reloads_move_the_endpoint() {
     let other = server_conf("s_a", (1, free_udp_port("127.0.0.1")), &[], "");
     std::fs::write(&cfg, format!("{}{other}", metrics_line(tp))).unwrap();
     let o = std::process::Command::new(SCSPD)
-        .arg("-d")
+        .args(["--state-dir", "none", "-d"])
         .arg("-f")
         .arg(&cfg)
         .arg("--socket")

@@ -120,6 +120,7 @@ fn show_servers_and_dcs_tables() {
         atmarp_format: None,
         state: "running".into(),
         error: None,
+        saved_state: None,
     };
     let dcs = DcsView {
         server: "atmarp".into(),
@@ -553,6 +554,7 @@ fn server_view(name: &str, profile: &str, atmarp_format: Option<&str>) -> Server
         atmarp_format: atmarp_format.map(Into::into),
         state: "running".into(),
         error: None,
+        saved_state: None,
     }
 }
 

@@ -57,6 +57,14 @@ impl Server {
         })
     }
 
+    /// Raise [`ServerConfig::seq_floor`] to `floor` (a driver that reads, after [`Server::new`],
+    /// the numbers it reserved before a restart). Never lowers it.
+    pub fn raise_seq_floor(&mut self, floor: u32) {
+        if seq::newer(floor, self.cfg.seq_floor) {
+            self.cfg.seq_floor = floor;
+        }
+    }
+
     /// Hold again the entries saved before a restart, before anything else happens (call it
     /// right after [`Server::new`], before any DCS is added). Learned entries are held as if
     /// learned again (so that a Cache Alignment with DCSs whose caches did not change fetches

@@ -60,6 +60,22 @@ pub struct Config {
     pub log: LogConfig,
     /// `Metrics <address>:<port>;`: where the OpenMetrics endpoint listens (off when absent).
     pub metrics: Option<std::net::SocketAddr>,
+    /// `StateDir`: where servers keep their saved state (absent: the default,
+    /// [`DEFAULT_STATE_DIR`], unless the command line says otherwise).
+    pub state_dir: Option<StateDir>,
+}
+
+/// Where servers keep their saved state when neither the configuration nor the command line
+/// says.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/scspd";
+
+/// `StateDir "<directory>";` or `StateDir none;`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum StateDir {
+    /// No saved state: a restarted server starts empty.
+    None,
+    /// This directory (created if need be).
+    Dir(PathBuf),
 }
 
 impl Config {

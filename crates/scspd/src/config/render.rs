@@ -6,7 +6,7 @@ use std::fmt::{self, Display, Formatter, Write as _};
 use std::path::Path;
 
 use super::lexer::{MAX_TOKEN_LEN, escape, is_word_char};
-use super::{AtmarpLayout, AuthConfig, Config, DcsConfig, Protocol, ServerConfig};
+use super::{AtmarpLayout, AuthConfig, Config, DcsConfig, Protocol, ServerConfig, StateDir};
 
 /// `s` as a bare word when the lexer reads it back as one, else as a quoted string.
 fn value(s: &str) -> Cow<'_, str> {
@@ -149,6 +149,11 @@ fn write_config(f: &mut Formatter<'_>, c: &Config, redact: bool) -> fmt::Result 
     writeln!(f, "}};")?;
     if let Some(a) = &c.metrics {
         writeln!(f, "Metrics \"{a}\";")?;
+    }
+    match &c.state_dir {
+        Some(StateDir::None) => writeln!(f, "StateDir none;")?,
+        Some(StateDir::Dir(d)) => writeln!(f, "StateDir {};", path_value(d))?,
+        None => {}
     }
     for s in &c.servers {
         writeln!(f)?;

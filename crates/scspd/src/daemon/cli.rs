@@ -70,6 +70,12 @@ pub struct Args {
     #[arg(short = 'g', long = "socket-group", value_name = "group", value_parser = group_id)]
     pub socket_group: Option<u32>,
 
+    /// Where servers keep their saved state (their caches and reserved sequence numbers, one
+    /// file per server), or `none`: nowhere (a restarted server starts empty). Overrides the
+    /// configuration's StateDir statement. Default: /var/lib/scspd.
+    #[arg(long = "state-dir", value_name = "dir|none")]
+    pub state_dir: Option<PathBuf>,
+
     /// Internal: this process is the detached daemon started by its parent, which waits on
     /// standard output for the word "ready" (or error lines).
     #[arg(long = "detached-child", hide = true)]

@@ -25,6 +25,7 @@ pub mod private;
 pub mod profiles;
 pub mod ratelimit;
 pub mod server;
+pub mod state;
 pub mod status;
 pub mod trace;
 
@@ -101,6 +102,8 @@ pub struct Shared {
     pub sup: mpsc::Sender<SupCmd>,
     /// Numbers server tasks.
     pub(crate) next_task: AtomicU64,
+    /// Where servers keep their saved state (`StateDir`, `--state-dir`); `None`: nowhere.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Shared {
@@ -197,6 +200,18 @@ fn load(path: &Path) -> Result<(config::Config, Plan, Vec<String>), Vec<String>>
     Ok((cfg, plan, w))
 }
 
+/// Where servers keep their saved state: `--state-dir`, else the configuration's `StateDir`,
+/// else [`config::DEFAULT_STATE_DIR`]; `none` for nowhere.
+fn state_dir(arg: Option<&Path>, cfg: Option<&config::StateDir>) -> Option<PathBuf> {
+    match (arg, cfg) {
+        (Some(a), _) if a.as_os_str().eq_ignore_ascii_case("none") => None,
+        (Some(a), _) => Some(a.to_owned()),
+        (None, Some(config::StateDir::None)) => None,
+        (None, Some(config::StateDir::Dir(d))) => Some(d.clone()),
+        (None, None) => Some(PathBuf::from(config::DEFAULT_STATE_DIR)),
+    }
+}
+
 fn run(args: Args) -> ExitCode {
     let report = Report {
         to_parent: args.detached_child,
@@ -261,12 +276,18 @@ fn run(args: Args) -> ExitCode {
             report.line(w);
         }
     }
+    let state_dir = state_dir(args.state_dir.as_deref(), cfg.state_dir.as_ref());
+    match &state_dir {
+        Some(d) => info!("saved state in {}", d.display()),
+        None => info!("no saved state (StateDir none): a restarted server starts empty"),
+    }
     let (sup, sup_rx) = mpsc::channel(8);
     let shared = Arc::new(Shared {
         clock: Clock::new(),
         tracer,
         sup,
         next_task: AtomicU64::new(1),
+        state_dir,
     });
     let code = rt.block_on(daemon(
         args,

@@ -50,6 +50,8 @@ pub struct Daemon {
     pub config: PathBuf,
     pub socket: PathBuf,
     pub log: PathBuf,
+    /// The extra arguments it was started with (kept by `restart`).
+    pub extra: Vec<String>,
 }
 
 impl Daemon {
@@ -73,6 +75,7 @@ impl Daemon {
             config: cfg,
             socket,
             log,
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
         };
         d.wait_ready();
         d
@@ -107,7 +110,8 @@ impl Daemon {
     /// Kill it (SIGKILL) and start it again on the same files.
     pub fn restart(&mut self) {
         self.kill();
-        self.child = spawn(&self.config, &self.socket, &self.log, &[]);
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        self.child = spawn(&self.config, &self.socket, &self.log, &extra);
         self.wait_ready();
     }
 
@@ -234,8 +238,14 @@ fn spawn(cfg: &Path, socket: &Path, log: &Path, extra: &[&str]) -> Child {
         .open(log)
         .unwrap();
     let err = out.try_clone().unwrap();
-    Command::new(SCSPD)
-        .arg("-d")
+    let mut cmd = Command::new(SCSPD);
+    if !extra.contains(&"--state-dir") {
+        // Each daemon's saved state in its own directory (never /var/lib/scspd), kept across
+        // `restart`.
+        cmd.arg("--state-dir")
+            .arg(cfg.parent().unwrap().join("state"));
+    }
+    cmd.arg("-d")
         .arg("-f")
         .arg(cfg)
         .arg("--socket")

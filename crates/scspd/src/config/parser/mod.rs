@@ -13,7 +13,7 @@ use super::syntax::{Block, Diags, Stmt};
 use super::*;
 
 /// Keywords at the top level.
-const TOP: &[&str] = &["Server", "Log", "Metrics"];
+const TOP: &[&str] = &["Server", "Log", "Metrics", "StateDir"];
 /// Keywords in a `Server` block.
 const SERVER: &[&str] = &[
     "Protocol",
@@ -334,6 +334,7 @@ impl Checker<'_> {
         let mut servers: Vec<ServerConfig> = Vec::new();
         let mut log = LogState::default();
         let mut metrics: Slot<std::net::SocketAddr> = Slot::default();
+        let mut state_dir: Slot<StateDir> = Slot::default();
         for stmt in stmts {
             match self.keyword(stmt, TOP, "at the top level") {
                 Some(("Server", pos)) => {
@@ -351,6 +352,7 @@ impl Checker<'_> {
                     }
                 }
                 Some(("Metrics", pos)) => self.metrics(stmt, pos, &mut metrics),
+                Some(("StateDir", pos)) => self.state_dir(stmt, pos, &mut state_dir),
                 Some((_, _)) => self.log(stmt, &mut log),
                 None => {}
             }
@@ -361,7 +363,32 @@ impl Checker<'_> {
             servers,
             log: LogConfig { file, syslog },
             metrics: metrics.value,
+            state_dir: state_dir.value,
         }
+    }
+
+    /// `StateDir "<directory>";` or `StateDir none;`: where servers keep their saved state (a
+    /// relative path is taken from the configuration's directory).
+    fn state_dir(&mut self, stmt: &Stmt, pos: Pos, slot: &mut Slot<StateDir>) {
+        if let Some((first, _)) = slot.first {
+            self.error(
+                pos,
+                format!("StateDir given twice (the first is at {first})"),
+            );
+            return;
+        }
+        slot.first = Some((pos, "StateDir"));
+        let Some(tok) = self.value(stmt, "StateDir", "a directory, or none") else {
+            return;
+        };
+        let Some(text) = self.nonempty(tok, "state directory") else {
+            return;
+        };
+        slot.value = Some(if text.eq_ignore_ascii_case("none") {
+            StateDir::None
+        } else {
+            StateDir::Dir(self.base.join(text))
+        });
     }
 
     /// `Metrics <address>:<port>;`: where the metrics endpoint listens (a literal address, never

@@ -594,6 +594,7 @@ mod tests {
             tracer: Arc::new(super::super::trace::Tracer::off()),
             sup,
             next_task: Default::default(),
+            state_dir: None,
         });
         // "full": a queue of one, already full. "mute": takes the request, never answers.
         // "quick": answers.

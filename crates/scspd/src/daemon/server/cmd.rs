@@ -277,6 +277,12 @@ impl Task {
             code: ErrorCode::NoSuchServer,
             message: format!("server {}: {reason}; attach again", self.name),
         }));
+        self.save_changes();
+        if let Some(mut store) = self.store.take() {
+            // Everything written, the file closed and its lock released before a new task of
+            // this server opens it.
+            store.close();
+        }
         let lsid = &self.plan.core.lsid;
         self.server
             .cache()

@@ -67,6 +67,7 @@ impl Task {
     pub(super) async fn drain_once(&mut self) {
         loop {
             let mut busy = false;
+            self.save_changes();
             while let Some(t) = self.server.poll_transmit() {
                 busy = true;
                 let Some(p) = self.peers.get(&t.dcs) else {

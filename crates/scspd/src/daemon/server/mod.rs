@@ -25,7 +25,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::plan::{DcsPlan, ServerPlan, canonical, id_text};
 use super::profiles::{Added, Gone, Profiled};
@@ -257,6 +257,15 @@ struct Task {
     profile: Profiled,
     /// What the metrics show beyond the core's counters.
     obs: super::metrics::Observer,
+    /// The saved state (`StateDir`), once opened by `start`.
+    store: Option<super::state::Store>,
+    /// Entries read back from it at the start.
+    loaded: u64,
+    /// The store's writer was failing at the last look (logged once per streak).
+    store_failing: bool,
+    /// What `start` does before anything else: entries carried from the previous incarnation
+    /// of the task, and the DCSs.
+    startup: Option<(Vec<LocalEntry>, Vec<DcsPlan>)>,
 }
 
 /// Start the task of `plan` on `socket` (bound already). `carry`: entries originated here by a
@@ -288,20 +297,11 @@ pub fn spawn(
     server.set_trace_messages(shared.tracer.flags().messages());
     // The CSUS a CSU Request completes goes out before its records are stored (see `drain`).
     server.set_pipelined(now, true);
-    let mut profile = Profiled::new(
+    let profile = Profiled::new(
         &plan.name,
         plan.profile.0.clone(),
         plan.core.hash_seed ^ 0x9e37_79b9_7f4a_7c15,
     );
-    for (key, data) in carry {
-        if let Err(e) = profile.add(&mut server, now, &key, data.to_vec(), true) {
-            warn!(
-                "server {}: local entry {} not kept across the restart: {e}",
-                plan.name,
-                hex::encode(&key)
-            );
-        }
-    }
     let mut task = Task {
         name: plan.name.clone(),
         plan: plan.clone(),
@@ -319,11 +319,12 @@ pub fn spawn(
         buf: vec![0u8; DATAGRAM_MAX],
         profile,
         obs: Default::default(),
+        store: None,
+        loaded: 0,
+        store_failing: false,
+        startup: Some((carry, plan.dcs.clone())),
     };
     task.update_learn_events();
-    for d in &plan.dcs {
-        task.add_peer(now, d.clone());
-    }
     // The task runs inside a watcher, so that a panic (a bug) is reported to the supervisor,
     // which starts the server again, instead of leaving it dead.
     let join = tokio::spawn(async move {
@@ -355,6 +356,136 @@ pub fn spawn(
 impl Task {
     fn now(&self) -> scsp_core::Time {
         self.shared.clock.now()
+    }
+
+    /// Before anything is sent: the saved state read back (`StateDir`), the entries carried
+    /// from the previous incarnation of the task originated again, the DCSs added.
+    async fn start(&mut self) {
+        let Some((carry, dcs)) = self.startup.take() else {
+            return;
+        };
+        if let Some(dir) = self.shared.state_dir.clone() {
+            self.open_state(dir).await;
+        }
+        let now = self.now();
+        for (key, data) in carry {
+            if let Err(e) = self
+                .profile
+                .add(&mut self.server, now, &key, data.to_vec(), true)
+            {
+                warn!(
+                    "server {}: local entry {} not kept across the restart: {e}",
+                    self.name,
+                    hex::encode(&key)
+                );
+            }
+        }
+        for d in dcs {
+            self.add_peer(now, d);
+        }
+    }
+
+    /// Open the saved state in `dir` (off the runtime's thread: nothing else waits for the
+    /// disk) and hold its entries again.
+    async fn open_state(&mut self, dir: std::path::PathBuf) {
+        let name = self.name.clone();
+        let identity = super::state::Identity {
+            protocol: self.plan.core.protocol_id,
+            sgid: self.plan.core.sgid,
+            lsid: self.plan.core.lsid.clone(),
+        };
+        let started = std::time::Instant::now();
+        let opened =
+            tokio::task::spawn_blocking(move || super::state::open(&dir, &name, &identity)).await;
+        let mut loaded = match opened {
+            Ok(Ok(l)) => l,
+            Ok(Err(e)) => {
+                error!("server {}: saved state: {e}", self.name);
+                return;
+            }
+            Err(e) => {
+                error!("server {}: saved state: {e}", self.name);
+                return;
+            }
+        };
+        if let Some((aside, why)) = &loaded.set_aside {
+            error!(
+                "server {}: saved state {}: {why}; set aside as {} and started empty",
+                self.name,
+                loaded.store.path.display(),
+                aside.display()
+            );
+        }
+        if loaded.bad_rows > 0 {
+            warn!(
+                "server {}: saved state {}: {} rows that do not decode skipped",
+                self.name,
+                loaded.store.path.display(),
+                loaded.bad_rows
+            );
+        }
+        let floor = self.server.config().seq_floor;
+        let floor = match loaded.store.start_numbering(floor, loaded.reserved) {
+            Ok(f) => f,
+            Err(e) => {
+                error!(
+                    "server {}: saved state {}: the sequence number reservation cannot be                      written ({e}); running without saved state",
+                    self.name,
+                    loaded.store.path.display()
+                );
+                return;
+            }
+        };
+        self.server.raise_seq_floor(floor);
+        let now = self.now();
+        let r = self
+            .server
+            .restore(now, std::mem::take(&mut loaded.entries));
+        self.server.set_track_changes(true);
+        self.loaded = r.entries as u64;
+        info!(
+            "server {}: saved state {}: {} entries held again ({} of ours, {} deletions, {}              refused) in {} ms; numbers from {floor:#010x}",
+            self.name,
+            loaded.store.path.display(),
+            r.entries,
+            r.ours,
+            r.deleted,
+            r.refused,
+            started.elapsed().as_millis()
+        );
+        self.store = Some(loaded.store);
+    }
+
+    /// Hand what changed in the cache to the saved state's writer (before anything queued is
+    /// sent: see `state::Store::save_changes`).
+    pub(super) fn save_changes(&mut self) {
+        let Some(store) = &mut self.store else {
+            return;
+        };
+        if let Err(e) = store.save_changes(&mut self.server)
+            && let Some(n) = self
+                .limit
+                .allow(std::time::Instant::now(), "state reservation", None)
+        {
+            error!(
+                "server {}: saved state: the sequence number reservation cannot be written:                  {e}{}",
+                self.name,
+                suppressed_note(n)
+            );
+        }
+        let failing = store.failing();
+        if failing != self.store_failing {
+            self.store_failing = failing;
+            if failing {
+                error!(
+                    "server {}: saved state {}: writes fail (retried; the changes wait in memory)",
+                    self.name,
+                    store.path.display()
+                );
+            } else {
+                info!("server {}: saved state: writes succeed again", self.name);
+            }
+        }
     }
 
     fn add_peer(&mut self, now: scsp_core::Time, plan: DcsPlan) {
@@ -391,6 +522,7 @@ impl Task {
             self.peers.len()
         );
         let mut buf = vec![0u8; DATAGRAM_MAX];
+        self.start().await;
         self.drain().await;
         loop {
             let wake = self.next_wake();
@@ -542,6 +674,7 @@ mod tests {
             tracer: Arc::new(Tracer::off()),
             sup,
             next_task: Default::default(),
+            state_dir: None,
         });
         let core = scsp_core::ServerConfig::new(1, 1, Id::from([127, 0, 0, 1]));
         let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();

@@ -147,6 +147,17 @@ impl Task {
                 .then(|| crate::config::atmarp_format_name(p.options.atmarp_layout).to_owned()),
             state: "running".to_owned(),
             error: None,
+            saved_state: self.store.as_ref().map(|st| {
+                let f = st.stats();
+                crate::proto::SavedStateView {
+                    file: st.path.display().to_string(),
+                    loaded: self.loaded,
+                    written: f.written,
+                    pending: f.pending,
+                    errors: f.errors,
+                    reserved: f.reserved,
+                }
+            }),
             ..crate::daemon::status::planned_view(p)
         }
     }

@@ -1,0 +1,716 @@
+//! Each server's saved state (`StateDir`): its cache, kept in SQLite so that a restarted server
+//! holds again what it held, and the sequence numbers it reserved, so that it never gives one
+//! number to two different data.
+//!
+//! One file per server, `<state dir>/<server name>.db` (the name escaped: see [`file_name`]), in
+//! WAL mode with `synchronous=NORMAL` (a commit survives a kill of the process; after a power
+//! loss the last commits may be rolled back, never torn), and exclusively locked by the server
+//! that opened it. Beside it, `<server name>.seq` holds the reserved number: every number the
+//! server has used since it started is below it. The choice of store, measured against the
+//! others, is in docs/persistence-store.md.
+//!
+//! The server task never waits on the disk: it hands each change to a writer thread through a
+//! map of what each entry is now (a later change of the same entry replaces the earlier one, so
+//! the map holds at most one row per entry: its size is bounded by the cache's), and the writer
+//! commits what it finds there in one transaction, again and again. Only the reservation of
+//! numbers can make the task wait, and only when it has used half a block of numbers
+//! ([`RESERVE_BLOCK`]) before the reservation of the next block, asked for in the background,
+//! reached the disk.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OpenFlags, params};
+use scsp_core::seq;
+use scsp_core::wire::{Data, Id, RecordId};
+use scsp_core::{SavedEntry, Server};
+
+/// Numbers reserved at a time. A restart skips at most this many numbers above the last one
+/// used (the sequence space holds 2^31).
+pub const RESERVE_BLOCK: u32 = 1 << 16;
+
+/// `PRAGMA application_id` of a state file: "SCSP".
+const APPLICATION_ID: i32 = 0x5343_5350;
+/// `PRAGMA user_version`: the layout of the file. Another version is set aside.
+const LAYOUT: i32 = 1;
+/// Rows written per transaction at most (a long transaction holds the writer back from taking
+/// the next changes, and its journal grows).
+const BATCH_MAX: usize = 65_536;
+/// The entry is a deletion.
+const FLAG_DELETED: i64 = 1;
+
+/// What identifies the server a state file belongs to: a file of another group or another
+/// Originator ID is not this server's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Protocol ID.
+    pub protocol: u16,
+    /// Server Group ID.
+    pub sgid: u16,
+    /// This server's ID (its Originator ID).
+    pub lsid: Id,
+}
+
+/// Why no saved state was loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The state directory could not be created or used.
+    #[error("state directory {dir}: {err}")]
+    Dir {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        err: std::io::Error,
+    },
+    /// Another process holds the file (another scspd with the same state directory).
+    #[error("{path}: in use by another process; this server runs without saved state")]
+    Locked {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file could not be opened or written for another reason.
+    #[error("{path}: {err}")]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        err: rusqlite::Error,
+    },
+}
+
+/// What was found at start-up.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The store, ready to write.
+    pub store: Store,
+    /// The entries saved.
+    pub entries: Vec<SavedEntry>,
+    /// The least number this incarnation may give (the reservation read back, if any).
+    pub reserved: Option<u32>,
+    /// A file that was not usable and was set aside, with why (logged by the caller).
+    pub set_aside: Option<(PathBuf, String)>,
+    /// Rows skipped because they do not decode (counted, logged by the caller).
+    pub bad_rows: usize,
+}
+
+/// The file of server `name` in `dir`: the name with every byte outside `[A-Za-z0-9._-]`
+/// written `%XX` (a server name is any string of the configuration), and never starting with a
+/// dot.
+pub fn file_name(name: &str) -> String {
+    let mut s = String::with_capacity(name.len() + 3);
+    for (i, b) in name.bytes().enumerate() {
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0) {
+            s.push(char::from(b));
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+/// A row as the writer will write it: `None` deletes it.
+type Row = Option<(u32, Data, bool)>;
+
+#[derive(Debug, Default)]
+struct Pending {
+    rows: HashMap<RecordId, Row>,
+    stop: bool,
+    /// Transactions committed (a closing store waits for the last).
+    commits: u64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    pending: Mutex<Pending>,
+    cv: Condvar,
+    /// Rows written since the start, and write errors (for the status and the metrics).
+    written: AtomicU64,
+    errors: AtomicU64,
+    /// The last write failed (logged once per failure streak by the task).
+    failing: AtomicBool,
+    /// The reservation on disk.
+    durable: AtomicU32,
+    /// A reservation is being written in the background.
+    reserving: AtomicBool,
+}
+
+/// A server's store: the writer thread and the reservation.
+#[derive(Debug)]
+pub struct Store {
+    inner: Arc<Inner>,
+    writer: Option<JoinHandle<()>>,
+    seq_path: PathBuf,
+    /// The file, for messages.
+    pub path: PathBuf,
+    lsid: Id,
+    /// The newest number of ours seen since the start.
+    high: Option<u32>,
+}
+
+/// Open (creating if need be) the state of server `name` in `dir` and read it back. A file
+/// that is corrupt, unreadable, of another layout or of another server is renamed
+/// `<file>.bad-<unix time>` and an empty one started (reported in [`Loaded::set_aside`]); only a
+/// directory that cannot be used, or a file another process holds, is an error.
+pub fn open(dir: &Path, name: &str, identity: &Identity) -> Result<Loaded, StateError> {
+    std::fs::create_dir_all(dir).map_err(|err| StateError::Dir {
+        dir: dir.to_owned(),
+        err,
+    })?;
+    let base = file_name(name);
+    let path = dir.join(format!("{base}.db"));
+    let seq_path = dir.join(format!("{base}.seq"));
+    let mut set_aside = None;
+    let (conn, entries, bad_rows) = match try_load(&path, identity) {
+        Ok(x) => x,
+        Err(Unusable::Locked) => return Err(StateError::Locked { path }),
+        Err(Unusable::Bad(why)) => {
+            let aside = aside_name(&path);
+            set_aside_files(&path, &aside);
+            set_aside = Some((aside, why));
+            match try_load(&path, identity) {
+                Ok(x) => x,
+                Err(Unusable::Locked) => return Err(StateError::Locked { path }),
+                Err(Unusable::Bad(why)) => {
+                    return Err(StateError::Sqlite {
+                        path,
+                        err: rusqlite::Error::InvalidParameterName(why),
+                    });
+                }
+            }
+        }
+    };
+    // The reservation bounds every number used before, whatever became of the entries (one
+    // that is unreadable is none: the time floor still holds).
+    let reserved = read_reserved(&seq_path);
+    let inner = Arc::new(Inner::default());
+    let writer = {
+        let inner = inner.clone();
+        std::thread::Builder::new()
+            .name(format!("state {name}"))
+            .spawn(move || writer(conn, &inner))
+            .map_err(|err| StateError::Dir {
+                dir: dir.to_owned(),
+                err,
+            })?
+    };
+    Ok(Loaded {
+        store: Store {
+            inner,
+            writer: Some(writer),
+            seq_path,
+            path,
+            lsid: identity.lsid.clone(),
+            high: None,
+        },
+        entries,
+        reserved,
+        set_aside,
+        bad_rows,
+    })
+}
+
+enum Unusable {
+    Locked,
+    Bad(String),
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+fn bad(e: rusqlite::Error) -> Unusable {
+    if is_busy(&e) {
+        Unusable::Locked
+    } else {
+        Unusable::Bad(e.to_string())
+    }
+}
+
+/// Open `path`, take its lock, check what it is, read every entry.
+fn try_load(
+    path: &Path,
+    identity: &Identity,
+) -> Result<(Connection, Vec<SavedEntry>, usize), Unusable> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(bad)?;
+    // A file another process holds is refused at once, not waited for.
+    conn.busy_timeout(std::time::Duration::ZERO).map_err(bad)?;
+    // One process at a time: the lock is taken by the first write and held until the
+    // connection closes (so is the WAL index, in this process's memory).
+    conn.execute_batch("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;")
+        .map_err(bad)?;
+    conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;")
+        .map_err(bad)?;
+    let app: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(bad)?;
+    let layout: i32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(bad)?;
+    let ours = identity_text(identity);
+    if app == 0 && layout == 0 {
+        // New (or empty) file.
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .map_err(bad)?;
+        if tables != 0 {
+            return Err(Unusable::Bad("not an scspd state file".into()));
+        }
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE;
+             PRAGMA application_id={APPLICATION_ID};
+             PRAGMA user_version={LAYOUT};
+             CREATE TABLE meta(k TEXT PRIMARY KEY NOT NULL, v TEXT NOT NULL) WITHOUT ROWID;
+             CREATE TABLE entries(origin BLOB NOT NULL, key BLOB NOT NULL, seq INTEGER NOT NULL,
+                 flags INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(origin, key))
+                 WITHOUT ROWID;
+             COMMIT;"
+        ))
+        .map_err(bad)?;
+        conn.execute(
+            "INSERT INTO meta(k, v) VALUES ('identity', ?1)",
+            params![ours],
+        )
+        .map_err(bad)?;
+        return Ok((conn, Vec::new(), 0));
+    }
+    if app != APPLICATION_ID {
+        return Err(Unusable::Bad(format!(
+            "not an scspd state file (application id {app:#x})"
+        )));
+    }
+    if layout != LAYOUT {
+        return Err(Unusable::Bad(format!(
+            "layout version {layout}, this scspd reads {LAYOUT}"
+        )));
+    }
+    // Take the lock now, before anything is read: another process may hold it.
+    conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
+        .map_err(bad)?;
+    let theirs: String = conn
+        .query_row("SELECT v FROM meta WHERE k = 'identity'", [], |r| r.get(0))
+        .map_err(bad)?;
+    if theirs != ours {
+        return Err(Unusable::Bad(format!(
+            "saved by another server ({theirs}; this one is {ours})"
+        )));
+    }
+    let mut entries = Vec::new();
+    let mut bad_rows = 0;
+    {
+        let mut stmt = conn
+            .prepare("SELECT origin, key, seq, flags, data FROM entries")
+            .map_err(bad)?;
+        let mut rows = stmt.query([]).map_err(bad)?;
+        while let Some(r) = rows.next().map_err(bad)? {
+            let origin: Vec<u8> = r.get(0).map_err(bad)?;
+            let key: Vec<u8> = r.get(1).map_err(bad)?;
+            let seq: i64 = r.get(2).map_err(bad)?;
+            let flags: i64 = r.get(3).map_err(bad)?;
+            let data: Vec<u8> = r.get(4).map_err(bad)?;
+            match (Id::new(&key), Id::new(&origin), u32::try_from(seq)) {
+                (Some(key), Some(origin), Ok(seq)) if !key.as_bytes().is_empty() => {
+                    entries.push(SavedEntry {
+                        id: RecordId { key, origin },
+                        seq,
+                        data: Data::from(&data[..]),
+                        deleted: flags & FLAG_DELETED != 0,
+                    });
+                }
+                _ => bad_rows += 1,
+            }
+        }
+    }
+    Ok((conn, entries, bad_rows))
+}
+
+fn identity_text(i: &Identity) -> String {
+    format!(
+        "protocol {} group {} id {}",
+        i.protocol,
+        i.sgid,
+        hex::encode(i.lsid.as_bytes())
+    )
+}
+
+fn aside_name(path: &Path) -> PathBuf {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut p = path.as_os_str().to_owned();
+    p.push(format!(".bad-{t}"));
+    PathBuf::from(p)
+}
+
+/// Move the file and its WAL and index out of the way.
+fn set_aside_files(path: &Path, aside: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut from = path.as_os_str().to_owned();
+        from.push(suffix);
+        let mut to = aside.as_os_str().to_owned();
+        to.push(suffix);
+        let _ = std::fs::rename(&from, &to);
+    }
+}
+
+fn read_reserved(path: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let t = text.trim();
+    u32::from_str_radix(t.strip_prefix("0x").unwrap_or(t), 16).ok()
+}
+
+/// Write the reservation `n`: a new file, flushed to disk, renamed over the old one, and the
+/// directory flushed, so that after any crash the file holds the old number or the new one.
+pub fn write_reserved(path: &Path, n: u32) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        writeln!(f, "{n:#010x}")?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// The writer thread: commit what is pending, until told to stop.
+fn writer(mut conn: Connection, inner: &Inner) {
+    loop {
+        let (batch, stop) = {
+            let Ok(mut p) = inner.pending.lock() else {
+                return;
+            };
+            while p.rows.is_empty() && !p.stop {
+                p = match inner.cv.wait(p) {
+                    Ok(p) => p,
+                    Err(_) => return,
+                };
+            }
+            let batch: Vec<(RecordId, Row)> = if p.rows.len() <= BATCH_MAX {
+                std::mem::take(&mut p.rows).into_iter().collect()
+            } else {
+                let keys: Vec<RecordId> = p.rows.keys().take(BATCH_MAX).cloned().collect();
+                keys.into_iter()
+                    .filter_map(|k| p.rows.remove_entry(&k))
+                    .collect()
+            };
+            (batch, p.stop)
+        };
+        if !batch.is_empty() {
+            match commit(&mut conn, &batch) {
+                Ok(()) => {
+                    inner
+                        .written
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    inner.failing.store(false, Ordering::Relaxed);
+                }
+                Err(_) => {
+                    inner.errors.fetch_add(1, Ordering::Relaxed);
+                    inner.failing.store(true, Ordering::Relaxed);
+                    // Keep the rows for the next try, unless newer ones came meanwhile.
+                    if let Ok(mut p) = inner.pending.lock() {
+                        for (id, row) in batch {
+                            p.rows.entry(id).or_insert(row);
+                        }
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            }
+        }
+        if let Ok(mut p) = inner.pending.lock() {
+            p.commits += 1;
+            let done = p.stop && p.rows.is_empty();
+            inner.cv.notify_all();
+            if done || (stop && inner.failing.load(Ordering::Relaxed)) {
+                return;
+            }
+        }
+    }
+}
+
+fn commit(conn: &mut Connection, batch: &[(RecordId, Row)]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut put = tx.prepare_cached(
+            "INSERT OR REPLACE INTO entries(origin, key, seq, flags, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut del = tx.prepare_cached("DELETE FROM entries WHERE origin = ?1 AND key = ?2")?;
+        for (id, row) in batch {
+            match row {
+                Some((seq, data, deleted)) => {
+                    put.execute(params![
+                        id.origin.as_bytes(),
+                        id.key.as_bytes(),
+                        i64::from(*seq),
+                        if *deleted { FLAG_DELETED } else { 0 },
+                        &data[..],
+                    ])?;
+                }
+                None => {
+                    del.execute(params![id.origin.as_bytes(), id.key.as_bytes()])?;
+                }
+            }
+        }
+    }
+    tx.commit()
+}
+
+/// Figures for the status and the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Rows written since the start.
+    pub written: u64,
+    /// Rows waiting for the writer.
+    pub pending: u64,
+    /// Failed transactions.
+    pub errors: u64,
+    /// The reservation on disk.
+    pub reserved: u32,
+}
+
+impl Store {
+    /// Start the numbering of this incarnation: the reservation read back (if any) and
+    /// `floor` give the least number to use; a block above it is reserved at once (waiting
+    /// for the disk). Returns the floor to give the core.
+    pub fn start_numbering(&mut self, floor: u32, reserved: Option<u32>) -> std::io::Result<u32> {
+        let floor = match reserved {
+            Some(r) if seq::newer(r, floor) && r < scsp_core::wire::SEQ_LAST => r,
+            _ => floor,
+        };
+        let n = block_above(floor);
+        write_reserved(&self.seq_path, n)?;
+        self.inner.durable.store(n, Ordering::Relaxed);
+        Ok(floor)
+    }
+
+    /// Take the entries that changed in `server` since the last call and hand them to the
+    /// writer; make sure every number of ours used so far is below the reservation on disk
+    /// (waiting for the disk only if the reservation asked for in the background has not
+    /// reached it). Call it before anything the server queued is sent.
+    pub fn save_changes(&mut self, server: &mut Server) -> std::io::Result<()> {
+        let changed = server.take_changes();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let mut high = self.high;
+        {
+            let Ok(mut p) = self.inner.pending.lock() else {
+                return Ok(());
+            };
+            for id in changed {
+                let row = server.saved(&id).map(|e| {
+                    if id.origin == self.lsid
+                        && e.seq != scsp_core::wire::SEQ_PURGE
+                        && high.is_none_or(|h| seq::newer(e.seq, h))
+                    {
+                        high = Some(e.seq);
+                    }
+                    (e.seq, e.data, e.deleted)
+                });
+                p.rows.insert(id, row);
+            }
+        }
+        self.inner.cv.notify_one();
+        self.high = high;
+        if let Some(h) = high {
+            self.reserve_for(h)?;
+        }
+        Ok(())
+    }
+
+    /// Keep the reservation above `high`.
+    fn reserve_for(&mut self, high: u32) -> std::io::Result<()> {
+        let durable = self.inner.durable.load(Ordering::Relaxed);
+        if seq::newer(durable, high.saturating_add(RESERVE_BLOCK / 2)) {
+            return Ok(());
+        }
+        let want = block_above(high);
+        if seq::newer(durable, high) {
+            // Half a block left: the next one in the background.
+            if !self.inner.reserving.swap(true, Ordering::AcqRel) {
+                let inner = self.inner.clone();
+                let path = self.seq_path.clone();
+                std::thread::spawn(move || {
+                    if write_reserved(&path, want).is_ok() {
+                        inner.durable.fetch_max(want, Ordering::AcqRel);
+                    }
+                    inner.reserving.store(false, Ordering::Release);
+                });
+            }
+            return Ok(());
+        }
+        // The numbers ran past the reservation: wait for the disk.
+        write_reserved(&self.seq_path, want)?;
+        self.inner.durable.fetch_max(want, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Whether the writer's last transaction failed.
+    pub fn failing(&self) -> bool {
+        self.inner.failing.load(Ordering::Relaxed)
+    }
+
+    /// Figures for the status and the metrics.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            written: self.inner.written.load(Ordering::Relaxed),
+            pending: self.inner.pending.lock().map_or(0, |p| p.rows.len() as u64),
+            errors: self.inner.errors.load(Ordering::Relaxed),
+            reserved: self.inner.durable.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Write what is pending and close the file (releasing its lock). Blocks until done.
+    pub fn close(&mut self) {
+        if let Ok(mut p) = self.inner.pending.lock() {
+            p.stop = true;
+        }
+        self.inner.cv.notify_all();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The reservation for numbers up to `n`: the next multiple of [`RESERVE_BLOCK`] above it plus
+/// a block, kept below the purge number.
+fn block_above(n: u32) -> u32 {
+    let signed = i64::from(n as i32);
+    let block = i64::from(RESERVE_BLOCK);
+    let r = (signed.div_euclid(block) + 2) * block;
+    let last = i64::from(scsp_core::wire::SEQ_LAST as i32);
+    r.min(last) as i32 as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> Identity {
+        Identity {
+            protocol: 65000,
+            sgid: 1,
+            lsid: Id::from([10, 0, 0, 1]),
+        }
+    }
+
+    struct Dir(PathBuf);
+    impl Dir {
+        fn new(name: &str) -> Self {
+            let p = std::env::temp_dir().join(format!("scspd-state-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&p);
+            Dir(p)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn file_names_escape_what_a_path_cannot_hold() {
+        assert_eq!(file_name("atmarp_1"), "atmarp_1");
+        assert_eq!(file_name("a/b c"), "a%2Fb%20c");
+        assert_eq!(file_name(".."), "%2E.");
+        assert_eq!(file_name("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn block_above_rounds_up_and_stops_below_the_purge_number() {
+        assert_eq!(block_above(0), 2 * RESERVE_BLOCK);
+        assert_eq!(block_above(RESERVE_BLOCK - 1), 2 * RESERVE_BLOCK);
+        assert_eq!(block_above(RESERVE_BLOCK), 3 * RESERVE_BLOCK);
+        assert!(seq::newer(
+            block_above(scsp_core::wire::SEQ_FIRST),
+            scsp_core::wire::SEQ_FIRST
+        ));
+        assert_eq!(
+            block_above(scsp_core::wire::SEQ_LAST - 3),
+            scsp_core::wire::SEQ_LAST
+        );
+    }
+
+    #[test]
+    fn saved_entries_and_the_reservation_come_back() {
+        let dir = Dir::new("back");
+        let id = identity();
+        let mut server = Server::new(scsp_core::ServerConfig::new(65000, 1, id.lsid.clone()));
+        server.set_track_changes(true);
+        let mut l = open(&dir.0, "s", &id).unwrap();
+        assert!(l.entries.is_empty() && l.reserved.is_none() && l.set_aside.is_none());
+        assert_eq!(l.store.start_numbering(1000, None).unwrap(), 1000);
+        server
+            .originate(scsp_core::Time(0), b"a", Data::from(&b"x"[..]))
+            .unwrap();
+        server
+            .originate(scsp_core::Time(0), b"b", Data::from(&b"y"[..]))
+            .unwrap();
+        server.withdraw(scsp_core::Time(1), b"b").unwrap();
+        l.store.save_changes(&mut server).unwrap();
+        drop(l);
+        let l = open(&dir.0, "s", &id).unwrap();
+        let mut got: Vec<_> = l
+            .entries
+            .iter()
+            .map(|e| (e.id.key.as_bytes().to_vec(), e.deleted))
+            .collect();
+        got.sort();
+        assert_eq!(got, vec![(b"a".to_vec(), false), (b"b".to_vec(), true)]);
+        assert_eq!(l.reserved, Some(block_above(1000)));
+    }
+
+    #[test]
+    fn a_second_opener_is_refused_while_the_first_holds_the_file() {
+        let dir = Dir::new("lock");
+        let _first = open(&dir.0, "s", &identity()).unwrap();
+        // (Another process in real life; SQLite's locks are per open file.)
+        match open(&dir.0, "s", &identity()) {
+            Err(StateError::Locked { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_corrupt_or_foreign_file_is_set_aside_and_an_empty_one_started() {
+        let dir = Dir::new("bad");
+        std::fs::create_dir_all(&dir.0).unwrap();
+        std::fs::write(dir.0.join("s.db"), vec![0x5a; 8192]).unwrap();
+        std::fs::write(dir.0.join("s.seq"), "0x7000\n").unwrap();
+        let l = open(&dir.0, "s", &identity()).unwrap();
+        let (aside, why) = l.set_aside.clone().unwrap();
+        assert!(aside.exists() && l.entries.is_empty(), "{why}");
+        // The reservation still bounds the numbers used before.
+        assert_eq!(l.reserved, Some(0x7000));
+        drop(l);
+        // Another server's file.
+        let other = Identity {
+            lsid: Id::from([10, 0, 0, 2]),
+            ..identity()
+        };
+        let l = open(&dir.0, "s", &other).unwrap();
+        assert!(l.set_aside.unwrap().1.contains("another server"));
+    }
+}
