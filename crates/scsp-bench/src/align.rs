@@ -49,6 +49,11 @@ pub struct Args {
     /// elapsed: see `daemon::pace`).
     #[arg(long, default_value_t = 1)]
     poll_ms: u64,
+    /// Once B holds A's entries and has written them to its saved state, SIGKILL B and start it
+    /// again: the figure is then the time from its process start until it is Aligned with A
+    /// again (with `--saved-state`, from what it saved: nothing to fetch).
+    #[arg(long)]
+    restart: bool,
 }
 
 /// One scspd alignment.
@@ -69,6 +74,24 @@ pub struct Run {
     /// (clock ticks of 10 ms).
     pub cpu_a: f64,
     pub cpu_b: f64,
+    /// With `--restart`: B's restart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<Restart>,
+}
+
+/// B killed and started again once aligned (`--restart`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Restart {
+    /// Seconds from B's new process start until it is Aligned with A with every entry.
+    pub seconds: f64,
+    /// Records B learned from A after the restart (0 when its saved state was complete).
+    pub learned: u64,
+    /// What A sent B after the restart.
+    pub a_to_b: Traffic,
+    /// Bytes of B's state directory per entry before the kill (with `--saved-state`).
+    pub disk_bytes_per_entry: Option<f64>,
+    /// Milliseconds B took to read its saved state back and hold it again (from its log).
+    pub load_ms: Option<u64>,
 }
 
 pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
@@ -138,6 +161,23 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     if a.repeat > 1 {
         line += &format!(" (median of {}, best {best:.3})", a.repeat);
     }
+    line += if daemon::saved_state() {
+        " state=on"
+    } else {
+        " state=off"
+    };
+    if let Some(r) = &mid.restart {
+        line += &format!(
+            " restart={:.3} restart_learned={} restart_a->b={}pkts/{}B",
+            r.seconds, r.learned, r.a_to_b.packets, r.a_to_b.bytes
+        );
+        if let Some(d) = r.disk_bytes_per_entry {
+            line += &format!(" disk_bytes_per_entry={d:.1}");
+        }
+        if let Some(l) = r.load_ms {
+            line += &format!(" restart_load_ms={l}");
+        }
+    }
     line += &format!(
         " a->b={}pkts/{}B b->a={}pkts/{}B",
         mid.a_to_b.packets, mid.a_to_b.bytes, mid.b_to_a.packets, mid.b_to_a.bytes
@@ -158,6 +198,8 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
         "profile": a.profile,
         "overlap": a.overlap,
         "repeat": a.repeat,
+        "saved_state": daemon::saved_state(),
+        "restart": mid.restart,
         "scspd": scspd_s,
         "scspd_best": best,
         "scspd_runs": runs,
@@ -309,6 +351,10 @@ fn align_fresh(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
     if daemon::entries(&mut ca)? != n {
         return Err(Error::Check("A does not hold the entries loaded".into()));
     }
+    if daemon::saved_state() {
+        // A's own writes are done before the clock starts.
+        daemon::wait_written(&mut ca, n)?;
+    }
     let before = daemon::sent_to(&mut ca, nb.addr)?;
     let mut db = Daemon::spawn(
         scspd,
@@ -332,8 +378,72 @@ fn align_fresh(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
         entries: n,
         cpu_a,
         cpu_b,
+        restart: None,
     };
-    checked(run, &mut ca, &mut cb)
+    let mut run = checked(run, &mut ca, &mut cb)?;
+    if a.restart {
+        run.restart = Some(restart_b(scspd, &mut db, &mut cb, &mut ca, nb, n, a)?);
+    }
+    Ok(run)
+}
+
+/// `--restart`: once B's saved state holds what it learned, SIGKILL B and start it again; the
+/// time until it is Aligned with A again with all `n` entries.
+fn restart_b(
+    scspd: &std::path::Path,
+    db: &mut Daemon,
+    cb: &mut Client,
+    ca: &mut Client,
+    nb: Node,
+    n: u64,
+    a: &Args,
+) -> Result<Restart, Error> {
+    let mut disk = None;
+    if daemon::saved_state() {
+        daemon::wait_written(cb, n)?;
+        disk = Some(daemon::dir_bytes(&db.state_dir()) as f64 / n as f64);
+    }
+    db.kill();
+    let before = daemon::sent_to(ca, nb.addr)?;
+    db.respawn(scspd)?;
+    let start = db.started;
+    let mut cb2 = db.wait_ready()?;
+    let poll = Duration::from_millis(a.poll_ms);
+    loop {
+        let v = daemon::dcs(&mut cb2)?;
+        if !v.is_empty()
+            && v.iter().all(|d| d.ca == "Aligned" && d.crl == 0)
+            && daemon::entries(&mut cb2)? >= n
+        {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(600) {
+            return Err(Error::Timeout("B's realignment after its restart".into()));
+        }
+        std::thread::sleep(daemon::pace(poll, start.elapsed()));
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let learned = daemon::dcs(&mut cb2)?
+        .iter()
+        .map(|d| d.stats["records_learned"].as_u64().unwrap_or(0))
+        .sum();
+    let a_to_b = daemon::sent_to(ca, nb.addr)?.since(before);
+    verify(ca, &mut cb2, n)?;
+    *cb = cb2;
+    // "saved state …: N entries held again (…) in T ms": the last such line of B's log.
+    let log = std::fs::read_to_string(&db.log).unwrap_or_default();
+    let line = log.lines().rev().find(|l| l.contains("entries held again"));
+    let ms_after = |marker: &str| -> Option<u64> {
+        line?.split(marker).nth(1)?.split(' ').next()?.parse().ok()
+    };
+    let load_ms = ms_after(") in ");
+    Ok(Restart {
+        seconds,
+        learned,
+        a_to_b,
+        disk_bytes_per_entry: disk,
+        load_ms,
+    })
 }
 
 /// B holds a fraction of A's entries and some of its own; the link comes back up.
@@ -397,6 +507,7 @@ fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
         entries: want,
         cpu_a,
         cpu_b,
+        restart: None,
     };
     checked(run, &mut ca, &mut cb)
 }

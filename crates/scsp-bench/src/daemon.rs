@@ -227,6 +227,11 @@ impl Daemon {
         })
     }
 
+    /// Where it keeps its saved state (with `--saved-state`).
+    pub fn state_dir(&self) -> PathBuf {
+        state_arg(&self.config)
+    }
+
     /// SIGKILL, and wait for the process to be gone.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -388,6 +393,44 @@ pub fn dcs(c: &mut Client) -> Result<Vec<DcsView>, Error> {
         Ok(other) => Err(Error::Daemon(format!("unexpected reply {other:?}"))),
         Err(e) => Err(Error::Daemon(e.to_string())),
     }
+}
+
+/// `show servers`.
+pub fn servers(c: &mut Client) -> Result<Vec<scsp_client::proto::ServerView>, Error> {
+    match c.request(Request::ShowServers) {
+        Ok(Response::Servers { servers }) => Ok(servers),
+        Ok(other) => Err(Error::Daemon(format!("unexpected reply {other:?}"))),
+        Err(e) => Err(Error::Daemon(e.to_string())),
+    }
+}
+
+/// Wait until the daemon behind `c` has written at least `n` rows of saved state and has none
+/// pending.
+pub fn wait_written(c: &mut Client, n: u64) -> Result<(), Error> {
+    wait_for(
+        "the saved state to be written",
+        Duration::from_secs(600),
+        Duration::from_millis(20),
+        || {
+            Ok(servers(c)?
+                .iter()
+                .filter_map(|v| v.saved_state.as_ref())
+                .any(|st| st.pending == 0 && st.written >= n))
+        },
+    )
+}
+
+/// Bytes of the regular files in `dir` (not recursive); 0 if it cannot be read.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// Messages and bytes one way, from a DCS's counters.

@@ -190,8 +190,19 @@ pub struct Cache {
     live: usize,
     timers: BinaryHeap<Reverse<(Time, EntryTimer, u32, RecordId)>>,
     /// The entries changed (stored, replaced, altered, removed) since the last
-    /// [`Cache::take_changes`], when tracked ([`crate::Server::set_track_changes`]).
-    changes: Option<Vec<RecordId>>,
+    /// [`Cache::drain_changes`], when tracked ([`crate::Server::set_track_changes`]).
+    changes: Option<Changes>,
+}
+
+/// Which entries changed: the slots stored into or altered (each once), and the entries removed.
+#[derive(Debug, Default)]
+struct Changes {
+    /// Marked slots, in the order first marked.
+    slots: Vec<u32>,
+    /// `marked[i]`: slot `i` is in `slots`.
+    marked: Vec<bool>,
+    /// Entries removed, in order (one may come back later: its slot is then marked too).
+    removed: Vec<RecordId>,
 }
 
 /// The entry in slot `i` (one the table points at: always occupied).
@@ -215,24 +226,54 @@ impl Cache {
     /// Record, or stop recording, which entries change.
     pub(crate) fn track_changes(&mut self, on: bool) {
         match (on, &self.changes) {
-            (true, None) => self.changes = Some(Vec::new()),
+            (true, None) => self.changes = Some(Changes::default()),
             (false, Some(_)) => self.changes = None,
             _ => {}
         }
     }
 
-    /// The entries changed since the last call (each may appear more than once), in the order
-    /// they changed; look each up for its state now (absent: removed).
-    pub(crate) fn take_changes(&mut self) -> Vec<RecordId> {
-        self.changes
-            .as_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
+    /// Report what changed since the last call and forget it: first `f(id, None)` for each
+    /// entry removed, then `f(id, Some(entry))` for each entry stored or altered, as it is now
+    /// (an entry removed and stored again is reported both ways, in that order, so that applying
+    /// the calls in order leaves what the cache holds).
+    pub(crate) fn drain_changes(&mut self, mut f: impl FnMut(&RecordId, Option<&Entry>)) {
+        let Some(c) = &mut self.changes else {
+            return;
+        };
+        for id in c.removed.drain(..) {
+            f(&id, None);
+        }
+        for i in c.slots.drain(..) {
+            if let Some(m) = c.marked.get_mut(i as usize) {
+                *m = false;
+            }
+            if let Some((id, e)) = slot(&self.slots, i) {
+                f(id, Some(e));
+            }
+        }
     }
 
-    fn changed(&mut self, id: &RecordId) {
+    /// Count every entry held as changed.
+    pub(crate) fn mark_all_changed(&mut self) {
+        let occupied: Vec<u32> = (0..self.slots.len() as u32)
+            .filter(|&i| slot(&self.slots, i).is_some())
+            .collect();
+        for i in occupied {
+            self.changed(i);
+        }
+    }
+
+    /// Slot `i` was stored into or altered.
+    fn changed(&mut self, i: u32) {
         if let Some(c) = &mut self.changes {
-            c.push(id.clone());
+            let at = i as usize;
+            if c.marked.len() <= at {
+                c.marked.resize(at + 1, false);
+            }
+            if !c.marked[at] {
+                c.marked[at] = true;
+                c.slots.push(i);
+            }
         }
     }
 
@@ -299,7 +340,7 @@ impl Cache {
 
     pub(crate) fn get_mut(&mut self, id: &RecordId) -> Option<&mut Entry> {
         let i = self.find(id)?;
-        self.changed(id);
+        self.changed(i);
         match self.slots.get_mut(i as usize) {
             Some(Some((_, e))) => Some(e),
             _ => None,
@@ -327,7 +368,6 @@ impl Cache {
 
     /// [`Cache::insert`], with the hash of `id`.
     pub(crate) fn insert_hashed(&mut self, hash: u64, id: RecordId, entry: Entry) -> Option<Entry> {
-        self.changed(&id);
         if !entry.deleted() {
             self.live += 1;
         }
@@ -336,10 +376,13 @@ impl Cache {
             .index
             .find_or_vacant(hash, |i| slot(slots, i).is_some_and(|(k, _)| *k == id))
         {
-            Probe::Found(i) => match self.slots.get_mut(i as usize) {
-                Some(Some((_, e))) => Some(std::mem::replace(e, entry)),
-                _ => None,
-            },
+            Probe::Found(i) => {
+                self.changed(i);
+                match self.slots.get_mut(i as usize) {
+                    Some(Some((_, e))) => Some(std::mem::replace(e, entry)),
+                    _ => None,
+                }
+            }
             Probe::Vacant(at) => {
                 let i = match self.free.pop() {
                     Some(i) => {
@@ -358,6 +401,7 @@ impl Cache {
                     }
                 };
                 self.index.insert_vacant(at, hash, i);
+                self.changed(i);
                 None
             }
         };
@@ -376,7 +420,9 @@ impl Cache {
         })?;
         let old = self.slots.get_mut(i as usize)?.take().map(|(_, e)| e);
         self.free.push(i);
-        self.changed(id);
+        if let Some(c) = &mut self.changes {
+            c.removed.push(id.clone());
+        }
         if let Some(o) = &old
             && !o.deleted()
         {
@@ -505,6 +551,52 @@ mod tests {
                     (from, !d, !o, !u)
                 );
                 assert_eq!((e.seq, e.since), (9, Time(5)));
+            }
+        }
+    }
+
+    #[test]
+    fn drained_changes_applied_in_order_give_the_cache() {
+        let id = |n: u32| RecordId {
+            key: crate::wire::Id::new(&n.to_be_bytes()).unwrap(),
+            origin: crate::wire::Id::from([1, 2, 3, 4]),
+        };
+        let mut c = Cache::new(crate::hash::state(7));
+        c.track_changes(true);
+        let mut copy: std::collections::HashMap<RecordId, (u32, bool)> = Default::default();
+        let mut x: u64 = 1;
+        for step in 0..20_000u32 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let k = id((x >> 33) as u32 % 64);
+            match (x >> 20) % 4 {
+                0 | 1 => {
+                    let data: Data = Data::from(&step.to_be_bytes()[..]);
+                    c.insert(
+                        k,
+                        Entry::new(step, data, None, Time(0), false, false, false),
+                    );
+                }
+                2 => {
+                    c.remove(&k);
+                }
+                _ => c.mark_deleted(&k),
+            }
+            if (x >> 40).is_multiple_of(7) {
+                c.drain_changes(|id, e| match e {
+                    None => {
+                        copy.remove(id);
+                    }
+                    Some(e) => {
+                        copy.insert(id.clone(), (e.seq, e.deleted()));
+                    }
+                });
+                let held: std::collections::HashMap<RecordId, (u32, bool)> = c
+                    .iter()
+                    .map(|(id, e)| (id.clone(), (e.seq, e.deleted())))
+                    .collect();
+                assert_eq!(copy, held, "after step {step}");
             }
         }
     }

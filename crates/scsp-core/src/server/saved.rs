@@ -39,11 +39,25 @@ impl Server {
         self.cache.track_changes(on);
     }
 
-    /// The entries whose state changed since the last call (stored, replaced, claimed, deleted,
-    /// expired, forgotten), each possibly more than once: a driver that saves the cache looks
-    /// each up with [`Server::saved`] (`None`: no longer held) and writes what it finds.
+    /// What changed since the last call (entries stored, replaced, claimed, deleted, expired,
+    /// forgotten), for a driver that saves the cache: `f(id, None)` for each entry no longer
+    /// held, then `f(id, Some(entry))` for each entry stored or altered, as it is now. Applied in
+    /// order, the calls leave the saved copy equal to the cache. Costs nothing untracked.
+    pub fn drain_changes(&mut self, f: impl FnMut(&RecordId, Option<&Entry>)) {
+        self.cache.drain_changes(f);
+    }
+
+    /// Count every entry held as changed (a driver whose saved copy was lost writes it whole).
+    pub fn mark_all_changed(&mut self) {
+        self.cache.mark_all_changed();
+    }
+
+    /// [`Server::drain_changes`], collected: the entries to look up with [`Server::saved`]
+    /// (`None`: no longer held).
     pub fn take_changes(&mut self) -> Vec<RecordId> {
-        self.cache.take_changes()
+        let mut v = Vec::new();
+        self.cache.drain_changes(|id, _| v.push(id.clone()));
+        v
     }
 
     /// Entry `id` as a driver saves it, or `None` when it is not held. An instance waiting to
@@ -82,12 +96,15 @@ impl Server {
         entries: impl IntoIterator<Item = SavedEntry>,
     ) -> Restored {
         let mut r = Restored::default();
+        let entries = entries.into_iter();
+        self.cache.reserve(entries.size_hint().0);
         for s in entries {
+            let hash = self.cache.hash(&s.id);
             let ok = s.seq != wire::SEQ_RESERVED
                 && s.seq != SEQ_PURGE
                 && !s.id.key.as_bytes().is_empty()
                 && self.cache.len() < self.cfg.max_entries
-                && self.cache.get(&s.id).is_none()
+                && self.cache.get_hashed(hash, &s.id).is_none()
                 && (s.deleted || self.cfg.profile.validate(&s.data).is_ok());
             if !ok {
                 r.refused += 1;
@@ -101,7 +118,7 @@ impl Server {
             } else if s.id.origin == self.cfg.lsid {
                 r.ours += 1;
             }
-            self.cache.insert(s.id, e);
+            self.cache.insert_hashed(hash, s.id, e);
         }
         r
     }

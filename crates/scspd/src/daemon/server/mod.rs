@@ -395,9 +395,27 @@ impl Task {
             lsid: self.plan.core.lsid.clone(),
         };
         let started = std::time::Instant::now();
-        let opened =
-            tokio::task::spawn_blocking(move || super::state::open(&dir, &name, &identity)).await;
-        let mut loaded = match opened {
+        let floor = self.server.config().seq_floor;
+        // Chunks are held again here while the next ones are read.
+        let (tx, mut rx) = mpsc::channel::<Vec<scsp_core::SavedEntry>>(2);
+        let reading = tokio::task::spawn_blocking(move || {
+            let mut l = super::state::open(&dir, &name, &identity, &mut |chunk| {
+                tx.blocking_send(chunk).is_ok()
+            })?;
+            // The reservation of this incarnation's first block reaches the disk here too.
+            let floor = l.store.start_numbering(floor, l.reserved);
+            Ok::<_, super::state::StateError>((l, floor))
+        });
+        let now = self.now();
+        let mut r = scsp_core::Restored::default();
+        while let Some(chunk) = rx.recv().await {
+            let c = self.server.restore(now, chunk);
+            r.entries += c.entries;
+            r.ours += c.ours;
+            r.deleted += c.deleted;
+            r.refused += c.refused;
+        }
+        let (loaded, floor) = match reading.await {
             Ok(Ok(l)) => l,
             Ok(Err(e)) => {
                 error!("server {}: saved state: {e}", self.name);
@@ -424,12 +442,12 @@ impl Task {
                 loaded.bad_rows
             );
         }
-        let floor = self.server.config().seq_floor;
-        let floor = match loaded.store.start_numbering(floor, loaded.reserved) {
+        let floor = match floor {
             Ok(f) => f,
             Err(e) => {
                 error!(
-                    "server {}: saved state {}: the sequence number reservation cannot be                      written ({e}); running without saved state",
+                    "server {}: saved state {}: the sequence number reservation cannot be \
+                     written ({e}); running without saved state",
                     self.name,
                     loaded.store.path.display()
                 );
@@ -437,11 +455,11 @@ impl Task {
             }
         };
         self.server.raise_seq_floor(floor);
-        let now = self.now();
-        let r = self
-            .server
-            .restore(now, std::mem::take(&mut loaded.entries));
         self.server.set_track_changes(true);
+        if loaded.rewrite {
+            // What was read from the file set aside is written to the new one.
+            self.server.mark_all_changed();
+        }
         self.loaded = r.entries as u64;
         info!(
             "server {}: saved state {}: {} entries held again ({} of ours, {} deletions, {}              refused) in {} ms; numbers from {floor:#010x}",
