@@ -227,6 +227,8 @@ impl Workload {
         data: String,
     ) -> Result<(), Error> {
         let at = Instant::now();
+        // Changed after its handover: a new number is no renumbering.
+        self.watch.retain(|(k, _)| *k != key);
         if self.offline[s] {
             self.changed_offline[s].insert(key.clone());
             if self.truth.insert(key.clone(), (s, 0, data)).is_none() {
@@ -290,6 +292,7 @@ impl Workload {
         }
         let key = self.own[s].swap_remove(i);
         let at = Instant::now();
+        self.watch.retain(|(k, _)| *k != key);
         let pending = self.offline[s];
         if pending {
             self.changed_offline[s].insert(key.clone());
