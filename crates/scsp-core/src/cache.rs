@@ -147,6 +147,20 @@ impl Entry {
     }
 }
 
+/// What an entry costs beyond its Cache Key, Originator ID and data, in bytes, for
+/// [`crate::ServerConfig::max_cache_bytes`]: its slot (96: the identity and the [`Entry`], with
+/// up to 12 bytes of each ID and 40 of data inline), its share of the index (8-byte buckets, at
+/// most half full: 16), and a timer (48: a deleted entry's, or one with a lifetime). The bytes
+/// held inline are counted twice, and the slack of the arrays as they grow (up to twice their
+/// length) not at all: an estimate of the memory held, not an exact count.
+pub const ENTRY_OVERHEAD: usize = 160;
+
+/// The bytes an entry for `id` holding `data` counts against
+/// [`crate::ServerConfig::max_cache_bytes`].
+pub fn entry_cost(id: &RecordId, data: &[u8]) -> usize {
+    id.key.len() + id.origin.len() + data.len() + ENTRY_OVERHEAD
+}
+
 /// What a timer on an entry is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum EntryTimer {
@@ -170,6 +184,8 @@ pub struct Cache {
     slots: Vec<Option<(RecordId, Entry)>>,
     free: Vec<u32>,
     live: usize,
+    /// The [`entry_cost`] of every entry held.
+    bytes: usize,
     timers: BinaryHeap<Reverse<(Time, EntryTimer, u32, RecordId)>>,
 }
 
@@ -186,6 +202,7 @@ impl Cache {
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
+            bytes: 0,
             timers: BinaryHeap::new(),
         }
     }
@@ -203,6 +220,11 @@ impl Cache {
     /// Number of live (not deleted) entries.
     pub fn live(&self) -> usize {
         self.live
+    }
+
+    /// The [`entry_cost`] of every entry held, deleted ones included.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     fn find(&self, id: &RecordId) -> Option<u32> {
@@ -283,6 +305,8 @@ impl Cache {
         if !entry.deleted() {
             self.live += 1;
         }
+        let fixed = entry_cost(&id, &[]);
+        self.bytes += fixed + entry.data.len();
         let slots = &self.slots;
         let old = match self
             .index
@@ -313,10 +337,11 @@ impl Cache {
                 None
             }
         };
-        if let Some(o) = &old
-            && !o.deleted()
-        {
-            self.live -= 1;
+        if let Some(o) = &old {
+            self.bytes -= fixed + o.data.len();
+            if !o.deleted() {
+                self.live -= 1;
+            }
         }
         old
     }
@@ -328,10 +353,11 @@ impl Cache {
         })?;
         let old = self.slots.get_mut(i as usize)?.take().map(|(_, e)| e);
         self.free.push(i);
-        if let Some(o) = &old
-            && !o.deleted()
-        {
-            self.live -= 1;
+        if let Some(o) = &old {
+            self.bytes -= entry_cost(id, &o.data);
+            if !o.deleted() {
+                self.live -= 1;
+            }
         }
         old
     }
@@ -347,6 +373,24 @@ impl Cache {
     }
 
     pub(crate) fn schedule(&mut self, at: Time, what: EntryTimer, seq: u32, id: RecordId) {
+        // Timers of instances since replaced stay until they are due: when they outnumber the
+        // entries, they go (so that a DCS updating one entry again and again, each instance
+        // with a timer, cannot grow the heap for the hour a deletion is held).
+        if self.timers.len() >= 2 * self.len() + 1024 {
+            let timers = std::mem::take(&mut self.timers);
+            self.timers = timers
+                .into_iter()
+                .filter(|Reverse((_, what, seq, id))| {
+                    self.get(id).is_some_and(|e| {
+                        e.seq == *seq
+                            && match what {
+                                EntryTimer::Expire => !e.deleted(),
+                                EntryTimer::Forget => e.deleted(),
+                            }
+                    })
+                })
+                .collect();
+        }
         self.timers.push(Reverse((at, what, seq, id)));
     }
 

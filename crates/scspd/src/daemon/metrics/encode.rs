@@ -425,6 +425,19 @@ impl Collector for Gathered {
             "Purges of entries not held",
             &each(&|d| d.stats.stray_purges),
         )?;
+        counters(
+            e,
+            "scsp_dcs_cache_full",
+            "Records not stored because the cache is at its bound (MaxCacheEntries, MaxCacheBytes)",
+            &each(&|d| d.stats.cache_full),
+        )?;
+        counters(
+            e,
+            "scsp_dcs_csa_requests_refused",
+            "Records summarized by the DCS not solicited: its CSA Request List at its bound \
+             (MaxCSARequests)",
+            &each(&|d| d.stats.csa_requests_refused),
+        )?;
         let mut m = e.encode_descriptor(
             "scsp_dcs_alignment_duration_seconds",
             "Time from the CA FSM leaving Down to Aligned",

@@ -140,6 +140,10 @@ fn sub_stats(a: &DcsStats, b: &DcsStats) -> DcsStats {
         records_learned: a.records_learned.saturating_sub(b.records_learned),
         family_mismatches: a.family_mismatches.saturating_sub(b.family_mismatches),
         stray_purges: a.stray_purges.saturating_sub(b.stray_purges),
+        cache_full: a.cache_full.saturating_sub(b.cache_full),
+        csa_requests_refused: a
+            .csa_requests_refused
+            .saturating_sub(b.csa_requests_refused),
     }
 }
 
