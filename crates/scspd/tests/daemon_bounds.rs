@@ -44,10 +44,10 @@ fn theirs() -> Id {
 }
 
 /// The daemon's configuration: server s on 127.0.0.2, its one DCS the test on 127.0.0.1.
-fn conf(port: u16, peer_port: u16) -> String {
+fn conf(port: u16, peer_port: u16, extra: &str) -> String {
     format!(
         "server s {{ protocol {PID}; netif lo; ServerGroupID {SGID}; ID 127.0.0.2; \
-         Address 127.0.0.2; Port {port}; MTU 1472; MaxCacheBytes {MAX_CACHE_BYTES};\n\
+         Address 127.0.0.2; Port {port}; MTU 1472; MaxCacheBytes {MAX_CACHE_BYTES}; {extra}\n\
          DCS {{ ID 127.0.0.1; Address 127.0.0.1; Port {peer_port}; HelloInt 1; HelloDead 3; \
          MaxReXmitQueue {MAX_REXMIT_QUEUE}; }};\n}};\n"
     )
@@ -89,13 +89,14 @@ impl Hostile {
         UdpSocket::bind("127.0.0.1:0").unwrap()
     }
 
-    /// Run the honest side on `sock` towards the daemon at `daemon`.
-    fn start(sock: UdpSocket, daemon: SocketAddr) -> Hostile {
+    /// Run the honest side on `sock` towards the daemon at `daemon`, holding `entries` entries
+    /// of its own.
+    fn start(sock: UdpSocket, daemon: SocketAddr, entries: u32) -> Hostile {
         let attacking = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let rx = sock.try_clone().unwrap();
         let (att, st) = (attacking.clone(), stop.clone());
-        let thread = std::thread::spawn(move || honest(rx, daemon, &att, &st));
+        let thread = std::thread::spawn(move || honest(rx, daemon, entries, &att, &st));
         Hostile {
             sock,
             daemon,
@@ -121,15 +122,33 @@ impl Drop for Hostile {
 }
 
 /// The honest side: a core server whose one DCS is the daemon, driven on real time.
-fn honest(sock: UdpSocket, daemon: SocketAddr, attacking: &AtomicBool, stop: &AtomicBool) {
+fn honest(
+    sock: UdpSocket,
+    daemon: SocketAddr,
+    entries: u32,
+    attacking: &AtomicBool,
+    stop: &AtomicBool,
+) {
     let mut cfg = ServerConfig::new(PID, SGID, ours());
     cfg.hash_seed = 1;
+    cfg.max_packet = BIG;
     let mut server = Server::new(cfg);
+    let t0 = Instant::now();
+    let now = || Time::from_millis(1_000_000 + t0.elapsed().as_millis() as u64);
+    let errors = server.originate_many(
+        now(),
+        (0..entries).map(|i| {
+            (
+                i.to_be_bytes().to_vec(),
+                wire::Data::from(&[7u8; 8][..]),
+                None,
+            )
+        }),
+    );
+    assert!(errors.is_empty());
     let mut dcfg = DcsConfig::new(theirs());
     dcfg.hello_interval = 1;
     dcfg.dead_factor = 3;
-    let t0 = Instant::now();
-    let now = || Time::from_millis(1_000_000 + t0.elapsed().as_millis() as u64);
     let dcs = server.add_dcs(now(), dcfg);
     server.link_up(now(), dcs);
     sock.set_read_timeout(Some(Duration::from_millis(5)))
@@ -214,18 +233,26 @@ fn csu_requests(records: impl IntoIterator<Item = Csa>) -> Vec<Packet> {
 struct Bed {
     d: Daemon,
     h: Hostile,
+    /// VmHWM once the daemon answered, before the session came up.
+    started: u64,
 }
 
 impl Bed {
     fn new(tag: &str) -> Bed {
+        Bed::with(tag, "", 0)
+    }
+
+    /// With `extra` statements in the server block, the DCS holding `entries` entries.
+    fn with(tag: &str, extra: &str, entries: u32) -> Bed {
         let sock = Hostile::bind();
         let peer_port = sock.local_addr().unwrap().port();
         let port = free_udp_port("127.0.0.2");
-        let d = Daemon::start(tag, &conf(port, peer_port));
-        let h = Hostile::start(sock, format!("127.0.0.2:{port}").parse().unwrap());
-        d.wait_until(30, "the session Aligned", || d.dcs("s")[0].ca == "Aligned");
+        let d = Daemon::start(tag, &conf(port, peer_port, extra));
+        let started = vm_hwm(d.pid());
+        let h = Hostile::start(sock, format!("127.0.0.2:{port}").parse().unwrap(), entries);
+        d.wait_until(60, "the session Aligned", || d.dcs("s")[0].ca == "Aligned");
         h.attacking.store(true, Ordering::Relaxed);
-        Bed { d, h }
+        Bed { d, h, started }
     }
 
     fn stat(&self, path: &[&str]) -> u64 {
@@ -476,4 +503,31 @@ fn new_entries_past_the_cache_byte_bound_are_refused_and_newer_instances_accepte
         "the refusals are logged"
     );
     bed.finish("new entries past the byte bound", before);
+}
+
+/// The CSA Request List: the DCS summarizes 300,000 entries the daemon does not hold, with
+/// `MaxCSARequests 20000`. The list takes 20,000, the rest are counted and not solicited, and
+/// the alignment ends (Aligned, with what the list held). (Here the DCS answers what it is asked:
+/// the attack is the size of its summary.)
+#[test]
+fn csa_request_list_bound_refuses_summaries_and_the_alignment_ends() {
+    let n = 300_000u32;
+    let bed = Bed::with("boundcrl", "MaxCSARequests 20000;", n);
+    let d = &bed.d.dcs("s")[0];
+    let refused = bed.stat(&["csa_requests_refused"]);
+    let held = bed.d.servers()[0].entries_held;
+    println!(
+        "daemon_bounds CSA Request List: {n} entries summarized by the DCS; {held} solicited \
+         and learned, {refused} not solicited (MaxCSARequests 20000)"
+    );
+    assert_eq!(held, 20_000, "what the list held is learned");
+    assert_eq!(refused, u64::from(n) - 20_000, "the rest counted");
+    assert_eq!(d.crl, 0, "the list empty once Aligned");
+    assert!(
+        bed.d
+            .log_text()
+            .contains("the CSA Request List is at its bound"),
+        "the refusals are logged"
+    );
+    bed.finish("CSA Request List", bed.started);
 }
