@@ -78,7 +78,8 @@ pub struct DcsStats {
     pub stray_purges: u64,
     /// Records not stored because the cache is at its bound (entries or bytes): new entries
     /// refused (not acknowledged), and deletions of entries not held, acknowledged and passed
-    /// on but not kept.
+    /// on but not kept; and records not acknowledged because as many as may (65,536) already
+    /// wait for the local server's verdict.
     #[serde(default)]
     pub cache_full: u64,
     /// Records the DCS summarized that were not put on its CSA Request List, at its bound
