@@ -187,6 +187,8 @@ pub struct Cache {
     /// The [`entry_cost`] of every entry held.
     bytes: usize,
     timers: BinaryHeap<Reverse<(Time, EntryTimer, u32, RecordId)>>,
+    /// Timers left by the last sweep of [`Cache::schedule`] (so that sweeps stay amortized).
+    timers_kept: usize,
 }
 
 /// The entry in slot `i` (one the table points at: always occupied).
@@ -204,6 +206,7 @@ impl Cache {
             live: 0,
             bytes: 0,
             timers: BinaryHeap::new(),
+            timers_kept: 0,
         }
     }
 
@@ -376,7 +379,7 @@ impl Cache {
         // Timers of instances since replaced stay until they are due: when they outnumber the
         // entries, they go (so that a DCS updating one entry again and again, each instance
         // with a timer, cannot grow the heap for the hour a deletion is held).
-        if self.timers.len() >= 2 * self.len() + 1024 {
+        if self.timers.len() >= 2 * self.len().max(self.timers_kept) + 1024 {
             let timers = std::mem::take(&mut self.timers);
             self.timers = timers
                 .into_iter()
@@ -390,6 +393,7 @@ impl Cache {
                     })
                 })
                 .collect();
+            self.timers_kept = self.timers.len();
         }
         self.timers.push(Reverse((at, what, seq, id)));
     }
@@ -474,6 +478,54 @@ mod tests {
         c.remove(&id(8));
         assert!(c.get_near(&mut hint, &id(8)).is_none());
         assert_eq!(c.get_near(&mut hint, &id(9)).map(|e| e.seq), Some(9));
+    }
+
+    #[test]
+    fn timers_of_replaced_instances_are_swept_when_they_outnumber_the_entries() {
+        // One entry deleted again and again, each instance with its timer: the heap does not
+        // grow with the updates, and the current instance's timer survives the sweeps.
+        let mut c = Cache::new(crate::hash::state(1));
+        let id = RecordId {
+            key: crate::wire::Id::from([1, 2, 3, 4]),
+            origin: crate::wire::Id::from([9, 9, 9, 9]),
+        };
+        for seq in 0..100_000u32 {
+            let e = Entry::new(seq, Data::from(&b""[..]), None, Time(0), true, false, false);
+            c.insert(id.clone(), e);
+            c.schedule(Time(u64::from(seq)), EntryTimer::Forget, seq, id.clone());
+            assert!(c.timers.len() <= 2 * c.len() + 1024 + 1);
+        }
+        assert_eq!(c.pop_due(Time(u64::MAX)), Some((EntryTimer::Forget, id)));
+        assert_eq!(c.pop_due(Time(u64::MAX)), None);
+    }
+
+    #[test]
+    fn cache_bytes_follow_inserts_replacements_and_removals() {
+        let mut c = Cache::new(crate::hash::state(1));
+        let id = |k: u8| RecordId {
+            key: crate::wire::Id::new(&[k; 20]).unwrap(),
+            origin: crate::wire::Id::from([9, 9, 9, 9]),
+        };
+        let e = |n: usize| {
+            Entry::new(
+                1,
+                Data::from(&vec![7u8; n][..]),
+                None,
+                Time(0),
+                false,
+                true,
+                false,
+            )
+        };
+        c.insert(id(1), e(100));
+        c.insert(id(2), e(3));
+        assert_eq!(c.bytes(), 2 * (20 + 4 + ENTRY_OVERHEAD) + 103);
+        c.insert(id(1), e(0));
+        assert_eq!(c.bytes(), 2 * (20 + 4 + ENTRY_OVERHEAD) + 3);
+        c.remove(&id(2));
+        assert_eq!(c.bytes(), entry_cost(&id(1), &[]));
+        c.remove(&id(1));
+        assert_eq!(c.bytes(), 0);
     }
 
     #[test]
