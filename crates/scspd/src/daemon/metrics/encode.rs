@@ -167,6 +167,19 @@ impl Collector for Gathered {
         )?;
         gauges(
             e,
+            "scsp_cache_cost_bytes",
+            "What the entries held count against MaxCacheBytes (key, originator and data plus \
+             160 bytes each)",
+            &per(|s| s.cache_cost_bytes),
+        )?;
+        gauges(
+            e,
+            "scsp_cache_max_bytes",
+            "The cache's byte bound (MaxCacheBytes)",
+            &per(|s| s.cache_max_bytes),
+        )?;
+        gauges(
+            e,
             "scsp_server_dcs",
             "DCSs configured",
             &per(|s| s.dcs.len() as u64),
