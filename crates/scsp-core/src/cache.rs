@@ -165,6 +165,20 @@ impl Entry {
     }
 }
 
+/// What an entry costs beyond its Cache Key, Originator ID and data, in bytes, for
+/// [`crate::ServerConfig::max_cache_bytes`]: its slot (96: the identity and the [`Entry`], with
+/// up to 12 bytes of each ID and 40 of data inline), its share of the index (8-byte buckets, at
+/// most half full: 16), and a timer (48: a deleted entry's, or one with a lifetime). The bytes
+/// held inline are counted twice, and the slack of the arrays as they grow (up to twice their
+/// length) not at all: an estimate of the memory held, not an exact count.
+pub const ENTRY_OVERHEAD: usize = 160;
+
+/// The bytes an entry for `id` holding `data` counts against
+/// [`crate::ServerConfig::max_cache_bytes`].
+pub fn entry_cost(id: &RecordId, data: &[u8]) -> usize {
+    id.key.len() + id.origin.len() + data.len() + ENTRY_OVERHEAD
+}
+
 /// What a timer on an entry is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum EntryTimer {
@@ -188,7 +202,11 @@ pub struct Cache {
     slots: Vec<Option<(RecordId, Entry)>>,
     free: Vec<u32>,
     live: usize,
+    /// The [`entry_cost`] of every entry held.
+    bytes: usize,
     timers: BinaryHeap<Reverse<(Time, EntryTimer, u32, RecordId)>>,
+    /// Timers left by the last sweep of [`Cache::schedule`] (so that sweeps stay amortized).
+    timers_kept: usize,
     /// The entries changed (stored, replaced, altered, removed) since the last
     /// [`Cache::drain_changes`], when tracked ([`crate::Server::set_track_changes`]).
     changes: Option<Changes>,
@@ -218,7 +236,9 @@ impl Cache {
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
+            bytes: 0,
             timers: BinaryHeap::new(),
+            timers_kept: 0,
             changes: None,
         }
     }
@@ -290,6 +310,11 @@ impl Cache {
     /// Number of live (not deleted) entries.
     pub fn live(&self) -> usize {
         self.live
+    }
+
+    /// The [`entry_cost`] of every entry held, deleted ones included.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     fn find(&self, id: &RecordId) -> Option<u32> {
@@ -371,6 +396,8 @@ impl Cache {
         if !entry.deleted() {
             self.live += 1;
         }
+        let fixed = entry_cost(&id, &[]);
+        self.bytes += fixed + entry.data.len();
         let slots = &self.slots;
         let old = match self
             .index
@@ -405,10 +432,11 @@ impl Cache {
                 None
             }
         };
-        if let Some(o) = &old
-            && !o.deleted()
-        {
-            self.live -= 1;
+        if let Some(o) = &old {
+            self.bytes -= fixed + o.data.len();
+            if !o.deleted() {
+                self.live -= 1;
+            }
         }
         old
     }
@@ -423,10 +451,11 @@ impl Cache {
         if let Some(c) = &mut self.changes {
             c.removed.push(id.clone());
         }
-        if let Some(o) = &old
-            && !o.deleted()
-        {
-            self.live -= 1;
+        if let Some(o) = &old {
+            self.bytes -= entry_cost(id, &o.data);
+            if !o.deleted() {
+                self.live -= 1;
+            }
         }
         old
     }
@@ -442,6 +471,25 @@ impl Cache {
     }
 
     pub(crate) fn schedule(&mut self, at: Time, what: EntryTimer, seq: u32, id: RecordId) {
+        // Timers of instances since replaced stay until they are due: when they outnumber the
+        // entries, they go (so that a DCS updating one entry again and again, each instance
+        // with a timer, cannot grow the heap for the hour a deletion is held).
+        if self.timers.len() >= 2 * self.len().max(self.timers_kept) + 1024 {
+            let timers = std::mem::take(&mut self.timers);
+            self.timers = timers
+                .into_iter()
+                .filter(|Reverse((_, what, seq, id))| {
+                    self.get(id).is_some_and(|e| {
+                        e.seq == *seq
+                            && match what {
+                                EntryTimer::Expire => !e.deleted(),
+                                EntryTimer::Forget => e.deleted(),
+                            }
+                    })
+                })
+                .collect();
+            self.timers_kept = self.timers.len();
+        }
         self.timers.push(Reverse((at, what, seq, id)));
     }
 
@@ -525,6 +573,54 @@ mod tests {
         c.remove(&id(8));
         assert!(c.get_near(&mut hint, &id(8)).is_none());
         assert_eq!(c.get_near(&mut hint, &id(9)).map(|e| e.seq), Some(9));
+    }
+
+    #[test]
+    fn timers_of_replaced_instances_are_swept_when_they_outnumber_the_entries() {
+        // One entry deleted again and again, each instance with its timer: the heap does not
+        // grow with the updates, and the current instance's timer survives the sweeps.
+        let mut c = Cache::new(crate::hash::state(1));
+        let id = RecordId {
+            key: crate::wire::Id::from([1, 2, 3, 4]),
+            origin: crate::wire::Id::from([9, 9, 9, 9]),
+        };
+        for seq in 0..100_000u32 {
+            let e = Entry::new(seq, Data::from(&b""[..]), None, Time(0), true, false, false);
+            c.insert(id.clone(), e);
+            c.schedule(Time(u64::from(seq)), EntryTimer::Forget, seq, id.clone());
+            assert!(c.timers.len() <= 2 * c.len() + 1024 + 1);
+        }
+        assert_eq!(c.pop_due(Time(u64::MAX)), Some((EntryTimer::Forget, id)));
+        assert_eq!(c.pop_due(Time(u64::MAX)), None);
+    }
+
+    #[test]
+    fn cache_bytes_follow_inserts_replacements_and_removals() {
+        let mut c = Cache::new(crate::hash::state(1));
+        let id = |k: u8| RecordId {
+            key: crate::wire::Id::new(&[k; 20]).unwrap(),
+            origin: crate::wire::Id::from([9, 9, 9, 9]),
+        };
+        let e = |n: usize| {
+            Entry::new(
+                1,
+                Data::from(&vec![7u8; n][..]),
+                None,
+                Time(0),
+                false,
+                true,
+                false,
+            )
+        };
+        c.insert(id(1), e(100));
+        c.insert(id(2), e(3));
+        assert_eq!(c.bytes(), 2 * (20 + 4 + ENTRY_OVERHEAD) + 103);
+        c.insert(id(1), e(0));
+        assert_eq!(c.bytes(), 2 * (20 + 4 + ENTRY_OVERHEAD) + 3);
+        c.remove(&id(2));
+        assert_eq!(c.bytes(), entry_cost(&id(1), &[]));
+        c.remove(&id(1));
+        assert_eq!(c.bytes(), 0);
     }
 
     #[test]

@@ -51,6 +51,16 @@ pub struct ServerConfig {
     pub orphan_grace: Option<Duration>,
     /// Largest number of entries held; a CSA that would add one more is not acknowledged (2.3).
     pub max_entries: usize,
+    /// Largest number of bytes the entries held may cost, each counted as
+    /// [`crate::cache::entry_cost`] (its Cache Key, Originator ID and data, plus
+    /// [`crate::cache::ENTRY_OVERHEAD`]). A new entry past it is refused: from a DCS not
+    /// acknowledged (2.3), from the local server with [`crate::LocalError::CacheBytes`]. A newer
+    /// instance of an entry held is accepted while the total stays within this plus one
+    /// record's largest cost (the slack a record that grows needs).
+    pub max_cache_bytes: usize,
+    /// Largest number of records on each DCS's CSA Request List (2.2.2.1). Summaries past it
+    /// are not solicited in the alignment under way, and are counted.
+    pub max_csa_requests: usize,
     /// Interpretation of the client/server protocol specific part.
     pub profile: Arc<dyn Profile>,
     /// Seed of the keyed hash of the server's tables. The daemon draws it at random (so that
@@ -75,6 +85,8 @@ impl ServerConfig {
             tombstone_hold: Duration::from_secs(3600),
             orphan_grace: Some(Duration::from_secs(300)),
             max_entries: 16 << 20,
+            max_cache_bytes: 256 << 20,
+            max_csa_requests: 1 << 20,
             profile: Arc::new(Opaque),
             hash_seed: 0,
         }

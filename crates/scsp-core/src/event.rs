@@ -154,8 +154,16 @@ pub enum Drop {
     IgnoredCa(u32),
     /// A CSA whose protocol specific part the profile refused.
     InvalidRecord(String),
-    /// A CSA not acknowledged because the cache is full.
+    /// A CSA not acknowledged because the cache is at its bound ([`crate::ServerConfig::max_entries`],
+    /// [`crate::ServerConfig::max_cache_bytes`]), or because too many wait for the local server's
+    /// verdict.
     CacheFull,
+    /// A deletion of an entry not held, acknowledged and passed on, but not kept as a deleted
+    /// entry: the cache is at its bound.
+    DeletionNotKept,
+    /// Records of a CA not solicited: the DCS's CSA Request List is at its bound
+    /// ([`crate::ServerConfig::max_csa_requests`]).
+    CrlFull(usize),
     /// A CSA whose Hop Count was zero.
     HopsExhausted,
     /// Records of a CSUS not answered: the DCS retransmit queue is at its bound

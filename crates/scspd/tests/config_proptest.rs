@@ -246,6 +246,20 @@ fn server() -> impl Strategy<Value = ServerConfig> {
             Just(None),
             (1..=config::MAX_LOCAL_GRACE).prop_map(Some),
         ],
+        (
+            prop_oneof![
+                Just(config::DEFAULT_MAX_CACHE_ENTRIES),
+                1..=config::MAX_MAX_CACHE_ENTRIES,
+            ],
+            prop_oneof![
+                Just(config::DEFAULT_MAX_CACHE_BYTES),
+                config::MIN_MAX_CACHE_BYTES..=config::MAX_MAX_CACHE_BYTES,
+            ],
+            prop_oneof![
+                Just(config::DEFAULT_MAX_CSA_REQUESTS),
+                1..=config::MAX_MAX_CSA_REQUESTS,
+            ],
+        ),
     )
         .prop_map(
             |(
@@ -260,6 +274,7 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                 (atmarp, (_, atmarp_format)),
                 (mars, mars_redirect_interval),
                 local_grace,
+                (max_cache_entries, max_cache_bytes, max_csa_requests),
             )| {
                 // The rules of a valid server: Netif or ID, DCS IDs unique and not its own.
                 let netif = if netif.is_none() && id.is_none() {
@@ -293,6 +308,9 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                     atmarp_format,
                     mars_redirect_interval,
                     local_grace,
+                    max_cache_entries,
+                    max_cache_bytes,
+                    max_csa_requests,
                     dcs: kept,
                     pos: Pos::default(),
                 }

@@ -633,6 +633,39 @@ fn local_grace_seconds_never_and_default() {
 }
 
 #[test]
+fn cache_and_csa_request_list_bounds_and_defaults() {
+    let s = server("");
+    assert_eq!(s.max_cache_entries, config::DEFAULT_MAX_CACHE_ENTRIES);
+    assert_eq!(s.max_cache_bytes, 256 << 20);
+    assert_eq!(s.max_csa_requests, config::DEFAULT_MAX_CSA_REQUESTS);
+    let s = server("MaxCacheEntries 1000; MaxCacheBytes 8388608; MaxCSARequests 5000;");
+    assert_eq!(
+        (s.max_cache_entries, s.max_cache_bytes, s.max_csa_requests),
+        (1000, 8 << 20, 5000)
+    );
+    for (stmt, msg) in [
+        ("MaxCacheEntries 0;", "invalid cache entries maximum"),
+        ("MaxCacheBytes 1000;", "invalid cache bytes maximum"),
+        ("MaxCacheBytes lots;", "invalid cache bytes maximum"),
+        ("MaxCSARequests 0;", "invalid CSA Request List maximum"),
+        (
+            "MaxCSARequests 1; MaxCSARequests 2;",
+            "repeated MaxCSARequests statement",
+        ),
+    ] {
+        let src = format!(
+            "server s {{ protocol ATMARP; netif ni0; ServerGroupID 1; {stmt} \
+             DCS {{ ID 10.9.9.9; }}; }};"
+        );
+        let errors = config::parse(&src, "t.conf").expect_err(stmt);
+        assert!(
+            errors.iter().any(|e| e.to_string().contains(msg)),
+            "{stmt}: {errors:?}"
+        );
+    }
+}
+
+#[test]
 fn timers_and_auth_failure_statements() {
     let d = dcs("");
     assert!(!d.rfc_timers && !d.auth_failure_abnormal, "defaults");

@@ -85,6 +85,10 @@ fn scrapes_follow_entries_and_alignment() {
     a.wait_until(10, "cache bytes", || {
         value(&addr, "scsp_cache_bytes{server=\"s_a\"}") == 7.0
     });
+    // What it counts against MaxCacheBytes (256 MiB by default): the same plus 160.
+    let s = samples(&scrape(&addr).1);
+    assert_eq!(s["scsp_cache_cost_bytes{server=\"s_a\"}"], 167.0);
+    assert_eq!(s["scsp_cache_max_bytes{server=\"s_a\"}"], 268_435_456.0);
 
     // B starts: the DCS aligns, and the scrape says so.
     let b = Daemon::start("metB", &server_conf("s_a", (2, pb), &[(1, pa)], ""));

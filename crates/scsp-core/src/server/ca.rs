@@ -181,9 +181,8 @@ impl Server {
     /// goes on the CSA Request List.
     pub(super) fn process_summaries(&mut self, id: DcsId, records: Vec<Csas>) {
         let lsid = self.cfg.lsid.clone();
-        let max = self.cfg.max_entries;
+        let max = self.cfg.max_csa_requests;
         let mut wanted = Vec::new();
-        let mut missing = 0;
         let mut stray = Vec::new();
         let hashes: Vec<u64> = records.iter().map(|r| self.cache.hash(&r.id)).collect();
         self.cache.touch(&hashes);
@@ -191,38 +190,41 @@ impl Server {
             if r.null {
                 continue;
             }
+            // (Whether it is wanted, and whether it is absent from the cache.)
             let want = match self.cache.get_hashed(hash, &r.id) {
                 None if r.seq == SEQ_PURGE => {
                     // A purge of an entry we do not hold: there is nothing to fetch.
                     stray.push(r.id.clone());
-                    false
+                    None
                 }
-                None => {
-                    missing += 1;
-                    true
-                }
-                Some(e) => {
-                    seq::newer(r.seq, e.seq)
-                        // Our own entry at the same number, originated without knowing whether
-                        // an earlier incarnation exists: fetch it to compare.
-                        || (r.seq == e.seq && e.unconfirmed() && r.id.origin == lsid)
-                }
+                None => Some(true),
+                Some(e) => (seq::newer(r.seq, e.seq)
+                    // Our own entry at the same number, originated without knowing whether
+                    // an earlier incarnation exists: fetch it to compare.
+                    || (r.seq == e.seq && e.unconfirmed() && r.id.origin == lsid))
+                    .then_some(false),
             };
-            if want {
-                wanted.push(r);
+            if let Some(missing) = want {
+                wanted.push((r, missing));
             }
         }
         for r in stray {
             self.stray_purge(id, r);
         }
         let Some(d) = self.dcs_mut(id) else { return };
-        d.crl.missing += missing;
-        for r in wanted {
+        // The list is bounded: what is past the bound is not solicited in this alignment (it
+        // comes with the next, or with its next update), and is counted.
+        let mut refused = 0;
+        for (r, missing) in wanted {
             if d.crl.len() >= max {
-                d.stats.dropped += 1;
-                break;
+                refused += 1;
+                continue;
             }
+            d.crl.missing += usize::from(missing);
             d.crl.want_summarized(r.id, r.seq);
+        }
+        if refused > 0 {
+            self.drop_packet(id, Drop::CrlFull(refused));
         }
     }
 
@@ -448,7 +450,7 @@ impl Server {
         // The cache grows once to hold what the DCS has and we lack, instead of doubling (and
         // rehashing every entry) again and again while the answers arrive.
         let missing = std::mem::take(&mut d.crl.missing);
-        let room = missing.min(self.cfg.max_entries.saturating_sub(self.cache.len()));
+        let room = self.cache_room(missing);
         self.cache.reserve(room);
         let Some(d) = self.dcs_mut(id) else { return };
         let deferred: Vec<_> = d.deferred.drain().collect();

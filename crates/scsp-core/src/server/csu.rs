@@ -172,7 +172,28 @@ impl Server {
                 }
                 return Some(ack);
             }
-            None if self.cache.len() >= self.cfg.max_entries => {
+            // A purge is never stored (below).
+            _ if rseq == SEQ_PURGE => {}
+            held if self.admit(&id, &csa.data, held).is_err() => {
+                if held.is_none() && self.cfg.profile.is_deletion(&csa.data) {
+                    // A deletion of an entry we do not hold, with the cache at its bound: there
+                    // is nothing to delete here, but our other DCSs may hold it. Acknowledged
+                    // and passed on, not kept (docs/rfc2334-readings.md, "the cache's bounds").
+                    self.drop_packet(from, Drop::DeletionNotKept);
+                    let hops = if solicited {
+                        Some(Hops::Configured)
+                    } else {
+                        csa.summary
+                            .hops
+                            .checked_sub(1)
+                            .filter(|&h| h > 0)
+                            .map(Hops::Forward)
+                    };
+                    if let Some(h) = hops {
+                        self.flood_csa(now, &csa, Some(from), h);
+                    }
+                    return Some(ack);
+                }
                 // 2.3: a CSA dropped for want of resources is not acknowledged.
                 self.drop_packet(from, Drop::CacheFull);
                 return None;
@@ -290,10 +311,12 @@ impl Server {
             .cache
             .get(&id)
             .is_none_or(|e| seq::newer(p.csa.summary.seq, e.seq));
-        if accept
-            && still_newer
-            && (self.cache.get(&id).is_some() || self.cache.len() < self.cfg.max_entries)
-        {
+        if accept && still_newer && self.admit(&id, &p.csa.data, self.cache.get(&id)).is_err() {
+            // 2.3: dropped for want of resources, not acknowledged.
+            self.drop_packet(p.from, Drop::CacheFull);
+            return Ok(());
+        }
+        if accept && still_newer {
             if let Some(d) = self.dcs_mut(p.from) {
                 d.stats.records_learned += 1;
             }
@@ -413,6 +436,7 @@ impl Server {
         if !self.in_update_or_aligned(from, MessageType::CsuReply) {
             return;
         }
+        let max_crl = self.cfg.max_csa_requests;
         let Some(d) = self.dcs_mut(from) else { return };
         d.master_done();
         for r in records {
@@ -435,7 +459,11 @@ impl Server {
                 d.rtt_sample(now, sample);
             }
             if q.csa.summary.seq != r.seq && !r.null {
-                d.crl.want(r.id, r.seq);
+                if d.crl.len() < max_crl {
+                    d.crl.want(r.id, r.seq);
+                } else {
+                    d.stats.csa_requests_refused += 1;
+                }
             }
         }
         self.csus_progress(now, from);

@@ -23,6 +23,8 @@ impl Server {
                 Drop::Malformed(_) => d.stats.malformed += 1,
                 Drop::Auth(_) => d.stats.auth_failures += 1,
                 Drop::InvalidRecord(_) => d.stats.invalid_records += 1,
+                Drop::CacheFull | Drop::DeletionNotKept => d.stats.cache_full += 1,
+                Drop::CrlFull(n) => d.stats.csa_requests_refused += n as u64,
                 _ => d.stats.dropped += 1,
             }
         }

@@ -87,6 +87,7 @@ impl Server {
         if len > max {
             return Err(LocalError::TooLarge { len, max });
         }
+        self.admit(&id, &data, self.cache.get(&id))?;
         let seq = match self.cache.get(&id) {
             Some(e) if e.owned() && !e.deleted() && e.data == data => return Ok(e.seq),
             Some(e) if !e.deleted() && e.data == data => {
@@ -98,7 +99,6 @@ impl Server {
             }
             Some(e) if e.owned() => self.floored(seq::next_csa(e.seq, 1)),
             Some(e) => self.floored(seq::next_csa(e.seq, self.cfg.restart_seq_step)),
-            None if self.cache.len() >= self.cfg.max_entries => return Err(LocalError::Full),
             // Before any alignment since the start, an instance of ours from before a restart may
             // still come back from a DCS: -2^31+1, unconfirmed, so that one with the same data is
             // adopted under its number (and one with other data superseded, above the floor).
@@ -314,6 +314,7 @@ impl Server {
             return Err(LocalError::BadSeq(seq));
         }
         let id = self.local_id(key)?;
+        self.admit(&id, &data, self.cache.get(&id))?;
         let next = match self.cache.get(&id) {
             Some(e) if !e.deleted() && e.data == data && !seq::newer(seq, e.seq) => {
                 // The instance held (the one the local server numbered, or a later one of ours
@@ -324,7 +325,6 @@ impl Server {
                 return Ok(held);
             }
             Some(e) if !seq::newer(seq, e.seq) => seq::next_csa(e.seq, 1),
-            None if self.cache.len() >= self.cfg.max_entries => return Err(LocalError::Full),
             _ => NextSeq::Next(seq),
         };
         // A number the local server gives without the cache holding the entry (after a restart)

@@ -7,6 +7,7 @@
 //! [`Server::replace_local_cache`], [`Server::add_dcs`], [`Server::remove_dcs`]. Outputs are
 //! polled: [`Server::poll_transmit`], [`Server::poll_event`], [`Server::poll_timeout`].
 
+mod bounds;
 mod ca;
 mod crl;
 mod csu;
@@ -79,6 +80,13 @@ pub enum LocalError {
     /// The cache holds the configured maximum of entries.
     #[error("the cache is full")]
     Full,
+    /// The entry would take the cache past its configured size in bytes
+    /// ([`ServerConfig::max_cache_bytes`]).
+    #[error("the cache is full: it holds its bound of {max} bytes")]
+    CacheBytes {
+        /// The bound, bytes.
+        max: usize,
+    },
     /// A sequence number the local server may not use (0x80000000 is reserved, 0x7fffffff is
     /// the purge).
     #[error("sequence number {0:#010x} cannot be used")]

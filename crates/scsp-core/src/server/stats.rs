@@ -76,4 +76,14 @@ pub struct DcsStats {
     pub family_mismatches: u64,
     /// Purges (sequence number 0x7FFFFFFF) of entries we do not hold, in CSAs or summaries.
     pub stray_purges: u64,
+    /// Records not stored because the cache is at its bound (entries or bytes): new entries
+    /// refused (not acknowledged), and deletions of entries not held, acknowledged and passed
+    /// on but not kept; and records not acknowledged because as many as may (65,536) already
+    /// wait for the local server's verdict.
+    #[serde(default)]
+    pub cache_full: u64,
+    /// Records the DCS summarized that were not put on its CSA Request List, at its bound
+    /// ([`crate::ServerConfig::max_csa_requests`]).
+    #[serde(default)]
+    pub csa_requests_refused: u64,
 }

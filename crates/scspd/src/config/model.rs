@@ -41,6 +41,21 @@ pub const MAX_MAX_REXMIT_QUEUE: u32 = 1 << 24;
 pub const DEFAULT_LOCAL_GRACE: u32 = 300;
 /// Largest `LocalGrace`, seconds (a week).
 pub const MAX_LOCAL_GRACE: u32 = 7 * 24 * 3600;
+/// Default `MaxCacheEntries`: entries held in one server's cache, deleted ones included.
+pub const DEFAULT_MAX_CACHE_ENTRIES: u32 = 1 << 24;
+/// Largest `MaxCacheEntries`.
+pub const MAX_MAX_CACHE_ENTRIES: u32 = 1 << 30;
+/// Default `MaxCacheBytes`: what one server's cache entries may cost, bytes (256 MiB; each
+/// entry counts its Cache Key, Originator ID and data plus `scsp_core::cache::ENTRY_OVERHEAD`).
+pub const DEFAULT_MAX_CACHE_BYTES: u64 = 256 << 20;
+/// Smallest `MaxCacheBytes` (1 MiB).
+pub const MIN_MAX_CACHE_BYTES: u64 = 1 << 20;
+/// Largest `MaxCacheBytes` (1 TiB).
+pub const MAX_MAX_CACHE_BYTES: u64 = 1 << 40;
+/// Default `MaxCSARequests`: records on each DCS's CSA Request List.
+pub const DEFAULT_MAX_CSA_REQUESTS: u32 = 1 << 20;
+/// Largest `MaxCSARequests`.
+pub const MAX_MAX_CSA_REQUESTS: u32 = 1 << 26;
 pub const DEFAULT_MARS_REDIRECT_INTERVAL: u16 = scsp_profiles::mars::DEFAULT_REDIRECT_INTERVAL;
 /// Smallest `MARSRedirectInterval`, seconds.
 pub const MIN_MARS_REDIRECT_INTERVAL: u16 = 2;
@@ -224,6 +239,15 @@ pub struct ServerConfig {
     /// of ours that come back from the DCSs after a restart, before they are withdrawn; `None`
     /// (`LocalGrace never;`): they stay until a handover. Default [`DEFAULT_LOCAL_GRACE`].
     pub local_grace: Option<u32>,
+    /// `MaxCacheEntries`: the most entries the cache holds, deleted ones included (default
+    /// [`DEFAULT_MAX_CACHE_ENTRIES`]).
+    pub max_cache_entries: u32,
+    /// `MaxCacheBytes`: what the entries held may cost, bytes (default
+    /// [`DEFAULT_MAX_CACHE_BYTES`]).
+    pub max_cache_bytes: u64,
+    /// `MaxCSARequests`: the most records on each DCS's CSA Request List (default
+    /// [`DEFAULT_MAX_CSA_REQUESTS`]).
+    pub max_csa_requests: u32,
     /// The `DCS` statements, in file order.
     pub dcs: Vec<DcsConfig>,
     /// Where the `Server` keyword is.
@@ -247,6 +271,9 @@ impl ServerConfig {
             atmarp_format,
             mars_redirect_interval,
             local_grace,
+            max_cache_entries,
+            max_cache_bytes,
+            max_csa_requests,
             dcs: _,
             pos: _,
         } = self;
@@ -262,6 +289,9 @@ impl ServerConfig {
             && *atmarp_format == other.atmarp_format
             && *mars_redirect_interval == other.mars_redirect_interval
             && *local_grace == other.local_grace
+            && *max_cache_entries == other.max_cache_entries
+            && *max_cache_bytes == other.max_cache_bytes
+            && *max_csa_requests == other.max_csa_requests
     }
 
     /// The DCS whose ID is the same host as `id` (see [`Host::same_as`]).

@@ -132,6 +132,15 @@ fn write_server(f: &mut Formatter<'_>, s: &ServerConfig, redact: bool) -> fmt::R
         Some(g) => writeln!(f, "{i}LocalGrace {g};")?,
         None => writeln!(f, "{i}LocalGrace never;")?,
     }
+    if s.max_cache_entries != super::DEFAULT_MAX_CACHE_ENTRIES {
+        writeln!(f, "{i}MaxCacheEntries {};", s.max_cache_entries)?;
+    }
+    if s.max_cache_bytes != super::DEFAULT_MAX_CACHE_BYTES {
+        writeln!(f, "{i}MaxCacheBytes {};", s.max_cache_bytes)?;
+    }
+    if s.max_csa_requests != super::DEFAULT_MAX_CSA_REQUESTS {
+        writeln!(f, "{i}MaxCSARequests {};", s.max_csa_requests)?;
+    }
     for d in &s.dcs {
         write_dcs(f, d, redact)?;
     }

@@ -228,6 +228,9 @@ impl Planner<'_> {
             .local_grace
             .map(|g| std::time::Duration::from_secs(g.into()));
         core.hash_seed = random_seed();
+        core.max_entries = s.max_cache_entries as usize;
+        core.max_cache_bytes = usize::try_from(s.max_cache_bytes).unwrap_or(usize::MAX);
+        core.max_csa_requests = s.max_csa_requests as usize;
         let options = profile_options(s);
         let ops = scsp_profiles::ops_for(s.protocol.id, &options);
         core.profile = ops.core();

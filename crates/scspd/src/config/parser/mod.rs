@@ -27,6 +27,9 @@ const SERVER: &[&str] = &[
     "ATMARPFormat",
     "MARSRedirectInterval",
     "LocalGrace",
+    "MaxCacheEntries",
+    "MaxCacheBytes",
+    "MaxCSARequests",
     "DCS",
 ];
 /// Keywords in a `DCS` block.

@@ -19,6 +19,9 @@ impl Checker<'_> {
         let mut atmarp_format: Slot<AtmarpLayout> = Slot::default();
         let mut mars_interval: Slot<u16> = Slot::default();
         let mut local_grace: Slot<Option<u32>> = Slot::default();
+        let mut max_entries: Slot<u64> = Slot::default();
+        let mut max_bytes: Slot<u64> = Slot::default();
+        let mut max_crl: Slot<u64> = Slot::default();
         let mut dcs: Vec<(DcsConfig, Pos)> = Vec::new();
         let mut dcs_statements = 0usize;
         for s in &block.stmts {
@@ -125,6 +128,36 @@ impl Checker<'_> {
                             });
                     }
                 }
+                "MaxCacheEntries" | "MaxCacheBytes" | "MaxCSARequests" => {
+                    let (slot, what, min, max, msg) = match kw {
+                        "MaxCacheEntries" => (
+                            &mut max_entries,
+                            "a number of entries",
+                            1,
+                            u64::from(MAX_MAX_CACHE_ENTRIES),
+                            "invalid cache entries maximum",
+                        ),
+                        "MaxCacheBytes" => (
+                            &mut max_bytes,
+                            "a number of bytes",
+                            MIN_MAX_CACHE_BYTES,
+                            MAX_MAX_CACHE_BYTES,
+                            "invalid cache bytes maximum",
+                        ),
+                        _ => (
+                            &mut max_crl,
+                            "a number of records",
+                            1,
+                            u64::from(MAX_MAX_CSA_REQUESTS),
+                            "invalid CSA Request List maximum",
+                        ),
+                    };
+                    if slot.claim(kw, kpos, &mut self.d) {
+                        slot.value = self
+                            .value(s, kw, what)
+                            .and_then(|t| self.number(t, min, max, msg));
+                    }
+                }
                 _ => {
                     dcs_statements += 1;
                     if let Some(d) = self.dcs(s, kpos) {
@@ -218,6 +251,15 @@ impl Checker<'_> {
                 .value
                 .unwrap_or(DEFAULT_MARS_REDIRECT_INTERVAL),
             local_grace: local_grace.value.unwrap_or(Some(DEFAULT_LOCAL_GRACE)),
+            max_cache_entries: max_entries
+                .value
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(DEFAULT_MAX_CACHE_ENTRIES),
+            max_cache_bytes: max_bytes.value.unwrap_or(DEFAULT_MAX_CACHE_BYTES),
+            max_csa_requests: max_crl
+                .value
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(DEFAULT_MAX_CSA_REQUESTS),
             dcs: dcs.into_iter().map(|(d, _)| d).collect(),
             pos,
         })

@@ -167,6 +167,19 @@ impl Collector for Gathered {
         )?;
         gauges(
             e,
+            "scsp_cache_cost_bytes",
+            "What the entries held count against MaxCacheBytes (key, originator and data plus \
+             160 bytes each)",
+            &per(|s| s.cache_cost_bytes),
+        )?;
+        gauges(
+            e,
+            "scsp_cache_max_bytes",
+            "The cache's byte bound (MaxCacheBytes)",
+            &per(|s| s.cache_max_bytes),
+        )?;
+        gauges(
+            e,
             "scsp_server_dcs",
             "DCSs configured",
             &per(|s| s.dcs.len() as u64),
@@ -424,6 +437,19 @@ impl Collector for Gathered {
             "scsp_dcs_stray_purges",
             "Purges of entries not held",
             &each(&|d| d.stats.stray_purges),
+        )?;
+        counters(
+            e,
+            "scsp_dcs_cache_full",
+            "Records not stored because the cache is at its bound (MaxCacheEntries, MaxCacheBytes)",
+            &each(&|d| d.stats.cache_full),
+        )?;
+        counters(
+            e,
+            "scsp_dcs_csa_requests_refused",
+            "Records summarized by the DCS not solicited: its CSA Request List at its bound \
+             (MaxCSARequests)",
+            &each(&|d| d.stats.csa_requests_refused),
         )?;
         let mut m = e.encode_descriptor(
             "scsp_dcs_alignment_duration_seconds",

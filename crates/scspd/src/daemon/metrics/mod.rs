@@ -140,6 +140,10 @@ fn sub_stats(a: &DcsStats, b: &DcsStats) -> DcsStats {
         records_learned: a.records_learned.saturating_sub(b.records_learned),
         family_mismatches: a.family_mismatches.saturating_sub(b.family_mismatches),
         stray_purges: a.stray_purges.saturating_sub(b.stray_purges),
+        cache_full: a.cache_full.saturating_sub(b.cache_full),
+        csa_requests_refused: a
+            .csa_requests_refused
+            .saturating_sub(b.csa_requests_refused),
     }
 }
 
@@ -399,6 +403,8 @@ impl Observer {
             entries: cache.live() as u64,
             entries_held: cache.len() as u64,
             cache_bytes: bytes,
+            cache_cost_bytes: cache.bytes() as u64,
+            cache_max_bytes: server.config().max_cache_bytes as u64,
             ..base
         };
         for (id, label) in peers {
@@ -478,6 +484,10 @@ pub struct ServerSample {
     pub entries_held: u64,
     /// Bytes of keys, originator IDs and data of the entries held.
     pub cache_bytes: u64,
+    /// What the entries held count against the cache's byte bound.
+    pub cache_cost_bytes: u64,
+    /// The cache's byte bound (`MaxCacheBytes`).
+    pub cache_max_bytes: u64,
     /// Packets from unknown sources.
     pub dropped_unknown: u64,
     /// A local server is attached.

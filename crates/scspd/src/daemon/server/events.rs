@@ -258,6 +258,26 @@ impl Task {
                             );
                         }
                     }
+                    DropReason::CacheFull
+                    | DropReason::DeletionNotKept
+                    | DropReason::CrlFull(_)
+                    | DropReason::QueueFull(_) => {
+                        let why = match reason {
+                            DropReason::CacheFull => "cache full",
+                            DropReason::DeletionNotKept => "deletion not kept",
+                            DropReason::CrlFull(_) => "CSA Request List full",
+                            _ => "retransmit queue full",
+                        };
+                        if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs))
+                        {
+                            warn!(
+                                "server {}: DCS {label} ({addr}): {}{}",
+                                self.name,
+                                drop_text(&reason),
+                                suppressed_note(n)
+                            );
+                        }
+                    }
                     _ => debug!(
                         "server {}: DCS {label} ({addr}): dropped: {}",
                         self.name,
@@ -373,7 +393,16 @@ pub(super) fn drop_text(r: &DropReason) -> String {
         DropReason::UnexpectedInState(k, s) => format!("{} in state {}", k.name(), s.name()),
         DropReason::IgnoredCa(seq) => format!("CA with sequence {seq:#010x} ignored"),
         DropReason::InvalidRecord(e) => format!("invalid record: {e}"),
-        DropReason::CacheFull => "cache full".to_owned(),
+        DropReason::CacheFull => "a new entry refused (not acknowledged): the cache is at its \
+                                  bound (MaxCacheEntries, MaxCacheBytes)"
+            .to_owned(),
+        DropReason::DeletionNotKept => "a deletion of an entry not held acknowledged and passed \
+                                        on, not kept: the cache is at its bound"
+            .to_owned(),
+        DropReason::CrlFull(n) => format!(
+            "{n} summarized records not solicited: the CSA Request List is at its bound \
+             (MaxCSARequests)"
+        ),
         DropReason::HopsExhausted => "CSA with hop count 0".to_owned(),
         DropReason::QueueFull(n) => {
             format!("{n} solicited records not answered: the retransmit queue is full")

@@ -644,7 +644,8 @@ pub fn local_error(e: LocalError) -> ProtoError {
         LocalError::IsDeletion
         | LocalError::Invalid(_)
         | LocalError::TooLarge { .. }
-        | LocalError::Full => ErrorCode::Refused,
+        | LocalError::Full
+        | LocalError::CacheBytes { .. } => ErrorCode::Refused,
     };
     ProtoError {
         code,
