@@ -27,8 +27,9 @@ pub struct Restored {
     pub ours: usize,
     /// Of those, deletions.
     pub deleted: usize,
-    /// Entries not taken: a number no instance may carry, data the profile refuses, a full
-    /// cache, or an entry held already.
+    /// Entries not taken: a number no instance may carry, data the profile refuses, a cache at
+    /// one of its bounds ([`ServerConfig::max_entries`], [`ServerConfig::max_cache_bytes`]), or
+    /// an entry held already.
     pub refused: usize,
 }
 
@@ -97,14 +98,15 @@ impl Server {
     ) -> Restored {
         let mut r = Restored::default();
         let entries = entries.into_iter();
-        self.cache.reserve(entries.size_hint().0);
+        let room = self.cache_room(entries.size_hint().0);
+        self.cache.reserve(room);
         for s in entries {
             let hash = self.cache.hash(&s.id);
             let ok = s.seq != wire::SEQ_RESERVED
                 && s.seq != SEQ_PURGE
                 && !s.id.key.as_bytes().is_empty()
-                && self.cache.len() < self.cfg.max_entries
                 && self.cache.get_hashed(hash, &s.id).is_none()
+                && self.admit(&s.id, &s.data, None).is_ok()
                 && (s.deleted || self.cfg.profile.validate(&s.data).is_ok());
             if !ok {
                 r.refused += 1;

@@ -462,7 +462,8 @@ impl Task {
         }
         self.loaded = r.entries as u64;
         info!(
-            "server {}: saved state {}: {} entries held again ({} of ours, {} deletions, {}              refused) in {} ms; numbers from {floor:#010x}",
+            "server {}: saved state {}: {} entries held again ({} of ours, {} deletions, {} \
+             refused) in {} ms; numbers from {floor:#010x}",
             self.name,
             loaded.store.path.display(),
             r.entries,
@@ -486,7 +487,8 @@ impl Task {
                 .allow(std::time::Instant::now(), "state reservation", None)
         {
             error!(
-                "server {}: saved state: the sequence number reservation cannot be written:                  {e}{}",
+                "server {}: saved state: the sequence number reservation cannot be written: \
+                 {e}{}",
                 self.name,
                 suppressed_note(n)
             );
