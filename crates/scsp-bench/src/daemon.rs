@@ -130,6 +130,11 @@ impl Node {
     }
 }
 
+/// The cache bounds of every benchmark server: far above what any case holds (the defaults
+/// fit a small machine, and the flood passes a million entries).
+pub const BOUNDS: &str = "MaxCacheBytes 68719476736; MaxCacheEntries 1073741824; \
+                          MaxCSARequests 67108864;";
+
 /// The configuration of `me` with DCSs `dcs`.
 pub fn config(me: Node, dcs: &[Node], protocol: u16, mtu: u16) -> String {
     let protocol = match protocol {
@@ -138,7 +143,7 @@ pub fn config(me: Node, dcs: &[Node], protocol: u16, mtu: u16) -> String {
     };
     let mut s = format!(
         "server {SERVER} {{\n    protocol {protocol}; ServerGroupID 7;\n    ID {a}; Address {a}; \
-         Port {p}; MTU {mtu};\n",
+         Port {p}; MTU {mtu};\n    {BOUNDS}\n",
         a = me.addr,
         p = me.port
     );

@@ -243,8 +243,11 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     let mut line = format!(
         "flood rate={} seconds={} mtu={} updates={total} offered={offered:.0}/s \
          sustained={sustained:.0}/s p50={p50:.3}ms p99={p99:.3}ms max={max:.3}ms \
-         retransmits={rexmits}",
-        a.rate, a.seconds, a.mtu
+         retransmits={rexmits} state={}",
+        a.rate,
+        a.seconds,
+        a.mtu,
+        if daemon::saved_state() { "on" } else { "off" }
     );
     if let (Some(t), Some(ok)) = (&target, pass) {
         line += &format!(" target[{t}]={}", verdict(ok));
@@ -261,6 +264,7 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
         "all_acked_s": acked,
         "latency_ms": {"p50": p50, "p99": p99, "max": max, "samples": lat.len()},
         "retransmits": rexmits,
+        "saved_state": daemon::saved_state(),
         "c_entries": c_entries,
         "target": target,
         "pass": pass,

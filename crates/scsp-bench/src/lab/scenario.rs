@@ -191,7 +191,8 @@ struct Peer {
 fn config(me: Node, peers: &[Peer], a: &Args) -> String {
     let mut s = format!(
         "server {SERVER} {{\n    protocol 65000; ServerGroupID 7;\n    ID {m}; Address {m}; \
-         Port {p}; MTU 1472;\n",
+         Port {p}; MTU 1472;\n    {}\n",
+        daemon::BOUNDS,
         m = me.addr,
         p = me.port
     );

@@ -428,7 +428,7 @@ pub fn write_reserved(path: &Path, n: u32) -> std::io::Result<()> {
 /// The writer's nice value: it yields the processor to the protocol (a machine busy aligning
 /// a million entries writes them once the alignment leaves it a moment; meanwhile they wait in
 /// memory, at most one row per entry).
-const WRITER_NICE: i32 = 10;
+const WRITER_NICE: i32 = 19;
 
 /// The writer thread: commit what is pending, until told to stop.
 fn writer(mut conn: Connection, inner: &Inner) {
