@@ -163,34 +163,44 @@ fn lab_short_scenario_converges_to_the_ground_truth() {
 /// included).
 #[test]
 fn lab_restart_with_changes_while_down_ends_at_the_ground_truth() {
-    let out = run(&[
-        "--json",
-        "lab",
-        "--servers",
-        "3",
-        "--topology",
-        "line",
-        "--entries",
-        "50",
-        "--rate",
-        "5",
-        "--churn",
-        "8",
-        "--keep",
-        "15",
-        "--settle",
-        "30",
-        "--restart",
-        "1:2:3:0.3",
-    ]);
-    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
-    for k in ["lost", "stale", "resurrected", "unknown"] {
-        assert_eq!(v["end"][k], 0, "{k}: {v}");
+    for saved in [false, true] {
+        let mut args = vec!["--json"];
+        if saved {
+            args.push("--saved-state");
+        }
+        args.extend([
+            "lab",
+            "--servers",
+            "3",
+            "--topology",
+            "line",
+            "--entries",
+            "50",
+            "--rate",
+            "5",
+            "--churn",
+            "8",
+            "--keep",
+            "15",
+            "--settle",
+            "30",
+            "--burst",
+            "300",
+            "--restart",
+            "1:2:3:0.3",
+        ]);
+        let out = run(&args);
+        let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        for k in ["lost", "stale", "resurrected", "unknown"] {
+            assert_eq!(v["end"][k], 0, "saved={saved} {k}: {v}");
+        }
+        assert!(v["converged_faults_on_s"].is_number(), "{v}");
+        // Server 1 held about 50 entries and the burst of 300 at its kill, and made about 15
+        // changes while down; none of the others is renumbered.
+        let h = &v["handed_over"];
+        assert!(h["entries"].as_u64().unwrap() >= 340, "{v}");
+        assert!(h["unchanged"].as_u64().unwrap() >= 320, "{v}");
+        assert_eq!(h["renumbered"], 0, "saved={saved}: {v}");
+        assert!(v["restarts"] == 1, "{v}");
     }
-    assert!(v["converged_faults_on_s"].is_number(), "{v}");
-    // Server 1 held about 50 entries and made about 15 changes while down.
-    let h = &v["handed_over"];
-    assert!(h["entries"].as_u64().unwrap() >= 40, "{v}");
-    assert!(h["unchanged"].as_u64().unwrap() >= 30, "{v}");
-    assert!(v["restarts"] == 1, "{v}");
 }

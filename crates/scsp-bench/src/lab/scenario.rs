@@ -75,6 +75,10 @@ pub struct Args {
     /// as the socket answers). Reported: entries renumbered although unchanged. Repeatable.
     #[arg(long = "restart", value_parser = parse_restart)]
     restarts: Vec<RestartSpec>,
+    /// Before each restart's kill, its server's local server adds this many new entries in one
+    /// `load`, and the kill follows 50 ms later.
+    #[arg(long, default_value_t = 0)]
+    burst: u32,
     /// Entries each server originates before the churn.
     #[arg(long, default_value_t = 400)]
     entries: u32,
@@ -187,6 +191,9 @@ struct Peer {
     id: Ipv4Addr,
     via: SocketAddr,
 }
+
+/// How long before its kill a restart's `--burst` is loaded.
+const BURST_LEAD_S: f64 = 0.05;
 
 fn config(me: Node, peers: &[Peer], a: &Args) -> String {
     let mut s = format!(
@@ -396,7 +403,12 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
         let mut pending = false;
         for (r, ph) in a.restarts.iter().zip(phase.iter_mut()) {
             let s = r.server;
-            if *ph == 0 && el >= r.at {
+            if *ph == 0 && a.burst > 0 && el >= r.at - BURST_LEAD_S {
+                w.burst(&mut ops[s], s, a.burst)?;
+                std::thread::sleep(Duration::from_secs_f64(BURST_LEAD_S));
+                *ph = 4;
+            }
+            if (*ph == 0 || *ph == 4) && el >= r.at {
                 daemons[s].kill();
                 if let Some(l) = listeners[s].take() {
                     logs[s].extend(l.stop()?);
@@ -430,7 +442,7 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
                 w.handover(&mut ops[s], s)?;
                 *ph = 3;
             }
-            pending |= *ph < 3;
+            pending |= *ph != 3;
         }
         Ok(pending)
     };

@@ -267,6 +267,56 @@ impl Workload {
         Ok(())
     }
 
+    /// Server `s`'s local server adds `n` new entries in one `load`; their numbers are read
+    /// back from the cache. (Before a kill: some may never leave the server; each counts as
+    /// reached with the instance its originator holds at the end, as a handed-over change.)
+    pub(super) fn burst(&mut self, c: &mut Client, s: usize, n: u32) -> Result<(), Error> {
+        let at = Instant::now();
+        let mut entries = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let i = self.next_key[s];
+            self.next_key[s] += 1;
+            self.version += 1;
+            let (key, data) = entry(s, i, self.version);
+            entries.push(KeyData {
+                key,
+                data,
+                seq: None,
+            });
+        }
+        match c.request(Request::Load {
+            server: SERVER.into(),
+            entries: entries.clone(),
+        }) {
+            Ok(Response::Loaded { errors, .. }) if errors.is_empty() => {}
+            Ok(other) => return Err(Error::Daemon(format!("burst: {other:?}"))),
+            Err(e) => return Err(Error::Daemon(format!("burst: {e}"))),
+        }
+        let held: HashMap<String, u32> = match c.request(Request::ShowCache {
+            server: SERVER.into(),
+        }) {
+            Ok(Response::Cache { entries }) => {
+                entries.into_iter().map(|e| (e.key, e.seq)).collect()
+            }
+            Ok(other) => return Err(Error::Daemon(format!("burst: {other:?}"))),
+            Err(e) => return Err(Error::Daemon(format!("burst: {e}"))),
+        };
+        for e in entries {
+            let seq = held.get(&e.key).copied().unwrap_or(0);
+            self.truth.insert(e.key.clone(), (s, seq, e.data));
+            self.own[s].push(e.key.clone());
+            self.changes.push(Change {
+                at,
+                origin: s,
+                key: e.key,
+                seq: Some(seq),
+                pending: false,
+                handed: true,
+            });
+        }
+        Ok(())
+    }
+
     pub(super) fn new_entry(&mut self, c: &mut Client, s: usize) -> Result<(), Error> {
         let i = self.next_key[s];
         self.next_key[s] += 1;
