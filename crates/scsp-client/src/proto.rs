@@ -455,7 +455,7 @@ pub struct SavedStateView {
     pub loaded: u64,
     /// Rows written since the start.
     pub written: u64,
-    /// Changes waiting for the writer.
+    /// Changes not yet written (gathered, or waiting for the writer).
     pub pending: u64,
     /// Failed writes.
     pub errors: u64,

@@ -256,14 +256,20 @@ impl Cache {
     /// entry removed, then `f(id, Some(entry))` for each entry stored or altered, as it is now
     /// (an entry removed and stored again is reported both ways, in that order, so that applying
     /// the calls in order leaves what the cache holds).
-    pub(crate) fn drain_changes(&mut self, mut f: impl FnMut(&RecordId, Option<&Entry>)) {
+    /// At most `limit` stored or altered entries are reported; returns how many remain.
+    pub(crate) fn drain_changes(
+        &mut self,
+        limit: usize,
+        mut f: impl FnMut(&RecordId, Option<&Entry>),
+    ) -> usize {
         let Some(c) = &mut self.changes else {
-            return;
+            return 0;
         };
         for id in c.removed.drain(..) {
             f(&id, None);
         }
-        for i in c.slots.drain(..) {
+        let n = c.slots.len().min(limit);
+        for i in c.slots.drain(..n) {
             if let Some(m) = c.marked.get_mut(i as usize) {
                 *m = false;
             }
@@ -271,6 +277,14 @@ impl Cache {
                 f(id, Some(e));
             }
         }
+        c.slots.len()
+    }
+
+    /// Entries changed and not yet reported (removals included).
+    pub(crate) fn changes_pending(&self) -> usize {
+        self.changes
+            .as_ref()
+            .map_or(0, |c| c.slots.len() + c.removed.len())
     }
 
     /// Count every entry held as changed.
@@ -680,7 +694,8 @@ mod tests {
                 _ => c.mark_deleted(&k),
             }
             if (x >> 40).is_multiple_of(7) {
-                c.drain_changes(|id, e| match e {
+                let limit = if step % 3 == 0 { 5 } else { usize::MAX };
+                let left = c.drain_changes(limit, |id, e| match e {
                     None => {
                         copy.remove(id);
                     }
@@ -688,6 +703,9 @@ mod tests {
                         copy.insert(id.clone(), (e.seq, e.deleted()));
                     }
                 });
+                if left > 0 {
+                    continue;
+                }
                 let held: std::collections::HashMap<RecordId, (u32, bool)> = c
                     .iter()
                     .map(|(id, e)| (id.clone(), (e.seq, e.deleted())))

@@ -390,6 +390,9 @@ impl Server {
                 return SEQ_PURGE;
             }
         };
+        if self.own_high.is_none_or(|h| seq::newer(seq, h)) {
+            self.own_high = Some(seq);
+        }
         let entry = Entry::new(seq, data, None, now, deleted, true, unconfirmed);
         self.schedule_entry(now, &id, &entry);
         self.cache.insert(id.clone(), entry);

@@ -141,6 +141,9 @@ pub struct Server {
     /// Received records not yet weighed: CSU Requests whose solicitations are ended, and CA
     /// summaries not yet compared with the cache (pipelined mode).
     work: VecDeque<Work>,
+    /// The newest sequence number given an instance originated here since the start
+    /// ([`Server::newest_own_seq`]).
+    own_high: Option<u32>,
 }
 
 /// Messages held unweighed at most (pipelined mode); past this they are weighed at once.
@@ -215,6 +218,7 @@ impl Server {
             next_token: 1,
             pipelined: false,
             work: VecDeque::new(),
+            own_high: None,
         }
     }
 

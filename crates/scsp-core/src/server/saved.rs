@@ -44,8 +44,27 @@ impl Server {
     /// forgotten), for a driver that saves the cache: `f(id, None)` for each entry no longer
     /// held, then `f(id, Some(entry))` for each entry stored or altered, as it is now. Applied in
     /// order, the calls leave the saved copy equal to the cache. Costs nothing untracked.
-    pub fn drain_changes(&mut self, f: impl FnMut(&RecordId, Option<&Entry>)) {
-        self.cache.drain_changes(f);
+    ///
+    /// At most `limit` stored or altered entries are reported (removals always all, first);
+    /// returns how many remain for the next call.
+    pub fn drain_changes(
+        &mut self,
+        limit: usize,
+        f: impl FnMut(&RecordId, Option<&Entry>),
+    ) -> usize {
+        self.cache.drain_changes(limit, f)
+    }
+
+    /// Entries changed and not yet reported by [`Server::drain_changes`].
+    pub fn changes_pending(&self) -> usize {
+        self.cache.changes_pending()
+    }
+
+    /// The newest sequence number given to an instance originated here (an entry, a change, a
+    /// withdrawal) since the start, if any: a driver that reserves numbers ahead keeps its
+    /// reservation above it.
+    pub fn newest_own_seq(&self) -> Option<u32> {
+        self.own_high
     }
 
     /// Count every entry held as changed (a driver whose saved copy was lost writes it whole).
@@ -57,7 +76,7 @@ impl Server {
     /// (`None`: no longer held).
     pub fn take_changes(&mut self) -> Vec<RecordId> {
         let mut v = Vec::new();
-        self.cache.drain_changes(|id, _| v.push(id.clone()));
+        self.cache.drain_changes(usize::MAX, |id, _| v.push(id.clone()));
         v
     }
 

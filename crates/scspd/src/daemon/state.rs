@@ -150,15 +150,19 @@ pub struct Store {
     seq_path: PathBuf,
     /// The file, for messages.
     pub path: PathBuf,
-    lsid: Id,
-    /// The newest number of ours seen since the start.
-    high: Option<u32>,
     /// Rows being gathered (outside the lock).
     rows: Vec<(RecordId, Row)>,
 }
 
-/// Entries are read back in chunks of this many.
+/// Entries are read back, and changes handed to the writer, in chunks of this many.
 pub const CHUNK: usize = 65_536;
+/// The writer is woken at once for this many rows; fewer wait up to [`GATHER`] for more (a
+/// transaction and a wake-up per turn of a busy server cost a flood a quarter of its rate).
+const WAKE_ROWS: usize = 4096;
+/// How long the writer lets changes gather before it writes them.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+/// Changes left in the core while a DCS aligns, at most (beyond, they are written meanwhile).
+const DEFER_MAX: usize = 4 << 20;
 
 /// Open (creating if need be) the state of server `name` in `dir` and read it back, handing the
 /// entries to `sink` in chunks of [`CHUNK`] as they are read (so that the caller holds them
@@ -225,8 +229,6 @@ pub fn open(
             writer: Some(writer),
             seq_path,
             path,
-            lsid: identity.lsid.clone(),
-            high: None,
             rows: Vec::new(),
         },
         rewrite: set_aside.is_some() && delivered > 0,
@@ -439,11 +441,16 @@ fn writer(mut conn: Connection, inner: &Inner) {
             let Ok(mut p) = inner.pending.lock() else {
                 return;
             };
-            while p.rows.is_empty() && !p.stop {
-                p = match inner.cv.wait(p) {
-                    Ok(p) => p,
+            // Woken when a batch is worth a transaction, or a moment after changes came.
+            while p.rows.len() < WAKE_ROWS && !p.stop {
+                let had = !p.rows.is_empty();
+                p = match inner.cv.wait_timeout(p, GATHER) {
+                    Ok((p, _)) => p,
                     Err(_) => return,
                 };
+                if had && !p.rows.is_empty() {
+                    break;
+                }
             }
             let batch: Vec<(RecordId, Row)> = if p.rows.len() <= BATCH_MAX {
                 std::mem::take(&mut p.rows)
@@ -550,42 +557,48 @@ impl Store {
     /// (waiting for the disk only if the reservation asked for in the background has not
     /// reached it). Call it before anything the server queued is sent.
     pub fn save_changes(&mut self, server: &mut Server) -> std::io::Result<()> {
-        let mut high = self.high;
-        let lsid = &self.lsid;
+        if let Some(h) = server.newest_own_seq() {
+            self.reserve_for(h)?;
+        }
+        // While a DCS aligns, the rows wait in the core (a mark per entry): building them is
+        // work on the alignment's path. After it, they go a chunk per turn.
+        if server.aligning() && server.changes_pending() < DEFER_MAX {
+            return Ok(());
+        }
         let rows = &mut self.rows;
-        server.drain_changes(|id, e| {
-            let row = e.map(|e| {
-                if id.origin == *lsid
-                    && e.seq != scsp_core::wire::SEQ_PURGE
-                    && high.is_none_or(|h| seq::newer(e.seq, h))
-                {
-                    high = Some(e.seq);
-                }
-                (e.seq, e.data.clone(), e.deleted())
-            });
-            rows.push((id.clone(), row));
+        server.drain_changes(CHUNK, |id, e| {
+            rows.push((id.clone(), e.map(|e| (e.seq, e.data.clone(), e.deleted()))));
         });
         if self.rows.is_empty() {
             return Ok(());
         }
-        {
+        let waiting = {
             let Ok(mut p) = self.inner.pending.lock() else {
                 return Ok(());
             };
-            p.rows.append(&mut self.rows);
+            if p.rows.is_empty() {
+                std::mem::swap(&mut p.rows, &mut self.rows);
+            } else {
+                p.rows.append(&mut self.rows);
+            }
             // A writer that falls behind a stream of changes to the same entries: keep the last
             // row of each, so that what waits stays within twice the cache.
             let bound = 2 * server.cache().len().max(BATCH_MAX);
             if p.rows.len() > bound {
                 compact(&mut p.rows);
             }
-        }
-        self.inner.cv.notify_one();
-        self.high = high;
-        if let Some(h) = high {
-            self.reserve_for(h)?;
+            p.rows.len()
+        };
+        if waiting >= WAKE_ROWS {
+            self.inner.cv.notify_one();
         }
         Ok(())
+    }
+
+    /// Whether changes wait in the core for [`Store::save_changes`] (which then wants another
+    /// turn soon).
+    pub fn behind(&self, server: &Server) -> bool {
+        !server.aligning() && server.changes_pending() > 0
     }
 
     /// Keep the reservation above `high`.

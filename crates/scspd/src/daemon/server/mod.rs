@@ -615,6 +615,10 @@ impl Task {
 
     /// When the core next needs `handle_timeout`.
     fn next_wake(&mut self) -> Option<Instant> {
+        if self.store.as_ref().is_some_and(|st| st.behind(&self.server)) {
+            // Changes left for the saved state: another turn at once (a chunk each).
+            return Some(Instant::now());
+        }
         let core = self.server.poll_timeout();
         let rules = self.profile.next_deadline();
         let mut t = match (core, rules) {

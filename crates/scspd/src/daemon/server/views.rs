@@ -153,7 +153,7 @@ impl Task {
                     file: st.path.display().to_string(),
                     loaded: self.loaded,
                     written: f.written,
-                    pending: f.pending,
+                    pending: f.pending + self.server.changes_pending() as u64,
                     errors: f.errors,
                     reserved: f.reserved,
                 }
