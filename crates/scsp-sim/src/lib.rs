@@ -2,7 +2,10 @@
 //!
 //! A deterministic simulator of a group of [`scsp_core::Server`]s: N servers in a topology, on
 //! virtual time, over a seeded network that drops, duplicates, reorders and delays packets, with
-//! scripted partitions and server restarts (losing their state or keeping it) during a fault phase.
+//! scripted partitions and server restarts during a fault phase: a restart keeps the server (its
+//! links go down for a while), replaces it by a fresh one (state lost), or replaces it by one that
+//! holds again what it had saved on its disk ([`SimConfig::saved_restart`]: the disk lags the cache
+//! by the changes of the last commit interval, as scspd's writer does).
 //! After the fault phase the network is made perfect (no loss, duplication or reordering; the
 //! per-link delays stay; see [`SimConfig::settle_loss`] to keep some loss) and the run goes on
 //! until every check passes and keeps passing for [`SimConfig::stable_for`], or until
@@ -13,6 +16,19 @@
 //!   sequence number its originator holds; so every cache is identical;
 //! - no entry an application withdrew is back, and no other entry is there;
 //! - every DCS is Bidirectional and Aligned with an empty retransmit queue and CSA Request List.
+//!
+//! Throughout the run, at every change of every cache, two more checks:
+//!
+//! - no two different data are held under one (key, origin, sequence number), anywhere, at any
+//!   time, unless the originator had lost its state (B.2.0.2's equal numbers, which only such an
+//!   originator can make: counted in [`SeedResult::seq_conflicts`]);
+//! - once the run has converged, no entry its originator's application withdrew is held live
+//!   anywhere ([`SeedResult::resurrected`]).
+//!
+//! Entries that a saved restart should leave under their numbers (live at the crash, not changed
+//! by the application afterwards) are counted, and those renumbered anyway
+//! ([`SeedResult::renumbered`]; a figure, not a failure: a change made in the last commit interval
+//! before the crash is lost from the disk, and a handover without numbers then renumbers it).
 //!
 //! Everything is drawn from the seed with ChaCha8 (script, network and workload on separate
 //! streams), nothing in the simulator depends on the iteration order of a hash map, and each

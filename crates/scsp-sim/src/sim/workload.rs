@@ -6,6 +6,7 @@ impl Sim<'_> {
     // ----- workload --------------------------------------------------------------------------
 
     pub(super) fn originate(&mut self, node: usize, key: Vec<u8>, data: Data) {
+        self.app_changed(node, &key);
         if self.nodes[node]
             .app
             .insert(key.clone(), Some(data.clone()))
@@ -105,6 +106,7 @@ impl Sim<'_> {
         }
         let (node, key) = cands[self.rng.random_range(0..cands.len())].clone();
         self.res.withdrawn += 1;
+        self.app_changed(node, &key);
         if self.nodes[node]
             .app
             .insert(key.clone(), None)
