@@ -24,8 +24,8 @@ use scsp_sim::{SimConfig, Timers, Topology, fmt_secs, run_align, run_seed, run_s
 /// Prints one line per failing seed, then `converged X/Y seeds` with the virtual time to
 /// converge after the faults (max, median), the packets sent, and for saved restarts the
 /// entries renumbered although unchanged (`renumbered=R/U`: R of the U entries live at a saved
-/// restart that their application did not change afterwards); exits with 1 unless every seed
-/// converged. A failing seed re-run alone with --seed S reproduces exactly; add --verbose for its
+/// restart that their application did not change afterwards; `renumbered_unseen`: of R, those
+/// whose number no other server had held); exits with 1 unless every seed converged. A failing seed re-run alone with --seed S reproduces exactly; add --verbose for its
 /// trace.
 #[derive(Parser, Debug)]
 #[command(name = "scsp-sim", version, verbatim_doc_comment)]
@@ -212,8 +212,8 @@ fn main() -> ExitCode {
     let mut times = Vec::new();
     let mut packets = 0u64;
     let mut relapses = 0u64;
-    let (mut saved, mut unchanged, mut renumbered, mut conflicts, mut resurrected) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut saved, mut unchanged, mut renumbered, mut unseen, mut conflicts, mut resurrected) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let stdout = std::io::stdout();
     for &seed in &seeds {
         let r = if args.verbose > 0 {
@@ -229,6 +229,7 @@ fn main() -> ExitCode {
         saved += r.saved_restarts;
         unchanged += r.unchanged;
         renumbered += r.renumbered;
+        unseen += r.renumbered_unseen;
         conflicts += r.seq_conflicts;
         resurrected += r.resurrected;
         if r.converged {
@@ -242,7 +243,7 @@ fn main() -> ExitCode {
     let max = times.last().copied();
     let median = (!times.is_empty()).then(|| times[times.len() / 2]);
     println!(
-        "converged {converged}/{} seeds max_converge={} median_converge={} packets={} relapses={relapses} saved_restarts={saved} renumbered={renumbered}/{unchanged} seq_conflicts={conflicts} resurrected={resurrected}",
+        "converged {converged}/{} seeds max_converge={} median_converge={} packets={} relapses={relapses} saved_restarts={saved} renumbered={renumbered}/{unchanged} renumbered_unseen={unseen} seq_conflicts={conflicts} resurrected={resurrected}",
         seeds.len(),
         max.map_or_else(|| "-".into(), fmt_secs),
         median.map_or_else(|| "-".into(), fmt_secs),

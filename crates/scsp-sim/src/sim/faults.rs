@@ -66,14 +66,14 @@ impl Sim<'_> {
             }
         }
         if kind != RestartKind::Kept {
+            self.count_renumbered(node);
+            self.crash(node, kind == RestartKind::Saved);
             if kind == RestartKind::Fresh {
                 self.res.fresh_restarts += 1;
-                self.count_renumbered(node);
             } else {
                 self.res.saved_restarts += 1;
                 self.watch_unchanged(node);
             }
-            self.crash(node, kind == RestartKind::Saved);
             let nd = &mut self.nodes[node];
             // What the application knows of its entries' numbers survives its server.
             if let Some(s) = &nd.server {

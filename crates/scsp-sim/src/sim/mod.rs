@@ -78,8 +78,13 @@ pub struct SeedResult {
     /// should leave under their numbers.
     pub unchanged: u64,
     /// Of `unchanged`, those held under another number at the end (or at the server's next
-    /// restart): renumbered although unchanged.
+    /// restart): renumbered although unchanged. Only those whose last change the disk had not
+    /// committed can be (or those of an originator that once lost its state): one the disk held
+    /// is a failure.
     pub renumbered: u64,
+    /// Of `renumbered`, those whose instance at the crash no other server had ever held (the
+    /// crash killed it before it went out): renumbered without anyone seeing it.
+    pub renumbered_unseen: u64,
     /// Times an entry its originator's application had withdrawn was held live somewhere after
     /// the run first converged (each is also a failure).
     pub resurrected: u64,
@@ -273,9 +278,9 @@ struct Node {
     reserved: Option<u32>,
     /// The server lost its state at least once (a fresh restart).
     lost_state: bool,
-    /// Entries live at the last saved restart, with their number and data, that the
-    /// application has not changed since: checked for renumbering.
-    unchanged: BTreeMap<Vec<u8>, (u32, Data)>,
+    /// Entries live at the last saved restart, with their number and data and whether the disk
+    /// held that instance, that the application has not changed since: checked for renumbering.
+    unchanged: BTreeMap<Vec<u8>, (u32, Data, bool)>,
 }
 
 /// The simulation of one seed.
@@ -296,8 +301,9 @@ struct Sim<'a> {
     net: ChaCha8Rng,
     /// The disk writers' draws (commit intervals).
     disk_rng: ChaCha8Rng,
-    /// Every instance held anywhere during the run: (entry, sequence number) → its data.
-    instances: BTreeMap<(RecordId, u32), Data>,
+    /// Every instance held anywhere during the run: (entry, sequence number) → its data, and
+    /// whether a server other than its originator held it.
+    instances: BTreeMap<(RecordId, u32), (Data, bool)>,
     /// The run has converged once: from then on no withdrawn entry may be held live.
     ever_converged: bool,
     /// Live entries over all applications.
@@ -392,6 +398,7 @@ impl<'a> Sim<'a> {
                 saved_restarts: 0,
                 unchanged: 0,
                 renumbered: 0,
+                renumbered_unseen: 0,
                 resurrected: 0,
                 seq_conflicts: 0,
                 partitions: 0,

@@ -102,11 +102,13 @@ impl Sim<'_> {
     /// data under the same pair is two data under one number.
     fn check_instance(&mut self, node: usize, e: &SavedEntry) {
         let key = (e.id.clone(), e.seq);
-        let Some(first) = self.instances.get(&key) else {
-            self.instances.insert(key, e.data.clone());
+        let elsewhere = self.nodes[node].lsid != e.id.origin;
+        let Some(first) = self.instances.get_mut(&key) else {
+            self.instances.insert(key, (e.data.clone(), elsewhere));
             return;
         };
-        if *first == e.data {
+        if first.0 == e.data {
+            first.1 |= elsewhere;
             return;
         }
         let origin = self.nodes.iter().position(|n| n.lsid == e.id.origin);
@@ -116,7 +118,7 @@ impl Sim<'_> {
             e.seq
         );
         // Keep the latest data, so that each further holder of it is not counted again.
-        self.instances.insert(key, e.data.clone());
+        self.instances.insert(key, (e.data.clone(), elsewhere));
         // B.2.0.2: only an originator that lost its state can give one number twice (the CSA
         // path then resolves it: docs/rfc2334-readings.md, "equal numbers"). An originator
         // that never lost it numbers after a restart from what it saved and from its reserved
@@ -144,10 +146,10 @@ impl Sim<'_> {
         }
     }
 
-    /// Remember the entries of ours live at a saved restart, to find those renumbered though the
-    /// application did not change them.
+    /// Remember the entries of ours live at a saved restart (called at the crash, after the last
+    /// commit), to find those renumbered though the application did not change them, and whether
+    /// the disk holds the instance the crash left.
     pub(super) fn watch_unchanged(&mut self, node: usize) {
-        self.count_renumbered(node);
         let nd = &mut self.nodes[node];
         let Some(s) = &nd.server else { return };
         for (key, v) in &nd.app {
@@ -158,7 +160,12 @@ impl Sim<'_> {
                 && e.owned()
                 && e.data == *data
             {
-                nd.unchanged.insert(key.clone(), (e.seq, data.clone()));
+                let committed = nd
+                    .disk
+                    .get(&id)
+                    .is_some_and(|d| !d.deleted && d.seq == e.seq && d.data == *data);
+                nd.unchanged
+                    .insert(key.clone(), (e.seq, data.clone(), committed));
             }
         }
     }
@@ -175,7 +182,8 @@ impl Sim<'_> {
         let nd = &self.nodes[node];
         let Some(s) = &nd.server else { return };
         let mut lines = Vec::new();
-        for (key, (seq, data)) in watched {
+        let mut failures = Vec::new();
+        for (key, (seq, data, committed)) in watched {
             self.res.unchanged += 1;
             let id = record_id(&key, &nd.lsid);
             if let Some(e) = s.cache().get(&id)
@@ -184,15 +192,49 @@ impl Sim<'_> {
                 && e.seq != seq
             {
                 self.res.renumbered += 1;
-                lines.push(format!(
-                    "server {node}: unchanged entry {} renumbered across a saved restart: seq {seq:#x} -> {:#x}",
+                let seen = self
+                    .instances
+                    .get(&(id.clone(), seq))
+                    .is_some_and(|(d, elsewhere)| *elsewhere && *d == data);
+                if !seen {
+                    self.res.renumbered_unseen += 1;
+                }
+                let line = format!(
+                    "server {node}: unchanged entry {} renumbered across a saved restart: seq {seq:#x} -> {:#x} ({}{})",
                     hex(&key),
-                    e.seq
-                ));
+                    e.seq,
+                    if committed {
+                        "committed to disk"
+                    } else {
+                        "its last change not committed"
+                    },
+                    if seen {
+                        ""
+                    } else {
+                        ", no other server had held it"
+                    }
+                );
+                // An instance the disk holds comes back unclaimed under its number, and a
+                // handover with the same data claims it under that number, with or without
+                // numbers (an application's number for it is that very one): nothing newer of
+                // ours exists, since every number given after the restart is above the reserved
+                // one. Only an originator that lost its state once can meet another instance
+                // under that number (equal numbers, superseded above it). So renumbering a
+                // committed, unchanged entry is a bug. An entry whose last change the disk lost
+                // is held at an older instance with other data: a handover without numbers then
+                // numbers it anew, unless a DCS showed it first.
+                if committed && !nd.lost_state {
+                    failures.push(line);
+                } else {
+                    lines.push(line);
+                }
             }
         }
         for l in lines {
             self.log(l);
+        }
+        for f in failures {
+            self.fail(f);
         }
     }
 }

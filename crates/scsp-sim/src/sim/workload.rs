@@ -123,6 +123,10 @@ impl Sim<'_> {
             ));
             return;
         }
+        // An application that numbers its entries forgets the number of one it withdraws (as
+        // at a restart: only live entries' numbers are known): numbering it on from a stale one
+        // later would reuse the number of the withdrawal.
+        self.nodes[node].app_seq.remove(&key);
         let r = self.call(node, |s, now| s.withdraw(now, &key));
         match r {
             Some(Ok(())) => self.log(format!("app s{node}: withdraw {}", hex(&key))),
