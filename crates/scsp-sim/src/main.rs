@@ -25,8 +25,13 @@ use scsp_sim::{SimConfig, Timers, Topology, fmt_secs, run_align, run_seed, run_s
 /// converge after the faults (max, median), the packets sent, and for saved restarts the
 /// entries renumbered although unchanged (`renumbered=R/U`: R of the U entries live at a saved
 /// restart that their application did not change afterwards; `renumbered_unseen`: of R, those
-/// whose number no other server had held); exits with 1 unless every seed converged. A failing seed re-run alone with --seed S reproduces exactly; add --verbose for its
-/// trace.
+/// whose number no other server had held); exits with 1 unless every seed converged. A
+/// failing seed re-run alone with --seed S reproduces exactly; add --verbose for its trace.
+///
+/// Restarts (--restarts N) are of three kinds, drawn per restart: state lost (a fresh server,
+/// --fresh-restarts F), state saved (the process dies and a new server restores its disk,
+/// which lags its cache by the changes of the last 20-50 ms, --saved-restarts S), or server
+/// kept (only its links go down: the remaining 1 - F - S).
 #[derive(Parser, Debug)]
 #[command(name = "scsp-sim", version, verbatim_doc_comment)]
 struct Args {
