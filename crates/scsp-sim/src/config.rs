@@ -54,13 +54,24 @@ pub struct SimConfig {
     /// Number of partitions during the fault phase: each cuts a random set of links (or every
     /// link between two random groups of servers) for a random time, then heals.
     pub partitions: usize,
-    /// Number of server restarts during the fault phase: each either replaces the server by a
-    /// fresh one (state lost; the application hands its entries over again) or keeps it but takes
-    /// all its links down for a while.
+    /// Number of server restarts during the fault phase, each of one of three kinds: the server
+    /// is replaced by a fresh one (state lost; the application hands its entries over again,
+    /// [`SimConfig::fresh_restart`]); it is replaced by a new one that holds again what it had
+    /// saved on its disk (the application hands its entries over again,
+    /// [`SimConfig::saved_restart`]); or it is kept but all its links go down for a while (the
+    /// rest).
     pub restarts: usize,
-    /// Probability that a restart loses the server's state (a fresh server replaces it) rather
-    /// than keeping it (the server stays, its links go down for a while).
+    /// Probability that a restart loses the server's state (a fresh server replaces it).
     pub fresh_restart: f64,
+    /// Probability that a restart is of a process that dies and comes back with the state it had
+    /// saved (the disk lags the cache by the changes not yet committed: see
+    /// [`SimConfig::commit_ms`]). `fresh_restart + saved_restart` is at most 1; the rest of the
+    /// restarts keep the server (only its links go down).
+    pub saved_restart: f64,
+    /// Range of the interval between two commits of a server's changes to its disk, in
+    /// milliseconds of virtual time, drawn after each commit (as a writer that coalesces changes:
+    /// a saved restart loses the changes of the last interval).
+    pub commit_ms: (u64, u64),
     /// Number of distinct entries originated, in total, spread over the servers and the fault
     /// phase.
     pub entries: usize,
@@ -113,6 +124,8 @@ impl Default for SimConfig {
             partitions: 0,
             restarts: 0,
             fresh_restart: 0.5,
+            saved_restart: 0.0,
+            commit_ms: (20, 50),
             entries: 100,
             update_fraction: 0.2,
             withdraw_fraction: 0.1,
@@ -142,6 +155,7 @@ impl SimConfig {
             ("reorder", self.reorder),
             ("settle-loss", self.settle_loss),
             ("fresh-restarts", self.fresh_restart),
+            ("saved-restarts", self.saved_restart),
             ("updates", self.update_fraction),
             ("withdrawals", self.withdraw_fraction),
         ];
@@ -149,6 +163,17 @@ impl SimConfig {
             if !(0.0..=1.0).contains(&p) {
                 return Err(format!("{name} must be between 0 and 1, not {p}"));
             }
+        }
+        if self.fresh_restart + self.saved_restart > 1.0 {
+            return Err(format!(
+                "fresh-restarts + saved-restarts must not exceed 1, not {}",
+                self.fresh_restart + self.saved_restart
+            ));
+        }
+        if self.commit_ms.0 == 0 || self.commit_ms.0 > self.commit_ms.1 {
+            return Err(
+                "the commit interval must be at least 1 ms, its least not above its most".into(),
+            );
         }
         if self.settle_loss >= 1.0 {
             return Err("settle-loss must be below 1, or nothing can converge".into());

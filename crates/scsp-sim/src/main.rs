@@ -16,10 +16,22 @@ use scsp_sim::{SimConfig, Timers, Topology, fmt_secs, run_align, run_seed, run_s
 /// identical, every entry any application originated present everywhere at its newest instance,
 /// no withdrawn entry back, every DCS Aligned with nothing outstanding.
 ///
+/// Besides, during the whole run no two data may be held under one (key, origin, sequence
+/// number) unless their originator lost its state (then they are counted, `seq_conflicts`), and
+/// once the run has converged no entry its originator's application withdrew may be held live
+/// anywhere (`resurrected`).
+///
 /// Prints one line per failing seed, then `converged X/Y seeds` with the virtual time to
-/// converge after the faults (max, median) and the packets sent; exits with 1 unless every seed
-/// converged. A failing seed re-run alone with --seed S reproduces exactly; add --verbose for its
-/// trace.
+/// converge after the faults (max, median), the packets sent, and for saved restarts the
+/// entries renumbered although unchanged (`renumbered=R/U`: R of the U entries live at a saved
+/// restart that their application did not change afterwards; `renumbered_unseen`: of R, those
+/// whose number no other server had held); exits with 1 unless every seed converged. A
+/// failing seed re-run alone with --seed S reproduces exactly; add --verbose for its trace.
+///
+/// Restarts (--restarts N) are of three kinds, drawn per restart: state lost (a fresh server,
+/// --fresh-restarts F), state saved (the process dies and a new server restores its disk,
+/// which lags its cache by the changes of the last 20-50 ms, --saved-restarts S), or server
+/// kept (only its links go down: the remaining 1 - F - S).
 #[derive(Parser, Debug)]
 #[command(name = "scsp-sim", version, verbatim_doc_comment)]
 struct Args {
@@ -51,13 +63,21 @@ struct Args {
     /// Number of partitions in the fault phase (random links, or all links between two groups).
     #[arg(long, default_value_t = 0)]
     partitions: usize,
-    /// Number of server restarts in the fault phase (state lost or kept, drawn per restart).
+    /// Number of server restarts in the fault phase (state lost, saved or kept, drawn per
+    /// restart with --fresh-restarts and --saved-restarts).
     #[arg(long, default_value_t = 0)]
     restarts: usize,
-    /// Probability that a restart loses the server's state (else it keeps it and only its links
-    /// go down for a while).
+    /// Probability that a restart loses the server's state, disk included: a fresh server
+    /// replaces it.
     #[arg(long, default_value_t = 0.5)]
     fresh_restarts: f64,
+    /// Probability that a restart is of a process that dies and comes back with the state it
+    /// saved on disk (committed every 20-50 ms of virtual time: the changes of the last moments
+    /// are lost), numbering above its saved reserved number. --fresh-restarts +
+    /// --saved-restarts must not exceed 1; the remaining restarts keep the server, only its
+    /// links go down for a while.
+    #[arg(long, default_value_t = 0.0)]
+    saved_restarts: f64,
     /// Entries originated in total, spread over the servers and the fault phase.
     #[arg(long, default_value_t = 100)]
     entries: usize,
@@ -137,6 +157,7 @@ fn main() -> ExitCode {
         partitions: args.partitions,
         restarts: args.restarts,
         fresh_restart: args.fresh_restarts,
+        saved_restart: args.saved_restarts,
         entries: args.entries,
         update_fraction: args.updates,
         withdraw_fraction: args.withdrawals,
@@ -196,6 +217,8 @@ fn main() -> ExitCode {
     let mut times = Vec::new();
     let mut packets = 0u64;
     let mut relapses = 0u64;
+    let (mut saved, mut unchanged, mut renumbered, mut unseen, mut conflicts, mut resurrected) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let stdout = std::io::stdout();
     for &seed in &seeds {
         let r = if args.verbose > 0 {
@@ -208,6 +231,12 @@ fn main() -> ExitCode {
         };
         packets += r.packets;
         relapses += r.relapses;
+        saved += r.saved_restarts;
+        unchanged += r.unchanged;
+        renumbered += r.renumbered;
+        unseen += r.renumbered_unseen;
+        conflicts += r.seq_conflicts;
+        resurrected += r.resurrected;
         if r.converged {
             converged += 1;
             times.extend(r.converge_time);
@@ -219,7 +248,7 @@ fn main() -> ExitCode {
     let max = times.last().copied();
     let median = (!times.is_empty()).then(|| times[times.len() / 2]);
     println!(
-        "converged {converged}/{} seeds max_converge={} median_converge={} packets={} relapses={relapses}",
+        "converged {converged}/{} seeds max_converge={} median_converge={} packets={} relapses={relapses} saved_restarts={saved} renumbered={renumbered}/{unchanged} renumbered_unseen={unseen} seq_conflicts={conflicts} resurrected={resurrected}",
         seeds.len(),
         max.map_or_else(|| "-".into(), fmt_secs),
         median.map_or_else(|| "-".into(), fmt_secs),

@@ -103,7 +103,8 @@ impl Server {
             // still come back from a DCS: -2^31+1, unconfirmed, so that one with the same data is
             // adopted under its number (and one with other data superseded, above the floor).
             // Once a DCS has been Aligned and did not hold it, only servers out of reach can:
-            // the floor, above anything an earlier incarnation numbered.
+            // the floor, above anything an earlier incarnation numbered. A server that restored
+            // its saved state numbers from the floor at once (Server::restore).
             None if !self.some_aligned => NextSeq::Next(SEQ_FIRST),
             None => self.floored(NextSeq::Next(SEQ_FIRST)),
         };

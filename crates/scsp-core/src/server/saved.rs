@@ -109,7 +109,11 @@ impl Server {
     /// [`ServerConfig::tombstone_hold`] from `now`, live entries for their lifetime from `now`.
     ///
     /// The numbers given after a restart are the driver's to keep above every number used
-    /// before ([`ServerConfig::seq_floor`]).
+    /// before ([`ServerConfig::seq_floor`]): so an entry of ours not restored is numbered from
+    /// the floor even before any DCS is Aligned, rather than -2^31+1. It is new, or a change the
+    /// disk lost, whose instance may be out there under any number up to the floor, -2^31+1
+    /// included (docs/rfc2334-readings.md, "numbers after a restart"). A driver that lost its
+    /// saved state does not call this.
     pub fn restore(
         &mut self,
         now: Time,
@@ -119,6 +123,8 @@ impl Server {
         let entries = entries.into_iter();
         let room = self.cache_room(entries.size_hint().0);
         self.cache.reserve(room);
+        // As after an alignment: -2^31+1 is no longer given before one.
+        self.some_aligned = true;
         for s in entries {
             let hash = self.cache.hash(&s.id);
             let ok = s.seq != wire::SEQ_RESERVED
@@ -235,6 +241,38 @@ mod tests {
         s.replace_local_cache(Time(1), [(b"a".to_vec(), Data::from(&b"x"[..]))]);
         let gone = s.cache().get(&id(b"gone", 1)).unwrap();
         assert!(gone.deleted() && seq::newer(gone.seq, 9));
+    }
+
+    /// B.2.0.2 (docs/rfc2334-readings.md, "numbers after a restart"): after a restore, an
+    /// entry of ours that the disk did not hold (its instance lost with the last commit, and
+    /// perhaps out there at -2^31+1 with other data) is numbered from the floor, even before any
+    /// DCS is Aligned: never -2^31+1 again with other data.
+    #[test]
+    fn b_2_0_2_an_entry_not_restored_is_numbered_from_the_floor_before_any_alignment() {
+        let mut cfg = ServerConfig::new(1, 1, Id::from([10, 0, 0, 1]));
+        cfg.seq_floor = 5000;
+        let mut s = Server::new(cfg);
+        s.restore(Time(0), [saved(b"a", 1, 7, b"x", false)]);
+        let errors = s.replace_local_cache(
+            Time(1),
+            [
+                (b"a".to_vec(), Data::from(&b"x"[..])),
+                (b"lost".to_vec(), Data::from(&b"y"[..])),
+            ],
+        );
+        assert!(errors.is_empty());
+        assert_eq!(s.cache().get(&id(b"a", 1)).unwrap().seq, 7, "kept");
+        assert_eq!(s.cache().get(&id(b"lost", 1)).unwrap().seq, 5000);
+        assert_eq!(
+            s.originate(Time(2), b"new", Data::from(&b"z"[..])),
+            Ok(5000)
+        );
+        // Without a restore (a server that lost its state), -2^31+1 before any alignment.
+        let mut cfg = ServerConfig::new(1, 1, Id::from([10, 0, 0, 1]));
+        cfg.seq_floor = 5000;
+        let mut fresh = Server::new(cfg);
+        let first = fresh.originate(Time(0), b"new", Data::from(&b"z"[..]));
+        assert_eq!(first, Ok(wire::SEQ_FIRST));
     }
 
     #[test]

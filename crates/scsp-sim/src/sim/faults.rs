@@ -1,4 +1,4 @@
-//! Faults: partitions, restarts (with state kept or lost), the handovers after them.
+//! Faults: partitions, restarts (with state kept, lost or saved), the handovers after them.
 
 use super::*;
 
@@ -49,12 +49,12 @@ impl Sim<'_> {
             ));
             return;
         }
-        let (fresh, notify) = (self.restarts[i].fresh, self.restarts[i].notify_neighbours);
+        let (kind, notify) = (self.restarts[i].kind, self.restarts[i].notify_neighbours);
         self.restarts[i].active = true;
         self.res.restarts += 1;
         self.log(format!(
             "restart {i}: server {node} goes down ({})",
-            if fresh { "state lost" } else { "state kept" }
+            kind.name()
         ));
         let nd = &mut self.nodes[node];
         nd.reachable = false;
@@ -65,8 +65,15 @@ impl Sim<'_> {
                 self.hold(nb, node);
             }
         }
-        if fresh {
-            self.res.fresh_restarts += 1;
+        if kind != RestartKind::Kept {
+            self.count_renumbered(node);
+            self.crash(node, kind == RestartKind::Saved);
+            if kind == RestartKind::Fresh {
+                self.res.fresh_restarts += 1;
+            } else {
+                self.res.saved_restarts += 1;
+                self.watch_unchanged(node);
+            }
             let nd = &mut self.nodes[node];
             // What the application knows of its entries' numbers survives its server.
             if let Some(s) = &nd.server {
@@ -97,12 +104,17 @@ impl Sim<'_> {
         }
         self.restarts[i].active = false;
         let node = self.restarts[i].node;
-        let (fresh, notify) = (self.restarts[i].fresh, self.restarts[i].notify_neighbours);
+        let (kind, notify) = (self.restarts[i].kind, self.restarts[i].notify_neighbours);
         self.log(format!("restart {i}: server {node} comes back"));
         self.nodes[node].reachable = true;
         let nbs = self.neighbours(node);
-        if fresh {
-            self.make_server(node);
+        if kind != RestartKind::Kept {
+            self.make_server(node, kind == RestartKind::Saved);
+            // After a fresh restart the application hands its entries over with the numbers it
+            // knows (only they keep the server from reusing one); after a saved one, with or
+            // without them (the server numbers from what it saved).
+            self.nodes[node].numbered_handover =
+                kind == RestartKind::Fresh || self.rng.random_bool(0.5);
             // The application hands its entries over again (it keeps its own record): at once,
             // before the server hears any DCS; during the realignment; or seconds later, after
             // its old entries came back from the DCSs.
@@ -145,17 +157,25 @@ impl Sim<'_> {
         }
         nd.awaiting_handover = false;
         let nd = &self.nodes[node];
+        let numbered = nd.numbered_handover;
         let entries: Vec<(Vec<u8>, Data, Option<u32>)> = nd
             .app
             .iter()
             .filter_map(|(k, v)| {
-                v.as_ref()
-                    .map(|d| (k.clone(), d.clone(), nd.app_seq.get(k).copied()))
+                v.as_ref().map(|d| {
+                    let seq = if numbered {
+                        nd.app_seq.get(k).copied()
+                    } else {
+                        None
+                    };
+                    (k.clone(), d.clone(), seq)
+                })
             })
             .collect();
         self.log(format!(
-            "app s{node}: handover of {} entries",
-            entries.len()
+            "app s{node}: handover of {} entries{}",
+            entries.len(),
+            if numbered { "" } else { " without numbers" }
         ));
         let errors = self
             .call(node, |s, now| s.replace_local_cache_numbered(now, entries))

@@ -4,11 +4,12 @@
 mod faults;
 mod network;
 mod oracle;
+mod saved;
 mod setup;
 mod workload;
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::io::Write;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use scsp_core::wire::{self, Body, Data, Id, RecordId};
 use scsp_core::{
-    CaState, CacheChange, DcsId, Event, HelloState, Server, ServerConfig, Time, Trace,
+    CaState, CacheChange, DcsId, Event, HelloState, SavedEntry, Server, ServerConfig, Time, Trace,
 };
 
 use crate::config::SimConfig;
@@ -65,10 +66,33 @@ pub struct SeedResult {
     pub updated: u64,
     /// Withdrawals.
     pub withdrawn: u64,
-    /// Restarts that happened, of which `fresh_restarts` lost the server's state.
+    /// Restarts that happened, of which `fresh_restarts` lost the server's state and
+    /// `saved_restarts` came back with the state saved on disk.
     pub restarts: u64,
     /// Restarts that replaced the server by a fresh one.
     pub fresh_restarts: u64,
+    /// Restarts that replaced the server by a new one restored from its disk.
+    pub saved_restarts: u64,
+    /// Entries live at a saved restart whose data the application did not change afterwards
+    /// (up to the end of the run, or the server's next restart): the entries that a restart
+    /// should leave under their numbers.
+    pub unchanged: u64,
+    /// Of `unchanged`, those held under another number at the end (or at the server's next
+    /// restart): renumbered although unchanged. Only those whose last change the disk had not
+    /// committed can be (or those of an originator that once lost its state): one the disk held
+    /// is a failure.
+    pub renumbered: u64,
+    /// Of `renumbered`, those whose instance at the crash no other server had ever held (the
+    /// crash killed it before it went out): renumbered without anyone seeing it.
+    pub renumbered_unseen: u64,
+    /// Times an entry its originator's application had withdrawn was held live somewhere after
+    /// the run first converged (each is also a failure).
+    pub resurrected: u64,
+    /// Instances held with other data than an earlier instance under the same (key, origin,
+    /// sequence number), of an originator that had lost its state before (B.2.0.2's equal
+    /// numbers, resolved by the CSA path). Of an originator that never lost its state, each is
+    /// a failure instead.
+    pub seq_conflicts: u64,
     /// Partitions that happened.
     pub partitions: u64,
     /// Abnormal events (2.1) reported by the servers.
@@ -145,8 +169,8 @@ enum Ev {
     PartitionEnd(usize),
     RestartStart(usize),
     RestartEnd(usize),
-    /// The application at `node`, back after its server restarted without its state, hands its
-    /// cache over (valid while `incarnation` is the node's).
+    /// The application at `node`, back after its server restarted (without its state, or with
+    /// what it had saved), hands its cache over (valid while `incarnation` is the node's).
     Handover {
         node: usize,
         incarnation: u64,
@@ -181,10 +205,30 @@ struct Partition {
     active: bool,
 }
 
+/// What a restart does to the server.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum RestartKind {
+    /// The server stays; only its links go down.
+    Kept,
+    /// A fresh server replaces it (state lost, disk included).
+    Fresh,
+    /// The process dies: a new server holds again what the old one had committed to its disk.
+    Saved,
+}
+
+impl RestartKind {
+    fn name(self) -> &'static str {
+        match self {
+            RestartKind::Kept => "state kept",
+            RestartKind::Fresh => "state lost",
+            RestartKind::Saved => "state saved",
+        }
+    }
+}
+
 struct Restart {
     node: usize,
-    /// The server is replaced by a fresh one (state lost).
-    fresh: bool,
+    kind: RestartKind,
     /// The neighbours are told the link went down.
     notify_neighbours: bool,
     start: Time,
@@ -195,7 +239,7 @@ struct Restart {
 
 struct Node {
     lsid: Id,
-    /// `None` while the server is down after losing its state.
+    /// `None` while the server's process is down (a fresh or saved restart).
     server: Option<Server>,
     /// False during a restart: packets to and from it are lost.
     reachable: bool,
@@ -217,10 +261,26 @@ struct Node {
     app_seq: BTreeMap<Vec<u8>, u32>,
     /// Servers made for this node so far (a restart that loses state makes a new one).
     incarnation: u64,
-    /// The server restarted without its state and the application has not handed its cache
-    /// over yet: until it does, the application changes only its own record (the handover
-    /// carries them), as while the server is down.
+    /// The server restarted (without its state, or with what it saved) and the application has
+    /// not handed its cache over yet: until it does, the application changes only its own
+    /// record (the handover carries them), as while the server is down.
     awaiting_handover: bool,
+    /// The application hands its cache over with the numbers it knows (else without numbers).
+    numbered_handover: bool,
+    /// The server's disk: what it committed, entry by entry (saved restarts).
+    disk: BTreeMap<RecordId, SavedEntry>,
+    /// Entries changed since the last commit: lost if the process dies before the next one.
+    pending: BTreeSet<RecordId>,
+    /// When the writer next commits `pending`.
+    next_commit: Time,
+    /// The "reserved" sequence number on disk, written at once (before any number at or above
+    /// it is sent): every number of ours held since the start is below it.
+    reserved: Option<u32>,
+    /// The server lost its state at least once (a fresh restart).
+    lost_state: bool,
+    /// Entries live at the last saved restart, with their number and data and whether the disk
+    /// held that instance, that the application has not changed since: checked for renumbering.
+    unchanged: BTreeMap<Vec<u8>, (u32, Data, bool)>,
 }
 
 /// The simulation of one seed.
@@ -239,6 +299,13 @@ struct Sim<'a> {
     rng: ChaCha8Rng,
     /// The network's draws.
     net: ChaCha8Rng,
+    /// The disk writers' draws (commit intervals).
+    disk_rng: ChaCha8Rng,
+    /// Every instance held anywhere during the run: (entry, sequence number) → its data, and
+    /// whether a server other than its originator held it.
+    instances: BTreeMap<(RecordId, u32), (Data, bool)>,
+    /// The run has converged once: from then on no withdrawn entry may be held live.
+    ever_converged: bool,
     /// Live entries over all applications.
     app_live: usize,
     faulty: bool,
@@ -261,6 +328,8 @@ impl<'a> Sim<'a> {
         net.set_stream(1);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(2);
+        let mut disk_rng = ChaCha8Rng::seed_from_u64(seed);
+        disk_rng.set_stream(3);
 
         let n = cfg.servers;
         let edges = topology::edges(cfg.topology, n, &mut script);
@@ -298,6 +367,13 @@ impl<'a> Sim<'a> {
                 app_seq: BTreeMap::new(),
                 incarnation: 0,
                 awaiting_handover: false,
+                numbered_handover: true,
+                disk: BTreeMap::new(),
+                pending: BTreeSet::new(),
+                next_commit: Time::ZERO,
+                reserved: None,
+                lost_state: false,
+                unchanged: BTreeMap::new(),
             })
             .collect();
         let mut sim = Sim {
@@ -319,6 +395,12 @@ impl<'a> Sim<'a> {
                 withdrawn: 0,
                 restarts: 0,
                 fresh_restarts: 0,
+                saved_restarts: 0,
+                unchanged: 0,
+                renumbered: 0,
+                renumbered_unseen: 0,
+                resurrected: 0,
+                seq_conflicts: 0,
                 partitions: 0,
                 abnormal_events: 0,
                 relapses: 0,
@@ -337,6 +419,9 @@ impl<'a> Sim<'a> {
             restarts: Vec::new(),
             rng,
             net,
+            disk_rng,
+            instances: BTreeMap::new(),
+            ever_converged: false,
             app_live: 0,
             faulty: true,
             fault_end,
@@ -401,6 +486,9 @@ impl<'a> Sim<'a> {
 
     fn finish(mut self) -> SeedResult {
         self.res.end_time = self.now;
+        for node in 0..self.nodes.len() {
+            self.count_renumbered(node);
+        }
         let mut failures = std::mem::take(&mut self.failures);
         self.res.converged = self.converged_at.is_some() && self.done && failures.is_empty();
         if !self.res.converged && failures.is_empty() {
@@ -453,6 +541,10 @@ impl<'a> Sim<'a> {
     /// its timer.
     fn call<R>(&mut self, node: usize, f: impl FnOnce(&mut Server, Time) -> R) -> Option<R> {
         let now = self.now;
+        self.nodes[node].server.as_ref()?;
+        if now >= self.nodes[node].next_commit {
+            self.commit(node);
+        }
         let server = self.nodes[node].server.as_mut()?;
         let r = f(server, now);
         self.drain(node);
@@ -460,6 +552,7 @@ impl<'a> Sim<'a> {
     }
 
     fn drain(&mut self, node: usize) {
+        self.collect_changes(node);
         let Some(server) = self.nodes[node].server.as_mut() else {
             return;
         };

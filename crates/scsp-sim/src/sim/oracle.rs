@@ -8,6 +8,7 @@ impl Sim<'_> {
     pub(super) fn periodic_check(&mut self) {
         let ok = self.quick_ok() && self.problems().is_empty();
         if ok {
+            self.ever_converged = true;
             let since = *self.converged_at.get_or_insert(self.now);
             if self.res.converge_time.is_none() {
                 self.res.converge_time = Some(since.since(self.fault_end));

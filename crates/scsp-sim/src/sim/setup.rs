@@ -23,8 +23,9 @@ impl Sim<'_> {
         v
     }
 
-    /// A fresh server for `node`, with a DCS per neighbour (links still Down).
-    pub(super) fn make_server(&mut self, node: usize) {
+    /// A new server for `node`, with a DCS per neighbour (links still Down): fresh, or (with
+    /// `restore`) holding again what its disk holds, numbering above its reserved number.
+    pub(super) fn make_server(&mut self, node: usize, restore: bool) {
         let mut cfg = ServerConfig::new(
             self.cfg.protocol_id,
             self.cfg.sgid,
@@ -38,7 +39,31 @@ impl Sim<'_> {
         // As scspd does with the wall clock: each incarnation numbers above the earlier ones'
         // instances (here from the virtual time in milliseconds).
         cfg.seq_floor = self.now.as_millis() as u32;
+        // With its state saved, also from the reserved number on disk, above every number the
+        // earlier incarnations sent (as scspd does).
+        if restore
+            && let Some(r) = self.nodes[node].reserved
+            && scsp_core::seq::newer(r, cfg.seq_floor)
+        {
+            cfg.seq_floor = r;
+        }
+        let floor = cfg.seq_floor;
         let mut server = Server::new(cfg);
+        // Every change is watched (the disk's writer and the oracle's checks).
+        server.set_track_changes(true);
+        if restore {
+            let r = server.restore(self.now, self.nodes[node].disk.values().cloned());
+            self.log(format!(
+                "server {node} restored: {} entries ({} ours, {} deleted, {} refused), seq floor {floor:#x}",
+                r.entries, r.ours, r.deleted, r.refused
+            ));
+            if r.refused > 0 {
+                self.fail(format!(
+                    "server {node} refused {} of the entries it saved",
+                    r.refused
+                ));
+            }
+        }
         server.set_trace_messages(self.level >= 2);
         server.set_pipelined(self.now, self.cfg.pipelined);
         let mut dcs = BTreeMap::new();
@@ -54,6 +79,7 @@ impl Sim<'_> {
         nd.by_dcs = by_dcs;
         nd.timer_at = None;
         nd.timer_gen += 1;
+        self.collect_changes(node);
     }
 
     pub(super) fn random_data(rng: &mut ChaCha8Rng) -> Data {
@@ -70,7 +96,7 @@ impl Sim<'_> {
     pub(super) fn script(&mut self, script: &mut ChaCha8Rng) {
         let n = self.cfg.servers;
         for i in 0..n {
-            self.make_server(i);
+            self.make_server(i, false);
         }
         if self.out.is_some() {
             let edges: Vec<String> = self
@@ -199,11 +225,22 @@ impl Sim<'_> {
                 let longest = (fault_ms * 15 / 100).clamp(1_000, 15_000);
                 let len = script.random_range(1_000.min(longest)..=longest);
                 let end = Time((start.0 + len).min(self.at(0.95).0).max(start.0 + 1));
-                let fresh = script.random_bool(self.cfg.fresh_restart);
+                // Drawn so that a run without saved restarts draws as before they existed.
+                let kind = if script.random_bool(self.cfg.fresh_restart) {
+                    RestartKind::Fresh
+                } else if self.cfg.saved_restart > 0.0
+                    && script.random_bool(
+                        (self.cfg.saved_restart / (1.0 - self.cfg.fresh_restart)).min(1.0),
+                    )
+                {
+                    RestartKind::Saved
+                } else {
+                    RestartKind::Kept
+                };
                 let notify_neighbours = script.random_bool(0.5);
                 self.restarts.push(Restart {
                     node,
-                    fresh,
+                    kind,
                     notify_neighbours,
                     start,
                     end,
@@ -237,7 +274,7 @@ impl Sim<'_> {
                     r.node,
                     r.start,
                     r.end,
-                    if r.fresh { "state lost" } else { "state kept" },
+                    r.kind.name(),
                     if r.notify_neighbours {
                         "told"
                     } else {

@@ -6,6 +6,7 @@ impl Sim<'_> {
     // ----- workload --------------------------------------------------------------------------
 
     pub(super) fn originate(&mut self, node: usize, key: Vec<u8>, data: Data) {
+        self.app_changed(node, &key);
         if self.nodes[node]
             .app
             .insert(key.clone(), Some(data.clone()))
@@ -105,6 +106,7 @@ impl Sim<'_> {
         }
         let (node, key) = cands[self.rng.random_range(0..cands.len())].clone();
         self.res.withdrawn += 1;
+        self.app_changed(node, &key);
         if self.nodes[node]
             .app
             .insert(key.clone(), None)
@@ -121,6 +123,10 @@ impl Sim<'_> {
             ));
             return;
         }
+        // An application that numbers its entries forgets the number of one it withdraws (as
+        // at a restart: only live entries' numbers are known): numbering it on from a stale one
+        // later would reuse the number of the withdrawal.
+        self.nodes[node].app_seq.remove(&key);
         let r = self.call(node, |s, now| s.withdraw(now, &key));
         match r {
             Some(Ok(())) => self.log(format!("app s{node}: withdraw {}", hex(&key))),
