@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use scspd::config::{
     self, ATMARP_FORMATS, AtmAddress, AtmAddressKind, AuthAlgorithm, AuthConfig, Config, DcsConfig,
-    Host, LogConfig, Pos, Protocol, Secret, ServerConfig,
+    Host, LogConfig, LogFormat, LogLevel, Pos, Protocol, Secret, ServerConfig,
 };
 
 /// Pieces of the language, and pieces that break it, for inputs that get past the lexer.
@@ -306,8 +306,9 @@ fn valid_config() -> impl Strategy<Value = Config> {
         prop::option::of(text()),
         prop::bool::ANY,
         prop::option::of((any::<std::net::IpAddr>(), 1u16..)),
+        (0..LogLevel::ALL.len(), prop::bool::ANY),
     )
-        .prop_map(|(servers, file, syslog, metrics)| {
+        .prop_map(|(servers, file, syslog, metrics, (level, json))| {
             let mut names = HashSet::new();
             let servers = servers
                 .into_iter()
@@ -319,6 +320,12 @@ fn valid_config() -> impl Strategy<Value = Config> {
                 log: LogConfig {
                     file: file.map(PathBuf::from),
                     syslog,
+                    level: LogLevel::ALL[level],
+                    format: if json {
+                        LogFormat::Json
+                    } else {
+                        LogFormat::Text
+                    },
                 },
                 metrics: metrics.map(|(ip, port)| std::net::SocketAddr::new(ip, port)),
             }

@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use scspd::config::{
-    self, AtmAddressKind, AuthAlgorithm, Config, DcsConfig, Host, LogConfig, Protocol,
-    ServerConfig, Warning,
+    self, AtmAddressKind, AuthAlgorithm, Config, DcsConfig, Host, LogConfig, LogFormat, LogLevel,
+    Protocol, ServerConfig, Warning,
 };
 
 fn parse(src: &str) -> (Config, Vec<Warning>) {
@@ -49,6 +49,15 @@ fn assert_dcs_error(stmt: &str, msg: &str) {
         errors.iter().any(|e| e.to_string().contains(msg)),
         "{stmt}: {errors:?}"
     );
+}
+
+/// The errors of `src`, as text.
+fn errors(src: &str) -> Vec<String> {
+    config::parse(src, "t.conf")
+        .expect_err(src)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 fn ip(s: &str) -> Host {
@@ -374,28 +383,32 @@ fn log_statements() {
         ok("").log,
         LogConfig {
             file: None,
-            syslog: true
+            syslog: true,
+            ..LogConfig::default()
         }
     );
     assert_eq!(
         ok("log { syslog; };").log,
         LogConfig {
             file: None,
-            syslog: true
+            syslog: true,
+            ..LogConfig::default()
         }
     );
     assert_eq!(
         ok("log { file /var/log/scspd.log; };").log,
         LogConfig {
             file: Some("/var/log/scspd.log".into()),
-            syslog: false
+            syslog: false,
+            ..LogConfig::default()
         }
     );
     assert_eq!(
         ok("log { file \"/tmp/my log\"; syslog; };").log,
         LogConfig {
             file: Some("/tmp/my log".into()),
-            syslog: true
+            syslog: true,
+            ..LogConfig::default()
         }
     );
     // The original's grammar allows several Log statements (one item each).
@@ -403,11 +416,43 @@ fn log_statements() {
         ok("log { syslog; }; log { file scspd.log; };").log,
         LogConfig {
             file: Some("scspd.log".into()),
-            syslog: true
+            syslog: true,
+            ..LogConfig::default()
         }
     );
     // ... and empty ones.
     assert_eq!(ok("log { };").log, LogConfig::default());
+}
+
+#[test]
+fn log_level_and_format() {
+    assert_eq!(ok("").log.level, LogLevel::Info);
+    assert_eq!(ok("").log.format, LogFormat::Text);
+    let c = ok("log { level notice; format json; file x.log; };").log;
+    assert_eq!((c.level, c.format), (LogLevel::Notice, LogFormat::Json));
+    assert!(!c.syslog);
+    // In another Log block, as the original's one-item blocks; `warning` for `warn`.
+    let c = ok("log { Level warning; }; log { Format TEXT; };").log;
+    assert_eq!((c.level, c.format), (LogLevel::Warn, LogFormat::Text));
+    for l in LogLevel::ALL {
+        assert_eq!(ok(&format!("log {{ level {}; }};", l.name())).log.level, l);
+    }
+}
+
+#[test]
+fn log_level_and_format_errors() {
+    let e = errors("log { level loud; };");
+    assert!(
+        e[0].contains("Level \"loud\": expected one of debug, info, notice, warn, error"),
+        "{e:?}"
+    );
+    let e = errors("log { format xml; };");
+    assert!(
+        e[0].contains("Format \"xml\": expected text or json"),
+        "{e:?}"
+    );
+    let e = errors("log { level info; };\nlog { level warn; };");
+    assert!(e[0].contains("repeated Level statement"), "{e:?}");
 }
 
 #[test]

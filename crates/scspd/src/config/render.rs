@@ -6,7 +6,9 @@ use std::fmt::{self, Display, Formatter, Write as _};
 use std::path::Path;
 
 use super::lexer::{MAX_TOKEN_LEN, escape, is_word_char};
-use super::{AtmarpLayout, AuthConfig, Config, DcsConfig, Protocol, ServerConfig};
+use super::{
+    AtmarpLayout, AuthConfig, Config, DcsConfig, LogFormat, LogLevel, Protocol, ServerConfig,
+};
 
 /// `s` as a bare word when the lexer reads it back as one, else as a quoted string.
 fn value(s: &str) -> Cow<'_, str> {
@@ -145,6 +147,12 @@ fn write_config(f: &mut Formatter<'_>, c: &Config, redact: bool) -> fmt::Result 
     }
     if c.log.syslog {
         writeln!(f, "    Syslog;")?;
+    }
+    if c.log.level != LogLevel::Info {
+        writeln!(f, "    Level {};", c.log.level.name())?;
+    }
+    if c.log.format == LogFormat::Json {
+        writeln!(f, "    Format json;")?;
     }
     writeln!(f, "}};")?;
     if let Some(a) = &c.metrics {

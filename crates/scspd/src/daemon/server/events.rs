@@ -1,12 +1,15 @@
 //! The core's events turned into notifications for the attached client, log lines and traces.
 
 use super::*;
+use crate::daemon::log::notice;
+use scsp_core::event::HelloState;
 
 impl Task {
     pub(super) fn dcs_label(&self, id: DcsId) -> (String, String) {
         match self.peers.get(&id) {
             Some(p) => (p.label.clone(), p.plan.addr.to_string()),
-            None => (id.to_string(), "?".to_owned()),
+            // Not configured (any more): never the core's index, which means nothing to a reader.
+            None => ("(removed)".to_owned(), "?".to_owned()),
         }
     }
 
@@ -21,8 +24,7 @@ impl Task {
                 } = &change
                 {
                     info!(
-                        "server {}: entry {} of {} expired{}",
-                        self.name,
+                        "entry {} of {} expired{}",
                         hex::encode(entry.id.key.as_bytes()),
                         id_text(&entry.id.origin),
                         self.columns_note(entry.id.key.as_bytes(), &entry.data)
@@ -59,9 +61,8 @@ impl Task {
             Event::OrphansWithdrawn { count } => {
                 let grace = self.plan.core.orphan_grace.map_or(0, |g| g.as_secs());
                 warn!(
-                    "server {}: no local server claimed {count} entries of ours within {grace} s \
-                     of the start (LocalGrace): withdrawn from the group",
-                    self.name
+                    "no local server claimed {count} entries of ours within {grace} s \
+                     of the start (LocalGrace): withdrawn from the group"
                 );
             }
             Event::Confirm { token, entry, .. } => {
@@ -120,9 +121,8 @@ impl Task {
             Err(mpsc::error::TrySendError::Full(_)) => {
                 let conn = c.conn;
                 warn!(
-                    "server {}: client #{conn} does not read its notifications fast enough: \
-                     detached and disconnected",
-                    self.name
+                    "client #{conn} does not read its notifications fast enough: \
+                     detached and disconnected"
                 );
                 self.detach(Some(ProtoError {
                     code: ErrorCode::Overflow,
@@ -143,7 +143,7 @@ impl Task {
         if let Some(e) = kill {
             let _ = c.kill.try_send(e);
         }
-        info!("server {}: client #{} detached", self.name, c.conn);
+        info!("client #{} detached", c.conn);
         if self.shared.tracer.flags().client_fsm {
             self.shared.tracer.line(
                 "client",
@@ -178,10 +178,14 @@ impl Task {
             } => {
                 let (label, _) = self.dcs_label(dcs);
                 let (f, t) = (from.name(), to.name());
-                info!(
-                    "server {}: DCS {label}: Hello {f} -> {t} ({cause})",
-                    self.name
-                );
+                // The neighbour up (Bidirectional) and down (leaving it) stand out.
+                if to == HelloState::Bidirectional {
+                    notice!(dcs = %label, "Hello {f} -> {t} ({cause})");
+                } else if from == HelloState::Bidirectional {
+                    warn!(dcs = %label, "Hello {f} -> {t} ({cause})");
+                } else {
+                    info!(dcs = %label, "Hello {f} -> {t} ({cause})");
+                }
                 if flags.hello_fsm {
                     self.shared.tracer.line(
                         "hello",
@@ -197,7 +201,14 @@ impl Task {
             } => {
                 let (label, _) = self.dcs_label(dcs);
                 let (f, t) = (from.name(), to.name());
-                info!("server {}: DCS {label}: CA {f} -> {t} ({cause})", self.name);
+                // Aligned reached (the cache in step) and left stand out.
+                if to == CaState::Aligned {
+                    notice!(dcs = %label, "CA {f} -> {t} ({cause})");
+                } else if from == CaState::Aligned {
+                    warn!(dcs = %label, "CA {f} -> {t} ({cause})");
+                } else {
+                    info!(dcs = %label, "CA {f} -> {t} ({cause})");
+                }
                 if flags.ca_fsm {
                     self.shared.tracer.line(
                         "ca",
@@ -218,10 +229,8 @@ impl Task {
                             self.limit
                                 .allow(std::time::Instant::now(), "invalid record", Some(dcs))
                         {
-                            warn!(
-                                "server {}: DCS {label} ({addr}): refused a record ({} profile): {e} \
+                            warn!(dcs = %label, peer = %addr, "refused a record ({} profile): {e} \
                                  (acknowledged, neither stored nor forwarded){}",
-                                self.name,
                                 self.profile.name(),
                                 suppressed_note(n)
                             );
@@ -235,9 +244,7 @@ impl Task {
                         };
                         if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs))
                         {
-                            warn!(
-                                "server {}: DCS {label} ({addr}): dropped packet: {}{}",
-                                self.name,
+                            warn!(dcs = %label, peer = %addr, "dropped packet: {}{}",
                                 drop_text(&reason),
                                 suppressed_note(n)
                             );
@@ -247,20 +254,16 @@ impl Task {
                         let now = std::time::Instant::now();
                         if let Some(n) = self.limit.allow(now, "wrong group", Some(dcs)) {
                             let core = &self.plan.core;
-                            warn!(
-                                "server {}: DCS {label} ({addr}): dropped a packet of protocol \
+                            warn!(dcs = %label, peer = %addr, "dropped a packet of protocol \
                                  {protocol_id}, server group {sgid}; expected protocol {}, \
                                  server group {}{}",
-                                self.name,
                                 core.protocol_id,
                                 core.sgid,
                                 suppressed_note(n)
                             );
                         }
                     }
-                    _ => debug!(
-                        "server {}: DCS {label} ({addr}): dropped: {}",
-                        self.name,
+                    _ => debug!(dcs = %label, peer = %addr, "dropped: {}",
                         drop_text(&reason)
                     ),
                 }
@@ -306,9 +309,7 @@ impl Task {
                     ),
                 };
                 if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs)) {
-                    warn!(
-                        "server {}: DCS {label} ({addr}): {text}{}",
-                        self.name,
+                    warn!(dcs = %label, peer = %addr, "{text}{}",
                         suppressed_note(n)
                     );
                 }
@@ -319,9 +320,7 @@ impl Task {
                     self.limit
                         .allow(std::time::Instant::now(), "abnormal event", Some(dcs))
                 {
-                    warn!(
-                        "server {}: DCS {label} ({addr}): abnormal event: {cause}{}",
-                        self.name,
+                    warn!(dcs = %label, peer = %addr, "abnormal event: {cause}{}",
                         suppressed_note(n)
                     );
                 }

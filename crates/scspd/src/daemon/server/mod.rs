@@ -175,8 +175,8 @@ pub enum ServerCmd {
     Reconfigure {
         /// The new DCSs.
         dcs: Vec<DcsPlan>,
-        /// Done.
-        reply: oneshot::Sender<()>,
+        /// Done: what changed.
+        reply: oneshot::Sender<Vec<String>>,
     },
     /// Panic (tests of the supervisor's watcher only).
     #[cfg(test)]
@@ -275,6 +275,9 @@ pub fn spawn(
     let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
     let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
     let raw = sock.try_clone().ok().map(std::net::UdpSocket::from);
+    // Every line the task logs carries the server's name (`log.rs`).
+    let span = tracing::info_span!("server", server = %plan.name);
+    let _entered = span.clone().entered();
     let mut core = plan.core.clone();
     let started = std::time::SystemTime::now();
     core.seq_floor = seq_floor(started);
@@ -296,8 +299,7 @@ pub fn spawn(
     for (key, data) in carry {
         if let Err(e) = profile.add(&mut server, now, &key, data.to_vec(), true) {
             warn!(
-                "server {}: local entry {} not kept across the restart: {e}",
-                plan.name,
+                "local entry {} not kept across the restart: {e}",
                 hex::encode(&key)
             );
         }
@@ -327,7 +329,7 @@ pub fn spawn(
     // The task runs inside a watcher, so that a panic (a bug) is reported to the supervisor,
     // which starts the server again, instead of leaving it dead.
     let join = tokio::spawn(async move {
-        if let Err(e) = tokio::spawn(task.run(rx)).await
+        if let Err(e) = tokio::spawn(tracing::Instrument::instrument(task.run(rx), span)).await
             && e.is_panic()
         {
             let p = e.into_panic();
@@ -368,6 +370,10 @@ impl Task {
 
     fn remove_peer(&mut self, now: scsp_core::Time, id: DcsId) {
         self.server.remove_dcs(now, id);
+        // Its last events (Hello and CA Down) are logged while its ID is still known.
+        while let Some(ev) = self.server.poll_event() {
+            self.event(ev);
+        }
         self.limit.forget(id);
         self.obs.removed(id);
         if let Some(p) = self.peers.remove(&id)
@@ -380,9 +386,8 @@ impl Task {
 
     async fn run(mut self, mut rx: mpsc::Receiver<ServerCmd>) {
         info!(
-            "server {}: protocol {} (profile {}), server group {}, ID {}, receiving on {}, {} \
+            "protocol {} (profile {}), server group {}, ID {}, receiving on {}, {} \
              DCS(s)",
-            self.name,
             self.plan.protocol,
             self.profile_label(),
             self.plan.core.sgid,
@@ -416,7 +421,7 @@ impl Task {
                     }
                     Err(e) => {
                         if let Some(n) = self.limit.allow(std::time::Instant::now(), "receive error", None) {
-                            warn!("server {}: receive error: {e}{}", self.name, suppressed_note(n));
+                            warn!("receive error: {e}{}", suppressed_note(n));
                         }
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
@@ -438,22 +443,23 @@ impl Task {
             self.log_suppressed();
         }
         // Tell the DCSs nothing more: the socket closes; they will time us out.
-        info!("server {}: stopped", self.name);
+        info!("stopped");
     }
 
     /// One line per log budget whose window ended with lines suppressed: the end of a burst.
     fn log_suppressed(&mut self) {
         for s in self.limit.summaries(std::time::Instant::now()) {
-            let about = match s.dcs {
+            let (dcs, peer) = match s.dcs {
                 Some(d) => {
                     let (label, addr) = self.dcs_label(d);
-                    format!("DCS {label} ({addr}): ")
+                    (Some(label), Some(addr))
                 }
-                None => String::new(),
+                None => (None, None),
             };
             warn!(
-                "server {}: {about}{} similar messages ({}) suppressed in the last {} s",
-                self.name,
+                dcs = dcs.as_deref(),
+                peer = peer.as_deref(),
+                "{} similar messages ({}) suppressed in the last {} s",
                 s.count,
                 s.reason,
                 super::ratelimit::WINDOW.as_secs()

@@ -1,0 +1,170 @@
+//! Log levels and formats with real daemons: `Log { Level …; Format json; };` filters by
+//! severity (NOTICE between INFO and WARN), a neighbour up is a NOTICE and down a WARN, JSON
+//! lines parse and carry the server and the DCS as fields, and a reload changes the level.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn log_block(level: &str, format: &str) -> String {
+    format!("Log {{ Level {level}; Format {format}; }};\n")
+}
+
+/// The JSON objects of a log (every line must be one).
+fn json_lines(d: &Daemon) -> Vec<Value> {
+    d.log_text()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l)
+                .unwrap_or_else(|e| panic!("{}: not a JSON line ({e}): {l}", d.name))
+        })
+        .collect()
+}
+
+fn has(lines: &[Value], level: &str, dcs: &str, words: &[&str]) -> bool {
+    lines.iter().any(|v| {
+        v["level"] == level
+            && v["server"] == "s_a"
+            && v["dcs"] == dcs
+            && words
+                .iter()
+                .all(|w| v["message"].as_str().is_some_and(|m| m.contains(w)))
+    })
+}
+
+#[test]
+fn json_lines_carry_server_and_dcs_and_notice_filters_info() {
+    let a = Daemon::start(
+        "jsonA",
+        &format!(
+            "{}{}",
+            log_block("notice", "json"),
+            server_conf("s_a", (1, 17961), &[(2, 17962)], "")
+        ),
+    );
+    let mut b = Daemon::start("jsonB", &server_conf("s_a", (2, 17962), &[(1, 17961)], ""));
+    a.wait_until(15, "alignment", || a.dcs("s_a")[0].ca == "Aligned");
+    // The neighbour up and the alignment: NOTICE, with the server and the DCS as fields.
+    a.wait_until(5, "notice lines", || {
+        let lines = json_lines(&a);
+        has(
+            &lines,
+            "notice",
+            "127.0.0.2",
+            &["Hello", "-> Bidirectional"],
+        ) && has(&lines, "notice", "127.0.0.2", &["CA", "-> Aligned"])
+    });
+    // B goes away: A's Hello FSM leaves Bidirectional after HelloDead: a WARN.
+    b.kill();
+    a.wait_until(15, "neighbour down", || {
+        has(
+            &json_lines(&a),
+            "warn",
+            "127.0.0.2",
+            &["Hello Bidirectional ->"],
+        )
+    });
+    let lines = json_lines(&a);
+    for v in &lines {
+        let level = v["level"].as_str().unwrap();
+        assert!(
+            ["notice", "warn", "error"].contains(&level),
+            "a line below notice: {v}"
+        );
+        let t = v["time"].as_str().unwrap();
+        assert!(t.len() == 24 && t.ends_with('Z'), "time {t}");
+        assert!(v["message"].is_string(), "{v}");
+        // The message does not repeat what the fields say.
+        assert!(
+            !v["message"].as_str().unwrap().starts_with("server "),
+            "{v}"
+        );
+    }
+    // Lines of the server carry its name; nothing of the Hello FSM's Waiting (INFO) got through.
+    assert!(lines.iter().any(|v| v["server"] == "s_a"));
+    assert!(
+        !lines
+            .iter()
+            .any(|v| v["message"].as_str().unwrap().contains("Down -> Waiting")),
+        "INFO lines written at Level notice"
+    );
+    // The text the same daemon would have written is the B side's default: INFO and above.
+    let text = b.log_text();
+    assert!(text.contains("INFO  server s_a: DCS 127.0.0.1: Hello Down -> Waiting"));
+    assert!(text.contains("NOTICE server s_a: DCS 127.0.0.1: Hello"));
+    assert!(
+        !text.contains(" DEBUG "),
+        "DEBUG lines at the default level"
+    );
+}
+
+#[test]
+fn level_warn_drops_info_and_a_reload_to_debug_shows_debug() {
+    let conf = |level: &str| {
+        format!(
+            "{}{}",
+            log_block(level, "text"),
+            server_conf("s_a", (1, 17963), &[(2, 17964)], "")
+        )
+    };
+    let d = Daemon::start("levelA", &conf("warn"));
+    // Connections are logged at DEBUG; the start at INFO and NOTICE; none of them at warn.
+    for _ in 0..3 {
+        d.servers();
+    }
+    let text = d.log_text();
+    assert!(
+        !text.contains(" INFO ") && !text.contains(" NOTICE ") && !text.contains(" DEBUG "),
+        "below warn at Level warn:\n{text}"
+    );
+    std::fs::write(&d.config, conf("debug")).unwrap();
+    d.signal("HUP");
+    // The level change itself is a NOTICE: at the old level (warn) it is not written.
+    d.wait_until(10, "a client's connection at DEBUG", || {
+        d.servers();
+        d.log_text().contains("DEBUG client #")
+    });
+    let text = d.log_text();
+    assert!(
+        text.contains("NOTICE reload done: 1 server(s); nothing changed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn reload_says_what_changed() {
+    let d = Daemon::start("chgA", &server_conf("s_a", (1, 17965), &[(2, 17966)], ""));
+    let conf = format!(
+        "{}{}",
+        server_conf("s_a", (1, 17965), &[(3, 17967)], ""),
+        server_conf("s_b", (4, 17968), &[], "")
+    );
+    std::fs::write(&d.config, conf).unwrap();
+    d.signal("HUP");
+    d.wait_until(10, "reload", || d.log_text().contains("reload done"));
+    let text = d.log_text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("reload done"))
+        .unwrap()
+        .to_owned();
+    assert!(line.contains(" NOTICE "), "{line}");
+    for part in [
+        "server s_a: DCS 127.0.0.2 removed",
+        "server s_a: DCS 127.0.0.3 added",
+        "server s_b added",
+    ] {
+        assert!(line.contains(part), "{part} missing from: {line}");
+    }
+    assert!(
+        text.contains("NOTICE server s_a: DCS 127.0.0.2 removed"),
+        "{text}"
+    );
+    // The removed DCS's last transitions name it by its ID, never by an index.
+    assert!(!text.contains("dcs#"), "{text}");
+    assert!(
+        text.contains("server s_a: DCS 127.0.0.2: Hello Waiting -> Down"),
+        "{text}"
+    );
+}
