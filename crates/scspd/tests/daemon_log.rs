@@ -168,3 +168,63 @@ fn reload_says_what_changed() {
         "{text}"
     );
 }
+
+/// 20,000 entries of one lifetime expiring together write one line with their count.
+#[test]
+fn a_burst_of_expiries_is_one_line() {
+    let d = Daemon::start(
+        "expA",
+        "server g { protocol 65001; netif lo; ServerGroupID 7; ID 127.0.0.1; Address 127.0.0.1; \
+         Port 17969; DCS { ID 127.0.0.2; Address 127.0.0.2; Port 17970; }; };\n",
+    );
+    const N: u32 = 20_000;
+    // The generic profile's lifetime prefix: ff 00 4c 54, then 2 seconds.
+    let entries = (0..N)
+        .map(|i| scspd::proto::KeyData {
+            key: format!("{i:08x}"),
+            data: "ff004c540000000201".into(),
+            seq: None,
+        })
+        .collect();
+    d.ok(scspd::proto::Request::Load {
+        server: "g".into(),
+        entries,
+    });
+    assert_eq!(d.cache("g").len(), N as usize);
+    d.wait_until(20, "the entries' expiry", || d.cache("g").is_empty());
+    // The count of the lines about expiries adds up to N.
+    let counted = |text: &str| -> u64 {
+        text.lines()
+            .filter_map(|l| {
+                let m = l.split("server g: ").nth(1)?;
+                if m.starts_with("entry ") && m.contains(" expired") {
+                    Some(1)
+                } else {
+                    m.split_once(" entries expired within ")?.0.parse().ok()
+                }
+            })
+            .sum()
+    };
+    d.wait_until(5, "the summary line", || {
+        counted(&d.log_text()) == u64::from(N)
+    });
+    let text = d.log_text();
+    let lines = text.lines().filter(|l| l.contains("expired")).count();
+    assert!(
+        lines <= 3,
+        "{lines} lines about expiries (the burst may straddle a window, not more):\n{}",
+        text.lines()
+            .filter(|l| l.contains("expired"))
+            .take(10)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let line = text
+        .lines()
+        .find(|l| l.contains("entries expired"))
+        .unwrap();
+    assert!(
+        line.contains("INFO  server g: ") && line.contains("00000000 of 127.0.0.1"),
+        "{line}"
+    );
+}

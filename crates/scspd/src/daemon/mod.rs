@@ -16,6 +16,7 @@
 pub mod cli;
 pub mod control;
 pub mod detach;
+pub mod expiries;
 pub mod http;
 pub mod log;
 pub mod metrics;

@@ -23,12 +23,17 @@ impl Task {
                     reason: RemoveReason::Expired,
                 } = &change
                 {
-                    info!(
-                        "entry {} of {} expired{}",
-                        hex::encode(entry.id.key.as_bytes()),
-                        id_text(&entry.id.origin),
-                        self.columns_note(entry.id.key.as_bytes(), &entry.data)
-                    );
+                    // Gathered: a burst is one line (`daemon/expiries.rs`).
+                    let mut expiries = std::mem::take(&mut self.expiries);
+                    expiries.add(std::time::Instant::now(), || {
+                        format!(
+                            "{} of {}{}",
+                            hex::encode(entry.id.key.as_bytes()),
+                            id_text(&entry.id.origin),
+                            self.columns_note(entry.id.key.as_bytes(), &entry.data)
+                        )
+                    });
+                    self.expiries = expiries;
                 }
                 if self.client.is_none() {
                     // Nobody to tell: the notification is not built (hex and the profile's

@@ -257,6 +257,8 @@ struct Task {
     profile: Profiled,
     /// What the metrics show beyond the core's counters.
     obs: super::metrics::Observer,
+    /// Entries expired and not logged yet (a burst is one line).
+    expiries: super::expiries::Expiries,
 }
 
 /// Start the task of `plan` on `socket` (bound already). `carry`: entries originated here by a
@@ -321,6 +323,7 @@ pub fn spawn(
         buf: vec![0u8; DATAGRAM_MAX],
         profile,
         obs: Default::default(),
+        expiries: Default::default(),
     };
     task.update_learn_events();
     for d in &plan.dcs {
@@ -448,6 +451,9 @@ impl Task {
 
     /// One line per log budget whose window ended with lines suppressed: the end of a burst.
     fn log_suppressed(&mut self) {
+        if let Some(line) = self.expiries.take_due(std::time::Instant::now()) {
+            info!("{line}");
+        }
         for s in self.limit.summaries(std::time::Instant::now()) {
             let (dcs, peer) = match s.dcs {
                 Some(d) => {
@@ -469,6 +475,17 @@ impl Task {
 
     /// When the core next needs `handle_timeout`.
     fn next_wake(&mut self) -> Option<Instant> {
+        let protocol = self.protocol_wake();
+        // And the end of a burst of expiries, to log its line.
+        let expiries = self.expiries.deadline().map(Instant::from_std);
+        match (protocol, expiries) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// When the core or the profile's local rules next need the task.
+    fn protocol_wake(&mut self) -> Option<Instant> {
         let core = self.server.poll_timeout();
         let rules = self.profile.next_deadline();
         let mut t = match (core, rules) {
