@@ -459,12 +459,12 @@ fn python_example_against_scspd() {
     });
     assert!(matches!(r, Ok(Response::Added { .. })), "{r:?}");
     wait_line(&rx, 30, &mut seen, |l| {
-        l == "learned 0b000001 from 7f000001"
+        l == "learned 0b000001 from 127.0.0.1"
     });
     a.wait_until(30, "the example's entry at A", || {
         a.cache("atmarp")
             .iter()
-            .any(|e| e.key == "0a000001" && e.originator == "7f000002")
+            .any(|e| e.key == "0a000001" && e.originator == "127.0.0.2")
     });
     let _ = child.kill();
     let _ = child.wait();

@@ -35,15 +35,16 @@ fn has(lines: &[Value], level: &str, dcs: &str, words: &[&str]) -> bool {
 
 #[test]
 fn json_lines_carry_server_and_dcs_and_notice_filters_info() {
+    let (pa, pb) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"));
     let a = Daemon::start(
         "jsonA",
         &format!(
             "{}{}",
             log_block("notice", "json"),
-            server_conf("s_a", (1, 17961), &[(2, 17962)], "")
+            server_conf("s_a", (1, pa), &[(2, pb)], "")
         ),
     );
-    let mut b = Daemon::start("jsonB", &server_conf("s_a", (2, 17962), &[(1, 17961)], ""));
+    let mut b = Daemon::start("jsonB", &server_conf("s_a", (2, pb), &[(1, pa)], ""));
     a.wait_until(15, "alignment", || a.dcs("s_a")[0].ca == "Aligned");
     // The neighbour up and the alignment: NOTICE, with the server and the DCS as fields.
     a.wait_until(5, "notice lines", || {
@@ -101,11 +102,12 @@ fn json_lines_carry_server_and_dcs_and_notice_filters_info() {
 
 #[test]
 fn level_warn_drops_info_and_a_reload_to_debug_shows_debug() {
+    let (pa, pb) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"));
     let conf = |level: &str| {
         format!(
             "{}{}",
             log_block(level, "text"),
-            server_conf("s_a", (1, 17963), &[(2, 17964)], "")
+            server_conf("s_a", (1, pa), &[(2, pb)], "")
         )
     };
     let d = Daemon::start("levelA", &conf("warn"));
@@ -134,11 +136,12 @@ fn level_warn_drops_info_and_a_reload_to_debug_shows_debug() {
 
 #[test]
 fn reload_says_what_changed() {
-    let d = Daemon::start("chgA", &server_conf("s_a", (1, 17965), &[(2, 17966)], ""));
+    let pa = free_udp_port("127.0.0.1");
+    let d = Daemon::start("chgA", &server_conf("s_a", (1, pa), &[(2, 17966)], ""));
     let conf = format!(
         "{}{}",
-        server_conf("s_a", (1, 17965), &[(3, 17967)], ""),
-        server_conf("s_b", (4, 17968), &[], "")
+        server_conf("s_a", (1, pa), &[(3, 17967)], ""),
+        server_conf("s_b", (4, free_udp_port("127.0.0.4")), &[], "")
     );
     std::fs::write(&d.config, conf).unwrap();
     d.signal("HUP");
@@ -172,10 +175,14 @@ fn reload_says_what_changed() {
 /// 20,000 entries of one lifetime expiring together write one line with their count.
 #[test]
 fn a_burst_of_expiries_is_one_line() {
+    let port = free_udp_port("127.0.0.1");
     let d = Daemon::start(
         "expA",
-        "server g { protocol 65001; netif lo; ServerGroupID 7; ID 127.0.0.1; Address 127.0.0.1; \
-         Port 17969; DCS { ID 127.0.0.2; Address 127.0.0.2; Port 17970; }; };\n",
+        &format!(
+            "server g {{ protocol 65001; netif lo; ServerGroupID 7; ID 127.0.0.1; \
+             Address 127.0.0.1; Port {port}; DCS {{ ID 127.0.0.2; Address 127.0.0.2; \
+             Port 17970; }}; }};\n"
+        ),
     );
     const N: u32 = 20_000;
     // The generic profile's lifetime prefix: ff 00 4c 54, then 2 seconds.

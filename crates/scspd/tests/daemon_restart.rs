@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use common::*;
 use scspd::proto::{KeyData, Request, Response};
 
-const A_ID: &str = "7f000001";
+const A_ID: &str = "127.0.0.1";
 
 fn handover(d: &Daemon, truth: &BTreeMap<String, String>) {
     let entries = truth

@@ -35,9 +35,10 @@ impl Task {
                     });
                     self.expiries = expiries;
                 }
-                if self.client.is_none() {
-                    // Nobody to tell: the notification is not built (hex and the profile's
-                    // decoding of every entry learned cost as much as learning it).
+                if self.client.is_none() && self.monitors.is_empty() {
+                    // Nobody to tell (no local server, no monitor): the notification is not
+                    // built (hex and the profile's decoding of every entry learned cost as much
+                    // as learning it).
                     return;
                 }
                 let n = match change {
@@ -299,7 +300,7 @@ impl Task {
                             "purge (sequence 0x7fffffff) of an entry not held: key {}, \
                              originator {} (not stored; passed on)",
                             hex::encode(id.key.as_bytes()),
-                            hex::encode(id.origin.as_bytes())
+                            id_text(&id.origin)
                         ),
                     ),
                     Notice::UnexpectedEvent {
