@@ -181,6 +181,14 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         server: Option<String>,
     },
+    /// Set what is traced for a server, as `scspd -T` does at start: the letters (`c h i C H
+    /// I`), replacing those in effect; `""` stops tracing it.
+    Trace {
+        /// Server name.
+        server: String,
+        /// The trace letters.
+        letters: String,
+    },
 }
 
 /// What [`Request::DcsControl`] does.

@@ -95,7 +95,8 @@ fn exhaustive(r: &Request, s: &Response, n: &Notify, c: ErrorCode) {
         | Request::ShowStatus
         | Request::DcsControl { .. }
         | Request::Realign { .. }
-        | Request::ClearCounters { .. } => {}
+        | Request::ClearCounters { .. }
+        | Request::Trace { .. } => {}
     }
     match s {
         Response::Done
@@ -212,6 +213,7 @@ fn every_message_kind_and_code_is_documented() {
         "dcs_control",
         "realign",
         "clear_counters",
+        "trace",
     ] {
         assert!(ops.iter().any(|o| o == op), "no example of request {op}");
         assert!(DOC.contains(&format!("### {op}\n")), "no section for {op}");

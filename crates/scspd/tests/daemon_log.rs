@@ -235,3 +235,63 @@ fn a_burst_of_expiries_is_one_line() {
         "{line}"
     );
 }
+
+/// `scspctl trace SERVER LETTERS` at run time: without `-T` at start, `h` traces the server's
+/// Hello FSM from then on; `none` stops it; an unknown letter is refused.
+#[test]
+fn trace_letters_at_run_time() {
+    let (pa, pb) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"));
+    let a = Daemon::start("traceA", &server_conf("s_a", (1, pa), &[(2, pb)], ""));
+    let b = Daemon::start("traceB", &server_conf("s_a", (2, pb), &[(1, pa)], ""));
+    a.wait_until(15, "alignment", || a.dcs("s_a")[0].ca == "Aligned");
+    let traced = |d: &Daemon| {
+        d.log_text()
+            .lines()
+            .filter(|l| l.contains(" trace hello: server s_a: DCS 127.0.0.2: "))
+            .count()
+    };
+    let ups = |d: &Daemon| {
+        d.log_text()
+            .lines()
+            .filter(|l| {
+                l.contains("NOTICE server s_a: DCS 127.0.0.2: Hello")
+                    && l.contains("-> Bidirectional")
+            })
+            .count()
+    };
+    assert_eq!(traced(&a), 0, "traced before asked");
+    assert_eq!(
+        scspctl_ok(&a.socket, &["trace", "s_a", "h"]),
+        "server s_a: tracing h\n"
+    );
+    assert!(
+        a.log_text()
+            .contains("trace letters h (were none), to standard output")
+    );
+    let n = ups(&a);
+    scspctl_ok(&a.socket, &["dcs", "restart", "s_a", "127.0.0.2"]);
+    a.wait_until(15, "Hello transitions traced", || {
+        a.log_text()
+            .contains("trace hello: server s_a: DCS 127.0.0.2: Waiting -> ")
+    });
+    a.wait_until(15, "the DCS up again", || ups(&a) > n);
+    let before = traced(&a);
+    assert!(before >= 2, "{}", a.log_text());
+
+    assert_eq!(
+        scspctl_ok(&a.socket, &["trace", "s_a", "none"]),
+        "server s_a: tracing nothing\n"
+    );
+    let n = ups(&a);
+    scspctl_ok(&a.socket, &["dcs", "restart", "s_a", "127.0.0.2"]);
+    a.wait_until(15, "the DCS up again", || ups(&a) > n);
+    assert_eq!(traced(&a), before, "traced after none");
+
+    let o = scspctl(&a.socket, &["trace", "s_a", "hx"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unknown trace letters \"x\""), "{err}");
+    let o = scspctl(&a.socket, &["trace", "nosuch", "h"]);
+    assert!(!o.status.success());
+    drop(b);
+}

@@ -148,6 +148,16 @@ enum Command {
     /// Clear counters.
     #[command(subcommand)]
     Clear(act::ClearCmd),
+    /// Set what is traced for a server from now on, as `scspd -T` does at start: the letters
+    /// `c` (CA FSM), `h` (Hello FSM), `i` (client attach/detach), `C` (CA, CSUS and CSU
+    /// messages), `H` (Hello messages), `I` (client messages) replace those in effect; `none`
+    /// stops tracing it. The trace goes where `-T`'s does.
+    Trace {
+        /// Server name.
+        server: String,
+        /// The letters (e.g. `ch`), or `none`.
+        letters: String,
+    },
     /// Print a server's cache changes as they happen, as a read-only monitor.
     ///
     /// A monitor takes no attach slot: the local server can be attached meanwhile (at most 8
@@ -357,6 +367,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     Some(id) => format!("server {server}: realigning with DCS {id}\n"),
                     None => format!("server {server}: realigning with every DCS\n"),
                 }),
+                other => Err(unexpected(&other)),
+            }
+        }
+        Command::Trace { server, letters } => {
+            let letters = if matches!(letters.as_str(), "none" | "-") {
+                String::new()
+            } else {
+                letters
+            };
+            let req = Request::Trace {
+                server: server.clone(),
+                letters: letters.clone(),
+            };
+            match connect(&cli.socket)?.request(req)? {
+                Response::Done if letters.is_empty() => {
+                    out(&format!("server {server}: tracing nothing\n"))
+                }
+                Response::Done => out(&format!("server {server}: tracing {letters}\n")),
                 other => Err(unexpected(&other)),
             }
         }

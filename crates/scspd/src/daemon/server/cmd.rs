@@ -135,7 +135,7 @@ impl Task {
                                 ""
                             }
                         );
-                        if self.shared.tracer.flags().client_fsm {
+                        if self.trace_flags.client_fsm {
                             self.shared.tracer.line(
                                 "client",
                                 format_args!(
@@ -201,10 +201,35 @@ impl Task {
             ServerCmd::Reconfigure { dcs, reply } => {
                 let _ = reply.send(self.reconfigure(dcs));
             }
+            ServerCmd::Trace { flags, reply } => {
+                let r = self.set_trace(flags);
+                let _ = reply.send(r);
+            }
             ServerCmd::Stop { .. } => {}
             #[cfg(test)]
             ServerCmd::Panic => panic!("test panic"),
         }
+    }
+
+    /// Trace `flags` for this server from now on (`scspctl trace`); the trace output is
+    /// opened if it was not.
+    fn set_trace(&mut self, flags: crate::daemon::cli::TraceFlags) -> Result<(), ProtoError> {
+        if flags.any() {
+            self.shared.tracer.ensure_open().map_err(|e| ProtoError {
+                code: ErrorCode::Refused,
+                message: e,
+            })?;
+        }
+        let (was, now) = (self.trace_flags.letters(), flags.letters());
+        self.trace_flags = flags;
+        self.server.set_trace_messages(flags.messages());
+        notice!(
+            "trace letters {} (were {}), to {} (asked by a client)",
+            if now.is_empty() { "none" } else { &now },
+            if was.is_empty() { "none" } else { &was },
+            self.shared.tracer.describe()
+        );
+        Ok(())
     }
 
     /// Apply a reload's DCS list: unchanged DCSs keep their sessions; changed timers, counts,

@@ -116,7 +116,7 @@ impl Task {
             }
         }
         let Some(c) = &self.client else { return };
-        if self.shared.tracer.flags().client_msgs {
+        if self.trace_flags.client_msgs {
             self.shared.tracer.line(
                 "client",
                 format_args!("server {}: to client #{}: {n:?}", self.name, c.conn),
@@ -150,7 +150,7 @@ impl Task {
             let _ = c.kill.try_send(e);
         }
         info!("client #{} detached", c.conn);
-        if self.shared.tracer.flags().client_fsm {
+        if self.trace_flags.client_fsm {
             self.shared.tracer.line(
                 "client",
                 format_args!(
@@ -174,7 +174,7 @@ impl Task {
 
     pub(super) fn trace(&mut self, t: Trace) {
         self.obs.trace(self.now(), &t);
-        let flags = self.shared.tracer.flags();
+        let flags = self.trace_flags;
         match t {
             Trace::Hello {
                 dcs,

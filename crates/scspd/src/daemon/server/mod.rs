@@ -171,6 +171,13 @@ pub enum ServerCmd {
         /// Done, or why not.
         reply: oneshot::Sender<Result<(), ProtoError>>,
     },
+    /// Set what is traced for this server (`scspctl trace`).
+    Trace {
+        /// The letters' flags.
+        flags: super::cli::TraceFlags,
+        /// Done, or why not (the trace file cannot be opened).
+        reply: oneshot::Sender<Result<(), ProtoError>>,
+    },
     /// A reload kept the server: apply its new DCS list.
     Reconfigure {
         /// The new DCSs.
@@ -259,6 +266,8 @@ struct Task {
     obs: super::metrics::Observer,
     /// Entries expired and not logged yet (a burst is one line).
     expiries: super::expiries::Expiries,
+    /// What is traced for this server (`-T`, then `scspctl trace`).
+    trace_flags: super::cli::TraceFlags,
 }
 
 /// Start the task of `plan` on `socket` (bound already). `carry`: entries originated here by a
@@ -290,7 +299,8 @@ pub fn spawn(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 2));
     let mut server = Server::new(core);
-    server.set_trace_messages(shared.tracer.flags().messages());
+    let task_trace = shared.tracer.flags();
+    server.set_trace_messages(task_trace.messages());
     // The CSUS a CSU Request completes goes out before its records are stored (see `drain`).
     server.set_pipelined(now, true);
     let mut profile = Profiled::new(
@@ -324,6 +334,7 @@ pub fn spawn(
         profile,
         obs: Default::default(),
         expiries: Default::default(),
+        trace_flags: task_trace,
     };
     task.update_learn_events();
     for d in &plan.dcs {
