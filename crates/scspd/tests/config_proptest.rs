@@ -293,6 +293,7 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                     atmarp_format,
                     mars_redirect_interval,
                     local_grace,
+                    notify: None,
                     dcs: kept,
                     pos: Pos::default(),
                 }

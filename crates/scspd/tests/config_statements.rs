@@ -729,3 +729,48 @@ fn dcs_replay_statement() {
     );
     assert_dcs_error("Replay on; Replay off;", "Replay");
 }
+
+#[test]
+fn notify_statement() {
+    let s = |body: &str| {
+        config::parse(
+            &format!("server s {{ protocol 65000; ID 10.0.0.1; ServerGroupID 1; {body} DCS {{ ID 10.0.0.2; }}; }};"),
+            "/etc/scspd/t.conf",
+        )
+        .map(|(c, _)| c.servers[0].notify.clone())
+    };
+    assert_eq!(s("").unwrap(), None);
+    let n = s("Notify /usr/local/sbin/scsp-notify;").unwrap().unwrap();
+    assert_eq!(
+        (n.script.as_path(), n.timeout_s),
+        (
+            Path::new("/usr/local/sbin/scsp-notify"),
+            config::DEFAULT_NOTIFY_TIMEOUT
+        )
+    );
+    // Relative to the configuration's directory; a time limit.
+    let n = s("notify \"notify.sh\" 3;").unwrap().unwrap();
+    assert_eq!(
+        (n.script.as_path(), n.timeout_s),
+        (Path::new("/etc/scspd/notify.sh"), 3)
+    );
+    for (bad, msg) in [
+        ("Notify;", "Notify"),
+        ("Notify x 0;", "invalid notify time limit"),
+        ("Notify x 3601;", "invalid notify time limit"),
+        ("Notify x; Notify y;", "repeated Notify statement"),
+    ] {
+        let e = s(bad).expect_err(bad);
+        assert!(
+            e.iter().any(|e| e.to_string().contains(msg)),
+            "{bad}: {e:?}"
+        );
+    }
+    // Written back as it reads.
+    let (c, _) = config::parse(
+        "server s { protocol 65000; ID 10.0.0.1; ServerGroupID 1; Notify /x/y 5; DCS { ID 10.0.0.2; }; };",
+        "t.conf",
+    )
+    .unwrap();
+    assert!(c.to_string().contains("    Notify /x/y 5;\n"), "{c}");
+}

@@ -275,6 +275,9 @@ pub struct ServerConfig {
     /// of ours that come back from the DCSs after a restart, before they are withdrawn; `None`
     /// (`LocalGrace never;`): they stay until a handover. Default [`DEFAULT_LOCAL_GRACE`].
     pub local_grace: Option<u32>,
+    /// `Notify <script> [<seconds>];`: a program run when one of the server's DCSs goes up or
+    /// down and when an alignment with one completes.
+    pub notify: Option<NotifyConfig>,
     /// The `DCS` statements, in file order.
     pub dcs: Vec<DcsConfig>,
     /// Where the `Server` keyword is.
@@ -298,6 +301,7 @@ impl ServerConfig {
             atmarp_format,
             mars_redirect_interval,
             local_grace,
+            notify,
             dcs: _,
             pos: _,
         } = self;
@@ -313,6 +317,7 @@ impl ServerConfig {
             && *atmarp_format == other.atmarp_format
             && *mars_redirect_interval == other.mars_redirect_interval
             && *local_grace == other.local_grace
+            && *notify == other.notify
     }
 
     /// The DCS whose ID is the same host as `id` (see [`Host::same_as`]).
@@ -326,6 +331,20 @@ impl PartialEq for ServerConfig {
         self.same_settings(other) && self.dcs == other.dcs
     }
 }
+
+/// A server's `Notify` statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotifyConfig {
+    /// The program (a relative path is taken from the configuration file's directory).
+    pub script: PathBuf,
+    /// Seconds it may run before it is killed (default [`DEFAULT_NOTIFY_TIMEOUT`]).
+    pub timeout_s: u32,
+}
+
+/// Seconds a notify script may run (`Notify <script> <seconds>;` gives another).
+pub const DEFAULT_NOTIFY_TIMEOUT: u32 = 10;
+/// The longest `Notify` time limit, seconds.
+pub const MAX_NOTIFY_TIMEOUT: u32 = 3600;
 
 /// One `DCS` statement: a Directly Connected Server.
 ///

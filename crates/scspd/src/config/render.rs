@@ -134,6 +134,9 @@ fn write_server(f: &mut Formatter<'_>, s: &ServerConfig, redact: bool) -> fmt::R
         Some(g) => writeln!(f, "{i}LocalGrace {g};")?,
         None => writeln!(f, "{i}LocalGrace never;")?,
     }
+    if let Some(n) = &s.notify {
+        writeln!(f, "{i}Notify {} {};", path_value(&n.script), n.timeout_s)?;
+    }
     for d in &s.dcs {
         write_dcs(f, d, redact)?;
     }

@@ -25,6 +25,7 @@ pub mod plan;
 pub mod private;
 pub mod profiles;
 pub mod ratelimit;
+pub mod scripts;
 pub mod server;
 pub mod status;
 pub mod trace;
@@ -756,6 +757,7 @@ impl Supervisor {
                 let (reply, rx) = oneshot::channel();
                 let cmd = server::ServerCmd::Reconfigure {
                     dcs: p.dcs.clone(),
+                    notify: p.notify.clone(),
                     reply,
                 };
                 if h.tx.send(cmd).await.is_ok()

@@ -27,6 +27,7 @@ const SERVER: &[&str] = &[
     "ATMARPFormat",
     "MARSRedirectInterval",
     "LocalGrace",
+    "Notify",
     "DCS",
 ];
 /// Keywords in a `DCS` block.

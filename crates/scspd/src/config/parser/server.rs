@@ -19,6 +19,7 @@ impl Checker<'_> {
         let mut atmarp_format: Slot<AtmarpLayout> = Slot::default();
         let mut mars_interval: Slot<u16> = Slot::default();
         let mut local_grace: Slot<Option<u32>> = Slot::default();
+        let mut notify: Slot<NotifyConfig> = Slot::default();
         let mut dcs: Vec<(DcsConfig, Pos)> = Vec::new();
         let mut dcs_statements = 0usize;
         for s in &block.stmts {
@@ -125,6 +126,11 @@ impl Checker<'_> {
                             });
                     }
                 }
+                "Notify" => {
+                    if notify.claim(kw, kpos, &mut self.d) {
+                        notify.value = self.notify(s);
+                    }
+                }
                 _ => {
                     dcs_statements += 1;
                     if let Some(d) = self.dcs(s, kpos) {
@@ -218,9 +224,34 @@ impl Checker<'_> {
                 .value
                 .unwrap_or(DEFAULT_MARS_REDIRECT_INTERVAL),
             local_grace: local_grace.value.unwrap_or(Some(DEFAULT_LOCAL_GRACE)),
+            notify: notify.value,
             dcs: dcs.into_iter().map(|(d, _)| d).collect(),
             pos,
         })
+    }
+
+    /// `Notify <script> [<seconds>];`: the script's path (relative to the configuration's
+    /// directory), and how long it may run.
+    fn notify(&mut self, s: &Stmt) -> Option<NotifyConfig> {
+        let args = self.values(s, "Notify", 1, 2, "a program and a number of seconds")?;
+        let script = self.nonempty(&args[0], "notify script name")?;
+        let timeout_s = match args.get(1) {
+            Some(t) => u32::try_from(self.number(
+                t,
+                1,
+                MAX_NOTIFY_TIMEOUT.into(),
+                "invalid notify time limit",
+            )?)
+            .ok()?,
+            None => DEFAULT_NOTIFY_TIMEOUT,
+        };
+        let script = PathBuf::from(script);
+        let script = if script.is_relative() {
+            self.base.join(script)
+        } else {
+            script
+        };
+        Some(NotifyConfig { script, timeout_s })
     }
 
     /// The original's grammar accepted `LNNI;` and `MARS;` alone in a Server block (a yacc

@@ -198,8 +198,19 @@ impl Task {
             ServerCmd::Dump(r) => {
                 let _ = r.send(self.dump());
             }
-            ServerCmd::Reconfigure { dcs, reply } => {
-                let _ = reply.send(self.reconfigure(dcs));
+            ServerCmd::Reconfigure { dcs, notify, reply } => {
+                let mut changes = self.reconfigure(dcs);
+                if notify != self.plan.notify {
+                    let what = notify.as_ref().map_or_else(
+                        || "no notify script".to_owned(),
+                        |n| format!("notify script {}", n.script.display()),
+                    );
+                    notice!("{what} from now on");
+                    changes.push(what);
+                    self.scripts.set(notify.clone());
+                    self.plan.notify = notify;
+                }
+                let _ = reply.send(changes);
             }
             ServerCmd::Trace { flags, reply } => {
                 let r = self.set_trace(flags);

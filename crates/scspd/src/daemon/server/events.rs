@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::daemon::log::notice;
+use crate::daemon::scripts;
 use scsp_core::event::HelloState;
 
 impl Task {
@@ -182,13 +183,15 @@ impl Task {
                 to,
                 cause,
             } => {
-                let (label, _) = self.dcs_label(dcs);
+                let (label, addr) = self.dcs_label(dcs);
                 let (f, t) = (from.name(), to.name());
                 // The neighbour up (Bidirectional) and down (leaving it) stand out.
                 if to == HelloState::Bidirectional {
                     notice!(dcs = %label, "Hello {f} -> {t} ({cause})");
+                    self.scripts.run(&label, &addr, scripts::State::Up);
                 } else if from == HelloState::Bidirectional {
                     warn!(dcs = %label, "Hello {f} -> {t} ({cause})");
+                    self.scripts.run(&label, &addr, scripts::State::Down);
                 } else {
                     info!(dcs = %label, "Hello {f} -> {t} ({cause})");
                 }
@@ -205,11 +208,12 @@ impl Task {
                 to,
                 cause,
             } => {
-                let (label, _) = self.dcs_label(dcs);
+                let (label, addr) = self.dcs_label(dcs);
                 let (f, t) = (from.name(), to.name());
                 // Aligned reached (the cache in step) and left stand out.
                 if to == CaState::Aligned {
                     notice!(dcs = %label, "CA {f} -> {t} ({cause})");
+                    self.scripts.run(&label, &addr, scripts::State::Aligned);
                 } else if from == CaState::Aligned {
                     warn!(dcs = %label, "CA {f} -> {t} ({cause})");
                 } else {

@@ -182,6 +182,8 @@ pub enum ServerCmd {
     Reconfigure {
         /// The new DCSs.
         dcs: Vec<DcsPlan>,
+        /// The new `Notify`.
+        notify: Option<crate::config::NotifyConfig>,
         /// Done: what changed.
         reply: oneshot::Sender<Vec<String>>,
     },
@@ -268,6 +270,8 @@ struct Task {
     expiries: super::expiries::Expiries,
     /// What is traced for this server (`-T`, then `scspctl trace`).
     trace_flags: super::cli::TraceFlags,
+    /// The `Notify` script's runs.
+    scripts: super::scripts::Scripts,
 }
 
 /// Start the task of `plan` on `socket` (bound already). `carry`: entries originated here by a
@@ -335,6 +339,7 @@ pub fn spawn(
         obs: Default::default(),
         expiries: Default::default(),
         trace_flags: task_trace,
+        scripts: super::scripts::Scripts::new(&plan.name, plan.notify.clone()),
     };
     task.update_learn_events();
     for d in &plan.dcs {
@@ -590,6 +595,7 @@ mod tests {
                 1,
                 &Default::default(),
             )),
+            notify: None,
         };
         let h = spawn(plan, socket, shared, Vec::new());
         h.tx.send(ServerCmd::Panic).await.unwrap();
