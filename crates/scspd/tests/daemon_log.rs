@@ -295,3 +295,52 @@ fn trace_letters_at_run_time() {
     assert!(!o.status.success());
     drop(b);
 }
+
+/// Without `-d` and without a `Log File`, a missing `/dev/log` (nothing can be logged) is said
+/// once on standard error at the start (the detached daemon's parent prints it); with a file,
+/// nothing is said.
+#[test]
+fn nothing_to_log_to_is_said_at_the_start() {
+    let dir = TempDir::new("nolog");
+    let start = |conf: &str, tag: &str| {
+        let cfg = dir.path().join(format!("{tag}.conf"));
+        let sock = dir.path().join(format!("{tag}.sock"));
+        std::fs::write(&cfg, conf).unwrap();
+        let o = std::process::Command::new(SCSPD)
+            .arg("-f")
+            .arg(&cfg)
+            .arg("-s")
+            .arg(&sock)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        // Stop the daemon (its pid from show status).
+        let status = scspctl_ok(&sock, &["show", "status", "--json"]);
+        let v: Value = serde_json::from_str(&status).unwrap();
+        let pid = v["pid"].as_u64().expect("a pid");
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let conf = server_conf("s_a", (1, free_udp_port("127.0.0.1")), &[(2, 17966)], "");
+    let said = start(&conf, "syslog");
+    let warned = said.contains("can't log to syslog: /dev/log is missing or refuses");
+    assert_eq!(
+        warned,
+        !std::path::Path::new("/dev/log").exists(),
+        "/dev/log exists: {}; standard error: {said}",
+        std::path::Path::new("/dev/log").exists()
+    );
+    let file = dir.path().join("x.log");
+    let conf = format!(
+        "Log {{ File \"{}\"; }};\n{}",
+        file.display(),
+        server_conf("s_a", (1, free_udp_port("127.0.0.1")), &[(2, 17966)], "")
+    );
+    let said = start(&conf, "file");
+    assert!(!said.contains("can't log"), "{said}");
+    // The start is logged there (before the daemon is ready).
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("INFO  scspd "), "{text}");
+}
