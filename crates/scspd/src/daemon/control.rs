@@ -733,7 +733,8 @@ impl Session {
             .await?;
         if handover {
             info!(
-                "server {server}: client #{} handed over {accepted} entries",
+                server = %server,
+                "client #{} handed over {accepted} entries",
                 self.conn
             );
         }

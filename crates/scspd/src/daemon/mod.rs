@@ -574,8 +574,8 @@ impl Supervisor {
         let h = self.servers.remove(i);
         let p = h.plan.clone();
         error!(
-            "server {}: its task panicked ({message}); this is a bug. Restarting the server",
-            p.name
+            server = %p.name,
+            "its task panicked ({message}); this is a bug. Restarting the server"
         );
         let _ = h.join.await;
         match UdpSocket::bind(p.bind).await {
@@ -584,10 +584,7 @@ impl Supervisor {
                 self.servers.insert(i, h);
             }
             Err(e) => {
-                error!(
-                    "server {}: can't receive on {}: {e}; not started",
-                    p.name, p.bind
-                );
+                error!(server = %p.name, "can't receive on {}: {e}; not started", p.bind);
                 self.ctx
                     .status
                     .add_failed(&p, format!("can't receive on {}: {e}", p.bind));
@@ -739,13 +736,13 @@ impl Supervisor {
             match plan.servers.iter().find(|s| s.name == name) {
                 Some(n) if n.identity() == h.plan.identity() => kept.push(h),
                 Some(_) => {
-                    notice!("server {name}: protocol, group, ID or address changed: restarting");
+                    notice!(server = %name, "protocol, group, ID or address changed: restarting");
                     changes.push(format!("server {name} restarted"));
                     let entries = h.stop("restarted by a reload".to_owned()).await;
                     carry.push((name, entries));
                 }
                 None => {
-                    notice!("server {name}: no longer configured: stopping");
+                    notice!(server = %name, "no longer configured: stopping");
                     changes.push(format!("server {name} removed"));
                     h.stop("removed by a reload".to_owned()).await;
                 }
@@ -777,7 +774,7 @@ impl Supervisor {
             match UdpSocket::bind(p.bind).await {
                 Ok(sock) => {
                     if entries.is_empty() {
-                        notice!("server {}: starting", p.name);
+                        notice!(server = %p.name, "starting");
                         changes.push(format!("server {} added", p.name));
                     }
                     self.ctx.status.started(&p.name);
@@ -789,7 +786,7 @@ impl Supervisor {
                         "server {}: can't receive on {}: {e}; not started",
                         p.name, p.bind
                     );
-                    error!("{msg}");
+                    error!(server = %p.name, "can't receive on {}: {e}; not started", p.bind);
                     problems.push(msg);
                     failed.push((p.clone(), format!("can't receive on {}: {e}", p.bind)));
                 }
