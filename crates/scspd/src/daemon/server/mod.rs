@@ -461,6 +461,11 @@ impl Task {
             self.linger().await;
             self.log_suppressed();
         }
+        // Expiries not logged yet are logged now.
+        let later = std::time::Instant::now() + super::expiries::WINDOW;
+        if let Some(line) = self.expiries.take_due(later) {
+            info!("{line}");
+        }
         // Tell the DCSs nothing more: the socket closes; they will time us out.
         info!("stopped");
     }
