@@ -20,7 +20,7 @@ import scspd_client as sc
 
 ENTRY = {
     "key": "0a000009",
-    "originator": "0a000064",
+    "originator": "10.0.0.100",
     "seq": 2147483649,
     "data": "4700",
     "local": False,

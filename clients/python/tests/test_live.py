@@ -74,9 +74,10 @@ def triples(path: str, originator: Optional[str] = None) -> set[Tuple[str, str, 
 
 
 def lsid_hex(path: str) -> str:
+    """The server's LSID as scspd writes IDs (the originator of its entries)."""
     with client(path) as c:
         (srv,) = [s for s in c.show_servers() if s.name == S]
-    return ipaddress.ip_address(srv.lsid).packed.hex()
+    return srv.lsid
 
 
 def attach_when_free(path: str, confirm: bool = False) -> Tuple[sc.Client, List[sc.Entry]]:

@@ -301,7 +301,7 @@ mod tests {
     fn entry() -> EntryView {
         EntryView {
             key: "0a000001".into(),
-            originator: "0a000002".into(),
+            originator: "10.0.0.2".into(),
             seq: 0x8000_0001,
             data: "beef".into(),
             local: false,

@@ -14,7 +14,9 @@
 //! [`DaemonMsg::Reply`] carrying the same `id`. A client that has attached to a server also
 //! receives [`DaemonMsg::Notify`] messages, unprompted, between replies.
 //!
-//! Byte strings (cache keys, originator IDs, protocol-specific data) are lowercase hex strings.
+//! Byte strings (cache keys, protocol-specific data) are lowercase hex strings; SCSP IDs (LSIDs,
+//! DCS IDs, originator IDs) are written as the configuration writes them: a dotted quad for 4
+//! bytes, an IPv6 address for 16 bytes, hex otherwise.
 //! Entries also carry their record decoded by the server's protocol profile (`record`, JSON, and
 //! `columns`, for people), and typed requests ([`Request::AddRecord`], [`Request::DelRecord`])
 //! originate and withdraw entries from such records.
@@ -178,6 +180,14 @@ pub enum Request {
         /// Only this server.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         server: Option<String>,
+    },
+    /// Set what is traced for a server, as `scspd -T` does at start: the letters (`c h i C H
+    /// I`), replacing those in effect; `""` stops tracing it.
+    Trace {
+        /// Server name.
+        server: String,
+        /// The trace letters.
+        letters: String,
     },
 }
 
@@ -533,7 +543,8 @@ pub struct DcsView {
 pub struct EntryView {
     /// Cache key, hex.
     pub key: String,
-    /// Originator ID, hex.
+    /// Originator ID, as the configuration writes IDs: a dotted quad for 4 bytes, an IPv6
+    /// address for 16, hex otherwise (as `ServerView::lsid` and `DcsView::id`).
     pub originator: String,
     /// CSA sequence number.
     pub seq: u32,

@@ -95,7 +95,8 @@ fn exhaustive(r: &Request, s: &Response, n: &Notify, c: ErrorCode) {
         | Request::ShowStatus
         | Request::DcsControl { .. }
         | Request::Realign { .. }
-        | Request::ClearCounters { .. } => {}
+        | Request::ClearCounters { .. }
+        | Request::Trace { .. } => {}
     }
     match s {
         Response::Done
@@ -212,6 +213,7 @@ fn every_message_kind_and_code_is_documented() {
         "dcs_control",
         "realign",
         "clear_counters",
+        "trace",
     ] {
         assert!(ops.iter().any(|o| o == op), "no example of request {op}");
         assert!(DOC.contains(&format!("### {op}\n")), "no section for {op}");
@@ -459,12 +461,12 @@ fn python_example_against_scspd() {
     });
     assert!(matches!(r, Ok(Response::Added { .. })), "{r:?}");
     wait_line(&rx, 30, &mut seen, |l| {
-        l == "learned 0b000001 from 7f000001"
+        l == "learned 0b000001 from 127.0.0.1"
     });
     a.wait_until(30, "the example's entry at A", || {
         a.cache("atmarp")
             .iter()
-            .any(|e| e.key == "0a000001" && e.originator == "7f000002")
+            .any(|e| e.key == "0a000001" && e.originator == "127.0.0.2")
     });
     let _ = child.kill();
     let _ = child.wait();

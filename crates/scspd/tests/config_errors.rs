@@ -147,7 +147,7 @@ fn nesting_too_deep() {
     let e = errors(&src);
     assert_eq!(
         e[0],
-        "1:7: unknown statement \"x\" in a Log block; expected File or Syslog"
+        "1:7: unknown statement \"x\" in a Log block; expected one of File, Syslog, Level, Format"
     );
     assert!(
         e.contains(&"1:37: blocks nested too deeply (more than 8 levels)".to_owned()),
@@ -173,7 +173,7 @@ fn unknown_statements() {
         [
             "2:1: unknown statement \"hops\" in a Server block (Hops belongs in a DCS block); expected one of Protocol, Netif, \
              ServerGroupID, FamilyID, ID, Address, Port, MTU, ATMARPFormat, MARSRedirectInterval, \
-             LocalGrace, MaxCacheEntries, MaxCacheBytes, MaxCSARequests, DCS"
+             LocalGrace, MaxCacheEntries, MaxCacheBytes, MaxCSARequests, Notify, DCS"
         ]
     );
     assert_eq!(
@@ -186,8 +186,11 @@ fn unknown_statements() {
         ]
     );
     assert_eq!(
-        errors("log { level debug; };"),
-        ["1:7: unknown statement \"level\" in a Log block; expected File or Syslog"]
+        errors("log { facility local0; };"),
+        [
+            "1:7: unknown statement \"facility\" in a Log block; expected one of File, Syslog, \
+             Level, Format"
+        ]
     );
     assert_eq!(
         auth_errors("SPI 1; Key 0x00112233445566778899aabbccddeeff; Lifetime 30;"),

@@ -133,6 +133,8 @@ fn full_example() {
         Some(std::path::Path::new("/var/log/scspd.log"))
     );
     assert!(c.log.syslog);
+    assert_eq!(c.log.level, scspd::config::LogLevel::Notice);
+    assert_eq!(c.log.format, scspd::config::LogFormat::Text);
     assert_eq!(c.metrics, Some("127.0.0.1:9155".parse().unwrap()));
     assert_eq!(c.servers.len(), 2);
     let a = c.server("arp_east").unwrap();

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use scspd::config::{
     self, ATMARP_FORMATS, AtmAddress, AtmAddressKind, AuthAlgorithm, AuthConfig, Config, DcsConfig,
-    Host, LogConfig, Pos, Protocol, Secret, ServerConfig, StateDir,
+    Host, LogConfig, LogFormat, LogLevel, Pos, Protocol, Secret, ServerConfig, StateDir,
 };
 
 /// Pieces of the language, and pieces that break it, for inputs that get past the lexer.
@@ -311,6 +311,7 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                     max_cache_entries,
                     max_cache_bytes,
                     max_csa_requests,
+                    notify: None,
                     dcs: kept,
                     pos: Pos::default(),
                 }
@@ -328,24 +329,33 @@ fn valid_config() -> impl Strategy<Value = Config> {
             Just(StateDir::None),
             text().prop_map(|t| StateDir::Dir(PathBuf::from(format!("/{t}")))),
         ]),
+        (0..LogLevel::ALL.len(), prop::bool::ANY),
     )
-        .prop_map(|(servers, file, syslog, metrics, state_dir)| {
-            let mut names = HashSet::new();
-            let servers = servers
-                .into_iter()
-                .filter(|s| names.insert(s.name.clone()))
-                .collect();
-            let syslog = syslog || file.is_none();
-            Config {
-                servers,
-                log: LogConfig {
-                    file: file.map(PathBuf::from),
-                    syslog,
-                },
-                metrics: metrics.map(|(ip, port)| std::net::SocketAddr::new(ip, port)),
-                state_dir,
-            }
-        })
+        .prop_map(
+            |(servers, file, syslog, metrics, state_dir, (level, json))| {
+                let mut names = HashSet::new();
+                let servers = servers
+                    .into_iter()
+                    .filter(|s| names.insert(s.name.clone()))
+                    .collect();
+                let syslog = syslog || file.is_none();
+                Config {
+                    servers,
+                    log: LogConfig {
+                        file: file.map(PathBuf::from),
+                        syslog,
+                        level: LogLevel::ALL[level],
+                        format: if json {
+                            LogFormat::Json
+                        } else {
+                            LogFormat::Text
+                        },
+                    },
+                    metrics: metrics.map(|(ip, port)| std::net::SocketAddr::new(ip, port)),
+                    state_dir,
+                }
+            },
+        )
 }
 
 proptest! {

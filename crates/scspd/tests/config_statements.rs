@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use scspd::config::{
-    self, AtmAddressKind, AuthAlgorithm, Config, DcsConfig, Host, LogConfig, Protocol,
-    ServerConfig, Warning,
+    self, AtmAddressKind, AuthAlgorithm, Config, DcsConfig, Host, LogConfig, LogFormat, LogLevel,
+    Protocol, ServerConfig, Warning,
 };
 
 fn parse(src: &str) -> (Config, Vec<Warning>) {
@@ -49,6 +49,15 @@ fn assert_dcs_error(stmt: &str, msg: &str) {
         errors.iter().any(|e| e.to_string().contains(msg)),
         "{stmt}: {errors:?}"
     );
+}
+
+/// The errors of `src`, as text.
+fn errors(src: &str) -> Vec<String> {
+    config::parse(src, "t.conf")
+        .expect_err(src)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 fn ip(s: &str) -> Host {
@@ -374,28 +383,32 @@ fn log_statements() {
         ok("").log,
         LogConfig {
             file: None,
-            syslog: true
+            syslog: true,
+            ..LogConfig::default()
         }
     );
     assert_eq!(
         ok("log { syslog; };").log,
         LogConfig {
             file: None,
-            syslog: true
+            syslog: true,
+            ..LogConfig::default()
         }
     );
     assert_eq!(
         ok("log { file /var/log/scspd.log; };").log,
         LogConfig {
             file: Some("/var/log/scspd.log".into()),
-            syslog: false
+            syslog: false,
+            ..LogConfig::default()
         }
     );
     assert_eq!(
         ok("log { file \"/tmp/my log\"; syslog; };").log,
         LogConfig {
             file: Some("/tmp/my log".into()),
-            syslog: true
+            syslog: true,
+            ..LogConfig::default()
         }
     );
     // The original's grammar allows several Log statements (one item each).
@@ -403,11 +416,43 @@ fn log_statements() {
         ok("log { syslog; }; log { file scspd.log; };").log,
         LogConfig {
             file: Some("scspd.log".into()),
-            syslog: true
+            syslog: true,
+            ..LogConfig::default()
         }
     );
     // ... and empty ones.
     assert_eq!(ok("log { };").log, LogConfig::default());
+}
+
+#[test]
+fn log_level_and_format() {
+    assert_eq!(ok("").log.level, LogLevel::Info);
+    assert_eq!(ok("").log.format, LogFormat::Text);
+    let c = ok("log { level notice; format json; file x.log; };").log;
+    assert_eq!((c.level, c.format), (LogLevel::Notice, LogFormat::Json));
+    assert!(!c.syslog);
+    // In another Log block, as the original's one-item blocks; `warning` for `warn`.
+    let c = ok("log { Level warning; }; log { Format TEXT; };").log;
+    assert_eq!((c.level, c.format), (LogLevel::Warn, LogFormat::Text));
+    for l in LogLevel::ALL {
+        assert_eq!(ok(&format!("log {{ level {}; }};", l.name())).log.level, l);
+    }
+}
+
+#[test]
+fn log_level_and_format_errors() {
+    let e = errors("log { level loud; };");
+    assert!(
+        e[0].contains("Level \"loud\": expected one of debug, info, notice, warn, error"),
+        "{e:?}"
+    );
+    let e = errors("log { format xml; };");
+    assert!(
+        e[0].contains("Format \"xml\": expected text or json"),
+        "{e:?}"
+    );
+    let e = errors("log { level info; };\nlog { level warn; };");
+    assert!(e[0].contains("repeated Level statement"), "{e:?}");
 }
 
 #[test]
@@ -716,4 +761,49 @@ fn dcs_replay_statement() {
         "invalid Replay value; expected on, off or require",
     );
     assert_dcs_error("Replay on; Replay off;", "Replay");
+}
+
+#[test]
+fn notify_statement() {
+    let s = |body: &str| {
+        config::parse(
+            &format!("server s {{ protocol 65000; ID 10.0.0.1; ServerGroupID 1; {body} DCS {{ ID 10.0.0.2; }}; }};"),
+            "/etc/scspd/t.conf",
+        )
+        .map(|(c, _)| c.servers[0].notify.clone())
+    };
+    assert_eq!(s("").unwrap(), None);
+    let n = s("Notify /usr/local/sbin/scsp-notify;").unwrap().unwrap();
+    assert_eq!(
+        (n.script.as_path(), n.timeout_s),
+        (
+            Path::new("/usr/local/sbin/scsp-notify"),
+            config::DEFAULT_NOTIFY_TIMEOUT
+        )
+    );
+    // Relative to the configuration's directory; a time limit.
+    let n = s("notify \"notify.sh\" 3;").unwrap().unwrap();
+    assert_eq!(
+        (n.script.as_path(), n.timeout_s),
+        (Path::new("/etc/scspd/notify.sh"), 3)
+    );
+    for (bad, msg) in [
+        ("Notify;", "Notify"),
+        ("Notify x 0;", "invalid notify time limit"),
+        ("Notify x 3601;", "invalid notify time limit"),
+        ("Notify x; Notify y;", "repeated Notify statement"),
+    ] {
+        let e = s(bad).expect_err(bad);
+        assert!(
+            e.iter().any(|e| e.to_string().contains(msg)),
+            "{bad}: {e:?}"
+        );
+    }
+    // Written back as it reads.
+    let (c, _) = config::parse(
+        "server s { protocol 65000; ID 10.0.0.1; ServerGroupID 1; Notify /x/y 5; DCS { ID 10.0.0.2; }; };",
+        "t.conf",
+    )
+    .unwrap();
+    assert!(c.to_string().contains("    Notify /x/y 5;\n"), "{c}");
 }

@@ -40,7 +40,10 @@ fn exact_setup_floods_100_entries() {
     assert_eq!(keys, sorted);
     let at_a = a.cache("s_a");
     assert_eq!(at_a.iter().filter(|e| e.local).count(), 50);
-    assert!(at_a.iter().all(|e| e.local == (e.originator == "7f000001")));
+    assert!(
+        at_a.iter()
+            .all(|e| e.local == (e.originator == "127.0.0.1"))
+    );
     // Every transition was logged, naming the server and the DCS.
     assert!(
         b.log_text()
@@ -91,8 +94,8 @@ fn updates_and_deletions_cross_the_line() {
         r => panic!("{r:?}"),
     }
     let want = vec![
-        ("12".to_owned(), "7f000001".to_owned(), "02".to_owned()),
-        ("13".to_owned(), "7f000001".to_owned(), "03".to_owned()),
+        ("12".to_owned(), "127.0.0.1".to_owned(), "02".to_owned()),
+        ("13".to_owned(), "127.0.0.1".to_owned(), "03".to_owned()),
     ];
     c.wait_until(15, "the hand-over at C", || {
         triples(&c.cache("s_a")) == want
@@ -172,7 +175,7 @@ fn ipv6_pair_aligns() {
     a.add("v6", "0a", "aa");
     b.wait_until(15, "entry at B", || b.cache("v6").len() == 1);
     let e = &b.cache("v6")[0];
-    assert_eq!(e.originator, "20010db8000000000000000000000001");
+    assert_eq!(e.originator, "2001:db8::1");
     let d = b.dcs_by_id("v6", "2001:db8::1");
     assert_eq!(
         (d.address.as_str(), d.ca.as_str()),

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use scspd::proto::{KeyData, Request, Response};
 
-const A_ID: &str = "7f000001";
-const B_ID: &str = "7f000002";
+const A_ID: &str = "127.0.0.1";
+const B_ID: &str = "127.0.0.2";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kill {

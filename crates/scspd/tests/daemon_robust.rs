@@ -206,7 +206,7 @@ fn attached_client_gets_notifications_and_confirms() {
     match c.next_notify().unwrap() {
         Notify::Learned { server, entry } => {
             assert_eq!((server.as_str(), entry.key.as_str()), ("s_a", "01"));
-            assert_eq!(entry.originator, "7f000001");
+            assert_eq!(entry.originator, "127.0.0.1");
             assert!(!entry.local);
         }
         n => panic!("{n:?}"),

@@ -99,7 +99,7 @@ fn learned_updated_deleted() {
     assert_eq!(at_b.len(), 1);
     let e = &at_b[0];
     assert!(!e.local);
-    assert_eq!(e.originator, "7f000001");
+    assert_eq!(e.originator, "127.0.0.1");
     assert_eq!(column(e, "IP"), Some("10.1.2.3"));
     assert_eq!(column(e, "ATM ADDRESS"), Some(ATM));
     assert_eq!(field(e, "atm").as_deref(), Some(ATM));

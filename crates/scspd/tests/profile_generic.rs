@@ -25,7 +25,7 @@ fn learned_updated_deleted() {
     p.wait_b(20, "the entry at B", |c| c.len() == 1);
     let e = &p.cache_b()[0];
     assert!(!e.local);
-    assert_eq!(e.originator, "7f000001");
+    assert_eq!(e.originator, "127.0.0.1");
     assert_eq!(
         e.record,
         Some(json!({"key": "c000020a", "data": "68656c6c6f", "text": "hello"}))

@@ -32,7 +32,7 @@ fn learned_updated_deleted() {
     });
     let e = &p.cache_b()[0];
     assert!(!e.local);
-    assert_eq!(e.originator, "7f000001");
+    assert_eq!(e.originator, "127.0.0.1");
     assert_eq!(column(e, "CMI"), Some("7"));
     assert_eq!(column(e, "ATM ADDRESS"), Some(ATM));
     assert_eq!(field(e, "cmi").as_deref(), Some("7"));

@@ -33,7 +33,7 @@ fn learned_updated_deleted() {
     p.wait_b(20, "the registration at B", |c| c.iter().any(is_it));
     let e = p.cache_b().into_iter().find(is_it).unwrap();
     assert!(!e.local);
-    assert_eq!(e.originator, "7f000001");
+    assert_eq!(e.originator, "127.0.0.1");
     assert_eq!(column(&e, "NBMA ADDRESS"), Some("192.0.2.1"));
     assert_eq!(column(&e, "HOLDING"), Some("600s"));
     assert_eq!(field(&e, "protocol_address").as_deref(), Some("10.0.0.1"));

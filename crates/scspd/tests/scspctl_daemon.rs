@@ -50,7 +50,7 @@ fn operate_a_pair_of_daemons() {
         b.log_text()
     );
     let at_b = cache(&b.socket);
-    assert!(at_b.iter().all(|e| e.originator == "7f000001" && !e.local));
+    assert!(at_b.iter().all(|e| e.originator == "127.0.0.1" && !e.local));
     assert!(at_b.iter().any(|e| e.key == "0a000001" && e.data == "4700"));
 
     // Tables.

@@ -7,6 +7,7 @@ asks.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -51,7 +52,12 @@ class Entry:
 
     @property
     def originator_bytes(self) -> bytes:
-        return bytes.fromhex(self.originator)
+        """The Originator ID's bytes (scspd writes a 4-byte ID as a dotted quad, a 16-byte ID
+        as an IPv6 address, others in hex)."""
+        try:
+            return ipaddress.ip_address(self.originator).packed
+        except ValueError:
+            return bytes.fromhex(self.originator)
 
     @classmethod
     def from_json(cls, obj: Any) -> "Entry":

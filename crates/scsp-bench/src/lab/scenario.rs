@@ -270,7 +270,7 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     let nodes = (0..n)
         .map(|i| Node::new(i as u8 + 1))
         .collect::<Result<Vec<_>, _>>()?;
-    let ids: Vec<String> = nodes.iter().map(|x| hex::encode(x.addr.octets())).collect();
+    let ids: Vec<String> = nodes.iter().map(|x| x.addr.to_string()).collect();
     let faults = Impairment {
         loss: a.loss,
         delay: Duration::from_millis(a.delay_ms),

@@ -76,7 +76,8 @@ impl Server {
     /// (`None`: no longer held).
     pub fn take_changes(&mut self) -> Vec<RecordId> {
         let mut v = Vec::new();
-        self.cache.drain_changes(usize::MAX, |id, _| v.push(id.clone()));
+        self.cache
+            .drain_changes(usize::MAX, |id, _| v.push(id.clone()));
         v
     }
 

@@ -148,6 +148,16 @@ enum Command {
     /// Clear counters.
     #[command(subcommand)]
     Clear(act::ClearCmd),
+    /// Set what is traced for a server from now on, as `scspd -T` does at start: the letters
+    /// `c` (CA FSM), `h` (Hello FSM), `i` (client attach/detach), `C` (CA, CSUS and CSU
+    /// messages), `H` (Hello messages), `I` (client messages) replace those in effect; `none`
+    /// stops tracing it. The trace goes where `-T`'s does.
+    Trace {
+        /// Server name.
+        server: String,
+        /// The letters (e.g. `ch`), or `none`.
+        letters: String,
+    },
     /// Print a server's cache changes as they happen, as a read-only monitor.
     ///
     /// A monitor takes no attach slot: the local server can be attached meanwhile (at most 8
@@ -158,7 +168,8 @@ enum Command {
         /// Attach as the local server, asked to confirm each new remote entry (all accepted).
         #[arg(long)]
         confirm: bool,
-        /// One JSON object a line instead of text.
+        /// One JSON object a line instead of text: the notification's fields and `time` (when
+        /// it was received, RFC 3339, UTC, to the millisecond).
         #[arg(long)]
         json: bool,
     },
@@ -356,6 +367,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     Some(id) => format!("server {server}: realigning with DCS {id}\n"),
                     None => format!("server {server}: realigning with every DCS\n"),
                 }),
+                other => Err(unexpected(&other)),
+            }
+        }
+        Command::Trace { server, letters } => {
+            let letters = if matches!(letters.as_str(), "none" | "-") {
+                String::new()
+            } else {
+                letters
+            };
+            let req = Request::Trace {
+                server: server.clone(),
+                letters: letters.clone(),
+            };
+            match connect(&cli.socket)?.request(req)? {
+                Response::Done if letters.is_empty() => {
+                    out(&format!("server {server}: tracing nothing\n"))
+                }
+                Response::Done => out(&format!("server {server}: tracing {letters}\n")),
                 other => Err(unexpected(&other)),
             }
         }
@@ -634,7 +663,7 @@ mod tests {
     fn entry(data: &str) -> EntryView {
         EntryView {
             key: "0a000001".into(),
-            originator: "0a000002".into(),
+            originator: "10.0.0.2".into(),
             seq: 0x8000_0001,
             data: data.into(),
             local: false,
@@ -650,8 +679,8 @@ mod tests {
         let t = cache_table(&[entry(&long), entry("")]);
         let want = format!(
             "KEY       ORIGINATOR         SEQ    AGE  DATA\n\
-             0a000001  0a000002    0x80000001  3m12s  {}…\n\
-             0a000001  0a000002    0x80000001  3m12s  -\n",
+             0a000001  10.0.0.2    0x80000001  3m12s  {}…\n\
+             0a000001  10.0.0.2    0x80000001  3m12s  -\n",
             &long[..31]
         );
         assert_eq!(t, want);
@@ -666,8 +695,28 @@ mod tests {
         };
         assert_eq!(
             notify_line("T".into(), &n),
-            "T removed atm key=0a000001 originator=0a000002 seq=0x80000001 data=4700 reason=purged\n"
+            "T removed atm key=0a000001 originator=10.0.0.2 seq=0x80000001 data=4700 reason=purged\n"
         );
+    }
+
+    #[test]
+    fn json_notification_lines_carry_the_time() {
+        let n = Notify::Learned {
+            server: "atm".into(),
+            entry: entry("4700"),
+        };
+        let line = json_line(now_utc(), &n);
+        assert!(line.ends_with('\n'));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let t = v["time"].as_str().unwrap();
+        // 2026-05-01T12:00:00.000Z
+        assert_eq!(t.len(), 24, "{t}");
+        assert!(
+            t.ends_with('Z') && t.as_bytes()[10] == b'T' && t.as_bytes()[19] == b'.',
+            "{t}"
+        );
+        assert_eq!(v["event"], "learned");
+        assert_eq!(v["entry"]["originator"], "10.0.0.2");
     }
 
     #[test]
@@ -763,7 +812,7 @@ mod tests {
     #[test]
     fn record_table_prints_the_profile_columns() {
         let t = cache_table(&[
-            decoded("10.1.2.3", "7f000001", 5),
+            decoded("10.1.2.3", "127.0.0.1", 5),
             decoded("10.1.2.40", "20010db8000000000000000000000001", 192),
         ]);
         assert_eq!(
@@ -773,7 +822,7 @@ mod tests {
              10.1.2.40  47.0005      2001:db8::1  0x80000001  3m12s\n"
         );
         // An entry the profile could not decode keeps its hex.
-        let t = cache_table(&[decoded("10.1.2.3", "7f000001", 5), entry("")]);
+        let t = cache_table(&[decoded("10.1.2.3", "127.0.0.1", 5), entry("")]);
         assert_eq!(
             t,
             "IP        ATM ADDRESS  ORIGINATOR         SEQ    AGE  KEY       DATA\n\
@@ -782,11 +831,11 @@ mod tests {
         );
         let n = Notify::Learned {
             server: "a".into(),
-            entry: decoded("10.1.2.3", "7f000001", 0),
+            entry: decoded("10.1.2.3", "127.0.0.1", 0),
         };
         assert_eq!(
             notify_line("T".into(), &n),
-            "T learned a key=0a010203 originator=7f000001 seq=0x80000001 data=4700 \
+            "T learned a key=0a010203 originator=127.0.0.1 seq=0x80000001 data=4700 \
              (IP 10.1.2.3, ATM ADDRESS 47.0005)\n"
         );
         assert_eq!(id_text("0a00"), "0a00");

@@ -108,6 +108,11 @@ pub struct LogConfig {
     /// `Syslog;`, or no `File`: log to syslog (facility `LOG_DAEMON`). Set by the parser when
     /// neither is given.
     pub syslog: bool,
+    /// `Level <level>;`: the least severe messages written (default `info`).
+    pub level: LogLevel,
+    /// `Format text|json;`: how lines are written to a file or standard output (default
+    /// `text`).
+    pub format: LogFormat,
 }
 
 impl Default for LogConfig {
@@ -115,8 +120,70 @@ impl Default for LogConfig {
         LogConfig {
             file: None,
             syslog: true,
+            level: LogLevel::Info,
+            format: LogFormat::Text,
         }
     }
+}
+
+/// The severity of a log message, least severe first (syslog's, RFC 5424, without the three
+/// most severe, which scspd never uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Details for debugging (syslog 7).
+    Debug,
+    /// Normal operation (syslog 6).
+    Info,
+    /// Normal but significant: a neighbour up, an alignment done, a reload (syslog 5).
+    Notice,
+    /// A neighbour down, a packet dropped, something to look at (syslog 4).
+    Warn,
+    /// Something failed (syslog 3).
+    Error,
+}
+
+impl LogLevel {
+    /// Every level, least severe first.
+    pub const ALL: [LogLevel; 5] = [
+        LogLevel::Debug,
+        LogLevel::Info,
+        LogLevel::Notice,
+        LogLevel::Warn,
+        LogLevel::Error,
+    ];
+
+    /// The configuration's word (`debug`, `info`, `notice`, `warn`, `error`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Notice => "notice",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+
+    /// The syslog severity (RFC 5424 6.2.1).
+    pub fn syslog_severity(self) -> u8 {
+        match self {
+            LogLevel::Debug => 7,
+            LogLevel::Info => 6,
+            LogLevel::Notice => 5,
+            LogLevel::Warn => 4,
+            LogLevel::Error => 3,
+        }
+    }
+}
+
+/// How log lines are written to a file or standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `2026-05-01T12:00:00.000Z NOTICE server s_a: DCS 127.0.0.2: …`.
+    Text,
+    /// One JSON object a line: `time`, `level`, `server`, `dcs`, `message`, ….
+    Json,
 }
 
 /// An SCSP protocol ID (RFC 2334 Protocol ID; the names are the original's keywords).
@@ -248,6 +315,9 @@ pub struct ServerConfig {
     /// `MaxCSARequests`: the most records on each DCS's CSA Request List (default
     /// [`DEFAULT_MAX_CSA_REQUESTS`]).
     pub max_csa_requests: u32,
+    /// `Notify <script> [<seconds>];`: a program run when one of the server's DCSs goes up or
+    /// down and when an alignment with one completes.
+    pub notify: Option<NotifyConfig>,
     /// The `DCS` statements, in file order.
     pub dcs: Vec<DcsConfig>,
     /// Where the `Server` keyword is.
@@ -274,6 +344,7 @@ impl ServerConfig {
             max_cache_entries,
             max_cache_bytes,
             max_csa_requests,
+            notify,
             dcs: _,
             pos: _,
         } = self;
@@ -292,6 +363,7 @@ impl ServerConfig {
             && *max_cache_entries == other.max_cache_entries
             && *max_cache_bytes == other.max_cache_bytes
             && *max_csa_requests == other.max_csa_requests
+            && *notify == other.notify
     }
 
     /// The DCS whose ID is the same host as `id` (see [`Host::same_as`]).
@@ -305,6 +377,20 @@ impl PartialEq for ServerConfig {
         self.same_settings(other) && self.dcs == other.dcs
     }
 }
+
+/// A server's `Notify` statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotifyConfig {
+    /// The program (a relative path is taken from the configuration file's directory).
+    pub script: PathBuf,
+    /// Seconds it may run before it is killed (default [`DEFAULT_NOTIFY_TIMEOUT`]).
+    pub timeout_s: u32,
+}
+
+/// Seconds a notify script may run (`Notify <script> <seconds>;` gives another).
+pub const DEFAULT_NOTIFY_TIMEOUT: u32 = 10;
+/// The longest `Notify` time limit, seconds.
+pub const MAX_NOTIFY_TIMEOUT: u32 = 3600;
 
 /// One `DCS` statement: a Directly Connected Server.
 ///

@@ -6,7 +6,10 @@ use std::fmt::{self, Display, Formatter, Write as _};
 use std::path::Path;
 
 use super::lexer::{MAX_TOKEN_LEN, escape, is_word_char};
-use super::{AtmarpLayout, AuthConfig, Config, DcsConfig, Protocol, ServerConfig, StateDir};
+use super::{
+    AtmarpLayout, AuthConfig, Config, DcsConfig, LogFormat, LogLevel, Protocol, ServerConfig,
+    StateDir,
+};
 
 /// `s` as a bare word when the lexer reads it back as one, else as a quoted string.
 fn value(s: &str) -> Cow<'_, str> {
@@ -141,6 +144,9 @@ fn write_server(f: &mut Formatter<'_>, s: &ServerConfig, redact: bool) -> fmt::R
     if s.max_csa_requests != super::DEFAULT_MAX_CSA_REQUESTS {
         writeln!(f, "{i}MaxCSARequests {};", s.max_csa_requests)?;
     }
+    if let Some(n) = &s.notify {
+        writeln!(f, "{i}Notify {} {};", path_value(&n.script), n.timeout_s)?;
+    }
     for d in &s.dcs {
         write_dcs(f, d, redact)?;
     }
@@ -154,6 +160,12 @@ fn write_config(f: &mut Formatter<'_>, c: &Config, redact: bool) -> fmt::Result 
     }
     if c.log.syslog {
         writeln!(f, "    Syslog;")?;
+    }
+    if c.log.level != LogLevel::Info {
+        writeln!(f, "    Level {};", c.log.level.name())?;
+    }
+    if c.log.format == LogFormat::Json {
+        writeln!(f, "    Format json;")?;
     }
     writeln!(f, "}};")?;
     if let Some(a) = &c.metrics {

@@ -150,6 +150,22 @@ impl TraceFlags {
         (f, unknown)
     }
 
+    /// The letters, in the order `c h i C H I`.
+    pub fn letters(self) -> String {
+        [
+            (self.ca_fsm, 'c'),
+            (self.hello_fsm, 'h'),
+            (self.client_fsm, 'i'),
+            (self.ca_msgs, 'C'),
+            (self.hello_msgs, 'H'),
+            (self.client_msgs, 'I'),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, c)| *c)
+        .collect()
+    }
+
     /// Whether anything is traced.
     pub fn any(self) -> bool {
         self != TraceFlags::default()

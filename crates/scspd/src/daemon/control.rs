@@ -665,6 +665,19 @@ impl Session {
                     .await??;
                 Ok(Response::Done)
             }
+            Request::Trace { server, letters } => {
+                let (flags, unknown) = super::cli::TraceFlags::parse([letters.as_str()]);
+                if !unknown.is_empty() {
+                    let bad: String = unknown.into_iter().collect();
+                    return Err(err(
+                        ErrorCode::BadArgument,
+                        format!("unknown trace letters {bad:?} (use c h i C H I)"),
+                    ));
+                }
+                self.ask(&server, |reply| ServerCmd::Trace { flags, reply })
+                    .await??;
+                Ok(Response::Done)
+            }
             Request::ClearCounters { server } => {
                 let names = match server {
                     Some(n) => vec![n],
@@ -720,7 +733,8 @@ impl Session {
             .await?;
         if handover {
             info!(
-                "server {server}: client #{} handed over {accepted} entries",
+                server = %server,
+                "client #{} handed over {accepted} entries",
                 self.conn
             );
         }

@@ -16,6 +16,7 @@
 pub mod cli;
 pub mod control;
 pub mod detach;
+pub mod expiries;
 pub mod http;
 pub mod log;
 pub mod metrics;
@@ -24,6 +25,7 @@ pub mod plan;
 pub mod private;
 pub mod profiles;
 pub mod ratelimit;
+pub mod scripts;
 pub mod server;
 pub mod state;
 pub mod status;
@@ -46,7 +48,7 @@ use tracing::{error, info, warn};
 use crate::config;
 use cli::{Args, TraceFlags};
 use control::{ControlStats, Ctx, Routes};
-use log::{LogSink, Targets};
+use log::{LogSink, Targets, notice};
 use plan::Plan;
 use server::{LocalEntry, ServerHandle};
 use trace::Tracer;
@@ -228,15 +230,19 @@ fn run(args: Args) -> ExitCode {
         Err(errors) => return fail(&errors),
     };
     let targets = if args.debug {
-        Targets::stdout()
+        Targets::stdout(cfg.log.format)
     } else {
         match Targets::from_config(&cfg.log) {
-            Ok(t) => t,
+            Ok((t, warning)) => {
+                // Nothing can be logged: say so where the operator reads start-up errors.
+                warnings.extend(warning);
+                t
+            }
             Err(e) => return fail(&[e]),
         }
     };
-    let sink = LogSink::new(targets);
-    log::install(sink.clone(), tracing::Level::INFO);
+    let sink = LogSink::new(targets, cfg.log.level);
+    log::install(sink.clone());
     for c in unknown {
         warnings.push(format!(
             "unknown trace option '{c}' ignored (use c h i C H I)"
@@ -589,8 +595,8 @@ impl Supervisor {
         let h = self.servers.remove(i);
         let p = h.plan.clone();
         error!(
-            "server {}: its task panicked ({message}); this is a bug. Restarting the server",
-            p.name
+            server = %p.name,
+            "its task panicked ({message}); this is a bug. Restarting the server"
         );
         let _ = h.join.await;
         match UdpSocket::bind(p.bind).await {
@@ -599,10 +605,7 @@ impl Supervisor {
                 self.servers.insert(i, h);
             }
             Err(e) => {
-                error!(
-                    "server {}: can't receive on {}: {e}; not started",
-                    p.name, p.bind
-                );
+                error!(server = %p.name, "can't receive on {}: {e}; not started", p.bind);
                 self.ctx
                     .status
                     .add_failed(&p, format!("can't receive on {}: {e}", p.bind));
@@ -653,7 +656,7 @@ impl Supervisor {
             }
         };
         let targets = if self.debug {
-            None
+            Some((Targets::stdout(cfg.log.format), None))
         } else {
             match Targets::from_config(&cfg.log) {
                 Ok(t) => Some(t),
@@ -666,7 +669,7 @@ impl Supervisor {
         for w in &warnings {
             warn!("{w}");
         }
-        if let Some(t) = targets {
+        if let Some((t, warning)) = targets {
             let (before, after) = (self.sink.describe(), t.describe());
             if before != after {
                 info!("logging to {after} from now on");
@@ -675,13 +678,34 @@ impl Supervisor {
             if before != after {
                 info!("logging to {after} (was {before})");
             }
+            if let Some(w) = warning {
+                warn!("{w}");
+            }
         }
-        let mut problems = self.apply(plan).await;
+        if self.sink.level() != cfg.log.level {
+            notice!(
+                "log level {} (was {})",
+                cfg.log.level.name(),
+                self.sink.level().name()
+            );
+            self.sink.set_level(cfg.log.level);
+        }
+        let (mut problems, changes) = self.apply(plan).await;
         problems.extend(self.apply_metrics(cfg.metrics).await);
+        let what = if changes.is_empty() {
+            "nothing changed".to_owned()
+        } else {
+            changes.join("; ")
+        };
         if problems.is_empty() {
-            info!("reload done: {} server(s)", self.servers.len());
+            notice!("reload done: {} server(s); {what}", self.servers.len());
             Ok(())
         } else {
+            warn!(
+                "reload done with {} problem(s): {} server(s); {what}",
+                problems.len(),
+                self.servers.len()
+            );
             Err(problems)
         }
     }
@@ -720,9 +744,11 @@ impl Supervisor {
         None
     }
 
-    /// Make the running servers those of `plan`. Returns what could not be done.
-    async fn apply(&mut self, plan: Plan) -> Vec<String> {
+    /// Make the running servers those of `plan`. Returns what could not be done, and what
+    /// changed (`server s_c started`, `server s_b: DCS 127.0.0.5 added`).
+    async fn apply(&mut self, plan: Plan) -> (Vec<String>, Vec<String>) {
         let mut problems = Vec::new();
+        let mut changes = Vec::new();
         let mut failed = Vec::new();
         let mut kept = Vec::new();
         let mut carry: Vec<(String, Vec<LocalEntry>)> = Vec::new();
@@ -731,12 +757,14 @@ impl Supervisor {
             match plan.servers.iter().find(|s| s.name == name) {
                 Some(n) if n.identity() == h.plan.identity() => kept.push(h),
                 Some(_) => {
-                    info!("server {name}: protocol, group, ID or address changed: restarting");
+                    notice!(server = %name, "protocol, group, ID or address changed: restarting");
+                    changes.push(format!("server {name} restarted"));
                     let entries = h.stop("restarted by a reload".to_owned()).await;
                     carry.push((name, entries));
                 }
                 None => {
-                    info!("server {name}: no longer configured: stopping");
+                    notice!(server = %name, "no longer configured: stopping");
+                    changes.push(format!("server {name} removed"));
                     h.stop("removed by a reload".to_owned()).await;
                 }
             }
@@ -747,10 +775,13 @@ impl Supervisor {
                 let (reply, rx) = oneshot::channel();
                 let cmd = server::ServerCmd::Reconfigure {
                     dcs: p.dcs.clone(),
+                    notify: p.notify.clone(),
                     reply,
                 };
-                if h.tx.send(cmd).await.is_ok() {
-                    let _ = rx.await;
+                if h.tx.send(cmd).await.is_ok()
+                    && let Ok(done) = rx.await
+                {
+                    changes.extend(done.into_iter().map(|c| format!("server {}: {c}", p.name)));
                 }
                 h.plan = p;
                 self.servers.push(h);
@@ -764,7 +795,8 @@ impl Supervisor {
             match UdpSocket::bind(p.bind).await {
                 Ok(sock) => {
                     if entries.is_empty() {
-                        info!("server {}: starting", p.name);
+                        notice!(server = %p.name, "starting");
+                        changes.push(format!("server {} added", p.name));
                     }
                     self.ctx.status.started(&p.name);
                     self.servers
@@ -775,7 +807,7 @@ impl Supervisor {
                         "server {}: can't receive on {}: {e}; not started",
                         p.name, p.bind
                     );
-                    error!("{msg}");
+                    error!(server = %p.name, "can't receive on {}: {e}; not started", p.bind);
                     problems.push(msg);
                     failed.push((p.clone(), format!("can't receive on {}: {e}", p.bind)));
                 }
@@ -783,6 +815,6 @@ impl Supervisor {
         }
         self.ctx.status.set_failed(failed);
         self.routes.send_replace(Arc::new(routes(&self.servers)));
-        problems
+        (problems, changes)
     }
 }

@@ -31,6 +31,8 @@ pub struct ServerPlan {
     pub options: ProfileOptions,
     /// The protocol profile (from the Protocol ID and `options`).
     pub profile: ProfileHandle,
+    /// `Notify`: the script run on DCS events (a reload changes it in place).
+    pub notify: Option<config::NotifyConfig>,
 }
 
 /// What a reload cannot change without restarting a server: everything in the core's
@@ -275,6 +277,7 @@ impl Planner<'_> {
             dcs,
             options,
             profile: ProfileHandle(ops),
+            notify: s.notify.clone(),
         })
     }
 

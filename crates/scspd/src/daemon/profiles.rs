@@ -155,15 +155,14 @@ impl Profiled {
         };
         let profile = self.ops.name();
         for n in rules.take_notices() {
-            warn!("server {}: {profile} rules: {n}", self.name);
+            warn!("{profile} rules: {n}");
         }
         for m in rules.take_flush_matches() {
             let n = server.flush(now, |id, e| {
                 m.matches(id.key.as_bytes(), id.origin.as_bytes(), &e.data)
             });
             info!(
-                "server {}: {profile} rules: {n} entr{} flushed ({m:?})",
-                self.name,
+                "{profile} rules: {n} entr{} flushed ({m:?})",
                 if n == 1 { "y" } else { "ies" }
             );
         }
@@ -240,8 +239,7 @@ impl Profiled {
                 && let Err(e) = self.add(server, now, &key, data.to_vec(), true)
             {
                 warn!(
-                    "server {}: entry {} of the client that went away: {e}",
-                    self.name,
+                    "entry {} of the client that went away: {e}",
                     hex::encode(&key)
                 );
             }
@@ -445,27 +443,20 @@ impl Profiled {
                 LocalAction::Originate { key, data } => {
                     match originate_fresh(server, now, &key, data, self.numbering) {
                         Ok(seq) => debug!(
-                            "server {}: {profile} rules: entry {} advertised, seq {seq:#010x}",
-                            self.name,
+                            "{profile} rules: entry {} advertised, seq {seq:#010x}",
                             hex::encode(&key)
                         ),
                         Err(e) => warn!(
-                            "server {}: {profile} rules: entry {} not advertised: {e}",
-                            self.name,
+                            "{profile} rules: entry {} not advertised: {e}",
                             hex::encode(&key)
                         ),
                     }
                 }
                 LocalAction::Withdraw { key } => match server.withdraw(now, &key) {
-                    Ok(()) => debug!(
-                        "server {}: {profile} rules: entry {} withdrawn",
-                        self.name,
-                        hex::encode(&key)
-                    ),
+                    Ok(()) => debug!("{profile} rules: entry {} withdrawn", hex::encode(&key)),
                     Err(LocalError::NotFound) => {}
                     Err(e) => warn!(
-                        "server {}: {profile} rules: entry {} not withdrawn: {e}",
-                        self.name,
+                        "{profile} rules: entry {} not withdrawn: {e}",
                         hex::encode(&key)
                     ),
                 },

@@ -15,10 +15,15 @@ pub fn trace_path(dir: &Path, pid: u32) -> PathBuf {
     dir.join(format!("scspd.{pid}.trace"))
 }
 
-/// The trace sink: what is traced, and where it goes.
+/// The trace sink: what is traced from the start (`-T`), and where it goes. Servers can be
+/// traced later (`scspctl trace`): the output is then opened at the first such request.
 pub struct Tracer {
     flags: TraceFlags,
-    out: Option<Mutex<Box<dyn Write + Send>>>,
+    /// Standard output (`-d`) rather than the trace file.
+    stdout: bool,
+    /// The private directory of the trace file.
+    dir: PathBuf,
+    out: Mutex<Option<Box<dyn Write + Send>>>,
 }
 
 impl fmt::Debug for Tracer {
@@ -30,43 +35,78 @@ impl fmt::Debug for Tracer {
 }
 
 impl Tracer {
-    /// A tracer that traces nothing.
+    /// A tracer that traces nothing (and opens standard output if asked to trace later).
     pub fn off() -> Tracer {
         Tracer {
             flags: TraceFlags::default(),
-            out: None,
+            stdout: true,
+            dir: PathBuf::new(),
+            out: Mutex::new(None),
         }
     }
 
     /// Open the trace for `flags`: standard output when `stdout`, else the trace file of this
     /// process in the private directory `dir` (created anew, mode 0600; never through an
-    /// existing file or link).
+    /// existing file or link). Nothing is opened while nothing is traced.
     pub fn open(flags: TraceFlags, stdout: bool, dir: &Path) -> io::Result<Tracer> {
-        if !flags.any() {
-            return Ok(Tracer::off());
+        let t = Tracer {
+            flags,
+            stdout,
+            dir: dir.to_owned(),
+            out: Mutex::new(None),
+        };
+        if flags.any() {
+            *t.lock() = Some(t.create()?);
         }
-        let out: Box<dyn Write + Send> = if stdout {
+        Ok(t)
+    }
+
+    fn create(&self) -> io::Result<Box<dyn Write + Send>> {
+        Ok(if self.stdout {
             Box::new(io::stdout())
         } else {
-            super::private::ensure_dir(dir)?;
-            let file = super::private::create_file(&trace_path(dir, std::process::id()))?;
+            super::private::ensure_dir(&self.dir)?;
+            let file = super::private::create_file(&trace_path(&self.dir, std::process::id()))?;
             Box::new(io::LineWriter::new(file))
-        };
-        Ok(Tracer {
-            flags,
-            out: Some(Mutex::new(out)),
         })
     }
 
-    /// What is traced.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Box<dyn Write + Send>>> {
+        self.out.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Open the output if it is not (a server traced at run time); the error says why not.
+    pub fn ensure_open(&self) -> Result<(), String> {
+        let mut out = self.lock();
+        if out.is_none() {
+            *out = Some(
+                self.create()
+                    .map_err(|e| format!("can't open the trace file {}: {e}", self.describe()))?,
+            );
+        }
+        Ok(())
+    }
+
+    /// Where the trace goes.
+    pub fn describe(&self) -> String {
+        if self.stdout {
+            "standard output".to_owned()
+        } else {
+            trace_path(&self.dir, std::process::id())
+                .display()
+                .to_string()
+        }
+    }
+
+    /// What is traced from the start (`-T`); each server task keeps its own copy, which
+    /// `scspctl trace` changes.
     pub fn flags(&self) -> TraceFlags {
         self.flags
     }
 
     /// Write one trace line: time, category, text. Write errors are ignored.
     pub fn line(&self, category: &str, text: fmt::Arguments<'_>) {
-        if let Some(out) = &self.out {
-            let mut w = out.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = self.lock().as_mut() {
             let _ = writeln!(w, "{} trace {category}: {text}", rfc3339_now());
             let _ = w.flush();
         }

@@ -29,9 +29,7 @@ pub(crate) fn watch(
     loop {
         let notify = client.next_notify()?;
         if json {
-            let mut line = serde_json::to_string(&notify).expect("notifications serialize");
-            line.push('\n');
-            out(&line)?;
+            out(&json_line(now_utc(), &notify))?;
         } else {
             out(&notify_line(now_utc(), &notify))?;
         }
@@ -46,6 +44,18 @@ pub(crate) fn watch(
             }
         }
     }
+}
+
+/// A notification as one JSON object, with `time` (RFC 3339, when scspctl received it) beside
+/// the notification's own fields.
+pub(crate) fn json_line(time: String, n: &Notify) -> String {
+    let mut v = serde_json::to_value(n).expect("notifications serialize");
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("time".to_owned(), time.into());
+    }
+    let mut line = v.to_string();
+    line.push('\n');
+    line
 }
 
 /// One line describing a notification.
@@ -78,13 +88,15 @@ pub(crate) fn notify_line(time: String, n: &Notify) -> String {
     )
 }
 
-/// The current time, UTC, RFC 3339 to the second.
+/// The current time, UTC, RFC 3339 to the millisecond (`2026-05-01T12:00:00.000Z`, as scspd's
+/// log).
 pub(crate) fn now_utc() -> String {
-    let secs = SystemTime::now()
+    let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    rfc3339(secs)
+    let secs = rfc3339(ms / 1000);
+    format!("{}.{:03}Z", secs.trim_end_matches('Z'), ms % 1000)
 }
 
 pub(crate) fn rfc3339(secs: u64) -> String {

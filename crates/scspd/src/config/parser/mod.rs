@@ -30,6 +30,7 @@ const SERVER: &[&str] = &[
     "MaxCacheEntries",
     "MaxCacheBytes",
     "MaxCSARequests",
+    "Notify",
     "DCS",
 ];
 /// Keywords in a `DCS` block.
@@ -53,7 +54,7 @@ const DCS: &[&str] = &[
     "MaxReXmitQueue",
 ];
 /// Keywords in a `Log` block.
-const LOG: &[&str] = &["File", "Syslog"];
+const LOG: &[&str] = &["File", "Syslog", "Level", "Format"];
 /// Keywords in an `Auth` block.
 const AUTH: &[&str] = &["SPI", "SendSPI", "RecvSPI", "Algorithm", "Key", "KeyFile"];
 
@@ -360,11 +361,9 @@ impl Checker<'_> {
                 None => {}
             }
         }
-        let file = log.file.value;
-        let syslog = log.syslog.is_some() || file.is_none();
         Config {
             servers,
-            log: LogConfig { file, syslog },
+            log: log.finish(),
             metrics: metrics.value,
             state_dir: state_dir.value,
         }
@@ -445,6 +444,8 @@ impl Checker<'_> {
                         log.file.value = self.nonempty(tok, "log file name").map(PathBuf::from);
                     }
                 }
+                Some(("Level", pos)) => self.log_level(s, pos, log),
+                Some(("Format", pos)) => self.log_format(s, pos, log),
                 Some((_, pos)) => {
                     if self.values(s, "Syslog", 0, 0, "").is_none() {
                         continue;
@@ -468,12 +469,76 @@ impl Checker<'_> {
             }
         }
     }
+
+    /// `Level debug|info|notice|warn|error;` (once, over every Log block).
+    fn log_level(&mut self, s: &Stmt, pos: Pos, log: &mut LogState) {
+        if !log.level.claim("Level", pos, &mut self.d) {
+            return;
+        }
+        let Some(text) = self.value(s, "Level", "a level").and_then(Token::text) else {
+            return;
+        };
+        match LogLevel::ALL.iter().find(|l| {
+            l.name().eq_ignore_ascii_case(text)
+                || (text.eq_ignore_ascii_case("warning") && **l == LogLevel::Warn)
+        }) {
+            Some(l) => log.level.value = Some(*l),
+            None => {
+                let names: Vec<&str> = LogLevel::ALL.iter().map(|l| l.name()).collect();
+                self.error(
+                    pos,
+                    format!(
+                        "Level \"{}\": expected one of {}",
+                        escape(text),
+                        names.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `Format text|json;` (once, over every Log block).
+    fn log_format(&mut self, s: &Stmt, pos: Pos, log: &mut LogState) {
+        if !log.format.claim("Format", pos, &mut self.d) {
+            return;
+        }
+        let Some(text) = self
+            .value(s, "Format", "text or json")
+            .and_then(Token::text)
+        else {
+            return;
+        };
+        if text.eq_ignore_ascii_case("text") {
+            log.format.value = Some(LogFormat::Text);
+        } else if text.eq_ignore_ascii_case("json") {
+            log.format.value = Some(LogFormat::Json);
+        } else {
+            self.error(
+                pos,
+                format!("Format \"{}\": expected text or json", escape(text)),
+            );
+        }
+    }
 }
 
 #[derive(Default)]
 struct LogState {
     file: Slot<PathBuf>,
     syslog: Option<Pos>,
+    level: Slot<LogLevel>,
+    format: Slot<LogFormat>,
+}
+
+impl LogState {
+    fn finish(self) -> LogConfig {
+        let file = self.file.value;
+        LogConfig {
+            syslog: self.syslog.is_some() || file.is_none(),
+            file,
+            level: self.level.value.unwrap_or(LogLevel::Info),
+            format: self.format.value.unwrap_or(LogFormat::Text),
+        }
+    }
 }
 
 /// Check the statement tree and build the configuration (meaningful only without errors).

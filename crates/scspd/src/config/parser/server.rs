@@ -22,6 +22,7 @@ impl Checker<'_> {
         let mut max_entries: Slot<u64> = Slot::default();
         let mut max_bytes: Slot<u64> = Slot::default();
         let mut max_crl: Slot<u64> = Slot::default();
+        let mut notify: Slot<NotifyConfig> = Slot::default();
         let mut dcs: Vec<(DcsConfig, Pos)> = Vec::new();
         let mut dcs_statements = 0usize;
         for s in &block.stmts {
@@ -158,6 +159,11 @@ impl Checker<'_> {
                             .and_then(|t| self.number(t, min, max, msg));
                     }
                 }
+                "Notify" => {
+                    if notify.claim(kw, kpos, &mut self.d) {
+                        notify.value = self.notify(s);
+                    }
+                }
                 _ => {
                     dcs_statements += 1;
                     if let Some(d) = self.dcs(s, kpos) {
@@ -260,9 +266,34 @@ impl Checker<'_> {
                 .value
                 .and_then(|n| u32::try_from(n).ok())
                 .unwrap_or(DEFAULT_MAX_CSA_REQUESTS),
+            notify: notify.value,
             dcs: dcs.into_iter().map(|(d, _)| d).collect(),
             pos,
         })
+    }
+
+    /// `Notify <script> [<seconds>];`: the script's path (relative to the configuration's
+    /// directory), and how long it may run.
+    fn notify(&mut self, s: &Stmt) -> Option<NotifyConfig> {
+        let args = self.values(s, "Notify", 1, 2, "a program and a number of seconds")?;
+        let script = self.nonempty(&args[0], "notify script name")?;
+        let timeout_s = match args.get(1) {
+            Some(t) => u32::try_from(self.number(
+                t,
+                1,
+                MAX_NOTIFY_TIMEOUT.into(),
+                "invalid notify time limit",
+            )?)
+            .ok()?,
+            None => DEFAULT_NOTIFY_TIMEOUT,
+        };
+        let script = PathBuf::from(script);
+        let script = if script.is_relative() {
+            self.base.join(script)
+        } else {
+            script
+        };
+        Some(NotifyConfig { script, timeout_s })
     }
 
     /// The original's grammar accepted `LNNI;` and `MARS;` alone in a Server block (a yacc

@@ -1,6 +1,7 @@
 //! Commands from the supervisor and the clients (`ServerCmd`), reconfiguration and stopping.
 
 use super::*;
+use crate::daemon::log::notice;
 
 impl Task {
     pub(super) fn command(&mut self, cmd: ServerCmd) {
@@ -24,7 +25,7 @@ impl Task {
                 let r = self.obs.control(&mut self.server, now, &peers, op);
                 if let Ok(done) = &r {
                     for d in done {
-                        info!("server {}: {d} (asked by a client)", self.name);
+                        info!("{d} (asked by a client)");
                     }
                 }
                 let _ = reply.send(r.map(|_| ()));
@@ -126,8 +127,7 @@ impl Task {
                     }),
                     _ => {
                         info!(
-                            "server {}: client #{} attached{}",
-                            self.name,
+                            "client #{} attached{}",
                             client.conn,
                             if confirm {
                                 " (confirming remote entries)"
@@ -135,7 +135,7 @@ impl Task {
                                 ""
                             }
                         );
-                        if self.shared.tracer.flags().client_fsm {
+                        if self.trace_flags.client_fsm {
                             self.shared.tracer.line(
                                 "client",
                                 format_args!(
@@ -163,7 +163,7 @@ impl Task {
                         ),
                     })
                 } else {
-                    info!("server {}: client #{} watching", self.name, client.conn);
+                    info!("client #{} watching", client.conn);
                     self.monitors.push(client);
                     self.update_learn_events();
                     Ok(self.entries())
@@ -198,9 +198,23 @@ impl Task {
             ServerCmd::Dump(r) => {
                 let _ = r.send(self.dump());
             }
-            ServerCmd::Reconfigure { dcs, reply } => {
-                self.reconfigure(dcs);
-                let _ = reply.send(());
+            ServerCmd::Reconfigure { dcs, notify, reply } => {
+                let mut changes = self.reconfigure(dcs);
+                if notify != self.plan.notify {
+                    let what = notify.as_ref().map_or_else(
+                        || "no notify script".to_owned(),
+                        |n| format!("notify script {}", n.script.display()),
+                    );
+                    notice!("{what} from now on");
+                    changes.push(what);
+                    self.scripts.set(notify.clone());
+                    self.plan.notify = notify;
+                }
+                let _ = reply.send(changes);
+            }
+            ServerCmd::Trace { flags, reply } => {
+                let r = self.set_trace(flags);
+                let _ = reply.send(r);
             }
             ServerCmd::Stop { .. } => {}
             #[cfg(test)]
@@ -208,9 +222,32 @@ impl Task {
         }
     }
 
+    /// Trace `flags` for this server from now on (`scspctl trace`); the trace output is
+    /// opened if it was not.
+    fn set_trace(&mut self, flags: crate::daemon::cli::TraceFlags) -> Result<(), ProtoError> {
+        if flags.any() {
+            self.shared.tracer.ensure_open().map_err(|e| ProtoError {
+                code: ErrorCode::Refused,
+                message: e,
+            })?;
+        }
+        let (was, now) = (self.trace_flags.letters(), flags.letters());
+        self.trace_flags = flags;
+        self.server.set_trace_messages(flags.messages());
+        notice!(
+            "trace letters {} (were {}), to {} (asked by a client)",
+            if now.is_empty() { "none" } else { &now },
+            if was.is_empty() { "none" } else { &was },
+            self.shared.tracer.describe()
+        );
+        Ok(())
+    }
+
     /// Apply a reload's DCS list: unchanged DCSs keep their sessions; changed timers, counts,
     /// hops or keys are updated in place; a changed address restarts that DCS's session.
-    pub(super) fn reconfigure(&mut self, new: Vec<DcsPlan>) {
+    /// Returns what changed, one phrase per DCS (each also logged at NOTICE).
+    pub(super) fn reconfigure(&mut self, new: Vec<DcsPlan>) -> Vec<String> {
+        let mut changes = Vec::new();
         let now = self.now();
         let mut old: HashMap<Id, DcsId> = self
             .peers
@@ -226,7 +263,8 @@ impl Task {
             .collect();
         for (k, id) in gone {
             old.remove(&k);
-            info!("server {}: DCS {} removed", self.name, id_text(&k));
+            notice!("DCS {} removed", id_text(&k));
+            changes.push(format!("DCS {} removed", id_text(&k)));
             self.remove_peer(now, id);
         }
         for p in new {
@@ -239,28 +277,24 @@ impl Task {
                         continue;
                     }
                     if cur.plan.same_peer(&p) {
-                        info!(
-                            "server {}: DCS {}: settings changed; session kept",
-                            self.name, cur.label
-                        );
+                        notice!(dcs = %cur.label, "settings changed; session kept");
+                        changes.push(format!("DCS {} changed", cur.label));
                         self.server.update_dcs(id, p.core.clone());
                         cur.plan = p;
                     } else {
-                        info!(
-                            "server {}: DCS {}: address changed to {}; session restarted",
-                            self.name, cur.label, p.addr
+                        notice!(
+                            dcs = %cur.label,
+                            "address changed to {}; session restarted",
+                            p.addr
                         );
+                        changes.push(format!("DCS {} moved to {}", cur.label, p.addr));
                         self.remove_peer(now, id);
                         self.add_peer(now, p);
                     }
                 }
                 None => {
-                    info!(
-                        "server {}: DCS {} added ({})",
-                        self.name,
-                        id_text(&p.core.id),
-                        p.addr
-                    );
+                    notice!("DCS {} added ({})", id_text(&p.core.id), p.addr);
+                    changes.push(format!("DCS {} added", id_text(&p.core.id)));
                     self.add_peer(now, p);
                 }
             }
@@ -270,6 +304,7 @@ impl Task {
             .values()
             .map(|p| p.plan.clone())
             .collect::<Vec<_>>();
+        changes
     }
 
     pub(super) fn stop(&mut self, reason: &str) -> Vec<LocalEntry> {

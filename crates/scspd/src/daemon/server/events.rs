@@ -1,12 +1,16 @@
 //! The core's events turned into notifications for the attached client, log lines and traces.
 
 use super::*;
+use crate::daemon::log::notice;
+use crate::daemon::scripts;
+use scsp_core::event::HelloState;
 
 impl Task {
     pub(super) fn dcs_label(&self, id: DcsId) -> (String, String) {
         match self.peers.get(&id) {
             Some(p) => (p.label.clone(), p.plan.addr.to_string()),
-            None => (id.to_string(), "?".to_owned()),
+            // Not configured (any more): never the core's index, which means nothing to a reader.
+            None => ("(removed)".to_owned(), "?".to_owned()),
         }
     }
 
@@ -20,17 +24,22 @@ impl Task {
                     reason: RemoveReason::Expired,
                 } = &change
                 {
-                    info!(
-                        "server {}: entry {} of {} expired{}",
-                        self.name,
-                        hex::encode(entry.id.key.as_bytes()),
-                        id_text(&entry.id.origin),
-                        self.columns_note(entry.id.key.as_bytes(), &entry.data)
-                    );
+                    // Gathered: a burst is one line (`daemon/expiries.rs`).
+                    let mut expiries = std::mem::take(&mut self.expiries);
+                    expiries.add(std::time::Instant::now(), || {
+                        format!(
+                            "{} of {}{}",
+                            hex::encode(entry.id.key.as_bytes()),
+                            id_text(&entry.id.origin),
+                            self.columns_note(entry.id.key.as_bytes(), &entry.data)
+                        )
+                    });
+                    self.expiries = expiries;
                 }
-                if self.client.is_none() {
-                    // Nobody to tell: the notification is not built (hex and the profile's
-                    // decoding of every entry learned cost as much as learning it).
+                if self.client.is_none() && self.monitors.is_empty() {
+                    // Nobody to tell (no local server, no monitor): the notification is not
+                    // built (hex and the profile's decoding of every entry learned cost as much
+                    // as learning it).
                     return;
                 }
                 let n = match change {
@@ -59,9 +68,8 @@ impl Task {
             Event::OrphansWithdrawn { count } => {
                 let grace = self.plan.core.orphan_grace.map_or(0, |g| g.as_secs());
                 warn!(
-                    "server {}: no local server claimed {count} entries of ours within {grace} s \
-                     of the start (LocalGrace): withdrawn from the group",
-                    self.name
+                    "no local server claimed {count} entries of ours within {grace} s \
+                     of the start (LocalGrace): withdrawn from the group"
                 );
             }
             Event::Confirm { token, entry, .. } => {
@@ -109,7 +117,7 @@ impl Task {
             }
         }
         let Some(c) = &self.client else { return };
-        if self.shared.tracer.flags().client_msgs {
+        if self.trace_flags.client_msgs {
             self.shared.tracer.line(
                 "client",
                 format_args!("server {}: to client #{}: {n:?}", self.name, c.conn),
@@ -120,9 +128,8 @@ impl Task {
             Err(mpsc::error::TrySendError::Full(_)) => {
                 let conn = c.conn;
                 warn!(
-                    "server {}: client #{conn} does not read its notifications fast enough: \
-                     detached and disconnected",
-                    self.name
+                    "client #{conn} does not read its notifications fast enough: \
+                     detached and disconnected"
                 );
                 self.detach(Some(ProtoError {
                     code: ErrorCode::Overflow,
@@ -143,8 +150,8 @@ impl Task {
         if let Some(e) = kill {
             let _ = c.kill.try_send(e);
         }
-        info!("server {}: client #{} detached", self.name, c.conn);
-        if self.shared.tracer.flags().client_fsm {
+        info!("client #{} detached", c.conn);
+        if self.trace_flags.client_fsm {
             self.shared.tracer.line(
                 "client",
                 format_args!(
@@ -168,7 +175,7 @@ impl Task {
 
     pub(super) fn trace(&mut self, t: Trace) {
         self.obs.trace(self.now(), &t);
-        let flags = self.shared.tracer.flags();
+        let flags = self.trace_flags;
         match t {
             Trace::Hello {
                 dcs,
@@ -176,12 +183,18 @@ impl Task {
                 to,
                 cause,
             } => {
-                let (label, _) = self.dcs_label(dcs);
+                let (label, addr) = self.dcs_label(dcs);
                 let (f, t) = (from.name(), to.name());
-                info!(
-                    "server {}: DCS {label}: Hello {f} -> {t} ({cause})",
-                    self.name
-                );
+                // The neighbour up (Bidirectional) and down (leaving it) stand out.
+                if to == HelloState::Bidirectional {
+                    notice!(dcs = %label, "Hello {f} -> {t} ({cause})");
+                    self.scripts.run(&label, &addr, scripts::State::Up);
+                } else if from == HelloState::Bidirectional {
+                    warn!(dcs = %label, "Hello {f} -> {t} ({cause})");
+                    self.scripts.run(&label, &addr, scripts::State::Down);
+                } else {
+                    info!(dcs = %label, "Hello {f} -> {t} ({cause})");
+                }
                 if flags.hello_fsm {
                     self.shared.tracer.line(
                         "hello",
@@ -195,9 +208,17 @@ impl Task {
                 to,
                 cause,
             } => {
-                let (label, _) = self.dcs_label(dcs);
+                let (label, addr) = self.dcs_label(dcs);
                 let (f, t) = (from.name(), to.name());
-                info!("server {}: DCS {label}: CA {f} -> {t} ({cause})", self.name);
+                // Aligned reached (the cache in step) and left stand out.
+                if to == CaState::Aligned {
+                    notice!(dcs = %label, "CA {f} -> {t} ({cause})");
+                    self.scripts.run(&label, &addr, scripts::State::Aligned);
+                } else if from == CaState::Aligned {
+                    warn!(dcs = %label, "CA {f} -> {t} ({cause})");
+                } else {
+                    info!(dcs = %label, "CA {f} -> {t} ({cause})");
+                }
                 if flags.ca_fsm {
                     self.shared.tracer.line(
                         "ca",
@@ -218,10 +239,8 @@ impl Task {
                             self.limit
                                 .allow(std::time::Instant::now(), "invalid record", Some(dcs))
                         {
-                            warn!(
-                                "server {}: DCS {label} ({addr}): refused a record ({} profile): {e} \
+                            warn!(dcs = %label, peer = %addr, "refused a record ({} profile): {e} \
                                  (acknowledged, neither stored nor forwarded){}",
-                                self.name,
                                 self.profile.name(),
                                 suppressed_note(n)
                             );
@@ -235,9 +254,7 @@ impl Task {
                         };
                         if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs))
                         {
-                            warn!(
-                                "server {}: DCS {label} ({addr}): dropped packet: {}{}",
-                                self.name,
+                            warn!(dcs = %label, peer = %addr, "dropped packet: {}{}",
                                 drop_text(&reason),
                                 suppressed_note(n)
                             );
@@ -247,11 +264,9 @@ impl Task {
                         let now = std::time::Instant::now();
                         if let Some(n) = self.limit.allow(now, "wrong group", Some(dcs)) {
                             let core = &self.plan.core;
-                            warn!(
-                                "server {}: DCS {label} ({addr}): dropped a packet of protocol \
+                            warn!(dcs = %label, peer = %addr, "dropped a packet of protocol \
                                  {protocol_id}, server group {sgid}; expected protocol {}, \
                                  server group {}{}",
-                                self.name,
                                 core.protocol_id,
                                 core.sgid,
                                 suppressed_note(n)
@@ -270,17 +285,13 @@ impl Task {
                         };
                         if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs))
                         {
-                            warn!(
-                                "server {}: DCS {label} ({addr}): {}{}",
-                                self.name,
+                            warn!(dcs = %label, peer = %addr, "{}{}",
                                 drop_text(&reason),
                                 suppressed_note(n)
                             );
                         }
                     }
-                    _ => debug!(
-                        "server {}: DCS {label} ({addr}): dropped: {}",
-                        self.name,
+                    _ => debug!(dcs = %label, peer = %addr, "dropped: {}",
                         drop_text(&reason)
                     ),
                 }
@@ -311,7 +322,7 @@ impl Task {
                             "purge (sequence 0x7fffffff) of an entry not held: key {}, \
                              originator {} (not stored; passed on)",
                             hex::encode(id.key.as_bytes()),
-                            hex::encode(id.origin.as_bytes())
+                            id_text(&id.origin)
                         ),
                     ),
                     Notice::UnexpectedEvent {
@@ -326,9 +337,7 @@ impl Task {
                     ),
                 };
                 if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs)) {
-                    warn!(
-                        "server {}: DCS {label} ({addr}): {text}{}",
-                        self.name,
+                    warn!(dcs = %label, peer = %addr, "{text}{}",
                         suppressed_note(n)
                     );
                 }
@@ -339,9 +348,7 @@ impl Task {
                     self.limit
                         .allow(std::time::Instant::now(), "abnormal event", Some(dcs))
                 {
-                    warn!(
-                        "server {}: DCS {label} ({addr}): abnormal event: {cause}{}",
-                        self.name,
+                    warn!(dcs = %label, peer = %addr, "abnormal event: {cause}{}",
                         suppressed_note(n)
                     );
                 }

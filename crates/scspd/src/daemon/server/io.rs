@@ -80,9 +80,9 @@ impl Task {
                             .allow(std::time::Instant::now(), "send failed", Some(t.dcs))
                 {
                     warn!(
-                        "server {}: DCS {} ({addr}): send failed: {e}{}",
-                        self.name,
-                        p.label,
+                        dcs = %p.label,
+                        peer = %addr,
+                        "send failed: {e}{}",
                         suppressed_note(n)
                     );
                 }
@@ -110,9 +110,8 @@ impl Task {
                     .allow(std::time::Instant::now(), "unknown source", None)
                 {
                     warn!(
-                        "server {}: dropped a {}-byte packet from {from}, which is not a \
+                        "dropped a {}-byte packet from {from}, which is not a \
                          configured DCS{}",
-                        self.name,
                         bytes.len(),
                         suppressed_note(n)
                     );

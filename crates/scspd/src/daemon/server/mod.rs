@@ -171,12 +171,21 @@ pub enum ServerCmd {
         /// Done, or why not.
         reply: oneshot::Sender<Result<(), ProtoError>>,
     },
+    /// Set what is traced for this server (`scspctl trace`).
+    Trace {
+        /// The letters' flags.
+        flags: super::cli::TraceFlags,
+        /// Done, or why not (the trace file cannot be opened).
+        reply: oneshot::Sender<Result<(), ProtoError>>,
+    },
     /// A reload kept the server: apply its new DCS list.
     Reconfigure {
         /// The new DCSs.
         dcs: Vec<DcsPlan>,
-        /// Done.
-        reply: oneshot::Sender<()>,
+        /// The new `Notify`.
+        notify: Option<crate::config::NotifyConfig>,
+        /// Done: what changed.
+        reply: oneshot::Sender<Vec<String>>,
     },
     /// Panic (tests of the supervisor's watcher only).
     #[cfg(test)]
@@ -266,6 +275,12 @@ struct Task {
     /// What `start` does before anything else: entries carried from the previous incarnation
     /// of the task, and the DCSs.
     startup: Option<(Vec<LocalEntry>, Vec<DcsPlan>)>,
+    /// Entries expired and not logged yet (a burst is one line).
+    expiries: super::expiries::Expiries,
+    /// What is traced for this server (`-T`, then `scspctl trace`).
+    trace_flags: super::cli::TraceFlags,
+    /// The `Notify` script's runs.
+    scripts: super::scripts::Scripts,
 }
 
 /// Start the task of `plan` on `socket` (bound already). `carry`: entries originated here by a
@@ -284,6 +299,9 @@ pub fn spawn(
     let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
     let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
     let raw = sock.try_clone().ok().map(std::net::UdpSocket::from);
+    // Every line the task logs carries the server's name (`log.rs`).
+    let span = tracing::info_span!("server", server = %plan.name);
+    let _entered = span.clone().entered();
     let mut core = plan.core.clone();
     let started = std::time::SystemTime::now();
     core.seq_floor = seq_floor(started);
@@ -294,7 +312,8 @@ pub fn spawn(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(1, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 2));
     let mut server = Server::new(core);
-    server.set_trace_messages(shared.tracer.flags().messages());
+    let task_trace = shared.tracer.flags();
+    server.set_trace_messages(task_trace.messages());
     // The CSUS a CSU Request completes goes out before its records are stored (see `drain`).
     server.set_pipelined(now, true);
     let profile = Profiled::new(
@@ -323,12 +342,15 @@ pub fn spawn(
         loaded: 0,
         store_failing: false,
         startup: Some((carry, plan.dcs.clone())),
+        expiries: Default::default(),
+        trace_flags: task_trace,
+        scripts: super::scripts::Scripts::new(&plan.name, plan.notify.clone()),
     };
     task.update_learn_events();
     // The task runs inside a watcher, so that a panic (a bug) is reported to the supervisor,
     // which starts the server again, instead of leaving it dead.
     let join = tokio::spawn(async move {
-        if let Err(e) = tokio::spawn(task.run(rx)).await
+        if let Err(e) = tokio::spawn(tracing::Instrument::instrument(task.run(rx), span)).await
             && e.is_panic()
         {
             let p = e.into_panic();
@@ -374,8 +396,7 @@ impl Task {
                 .add(&mut self.server, now, &key, data.to_vec(), true)
             {
                 warn!(
-                    "server {}: local entry {} not kept across the restart: {e}",
-                    self.name,
+                    "local entry {} not kept across the restart: {e}",
                     hex::encode(&key)
                 );
             }
@@ -418,26 +439,24 @@ impl Task {
         let (loaded, floor) = match reading.await {
             Ok(Ok(l)) => l,
             Ok(Err(e)) => {
-                error!("server {}: saved state: {e}", self.name);
+                error!("saved state: {e}");
                 return;
             }
             Err(e) => {
-                error!("server {}: saved state: {e}", self.name);
+                error!("saved state: {e}");
                 return;
             }
         };
         if let Some((aside, why)) = &loaded.set_aside {
             error!(
-                "server {}: saved state {}: {why}; set aside as {} and started empty",
-                self.name,
+                "saved state {}: {why}; set aside as {} and started empty",
                 loaded.store.path.display(),
                 aside.display()
             );
         }
         if loaded.bad_rows > 0 {
             warn!(
-                "server {}: saved state {}: {} rows that do not decode skipped",
-                self.name,
+                "saved state {}: {} rows that do not decode skipped",
                 loaded.store.path.display(),
                 loaded.bad_rows
             );
@@ -446,9 +465,8 @@ impl Task {
             Ok(f) => f,
             Err(e) => {
                 error!(
-                    "server {}: saved state {}: the sequence number reservation cannot be \
+                    "saved state {}: the sequence number reservation cannot be \
                      written ({e}); running without saved state",
-                    self.name,
                     loaded.store.path.display()
                 );
                 return;
@@ -462,9 +480,8 @@ impl Task {
         }
         self.loaded = r.entries as u64;
         info!(
-            "server {}: saved state {}: {} entries held again ({} of ours, {} deletions, {} \
+            "saved state {}: {} entries held again ({} of ours, {} deletions, {} \
              refused) in {} ms; numbers from {floor:#010x}",
-            self.name,
             loaded.store.path.display(),
             r.entries,
             r.ours,
@@ -487,9 +504,8 @@ impl Task {
                 .allow(std::time::Instant::now(), "state reservation", None)
         {
             error!(
-                "server {}: saved state: the sequence number reservation cannot be written: \
+                "saved state: the sequence number reservation cannot be written: \
                  {e}{}",
-                self.name,
                 suppressed_note(n)
             );
         }
@@ -498,12 +514,11 @@ impl Task {
             self.store_failing = failing;
             if failing {
                 error!(
-                    "server {}: saved state {}: writes fail (retried; the changes wait in memory)",
-                    self.name,
+                    "saved state {}: writes fail (retried; the changes wait in memory)",
                     store.path.display()
                 );
             } else {
-                info!("server {}: saved state: writes succeed again", self.name);
+                info!("saved state: writes succeed again");
             }
         }
     }
@@ -519,6 +534,10 @@ impl Task {
 
     fn remove_peer(&mut self, now: scsp_core::Time, id: DcsId) {
         self.server.remove_dcs(now, id);
+        // Its last events (Hello and CA Down) are logged while its ID is still known.
+        while let Some(ev) = self.server.poll_event() {
+            self.event(ev);
+        }
         self.limit.forget(id);
         self.obs.removed(id);
         if let Some(p) = self.peers.remove(&id)
@@ -531,9 +550,8 @@ impl Task {
 
     async fn run(mut self, mut rx: mpsc::Receiver<ServerCmd>) {
         info!(
-            "server {}: protocol {} (profile {}), server group {}, ID {}, receiving on {}, {} \
+            "protocol {} (profile {}), server group {}, ID {}, receiving on {}, {} \
              DCS(s)",
-            self.name,
             self.plan.protocol,
             self.profile_label(),
             self.plan.core.sgid,
@@ -568,7 +586,7 @@ impl Task {
                     }
                     Err(e) => {
                         if let Some(n) = self.limit.allow(std::time::Instant::now(), "receive error", None) {
-                            warn!("server {}: receive error: {e}{}", self.name, suppressed_note(n));
+                            warn!("receive error: {e}{}", suppressed_note(n));
                         }
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
@@ -589,23 +607,32 @@ impl Task {
             self.linger().await;
             self.log_suppressed();
         }
+        // Expiries not logged yet are logged now.
+        let later = std::time::Instant::now() + super::expiries::WINDOW;
+        if let Some(line) = self.expiries.take_due(later) {
+            info!("{line}");
+        }
         // Tell the DCSs nothing more: the socket closes; they will time us out.
-        info!("server {}: stopped", self.name);
+        info!("stopped");
     }
 
     /// One line per log budget whose window ended with lines suppressed: the end of a burst.
     fn log_suppressed(&mut self) {
+        if let Some(line) = self.expiries.take_due(std::time::Instant::now()) {
+            info!("{line}");
+        }
         for s in self.limit.summaries(std::time::Instant::now()) {
-            let about = match s.dcs {
+            let (dcs, peer) = match s.dcs {
                 Some(d) => {
                     let (label, addr) = self.dcs_label(d);
-                    format!("DCS {label} ({addr}): ")
+                    (Some(label), Some(addr))
                 }
-                None => String::new(),
+                None => (None, None),
             };
             warn!(
-                "server {}: {about}{} similar messages ({}) suppressed in the last {} s",
-                self.name,
+                dcs = dcs.as_deref(),
+                peer = peer.as_deref(),
+                "{} similar messages ({}) suppressed in the last {} s",
                 s.count,
                 s.reason,
                 super::ratelimit::WINDOW.as_secs()
@@ -615,10 +642,25 @@ impl Task {
 
     /// When the core next needs `handle_timeout`.
     fn next_wake(&mut self) -> Option<Instant> {
-        if self.store.as_ref().is_some_and(|st| st.behind(&self.server)) {
+        if self
+            .store
+            .as_ref()
+            .is_some_and(|st| st.behind(&self.server))
+        {
             // Changes left for the saved state: another turn at once (a chunk each).
             return Some(Instant::now());
         }
+        let protocol = self.protocol_wake();
+        // And the end of a burst of expiries, to log its line.
+        let expiries = self.expiries.deadline().map(Instant::from_std);
+        match (protocol, expiries) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// When the core or the profile's local rules next need the task.
+    fn protocol_wake(&mut self) -> Option<Instant> {
         let core = self.server.poll_timeout();
         let rules = self.profile.next_deadline();
         let mut t = match (core, rules) {
@@ -714,6 +756,7 @@ mod tests {
                 1,
                 &Default::default(),
             )),
+            notify: None,
         };
         let h = spawn(plan, socket, shared, Vec::new());
         h.tx.send(ServerCmd::Panic).await.unwrap();

@@ -6,7 +6,7 @@ impl Task {
     pub(super) fn entry_view(&self, e: &CoreEntry) -> EntryView {
         let mut v = EntryView {
             key: hex::encode(e.id.key.as_bytes()),
-            originator: hex::encode(e.id.origin.as_bytes()),
+            originator: id_text(&e.id.origin),
             seq: e.seq,
             data: hex::encode(&e.data),
             local: e.id.origin == self.plan.core.lsid,
@@ -113,7 +113,7 @@ impl Task {
             .map(|(id, e)| {
                 let mut v = EntryView {
                     key: hex::encode(id.key.as_bytes()),
-                    originator: hex::encode(id.origin.as_bytes()),
+                    originator: id_text(&id.origin),
                     seq: e.seq,
                     data: hex::encode(&e.data),
                     local: id.origin == self.plan.core.lsid,
