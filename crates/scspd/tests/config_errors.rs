@@ -165,7 +165,7 @@ fn unknown_statements() {
     assert_eq!(
         errors("serveur s { };"),
         [
-            "1:1: unknown statement \"serveur\" at the top level (did you mean Server?); expected one of Server, Log, Metrics"
+            "1:1: unknown statement \"serveur\" at the top level (did you mean Server?); expected one of Server, Log, Metrics, StateDir"
         ]
     );
     assert_eq!(
@@ -716,7 +716,7 @@ fn errors_of_every_layer_in_order() {
         [
             "t.conf:1:15: multiple log files specified (the first is at 1:7)",
             "t.conf:2:34: invalid character 0x24 ('$')",
-            "t.conf:3:1: unknown statement \"bogus\" at the top level; expected one of Server, Log, Metrics",
+            "t.conf:3:1: unknown statement \"bogus\" at the top level; expected one of Server, Log, Metrics, StateDir",
             "t.conf:4:47: invalid server group ID \"x\"; expected a number 0-65535",
             "t.conf:4:50: unterminated /* comment",
             "t.conf:4:57: unexpected end of file: the block opened at 4:10 is not closed \

@@ -50,7 +50,7 @@ fn errors_name_the_path() {
     assert_eq!(
         e[0].to_string(),
         format!(
-            "{}:2:1: unknown statement \"bogus\" at the top level; expected one of Server, Log, Metrics",
+            "{}:2:1: unknown statement \"bogus\" at the top level; expected one of Server, Log, Metrics, StateDir",
             path.display()
         )
     );
