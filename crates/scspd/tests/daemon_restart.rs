@@ -76,6 +76,20 @@ fn of(d: &Daemon, origin: &str) -> BTreeMap<String, (String, u32)> {
         .collect()
 }
 
+/// A's own entries in its saved state (read after the kill): key -> number.
+fn disk(d: &Daemon) -> BTreeMap<String, u32> {
+    let c = rusqlite::Connection::open(d.dir.path().join("state").join("s_a.db")).unwrap();
+    let mut st = c
+        .prepare("SELECT key, seq FROM entries WHERE origin = ?1 AND flags = 0")
+        .unwrap();
+    st.query_map([&[127u8, 0, 0, 1][..]], |r| {
+        Ok((hex::encode(r.get::<_, Vec<u8>>(0)?), r.get::<_, u32>(1)?))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
 fn saved_state(d: &Daemon) -> Option<scspd::proto::SavedStateView> {
     d.servers().into_iter().next()?.saved_state
 }
@@ -169,6 +183,8 @@ fn run(saved: bool, kill: Kill, when: Handover) {
     truth.extend(burst);
     // What B holds of A's: what the group saw before the restart.
     let before = of(&b, A_ID);
+    // What A's saved state held of its own entries at the kill: key -> number.
+    let on_disk = if saved { disk(&a) } else { BTreeMap::new() };
     // While A is down its local server deletes 20 entries, updates 20, adds 10, and deletes and
     // updates 10 each of the burst.
     let mut changed: Vec<String> = Vec::new();
@@ -203,11 +219,15 @@ fn run(saved: bool, kill: Kill, when: Handover) {
             got == want && of(d, B_ID).len() == 50 && d.dcs_by_id("s_a", dcs).ca == "Aligned"
         });
     }
-    // Unchanged entries keep the numbers the group knew them by.
+    // Unchanged entries keep the numbers the group knew them by. With saved state, those the
+    // file held under that number; an entry whose last change the kill kept from the file is
+    // numbered anew when handed over before a DCS shows it (never under a number that may have
+    // carried other data: docs/rfc2334-readings.md, "numbers after a restart").
     let after = of(&b, A_ID);
     let renumbered: Vec<(String, u32, u32)> = before
         .iter()
         .filter(|(k, _)| !changed.contains(k))
+        .filter(|(k, (_, s0))| !saved || on_disk.get(*k) == Some(s0))
         .filter_map(|(k, (_, s0))| {
             let (_, s1) = after.get(k)?;
             (s0 != s1).then(|| (k.clone(), *s0, *s1))
@@ -219,14 +239,19 @@ fn run(saved: bool, kill: Kill, when: Handover) {
         renumbered.len(),
         &renumbered[..renumbered.len().min(5)]
     );
+    let missed = before
+        .iter()
+        .filter(|(k, (_, s0))| saved && !changed.contains(k) && on_disk.get(*k) != Some(s0))
+        .count();
     let learned = a.dcs_by_id("s_a", "127.0.0.2").stats["records_learned"]
         .as_u64()
         .unwrap();
     eprintln!(
         "{tag}: saved={saved} kill={kill:?} handover={when:?}: A held {status_at_start} of its \
          entries at its restart, learned {learned} records from B after it; B held {} of A's \
-         {n} at the kill",
-        before.len()
+         {n} at the kill, A's file {} ({missed} of B's not under B's number)",
+        before.len(),
+        on_disk.len()
     );
     if saved && kill == Kill::Settled {
         // Everything A held came back from its saved state: B had nothing to send it.

@@ -122,6 +122,9 @@ struct Pending {
     /// compacted to one per entry when it grows past twice the entries it could name (see
     /// `Store::save_changes`).
     rows: Vec<(RecordId, Row)>,
+    /// Rows of this server's own entries wait: written at once (a change of ours lost from
+    /// the file and handed over again before the DCSs show it is renumbered).
+    urgent: bool,
     stop: bool,
     /// Transactions committed (a closing store waits for the last).
     commits: u64,
@@ -152,6 +155,10 @@ pub struct Store {
     pub path: PathBuf,
     /// Rows being gathered (outside the lock).
     rows: Vec<(RecordId, Row)>,
+    /// This server's ID (its entries' Originator ID).
+    lsid: Id,
+    /// Since when changes have been left in the core during an alignment.
+    deferred: Option<std::time::Instant>,
 }
 
 /// Entries are read back, and changes handed to the writer, in chunks of this many.
@@ -163,6 +170,8 @@ const WAKE_ROWS: usize = 4096;
 const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 /// Changes left in the core while a DCS aligns, at most (beyond, they are written meanwhile).
 const DEFER_MAX: usize = 4 << 20;
+/// How long changes are left in the core while a DCS aligns, at most.
+const DEFER_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Open (creating if need be) the state of server `name` in `dir` and read it back, handing the
 /// entries to `sink` in chunks of [`CHUNK`] as they are read (so that the caller holds them
@@ -230,6 +239,8 @@ pub fn open(
             seq_path,
             path,
             rows: Vec::new(),
+            lsid: identity.lsid.clone(),
+            deferred: None,
         },
         rewrite: set_aside.is_some() && delivered > 0,
         reserved,
@@ -442,7 +453,7 @@ fn writer(mut conn: Connection, inner: &Inner) {
                 return;
             };
             // Woken when a batch is worth a transaction, or a moment after changes came.
-            while p.rows.len() < WAKE_ROWS && !p.stop {
+            while p.rows.len() < WAKE_ROWS && !p.stop && !p.urgent {
                 let had = !p.rows.is_empty();
                 p = match inner.cv.wait_timeout(p, GATHER) {
                     Ok((p, _)) => p,
@@ -452,6 +463,7 @@ fn writer(mut conn: Connection, inner: &Inner) {
                     break;
                 }
             }
+            p.urgent = false;
             let batch: Vec<(RecordId, Row)> = if p.rows.len() <= BATCH_MAX {
                 std::mem::take(&mut p.rows)
             } else {
@@ -563,10 +575,17 @@ impl Store {
         // While a DCS aligns, the rows wait in the core (a mark per entry): building them is
         // work on the alignment's path. After it, they go a chunk per turn.
         if server.aligning() && server.changes_pending() < DEFER_MAX {
-            return Ok(());
+            let since = *self.deferred.get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() < DEFER_FOR {
+                return Ok(());
+            }
         }
+        self.deferred = None;
         let rows = &mut self.rows;
+        let lsid = &self.lsid;
+        let mut ours = false;
         server.drain_changes(CHUNK, |id, e| {
+            ours |= id.origin == *lsid;
             rows.push((id.clone(), e.map(|e| (e.seq, e.data.clone(), e.deleted()))));
         });
         if self.rows.is_empty() {
@@ -576,6 +595,7 @@ impl Store {
             let Ok(mut p) = self.inner.pending.lock() else {
                 return Ok(());
             };
+            p.urgent |= ours;
             if p.rows.is_empty() {
                 std::mem::swap(&mut p.rows, &mut self.rows);
             } else {
@@ -589,7 +609,7 @@ impl Store {
             }
             p.rows.len()
         };
-        if waiting >= WAKE_ROWS {
+        if waiting >= WAKE_ROWS || ours {
             self.inner.cv.notify_one();
         }
         Ok(())
@@ -598,7 +618,8 @@ impl Store {
     /// Whether changes wait in the core for [`Store::save_changes`] (which then wants another
     /// turn soon).
     pub fn behind(&self, server: &Server) -> bool {
-        !server.aligning() && server.changes_pending() > 0
+        server.changes_pending() > 0
+            && (!server.aligning() || self.deferred.is_some_and(|d| d.elapsed() >= DEFER_FOR))
     }
 
     /// Keep the reservation above `high`.
