@@ -159,6 +159,8 @@ pub struct Store {
     lsid: Id,
     /// Since when changes have been left in the core during an alignment.
     deferred: Option<std::time::Instant>,
+    /// When the writer was last woken.
+    woken: Option<std::time::Instant>,
 }
 
 /// Entries are read back, and changes handed to the writer, in chunks of this many.
@@ -166,6 +168,8 @@ pub const CHUNK: usize = 65_536;
 /// The writer is woken at once for this many rows; fewer wait up to [`GATHER`] for more (a
 /// transaction and a wake-up per turn of a busy server cost a flood a quarter of its rate).
 const WAKE_ROWS: usize = 4096;
+/// The writer is woken for rows of our own entries at most this often.
+const URGENT_EVERY: std::time::Duration = std::time::Duration::from_millis(1);
 /// How long the writer lets changes gather before it writes them.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 /// Changes left in the core while a DCS aligns, at most (beyond, they are written meanwhile).
@@ -241,6 +245,7 @@ pub fn open(
             rows: Vec::new(),
             lsid: identity.lsid.clone(),
             deferred: None,
+            woken: None,
         },
         rewrite: set_aside.is_some() && delivered > 0,
         reserved,
@@ -438,15 +443,18 @@ pub fn write_reserved(path: &Path, n: u32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The writer's nice value: it yields the processor to the protocol (a machine busy aligning
-/// a million entries writes them once the alignment leaves it a moment; meanwhile they wait in
-/// memory, at most one row per entry).
-const WRITER_NICE: i32 = 19;
-
 /// The writer thread: commit what is pending, until told to stop.
 fn writer(mut conn: Connection, inner: &Inner) {
-    // (Per thread on Linux: the thread ID is a process ID for setpriority.)
-    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), WRITER_NICE);
+    // SCHED_IDLE: the writer runs only when the processor has nothing else to do, so that it
+    // never delays the protocol's threads (a flood on a full machine writes once it ends;
+    // meanwhile the rows wait in memory, compacted to one per entry).
+    let _ = thread_priority::unix::set_thread_priority_and_policy(
+        thread_priority::unix::thread_native_id(),
+        thread_priority::ThreadPriority::Min,
+        thread_priority::unix::ThreadSchedulePolicy::Normal(
+            thread_priority::unix::NormalThreadSchedulePolicy::Idle,
+        ),
+    );
     loop {
         let (batch, stop) = {
             let Ok(mut p) = inner.pending.lock() else {
@@ -609,7 +617,16 @@ impl Store {
             }
             p.rows.len()
         };
-        if waiting >= WAKE_ROWS || ours {
+        // (Woken at most once a millisecond for our own rows: a wake-up per turn of a busy
+        // originator is a system call and an interrupt to the other processor each time.)
+        let now = std::time::Instant::now();
+        if waiting >= WAKE_ROWS
+            || (ours
+                && self
+                    .woken
+                    .is_none_or(|t| now.duration_since(t) >= URGENT_EVERY))
+        {
+            self.woken = Some(now);
             self.inner.cv.notify_one();
         }
         Ok(())
