@@ -6,29 +6,12 @@ mod common;
 
 use common::*;
 use scsp_core::cache::{ENTRY_OVERHEAD, entry_cost};
-use scsp_core::wire::{Body, Packet, SEQ_FIRST};
+use scsp_core::wire::{Body, SEQ_FIRST};
 use scsp_core::{CaState, LocalError};
 
 /// What an entry with a 4-byte key and originator and `len` bytes of data costs.
 const fn cost(len: usize) -> usize {
     4 + 4 + len + ENTRY_OVERHEAD
-}
-
-fn requests(ps: &[Packet]) -> Vec<scsp_core::wire::Csa> {
-    ps.iter()
-        .filter_map(|p| match &p.body {
-            Body::CsuRequest { records } => Some(records.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect()
-}
-
-fn to(sent: &[(scsp_core::DcsId, Packet)], dcs: scsp_core::DcsId) -> Vec<Packet> {
-    sent.iter()
-        .filter(|(d, _)| *d == dcs)
-        .map(|(_, p)| p.clone())
-        .collect()
 }
 
 fn key(i: u32) -> [u8; 4] {

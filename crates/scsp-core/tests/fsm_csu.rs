@@ -12,24 +12,6 @@ use scsp_core::{CaState, Event, HelloState};
 
 const SEC: Duration = Duration::from_secs(1);
 
-fn requests(ps: &[Packet]) -> Vec<scsp_core::wire::Csa> {
-    ps.iter()
-        .filter_map(|p| match &p.body {
-            Body::CsuRequest { records } => Some(records.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect()
-}
-
-/// The packets of `sent` that went to DCS `dcs`.
-fn to(sent: &[(scsp_core::DcsId, Packet)], dcs: scsp_core::DcsId) -> Vec<Packet> {
-    sent.iter()
-        .filter(|(d, _)| *d == dcs)
-        .map(|(_, p)| p.clone())
-        .collect()
-}
-
 fn changes(b: &mut Bench) -> Vec<CacheChange> {
     b.events()
         .into_iter()

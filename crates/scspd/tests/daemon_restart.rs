@@ -9,7 +9,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use scspd::proto::{KeyData, Request, Response};
@@ -96,20 +96,6 @@ fn saved_state(d: &Daemon) -> Option<scspd::proto::SavedStateView> {
 
 fn key(i: u32) -> String {
     format!("{i:08x}")
-}
-
-/// Poll every 5 ms (a realignment of a few hundred entries takes milliseconds).
-fn wait_fast(d: &Daemon, secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "{}: timed out waiting for {what}; log:\n{}",
-            d.name,
-            d.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 fn run(saved: bool, kill: Kill, when: Handover) {
@@ -203,9 +189,12 @@ fn run(saved: bool, kill: Kill, when: Handover) {
     let status_at_start = of(&a, A_ID).len();
     match when {
         Handover::AtStart => {}
-        Handover::WhenHeard => wait_fast(&a, 30, "A hears B", || {
-            a.dcs_by_id("s_a", "127.0.0.2").hello == "Bidirectional"
-        }),
+        // (Every 5 ms: a realignment of a few thousand entries takes milliseconds.)
+        Handover::WhenHeard => {
+            a.wait_until_every(30, Duration::from_millis(5), "A hears B", || {
+                a.dcs_by_id("s_a", "127.0.0.2").hello == "Bidirectional"
+            })
+        }
         Handover::AfterAlignment => a.wait_until(30, "A realigned with B", || {
             a.dcs_by_id("s_a", "127.0.0.2").ca == "Aligned" && of(&a, A_ID).len() >= before.len()
         }),

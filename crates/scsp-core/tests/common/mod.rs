@@ -284,3 +284,22 @@ pub fn replies(ps: &[Packet]) -> Vec<Csas> {
         .flatten()
         .collect()
 }
+
+/// The CSA records of every CSU Request in `ps`.
+pub fn requests(ps: &[Packet]) -> Vec<Csa> {
+    ps.iter()
+        .filter_map(|p| match &p.body {
+            Body::CsuRequest { records } => Some(records.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// The packets of `sent` that went to DCS `dcs`.
+pub fn to(sent: &[(DcsId, Packet)], dcs: DcsId) -> Vec<Packet> {
+    sent.iter()
+        .filter(|(d, _)| *d == dcs)
+        .map(|(_, p)| p.clone())
+        .collect()
+}

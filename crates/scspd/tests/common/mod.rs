@@ -210,8 +210,19 @@ impl Daemon {
         }
     }
 
-    /// Wait until `cond` holds (polling), or panic with `what` and the log.
-    pub fn wait_until(&self, secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    /// Wait until `cond` holds (polling every 100 ms), or panic with `what` and the log.
+    pub fn wait_until(&self, secs: u64, what: &str, cond: impl FnMut() -> bool) {
+        self.wait_until_every(secs, Duration::from_millis(100), what, cond);
+    }
+
+    /// [`Daemon::wait_until`], polling every `poll`.
+    pub fn wait_until_every(
+        &self,
+        secs: u64,
+        poll: Duration,
+        what: &str,
+        mut cond: impl FnMut() -> bool,
+    ) {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while !cond() {
             assert!(
@@ -220,7 +231,7 @@ impl Daemon {
                 self.name,
                 self.log_text()
             );
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(poll);
         }
     }
 }
