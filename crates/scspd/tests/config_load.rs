@@ -179,3 +179,36 @@ fn parse_takes_key_files_from_the_named_files_directory() {
     );
     let _ = fs::remove_dir_all(dir);
 }
+
+/// Relative paths in a configuration are taken from its directory, made absolute when it is
+/// read (scspd changes its working directory to / when it detaches): `Log File`, `StateDir`,
+/// `Notify`.
+#[test]
+fn relative_paths_are_taken_from_the_configuration_directory() {
+    let dir = scratch("relative");
+    let file = dir.join("scspd.conf");
+    fs::write(
+        &file,
+        "Log { File \"logs/scspd.log\"; };\nStateDir \"state\";\n\
+         Server s { Protocol 65000; ServerGroupID 1; ID 10.0.0.1; Notify \"bin/notify.sh\"; };\n",
+    )
+    .unwrap();
+    let (cfg, _) = config::load(&file).unwrap();
+    assert_eq!(cfg.log.file, Some(dir.join("logs/scspd.log")));
+    assert_eq!(
+        cfg.state_dir,
+        Some(config::StateDir::Dir(dir.join("state")))
+    );
+    assert_eq!(
+        cfg.servers[0].notify.as_ref().map(|n| n.script.clone()),
+        Some(dir.join("bin/notify.sh"))
+    );
+    // A configuration named by a relative path: the same, from the working directory.
+    let here = std::env::current_dir().unwrap();
+    std::env::set_current_dir(&dir).unwrap();
+    let loaded = config::load("scspd.conf");
+    std::env::set_current_dir(here).unwrap();
+    let (cfg, _) = loaded.unwrap();
+    assert_eq!(cfg.log.file, Some(dir.join("logs/scspd.log")));
+    let _ = fs::remove_dir_all(&dir);
+}

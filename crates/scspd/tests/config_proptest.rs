@@ -342,7 +342,8 @@ fn valid_config() -> impl Strategy<Value = Config> {
                 Config {
                     servers,
                     log: LogConfig {
-                        file: file.map(PathBuf::from),
+                        // (Absolute: a relative one is taken from the file's directory.)
+                        file: file.map(|f| PathBuf::from(format!("/{f}"))),
                         syslog,
                         level: LogLevel::ALL[level],
                         format: if json {

@@ -132,7 +132,7 @@ impl Report {
 }
 
 /// Parse and check a configuration. `file_name` names the source in messages, and relative
-/// `KeyFile` paths are taken from its directory.
+/// paths (`KeyFile`, `Log File`, `StateDir`, `Notify`) are taken from its directory.
 pub fn parse(source: &str, file_name: &str) -> Result<(Config, Vec<Warning>), Vec<Error>> {
     check(source, file_name).into_result()
 }
@@ -141,8 +141,15 @@ pub fn parse(source: &str, file_name: &str) -> Result<(Config, Vec<Warning>), Ve
 pub fn check(source: &str, file_name: &str) -> Report {
     let (tokens, lex_errors) = lexer::tokenize(source);
     let (tree, diags) = syntax::parse(tokens);
-    let base = Path::new(file_name).parent().unwrap_or(Path::new(""));
-    let (config, sem) = parser::build(&tree, base);
+    // Relative paths in the file are taken from its directory, made absolute now (the daemon
+    // changes its working directory when it detaches).
+    let dir = Path::new(file_name).parent().unwrap_or(Path::new(""));
+    let base = if dir.as_os_str().is_empty() {
+        std::env::current_dir().unwrap_or_default()
+    } else {
+        std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned())
+    };
+    let (config, sem) = parser::build(&tree, &base);
     let mut errors: Vec<(Pos, String)> = lex_errors;
     errors.extend(diags.errors);
     errors.extend(sem.errors);

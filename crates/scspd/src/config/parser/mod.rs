@@ -441,7 +441,11 @@ impl Checker<'_> {
                     }
                     log.file.first = Some((pos, "File"));
                     if let Some(tok) = self.value(s, "File", "a file name") {
-                        log.file.value = self.nonempty(tok, "log file name").map(PathBuf::from);
+                        // Relative: from the configuration's directory (scspd changes its
+                        // working directory to / when it detaches).
+                        log.file.value = self
+                            .nonempty(tok, "log file name")
+                            .map(|f| self.base.join(f));
                     }
                 }
                 Some(("Level", pos)) => self.log_level(s, pos, log),
