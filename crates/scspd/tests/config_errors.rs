@@ -227,10 +227,23 @@ fn missing_and_extra_values() {
         dcs_errors("hops 1 2 3;"),
         ["3:8: unexpected \"2\" after the value of Hops; expected ';'"]
     );
-    // A missing ';' between two statements shows as a value too many.
+    // A missing ';' at the end of a line: the next line is read as a statement of its own,
+    // so neither it nor the errors after it are hidden.
     assert_eq!(
         dcs_errors("hops 2\nHelloInt 3;"),
-        ["4:1: unexpected \"HelloInt\" after the value of Hops; expected ';'"]
+        ["4:1: missing ';' at the end of line 3: \"HelloInt\" starts a new statement"]
+    );
+    assert_eq!(
+        dcs_errors("hops 2\nHelloInt 99999;"),
+        [
+            "4:1: missing ';' at the end of line 3: \"HelloInt\" starts a new statement",
+            "4:10: invalid Hello interval \"99999\"; expected a number 1-1024"
+        ]
+    );
+    // On one line, the value too many it is.
+    assert_eq!(
+        dcs_errors("hops 2 HelloInt 3;"),
+        ["3:8: unexpected \"HelloInt\" after the value of Hops; expected ';'"]
     );
 }
 

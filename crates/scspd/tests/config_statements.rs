@@ -412,10 +412,11 @@ fn log_statements() {
         }
     );
     // The original's grammar allows several Log statements (one item each).
+    // (A relative file is taken from the configuration's directory, here the working one.)
     assert_eq!(
         ok("log { syslog; }; log { file scspd.log; };").log,
         LogConfig {
-            file: Some("scspd.log".into()),
+            file: Some(std::env::current_dir().unwrap().join("scspd.log")),
             syslog: true,
             ..LogConfig::default()
         }

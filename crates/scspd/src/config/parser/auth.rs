@@ -10,7 +10,7 @@ impl Checker<'_> {
         let mut recv: Slot<u32> = Slot::default();
         let mut algorithm: Slot<AuthAlgorithm> = Slot::default();
         let mut key: Slot<(Vec<u8>, Option<PathBuf>, Pos)> = Slot::default();
-        for s in &block.stmts {
+        for s in &self.split_missing_semicolons(&block.stmts, AUTH) {
             let Some((kw, kpos)) = self.keyword(s, AUTH, "in an Auth block") else {
                 continue;
             };

@@ -43,7 +43,7 @@ impl Checker<'_> {
         let mut max_dead: Slot<()> = Slot::default();
         let mut max_queue: Slot<()> = Slot::default();
         let mut numbers: Vec<Slot<()>> = DCS_NUMBERS.iter().map(|_| Slot::default()).collect();
-        for s in &block.stmts {
+        for s in &self.split_missing_semicolons(&block.stmts, DCS) {
             let Some((kw, kpos)) = self.keyword(s, DCS, "in a DCS block") else {
                 continue;
             };

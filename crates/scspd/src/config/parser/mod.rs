@@ -181,6 +181,58 @@ impl Checker<'_> {
         }
     }
 
+    /// `stmts` with every statement that swallowed the next one for want of a `;` split in two:
+    /// when a value of a statement is, on a later line than the statement's keyword, a keyword
+    /// of the same block (`table`), the `;` is taken as missing before it (an error says so) and
+    /// the rest read as a statement of its own, so that one missing `;` neither hides the next
+    /// statement nor the errors after it.
+    fn split_missing_semicolons(&mut self, stmts: &[Stmt], table: &[&str]) -> Vec<Stmt> {
+        let mut out = Vec::with_capacity(stmts.len());
+        for stmt in stmts {
+            let mut cur = stmt.clone();
+            loop {
+                let Some((_, kpos)) = &cur.keyword else { break };
+                let line = kpos.line;
+                let at = cur.args.iter().enumerate().position(|(i, t)| {
+                    i > 0
+                        && t.pos.line > line
+                        && matches!(&t.kind, Kind::Word(w)
+                            if table.iter().any(|k| k.eq_ignore_ascii_case(w)))
+                });
+                let Some(at) = at else { break };
+                let rest = cur.args.split_off(at);
+                let mut it = rest.into_iter();
+                let Some(first) = it.next() else { break };
+                let Kind::Word(word) = first.kind.clone() else {
+                    break;
+                };
+                let prev = cur.args.last().map_or(*kpos, |t| t.pos);
+                self.error(
+                    first.pos,
+                    format!(
+                        "missing ';' at the end of line {}: \"{}\" starts a new statement",
+                        prev.line,
+                        escape(&word)
+                    ),
+                );
+                let next = Stmt {
+                    keyword: Some((word, first.pos)),
+                    args: it.collect(),
+                    after_args: cur.after_args.clone(),
+                    block: cur.block.take(),
+                };
+                cur.after_args = Token {
+                    kind: Kind::Semi,
+                    pos: first.pos,
+                };
+                out.push(cur);
+                cur = next;
+            }
+            out.push(cur);
+        }
+        out
+    }
+
     /// The values of a statement without a block, `min..=max` of them, described as `what`.
     /// `None` (after an error, or silently if a value is a token the lexer already rejected) when
     /// they are not usable.
@@ -339,7 +391,8 @@ impl Checker<'_> {
         let mut log = LogState::default();
         let mut metrics: Slot<std::net::SocketAddr> = Slot::default();
         let mut state_dir: Slot<StateDir> = Slot::default();
-        for stmt in stmts {
+        let stmts = self.split_missing_semicolons(stmts, TOP);
+        for stmt in &stmts {
             match self.keyword(stmt, TOP, "at the top level") {
                 Some(("Server", pos)) => {
                     if let Some(s) = self.server(stmt, pos) {
@@ -429,7 +482,7 @@ impl Checker<'_> {
         let (_, block) = self.block(stmt, "Log", 0, "");
         let Some(block) = block else { return };
         let mut syslog_here: Option<Pos> = None;
-        for s in &block.stmts {
+        for s in &self.split_missing_semicolons(&block.stmts, LOG) {
             match self.keyword(s, LOG, "in a Log block") {
                 Some(("File", pos)) => {
                     if let Some((first, _)) = log.file.first {

@@ -25,7 +25,7 @@ impl Checker<'_> {
         let mut notify: Slot<NotifyConfig> = Slot::default();
         let mut dcs: Vec<(DcsConfig, Pos)> = Vec::new();
         let mut dcs_statements = 0usize;
-        for s in &block.stmts {
+        for s in &self.split_missing_semicolons(&block.stmts, SERVER) {
             if self.stray_protocol_name(s) {
                 continue;
             }
