@@ -190,8 +190,7 @@ impl Checker<'_> {
         let mut out = Vec::with_capacity(stmts.len());
         for stmt in stmts {
             let mut cur = stmt.clone();
-            loop {
-                let Some((_, kpos)) = &cur.keyword else { break };
+            while let Some((_, kpos)) = &cur.keyword {
                 let line = kpos.line;
                 let at = cur.args.iter().enumerate().position(|(i, t)| {
                     i > 0
