@@ -294,7 +294,7 @@ fn try_load(
     conn.execute_batch("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;")
         .map_err(bad)?;
     conn.execute_batch(
-        "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;",
+        "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192;",
     )
     .map_err(bad)?;
     let app: i32 = conn
