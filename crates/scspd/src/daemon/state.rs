@@ -293,10 +293,8 @@ fn try_load(
     // connection closes (so is the WAL index, in this process's memory).
     conn.execute_batch("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;")
         .map_err(bad)?;
-    conn.execute_batch(
-        "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192;",
-    )
-    .map_err(bad)?;
+    conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192;")
+        .map_err(bad)?;
     let app: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .map_err(bad)?;
