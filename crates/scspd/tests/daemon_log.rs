@@ -326,6 +326,8 @@ fn nothing_to_log_to_is_said_at_the_start() {
     let conf = server_conf("s_a", (1, free_udp_port("127.0.0.1")), &[(2, 17966)], "");
     let said = start(&conf, "syslog");
     let warned = said.contains("can't log to syslog: /dev/log is missing or refuses");
+    // ... and says where the client socket is.
+    assert_eq!(warned, said.contains("the client socket is "), "{said}");
     assert_eq!(
         warned,
         !std::path::Path::new("/dev/log").exists(),

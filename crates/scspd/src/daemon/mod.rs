@@ -234,8 +234,14 @@ fn run(args: Args) -> ExitCode {
     } else {
         match Targets::from_config(&cfg.log) {
             Ok((t, warning)) => {
-                // Nothing can be logged: say so where the operator reads start-up errors.
-                warnings.extend(warning);
+                // Nothing can be logged: say so where the operator reads start-up errors,
+                // and where the client socket is (the one way left to see what scspd does).
+                warnings.extend(warning.map(|w| {
+                    format!(
+                        "{w}; the client socket is {} (scspctl -s {0} show status)",
+                        args.socket.display()
+                    )
+                }));
                 t
             }
             Err(e) => return fail(&[e]),
