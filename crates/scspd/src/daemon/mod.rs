@@ -16,6 +16,7 @@
 pub mod cli;
 pub mod control;
 pub mod detach;
+mod dump;
 pub mod expiries;
 pub mod http;
 pub mod log;
@@ -31,7 +32,6 @@ pub mod state;
 pub mod status;
 pub mod trace;
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,6 +52,9 @@ use log::{LogSink, Targets, notice};
 use plan::Plan;
 use server::{LocalEntry, ServerHandle};
 use trace::Tracer;
+
+use dump::Dumper;
+pub use dump::{dump_path, dump_text};
 
 /// Milliseconds since the UNIX epoch as [`scsp_core::Time`], read from a monotonic clock so that
 /// time never goes backwards.
@@ -472,48 +475,6 @@ fn remove_socket(path: &Path) {
     }
 }
 
-/// The dump file for dump number `n` of process `pid` in `dir`.
-pub fn dump_path(dir: &Path, pid: u32, n: u32) -> PathBuf {
-    dir.join(format!("scspd.{pid}.{n:03}.out"))
-}
-
-/// The debugging dump: every server with its DCSs, counters and cache entries, then the client
-/// interface.
-pub async fn dump_text(routes: &Routes, ctx: &Ctx) -> String {
-    let mut out = format!(
-        "scspd {} (pid {}) dump at {}\n",
-        env!("CARGO_PKG_VERSION"),
-        std::process::id(),
-        log::rfc3339_now()
-    );
-    for (name, tx) in routes {
-        let (reply, rx) = oneshot::channel();
-        let text = if tx.send(server::ServerCmd::Dump(reply)).await.is_ok() {
-            rx.await.ok()
-        } else {
-            None
-        };
-        match text {
-            Some(t) => out.push_str(&t),
-            None => {
-                let _ = writeln!(out, "server {name}: stopped");
-            }
-        }
-    }
-    let s = &ctx.stats;
-    let _ = writeln!(
-        out,
-        "client interface: socket {}; {} connected, {} accepted since start, {} disconnected \
-         for protocol errors, {} refused (too many clients)",
-        ctx.path.display(),
-        s.active.load(Ordering::Relaxed),
-        s.accepted.load(Ordering::Relaxed),
-        s.bad.load(Ordering::Relaxed),
-        s.refused.load(Ordering::Relaxed)
-    );
-    out
-}
-
 struct Supervisor {
     config: PathBuf,
     debug: bool,
@@ -548,47 +509,6 @@ async fn guarded<T>(
             }
             _ = int.recv() => dumper.dump(),
         }
-    }
-}
-
-/// Writes SIGINT dumps, each in a task of its own (the file written off the event loop), so
-/// that a dump delays neither a signal nor a reload.
-struct Dumper {
-    ctx: Arc<Ctx>,
-    /// The private directory of dumps (and the trace).
-    dir: PathBuf,
-    /// The number of the next dump.
-    n: u32,
-}
-
-impl Dumper {
-    fn dump(&mut self) {
-        let path = dump_path(&self.dir, std::process::id(), self.n);
-        self.n += 1;
-        let (ctx, dir) = (self.ctx.clone(), self.dir.clone());
-        tokio::spawn(async move {
-            let routes = ctx.routes.borrow().clone();
-            let text = dump_text(&routes, &ctx).await;
-            let shown = path.display().to_string();
-            let write = move || -> std::io::Result<usize> {
-                private::ensure_dir(&dir)?;
-                private::create_file(&path)?.write_all(text.as_bytes())?;
-                Ok(private::prune_dumps(&dir, private::MAX_DUMPS))
-            };
-            match tokio::task::spawn_blocking(write).await {
-                Ok(Ok(gone)) => {
-                    info!("SIGINT: dump written to {shown}");
-                    if gone > 0 {
-                        info!(
-                            "SIGINT: {gone} old dump(s) removed (at most {} kept)",
-                            private::MAX_DUMPS
-                        );
-                    }
-                }
-                Ok(Err(e)) => error!("SIGINT: can't write dump {shown}: {e}"),
-                Err(e) => error!("SIGINT: can't write dump {shown}: {e}"),
-            }
-        });
     }
 }
 

@@ -72,13 +72,13 @@ pub enum StateError {
         /// The file.
         path: PathBuf,
     },
-    /// The file could not be opened or written for another reason.
-    #[error("{path}: {err}")]
-    Sqlite {
+    /// A new file in place of one set aside could not be made either.
+    #[error("{path}: {why}")]
+    Unusable {
         /// The file.
         path: PathBuf,
         /// Why.
-        err: rusqlite::Error,
+        why: String,
     },
 }
 
@@ -126,8 +126,6 @@ struct Pending {
     /// the file and handed over again before the DCSs show it is renumbered).
     urgent: bool,
     stop: bool,
-    /// Transactions committed (a closing store waits for the last).
-    commits: u64,
 }
 
 #[derive(Debug, Default)]
@@ -143,6 +141,8 @@ struct Inner {
     durable: AtomicU32,
     /// A reservation is being written in the background.
     reserving: AtomicBool,
+    /// Held while the reservation is written (see `reserve`).
+    reserve_lock: Mutex<()>,
 }
 
 /// A server's store: the writer thread and the reservation.
@@ -213,12 +213,7 @@ pub fn open(
             match try_load(&path, identity, &mut |_| true) {
                 Ok(x) => x,
                 Err(Unusable::Locked) => return Err(StateError::Locked { path }),
-                Err(Unusable::Bad(why)) => {
-                    return Err(StateError::Sqlite {
-                        path,
-                        err: rusqlite::Error::InvalidParameterName(why),
-                    });
-                }
+                Err(Unusable::Bad(why)) => return Err(StateError::Unusable { path, why }),
             }
         }
     };
@@ -460,12 +455,18 @@ fn writer(mut conn: Connection, inner: &Inner) {
             };
             // Woken when a batch is worth a transaction, or a moment after changes came.
             while p.rows.len() < WAKE_ROWS && !p.stop && !p.urgent {
-                let had = !p.rows.is_empty();
+                if p.rows.is_empty() {
+                    p = match inner.cv.wait(p) {
+                        Ok(p) => p,
+                        Err(_) => return,
+                    };
+                    continue;
+                }
                 p = match inner.cv.wait_timeout(p, GATHER) {
                     Ok((p, _)) => p,
                     Err(_) => return,
                 };
-                if had && !p.rows.is_empty() {
+                if !p.rows.is_empty() {
                     break;
                 }
             }
@@ -504,13 +505,11 @@ fn writer(mut conn: Connection, inner: &Inner) {
                 }
             }
         }
-        if let Ok(mut p) = inner.pending.lock() {
-            p.commits += 1;
-            let done = p.stop && p.rows.is_empty();
-            inner.cv.notify_all();
-            if done || (stop && inner.failing.load(Ordering::Relaxed)) {
-                return;
-            }
+        if let Ok(p) = inner.pending.lock()
+            && p.stop
+            && (p.rows.is_empty() || stop && inner.failing.load(Ordering::Relaxed))
+        {
+            return;
         }
     }
 }
@@ -561,7 +560,7 @@ impl Store {
     /// for the disk). Returns the floor to give the core.
     pub fn start_numbering(&mut self, floor: u32, reserved: Option<u32>) -> std::io::Result<u32> {
         let floor = match reserved {
-            Some(r) if seq::newer(r, floor) && r < scsp_core::wire::SEQ_LAST => r,
+            Some(r) if seq::newer(r, floor) && seq::newer(scsp_core::wire::SEQ_LAST, r) => r,
             _ => floor,
         };
         let n = block_above(floor);
@@ -585,8 +584,9 @@ impl Store {
             if since.elapsed() < DEFER_FOR {
                 return Ok(());
             }
+        } else {
+            self.deferred = None;
         }
-        self.deferred = None;
         let rows = &mut self.rows;
         let lsid = &self.lsid;
         let mut ours = false;
@@ -639,29 +639,26 @@ impl Store {
 
     /// Keep the reservation above `high`.
     fn reserve_for(&mut self, high: u32) -> std::io::Result<()> {
-        let durable = self.inner.durable.load(Ordering::Relaxed);
-        if seq::newer(durable, high.saturating_add(RESERVE_BLOCK / 2)) {
+        let durable = signed(self.inner.durable.load(Ordering::Acquire));
+        let h = signed(high);
+        if durable > h + i64::from(RESERVE_BLOCK / 2) {
             return Ok(());
         }
         let want = block_above(high);
-        if seq::newer(durable, high) {
+        if durable > h {
             // Half a block left: the next one in the background.
             if !self.inner.reserving.swap(true, Ordering::AcqRel) {
                 let inner = self.inner.clone();
                 let path = self.seq_path.clone();
                 std::thread::spawn(move || {
-                    if write_reserved(&path, want).is_ok() {
-                        inner.durable.fetch_max(want, Ordering::AcqRel);
-                    }
+                    let _ = reserve(&inner, &path, want);
                     inner.reserving.store(false, Ordering::Release);
                 });
             }
             return Ok(());
         }
         // The numbers ran past the reservation: wait for the disk.
-        write_reserved(&self.seq_path, want)?;
-        self.inner.durable.fetch_max(want, Ordering::AcqRel);
-        Ok(())
+        reserve(&self.inner, &self.seq_path, want)
     }
 
     /// Whether the writer's last transaction failed.
@@ -695,6 +692,26 @@ impl Drop for Store {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// A sequence number as the signed value it compares as (B.2.0.2).
+fn signed(n: u32) -> i64 {
+    i64::from(n as i32)
+}
+
+/// Write the reservation `want` unless one at least as high is on disk already. One writer at
+/// a time, so that a slower write of a lower number never lands after a higher one.
+fn reserve(inner: &Inner, path: &Path, want: u32) -> std::io::Result<()> {
+    let _one = inner
+        .reserve_lock
+        .lock()
+        .map_err(|_| std::io::Error::other("reservation lock poisoned"))?;
+    if signed(inner.durable.load(Ordering::Acquire)) >= signed(want) {
+        return Ok(());
+    }
+    write_reserved(path, want)?;
+    inner.durable.store(want, Ordering::Release);
+    Ok(())
 }
 
 /// Keep the last row of each entry, in order.
@@ -752,6 +769,19 @@ mod tests {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
         }
+    }
+
+    #[test]
+    fn a_lower_reservation_never_replaces_a_higher_one() {
+        let dir = Dir::new("reserve");
+        std::fs::create_dir_all(&dir.0).unwrap();
+        let path = dir.0.join("s.seq");
+        let inner = Inner::default();
+        reserve(&inner, &path, 3 * RESERVE_BLOCK).unwrap();
+        // A background write of an older, lower block landing late.
+        reserve(&inner, &path, 2 * RESERVE_BLOCK).unwrap();
+        assert_eq!(read_reserved(&path), Some(3 * RESERVE_BLOCK));
+        assert_eq!(inner.durable.load(Ordering::Relaxed), 3 * RESERVE_BLOCK);
     }
 
     #[test]
