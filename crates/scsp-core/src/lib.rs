@@ -12,7 +12,7 @@
 pub mod cache;
 pub mod config;
 pub mod event;
-mod hash;
+pub mod hash;
 pub mod node;
 pub mod profile;
 pub mod seq;

@@ -28,9 +28,10 @@ pub struct Restored {
     /// Of those, deletions.
     pub deleted: usize,
     /// Entries not taken: a number no instance may carry, data the profile refuses, a cache at
-    /// one of its bounds ([`ServerConfig::max_entries`], [`ServerConfig::max_cache_bytes`]), or
-    /// an entry held already.
+    /// one of its bounds ([`ServerConfig::max_entries`], [`ServerConfig::max_cache_bytes`]).
     pub refused: usize,
+    /// Entries delivered again after their first delivery (the first is kept).
+    pub superseded: usize,
 }
 
 impl Server {
@@ -108,6 +109,8 @@ impl Server {
     /// with unchanged data) claims them under their numbers, and those it omits are withdrawn
     /// ([`ServerConfig::orphan_grace`] applies to those nobody claims). Deletions are held for
     /// [`ServerConfig::tombstone_hold`] from `now`, live entries for their lifetime from `now`.
+    /// An entry delivered more than once is held as first delivered: a driver whose saved state
+    /// holds several instances of an entry delivers the newest first.
     ///
     /// The numbers given after a restart are the driver's to keep above every number used
     /// before ([`ServerConfig::seq_floor`]): so an entry of ours not restored is numbered from
@@ -128,10 +131,13 @@ impl Server {
         self.some_aligned = true;
         for s in entries {
             let hash = self.cache.hash(&s.id);
+            if self.cache.get_hashed(hash, &s.id).is_some() {
+                r.superseded += 1;
+                continue;
+            }
             let ok = s.seq != wire::SEQ_RESERVED
                 && s.seq != SEQ_PURGE
                 && !s.id.key.as_bytes().is_empty()
-                && self.cache.get_hashed(hash, &s.id).is_none()
                 && self.admit(&s.id, &s.data, None).is_ok()
                 && (s.deleted || self.cfg.profile.validate(&s.data).is_ok());
             if !ok {
@@ -209,7 +215,8 @@ mod tests {
                 entries: 4,
                 ours: 2,
                 deleted: 1,
-                refused: 1
+                refused: 1,
+                superseded: 0
             }
         );
         let c = s.cache().get(&id(b"c", 2)).unwrap();
@@ -277,11 +284,11 @@ mod tests {
     }
 
     #[test]
-    fn a_restored_entry_already_held_is_refused() {
+    fn an_entry_delivered_again_is_held_as_first_delivered() {
         let mut s = server();
         s.originate(Time(0), b"a", Data::from(&b"x"[..])).unwrap();
         let r = s.restore(Time(0), [saved(b"a", 1, 7, b"old", false)]);
-        assert_eq!(r.refused, 1);
+        assert_eq!((r.superseded, r.refused, r.entries), (1, 0, 0));
         assert_eq!(s.cache().get(&id(b"a", 1)).unwrap().data[..], b"x"[..]);
     }
 }

@@ -435,6 +435,7 @@ impl Task {
             r.ours += c.ours;
             r.deleted += c.deleted;
             r.refused += c.refused;
+            r.superseded += c.superseded;
         }
         let (loaded, floor) = match reading.await {
             Ok(Ok(l)) => l,

@@ -17,7 +17,13 @@
 //! ([`RESERVE_BLOCK`]) before the reservation of the next block, asked for in the background,
 //! reached the disk.
 
+mod log;
+mod writer;
+
+use writer::{put_rows, writer};
+
 use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -35,10 +41,11 @@ pub const RESERVE_BLOCK: u32 = 1 << 16;
 
 /// `PRAGMA application_id` of a state file: "SCSP".
 const APPLICATION_ID: i32 = 0x5343_5350;
-/// `PRAGMA user_version`: the layout of the file. Another version is set aside.
-const LAYOUT: i32 = 1;
+/// `PRAGMA user_version`: the layout of the file. Layout 1 (without the log) is taken up and
+/// becomes 2; another version is set aside.
+const LAYOUT: i32 = 2;
 /// Rows written per transaction at most (a long transaction holds the writer back from taking
-/// the next changes, and its journal grows).
+/// the next changes, and its journal grows); the most changes one log row holds.
 const BATCH_MAX: usize = 65_536;
 /// The entry is a deletion.
 const FLAG_DELETED: i64 = 1;
@@ -114,7 +121,7 @@ pub fn file_name(name: &str) -> String {
 }
 
 /// A row as the writer will write it: `None` deletes it.
-type Row = Option<(u32, Data, bool)>;
+pub(super) type Row = Option<(u32, Data, bool)>;
 
 #[derive(Debug, Default)]
 struct Pending {
@@ -126,6 +133,9 @@ struct Pending {
     /// the file and handed over again before the DCSs show it is renumbered).
     urgent: bool,
     stop: bool,
+    /// Entries in the cache when the rows were last handed over: the log is folded once it
+    /// holds twice as many changes.
+    cache_len: usize,
 }
 
 #[derive(Debug, Default)]
@@ -135,6 +145,8 @@ struct Inner {
     /// Rows written since the start, and write errors (for the status and the metrics).
     written: AtomicU64,
     errors: AtomicU64,
+    /// Changes in the log, not yet folded into the table.
+    logged: AtomicU64,
     /// The last write failed (logged once per failure streak by the task).
     failing: AtomicBool,
     /// The reservation on disk.
@@ -203,7 +215,7 @@ pub fn open(
         delivered += chunk.len();
         sink(chunk)
     };
-    let (conn, bad_rows) = match try_load(&path, identity, &mut counted) {
+    let (conn, bad_rows, logged) = match try_load(&path, identity, &mut counted) {
         Ok(x) => x,
         Err(Unusable::Locked) => return Err(StateError::Locked { path }),
         Err(Unusable::Bad(why)) => {
@@ -221,11 +233,12 @@ pub fn open(
     // that is unreadable is none: the time floor still holds).
     let reserved = read_reserved(&seq_path);
     let inner = Arc::new(Inner::default());
+    inner.logged.store(logged, Ordering::Relaxed);
     let writer = {
         let inner = inner.clone();
         std::thread::Builder::new()
             .name(format!("state {name}"))
-            .spawn(move || writer(conn, &inner))
+            .spawn(move || writer(conn, &inner, logged))
             .map_err(|err| StateError::Dir {
                 dir: dir.to_owned(),
                 err,
@@ -274,7 +287,7 @@ fn try_load(
     path: &Path,
     identity: &Identity,
     sink: &mut dyn FnMut(Vec<SavedEntry>) -> bool,
-) -> Result<(Connection, usize), Unusable> {
+) -> Result<(Connection, usize, u64), Unusable> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -313,7 +326,9 @@ fn try_load(
              CREATE TABLE entries(origin BLOB NOT NULL, key BLOB NOT NULL, seq INTEGER NOT NULL,
                  flags INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(origin, key))
                  WITHOUT ROWID;
-             COMMIT;"
+             {};
+             COMMIT;",
+            log::CREATE
         ))
         .map_err(bad)?;
         conn.execute(
@@ -321,14 +336,14 @@ fn try_load(
             params![ours],
         )
         .map_err(bad)?;
-        return Ok((conn, 0));
+        return Ok((conn, 0, 0));
     }
     if app != APPLICATION_ID {
         return Err(Unusable::Bad(format!(
             "not an scspd state file (application id {app:#x})"
         )));
     }
-    if layout != LAYOUT {
+    if layout != LAYOUT && layout != 1 {
         return Err(Unusable::Bad(format!(
             "layout version {layout}, this scspd reads {LAYOUT}"
         )));
@@ -344,9 +359,45 @@ fn try_load(
             "saved by another server ({theirs}; this one is {ours})"
         )));
     }
+    if layout == 1 {
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {}; PRAGMA user_version={LAYOUT}; COMMIT;",
+            log::CREATE
+        ))
+        .map_err(bad)?;
+    }
+    let logged = log::rows(&conn).map_err(bad)?;
+    // The newest change of an entry wins: the log's changes newest first (the server keeps
+    // the first instance of an entry it is given), then the table's rows; an entry whose newest
+    // change is its removal is given no older instance.
+    let seed = std::collections::hash_map::RandomState::new().hash_one(0u64);
+    let mut gone: scsp_core::hash::Set<RecordId> =
+        scsp_core::hash::Set::with_hasher(scsp_core::hash::state(seed));
     let mut entries = Vec::with_capacity(CHUNK);
-    let mut bad_rows = 0;
-    {
+    let mut going = true;
+    let mut bad_rows = log::read_newest_first(&conn, &mut |id, row| {
+        match row {
+            None => {
+                gone.insert(id);
+            }
+            Some(_) if gone.contains(&id) => {}
+            Some(r) => {
+                entries.push(SavedEntry {
+                    id,
+                    seq: r.0,
+                    data: r.1,
+                    deleted: r.2,
+                });
+                if entries.len() == CHUNK {
+                    going = sink(std::mem::replace(&mut entries, Vec::with_capacity(CHUNK)));
+                }
+            }
+        }
+        going
+    })
+    .map_err(bad)?;
+
+    if going {
         let mut stmt = conn
             .prepare("SELECT origin, key, seq, flags, data FROM entries")
             .map_err(bad)?;
@@ -361,8 +412,12 @@ fn try_load(
             let flags: i64 = r.get(3).map_err(bad)?;
             match (Id::new(key), Id::new(origin), u32::try_from(seq)) {
                 (Some(key), Some(origin), Ok(seq)) if !key.as_bytes().is_empty() => {
+                    let id = RecordId { key, origin };
+                    if gone.contains(&id) {
+                        continue;
+                    }
                     entries.push(SavedEntry {
-                        id: RecordId { key, origin },
+                        id,
                         seq,
                         data: Data::from(data),
                         deleted: flags & FLAG_DELETED != 0,
@@ -380,7 +435,7 @@ fn try_load(
     if !entries.is_empty() {
         sink(entries);
     }
-    Ok((conn, bad_rows))
+    Ok((conn, bad_rows, logged))
 }
 
 fn identity_text(i: &Identity) -> String {
@@ -436,111 +491,6 @@ pub fn write_reserved(path: &Path, n: u32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The writer thread: commit what is pending, until told to stop.
-fn writer(mut conn: Connection, inner: &Inner) {
-    // SCHED_IDLE: the writer runs only when the processor has nothing else to do, so that it
-    // never delays the protocol's threads (a flood on a full machine writes once it ends;
-    // meanwhile the rows wait in memory, compacted to one per entry).
-    let _ = thread_priority::unix::set_thread_priority_and_policy(
-        thread_priority::unix::thread_native_id(),
-        thread_priority::ThreadPriority::Min,
-        thread_priority::unix::ThreadSchedulePolicy::Normal(
-            thread_priority::unix::NormalThreadSchedulePolicy::Idle,
-        ),
-    );
-    loop {
-        let (batch, stop) = {
-            let Ok(mut p) = inner.pending.lock() else {
-                return;
-            };
-            // Woken when a batch is worth a transaction, or a moment after changes came.
-            while p.rows.len() < WAKE_ROWS && !p.stop && !p.urgent {
-                if p.rows.is_empty() {
-                    p = match inner.cv.wait(p) {
-                        Ok(p) => p,
-                        Err(_) => return,
-                    };
-                    continue;
-                }
-                p = match inner.cv.wait_timeout(p, GATHER) {
-                    Ok((p, _)) => p,
-                    Err(_) => return,
-                };
-                if !p.rows.is_empty() {
-                    break;
-                }
-            }
-            p.urgent = false;
-            let batch: Vec<(RecordId, Row)> = if p.rows.len() <= BATCH_MAX {
-                std::mem::take(&mut p.rows)
-            } else {
-                p.rows.drain(..BATCH_MAX).collect()
-            };
-            (batch, p.stop)
-        };
-        let mut batch = batch;
-        // In the table's order: each insertion lands next to the one before in the B-tree (a
-        // stable sort: the changes of one entry stay in the order they were made).
-        batch.sort_by(|a, b| {
-            (a.0.origin.as_bytes(), a.0.key.as_bytes())
-                .cmp(&(b.0.origin.as_bytes(), b.0.key.as_bytes()))
-        });
-        if !batch.is_empty() {
-            match commit(&mut conn, &batch) {
-                Ok(()) => {
-                    inner
-                        .written
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                    inner.failing.store(false, Ordering::Relaxed);
-                }
-                Err(_) => {
-                    inner.errors.fetch_add(1, Ordering::Relaxed);
-                    inner.failing.store(true, Ordering::Relaxed);
-                    // Keep the rows for the next try, before those that came meanwhile.
-                    if let Ok(mut p) = inner.pending.lock() {
-                        let newer = std::mem::replace(&mut p.rows, batch);
-                        p.rows.extend(newer);
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                }
-            }
-        }
-        if let Ok(p) = inner.pending.lock()
-            && p.stop
-            && (p.rows.is_empty() || stop && inner.failing.load(Ordering::Relaxed))
-        {
-            return;
-        }
-    }
-}
-
-fn commit(conn: &mut Connection, batch: &[(RecordId, Row)]) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
-    {
-        let mut put = tx.prepare_cached(
-            "INSERT OR REPLACE INTO entries(origin, key, seq, flags, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        let mut del = tx.prepare_cached("DELETE FROM entries WHERE origin = ?1 AND key = ?2")?;
-        for (id, row) in batch {
-            match row {
-                Some((seq, data, deleted)) => {
-                    put.execute(params![
-                        id.origin.as_bytes(),
-                        id.key.as_bytes(),
-                        i64::from(*seq),
-                        if *deleted { FLAG_DELETED } else { 0 },
-                        &data[..],
-                    ])?;
-                }
-                None => {
-                    del.execute(params![id.origin.as_bytes(), id.key.as_bytes()])?;
-                }
-            }
-        }
-    }
-    tx.commit()
-}
-
 /// Figures for the status and the metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -550,6 +500,8 @@ pub struct StoreStats {
     pub pending: u64,
     /// Failed transactions.
     pub errors: u64,
+    /// Changes in the file's log, not yet folded into its table.
+    pub logged: u64,
     /// The reservation on disk.
     pub reserved: u32,
 }
@@ -602,6 +554,7 @@ impl Store {
                 return Ok(());
             };
             p.urgent |= ours;
+            p.cache_len = server.cache().len();
             if p.rows.is_empty() {
                 std::mem::swap(&mut p.rows, &mut self.rows);
             } else {
@@ -672,6 +625,7 @@ impl Store {
             written: self.inner.written.load(Ordering::Relaxed),
             pending: self.inner.pending.lock().map_or(0, |p| p.rows.len() as u64),
             errors: self.inner.errors.load(Ordering::Relaxed),
+            logged: self.inner.logged.load(Ordering::Relaxed),
             reserved: self.inner.durable.load(Ordering::Relaxed),
         }
     }
@@ -860,6 +814,169 @@ mod tests {
         got.sort();
         assert_eq!(got, vec![(b"a".to_vec(), false), (b"b".to_vec(), true)]);
         assert_eq!(l.reserved, Some(block_above(1000)));
+    }
+
+    /// An entry read back: key, number, data, deleted.
+    type Back = (Vec<u8>, u32, Vec<u8>, bool);
+
+    fn read_back(dir: &Path) -> (Loaded, Vec<Back>) {
+        let mut got = Vec::new();
+        let l = open(dir, "s", &identity(), &mut |c| {
+            got.extend(c);
+            true
+        })
+        .unwrap();
+        // As the server holds them: the first instance of an entry delivered.
+        let mut seen = std::collections::HashSet::new();
+        let mut got: Vec<_> = got
+            .into_iter()
+            .filter(|e| seen.insert(e.id.clone()))
+            .map(|e| {
+                (
+                    e.id.key.as_bytes().to_vec(),
+                    e.seq,
+                    e.data.to_vec(),
+                    e.deleted,
+                )
+            })
+            .collect();
+        got.sort();
+        (l, got)
+    }
+
+    /// Until `written` changes have been written and folded.
+    fn wait_folded(l: &Loaded, written: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while l.store.stats().logged != 0 || l.store.stats().written < written {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the log is never folded"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    fn table_and_log(dir: &Path) -> (i64, i64) {
+        let c = Connection::open(dir.join("s.db")).unwrap();
+        let n = |q: &str| c.query_row(q, [], |r| r.get::<_, i64>(0)).unwrap();
+        (
+            n("SELECT count(*) FROM entries"),
+            n("SELECT count(*) FROM log"),
+        )
+    }
+
+    #[test]
+    fn the_log_wins_over_the_table_and_is_folded_into_it_when_changes_stop() {
+        let dir = Dir::new("log");
+        let id = identity();
+        let t = scsp_core::Time(0);
+        let mut server = Server::new(scsp_core::ServerConfig::new(65000, 1, id.lsid.clone()));
+        server.set_track_changes(true);
+        let (mut l, got) = read_back(&dir.0);
+        assert!(got.is_empty());
+        l.store.start_numbering(1000, None).unwrap();
+        for k in [&b"a"[..], b"b", b"c"] {
+            server.originate(t, k, Data::from(&b"1"[..])).unwrap();
+        }
+        l.store.save_changes(&mut server).unwrap();
+        // Written to the log, then folded into the table once nothing more comes.
+        wait_folded(&l, 3);
+        drop(l);
+        assert_eq!(table_and_log(&dir.0), (3, 0));
+        // Newer changes of the same entries stay in the log (the file closed at once).
+        let (mut l, got) = read_back(&dir.0);
+        assert_eq!(got.len(), 3);
+        server.originate(t, b"a", Data::from(&b"2"[..])).unwrap();
+        server.withdraw(t, b"b").unwrap();
+        l.store.save_changes(&mut server).unwrap();
+        l.store.close();
+        let (entries, logged) = table_and_log(&dir.0);
+        assert_eq!(entries, 3);
+        assert!(
+            logged >= 1,
+            "the changes were folded before the file was closed"
+        );
+        let want = |got: &[Back]| {
+            let keys: Vec<_> = got
+                .iter()
+                .map(|g| (g.0.clone(), g.2.clone(), g.3))
+                .collect();
+            assert_eq!(
+                keys,
+                vec![
+                    (b"a".to_vec(), b"2".to_vec(), false),
+                    (b"b".to_vec(), Vec::new(), true),
+                    (b"c".to_vec(), b"1".to_vec(), false)
+                ]
+            );
+        };
+        // Read back: each entry once, as the log left it; and the same after the fold.
+        let (l, got) = read_back(&dir.0);
+        want(&got);
+        wait_folded(&l, 0);
+        drop(l);
+        assert_eq!(table_and_log(&dir.0), (3, 0));
+        let (_l, again) = read_back(&dir.0);
+        assert_eq!(again, got);
+    }
+
+    #[test]
+    fn an_entry_gone_in_the_log_is_not_read_back_from_the_table() {
+        let dir = Dir::new("gone");
+        let (l, _) = read_back(&dir.0);
+        drop(l);
+        let e = |k: &[u8]| RecordId {
+            key: Id::new(k).unwrap(),
+            origin: Id::from([10, 0, 0, 2]),
+        };
+        {
+            let mut c = Connection::open(dir.0.join("s.db")).unwrap();
+            let tx = c.transaction().unwrap();
+            put_rows(
+                &tx,
+                &[
+                    (e(b"x"), Some((5, Data::from(&b"t"[..]), false))),
+                    (e(b"y"), Some((5, Data::from(&b"t"[..]), false))),
+                ],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+            log::append(&mut c, &[(e(b"x"), None)]).unwrap();
+        }
+        let (_l, got) = read_back(&dir.0);
+        assert_eq!(got, vec![(b"y".to_vec(), 5, b"t".to_vec(), false)]);
+    }
+
+    #[test]
+    fn a_file_of_layout_1_is_taken_up_with_its_entries() {
+        let dir = Dir::new("layout1");
+        std::fs::create_dir_all(&dir.0).unwrap();
+        {
+            let c = Connection::open(dir.0.join("s.db")).unwrap();
+            c.execute_batch(&format!(
+                "PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version=1;
+                 CREATE TABLE meta(k TEXT PRIMARY KEY NOT NULL, v TEXT NOT NULL) WITHOUT ROWID;
+                 CREATE TABLE entries(origin BLOB NOT NULL, key BLOB NOT NULL,
+                     seq INTEGER NOT NULL, flags INTEGER NOT NULL, data BLOB NOT NULL,
+                     PRIMARY KEY(origin, key)) WITHOUT ROWID;
+                 INSERT INTO entries VALUES (x'0a000002', x'6b', 9, 0, x'64');"
+            ))
+            .unwrap();
+            c.execute(
+                "INSERT INTO meta(k, v) VALUES ('identity', ?1)",
+                params![identity_text(&identity())],
+            )
+            .unwrap();
+        }
+        let (l, got) = read_back(&dir.0);
+        assert!(l.set_aside.is_none());
+        assert_eq!(got, vec![(b"k".to_vec(), 9, b"d".to_vec(), false)]);
+        drop(l);
+        let c = Connection::open(dir.0.join("s.db")).unwrap();
+        let v: i32 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, LAYOUT);
     }
 
     #[test]
