@@ -43,6 +43,12 @@ pub struct ServerConfig {
     /// How long a deleted entry is remembered, so that an older copy arriving late is recognised
     /// as older and not learned again.
     pub tombstone_hold: Duration,
+    /// How long a deletion of an entry this server did not hold is remembered. It is
+    /// acknowledged and passed on (our other DCSs may hold the entry), and kept this long so
+    /// that a copy of the entry still on its way is recognised as older; not for
+    /// [`ServerConfig::tombstone_hold`], since anyone can send deletions of keys nobody holds
+    /// (docs/rfc2334-readings.md, "the cache's bounds").
+    pub stray_deletion_hold: Duration,
     /// After a restart, the entries carrying this server's Originator ID come back from its
     /// DCSs. The local server claims them by handing its entries over
     /// ([`crate::Server::replace_local_cache`]) or originating them again; those it has not
@@ -83,6 +89,7 @@ impl ServerConfig {
             replay_nonce: 0,
             replay_seq_start: 1,
             tombstone_hold: Duration::from_secs(3600),
+            stray_deletion_hold: Duration::from_secs(60),
             orphan_grace: Some(Duration::from_secs(300)),
             max_entries: 16 << 20,
             max_cache_bytes: 256 << 20,

@@ -258,6 +258,55 @@ fn deletion_of_an_entry_not_held_at_the_bound_is_acknowledged_passed_on_not_kept
 }
 
 #[test]
+fn deletion_of_an_entry_never_held_is_kept_for_the_stray_hold_not_the_tombstone_hold() {
+    let mut b = Bench::new(1, 2).with_config(|c| {
+        c.stray_deletion_hold = std::time::Duration::from_secs(60);
+        c.tombstone_hold = std::time::Duration::from_secs(3600);
+    });
+    b.bring_to_aligned();
+    let other = b.add_aligned_peer(3);
+    let peer = b.peer.clone();
+    // One entry held, then deleted; deletions of 100 keys never held.
+    b.deliver(Body::CsuRequest {
+        records: vec![csa(&key(1), &peer, SEQ_FIRST, 3, &[1; 10])],
+    });
+    let mut records: Vec<_> = (200..300)
+        .map(|i| csa(&key(i), &peer, SEQ_FIRST + 1, 3, b""))
+        .collect();
+    records.push(csa(&key(1), &peer, SEQ_FIRST + 1, 3, b""));
+    b.sent_all();
+    b.deliver(Body::CsuRequest { records });
+    let sent = b.sent_all();
+    assert_eq!(replies(&to(&sent, b.dcs)).len(), 101, "acknowledged");
+    assert_eq!(requests(&to(&sent, other)).len(), 101, "passed on");
+    assert_eq!(b.server.cache().len(), 101, "kept for now");
+    // An older live copy still on its way within the hold is recognised as older.
+    b.advance(std::time::Duration::from_secs(30));
+    b.deliver(Body::CsuRequest {
+        records: vec![csa(&key(200), &peer, SEQ_FIRST, 3, &[1; 10])],
+    });
+    assert!(
+        b.server
+            .cache()
+            .get(&rid(&key(200), &peer))
+            .unwrap()
+            .deleted()
+    );
+    // Past the stray hold only the deletion of the entry held is left.
+    b.advance(std::time::Duration::from_secs(31));
+    assert_eq!(b.server.cache().len(), 1);
+    assert!(
+        b.server
+            .cache()
+            .get(&rid(&key(1), &peer))
+            .unwrap()
+            .deleted()
+    );
+    b.advance(std::time::Duration::from_secs(3600));
+    assert_eq!(b.server.cache().len(), 0);
+}
+
+#[test]
 fn rfc_2_2_2_1_csa_request_list_bound_refuses_counts_and_the_alignment_ends() {
     let mut b = Bench::new(1, 2).with_config(|c| c.max_csa_requests = 10);
     let _ = b.bring_to_negotiation();

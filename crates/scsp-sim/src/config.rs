@@ -96,6 +96,9 @@ pub struct SimConfig {
     /// Probability that a packet is lost after the fault phase (0 by default: the network is
     /// then perfect, apart from delays).
     pub settle_loss: f64,
+    /// How long a server remembers a deletion of an entry it did not hold
+    /// (`ServerConfig::stray_deletion_hold`); `None`: the core's default.
+    pub stray_deletion_hold: Option<Duration>,
     /// Protocol ID of the server group.
     pub protocol_id: u16,
     /// Server Group ID.
@@ -136,6 +139,7 @@ impl Default for SimConfig {
             stable_for: Duration::from_secs(10),
             check_interval: Duration::from_millis(250),
             settle_loss: 0.0,
+            stray_deletion_hold: None,
             protocol_id: 2,
             sgid: 1,
             timers: Timers::Fast,

@@ -100,6 +100,10 @@ struct Args {
     /// Probability that a packet is lost after the fault phase.
     #[arg(long, default_value_t = 0.0)]
     settle_loss: f64,
+    /// Virtual seconds a server remembers a deletion of an entry it did not hold (default: the
+    /// core's, 60).
+    #[arg(long)]
+    stray_deletion_hold: Option<f64>,
     /// Smallest one-way link delay, ms (each directed link draws its own delay).
     #[arg(long, default_value_t = 1)]
     delay_min: u64,
@@ -165,6 +169,7 @@ fn main() -> ExitCode {
         max_settle: secs(args.settle_time),
         stable_for: secs(args.stable_time.unwrap_or(f64::max(10.0, 3.0 * dead))),
         settle_loss: args.settle_loss,
+        stray_deletion_hold: args.stray_deletion_hold.map(secs),
         protocol_id: args.protocol_id,
         sgid: args.sgid,
         timers: args.timers,

@@ -259,6 +259,10 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                 Just(config::DEFAULT_MAX_CSA_REQUESTS),
                 1..=config::MAX_MAX_CSA_REQUESTS,
             ],
+            prop_oneof![
+                Just(config::DEFAULT_STRAY_DELETION_HOLD),
+                1..=config::MAX_STRAY_DELETION_HOLD,
+            ],
         ),
     )
         .prop_map(
@@ -274,7 +278,7 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                 (atmarp, (_, atmarp_format)),
                 (mars, mars_redirect_interval),
                 local_grace,
-                (max_cache_entries, max_cache_bytes, max_csa_requests),
+                (max_cache_entries, max_cache_bytes, max_csa_requests, stray_deletion_hold),
             )| {
                 // The rules of a valid server: Netif or ID, DCS IDs unique and not its own.
                 let netif = if netif.is_none() && id.is_none() {
@@ -311,6 +315,7 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                     max_cache_entries,
                     max_cache_bytes,
                     max_csa_requests,
+                    stray_deletion_hold,
                     notify: None,
                     dcs: kept,
                     pos: Pos::default(),

@@ -684,16 +684,29 @@ fn cache_and_csa_request_list_bounds_and_defaults() {
     assert_eq!(s.max_cache_entries, config::DEFAULT_MAX_CACHE_ENTRIES);
     assert_eq!(s.max_cache_bytes, 256 << 20);
     assert_eq!(s.max_csa_requests, config::DEFAULT_MAX_CSA_REQUESTS);
-    let s = server("MaxCacheEntries 1000; MaxCacheBytes 8388608; MaxCSARequests 5000;");
+    assert_eq!(s.stray_deletion_hold, 60);
+    let s = server(
+        "MaxCacheEntries 1000; MaxCacheBytes 8388608; MaxCSARequests 5000; StrayDeletionHold 5;",
+    );
     assert_eq!(
-        (s.max_cache_entries, s.max_cache_bytes, s.max_csa_requests),
-        (1000, 8 << 20, 5000)
+        (
+            s.max_cache_entries,
+            s.max_cache_bytes,
+            s.max_csa_requests,
+            s.stray_deletion_hold
+        ),
+        (1000, 8 << 20, 5000, 5)
     );
     for (stmt, msg) in [
         ("MaxCacheEntries 0;", "invalid cache entries maximum"),
         ("MaxCacheBytes 1000;", "invalid cache bytes maximum"),
         ("MaxCacheBytes lots;", "invalid cache bytes maximum"),
         ("MaxCSARequests 0;", "invalid CSA Request List maximum"),
+        ("StrayDeletionHold 0;", "invalid stray deletion hold time"),
+        (
+            "StrayDeletionHold 3601;",
+            "invalid stray deletion hold time",
+        ),
         (
             "MaxCSARequests 1; MaxCSARequests 2;",
             "repeated MaxCSARequests statement",

@@ -454,6 +454,29 @@ fn tombstone_flood_of_entries_never_held_stays_within_the_bound() {
     bed.finish("tombstone flood", before);
 }
 
+/// (c2) Deletions of entries never held are remembered `StrayDeletionHold` seconds, not the
+/// hour a deletion of an entry held is.
+#[test]
+fn deletions_of_entries_never_held_are_forgotten_after_the_stray_hold() {
+    let bed = Bed::with("boundstray", "StrayDeletionHold 2;", 0);
+    let before = vm_hwm(bed.d.pid());
+    let deletions = csu_requests((0..1000).map(|i| csa(i, wire::SEQ_FIRST + 1, b"")));
+    let received = bed.flood(&deletions, "csu_request");
+    assert_eq!(received, deletions.len() as u64, "the deletions arrived");
+    let held = bed.d.servers()[0].entries_held;
+    assert!(held > 0, "kept for a while");
+    let start = Instant::now();
+    bed.d.wait_until(30, "the deletions forgotten", || {
+        bed.d.servers()[0].entries_held == 0
+    });
+    println!(
+        "daemon_bounds stray deletions: {held} held after the flood, none {:.1} s later \
+         (StrayDeletionHold 2)",
+        start.elapsed().as_secs_f64()
+    );
+    bed.finish("stray deletions", before);
+}
+
 /// (d) 1,000,000 new entries of 40 bytes (each costing 208 against the bound: about 80,000
 /// fit in 16 MiB): those past the bound are refused (not acknowledged) and counted; a newer
 /// instance of an entry held is still accepted, and the local server is told the cache is full.

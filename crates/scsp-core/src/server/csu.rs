@@ -2,7 +2,7 @@
 
 use super::{DcsId, Hops, Server};
 use crate::Time;
-use crate::cache::Entry;
+use crate::cache::{Entry, EntryTimer};
 use crate::event::{CaState, CacheChange, Drop, Event, RemoveReason};
 use crate::seq;
 use crate::wire::{Csa, Csas, MessageType, SEQ_PURGE};
@@ -346,12 +346,24 @@ impl Server {
             false,
             false,
         );
-        self.schedule_entry(now, &id, &entry);
+        if !deleted {
+            self.schedule_entry(now, &id, &entry);
+        }
         let have = entry.seq;
         let view = (self.learn_events && !deleted).then(|| entry.view(&id));
         // (The common case, no listener and nothing replaced, moves no event or view around:
         // values built by narrow stores and read back whole stall behind the cache's stores.)
         let old = self.cache.insert_hashed(hash, id.clone(), entry);
+        if deleted {
+            // A deletion of an entry we did not hold is remembered for a shorter time.
+            let hold = if old.is_none() {
+                self.cfg.stray_deletion_hold
+            } else {
+                self.cfg.tombstone_hold
+            };
+            self.cache
+                .schedule(now + hold, EntryTimer::Forget, have, id.clone());
+        }
         let replaced = old.filter(|o| !o.deleted());
         let change = if deleted {
             replaced.map(|o| CacheChange::Removed {

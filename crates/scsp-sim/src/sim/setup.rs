@@ -32,6 +32,9 @@ impl Sim<'_> {
             self.nodes[node].lsid.clone(),
         );
         cfg.max_packet = self.cfg.mtu;
+        if let Some(h) = self.cfg.stray_deletion_hold {
+            cfg.stray_deletion_hold = h;
+        }
         // The core's tables iterate in an order set by their hash seed: drawn from the run's seed,
         // so that a seed repeats exactly and different seeds see different orders.
         self.nodes[node].incarnation += 1;

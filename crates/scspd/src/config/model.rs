@@ -41,6 +41,11 @@ pub const MAX_MAX_REXMIT_QUEUE: u32 = 1 << 24;
 pub const DEFAULT_LOCAL_GRACE: u32 = 300;
 /// Largest `LocalGrace`, seconds (a week).
 pub const MAX_LOCAL_GRACE: u32 = 7 * 24 * 3600;
+/// Default `StrayDeletionHold`, seconds: how long a deletion of an entry the server did not
+/// hold is remembered.
+pub const DEFAULT_STRAY_DELETION_HOLD: u32 = 60;
+/// Largest `StrayDeletionHold`, seconds (the hour a deletion of an entry held is remembered).
+pub const MAX_STRAY_DELETION_HOLD: u32 = 3600;
 /// Default `MaxCacheEntries`: entries held in one server's cache, deleted ones included.
 pub const DEFAULT_MAX_CACHE_ENTRIES: u32 = 1 << 24;
 /// Largest `MaxCacheEntries`.
@@ -315,6 +320,9 @@ pub struct ServerConfig {
     /// `MaxCSARequests`: the most records on each DCS's CSA Request List (default
     /// [`DEFAULT_MAX_CSA_REQUESTS`]).
     pub max_csa_requests: u32,
+    /// `StrayDeletionHold`: seconds a deletion of an entry the server did not hold is
+    /// remembered (default [`DEFAULT_STRAY_DELETION_HOLD`]).
+    pub stray_deletion_hold: u32,
     /// `Notify <script> [<seconds>];`: a program run when one of the server's DCSs goes up or
     /// down and when an alignment with one completes.
     pub notify: Option<NotifyConfig>,
@@ -344,6 +352,7 @@ impl ServerConfig {
             max_cache_entries,
             max_cache_bytes,
             max_csa_requests,
+            stray_deletion_hold,
             notify,
             dcs: _,
             pos: _,
@@ -363,6 +372,7 @@ impl ServerConfig {
             && *max_cache_entries == other.max_cache_entries
             && *max_cache_bytes == other.max_cache_bytes
             && *max_csa_requests == other.max_csa_requests
+            && *stray_deletion_hold == other.stray_deletion_hold
             && *notify == other.notify
     }
 

@@ -144,6 +144,9 @@ fn write_server(f: &mut Formatter<'_>, s: &ServerConfig, redact: bool) -> fmt::R
     if s.max_csa_requests != super::DEFAULT_MAX_CSA_REQUESTS {
         writeln!(f, "{i}MaxCSARequests {};", s.max_csa_requests)?;
     }
+    if s.stray_deletion_hold != super::DEFAULT_STRAY_DELETION_HOLD {
+        writeln!(f, "{i}StrayDeletionHold {};", s.stray_deletion_hold)?;
+    }
     if let Some(n) = &s.notify {
         writeln!(f, "{i}Notify {} {};", path_value(&n.script), n.timeout_s)?;
     }

@@ -233,6 +233,7 @@ impl Planner<'_> {
         core.max_entries = s.max_cache_entries as usize;
         core.max_cache_bytes = usize::try_from(s.max_cache_bytes).unwrap_or(usize::MAX);
         core.max_csa_requests = s.max_csa_requests as usize;
+        core.stray_deletion_hold = std::time::Duration::from_secs(s.stray_deletion_hold.into());
         let options = profile_options(s);
         let ops = scsp_profiles::ops_for(s.protocol.id, &options);
         core.profile = ops.core();

@@ -30,6 +30,7 @@ const SERVER: &[&str] = &[
     "MaxCacheEntries",
     "MaxCacheBytes",
     "MaxCSARequests",
+    "StrayDeletionHold",
     "Notify",
     "DCS",
 ];

@@ -22,6 +22,7 @@ impl Checker<'_> {
         let mut max_entries: Slot<u64> = Slot::default();
         let mut max_bytes: Slot<u64> = Slot::default();
         let mut max_crl: Slot<u64> = Slot::default();
+        let mut stray_hold: Slot<u64> = Slot::default();
         let mut notify: Slot<NotifyConfig> = Slot::default();
         let mut dcs: Vec<(DcsConfig, Pos)> = Vec::new();
         let mut dcs_statements = 0usize;
@@ -129,7 +130,7 @@ impl Checker<'_> {
                             });
                     }
                 }
-                "MaxCacheEntries" | "MaxCacheBytes" | "MaxCSARequests" => {
+                "MaxCacheEntries" | "MaxCacheBytes" | "MaxCSARequests" | "StrayDeletionHold" => {
                     let (slot, what, min, max, msg) = match kw {
                         "MaxCacheEntries" => (
                             &mut max_entries,
@@ -144,6 +145,13 @@ impl Checker<'_> {
                             MIN_MAX_CACHE_BYTES,
                             MAX_MAX_CACHE_BYTES,
                             "invalid cache bytes maximum",
+                        ),
+                        "StrayDeletionHold" => (
+                            &mut stray_hold,
+                            "a number of seconds",
+                            1,
+                            u64::from(MAX_STRAY_DELETION_HOLD),
+                            "invalid stray deletion hold time",
                         ),
                         _ => (
                             &mut max_crl,
@@ -266,6 +274,10 @@ impl Checker<'_> {
                 .value
                 .and_then(|n| u32::try_from(n).ok())
                 .unwrap_or(DEFAULT_MAX_CSA_REQUESTS),
+            stray_deletion_hold: stray_hold
+                .value
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(DEFAULT_STRAY_DELETION_HOLD),
             notify: notify.value,
             dcs: dcs.into_iter().map(|(d, _)| d).collect(),
             pos,
