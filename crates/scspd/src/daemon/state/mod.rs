@@ -10,9 +10,10 @@
 //! others, is in docs/persistence-store.md.
 //!
 //! The server task never waits on the disk: it hands each change to a writer thread through a
-//! map of what each entry is now (a later change of the same entry replaces the earlier one, so
-//! the map holds at most one row per entry: its size is bounded by the cache's), and the writer
-//! commits what it finds there in one transaction, again and again. Only the reservation of
+//! queue (compacted to the last row of each entry once it holds twice the cache's entries, so
+//! that its size is bounded by the cache's), and the writer commits what it finds there in one
+//! transaction, again and again: appended to the file's change log, folded into the table of
+//! entries when changes come slowly (`log.rs`, `writer.rs`). Only the reservation of
 //! numbers can make the task wait, and only when it has used half a block of numbers
 //! ([`RESERVE_BLOCK`]) before the reservation of the next block, asked for in the background,
 //! reached the disk.
