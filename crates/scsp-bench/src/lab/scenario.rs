@@ -542,6 +542,13 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     }
     let restarted = w.settle(&origin_seqs(&caches(&mut polls)?));
     let renumbered = restarted.renumbered;
+    if !restarted.examples.is_empty() {
+        eprintln!(
+            "renumbered although unchanged (of {}): {}",
+            restarted.unchanged,
+            restarted.examples.join(" ")
+        );
+    }
     let lag = lags(&w.changes, &logs, n);
     let unreached = lag.iter().filter(|l| l.is_infinite()).count();
     let (p50, p99, max) = (
