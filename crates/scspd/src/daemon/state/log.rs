@@ -98,13 +98,14 @@ pub(super) fn decode(mut b: &[u8], mut f: impl FnMut(RecordId, Row)) -> bool {
     true
 }
 
-/// Append a batch: one row.
-pub(super) fn append(conn: &mut Connection, batch: &[(RecordId, Row)]) -> rusqlite::Result<()> {
+/// Append a batch: one row. Returns the bytes of its blob.
+pub(super) fn append(conn: &mut Connection, batch: &[(RecordId, Row)]) -> rusqlite::Result<usize> {
     let blob = encode(batch);
     let tx = conn.transaction()?;
     tx.prepare_cached("INSERT INTO log(n, rows) VALUES (?1, ?2)")?
-        .execute(params![batch.len() as i64, blob])?;
-    tx.commit()
+        .execute(params![batch.len() as i64, &blob])?;
+    tx.commit()?;
+    Ok(blob.len())
 }
 
 /// Changes in the log.

@@ -45,9 +45,10 @@ const APPLICATION_ID: i32 = 0x5343_5350;
 /// `PRAGMA user_version`: the layout of the file. Layout 1 (without the log) is taken up and
 /// becomes 2; another version is set aside.
 const LAYOUT: i32 = 2;
-/// Rows written per transaction at most (a long transaction holds the writer back from taking
-/// the next changes, and its journal grows); the most changes one log row holds.
-const BATCH_MAX: usize = 65_536;
+/// Rows written per transaction at most, and the most changes one log row holds: a log row is
+/// folded into the table in one transaction (about a microsecond a change), during which a
+/// change of our own waits to be written.
+const BATCH_MAX: usize = 8192;
 /// The entry is a deletion.
 const FLAG_DELETED: i64 = 1;
 
@@ -302,8 +303,11 @@ fn try_load(
     // connection closes (so is the WAL index, in this process's memory).
     conn.execute_batch("PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL;")
         .map_err(bad)?;
-    conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192;")
-        .map_err(bad)?;
+    // Checkpoints are the writer's, off the path of a commit (see `writer.rs`).
+    conn.execute_batch(
+        "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=0;",
+    )
+    .map_err(bad)?;
     let app: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .map_err(bad)?;

@@ -12,6 +12,9 @@ use super::{BATCH_MAX, GATHER, Inner, Row, WAKE_ROWS, log};
 /// [`FOLD_WINDOW`]s (a flood is appended, and folded once it ends)...
 const FOLD_QUIET: usize = 4096;
 const FOLD_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
+/// Nor before this long after the last append: a change that comes meanwhile (our own, written
+/// at once) would wait for the fold's transaction.
+const FOLD_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Changes appended recently, in two windows.
 #[derive(Debug)]
@@ -19,6 +22,8 @@ struct Recent {
     since: std::time::Instant,
     now: usize,
     before: usize,
+    /// The last append.
+    last: std::time::Instant,
 }
 
 impl Recent {
@@ -34,6 +39,7 @@ impl Recent {
     fn add(&mut self, n: usize) {
         self.roll();
         self.now += n;
+        self.last = std::time::Instant::now();
     }
 
     fn quiet(&mut self) -> bool {
@@ -41,6 +47,15 @@ impl Recent {
         self.now + self.before < FOLD_QUIET
     }
 }
+
+/// The write-ahead log is copied into the file (a checkpoint, with an fsync) by the writer
+/// itself, never by the commit of a batch (SQLite's automatic checkpoint is off): when nothing
+/// waits and about this much was written since the last one...
+const CHECKPOINT_IDLE: u64 = 4 << 20;
+/// ...or whatever waits, past this much.
+const CHECKPOINT_MAX: u64 = 64 << 20;
+/// What a row folded into the table is reckoned to write (its page share, in the log).
+const FOLDED_ROW_BYTES: u64 = 128;
 
 /// ...or whatever the rate, once it holds twice the changes the cache has entries.
 fn fold_bound(cache_len: usize) -> u64 {
@@ -61,18 +76,22 @@ pub(super) fn writer(mut conn: Connection, inner: &Inner, mut logged: u64) {
         ),
     );
     let mut recent = Recent {
+        last: std::time::Instant::now(),
         since: std::time::Instant::now(),
         now: 0,
         before: 0,
     };
+    // Bytes written to the write-ahead log since the last checkpoint, about.
+    let mut unchecked: u64 = 0;
     loop {
-        let (batch, stop, fold) = {
+        let (batch, stop, fold, mut checkpoint) = {
             let Ok(mut p) = inner.pending.lock() else {
                 return;
             };
             // Woken when a batch is worth a transaction, or a moment after changes came; with
             // nothing pending, the log is folded when changes come slowly.
             let mut fold = false;
+            let mut checkpoint = false;
             while p.rows.len() < WAKE_ROWS && !p.stop && !p.urgent {
                 if !p.rows.is_empty() {
                     p = match inner.cv.wait_timeout(p, GATHER) {
@@ -84,6 +103,11 @@ pub(super) fn writer(mut conn: Connection, inner: &Inner, mut logged: u64) {
                     }
                     continue;
                 }
+                // Nothing waits: a moment for a checkpoint.
+                if unchecked >= CHECKPOINT_IDLE {
+                    checkpoint = true;
+                    break;
+                }
                 if logged == 0 {
                     p = match inner.cv.wait(p) {
                         Ok(p) => p,
@@ -91,11 +115,13 @@ pub(super) fn writer(mut conn: Connection, inner: &Inner, mut logged: u64) {
                     };
                     continue;
                 }
-                if recent.quiet() || logged > fold_bound(p.cache_len) {
+                let idle = recent.last.elapsed();
+                if (recent.quiet() && idle >= FOLD_AFTER) || logged > fold_bound(p.cache_len) {
                     fold = true;
                     break;
                 }
-                p = match inner.cv.wait_timeout(p, FOLD_WINDOW) {
+                let wait = FOLD_WINDOW.min(FOLD_AFTER.saturating_sub(idle).max(GATHER));
+                p = match inner.cv.wait_timeout(p, wait) {
                     Ok((p, _)) => p,
                     Err(_) => return,
                 };
@@ -108,11 +134,12 @@ pub(super) fn writer(mut conn: Connection, inner: &Inner, mut logged: u64) {
             };
             // Past the bound, a fold follows every append.
             fold |= logged > fold_bound(p.cache_len);
-            (batch, p.stop, fold && !p.stop)
+            (batch, p.stop, fold && !p.stop, checkpoint)
         };
         if !batch.is_empty() {
             match log::append(&mut conn, &batch) {
-                Ok(()) => {
+                Ok(bytes) => {
+                    unchecked += bytes as u64;
                     let n = batch.len();
                     inner.written.fetch_add(n as u64, Ordering::Relaxed);
                     inner.failing.store(false, Ordering::Relaxed);
@@ -135,6 +162,7 @@ pub(super) fn writer(mut conn: Connection, inner: &Inner, mut logged: u64) {
         if fold {
             match log::fold_one(&mut conn) {
                 Ok(n) => {
+                    unchecked += n * FOLDED_ROW_BYTES;
                     logged = if n == 0 { 0 } else { logged.saturating_sub(n) };
                     inner.logged.store(logged, Ordering::Relaxed);
                     inner.failing.store(false, Ordering::Relaxed);
@@ -142,6 +170,18 @@ pub(super) fn writer(mut conn: Connection, inner: &Inner, mut logged: u64) {
                 Err(_) => {
                     inner.errors.fetch_add(1, Ordering::Relaxed);
                     inner.failing.store(true, Ordering::Relaxed);
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            }
+        }
+        checkpoint |= unchecked >= CHECKPOINT_MAX;
+        if checkpoint {
+            // PASSIVE: the file is this process's alone (exclusive locking), so the whole log
+            // is copied, and the next commits write it again from its start.
+            match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                Ok(()) => unchecked = 0,
+                Err(_) => {
+                    inner.errors.fetch_add(1, Ordering::Relaxed);
                     std::thread::sleep(std::time::Duration::from_millis(200));
                 }
             }
