@@ -7,6 +7,7 @@
 #   examples/line-demo.sh            # 3 entries at each end
 #   ENTRIES=50 examples/line-demo.sh # more
 #   SCSP_BIN=target/debug examples/line-demo.sh   # with binaries built already
+#   PORTS="27001 27002 27003" examples/line-demo.sh  # other ports for A, B and C
 #
 # Needs Linux (all of 127/8 answers on lo) and no root (the ports are unprivileged).
 set -euo pipefail
@@ -38,9 +39,20 @@ stop() {
 }
 trap stop EXIT
 
+# The configurations as written, or with the ports of A, B and C replaced by those in $PORTS.
+confs=$here
+if [ -n "${PORTS:-}" ]; then
+    read -r port_a port_b port_c <<<"$PORTS"
+    confs=$work
+    for x in A B C; do
+        sed -e "s/Port 17001;/Port $port_a;/" -e "s/Port 17002;/Port $port_b;/" \
+            -e "s/Port 17003;/Port $port_c;/" "$here/$x.conf" >"$work/$x.conf"
+    done
+fi
+
 echo "starting A, B and C (logs in $work)"
 for x in A B C; do
-    "$scspd" -d -f "$here/$x.conf" --socket "$work/$x.sock" --state-dir "$work/$x.state" >"$work/$x.log" 2>&1 &
+    "$scspd" -d -f "$confs/$x.conf" --socket "$work/$x.sock" --state-dir "$work/$x.state" >"$work/$x.log" 2>&1 &
     pids+=("$!")
 done
 for x in A B C; do

@@ -379,6 +379,16 @@ function Cursor:addr(field, n, what, text, tree)
     return item
 end
 
+-- A type/length octet (RFC 2225 8.7.3, RFC 2332 5.2.0): { n = length, e164 = E.164 bit }, or
+-- nil when it does not fit; a reserved bit set is expert info.
+function Cursor:tl(field, what)
+    if not self:need(1, what) then return nil end
+    local _, n, e164, reserved = add_tl(self.tree, field, self.tvb, self.off)
+    if reserved then self.tree:add_proto_expert_info(self.ex, what .. ": reserved bit 0x80 set") end
+    self.off = self.off + 1
+    return { n = n, e164 = e164 }
+end
+
 -- A protocol address: IPv4 and IPv6 in typed fields, anything else as bytes.
 function Cursor:proto_addr(af, n, what, tree)
     if not self:need(n, what) then return nil end
@@ -439,22 +449,15 @@ local function dissect_atmarp(tvb, off, len, tree)
     if hrd and hrd ~= 0x0013 then t:add_proto_expert_info(e.unknown, string.format("hardware type 0x%04x, not ATM Forum (0x0013)", hrd)) end
     if pro and pro ~= 0x0800 then t:add_proto_expert_info(e.unknown, string.format("protocol type 0x%04x, not IPv4", pro)) end
     local atm = {}
-    local function tl_at(field, what)
-        if not c:need(1, what) then return nil end
-        local _, n, e164, reserved = add_tl(t, field, tvb, c.off)
-        if reserved then t:add_proto_expert_info(e.record, what .. ": reserved bit 0x80 set") end
-        c.off = c.off + 1
-        return { n = n, e164 = e164 }
-    end
     local summary
     if layout == LAYOUT_HARP then
-        local src = tl_at(f.atmarp_src_atm_tl, "Source ATM Address Type/Length")
-        local sub = tl_at(f.atmarp_src_sub_tl, "Source ATM Subaddress Type/Length")
+        local src = c:tl(f.atmarp_src_atm_tl, "Source ATM Address Type/Length")
+        local sub = c:tl(f.atmarp_src_sub_tl, "Source ATM Subaddress Type/Length")
         local state = c:add(f.atmarp_state, 1, "State")
         c:add(f.atmarp_unused, 1, "Unused")
         local spa = c:add(f.atmarp_src_ip_len, 1, "Source IP Length")
-        local tgt = tl_at(f.atmarp_tgt_atm_tl, "Target ATM Address Type/Length")
-        local tsub = tl_at(f.atmarp_tgt_sub_tl, "Target ATM Subaddress Type/Length")
+        local tgt = c:tl(f.atmarp_tgt_atm_tl, "Target ATM Address Type/Length")
+        local tsub = c:tl(f.atmarp_tgt_sub_tl, "Target ATM Subaddress Type/Length")
         local tpa = c:add(f.atmarp_tgt_ip_len, 1, "Target IP Length")
         if not c.ok then return end
         if state and state > 2 then t:add_proto_expert_info(e.record, string.format("state %d: 0 new, 1 updated, 2 deleted", state)) end
@@ -484,8 +487,8 @@ local function dissect_atmarp(tvb, off, len, tree)
         else
             b4 = c:add(f.atmarp_state_or_lifetime, 1, "State/Lifetime")
         end
-        local src = tl_at(f.atmarp_src_atm_tl, "ATM Address Type/Length")
-        local sub = tl_at(f.atmarp_src_sub_tl, "ATM Subaddress Type/Length")
+        local src = c:tl(f.atmarp_src_atm_tl, "ATM Address Type/Length")
+        local sub = c:tl(f.atmarp_src_sub_tl, "ATM Subaddress Type/Length")
         local spa = c:add(f.atmarp_src_ip_len, 1, "Protocol Address Length")
         if not c.ok then return end
         local atm_text = nil
@@ -524,15 +527,8 @@ local function dissect_nhrp(tvb, off, len, tree)
     c:add(f.nhrp_unused, 2, "Unused")
     c:add(f.nhrp_mtu, 2, "Maximum Transmission Unit")
     local holding = c:add(f.nhrp_holding, 2, "Holding Time")
-    local function tl_at(field, what)
-        if not c:need(1, what) then return nil end
-        local _, n, e164, reserved = add_tl(t, field, tvb, c.off)
-        if reserved then t:add_proto_expert_info(e.record, what .. ": reserved bit 0x80 set") end
-        c.off = c.off + 1
-        return { n = n, e164 = e164 }
-    end
-    local atl = tl_at(f.nhrp_addr_tl, "Cli Addr T/L")
-    local stl = tl_at(f.nhrp_saddr_tl, "Cli SAddr T/L")
+    local atl = c:tl(f.nhrp_addr_tl, "Cli Addr T/L")
+    local stl = c:tl(f.nhrp_saddr_tl, "Cli SAddr T/L")
     local plen = c:add(f.nhrp_proto_len, 1, "Cli Proto Len")
     c:add(f.nhrp_preference, 1, "Preference")
     if not c.ok then return end
@@ -582,15 +578,8 @@ local function dissect_mars(tvb, off, len, tree)
     local cmi = c:add(f.mars_cmi, 2, "Cluster Member ID")
     local slen = c:add(f.mars_src_len, 1, "Src Addr Len")
     local glen = c:add(f.mars_grp_len, 1, "Group Addr Len")
-    local function tl_at(field, what)
-        if not c:need(1, what) then return nil end
-        local _, n, e164, reserved = add_tl(t, field, tvb, c.off)
-        if reserved then t:add_proto_expert_info(e.record, what .. ": reserved bit 0x80 set") end
-        c.off = c.off + 1
-        return { n = n, e164 = e164 }
-    end
-    local atl = tl_at(f.mars_atm_tl, "ATM Addr T/L")
-    local stl = tl_at(f.mars_sub_tl, "ATM SubAddr T/L")
+    local atl = c:tl(f.mars_atm_tl, "ATM Addr T/L")
+    local stl = c:tl(f.mars_sub_tl, "ATM SubAddr T/L")
     if not c.ok then return end
     c:proto_addr(mars_src, slen, "Source Protocol Address")
     if c.ok then c:addr(f.mars_src_atm, atl.n, "Source ATM Address", fmt_atm(tvb, c.off, math.min(atl.n, c.stop - c.off), atl.e164)) end
@@ -736,6 +725,23 @@ end
 
 -- One CSAS record (standalone) or CSA record at off, within [off, stop). Returns the offset of
 -- the next record, or nil when the records cannot be followed further.
+-- B.2.5 Additional Receiver ID record number `index` of a Hello at off; the offset after it,
+-- or nil when it runs past stop (the end of the mandatory part).
+local function dissect_receiver_id(tvb, tree, off, stop, index)
+    local n = tvb(off, 1):uint()
+    if off + 1 + n > stop then
+        local t = tree:add(scsp, tvb(off, stop - off), string.format("Additional Receiver ID record %d", index))
+        t:add(f.rec_id_len, tvb(off, 1)):add_proto_expert_info(e.length_overrun, string.format(
+            "Rec ID Len %d runs past the mandatory part (%d octets left)", n, stop - off - 1))
+        return nil
+    end
+    local text = fmt_id(tvb, off + 1, n)
+    local t = tree:add(scsp, tvb(off, 1 + n), string.format("Additional Receiver ID record %d: %s", index, text))
+    t:add(f.rec_id_len, tvb(off, 1))
+    if n > 0 then t:add(f.rec_id, tvb(off + 1, n)):append_text(" (" .. text .. ")") end
+    return off + 1 + n
+end
+
 local function dissect_record(tvb, tree, off, stop, index, standalone, pid)
     local what = standalone and "CSAS record" or "CSA record"
     local avail = stop - off
@@ -952,45 +958,25 @@ local function dissect(tvb, pinfo, root)
         end
     end
 
-    -- The records.
-    if count > 0 then
-        if mtype == 5 then
-            for i = 1, count do
-                if off >= mand_end then
-                    mand:add_proto_expert_info(e.length_overrun, string.format(
-                        "Number of Records %d runs past the mandatory part: %d found", count, i - 1))
-                    break
-                end
-                local n = tvb(off, 1):uint()
-                if off + 1 + n > mand_end then
-                    local t = mand:add(scsp, tvb(off, mand_end - off), string.format("Additional Receiver ID record %d", i))
-                    t:add(f.rec_id_len, tvb(off, 1)):add_proto_expert_info(e.length_overrun, string.format(
-                        "Rec ID Len %d runs past the mandatory part (%d octets left)", n, mand_end - off - 1))
-                    off = mand_end
-                    break
-                end
-                local text = fmt_id(tvb, off + 1, n)
-                local t = mand:add(scsp, tvb(off, 1 + n), string.format("Additional Receiver ID record %d: %s", i, text))
-                t:add(f.rec_id_len, tvb(off, 1))
-                if n > 0 then t:add(f.rec_id, tvb(off + 1, n)):append_text(" (" .. text .. ")") end
-                off = off + 1 + n
-            end
-        else
-            local standalone = mtype ~= 2
-            for i = 1, count do
-                if off >= mand_end then
-                    mand:add_proto_expert_info(e.length_overrun, string.format(
-                        "Number of Records %d runs past the mandatory part: %d found", count, i - 1))
-                    break
-                end
-                local nxt = dissect_record(tvb, mand, off, mand_end, i, standalone, pid)
-                if not nxt then
-                    off = mand_end
-                    break
-                end
-                off = nxt
-            end
+    -- The records: Additional Receiver ID records in a Hello, CSA or CSAS records otherwise.
+    local standalone = mtype ~= 2
+    for i = 1, count do
+        if off >= mand_end then
+            mand:add_proto_expert_info(e.length_overrun, string.format(
+                "Number of Records %d runs past the mandatory part: %d found", count, i - 1))
+            break
         end
+        local nxt
+        if mtype == 5 then
+            nxt = dissect_receiver_id(tvb, mand, off, mand_end, i)
+        else
+            nxt = dissect_record(tvb, mand, off, mand_end, i, standalone, pid)
+        end
+        if not nxt then
+            off = mand_end
+            break
+        end
+        off = nxt
     end
     if off < mand_end then
         mand:add_proto_expert_info(e.malformed, string.format(

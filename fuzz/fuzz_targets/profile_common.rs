@@ -12,8 +12,9 @@ use scsp_core::Time;
 use scsp_profiles::ProfileOps;
 
 /// What scspd's rules see of a valid record `data` under `key`: learned from another server,
-/// replaced by its deletion, removed; added locally and withdrawn; timers run.
-fn local_rules(ops: &dyn ProfileOps, key: &[u8], data: &[u8], del: &[u8]) {
+/// replaced by its deletion, removed; added locally and withdrawn; timers run. (Also used by
+/// scsp-profiles' test ops_no_panic.)
+pub fn local_rules(ops: &dyn ProfileOps, key: &[u8], data: &[u8], del: &[u8]) {
     let Some(mut rules) = ops.local_rules(data.len() as u64) else {
         return;
     };

@@ -339,12 +339,7 @@ fn align_fresh(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
     let dir = TempDir::new("align")?;
     let (na, nb) = (Node::new(1)?, Node::new(2)?);
     let proto = protocol(a.profile);
-    let mut da = Daemon::spawn(
-        scspd,
-        dir.path(),
-        "A",
-        &daemon::config(na, &[nb], proto, a.mtu),
-    )?;
+    let mut da = Daemon::spawn_node(scspd, dir.path(), "A", na, &[nb], proto, a.mtu)?;
     let mut ca = da.wait_ready()?;
     let n = u64::from(a.entries);
     daemon::load(&mut ca, records(a.profile, na, 1, a.entries)?, LOAD_BATCH)?;
@@ -356,12 +351,7 @@ fn align_fresh(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
         daemon::wait_written(&mut ca, n)?;
     }
     let before = daemon::sent_to(&mut ca, nb.addr)?;
-    let mut db = Daemon::spawn(
-        scspd,
-        dir.path(),
-        "B",
-        &daemon::config(nb, &[na], proto, a.mtu),
-    )?;
+    let mut db = Daemon::spawn_node(scspd, dir.path(), "B", nb, &[na], proto, a.mtu)?;
     let start = db.started;
     let cpu_a0 = da.cpu()?;
     let mut cb = db.wait_ready()?;
@@ -455,12 +445,7 @@ fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
     let cfg_a_alone = daemon::config(na, &[], proto, a.mtu);
     let mut da = Daemon::spawn(scspd, dir.path(), "A", &cfg_a_linked)?;
     let mut ca = da.wait_ready()?;
-    let mut db = Daemon::spawn(
-        scspd,
-        dir.path(),
-        "B",
-        &daemon::config(nb, &[na], proto, a.mtu),
-    )?;
+    let mut db = Daemon::spawn_node(scspd, dir.path(), "B", nb, &[na], proto, a.mtu)?;
     let mut cb = db.wait_ready()?;
     wait_aligned(&mut cb, "B to align with A (empty)")?;
     let shared = (f64::from(a.entries) * a.overlap) as u32;

@@ -201,6 +201,19 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// [`Daemon::spawn`] with the configuration [`config`] writes for `node` and its `dcs`.
+    pub fn spawn_node(
+        scspd: &Path,
+        dir: &Path,
+        name: &str,
+        node: Node,
+        dcs: &[Node],
+        protocol: u16,
+        mtu: u16,
+    ) -> Result<Daemon, Error> {
+        Daemon::spawn(scspd, dir, name, &config(node, dcs, protocol, mtu))
+    }
+
     /// Start `scspd -d -f <dir>/<name>.conf -s <dir>/<name>.sock`; returns at once (see
     /// [`Daemon::wait_ready`]).
     pub fn spawn(scspd: &Path, dir: &Path, name: &str, config: &str) -> Result<Daemon, Error> {

@@ -63,24 +63,9 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     let dir = TempDir::new("flood")?;
     let (na, nb, nc) = (Node::new(1)?, Node::new(2)?, Node::new(3)?);
     let p = 65000;
-    let mut da = Daemon::spawn(
-        &scspd,
-        dir.path(),
-        "A",
-        &daemon::config(na, &[nb], p, a.mtu),
-    )?;
-    let mut db = Daemon::spawn(
-        &scspd,
-        dir.path(),
-        "B",
-        &daemon::config(nb, &[na, nc], p, a.mtu),
-    )?;
-    let mut dc = Daemon::spawn(
-        &scspd,
-        dir.path(),
-        "C",
-        &daemon::config(nc, &[nb], p, a.mtu),
-    )?;
+    let mut da = Daemon::spawn_node(&scspd, dir.path(), "A", na, &[nb], p, a.mtu)?;
+    let mut db = Daemon::spawn_node(&scspd, dir.path(), "B", nb, &[na, nc], p, a.mtu)?;
+    let mut dc = Daemon::spawn_node(&scspd, dir.path(), "C", nc, &[nb], p, a.mtu)?;
     let mut ca = da.wait_ready()?;
     let mut cb = db.wait_ready()?;
     let mut cc = dc.wait_ready()?;

@@ -44,12 +44,7 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     std::thread::sleep(Duration::from_millis(300));
     let a1 = da.rss()?;
     // B, configured with A, idle until A adds it: then it learns the N entries.
-    let mut db = Daemon::spawn(
-        &scspd,
-        dir.path(),
-        "B",
-        &daemon::config(nb, &[na], 65000, a.mtu),
-    )?;
+    let mut db = Daemon::spawn_node(&scspd, dir.path(), "B", nb, &[na], 65000, a.mtu)?;
     let mut cb = db.wait_ready()?;
     std::thread::sleep(Duration::from_millis(200));
     let b0 = db.rss()?;

@@ -564,6 +564,23 @@ pub struct EntryView {
     pub columns: Option<Vec<Column>>,
 }
 
+impl EntryView {
+    /// " (NAME value, ...)": the decoded columns, as log lines and `scspctl` write them after an
+    /// entry's key; empty when there are none.
+    pub fn columns_note(&self) -> String {
+        match &self.columns {
+            Some(c) if !c.is_empty() => {
+                let cells: Vec<String> = c
+                    .iter()
+                    .map(|c| format!("{} {}", c.name, c.value))
+                    .collect();
+                format!(" ({})", cells.join(", "))
+            }
+            _ => String::new(),
+        }
+    }
+}
+
 /// Unprompted messages to an attached client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "event")]

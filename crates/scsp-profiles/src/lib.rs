@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub mod atmarp;
+mod common;
 pub mod generic;
 pub mod mars;
 pub mod nhrp;

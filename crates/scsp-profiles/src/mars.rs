@@ -78,7 +78,7 @@ impl Default for MarsCore {
 }
 
 fn state_octet(data: &[u8]) -> Option<u8> {
-    (data.len() >= FIXED_LEN).then(|| data[STATE_OFFSET])
+    crate::common::octet_of_fixed(data, FIXED_LEN, STATE_OFFSET)
 }
 
 impl scsp_core::Profile for MarsCore {
@@ -87,9 +87,7 @@ impl scsp_core::Profile for MarsCore {
     }
 
     fn validate(&self, data: &[u8]) -> Result<(), scsp_core::profile::InvalidRecord> {
-        Record::decode(data)
-            .map(|_| ())
-            .map_err(|e| scsp_core::profile::InvalidRecord(format!("MARS record: {e}")))
+        crate::common::validated(Record::decode(data), "MARS record")
     }
 
     /// States 4 (leave) and 5 (unserve), and the withdrawn redirect entry (State 0).

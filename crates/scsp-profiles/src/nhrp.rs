@@ -73,7 +73,7 @@ pub fn seq_for_data(data: &[u8]) -> Option<u32> {
 pub struct NhrpCore;
 
 fn state_octet(data: &[u8]) -> Option<u8> {
-    (data.len() >= FIXED_LEN).then(|| data[STATE_OFFSET])
+    crate::common::octet_of_fixed(data, FIXED_LEN, STATE_OFFSET)
 }
 
 impl scsp_core::Profile for NhrpCore {
@@ -82,9 +82,7 @@ impl scsp_core::Profile for NhrpCore {
     }
 
     fn validate(&self, data: &[u8]) -> Result<(), scsp_core::profile::InvalidRecord> {
-        Record::decode(data)
-            .map(|_| ())
-            .map_err(|e| scsp_core::profile::InvalidRecord(format!("NHRP record: {e}")))
+        crate::common::validated(Record::decode(data), "NHRP record")
     }
 
     /// States 2 (purged) and 3 (no such client).

@@ -1,6 +1,9 @@
 //! ATMARP protocol specific part: byte-exact vectors in both directions for each layout, the
 //! HARP cache key, refusals, and properties (round trips, no panic on any bytes).
 
+mod common;
+
+use common::h;
 use std::net::Ipv4Addr;
 
 use proptest::prelude::*;
@@ -24,10 +27,6 @@ fn sub() -> Nsap {
 
 fn e164() -> AtmAddress {
     "12125551234".parse().unwrap()
-}
-
-fn h(s: &str) -> Vec<u8> {
-    hex::decode(s.replace([' ', '\n'], "")).unwrap()
 }
 
 fn rec(ip: [u8; 4], atm: AtmAddress, sub: Option<Nsap>) -> Record {

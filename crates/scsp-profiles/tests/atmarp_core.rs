@@ -1,10 +1,12 @@
 //! The ATMARP rules inside a core server: expiry after the lifetime, refusal of malformed
 //! records, withdrawal by a deletion record, and refreshing an unchanged entry.
 
+mod common;
+
 use std::time::Duration;
 
-use scsp_core::wire::{Data, Id, RecordId};
-use scsp_core::{LocalError, Server, ServerConfig, Time};
+use scsp_core::wire::Data;
+use scsp_core::{LocalError, Server, Time};
 use scsp_profiles::{AtmarpLayout, ProfileOps, ProfileOptions, ops_for};
 
 const NSAP: &str = "47.0005.80.ffdc00.0000.0002.0001.002048061de7.00";
@@ -21,23 +23,15 @@ fn profile(layout: AtmarpLayout) -> std::sync::Arc<dyn ProfileOps> {
 }
 
 fn server(layout: AtmarpLayout) -> Server {
-    let mut cfg = ServerConfig::new(1, 1, Id::new(&LSID).unwrap());
-    cfg.profile = profile(layout).core();
-    Server::new(cfg)
+    common::server(&*profile(layout), 1, &LSID)
 }
 
 fn add(layout: AtmarpLayout, args: &[&str]) -> (Vec<u8>, Vec<u8>) {
-    let p = profile(layout);
-    let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    p.build(&p.parse_add_args(&a).unwrap(), &LSID).unwrap()
+    common::add(&*profile(layout), &args.join(" "), &LSID)
 }
 
 fn entry(s: &Server, key: &[u8]) -> scsp_core::Entry {
-    let id = RecordId {
-        key: Id::new(key).unwrap(),
-        origin: Id::new(&LSID).unwrap(),
-    };
-    s.cache().get(&id).unwrap().clone()
+    common::entry(s, key, &LSID)
 }
 
 #[test]

@@ -1,5 +1,8 @@
 //! The ATMARP profile as the core, the daemon and scspctl use it.
 
+mod common;
+
+use common::{args, h};
 use std::time::Duration;
 
 use scsp_profiles::{AtmarpLayout, ProfileOptions, ops_by_name, ops_for};
@@ -14,14 +17,6 @@ fn opts(layout: AtmarpLayout) -> ProfileOptions {
         atmarp_layout: layout,
         ..ProfileOptions::default()
     }
-}
-
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| s.to_string()).collect()
-}
-
-fn h(s: &str) -> Vec<u8> {
-    hex::decode(s.replace(' ', "")).unwrap()
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! The generic profile: byte-transparent opaque records, empty = deletion, an optional lifetime
 //! prefix; and the core behaving as with the opaque profile for every plain record.
 
+mod common;
+
+use common::{args, h};
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -9,14 +12,6 @@ use scsp_core::{Opaque, Profile, Server, ServerConfig, Time};
 use scsp_profiles::generic::{GenericCore, GenericRecord, LIFETIME_MAGIC};
 use scsp_profiles::{ProfileOptions, ops_by_name, ops_for};
 use serde_json::json;
-
-fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| s.to_string()).collect()
-}
-
-fn h(s: &str) -> Vec<u8> {
-    hex::decode(s.replace(' ', "")).unwrap()
-}
 
 #[test]
 fn any_other_protocol_is_generic() {

@@ -1,16 +1,15 @@
 //! The MARS profile as the daemon and scspctl use it, and its rules inside a real core server.
 
+mod common;
+
+use common::words as args;
 use std::time::Duration;
 
-use scsp_core::wire::{Data, Id, RecordId};
-use scsp_core::{LocalError, Server, ServerConfig, Time};
+use scsp_core::wire::Data;
+use scsp_core::{LocalError, Server, Time};
 use scsp_profiles::mars::{self, Kind, Record, State};
 use scsp_profiles::{ProfileOps, ops_for};
 use serde_json::json;
-
-fn args(s: &str) -> Vec<String> {
-    s.split_whitespace().map(String::from).collect()
-}
 
 fn mars() -> std::sync::Arc<dyn ProfileOps> {
     ops_for(3, &Default::default())
@@ -19,11 +18,7 @@ fn mars() -> std::sync::Arc<dyn ProfileOps> {
 const ATM: &str = "47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.00";
 
 fn add(s: &str) -> (Vec<u8>, Vec<u8>) {
-    let ops = mars();
-    let v = ops
-        .parse_add_args(&args(s))
-        .unwrap_or_else(|e| panic!("{s}: {e}"));
-    ops.build(&v, &[10, 0, 0, 1]).unwrap()
+    common::add(&*mars(), s, LSID)
 }
 
 fn rec(s: &str) -> (Vec<u8>, Record) {
@@ -250,17 +245,11 @@ fn core_rules() {
 const LSID: &[u8] = &[10, 0, 0, 1];
 
 fn server() -> Server {
-    let mut cfg = ServerConfig::new(3, 1, Id::new(LSID).unwrap());
-    cfg.profile = mars().core();
-    Server::new(cfg)
+    common::server(&*mars(), 3, LSID)
 }
 
 fn entry(s: &Server, key: &[u8]) -> scsp_core::Entry {
-    let id = RecordId {
-        key: Id::new(key).unwrap(),
-        origin: Id::new(LSID).unwrap(),
-    };
-    s.cache().get(&id).unwrap().clone()
+    common::entry(s, key, LSID)
 }
 
 #[test]

@@ -1,23 +1,19 @@
 //! The MARS time rules (RFC 2443 §2, §5.1): redirect refreshes, servers given up after two missed
 //! updates, deregistrations. Time is handed in; nothing sleeps.
 
+mod common;
+
 use std::time::Duration;
 
 use scsp_core::Time;
 use scsp_profiles::mars::{Flush, Kind, Mars, MarsRules, MarsTimers};
 use scsp_profiles::{LocalAction, LocalRules, ProfileOps};
 
-fn args(s: &str) -> Vec<String> {
-    s.split_whitespace().map(String::from).collect()
-}
-
 const ATM: &str = "47.0005.80.ffe100.0000.f21a.26d8.0020481a26d8.00";
 
 /// (key, data) of `scspctl add mars <s>`.
 fn rec(s: &str) -> (Vec<u8>, Vec<u8>) {
-    let ops = Mars::new();
-    let v = ops.parse_add_args(&args(s)).unwrap();
-    ops.build(&v, &[10, 0, 0, 1]).unwrap()
+    common::add(&Mars::new(), s, &[10, 0, 0, 1])
 }
 
 fn secs(s: u64) -> Duration {

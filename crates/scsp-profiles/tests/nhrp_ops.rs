@@ -1,25 +1,25 @@
 //! The NHRP profile as the daemon and scspctl use it, and its rules inside a real core server.
 
+mod common;
+
+use common::words as args;
 use std::time::Duration;
 
-use scsp_core::wire::{Data, Id, RecordId};
-use scsp_core::{Server, ServerConfig, Time};
+use scsp_core::wire::Data;
+use scsp_core::{Server, Time};
 use scsp_profiles::nhrp::{self, Record, State};
 use scsp_profiles::{ProfileOps, ops_for};
 use serde_json::json;
-
-fn args(s: &str) -> Vec<String> {
-    s.split_whitespace().map(String::from).collect()
-}
 
 fn nhrp() -> std::sync::Arc<dyn ProfileOps> {
     ops_for(2, &Default::default())
 }
 
+/// The server's own ID in these tests.
+const LSID: &[u8] = &[10, 0, 0, 100];
+
 fn add(s: &str) -> (Vec<u8>, Vec<u8>) {
-    let ops = nhrp();
-    let v = ops.parse_add_args(&args(s)).unwrap();
-    ops.build(&v, &[10, 0, 0, 100]).unwrap()
+    common::add(&*nhrp(), s, LSID)
 }
 
 #[test]
@@ -227,17 +227,11 @@ fn request_id_as_sequence_number() {
 }
 
 fn server() -> Server {
-    let mut cfg = ServerConfig::new(2, 1, Id::new(&[10, 0, 0, 100]).unwrap());
-    cfg.profile = nhrp().core();
-    Server::new(cfg)
+    common::server(&*nhrp(), 2, LSID)
 }
 
 fn entry(s: &Server, key: &[u8]) -> scsp_core::Entry {
-    let id = RecordId {
-        key: Id::new(key).unwrap(),
-        origin: Id::new(&[10, 0, 0, 100]).unwrap(),
-    };
-    s.cache().get(&id).unwrap().clone()
+    common::entry(s, key, LSID)
 }
 
 /// Holding Time is the entry's lifetime in the core.

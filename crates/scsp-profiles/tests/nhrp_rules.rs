@@ -1,6 +1,8 @@
 //! The NHRP rules for the registrations scspd holds itself: re-registered every third of their
 //! Holding Time, as their clients would (RFC 2332 §5.2.3).
 
+mod common;
+
 use std::time::Duration;
 
 use scsp_core::Time;
@@ -8,10 +10,7 @@ use scsp_profiles::nhrp::{NhrpRules, Record, State};
 use scsp_profiles::{LocalAction, LocalRules, ops_for};
 
 fn add(s: &str) -> (Vec<u8>, Vec<u8>) {
-    let ops = ops_for(2, &Default::default());
-    let args: Vec<String> = s.split_whitespace().map(String::from).collect();
-    ops.build(&ops.parse_add_args(&args).unwrap(), &[1])
-        .unwrap()
+    common::add(&*ops_for(2, &Default::default()), s, &[1])
 }
 
 const T0: Time = Time::from_millis(1_000_000);

@@ -6,10 +6,14 @@
 //! `fuzz/fuzz_targets/profile_*.rs`, on fewer inputs. A record the core accepts also goes through
 //! the profile's local rules, as scspd hands them what it learns from a DCS.
 
+// The fuzz targets' checks; `local_rules` is what scspd's local rules see of a valid record.
+#[allow(dead_code)]
+#[path = "../../../fuzz/fuzz_targets/profile_common.rs"]
+mod profile_common;
+
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use scsp_core::Time;
 use scsp_profiles::{AtmarpLayout, ProfileOps, ProfileOptions, ops_for};
 use serde_json::{Map, Value};
 
@@ -113,27 +117,6 @@ fn json() -> impl Strategy<Value = Value> {
     })
 }
 
-/// What scspd's local rules see of a valid record: learned from another server, replaced by its
-/// deletion, removed; added locally and withdrawn; timers run.
-fn local_rules(ops: &dyn ProfileOps, key: &[u8], data: &[u8], del: &[u8]) {
-    let Some(mut rules) = ops.local_rules(data.len() as u64) else {
-        return;
-    };
-    let origin = [10, 0, 0, 2];
-    let t = Time::from_millis(1_000);
-    let _ = rules.on_remote(t, key, &origin, data);
-    for m in rules.take_flush_matches() {
-        let _ = m.matches(key, &origin, data);
-    }
-    let _ = rules.on_remote(t, key, &origin, del);
-    rules.on_remote_removed(t, key, &origin);
-    let _ = rules.on_local(t, key, data);
-    let _ = rules.poll(Time::from_millis(3_600_000));
-    rules.on_local_withdraw(t, key);
-    let _ = rules.next_deadline();
-    let _ = rules.take_notices();
-}
-
 fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(any::<u8>(), 0..max)
 }
@@ -166,7 +149,7 @@ proptest! {
             if valid {
                 let del = core.deletion_of(&data);
                 prop_assert!(core.is_deletion(&del), "{}: {:02x?} -> {:02x?}", ops.name(), data, del);
-                local_rules(&*ops, &key, &data, &del);
+                profile_common::local_rules(&*ops, &key, &data, &del);
             }
             if let Ok(v) = ops.decode(&key, &data) {
                 let _ = ops.build(&v, &key);

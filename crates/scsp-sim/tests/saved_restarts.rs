@@ -4,28 +4,12 @@
 //! the realignment or seconds later, with the changes it made meanwhile. Every seed must converge,
 //! nothing withdrawn may come back after convergence, and one number never carries two data.
 
+mod common;
+
 use std::process::Command;
 
-use scsp_sim::{SeedResult, SimConfig, Topology, run_seed};
-
-/// The simulator's scenario, small: 5 servers, random topology, loss 0.2, dup 0.05,
-/// reorder 0.1, 2 partitions, 100 entries; `restarts` restarts, of which the given fractions
-/// lose their state or keep what they saved.
-fn scenario(restarts: usize, fresh_restart: f64, saved_restart: f64) -> SimConfig {
-    SimConfig {
-        servers: 5,
-        topology: Topology::Random,
-        loss: 0.2,
-        dup: 0.05,
-        reorder: 0.1,
-        partitions: 2,
-        restarts,
-        fresh_restart,
-        saved_restart,
-        entries: 100,
-        ..SimConfig::default()
-    }
-}
+use common::scenario;
+use scsp_sim::{SeedResult, SimConfig, run_seed};
 
 /// Runs the seeds; every one must converge with nothing resurrected. Returns the results.
 fn run_all(cfg: &SimConfig, seeds: std::ops::Range<u64>) -> Vec<SeedResult> {

@@ -1,27 +1,13 @@
 //! The simulator, run small: the scenario scaled down, every topology, determinism, the
 //! alignment benchmark and the binary's output and exit code.
 
+mod common;
+
 use std::process::Command;
 use std::time::Duration;
 
+use common::scenario;
 use scsp_sim::{SimConfig, Timers, Topology, fmt_secs, run_align, run_seed};
-
-/// The command line, smaller: 5 servers, random topology, loss 0.2, dup 0.05,
-/// reorder 0.1, 2 partitions, `restarts` restarts, 100 entries.
-fn scenario(restarts: usize, fresh_restart: f64) -> SimConfig {
-    SimConfig {
-        servers: 5,
-        topology: Topology::Random,
-        loss: 0.2,
-        dup: 0.05,
-        reorder: 0.1,
-        partitions: 2,
-        restarts,
-        fresh_restart,
-        entries: 100,
-        ..SimConfig::default()
-    }
-}
 
 fn assert_all_converge(cfg: &SimConfig, seeds: std::ops::Range<u64>) {
     let mut failed = Vec::new();
@@ -58,7 +44,7 @@ fn assert_all_converge(cfg: &SimConfig, seeds: std::ops::Range<u64>) {
 fn pipelined_scenario_converges() {
     let cfg = SimConfig {
         pipelined: true,
-        ..scenario(2, 0.5)
+        ..scenario(2, 0.5, 0.0)
     };
     assert_all_converge(&cfg, 0..30);
 }
@@ -66,13 +52,13 @@ fn pipelined_scenario_converges() {
 /// Partitions, loss, duplication, reordering, and restarts that keep the server's state.
 #[test]
 fn scenario_with_state_keeping_restarts_converges() {
-    assert_all_converge(&scenario(1, 0.0), 0..20);
+    assert_all_converge(&scenario(1, 0.0, 0.0), 0..20);
 }
 
 /// The scenario, restarts losing their state or not.
 #[test]
 fn scenario_converges() {
-    assert_all_converge(&scenario(1, 0.5), 0..20);
+    assert_all_converge(&scenario(1, 0.5, 0.0), 0..20);
 }
 
 /// Each topology once: 6 servers, loss, duplication, reordering, 2 partitions and a restart.
@@ -124,7 +110,7 @@ fn rfc_timers_converge() {
         timers: Timers::Rfc,
         fault_phase: Duration::from_secs(90),
         stable_for: Duration::from_secs(27),
-        ..scenario(1, 0.0)
+        ..scenario(1, 0.0, 0.0)
     };
     assert_all_converge(&cfg, 0..3);
 }
@@ -188,7 +174,7 @@ fn checker_sees_divergence() {
 /// The same seed twice in one process: the same run, packet for packet.
 #[test]
 fn same_seed_same_run() {
-    let cfg = scenario(1, 0.5);
+    let cfg = scenario(1, 0.5, 0.0);
     for seed in 0..3 {
         let a = run_seed(&cfg, seed);
         let b = run_seed(&cfg, seed);
@@ -200,7 +186,7 @@ fn same_seed_same_run() {
 /// the same seed do as much work and restart and cut the same, whatever the core does.
 #[test]
 fn same_seed_same_script() {
-    let cfg = scenario(2, 0.5);
+    let cfg = scenario(2, 0.5, 0.0);
     let a = run_seed(&cfg, 7);
     let b = run_seed(&cfg, 7);
     assert_eq!(

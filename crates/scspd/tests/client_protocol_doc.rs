@@ -435,7 +435,7 @@ fn python_example_against_the_mock() {
 #[test]
 fn python_example_against_scspd() {
     let Some(py) = python() else { return };
-    let (pa, pb) = (17581, 17582);
+    let (pa, pb) = common::free_pair();
     let a = common::Daemon::start(
         "docA",
         &common::server_conf("atmarp", (1, pa), &[(2, pb)], ""),

@@ -17,14 +17,9 @@ fn failures(d: &Daemon) -> u64 {
 #[test]
 fn same_key_aligns_other_key_is_refused_and_counted() {
     let good = auth("a shared secret of some length");
-    let a = Daemon::start(
-        "authA",
-        &server_conf("s_a", (1, 17601), &[(2, 17602)], &good),
-    );
-    let b = Daemon::start(
-        "authB",
-        &server_conf("s_a", (2, 17602), &[(1, 17601)], &good),
-    );
+    let (pa, pb) = free_pair();
+    let a = Daemon::start("authA", &server_conf("s_a", (1, pa), &[(2, pb)], &good));
+    let b = Daemon::start("authB", &server_conf("s_a", (2, pb), &[(1, pa)], &good));
     for d in [&a, &b] {
         d.wait_until(15, "alignment", || d.dcs("s_a")[0].ca == "Aligned");
     }
@@ -34,14 +29,9 @@ fn same_key_aligns_other_key_is_refused_and_counted() {
     assert_eq!(failures(&b), 0);
 
     let bad = auth("another secret entirely, not shared");
-    let c = Daemon::start(
-        "authC",
-        &server_conf("s_a", (3, 17603), &[(4, 17604)], &good),
-    );
-    let d = Daemon::start(
-        "authD",
-        &server_conf("s_a", (4, 17604), &[(3, 17603)], &bad),
-    );
+    let (pc, pd) = (free_udp_port("127.0.0.3"), free_udp_port("127.0.0.4"));
+    let c = Daemon::start("authC", &server_conf("s_a", (3, pc), &[(4, pd)], &good));
+    let d = Daemon::start("authD", &server_conf("s_a", (4, pd), &[(3, pc)], &bad));
     c.add("s_a", "0c", "01");
     c.wait_until(10, "refused packets", || failures(&c) >= 3);
     d.wait_until(10, "refused packets", || failures(&d) >= 3);

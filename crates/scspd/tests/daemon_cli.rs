@@ -8,15 +8,16 @@ use std::time::Duration;
 
 use common::*;
 
-fn conf(port: u16) -> String {
-    server_conf("s_a", (1, port), &[(2, port + 1)], "")
+/// Server s_a on 127.0.0.1 with its DCS on 127.0.0.2, on ports chosen by [`free_pair`].
+fn conf((pa, pb): (u16, u16)) -> String {
+    server_conf("s_a", (1, pa), &[(2, pb)], "")
 }
 
 #[test]
 fn check_reports_every_error_with_its_position() {
     let dir = TempDir::new("check");
     let good = dir.path().join("good.conf");
-    std::fs::write(&good, conf(17401)).unwrap();
+    std::fs::write(&good, conf(free_pair())).unwrap();
     let out = Command::new(SCSPD)
         .arg("-n")
         .arg("-f")
@@ -111,9 +112,10 @@ fn detaches_and_stops_on_sigterm() {
     let cfg = dir.path().join("d.conf");
     let log = dir.path().join("d.log");
     let sock = dir.path().join("d.sock");
+    let ports = free_pair();
     std::fs::write(
         &cfg,
-        format!("log {{ file {}; }};\n{}", log.display(), conf(17411)),
+        format!("log {{ file {}; }};\n{}", log.display(), conf(ports)),
     )
     .unwrap();
     let started = std::time::Instant::now();
@@ -160,7 +162,7 @@ fn detaches_and_stops_on_sigterm() {
     let log2 = dir.path().join("d2.log");
     std::fs::write(
         &cfg,
-        format!("log {{ file {}; }};\n{}", log2.display(), conf(17411)),
+        format!("log {{ file {}; }};\n{}", log2.display(), conf(ports)),
     )
     .unwrap();
     assert!(
@@ -227,8 +229,10 @@ impl Drop for KillOnDrop {
 fn start_up_failures_are_reported_by_the_parent() {
     let dir = TempDir::new("fail");
     let cfg = dir.path().join("f.conf");
-    std::fs::write(&cfg, conf(17421)).unwrap();
-    let _busy = std::net::UdpSocket::bind("127.0.0.1:17421").unwrap();
+    // The port is taken: held by this socket, bound by the kernel's choice.
+    let busy = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    std::fs::write(&cfg, conf((port, free_udp_port("127.0.0.2")))).unwrap();
     let out = Command::new(SCSPD)
         .arg("-f")
         .arg(&cfg)
@@ -239,7 +243,7 @@ fn start_up_failures_are_reported_by_the_parent() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("server s_a: can't receive on 127.0.0.1:17421"),
+        err.contains(&format!("server s_a: can't receive on 127.0.0.1:{port}")),
         "{err}"
     );
     // And in the foreground.
@@ -263,7 +267,7 @@ fn start_up_failures_are_reported_by_the_parent() {
 #[test]
 fn socket_file_is_checked() {
     let dir = TempDir::new("sock");
-    let cfg_text = conf(17431);
+    let cfg_text = conf(free_pair());
     let d = Daemon::start("sockA", &cfg_text);
     let out = Command::new(SCSPD)
         .args(["--state-dir", "none", "-d"])
@@ -285,7 +289,7 @@ fn socket_file_is_checked() {
     let plain = dir.path().join("plain");
     std::fs::write(&plain, "x").unwrap();
     let cfg2 = dir.path().join("c2.conf");
-    std::fs::write(&cfg2, conf(17433)).unwrap();
+    std::fs::write(&cfg2, conf(free_pair())).unwrap();
     let out = Command::new(SCSPD)
         .args(["--state-dir", "none", "-d"])
         .arg("-f")
@@ -301,7 +305,7 @@ fn socket_file_is_checked() {
     let stale = out_dir.path().join("st.sock");
     drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
     let cfg3 = out_dir.path().join("c3.conf");
-    std::fs::write(&cfg3, conf(17435)).unwrap();
+    std::fs::write(&cfg3, conf(free_pair())).unwrap();
     let mut child = Command::new(SCSPD)
         .args(["--state-dir", "none", "-d"])
         .arg("-f")
@@ -321,7 +325,9 @@ fn sigint_dumps_and_trace_goes_to_stdout_with_d() {
     let dumps = TempDir::new("dumpAdir");
     let dir = dumps.path().join("private");
     let dir_arg = dir.display().to_string();
-    let d = Daemon::start_with("dumpA", &conf(17441), &["-Thi", "--dump-dir", &dir_arg]);
+    let ports = free_pair();
+    let dcs_line = format!("DCS 127.0.0.2 at 127.0.0.2:{}", ports.1);
+    let d = Daemon::start_with("dumpA", &conf(ports), &["-Thi", "--dump-dir", &dir_arg]);
     d.add("s_a", "abcd", "0102");
     d.signal("INT");
     let path = dir.join(format!("scspd.{}.000.out", d.pid()));
@@ -338,7 +344,7 @@ fn sigint_dumps_and_trace_goes_to_stdout_with_d() {
     let text = std::fs::read_to_string(&path).unwrap();
     for w in [
         "server s_a: protocol 65000",
-        "DCS 127.0.0.2 at 127.0.0.2:17442",
+        dcs_line.as_str(),
         "Hello Waiting",
         "client interface: socket",
     ] {
@@ -377,7 +383,7 @@ fn dump_dir_open_to_others_is_refused() {
     std::fs::create_dir(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let cfg = dumps.path().join("b.conf");
-    std::fs::write(&cfg, conf(17451)).unwrap();
+    std::fs::write(&cfg, conf(free_pair())).unwrap();
     let out = Command::new(SCSPD)
         .arg("-Th")
         .arg("-f")
@@ -403,10 +409,13 @@ fn dump_dir_open_to_others_is_refused() {
 fn check_offline_looks_up_no_name_and_no_interface() {
     let dir = TempDir::new("offline");
     let file = dir.path().join("other-host.conf");
+    let port = free_udp_port("127.0.0.1");
     std::fs::write(
         &file,
-        "server s { protocol 1; ServerGroupID 1; netif nosuchif7; Port 17431;\n\
-         DCS { ID peer.scsp-test.invalid; };\n};\n",
+        format!(
+            "server s {{ protocol 1; ServerGroupID 1; netif nosuchif7; Port {port};\n\
+             DCS {{ ID peer.scsp-test.invalid; }};\n}};\n"
+        ),
     )
     .unwrap();
     let run = |args: &[&str]| {
@@ -428,10 +437,12 @@ fn check_offline_looks_up_no_name_and_no_interface() {
     // planner compares addresses; one name stands for one address).
     std::fs::write(
         &file,
-        "server a { protocol 1; ServerGroupID 1; ID 10.0.0.1; Address me.scsp-test.invalid; \
-         Port 17431; DCS { ID 10.0.0.2; }; };\n\
-         server b { protocol 2; ServerGroupID 1; ID 10.0.0.1; Address me.scsp-test.invalid; \
-         Port 17431; DCS { ID 10.0.0.3; }; };\n",
+        format!(
+            "server a {{ protocol 1; ServerGroupID 1; ID 10.0.0.1; \
+             Address me.scsp-test.invalid; Port {port}; DCS {{ ID 10.0.0.2; }}; }};\n\
+             server b {{ protocol 2; ServerGroupID 1; ID 10.0.0.1; \
+             Address me.scsp-test.invalid; Port {port}; DCS {{ ID 10.0.0.3; }}; }};\n"
+        ),
     )
     .unwrap();
     let out = run(&["-n", "--offline"]);

@@ -6,29 +6,13 @@ mod common;
 use common::*;
 use scspd::proto::{DcsAction, ErrorCode, Request, Response};
 
-fn pair(tag: &str) -> (Daemon, Daemon) {
-    let (pa, pb) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"));
-    let a = Daemon::start(
-        &format!("{tag}A"),
-        &server_conf("s_a", (1, pa), &[(2, pb)], ""),
-    );
-    let b = Daemon::start(
-        &format!("{tag}B"),
-        &server_conf("s_a", (2, pb), &[(1, pa)], ""),
-    );
-    for d in [&a, &b] {
-        d.wait_until(15, "alignment", || d.dcs("s_a")[0].ca == "Aligned");
-    }
-    (a, b)
-}
-
 fn alignments(d: &Daemon) -> u64 {
     d.dcs("s_a")[0].stats["alignments"].as_u64().unwrap()
 }
 
 #[test]
 fn disable_enable_restart_one_dcs() {
-    let (a, b) = pair("ctl");
+    let (a, b) = pair("ctl", free_pair());
     // Disabled: down here, and so down at B too (no Hellos any more), and it stays down.
     let text = scspctl_ok(&a.socket, &["dcs", "disable", "s_a", "127.0.0.2"]);
     assert_eq!(text, "server s_a: DCS 127.0.0.2 disabled\n");
@@ -94,7 +78,7 @@ fn disable_enable_restart_one_dcs() {
 
 #[test]
 fn realign_and_clear_counters() {
-    let (a, _b) = pair("realign");
+    let (a, _b) = pair("realign", free_pair());
     let n = alignments(&a);
     let text = scspctl_ok(&a.socket, &["realign", "s_a"]);
     assert_eq!(text, "server s_a: realigning with every DCS\n");

@@ -45,10 +45,8 @@ fn config_longer_than_the_limit_is_refused() {
 
 #[test]
 fn fifo_key_file_is_refused_on_reload_and_sigterm_still_stops() {
-    let mut d = Daemon::start(
-        "fifokey",
-        &server_conf("s_a", (1, 17461), &[(2, 17462)], ""),
-    );
+    let (pa, pb) = free_pair();
+    let mut d = Daemon::start("fifokey", &server_conf("s_a", (1, pa), &[(2, pb)], ""));
     let fifo = d.dir.path().join("key.fifo");
     assert!(
         Command::new("mkfifo")
@@ -59,8 +57,8 @@ fn fifo_key_file_is_refused_on_reload_and_sigterm_still_stops() {
     );
     let conf = server_conf(
         "s_a",
-        (1, 17461),
-        &[(2, 17462)],
+        (1, pa),
+        &[(2, pb)],
         &format!("Auth {{ SPI 1; KeyFile {}; }};", fifo.display()),
     );
     std::fs::write(&d.config, conf).unwrap();
@@ -97,10 +95,11 @@ fn fatal_of(s: &mut std::os::unix::net::UnixStream) -> scspd::proto::ProtoError 
 /// closed, so they can no longer lock the operator out.
 #[test]
 fn idle_and_half_sent_connections_are_closed() {
+    let (pa, pb) = free_pair();
     use std::os::unix::net::UnixStream;
     let d = Daemon::start_with(
         "idleconn",
-        &server_conf("s_a", (1, 17471), &[(2, 17472)], ""),
+        &server_conf("s_a", (1, pa), &[(2, pb)], ""),
         &["--client-idle-timeout", "1"],
     );
     // Every client slot taken by connections that send nothing.
@@ -128,11 +127,9 @@ fn idle_and_half_sent_connections_are_closed() {
 
 #[test]
 fn half_sent_frame_is_closed_after_the_frame_deadline() {
+    let (pa, pb) = free_pair();
     use std::io::Write;
-    let d = Daemon::start(
-        "halfframe",
-        &server_conf("s_a", (1, 17481), &[(2, 17482)], ""),
-    );
+    let d = Daemon::start("halfframe", &server_conf("s_a", (1, pa), &[(2, pb)], ""));
     let mut c = Client::connect(&d.socket).unwrap();
     // Attached, so that the idle timeout does not apply: only the frame deadline can end it.
     c.request(scspd::proto::Request::Attach {
@@ -157,12 +154,13 @@ fn half_sent_frame_is_closed_after_the_frame_deadline() {
 /// Issue item 3: the socket's mode and group are configurable (as `bird -g`).
 #[test]
 fn socket_mode_and_group_are_configurable() {
+    let (pa, pb) = free_pair();
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let probe = TempDir::new("sockgid");
     let gid = std::fs::metadata(probe.path()).unwrap().gid();
     let d = Daemon::start_with(
         "sockmode",
-        &server_conf("s_a", (1, 17491), &[(2, 17492)], ""),
+        &server_conf("s_a", (1, pa), &[(2, pb)], ""),
         &["--socket-mode", "600", "-g", &gid.to_string()],
     );
     let m = std::fs::metadata(&d.socket).unwrap();

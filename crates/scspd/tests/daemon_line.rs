@@ -7,22 +7,29 @@ use scspd::proto::{KeyData, Request, Response};
 
 /// The set-up of the issue, to the letter: three daemons started as
 /// `scspd -d -f X.conf --socket X.sock`, 50 entries added at each end, and every cache lists all
-/// 100 within seconds.
+/// 100 within seconds. (The issue's files name ports 17001–17003; here the ports are chosen free.)
 #[test]
 fn exact_setup_floods_100_entries() {
-    let a_conf = "server s_a { protocol 65000; netif lo; ServerGroupID 7; ID 127.0.0.1; \
-                  Address 127.0.0.1; Port 17001; MTU 1472; DCS { ID 127.0.0.2; \
-                  Address 127.0.0.2; Port 17002; hops 3; HelloInt 1; HelloDead 3; }; };\n";
-    let b_conf = "server s_a { protocol 65000; netif lo; ServerGroupID 7; ID 127.0.0.2; \
-                  Address 127.0.0.2; Port 17002; MTU 1472; \
-                  DCS { ID 127.0.0.1; Address 127.0.0.1; Port 17001; hops 3; HelloInt 1; HelloDead 3; }; \
-                  DCS { ID 127.0.0.3; Address 127.0.0.3; Port 17003; hops 3; HelloInt 1; HelloDead 3; }; };\n";
-    let c_conf = "server s_a { protocol 65000; netif lo; ServerGroupID 7; ID 127.0.0.3; \
-                  Address 127.0.0.3; Port 17003; MTU 1472; DCS { ID 127.0.0.2; \
-                  Address 127.0.0.2; Port 17002; hops 3; HelloInt 1; HelloDead 3; }; };\n";
-    let a = Daemon::start("A", a_conf);
-    let b = Daemon::start("B", b_conf);
-    let c = Daemon::start("C", c_conf);
+    let [pa, pb, pc] = free_line();
+    let a_conf = format!(
+        "server s_a {{ protocol 65000; netif lo; ServerGroupID 7; ID 127.0.0.1; \
+         Address 127.0.0.1; Port {pa}; MTU 1472; DCS {{ ID 127.0.0.2; \
+         Address 127.0.0.2; Port {pb}; hops 3; HelloInt 1; HelloDead 3; }}; }};\n"
+    );
+    let b_conf = format!(
+        "server s_a {{ protocol 65000; netif lo; ServerGroupID 7; ID 127.0.0.2; \
+         Address 127.0.0.2; Port {pb}; MTU 1472; \
+         DCS {{ ID 127.0.0.1; Address 127.0.0.1; Port {pa}; hops 3; HelloInt 1; HelloDead 3; }}; \
+         DCS {{ ID 127.0.0.3; Address 127.0.0.3; Port {pc}; hops 3; HelloInt 1; HelloDead 3; }}; }};\n"
+    );
+    let c_conf = format!(
+        "server s_a {{ protocol 65000; netif lo; ServerGroupID 7; ID 127.0.0.3; \
+         Address 127.0.0.3; Port {pc}; MTU 1472; DCS {{ ID 127.0.0.2; \
+         Address 127.0.0.2; Port {pb}; hops 3; HelloInt 1; HelloDead 3; }}; }};\n"
+    );
+    let a = Daemon::start("A", &a_conf);
+    let b = Daemon::start("B", &b_conf);
+    let c = Daemon::start("C", &c_conf);
     for i in 0..50u32 {
         a.add("s_a", &format!("{:08x}", 0xa000 + i), &format!("aa{i:04x}"));
         c.add("s_a", &format!("{:08x}", 0xc000 + i), &format!("cc{i:04x}"));
@@ -59,7 +66,7 @@ fn exact_setup_floods_100_entries() {
 
 #[test]
 fn updates_and_deletions_cross_the_line() {
-    let [a, b, c] = line("upd", [17111, 17112, 17113]);
+    let [a, b, c] = line("upd", free_line());
     a.add("s_a", "01", "0101");
     c.wait_until(15, "entry at C", || c.cache("s_a").len() == 1);
     let s2 = a.add("s_a", "01", "0202");
@@ -126,7 +133,7 @@ fn updates_and_deletions_cross_the_line() {
 
 #[test]
 fn restarted_daemon_realigns() {
-    let [a, mut b, c] = line("rst", [17121, 17122, 17123]);
+    let [a, mut b, c] = line("rst", free_line());
     for i in 0..10 {
         a.add("s_a", &format!("a{i}"), "aa");
         c.add("s_a", &format!("c{i}"), "cc");
@@ -170,8 +177,9 @@ fn ipv6_pair_aligns() {
              HelloInt 1; }}; }};\n"
         )
     };
-    let a = Daemon::start("v6A", &conf(1, 17131, 2, 17132));
-    let b = Daemon::start("v6B", &conf(2, 17132, 1, 17131));
+    let [pa, pb] = free_udp_ports("::1");
+    let a = Daemon::start("v6A", &conf(1, pa, 2, pb));
+    let b = Daemon::start("v6B", &conf(2, pb, 1, pa));
     a.add("v6", "0a", "aa");
     b.wait_until(15, "entry at B", || b.cache("v6").len() == 1);
     let e = &b.cache("v6")[0];
@@ -179,7 +187,7 @@ fn ipv6_pair_aligns() {
     let d = b.dcs_by_id("v6", "2001:db8::1");
     assert_eq!(
         (d.address.as_str(), d.ca.as_str()),
-        ("[::1]:17131", "Aligned")
+        (format!("[::1]:{pa}").as_str(), "Aligned")
     );
     let s = &b.servers()[0];
     assert_eq!(

@@ -136,11 +136,11 @@ fn level_warn_drops_info_and_a_reload_to_debug_shows_debug() {
 
 #[test]
 fn reload_says_what_changed() {
-    let pa = free_udp_port("127.0.0.1");
-    let d = Daemon::start("chgA", &server_conf("s_a", (1, pa), &[(2, 17966)], ""));
+    let (pa, pb) = free_pair();
+    let d = Daemon::start("chgA", &server_conf("s_a", (1, pa), &[(2, pb)], ""));
     let conf = format!(
         "{}{}",
-        server_conf("s_a", (1, pa), &[(3, 17967)], ""),
+        server_conf("s_a", (1, pa), &[(3, free_udp_port("127.0.0.3"))], ""),
         server_conf("s_b", (4, free_udp_port("127.0.0.4")), &[], "")
     );
     std::fs::write(&d.config, conf).unwrap();
@@ -175,13 +175,13 @@ fn reload_says_what_changed() {
 /// 20,000 entries of one lifetime expiring together write one line with their count.
 #[test]
 fn a_burst_of_expiries_is_one_line() {
-    let port = free_udp_port("127.0.0.1");
+    let (port, peer_port) = free_pair();
     let d = Daemon::start(
         "expA",
         &format!(
             "server g {{ protocol 65001; netif lo; ServerGroupID 7; ID 127.0.0.1; \
              Address 127.0.0.1; Port {port}; DCS {{ ID 127.0.0.2; Address 127.0.0.2; \
-             Port 17970; }}; }};\n"
+             Port {peer_port}; }}; }};\n"
         ),
     );
     const N: u32 = 20_000;
@@ -323,7 +323,8 @@ fn nothing_to_log_to_is_said_at_the_start() {
             .status();
         String::from_utf8_lossy(&o.stderr).into_owned()
     };
-    let conf = server_conf("s_a", (1, free_udp_port("127.0.0.1")), &[(2, 17966)], "");
+    let (pa, pb) = free_pair();
+    let conf = server_conf("s_a", (1, pa), &[(2, pb)], "");
     let said = start(&conf, "syslog");
     let warned = said.contains("can't log to syslog: /dev/log is missing or refuses");
     // ... and says where the client socket is.
@@ -338,7 +339,7 @@ fn nothing_to_log_to_is_said_at_the_start() {
     let conf = format!(
         "Log {{ File \"{}\"; }};\n{}",
         file.display(),
-        server_conf("s_a", (1, free_udp_port("127.0.0.1")), &[(2, 17966)], "")
+        server_conf("s_a", (1, pa), &[(2, pb)], "")
     );
     let said = start(&conf, "file");
     assert!(!said.contains("can't log"), "{said}");

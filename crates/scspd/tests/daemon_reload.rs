@@ -6,28 +6,14 @@ mod common;
 use common::*;
 use scspd::proto::{ErrorCode, Request};
 
-fn pair(tag: &str, pa: u16, pb: u16) -> (Daemon, Daemon) {
-    let a = Daemon::start(
-        &format!("{tag}A"),
-        &server_conf("s_a", (1, pa), &[(2, pb)], ""),
-    );
-    let b = Daemon::start(
-        &format!("{tag}B"),
-        &server_conf("s_a", (2, pb), &[(1, pa)], ""),
-    );
-    for d in [&a, &b] {
-        d.wait_until(15, "alignment", || d.dcs("s_a")[0].ca == "Aligned");
-    }
-    (a, b)
-}
-
 fn alignments(d: &Daemon, id: &str) -> u64 {
     d.dcs_by_id("s_a", id).stats["alignments"].as_u64().unwrap()
 }
 
 #[test]
 fn sighup_keeps_unchanged_dcs_up() {
-    let (a, b) = pair("hupkeep", 17201, 17202);
+    let (pa, pb) = free_pair();
+    let (a, b) = pair("hupkeep", (pa, pb));
     a.add("s_a", "01", "aa");
     b.wait_until(10, "entry", || b.cache("s_a").len() == 1);
     std::thread::sleep(std::time::Duration::from_millis(1200));
@@ -37,7 +23,12 @@ fn sighup_keeps_unchanged_dcs_up() {
     // The same DCS, moved within the file, plus a new DCS (nobody there) and a comment.
     let conf = format!(
         "# reloaded\n{}",
-        server_conf("s_a", (2, 17202), &[(5, 17205), (1, 17201)], "")
+        server_conf(
+            "s_a",
+            (2, pb),
+            &[(5, free_udp_port("127.0.0.5")), (1, pa)],
+            ""
+        )
     );
     std::fs::write(&b.config, conf).unwrap();
     b.signal("HUP");
@@ -63,10 +54,11 @@ fn sighup_keeps_unchanged_dcs_up() {
 
 #[test]
 fn changed_timers_are_applied_in_place_and_removed_dcs_goes() {
-    let (a, b) = pair("hupupd", 17211, 17212);
+    let (pa, pb) = free_pair();
+    let (a, b) = pair("hupupd", (pa, pb));
     let n = alignments(&b, "127.0.0.1");
-    let conf = server_conf("s_a", (2, 17212), &[(1, 17211)], "CSUReXmitInt 4;")
-        .replace("hops 3", "hops 5");
+    let conf =
+        server_conf("s_a", (2, pb), &[(1, pa)], "CSUReXmitInt 4;").replace("hops 3", "hops 5");
     std::fs::write(&b.config, conf).unwrap();
     let r = b.ok(Request::Reload);
     assert_eq!(r, scspd::proto::Response::Done);
@@ -81,7 +73,8 @@ fn changed_timers_are_applied_in_place_and_removed_dcs_goes() {
     b.add("s_a", "02", "bb");
     a.wait_until(10, "entry at A", || a.cache("s_a").len() == 1);
     // Removing the DCS takes it down.
-    std::fs::write(&b.config, server_conf("s_a", (2, 17212), &[(6, 17216)], "")).unwrap();
+    let p6 = free_udp_port("127.0.0.6");
+    std::fs::write(&b.config, server_conf("s_a", (2, pb), &[(6, p6)], "")).unwrap();
     b.signal("HUP");
     b.wait_until(10, "DCS removed", || {
         b.dcs("s_a").iter().all(|d| d.id != "127.0.0.1")
@@ -94,7 +87,7 @@ fn changed_timers_are_applied_in_place_and_removed_dcs_goes() {
 
 #[test]
 fn broken_reload_is_refused() {
-    let (_a, mut b) = pair("hupbad", 17221, 17222);
+    let (_a, mut b) = pair("hupbad", free_pair());
     let n = alignments(&b, "127.0.0.1");
     let good = std::fs::read_to_string(&b.config).unwrap();
     let bad = good.replace("hops 3;", "hops 3000;") + "server x { protocol 1; };\n";
@@ -133,16 +126,19 @@ fn broken_reload_is_refused() {
 
 #[test]
 fn changed_identity_restarts_the_server_keeping_local_entries() {
-    let (a, b) = pair("hupid", 17231, 17232);
+    let (pa, pb) = free_pair();
+    let (a, b) = pair("hupid", (pa, pb));
     b.add("s_a", "0b", "bb");
     a.wait_until(10, "entry at A", || a.cache("s_a").len() == 1);
     // B moves to another port: a new socket, so a new server; A follows.
-    std::fs::write(&b.config, server_conf("s_a", (2, 17233), &[(1, 17231)], "")).unwrap();
-    std::fs::write(&a.config, server_conf("s_a", (1, 17231), &[(2, 17233)], "")).unwrap();
+    let pb2 = free_udp_port("127.0.0.2");
+    assert_ne!(pb2, pb, "B's port is taken");
+    std::fs::write(&b.config, server_conf("s_a", (2, pb2), &[(1, pa)], "")).unwrap();
+    std::fs::write(&a.config, server_conf("s_a", (1, pa), &[(2, pb2)], "")).unwrap();
     b.ok(Request::Reload);
     a.ok(Request::Reload);
     assert!(b.log_text().contains("restarting"));
-    assert_eq!(b.servers()[0].listen, "127.0.0.2:17233");
+    assert_eq!(b.servers()[0].listen, format!("127.0.0.2:{pb2}"));
     assert_eq!(b.cache("s_a").len(), 1, "local entry kept");
     for d in [&a, &b] {
         d.wait_until(15, "realignment", || d.dcs("s_a")[0].ca == "Aligned");

@@ -10,79 +10,62 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use common::*;
-use scsp_core::wire::{self, Body, Common, Id, Packet};
+use scsp_core::wire::{self, Body, Id};
 use scspd::proto::{ClientMsg, DaemonMsg, ErrorCode, KeyData, Notify, Request, Response};
 
 fn hello_from(sender: [u8; 4], receiver: Id) -> Vec<u8> {
-    let p = Packet {
-        common: Common {
-            protocol_id: 65000,
-            sgid: 7,
-            sender: Id::from(sender),
-            receiver,
-        },
-        body: Body::Hello {
-            interval: 1,
-            dead_factor: 3,
-            family_id: 0,
-            additional: Vec::new(),
-        },
-        extensions: Vec::new(),
-    };
-    wire::encode(&p, None).unwrap()
+    wire::encode(&hello_packet(Id::from(sender), receiver), None).unwrap()
 }
 
 #[test]
 fn garbage_datagrams_are_counted_and_change_nothing() {
-    let a = Daemon::start("garbA", &server_conf("s_a", (1, 17301), &[(2, 17302)], ""));
+    // The DCS's own socket, bound first so that its port is the one configured.
+    let dcs = UdpSocket::bind("127.0.0.2:0").unwrap();
+    let pb = dcs.local_addr().unwrap().port();
+    let pa = free_udp_port("127.0.0.1");
+    let a_addr = format!("127.0.0.1:{pa}");
+    let a = Daemon::start("garbA", &server_conf("s_a", (1, pa), &[(2, pb)], ""));
     // Strangers: another port of the DCS's address, and another address.
-    let other_port = UdpSocket::bind("127.0.0.2:17399").unwrap();
+    let other_port = UdpSocket::bind("127.0.0.2:0").unwrap();
+    let other_port_no = other_port.local_addr().unwrap().port();
     let other_host = UdpSocket::bind("127.0.0.9:0").unwrap();
     let hello = hello_from([127, 0, 0, 2], Id::default());
     for s in [&other_port, &other_host] {
-        s.send_to(b"\x01\x05\x00", "127.0.0.1:17301").unwrap();
-        s.send_to(&hello, "127.0.0.1:17301").unwrap();
-        s.send_to(&[0xff; 2000], "127.0.0.1:17301").unwrap();
+        s.send_to(b"\x01\x05\x00", &a_addr).unwrap();
+        s.send_to(&hello, &a_addr).unwrap();
+        s.send_to(&[0xff; 2000], &a_addr).unwrap();
     }
     a.wait_until(10, "6 packets dropped", || {
         a.servers()[0].dropped_unknown == 6
     });
-    assert!(
-        a.log_text().contains(
-            "dropped a 3-byte packet from 127.0.0.2:17399, which is not a configured DCS"
-        )
-    );
+    assert!(a.log_text().contains(&format!(
+        "dropped a 3-byte packet from 127.0.0.2:{other_port_no}, which is not a configured DCS"
+    )));
     assert_eq!(a.dcs_by_id("s_a", "127.0.0.2").hello, "Waiting");
     // From the DCS's own address and port: garbage, a truncated Hello, an empty datagram, a
     // Hello with a bad checksum. Each is malformed for the core.
-    let dcs = UdpSocket::bind("127.0.0.2:17302").unwrap();
     let mut bad_sum = hello.clone();
     bad_sum[4] ^= 0x55;
     for p in [&b"garbage"[..], &hello[..hello.len() - 3], &[], &bad_sum] {
-        dcs.send_to(p, "127.0.0.1:17301").unwrap();
+        dcs.send_to(p, &a_addr).unwrap();
     }
     a.wait_until(10, "4 malformed packets", || {
         a.dcs_by_id("s_a", "127.0.0.2").stats["malformed"] == 4
     });
-    assert!(
-        a.log_text()
-            .contains("DCS 127.0.0.2 (127.0.0.2:17302): dropped packet: malformed")
-    );
+    assert!(a.log_text().contains(&format!(
+        "DCS 127.0.0.2 (127.0.0.2:{pb}): dropped packet: malformed"
+    )));
     assert!(a.cache("s_a").is_empty());
     assert_eq!(a.servers()[0].dropped_unknown, 6);
     // A real Hello from the DCS still works: it hears us, and we hear it.
     dcs.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut buf = [0u8; 2048];
     let (n, from) = dcs.recv_from(&mut buf).unwrap();
-    assert_eq!(
-        from,
-        "127.0.0.1:17301".parse().unwrap(),
-        "sent from the bound socket"
-    );
+    assert_eq!(from, a_addr.parse().unwrap(), "sent from the bound socket");
     assert!(wire::decode(&buf[..n]).is_ok());
     dcs.send_to(
         &hello_from([127, 0, 0, 2], Id::from([127, 0, 0, 1])),
-        "127.0.0.1:17301",
+        &a_addr,
     )
     .unwrap();
     a.wait_until(10, "Bidirectional", || {
@@ -122,10 +105,8 @@ fn fatal_after(d: &Daemon, hello: bool, bytes: &[u8]) -> Option<ErrorCode> {
 
 #[test]
 fn nonsense_clients_are_disconnected_and_counted() {
-    let d = Daemon::start(
-        "nonsense",
-        &server_conf("s_a", (1, 17311), &[(2, 17312)], ""),
-    );
+    let (pa, pb) = free_pair();
+    let d = Daemon::start("nonsense", &server_conf("s_a", (1, pa), &[(2, pb)], ""));
     let req = |id: u64| {
         serde_json::to_vec(&ClientMsg::Request {
             id,
@@ -180,8 +161,9 @@ fn nonsense_clients_are_disconnected_and_counted() {
 
 #[test]
 fn attached_client_gets_notifications_and_confirms() {
-    let a = Daemon::start("attA", &server_conf("s_a", (1, 17321), &[(2, 17322)], ""));
-    let b = Daemon::start("attB", &server_conf("s_a", (2, 17322), &[(1, 17321)], ""));
+    let (pa, pb) = free_pair();
+    let a = Daemon::start("attA", &server_conf("s_a", (1, pa), &[(2, pb)], ""));
+    let b = Daemon::start("attB", &server_conf("s_a", (2, pb), &[(1, pa)], ""));
     b.wait_until(15, "alignment", || b.dcs("s_a")[0].ca == "Aligned");
     a.add("s_a", "00", "0000");
     b.wait_until(10, "first entry", || b.cache("s_a").len() == 1);
@@ -298,8 +280,9 @@ fn attached_client_gets_notifications_and_confirms() {
 
 #[test]
 fn client_that_does_not_read_is_disconnected() {
-    let a = Daemon::start("slowA", &server_conf("s_a", (1, 17331), &[(2, 17332)], ""));
-    let b = Daemon::start("slowB", &server_conf("s_a", (2, 17332), &[(1, 17331)], ""));
+    let (pa, pb) = free_pair();
+    let a = Daemon::start("slowA", &server_conf("s_a", (1, pa), &[(2, pb)], ""));
+    let b = Daemon::start("slowB", &server_conf("s_a", (2, pb), &[(1, pa)], ""));
     b.wait_until(15, "alignment", || b.dcs("s_a")[0].ca == "Aligned");
     let mut c = b.client();
     c.request(Request::Attach {
@@ -345,22 +328,13 @@ fn client_that_does_not_read_is_disconnected() {
     }
 }
 
+/// A Hello of another (Protocol ID, Server Group ID) and Family ID.
 fn hello_with(group: (u16, u16), family_id: u16, sender: [u8; 4], receiver: Id) -> Vec<u8> {
-    let p = Packet {
-        common: Common {
-            protocol_id: group.0,
-            sgid: group.1,
-            sender: Id::from(sender),
-            receiver,
-        },
-        body: Body::Hello {
-            interval: 1,
-            dead_factor: 3,
-            family_id,
-            additional: Vec::new(),
-        },
-        extensions: Vec::new(),
-    };
+    let mut p = hello_packet(Id::from(sender), receiver);
+    (p.common.protocol_id, p.common.sgid) = group;
+    if let Body::Hello { family_id: f, .. } = &mut p.body {
+        *f = family_id;
+    }
     wire::encode(&p, None).unwrap()
 }
 

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::*;
-use scsp_core::wire::{self, AuthAlgorithm, AuthKey, Body, Common, Id, Packet};
+use scsp_core::wire::{self, AuthAlgorithm, AuthKey, Id};
 
 const AUTH: &str =
     "Auth { SendSPI 7; RecvSPI 7; Algorithm HMAC-SHA-256; Key \"spoofed secret\"; };";
@@ -27,21 +27,7 @@ fn conf(me: u8, port: u16, peer: u8, peer_port: u16) -> String {
 
 /// A Hello "from B" to A: unauthenticated, or signed with the wrong key.
 fn forged(signed_wrong: bool) -> Vec<u8> {
-    let p = Packet {
-        common: Common {
-            protocol_id: 65000,
-            sgid: 7,
-            sender: Id::from([127, 0, 0, 3]),
-            receiver: Id::from([127, 0, 0, 2]),
-        },
-        body: Body::Hello {
-            interval: 1,
-            dead_factor: 3,
-            family_id: 0,
-            additional: vec![],
-        },
-        extensions: vec![],
-    };
+    let p = hello_packet(Id::from([127, 0, 0, 3]), Id::from([127, 0, 0, 2]));
     let wrong = AuthKey {
         spi: 7,
         algorithm: AuthAlgorithm::HmacSha256,

@@ -15,7 +15,7 @@ fn status(d: &Daemon) -> StatusView {
 
 #[test]
 fn status_reports_the_daemon_reloads_and_failed_servers() {
-    let (p1, p2) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.1"));
+    let [p1, p2] = free_udp_ports("127.0.0.1");
     let one = server_conf("s_a", (1, p1), &[], "");
     let a = Daemon::start("status", &one);
     let s = status(&a);

@@ -8,7 +8,7 @@ mod profile_pair;
 
 use common::{scspctl, scspctl_ok};
 
-use common::{Daemon, eventually};
+use common::{Daemon, eventually, free_pair};
 use profile_pair::{Pair, add_record, column, conf, field};
 use serde_json::json;
 
@@ -20,8 +20,9 @@ const ATM2: &str = "47.0005.80.ffdc00.0000.0002.0001.002048061de8.00";
 /// peer shows `10.1.2.3` and that ATM address.
 #[test]
 fn issue_4_exact_check() {
-    let a = Daemon::start("A", &conf("atmarp_a", "ATMARP", "", (1, 17701), (2, 17702)));
-    let b = Daemon::start("B", &conf("atmarp_b", "ATMARP", "", (2, 17702), (1, 17701)));
+    let (pa, pb) = free_pair();
+    let a = Daemon::start("A", &conf("atmarp_a", "ATMARP", "", (1, pa), (2, pb)));
+    let b = Daemon::start("B", &conf("atmarp_b", "ATMARP", "", (2, pb), (1, pa)));
     assert_eq!(a.socket.file_name().unwrap(), "A.sock");
     assert_eq!(b.socket.file_name().unwrap(), "B.sock");
     a.wait_until(20, "alignment", || a.dcs("atmarp_a")[0].ca == "Aligned");
@@ -88,7 +89,7 @@ fn issue_4_exact_check() {
 /// client interface's typed requests.
 #[test]
 fn learned_updated_deleted() {
-    let p = Pair::start("harp", "ATMARP", "", "", (17703, 17704));
+    let p = Pair::start("harp", "ATMARP", "", "");
     let e = p.add_a(json!({"ip": "10.1.2.3", "atm": ATM}));
     assert!(e.local);
     assert_eq!(field(&e, "state").as_deref(), Some("new"));
@@ -126,7 +127,7 @@ fn learned_updated_deleted() {
 #[test]
 fn draft01_update_and_silent_expiry() {
     let f = "ATMARPFormat draft-01;";
-    let p = Pair::start("d01", "ATMARP", f, f, (17705, 17706));
+    let p = Pair::start("d01", "ATMARP", f, f);
     let mut client = p.attach_a();
     let e = add_record(
         &mut client,
@@ -159,14 +160,16 @@ fn a_record_of_another_layout_is_refused() {
         "ATMARP",
         "ATMARPFormat draft-01;",
         "ATMARPFormat harp;",
-        (17707, 17708),
     );
     p.add_a(json!({"ip": "10.1.2.5", "atm": ATM}));
     p.b.wait_until(20, "the refusal at B", || p.invalid_at_b() >= 1);
     assert!(p.cache_b().is_empty());
     let log = p.b.log_text();
     assert!(
-        log.contains("DCS 127.0.0.1 (127.0.0.1:17707): refused a record (atmarp profile)"),
+        log.contains(&format!(
+            "DCS 127.0.0.1 (127.0.0.1:{}): refused a record (atmarp profile)",
+            p.ports.0
+        )),
         "{log}"
     );
 }
@@ -176,7 +179,7 @@ fn a_record_of_another_layout_is_refused() {
 /// it detaches, when scspd takes them over (and advertises them again at once).
 #[test]
 fn local_rules_refresh_hysteresis_and_adoption() {
-    let p = Pair::start("rules", "ATMARP", "", "", (17709, 17710));
+    let p = Pair::start("rules", "ATMARP", "", "");
     let first = p.add_a(json!({"ip": "10.1.2.6", "atm": ATM}));
     p.wait_b(20, "the binding at B", |c| c.len() == 1);
     let again = p.add_a(json!({"ip": "10.1.2.6", "atm": ATM}));

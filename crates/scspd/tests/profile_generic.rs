@@ -13,7 +13,7 @@ use serde_json::json;
 /// DHCP (4) has no profile of its own: `scspctl`'s generic forms, and the README's example.
 #[test]
 fn learned_updated_deleted() {
-    let p = Pair::start("dhcp", "DHCP", "", "", (17741, 17742));
+    let p = Pair::start("dhcp", "DHCP", "", "");
     let out = scspctl_ok(
         &p.a.socket,
         &["add", "dhcp_a", "generic", "c000020a", "68656c6c6f"],
@@ -80,7 +80,7 @@ fn learned_updated_deleted() {
 /// A private Protocol ID; an entry with a 2-second lifetime that its originator does not refresh.
 #[test]
 fn lifetime_expiry_is_silent() {
-    let p = Pair::start("priv", "65001", "", "", (17743, 17744));
+    let p = Pair::start("priv", "65001", "", "");
     let mut client = p.attach_a();
     let e = add_record(
         &mut client,
@@ -111,9 +111,13 @@ fn readme_worked_example() {
         .expect("the README section");
     let sec = &readme[start..];
     let sec = &sec[..sec[3..].find("\n## ").map_or(sec.len(), |i| i + 3)];
-    let conf_a = block(sec, "");
+    let readme_a = block(sec, "");
+    assert!(
+        readme_a.contains("Port 17751;") && readme_a.contains("Port 17752;"),
+        "{readme_a}"
+    );
     // B is the mirror image.
-    let conf_b = conf_a
+    let readme_b = readme_a
         .replace("dhcp_a", "dhcp_b")
         .replace("127.0.0.1", "127.0.0.X")
         .replace("127.0.0.2", "127.0.0.1")
@@ -121,7 +125,14 @@ fn readme_worked_example() {
         .replace("17751", "1775X")
         .replace("17752", "17751")
         .replace("1775X", "17752");
-    let a = common::Daemon::start("A", conf_a);
+    // Both run on ports chosen free instead of the README's 17751 (A) and 17752 (B).
+    let (pa, pb) = common::free_pair();
+    let free = |text: &str| {
+        text.replace("Port 17751;", &format!("Port {pa};"))
+            .replace("Port 17752;", &format!("Port {pb};"))
+    };
+    let (conf_a, conf_b) = (free(readme_a), free(&readme_b));
+    let a = common::Daemon::start("A", &conf_a);
     let b = common::Daemon::start("B", &conf_b);
     a.wait_until(20, "alignment", || a.dcs("dhcp_a")[0].ca == "Aligned");
     let sh = block(sec, "sh");

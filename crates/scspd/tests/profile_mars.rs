@@ -21,7 +21,7 @@ fn group(e: &scspd::proto::EntryView) -> Option<&str> {
 /// left with the `leave` form; the first deleted by client and group.
 #[test]
 fn learned_updated_deleted() {
-    let p = Pair::start("mars", "MARS", "", "", (17731, 17732));
+    let p = Pair::start("mars", "MARS", "", "");
     let join = |g: &str, atm: &str| {
         scspctl_ok(&p.a.socket, &["add", "mars_a", "mars", "join", g, "7", atm])
     };
@@ -72,7 +72,7 @@ fn learned_updated_deleted() {
 #[test]
 fn redirect_entry_expires_silently() {
     let interval = "MARSRedirectInterval 4;";
-    let p = Pair::start("marsx", "MARS", interval, interval, (17733, 17734));
+    let p = Pair::start("marsx", "MARS", interval, interval);
     let mut client = p.attach_a();
     let args: Vec<String> = ["redirect", ATM].iter().map(|s| (*s).to_owned()).collect();
     let record: Value = scsp_profiles::ops_for(3, &Default::default())

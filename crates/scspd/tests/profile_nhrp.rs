@@ -13,7 +13,7 @@ use serde_json::json;
 /// With `scspctl`'s NHRP forms: add, update (another NBMA address for the client), delete.
 #[test]
 fn learned_updated_deleted() {
-    let p = Pair::start("nhrp", "NHRP", "", "", (17721, 17722));
+    let p = Pair::start("nhrp", "NHRP", "", "");
     let out = scspctl_ok(
         &p.a.socket,
         &[
@@ -81,7 +81,7 @@ fn learned_updated_deleted() {
 /// its Holding Time, and no CSA is sent for it (RFC 2335 §3).
 #[test]
 fn holding_time_expiry_is_silent() {
-    let p = Pair::start("nhrpx", "NHRP", "", "", (17723, 17724));
+    let p = Pair::start("nhrpx", "NHRP", "", "");
     let mut client = p.attach_a();
     let e = add_record(
         &mut client,
@@ -100,7 +100,7 @@ fn holding_time_expiry_is_silent() {
 /// its Holding Time everywhere.
 #[test]
 fn held_registrations_are_re_registered() {
-    let p = Pair::start("nhrpr", "NHRP", "", "", (17725, 17726));
+    let p = Pair::start("nhrpr", "NHRP", "", "");
     scspctl_ok(
         &p.a.socket,
         &[

@@ -4,19 +4,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{Daemon, eventually, scspctl, seqless, server_conf};
+use common::scspctl_ok as ok;
+use common::{Daemon, eventually, free_pair, scspctl, seqless, server_conf};
 use scspd::proto::EntryView;
-
-fn ok(socket: &Path, args: &[&str]) -> String {
-    let o = scspctl(socket, args);
-    assert!(
-        o.status.success(),
-        "scspctl {args:?}: {:?}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
 
 fn cache(socket: &Path) -> Vec<EntryView> {
     serde_json::from_str(&ok(socket, &["show", "cache", "atmarp", "--json"])).unwrap()
@@ -24,7 +14,7 @@ fn cache(socket: &Path) -> Vec<EntryView> {
 
 #[test]
 fn operate_a_pair_of_daemons() {
-    let (pa, pb) = (17591, 17592);
+    let (pa, pb) = free_pair();
     let a = Daemon::start("ctlA", &server_conf("atmarp", (1, pa), &[(2, pb)], ""));
     let b = Daemon::start("ctlB", &server_conf("atmarp", (2, pb), &[(1, pa)], ""));
 
@@ -71,7 +61,7 @@ fn operate_a_pair_of_daemons() {
         dcs.lines()
             .nth(1)
             .unwrap()
-            .starts_with("atmarp  127.0.0.2  127.0.0.2:17592  "),
+            .starts_with(&format!("atmarp  127.0.0.2  127.0.0.2:{pb}  ")),
         "{dcs}"
     );
     // Protocol 65000: the generic profile's columns, the originator as an address.

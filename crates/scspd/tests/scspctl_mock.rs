@@ -1,22 +1,13 @@
 //! The real `scspctl` binary against a scripted mock daemon: output, requests sent, exit codes.
 
+mod common;
 mod mockd;
 
-use std::path::Path;
 use std::process::{Command, Output};
 
+use common::scspctl;
 use mockd::{Act, Mock, err, ok};
 use scspd::proto::{DcsView, EntryView, ErrorCode, KeyData, Notify, Request, Response, ServerView};
-
-fn scspctl(socket: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scspctl"))
-        .env_remove("SCSPD_SOCKET")
-        .arg("-s")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("run scspctl")
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()

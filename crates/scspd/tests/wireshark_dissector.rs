@@ -1078,21 +1078,7 @@ fn tshark_decodes_a_real_daemons_packets() {
         key: secret.as_bytes().to_vec(),
     };
     let hello = encode(
-        &Packet {
-            common: Common {
-                protocol_id: 65000,
-                sgid: 7,
-                sender: id([127, 0, 0, 2]),
-                receiver: id([127, 0, 0, 1]),
-            },
-            body: Body::Hello {
-                interval: 1,
-                dead_factor: 3,
-                family_id: 0,
-                additional: vec![],
-            },
-            extensions: vec![],
-        },
+        &common::hello_packet(id([127, 0, 0, 2]), id([127, 0, 0, 1])),
         Some(&key),
     )
     .unwrap();

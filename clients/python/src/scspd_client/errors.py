@@ -176,21 +176,9 @@ class FatalError(DaemonError):
         return str(self.args[0])
 
 
+# Every subclass above that stands for one code.
 _BY_CODE: Dict[str, Type[DaemonError]] = {
-    c.CODE.value: c
-    for c in (
-        BadFrameError,
-        VersionError,
-        SequenceError,
-        NoSuchServer,
-        BadArgument,
-        Refused,
-        NotFound,
-        Busy,
-        ConfigError,
-        Overflow,
-    )
-    if c.CODE is not None
+    c.CODE.value: c for c in DaemonError.__subclasses__() if c.CODE is not None
 }
 
 

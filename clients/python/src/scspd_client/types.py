@@ -14,6 +14,11 @@ from typing import Any, Dict, List, Mapping, Optional
 from .errors import ProtocolError
 
 
+def _required(obj: Mapping[str, Any], what: str, /, **kinds: type) -> Dict[str, Any]:
+    """The fields ``kinds`` names, in its order, each read and checked by :func:`_get`."""
+    return {name: _get(obj, name, kind, what) for name, kind in kinds.items()}
+
+
 def _get(obj: Mapping[str, Any], name: str, kind: type, what: str) -> Any:
     try:
         v = obj[name]
@@ -67,12 +72,16 @@ class Entry:
         rec = obj.get("record")
         cols = obj.get("columns")
         return cls(
-            key=_get(obj, "key", str, w),
-            originator=_get(obj, "originator", str, w),
-            seq=_get(obj, "seq", int, w),
-            data=_get(obj, "data", str, w),
-            local=_get(obj, "local", bool, w),
-            age_s=_get(obj, "age_s", int, w),
+            **_required(
+                obj,
+                w,
+                key=str,
+                originator=str,
+                seq=int,
+                data=str,
+                local=bool,
+                age_s=int,
+            ),
             record=rec if isinstance(rec, dict) else None,
             columns=cols if isinstance(cols, list) else None,
             raw=obj,
@@ -107,19 +116,23 @@ class ServerInfo:
             raise ProtocolError(f"a server is not an object: {obj!r}")
         fmt = obj.get("atmarp_format")
         return cls(
-            name=_get(obj, "name", str, w),
-            protocol_id=_get(obj, "protocol_id", int, w),
-            protocol=_get(obj, "protocol", str, w),
-            sgid=_get(obj, "sgid", int, w),
-            family_id=_get(obj, "family_id", int, w),
-            lsid=_get(obj, "lsid", str, w),
-            listen=_get(obj, "listen", str, w),
-            entries=_get(obj, "entries", int, w),
-            entries_held=_get(obj, "entries_held", int, w),
-            dcs=_get(obj, "dcs", int, w),
-            dcs_aligned=_get(obj, "dcs_aligned", int, w),
-            client_attached=_get(obj, "client_attached", bool, w),
-            dropped_unknown=_get(obj, "dropped_unknown", int, w),
+            **_required(
+                obj,
+                w,
+                name=str,
+                protocol_id=int,
+                protocol=str,
+                sgid=int,
+                family_id=int,
+                lsid=str,
+                listen=str,
+                entries=int,
+                entries_held=int,
+                dcs=int,
+                dcs_aligned=int,
+                client_attached=bool,
+                dropped_unknown=int,
+            ),
             profile=str(obj.get("profile", "")),
             atmarp_format=fmt if isinstance(fmt, str) else None,
             raw=obj,
@@ -154,19 +167,23 @@ class DcsInfo:
             raise ProtocolError(f"a DCS is not an object: {obj!r}")
         stats = obj.get("stats")
         return cls(
-            server=_get(obj, "server", str, w),
-            id=_get(obj, "id", str, w),
-            address=_get(obj, "address", str, w),
-            hello=_get(obj, "hello", str, w),
-            hello_since_s=_get(obj, "hello_since_s", int, w),
-            ca=_get(obj, "ca", str, w),
-            ca_since_s=_get(obj, "ca_since_s", int, w),
-            rx_msgs=_get(obj, "rx_msgs", int, w),
-            tx_msgs=_get(obj, "tx_msgs", int, w),
-            errors=_get(obj, "errors", int, w),
-            retransmits=_get(obj, "retransmits", int, w),
-            rexmit_queue=_get(obj, "rexmit_queue", int, w),
-            crl=_get(obj, "crl", int, w),
+            **_required(
+                obj,
+                w,
+                server=str,
+                id=str,
+                address=str,
+                hello=str,
+                hello_since_s=int,
+                ca=str,
+                ca_since_s=int,
+                rx_msgs=int,
+                tx_msgs=int,
+                errors=int,
+                retransmits=int,
+                rexmit_queue=int,
+                crl=int,
+            ),
             stats=stats if isinstance(stats, dict) else {},
             raw=obj,
         )

@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 
+use super::output::Fill;
 use super::{DcsId, Server};
 use crate::Time;
 use crate::event::{CaState, Drop, MessageSummary};
@@ -124,13 +125,11 @@ impl Server {
         let room = self.room(d, MessageType::Ca);
         let Some(d) = self.dcs_mut(id) else { return };
         let mut records = Vec::new();
-        let mut used = 0;
+        let mut fill = Fill::new(room);
         while let Some(r) = d.summary.front() {
-            let len = wire::csas_len(r);
-            if !super::output::fits(used, len, records.len(), room) {
+            if !fill.take(wire::csas_len(r)) {
                 break;
             }
-            used += len;
             records.extend(d.summary.pop_front());
         }
         let o = !d.summary.is_empty();
@@ -506,26 +505,11 @@ impl Server {
         let room = self.room(d, MessageType::Csus);
         let Some(d) = self.dcs_mut(id) else { return };
         let mut records = Vec::new();
-        let mut used = 0;
-        let mut n = 0;
-        d.crl.outstanding_records(&mut records, |r| {
-            let len = wire::csas_len(r);
-            if !super::output::fits(used, len, n, room) {
-                return false;
-            }
-            used += len;
-            n += 1;
-            true
-        });
-        d.crl.ask_more(&mut records, |r| {
-            let len = wire::csas_len(r);
-            if !super::output::fits(used, len, n, room) {
-                return false;
-            }
-            used += len;
-            n += 1;
-            true
-        });
+        let mut fill = Fill::new(room);
+        d.crl
+            .outstanding_records(&mut records, |r| fill.take(wire::csas_len(r)));
+        d.crl
+            .ask_more(&mut records, |r| fill.take(wire::csas_len(r)));
         if records.is_empty() {
             d.crl.rexmit_at = None;
             return;

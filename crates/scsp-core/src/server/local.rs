@@ -237,13 +237,26 @@ impl Server {
         entries: impl IntoIterator<Item = (Vec<u8>, Data, Option<u32>)>,
     ) -> Vec<(Vec<u8>, LocalError)> {
         self.settle();
+        let errors = self.originate_each(now, entries, |_| {});
+        self.flush_queues(now);
+        errors
+    }
+
+    /// Originate each of `entries` (nothing flushed yet), handing `kept` the key of each entry
+    /// originated or kept. Returns the entries refused.
+    fn originate_each(
+        &mut self,
+        now: Time,
+        entries: impl IntoIterator<Item = (Vec<u8>, Data, Option<u32>)>,
+        mut kept: impl FnMut(Vec<u8>),
+    ) -> Vec<(Vec<u8>, LocalError)> {
         let mut errors = Vec::new();
         for (key, data, seq) in entries {
-            if let Err(e) = self.originate_entry(now, &key, data, seq) {
-                errors.push((key, e));
+            match self.originate_entry(now, &key, data, seq) {
+                Ok(_) => kept(key),
+                Err(e) => errors.push((key, e)),
             }
         }
-        self.flush_queues(now);
         errors
     }
 
@@ -258,16 +271,10 @@ impl Server {
     ) -> Vec<(Vec<u8>, LocalError)> {
         self.settle();
         self.authoritative = true;
-        let mut errors = Vec::new();
         let mut keep = std::collections::HashSet::new();
-        for (key, data, seq) in entries {
-            match self.originate_entry(now, &key, data, seq) {
-                Ok(_) => {
-                    keep.insert(key);
-                }
-                Err(e) => errors.push((key, e)),
-            }
-        }
+        let errors = self.originate_each(now, entries, |key| {
+            keep.insert(key);
+        });
         // Every live entry carrying our Originator ID is ours, whether the local server gave
         // it since the start or it came back from a DCS (an instance from before a restart):
         // those the list omits are withdrawn.

@@ -251,14 +251,42 @@ impl Server {
     }
 }
 
-/// Split `items` into runs whose summed size fits `room` (at least one item per run, and at most
-/// 65535 per run).
 /// Whether one more record of `len` bytes fits in a packet that already carries `count` records
 /// taking `used` bytes of its `room`: always the first record; never more than the 16-bit count.
 pub(super) fn fits(used: usize, len: usize, count: usize, room: usize) -> bool {
     count == 0 || (used + len <= room && count < usize::from(u16::MAX))
 }
 
+/// The records of one packet being filled, as far as [`fits`] is concerned: their count and the
+/// bytes they take of the packet's `room`.
+pub(super) struct Fill {
+    room: usize,
+    used: usize,
+    count: usize,
+}
+
+impl Fill {
+    pub(super) fn new(room: usize) -> Self {
+        Fill {
+            room,
+            used: 0,
+            count: 0,
+        }
+    }
+
+    /// Count in one more record of `len` bytes if it [`fits`]; whether it did.
+    pub(super) fn take(&mut self, len: usize) -> bool {
+        if !fits(self.used, len, self.count, self.room) {
+            return false;
+        }
+        self.used += len;
+        self.count += 1;
+        true
+    }
+}
+
+/// Split `items` into runs whose summed size fits `room` (at least one item per run, and at most
+/// 65535 per run).
 pub(super) fn chunks<T>(items: Vec<T>, room: usize, size: impl Fn(&T) -> usize) -> Vec<Vec<T>> {
     let mut out = Vec::new();
     let mut cur = Vec::new();

@@ -13,7 +13,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use crate::common::serde_as_text;
 
 /// Length of an NSAP address or subaddress.
 pub const NSAP_LEN: usize = 20;
@@ -238,25 +238,12 @@ fn parse_hex(s: &str) -> Result<Vec<u8>, AddrError> {
     Ok(nibbles.chunks(2).map(|p| (p[0] << 4) | p[1]).collect())
 }
 
-macro_rules! serde_via_str {
-    ($t:ty, $what:literal) => {
-        impl Serialize for $t {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
-            }
-        }
-        impl<'de> Deserialize<'de> for $t {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                s.parse()
-                    .map_err(|e| serde::de::Error::custom(format!("{} {s:?}: {e}", $what)))
-            }
-        }
-    };
-}
-
-serde_via_str!(Nsap, "ATM subaddress");
-serde_via_str!(AtmAddress, "ATM address");
+serde_as_text!(Nsap, |s: &str| s
+    .parse::<Nsap>()
+    .map_err(|e| format!("ATM subaddress {s:?}: {e}")));
+serde_as_text!(AtmAddress, |s: &str| s
+    .parse::<AtmAddress>()
+    .map_err(|e| format!("ATM address {s:?}: {e}")));
 
 #[cfg(test)]
 mod tests {

@@ -128,9 +128,7 @@ impl scsp_core::Profile for AtmarpCore {
     }
 
     fn validate(&self, data: &[u8]) -> Result<(), InvalidRecord> {
-        codec::decode(self.layout, data)
-            .map(|_| ())
-            .map_err(|e| InvalidRecord(format!("ATMARP record: {e}")))
+        crate::common::validated(codec::decode(self.layout, data), "ATMARP record")
     }
 
     fn is_deletion(&self, data: &[u8]) -> bool {

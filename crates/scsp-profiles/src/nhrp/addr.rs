@@ -24,7 +24,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use crate::common::serde_as_text;
 
 /// Why octets do not decode as a record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -385,22 +385,6 @@ fn parse_hex(s: &str) -> Option<Vec<u8>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Snap(pub [u8; 5]);
 
-macro_rules! string_serde {
-    ($t:ty, $parse:expr) => {
-        impl Serialize for $t {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
-            }
-        }
-        impl<'de> Deserialize<'de> for $t {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                $parse(&s).map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
 impl Snap {
     fn parse(s: &str) -> Result<Self, String> {
         parse_hex(s)
@@ -416,9 +400,9 @@ impl fmt::Display for Snap {
     }
 }
 
-string_serde!(NbmaAddr, NbmaAddr::parse);
-string_serde!(ProtoAddr, ProtoAddr::parse);
-string_serde!(Snap, Snap::parse);
+serde_as_text!(NbmaAddr, NbmaAddr::parse);
+serde_as_text!(ProtoAddr, ProtoAddr::parse);
+serde_as_text!(Snap, Snap::parse);
 
 #[cfg(test)]
 mod tests {

@@ -22,6 +22,7 @@ use rand::{RngExt, SeedableRng};
 use scsp_core::wire::{self, Body, Data, Id, RecordId};
 use scsp_core::{
     CaState, CacheChange, DcsId, Event, HelloState, SavedEntry, Server, ServerConfig, Time, Trace,
+    event::MessageSummary,
 };
 
 use crate::config::SimConfig;
@@ -616,6 +617,20 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// A message sent or accepted (`what`), as the trace shows it.
+    fn show_msg(&self, node: usize, dcs: DcsId, what: &str, msg: &MessageSummary) -> String {
+        format!(
+            "s{node} dcs {}: {what} {} records={} {}B{}",
+            self.name_dcs(node, dcs),
+            msg.kind.name(),
+            msg.records,
+            msg.len,
+            msg.ca
+                .map(|(s, m, i, o)| format!(" seq={s:#x} M={m} I={i} O={o}"))
+                .unwrap_or_default()
+        )
+    }
+
     fn on_event(&mut self, node: usize, e: Event) {
         if let Event::Trace(Trace::Abnormal { dcs, cause }) = &e {
             self.res.abnormal_events += 1;
@@ -683,26 +698,10 @@ impl<'a> Sim<'a> {
                     self.name_dcs(node, dcs)
                 )
             }
-            Event::Trace(Trace::Sent { dcs, msg }) => format!(
-                "s{node} dcs {}: sent {} records={} {}B{}",
-                self.name_dcs(node, dcs),
-                msg.kind.name(),
-                msg.records,
-                msg.len,
-                msg.ca
-                    .map(|(s, m, i, o)| format!(" seq={s:#x} M={m} I={i} O={o}"))
-                    .unwrap_or_default()
-            ),
-            Event::Trace(Trace::Received { dcs, msg }) => format!(
-                "s{node} dcs {}: accepted {} records={} {}B{}",
-                self.name_dcs(node, dcs),
-                msg.kind.name(),
-                msg.records,
-                msg.len,
-                msg.ca
-                    .map(|(s, m, i, o)| format!(" seq={s:#x} M={m} I={i} O={o}"))
-                    .unwrap_or_default()
-            ),
+            Event::Trace(Trace::Sent { dcs, msg }) => self.show_msg(node, dcs, "sent", &msg),
+            Event::Trace(Trace::Received { dcs, msg }) => {
+                self.show_msg(node, dcs, "accepted", &msg)
+            }
             Event::Cache(c) => match c {
                 CacheChange::Learned { entry, from } => format!(
                     "s{node} cache: learned {} seq={:#x} from {}",

@@ -199,37 +199,28 @@ impl Lexer<'_> {
     }
 
     fn word(&mut self, start: Pos) {
-        let mut text = String::new();
-        let mut len = 0usize;
-        let mut bad = false;
+        let mut t = TokenText::default();
         while let Some(c) = self.peek() {
             if ends_word(c) {
                 break;
             }
             let pos = self.pos();
             self.bump();
-            len += 1;
-            if !is_word_char(c) {
-                if !bad {
+            if is_word_char(c) {
+                t.keep(c);
+            } else {
+                if !t.bad {
                     self.error(pos, format!("invalid character {}", describe_char(c)));
                 }
-                bad = true;
-            } else if len <= MAX_TOKEN_LEN {
-                text.push(c);
+                t.refuse();
             }
         }
-        if len > MAX_TOKEN_LEN {
-            self.error(start, too_long(len));
-            bad = true;
-        }
-        self.push(if bad { Kind::Invalid } else { Kind::Word(text) }, start);
+        self.push_text(start, t, Kind::Word);
     }
 
     fn string(&mut self, start: Pos) {
         self.bump();
-        let mut text = String::new();
-        let mut len = 0usize;
-        let mut bad = false;
+        let mut t = TokenText::default();
         loop {
             let pos = self.pos();
             match self.peek() {
@@ -238,7 +229,7 @@ impl Lexer<'_> {
                         start,
                         "unterminated string (strings end on their line)".to_owned(),
                     );
-                    bad = true;
+                    t.bad = true;
                     break;
                 }
                 Some('"') => {
@@ -250,10 +241,7 @@ impl Lexer<'_> {
                     match self.peek() {
                         Some(c @ ('"' | '\\')) => {
                             self.bump();
-                            len += 1;
-                            if len <= MAX_TOKEN_LEN {
-                                text.push(c);
-                            }
+                            t.keep(c);
                         }
                         Some(c) if c != '\n' => {
                             self.bump();
@@ -263,31 +251,63 @@ impl Lexer<'_> {
                                     "invalid escape '\\{c}' in string; only \\\" and \\\\ are allowed"
                                 ),
                             );
-                            bad = true;
+                            t.bad = true;
                         }
                         _ => {}
                     }
                 }
                 Some(c) => {
                     self.bump();
-                    len += 1;
                     if c.is_control() && c != '\t' {
                         self.error(
                             pos,
                             format!("invalid character {} in string", describe_char(c)),
                         );
-                        bad = true;
-                    } else if len <= MAX_TOKEN_LEN {
-                        text.push(c);
+                        t.refuse();
+                    } else {
+                        t.keep(c);
                     }
                 }
             }
         }
-        if len > MAX_TOKEN_LEN {
-            self.error(start, too_long(len));
+        self.push_text(start, t, Kind::Str);
+    }
+
+    /// The token a word or string read from `start` makes: `kind` of its text, or
+    /// [`Kind::Invalid`] if it was refused or is too long (which is reported here).
+    fn push_text(&mut self, start: Pos, t: TokenText, kind: fn(String) -> Kind) {
+        let mut bad = t.bad;
+        if t.len > MAX_TOKEN_LEN {
+            self.error(start, too_long(t.len));
             bad = true;
         }
-        self.push(if bad { Kind::Invalid } else { Kind::Str(text) }, start);
+        self.push(if bad { Kind::Invalid } else { kind(t.text) }, start);
+    }
+}
+
+/// The characters of a word or string as they are read: kept up to [`MAX_TOKEN_LEN`], all
+/// counted.
+#[derive(Default)]
+struct TokenText {
+    text: String,
+    len: usize,
+    /// Something in it was refused (and reported).
+    bad: bool,
+}
+
+impl TokenText {
+    /// One more character of the token.
+    fn keep(&mut self, c: char) {
+        self.len += 1;
+        if self.len <= MAX_TOKEN_LEN {
+            self.text.push(c);
+        }
+    }
+
+    /// One more character, refused.
+    fn refuse(&mut self) {
+        self.len += 1;
+        self.bad = true;
     }
 }
 

@@ -381,6 +381,28 @@ pub fn free_udp_port(ip: &str) -> u16 {
         .expect("a free UDP port")
 }
 
+/// `N` distinct UDP ports free on `ip` when asked (all held until all are chosen).
+pub fn free_udp_ports<const N: usize>(ip: &str) -> [u16; N] {
+    let held: Vec<std::net::UdpSocket> = (0..N)
+        .map(|_| std::net::UdpSocket::bind((ip, 0)).expect("a free UDP port"))
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().unwrap().port())
+}
+
+/// Ports free on 127.0.0.1 and 127.0.0.2 when asked: A's and B's in a pair of daemons.
+pub fn free_pair() -> (u16, u16) {
+    (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"))
+}
+
+/// Ports free on 127.0.0.1, 127.0.0.2 and 127.0.0.3 when asked: a line of three daemons.
+pub fn free_line() -> [u16; 3] {
+    [
+        free_udp_port("127.0.0.1"),
+        free_udp_port("127.0.0.2"),
+        free_udp_port("127.0.0.3"),
+    ]
+}
+
 /// A server block for a line of daemons on 127.0.0.x: `me` is (x, port); each DCS (x, port).
 pub fn server_conf(name: &str, me: (u8, u16), dcs: &[(u8, u16)], extra_dcs: &str) -> String {
     let (x, port) = me;
@@ -414,6 +436,47 @@ pub fn line(tag: &str, ports: [u16; 3]) -> [Daemon; 3] {
         &server_conf("s_a", (3, pc), &[(2, pb)], ""),
     );
     [a, b, c]
+}
+
+/// Daemons `{tag}A` on 127.0.0.1 and `{tag}B` on 127.0.0.2, each with server s_a whose one DCS
+/// is the other, on the ports given (see [`free_pair`]); returned once both are Aligned.
+pub fn pair(tag: &str, (pa, pb): (u16, u16)) -> (Daemon, Daemon) {
+    let a = Daemon::start(
+        &format!("{tag}A"),
+        &server_conf("s_a", (1, pa), &[(2, pb)], ""),
+    );
+    let b = Daemon::start(
+        &format!("{tag}B"),
+        &server_conf("s_a", (2, pb), &[(1, pa)], ""),
+    );
+    for d in [&a, &b] {
+        d.wait_until(15, "alignment", || d.dcs("s_a")[0].ca == "Aligned");
+    }
+    (a, b)
+}
+
+/// A Hello of protocol 65000, server group 7 (as [`server_conf`] writes them) from `sender` to
+/// `receiver`, HelloInt 1 and HelloDead 3.
+pub fn hello_packet(
+    sender: scsp_core::wire::Id,
+    receiver: scsp_core::wire::Id,
+) -> scsp_core::wire::Packet {
+    use scsp_core::wire::{Body, Common, Packet};
+    Packet {
+        common: Common {
+            protocol_id: 65000,
+            sgid: 7,
+            sender,
+            receiver,
+        },
+        body: Body::Hello {
+            interval: 1,
+            dead_factor: 3,
+            family_id: 0,
+            additional: Vec::new(),
+        },
+        extensions: Vec::new(),
+    }
 }
 
 /// The (key, originator, data) triples of a cache.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use scspd::proto::{EntryView, ProtoError, Request, Response};
 use serde_json::Value;
 
-use crate::common::{Client, Daemon};
+use crate::common::{Client, Daemon, free_pair};
 
 /// A and B, aligned.
 pub struct Pair {
@@ -20,6 +20,8 @@ pub struct Pair {
     pub sa: String,
     /// B's server name.
     pub sb: String,
+    /// A's port and B's, chosen free.
+    pub ports: (u16, u16),
 }
 
 /// Issue 3's server statement with `protocol` and `extra` statements: this server at 127.0.0.`me`
@@ -35,14 +37,9 @@ pub fn conf(name: &str, protocol: &str, extra: &str, me: (u8, u16), peer: (u8, u
 
 impl Pair {
     /// Start servers `{tag}_a` and `{tag}_b` (daemons `{tag}A`, `{tag}B`) and wait until they are
-    /// aligned. `extra_a`, `extra_b`: statements added to each server.
-    pub fn start(
-        tag: &str,
-        protocol: &str,
-        extra_a: &str,
-        extra_b: &str,
-        ports: (u16, u16),
-    ) -> Pair {
+    /// aligned, on ports chosen free. `extra_a`, `extra_b`: statements added to each server.
+    pub fn start(tag: &str, protocol: &str, extra_a: &str, extra_b: &str) -> Pair {
+        let ports = free_pair();
         let (pa, pb) = ports;
         let (sa, sb) = (format!("{tag}_a"), format!("{tag}_b"));
         let a = Daemon::start(
@@ -53,7 +50,13 @@ impl Pair {
             &format!("{tag}B"),
             &conf(&sb, protocol, extra_b, (2, pb), (1, pa)),
         );
-        let p = Pair { a, b, sa, sb };
+        let p = Pair {
+            a,
+            b,
+            sa,
+            sb,
+            ports,
+        };
         p.a.wait_until(20, "alignment", || p.a.dcs(&p.sa)[0].ca == "Aligned");
         p.b.wait_until(20, "alignment", || p.b.dcs(&p.sb)[0].ca == "Aligned");
         p

@@ -132,31 +132,7 @@ pub(crate) fn add_record(
     ops: &dyn ProfileOps,
     args: &[String],
 ) -> Result<(), Failure> {
-    let name = ops.name();
-    let Some((mut client, ops, usage)) =
-        record_session(socket, &server, ops, args, "add", ops.add_usage())?
-    else {
-        return Ok(());
-    };
-    let record = ops
-        .parse_add_args(args)
-        .map_err(|e| profile_usage(e, &usage))?;
-    let req = Request::AddRecord {
-        server,
-        record,
-        profile: Some(name.to_owned()),
-    };
-    match client.request(req)? {
-        Response::RecordAdded { entry } => out(&format!(
-            "added {} seq {:#010x}{}\n",
-            entry.key,
-            entry.seq,
-            columns_note(&entry)
-        )),
-        // A record that deletes (a MARS leave) withdrew what it names.
-        Response::RecordsDeleted { entries } => out(&deleted_lines(&entries)),
-        other => Err(unexpected(&other)),
-    }
+    record_command(socket, server, ops, args, Verb::Add)
 }
 
 pub(crate) fn del_record(
@@ -165,23 +141,61 @@ pub(crate) fn del_record(
     ops: &dyn ProfileOps,
     args: &[String],
 ) -> Result<(), Failure> {
+    record_command(socket, server, ops, args, Verb::Del)
+}
+
+/// `add` or `del` in a profile's own words.
+#[derive(Clone, Copy, PartialEq)]
+enum Verb {
+    Add,
+    Del,
+}
+
+/// `add`/`del` with a profile's arguments: the record or selector they make, sent as an
+/// `add_record`/`del_record` request, and the answer printed.
+fn record_command(
+    socket: &Path,
+    server: String,
+    ops: &dyn ProfileOps,
+    args: &[String],
+    verb: Verb,
+) -> Result<(), Failure> {
     let name = ops.name();
-    let Some((mut client, ops, usage)) =
-        record_session(socket, &server, ops, args, "del", ops.del_usage())?
+    let (word, usage) = match verb {
+        Verb::Add => ("add", ops.add_usage()),
+        Verb::Del => ("del", ops.del_usage()),
+    };
+    let Some((mut client, ops, usage)) = record_session(socket, &server, ops, args, word, usage)?
     else {
         return Ok(());
     };
-    let selector = ops
-        .parse_del_args(args)
-        .map_err(|e| profile_usage(e, &usage))?;
-    let req = Request::DelRecord {
-        server,
-        selector,
-        profile: Some(name.to_owned()),
+    let profile = Some(name.to_owned());
+    let req = match verb {
+        Verb::Add => Request::AddRecord {
+            server,
+            record: ops
+                .parse_add_args(args)
+                .map_err(|e| profile_usage(e, &usage))?,
+            profile,
+        },
+        Verb::Del => Request::DelRecord {
+            server,
+            selector: ops
+                .parse_del_args(args)
+                .map_err(|e| profile_usage(e, &usage))?,
+            profile,
+        },
     };
-    match client.request(req)? {
-        Response::RecordsDeleted { entries } => out(&deleted_lines(&entries)),
-        other => Err(unexpected(&other)),
+    match (verb, client.request(req)?) {
+        (Verb::Add, Response::RecordAdded { entry }) => out(&format!(
+            "added {} seq {:#010x}{}\n",
+            entry.key,
+            entry.seq,
+            entry.columns_note()
+        )),
+        // Also what a record that deletes (a MARS leave) answers: it withdrew what it names.
+        (_, Response::RecordsDeleted { entries }) => out(&deleted_lines(&entries)),
+        (_, other) => Err(unexpected(&other)),
     }
 }
 
@@ -189,21 +203,7 @@ pub(crate) fn del_record(
 pub(crate) fn deleted_lines(entries: &[EntryView]) -> String {
     let mut text = String::new();
     for e in entries {
-        let _ = writeln!(text, "deleted {}{}", e.key, columns_note(e));
+        let _ = writeln!(text, "deleted {}{}", e.key, e.columns_note());
     }
     text
-}
-
-/// " (NAME value, ...)": an entry's decoded columns, or nothing.
-pub(crate) fn columns_note(e: &EntryView) -> String {
-    match &e.columns {
-        Some(c) if !c.is_empty() => {
-            let cells: Vec<String> = c
-                .iter()
-                .map(|c| format!("{} {}", c.name, c.value))
-                .collect();
-            format!(" ({})", cells.join(", "))
-        }
-        _ => String::new(),
-    }
 }

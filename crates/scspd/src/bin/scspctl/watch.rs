@@ -84,7 +84,7 @@ pub(crate) fn notify_line(time: String, n: &Notify) -> String {
         } else {
             &entry.data
         },
-        columns_note(entry),
+        entry.columns_note(),
     )
 }
 

@@ -173,6 +173,45 @@ impl Task {
         self.server.set_learn_events(wanted);
     }
 
+    /// A transition of a DCS's Hello or CA machine (`machine`), `from` -> `to` (`names`): logged
+    /// at NOTICE when it reaches the state that stands out, WARN when it leaves it, INFO
+    /// otherwise; then the Notify script run for the edge's state, if it has one, and the line
+    /// traced under `trace` when that trace is on.
+    fn transition(
+        &mut self,
+        dcs: DcsId,
+        machine: &str,
+        (f, t): (&str, &str),
+        cause: &str,
+        edge: Edge,
+        trace: Option<&str>,
+    ) {
+        let (label, addr) = self.dcs_label(dcs);
+        let script = match edge {
+            Edge::Reached(script) => {
+                notice!(dcs = %label, "{machine} {f} -> {t} ({cause})");
+                script
+            }
+            Edge::Left(script) => {
+                warn!(dcs = %label, "{machine} {f} -> {t} ({cause})");
+                script
+            }
+            Edge::Other => {
+                info!(dcs = %label, "{machine} {f} -> {t} ({cause})");
+                None
+            }
+        };
+        if let Some(state) = script {
+            self.scripts.run(&label, &addr, state);
+        }
+        if let Some(tag) = trace {
+            self.shared.tracer.line(
+                tag,
+                format_args!("server {}: DCS {label}: {f} -> {t} ({cause})", self.name),
+            );
+        }
+    }
+
     pub(super) fn trace(&mut self, t: Trace) {
         self.obs.trace(self.now(), &t);
         let flags = self.trace_flags;
@@ -183,24 +222,17 @@ impl Task {
                 to,
                 cause,
             } => {
-                let (label, addr) = self.dcs_label(dcs);
-                let (f, t) = (from.name(), to.name());
                 // The neighbour up (Bidirectional) and down (leaving it) stand out.
-                if to == HelloState::Bidirectional {
-                    notice!(dcs = %label, "Hello {f} -> {t} ({cause})");
-                    self.scripts.run(&label, &addr, scripts::State::Up);
+                let edge = if to == HelloState::Bidirectional {
+                    Edge::Reached(Some(scripts::State::Up))
                 } else if from == HelloState::Bidirectional {
-                    warn!(dcs = %label, "Hello {f} -> {t} ({cause})");
-                    self.scripts.run(&label, &addr, scripts::State::Down);
+                    Edge::Left(Some(scripts::State::Down))
                 } else {
-                    info!(dcs = %label, "Hello {f} -> {t} ({cause})");
-                }
-                if flags.hello_fsm {
-                    self.shared.tracer.line(
-                        "hello",
-                        format_args!("server {}: DCS {label}: {f} -> {t} ({cause})", self.name),
-                    );
-                }
+                    Edge::Other
+                };
+                let trace = flags.hello_fsm.then_some("hello");
+                let names = (from.name(), to.name());
+                self.transition(dcs, "Hello", names, cause, edge, trace);
             }
             Trace::Ca {
                 dcs,
@@ -208,23 +240,17 @@ impl Task {
                 to,
                 cause,
             } => {
-                let (label, addr) = self.dcs_label(dcs);
-                let (f, t) = (from.name(), to.name());
                 // Aligned reached (the cache in step) and left stand out.
-                if to == CaState::Aligned {
-                    notice!(dcs = %label, "CA {f} -> {t} ({cause})");
-                    self.scripts.run(&label, &addr, scripts::State::Aligned);
+                let edge = if to == CaState::Aligned {
+                    Edge::Reached(Some(scripts::State::Aligned))
                 } else if from == CaState::Aligned {
-                    warn!(dcs = %label, "CA {f} -> {t} ({cause})");
+                    Edge::Left(None)
                 } else {
-                    info!(dcs = %label, "CA {f} -> {t} ({cause})");
-                }
-                if flags.ca_fsm {
-                    self.shared.tracer.line(
-                        "ca",
-                        format_args!("server {}: DCS {label}: {f} -> {t} ({cause})", self.name),
-                    );
-                }
+                    Edge::Other
+                };
+                let trace = flags.ca_fsm.then_some("ca");
+                let names = (from.name(), to.name());
+                self.transition(dcs, "CA", names, cause, edge, trace);
             }
             Trace::Received { dcs, msg } | Trace::Sent { dcs, msg } if !wanted(flags, &msg) => {
                 let _ = dcs;
@@ -415,4 +441,15 @@ pub(super) fn drop_text(r: &DropReason) -> String {
             format!("{n} solicited records not answered: the retransmit queue is full")
         }
     }
+}
+
+/// Where a transition stands against the state of its machine that stands out (Bidirectional,
+/// Aligned), with the Notify script's state to run for it, if any.
+enum Edge {
+    /// It reaches that state.
+    Reached(Option<scripts::State>),
+    /// It leaves that state.
+    Left(Option<scripts::State>),
+    /// Neither.
+    Other,
 }

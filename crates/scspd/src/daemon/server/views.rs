@@ -48,16 +48,7 @@ impl Task {
             columns: None,
         };
         self.profile.decorate(&mut v, key, data);
-        match v.columns {
-            Some(c) if !c.is_empty() => {
-                let cells: Vec<String> = c
-                    .iter()
-                    .map(|c| format!("{} {}", c.name, c.value))
-                    .collect();
-                format!(" ({})", cells.join(", "))
-            }
-            _ => String::new(),
-        }
+        v.columns_note()
     }
 
     /// The live entry `key` originated here, as a view.
