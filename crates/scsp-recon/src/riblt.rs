@@ -153,6 +153,15 @@ impl<H: Copy> Prefix<H> {
         Ok(symbol)
     }
 
+    /// Removes an instance by its symbol (a caller that kept the symbol, not the instance).
+    pub fn remove_symbol(&mut self, symbol: u64) -> Result<(), PrefixError> {
+        if self.handles.remove(&symbol).is_none() {
+            return Err(PrefixError::Missing(symbol));
+        }
+        self.apply(symbol, -1);
+        Ok(())
+    }
+
     /// Moves an instance's handle (the caller moved its record).
     pub fn rehandle(&mut self, symbol: u64, handle: H) -> bool {
         match self.handles.get_mut(&symbol) {

@@ -138,13 +138,14 @@ impl Server {
     ) -> Option<(Vec<u8>, MessageSummary)> {
         let d = self.dcs(to)?;
         let common = common.unwrap_or_else(|| self.common_to(&d.cfg.id));
-        let extensions = match self.replay_ext(d) {
+        let mut extensions = match self.replay_ext(d) {
             Some(e) => {
                 self.replay_seq += 1;
                 vec![e.to_extension()]
             }
             None => Vec::new(),
         };
+        extensions.extend(self.ext_out.take());
         let d = self.dcs(to)?;
         let packet = Packet {
             common,
