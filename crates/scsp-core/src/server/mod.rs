@@ -152,6 +152,8 @@ pub struct Server {
     recon_in: Option<Vec<u8>>,
     /// An extension for the next packet encoded.
     ext_out: Option<wire::Extension>,
+    /// When a batch of marked slots is to be applied to the reconciliation cells.
+    recon_due: Option<Time>,
 }
 
 /// Marked slots applied to the reconciliation cells at a timer, once that many are waiting.
@@ -233,6 +235,7 @@ impl Server {
             recon: None,
             recon_in: None,
             ext_out: None,
+            recon_due: None,
         };
         server.recon_init();
         server
@@ -473,6 +476,7 @@ impl Server {
         if !self.authoritative {
             t = earliest(t, self.grace_at);
         }
+        t = earliest(t, self.recon_due);
         // Records waiting to be weighed are due at once.
         earliest(
             t,

@@ -188,6 +188,7 @@ impl Server {
     /// Replies for what was received, packed into as few packets as the size allows.
     pub(super) fn flush_queues(&mut self, now: Time) {
         self.check_wrapping(now);
+        self.recon_note(now);
         let ids: Vec<DcsId> = self.dcs_ids().collect();
         for id in ids {
             let Some(d) = self.dcs_mut(id) else { continue };

@@ -239,8 +239,21 @@ impl Server {
         }
     }
 
-    /// At most `limit` marked slots applied (a bounded batch, from the timer).
+    /// Once a batch of marked slots waits, the timer is due at once ([`Server::recon_sync_some`]).
+    pub(super) fn recon_note(&mut self, now: Time) {
+        if self.recon.is_some()
+            && self.recon_due.is_none()
+            && self.cache.recon_marks_pending() >= super::RECON_BATCH
+        {
+            self.recon_due = Some(now);
+        }
+    }
+
+    /// At most `limit` marked slots applied (a bounded batch, from the timer), when that many
+    /// wait: a flood of changes pays for the cells in batches between its packets, not per
+    /// change on its path.
     pub(super) fn recon_sync_some(&mut self, limit: usize) {
+        self.recon_due = None;
         if self.cache.recon_marks_pending() < limit {
             return;
         }
