@@ -104,6 +104,10 @@ struct Args {
     /// core's, 60).
     #[arg(long)]
     stray_deletion_hold: Option<f64>,
+    /// Fraction of servers (drawn per server from the seed) with re-alignment by set
+    /// reconciliation (docs/reconciliation.md); the others are RFC-only.
+    #[arg(long, default_value_t = 0.0)]
+    recon_fraction: f64,
     /// Smallest one-way link delay, ms (each directed link draws its own delay).
     #[arg(long, default_value_t = 1)]
     delay_min: u64,
@@ -170,6 +174,7 @@ fn main() -> ExitCode {
         stable_for: secs(args.stable_time.unwrap_or(f64::max(10.0, 3.0 * dead))),
         settle_loss: args.settle_loss,
         stray_deletion_hold: args.stray_deletion_hold.map(secs),
+        recon_fraction: args.recon_fraction,
         protocol_id: args.protocol_id,
         sgid: args.sgid,
         timers: args.timers,
