@@ -37,7 +37,8 @@ impl Sim<'_> {
         }
         // Reconciliation: per server, the same in every incarnation; its key per incarnation.
         let draw = mix(self.seed, node as u64, 0x5245_434f_4e);
-        cfg.reconcile = (draw >> 11) as f64 / (1u64 << 53) as f64 < self.cfg.recon_fraction;
+        let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
+        cfg.reconcile = unit < self.cfg.recon_fraction;
         let key = mix(self.seed, node as u64 ^ 0x4b45_59, self.nodes[node].incarnation);
         cfg.recon_key[..8].copy_from_slice(&key.to_le_bytes());
         cfg.recon_key[8..].copy_from_slice(&mix(key, 1, 2).to_le_bytes());
