@@ -227,6 +227,7 @@ fn main() -> ExitCode {
     let mut times = Vec::new();
     let mut packets = 0u64;
     let mut relapses = 0u64;
+    let mut recon = (0u64, 0u64);
     let (mut saved, mut unchanged, mut renumbered, mut unseen, mut conflicts, mut resurrected) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let stdout = std::io::stdout();
@@ -241,6 +242,8 @@ fn main() -> ExitCode {
         };
         packets += r.packets;
         relapses += r.relapses;
+        recon.0 += r.recon_decoded;
+        recon.1 += r.recon_fallbacks;
         saved += r.saved_restarts;
         unchanged += r.unchanged;
         renumbered += r.renumbered;
@@ -264,6 +267,12 @@ fn main() -> ExitCode {
         median.map_or_else(|| "-".into(), fmt_secs),
         packets,
     );
+    if args.recon_fraction > 0.0 {
+        eprintln!(
+            "reconciliations (servers up at the end, both ends): decoded={} fallbacks={}",
+            recon.0, recon.1
+        );
+    }
     // Wall-clock time varies from run to run: kept off stdout, which a seed reproduces exactly.
     eprintln!("wall {:.1}s", started.elapsed().as_secs_f64());
     if converged == seeds.len() {
