@@ -39,6 +39,18 @@ pub struct Args {
     /// Entries per `load` request with `--rate max`.
     #[arg(long, default_value_t = 1000)]
     batch: u32,
+    /// The three servers with `Reconcile on;` (the cells of the reconciliation kept per change).
+    #[arg(long)]
+    reconcile: bool,
+}
+
+/// `config` with `Reconcile on;` when asked.
+fn reconcile(config: String, on: bool) -> String {
+    if on {
+        config.replacen("ServerGroupID 7;", "ServerGroupID 7; Reconcile on;", 1)
+    } else {
+        config
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -67,19 +79,19 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
         &scspd,
         dir.path(),
         "A",
-        &daemon::config(na, &[nb], p, a.mtu),
+        &reconcile(daemon::config(na, &[nb], p, a.mtu), a.reconcile),
     )?;
     let mut db = Daemon::spawn(
         &scspd,
         dir.path(),
         "B",
-        &daemon::config(nb, &[na, nc], p, a.mtu),
+        &reconcile(daemon::config(nb, &[na, nc], p, a.mtu), a.reconcile),
     )?;
     let mut dc = Daemon::spawn(
         &scspd,
         dir.path(),
         "C",
-        &daemon::config(nc, &[nb], p, a.mtu),
+        &reconcile(daemon::config(nc, &[nb], p, a.mtu), a.reconcile),
     )?;
     let mut ca = da.wait_ready()?;
     let mut cb = db.wait_ready()?;

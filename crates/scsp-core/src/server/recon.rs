@@ -21,6 +21,9 @@ use crate::wire::{Body, Csas, Extension};
 /// replay protection carries both (docs/reconciliation.md §5.1).
 pub const VENDOR_ID: u32 = 0x5C_5352;
 
+/// XORed into the symbol of an unconfirmed entry of ours (see [`Keyed::apply`]).
+const UNCONFIRMED: u64 = 0x554e_434f_4e46_524d;
+
 /// Cells the slave asks for first (then twice as many each round).
 const FIRST_WINDOW: u32 = 128;
 
@@ -55,24 +58,27 @@ impl Keyed {
         if self.applied.len() <= at {
             self.applied.resize(at + 1, 0);
         }
-        let now = cache.at_slot(i).map(|(rid, e)| Instance {
-            cache_key: rid.key.as_bytes(),
-            originator: rid.origin.as_bytes(),
-            seq: e.seq,
+        // An entry of ours restored and not yet claimed gets a symbol of its own, so that it
+        // always shows as a difference: RFC 2334 2.2.2.1 as this implementation reads it fetches
+        // the DCS's instance at the same number to compare data (docs/reconciliation.md §6).
+        let now = cache.at_slot(i).map(|(rid, e)| {
+            let s = self.prefix.key().symbol(&Instance {
+                cache_key: rid.key.as_bytes(),
+                originator: rid.origin.as_bytes(),
+                seq: e.seq,
+            });
+            if e.unconfirmed() { s ^ UNCONFIRMED } else { s }
         });
         let old = self.applied[at];
-        if let Some(inst) = &now
-            && old != 0
-            && self.prefix.key().symbol(inst) == old
-        {
+        if now.is_some_and(|s| s == old) && old != 0 {
             return; // Same instance (a flag changed).
         }
         if old != 0 {
             let _ = self.prefix.remove_symbol(old);
             self.applied[at] = 0;
         }
-        if let Some(inst) = now {
-            match self.prefix.insert(&inst, i) {
+        if let Some(symbol) = now {
+            match self.prefix.insert_symbol(symbol, i) {
                 Ok(s) if s != 0 => self.applied[at] = s,
                 Ok(s) => {
                     let _ = self.prefix.remove_symbol(s);
