@@ -58,16 +58,21 @@ impl Keyed {
         if self.applied.len() <= at {
             self.applied.resize(at + 1, 0);
         }
-        // An entry of ours restored and not yet claimed gets a symbol of its own, so that it
-        // always shows as a difference: RFC 2334 2.2.2.1 as this implementation reads it fetches
-        // the DCS's instance at the same number to compare data (docs/reconciliation.md §6).
+        // An entry of ours numbered -2^31+1 without knowing what an earlier incarnation left
+        // (unconfirmed) gets a symbol of its own, so that it always shows as a difference: RFC
+        // 2334 2.2.2.1 as this implementation reads it fetches the DCS's instance at the same
+        // number to compare data (docs/reconciliation.md §6).
         let now = cache.at_slot(i).map(|(rid, e)| {
             let s = self.prefix.key().symbol(&Instance {
                 cache_key: rid.key.as_bytes(),
                 originator: rid.origin.as_bytes(),
                 seq: e.seq,
             });
-            if e.unconfirmed() { s ^ UNCONFIRMED } else { s }
+            if e.unconfirmed() && e.seq == crate::wire::SEQ_FIRST {
+                s ^ UNCONFIRMED
+            } else {
+                s
+            }
         });
         let old = self.applied[at];
         if now.is_some_and(|s| s == old) && old != 0 {
