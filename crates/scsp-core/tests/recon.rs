@@ -36,19 +36,23 @@ fn config(me: u8, reconcile: bool, cells: u32) -> ServerConfig {
     c
 }
 
+fn dcs_config(other: u8) -> DcsConfig {
+    let mut cfg = DcsConfig::new(id4(other));
+    cfg.hello_interval = 1;
+    cfg.dead_factor = 3;
+    cfg.ca_rexmit = Duration::from_millis(200);
+    cfg.csus_rexmit = Duration::from_millis(200);
+    cfg.csu_rexmit = Duration::from_millis(200);
+    cfg
+}
+
 impl Pair {
     fn new(a: ServerConfig, b: ServerConfig) -> Self {
         let now = Time::from_millis(1_000_000);
         let mut s = [Server::new(a), Server::new(b)];
         let mut to = [DcsId(0); 2];
         for (i, other) in [(0usize, 1u8), (1, 2)] {
-            let mut cfg = DcsConfig::new(id4(other));
-            cfg.hello_interval = 1;
-            cfg.dead_factor = 3;
-            cfg.ca_rexmit = Duration::from_millis(200);
-            cfg.csus_rexmit = Duration::from_millis(200);
-            cfg.csu_rexmit = Duration::from_millis(200);
-            to[i] = s[i].add_dcs(now, cfg);
+            to[i] = s[i].add_dcs(now, dcs_config(other));
         }
         Pair {
             s,
@@ -277,5 +281,43 @@ proptest! {
         if slave.fallbacks == 0 {
             prop_assert_eq!(slave.found as usize, differ);
         }
+    }
+}
+
+/// B.2.0.2's equal numbers: a server that lost its state numbers an entry -2^31+1 again, with
+/// other data, before any alignment; its DCS holds the earlier instance under that number. The
+/// reconciliation sees one instance on both sides, so the entry enters the cells under a symbol of
+/// its own and is compared as the full summary exchange compares it (docs/reconciliation.md §6).
+#[test]
+fn b_2_0_2_equal_numbers_after_a_loss_of_state_are_compared() {
+    for fresh in [0usize, 1] {
+        let mut pair = Pair::new(config(2, true, 32_768), config(1, true, 32_768));
+        let mut cfg = config(if fresh == 0 { 2 } else { 1 }, true, 32_768);
+        cfg.seq_floor = scsp_core::wire::SEQ_FIRST;
+        pair.s[fresh] = Server::new(cfg.clone());
+        let peer = pair.s[fresh].add_dcs(pair.now, dcs_config(if fresh == 0 { 1 } else { 2 }));
+        pair.to[fresh] = peer;
+        pair.originate(fresh, [7], 1);
+        pair.link(true);
+        pair.align();
+        // The server loses its state and comes back with the entry's other data.
+        pair.link(false);
+        pair.s[fresh] = Server::new(cfg);
+        pair.to[fresh] =
+            pair.s[fresh].add_dcs(pair.now, dcs_config(if fresh == 0 { 1 } else { 2 }));
+        pair.originate(fresh, [7], 2);
+        pair.before = [ReconStats::default(); 2];
+        pair.link(true);
+        pair.align();
+        let data = |i: usize| {
+            pair.s[i]
+                .cache()
+                .iter()
+                .map(|(_, e)| (e.seq, e.data.to_vec()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(data(0), data(1), "server {fresh} restarted");
+        assert_eq!(data(0)[0].1, vec![2, 1, 2, 3], "the new data wins");
+        assert!(pair.stats(0).decoded + pair.stats(1).decoded >= 1);
     }
 }
