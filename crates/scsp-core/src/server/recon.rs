@@ -304,7 +304,15 @@ impl Server {
     fn recon_records(&self, keyed: &Keyed, symbols: &[u64]) -> VecDeque<Csas> {
         symbols
             .iter()
-            .filter_map(|&s| keyed.prefix.handle(s))
+            // The cells may have moved on since the snapshot (a reconciliation with another DCS
+            // applied the marks since): an entry of ours confirmed since has the other symbol.
+            // An entry replaced or removed since is flooded once Update Cache is reached.
+            .filter_map(|&s| {
+                keyed
+                    .prefix
+                    .handle(s)
+                    .or_else(|| keyed.prefix.handle(s ^ UNCONFIRMED))
+            })
             .filter_map(|slot| self.cache.at_slot(slot))
             .map(|(rid, e)| e.csas(rid, 1))
             .collect()
