@@ -254,7 +254,7 @@ fn checked(run: Run, ca: &mut Client, cb: &mut Client) -> Result<Run, Error> {
 }
 
 /// Wait until every DCS of the daemon behind `c` is Aligned.
-fn wait_aligned(c: &mut Client, what: &str) -> Result<(), Error> {
+pub(crate) fn wait_aligned(c: &mut Client, what: &str) -> Result<(), Error> {
     daemon::wait_for(
         what,
         Duration::from_secs(60),
@@ -268,7 +268,7 @@ fn wait_aligned(c: &mut Client, what: &str) -> Result<(), Error> {
 
 /// Poll until both counts reach `want` (at `daemon::pace`); returns the elapsed time from `start`
 /// and when B's CA FSM was first seen past Cache Summarize.
-fn watch(
+pub(crate) fn watch(
     start: Instant,
     ca: &mut Client,
     cb: &mut Client,
@@ -306,7 +306,7 @@ fn watch(
 }
 
 /// Check that the two caches are identical: counts, and entry by entry when small enough.
-fn verify(ca: &mut Client, cb: &mut Client, want: u64) -> Result<(), Error> {
+pub(crate) fn verify(ca: &mut Client, cb: &mut Client, want: u64) -> Result<(), Error> {
     let (na, nb) = (daemon::entries(ca)?, daemon::entries(cb)?);
     if na != want || nb != want {
         return Err(Error::Check(format!(

@@ -39,6 +39,18 @@ pub struct Args {
     /// Entries per `load` request with `--rate max`.
     #[arg(long, default_value_t = 1000)]
     batch: u32,
+    /// The three servers with `Reconcile on;` (the cells of the reconciliation kept per change).
+    #[arg(long)]
+    reconcile: bool,
+}
+
+/// `config` with `Reconcile on;` when asked.
+fn reconcile(config: String, on: bool) -> String {
+    if on {
+        config.replacen("ServerGroupID 7;", "ServerGroupID 7; Reconcile on;", 1)
+    } else {
+        config
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -63,9 +75,17 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     let dir = TempDir::new("flood")?;
     let (na, nb, nc) = (Node::new(1)?, Node::new(2)?, Node::new(3)?);
     let p = 65000;
-    let mut da = Daemon::spawn_node(&scspd, dir.path(), "A", na, &[nb], p, a.mtu)?;
-    let mut db = Daemon::spawn_node(&scspd, dir.path(), "B", nb, &[na, nc], p, a.mtu)?;
-    let mut dc = Daemon::spawn_node(&scspd, dir.path(), "C", nc, &[nb], p, a.mtu)?;
+    let spawn = |name: &str, node: Node, dcs: &[Node]| {
+        Daemon::spawn(
+            &scspd,
+            dir.path(),
+            name,
+            &reconcile(daemon::config(node, dcs, p, a.mtu), a.reconcile),
+        )
+    };
+    let mut da = spawn("A", na, &[nb])?;
+    let mut db = spawn("B", nb, &[na, nc])?;
+    let mut dc = spawn("C", nc, &[nb])?;
     let mut ca = da.wait_ready()?;
     let mut cb = db.wait_ready()?;
     let mut cc = dc.wait_ready()?;

@@ -16,6 +16,7 @@ mod daemon;
 mod flood;
 mod lab;
 mod memory;
+mod realign;
 mod redis;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -76,6 +77,9 @@ enum Cmd {
     /// A line A–B–C; entries originated at A; updates per second fully acknowledged on both
     /// links, latency from origination at A to presence at C.
     Flood(flood::Args),
+    /// A and B both hold N entries and differ in K (half each); the link comes back: time and
+    /// bytes of RFC 2334 Cache Alignment and of the reconciliation extension, side by side.
+    Realign(realign::Args),
     /// Resident memory of a daemon before and after holding N entries.
     Memory(memory::Args),
     /// The fault lab: N daemons whose links pass through impairment relays (loss, delay,
@@ -113,6 +117,7 @@ fn main() -> std::process::ExitCode {
     daemon::set_saved_state(cli.saved_state);
     let r = match cli.cmd {
         Cmd::Align(a) => align::run(&a, cli.json),
+        Cmd::Realign(a) => realign::run(&a, cli.json),
         Cmd::Flood(a) => flood::run(&a, cli.json),
         Cmd::Memory(a) => memory::run(&a, cli.json),
         Cmd::Lab(a) => lab::run(&a, cli.json),

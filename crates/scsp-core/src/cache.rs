@@ -210,6 +210,29 @@ pub struct Cache {
     /// The entries changed (stored, replaced, altered, removed) since the last
     /// [`Cache::drain_changes`], when tracked ([`crate::Server::set_track_changes`]).
     changes: Option<Changes>,
+    /// The slots changed since the reconciliation state last took them
+    /// ([`Cache::take_recon_marks`]), when kept (docs/reconciliation.md §4).
+    recon_marks: Option<Marks>,
+}
+
+/// Slots marked once each, in the order first marked.
+#[derive(Debug, Default)]
+pub(crate) struct Marks {
+    slots: Vec<u32>,
+    marked: Vec<bool>,
+}
+
+impl Marks {
+    fn mark(&mut self, i: u32) {
+        let at = i as usize;
+        if self.marked.len() <= at {
+            self.marked.resize(at + 1, false);
+        }
+        if !self.marked[at] {
+            self.marked[at] = true;
+            self.slots.push(i);
+        }
+    }
 }
 
 /// Which entries changed: the slots stored into or altered (each once), and the entries removed.
@@ -240,6 +263,7 @@ impl Cache {
             timers: BinaryHeap::new(),
             timers_kept: 0,
             changes: None,
+            recon_marks: None,
         }
     }
 
@@ -297,8 +321,50 @@ impl Cache {
         }
     }
 
+    /// Mark, or stop marking, the slots that change for the reconciliation state.
+    pub(crate) fn keep_recon_marks(&mut self, on: bool) {
+        match (on, &self.recon_marks) {
+            (true, None) => self.recon_marks = Some(Marks::default()),
+            (false, Some(_)) => self.recon_marks = None,
+            _ => {}
+        }
+    }
+
+    /// At most `limit` slots changed since the last call (each once), unmarked.
+    pub(crate) fn take_recon_marks(&mut self, limit: usize) -> Vec<u32> {
+        let Some(m) = &mut self.recon_marks else {
+            return Vec::new();
+        };
+        let n = m.slots.len().min(limit);
+        let taken: Vec<u32> = m.slots.drain(..n).collect();
+        for &i in &taken {
+            if let Some(b) = m.marked.get_mut(i as usize) {
+                *b = false;
+            }
+        }
+        taken
+    }
+
+    /// Slots changed and not yet taken by [`Cache::take_recon_marks`].
+    pub(crate) fn recon_marks_pending(&self) -> usize {
+        self.recon_marks.as_ref().map_or(0, |m| m.slots.len())
+    }
+
+    /// The entry in slot `i`, if it is occupied.
+    pub(crate) fn at_slot(&self, i: u32) -> Option<(&RecordId, &Entry)> {
+        slot(&self.slots, i).map(|(k, e)| (k, e))
+    }
+
+    /// Number of slots (occupied or free).
+    pub(crate) fn slot_count(&self) -> u32 {
+        self.slots.len() as u32
+    }
+
     /// Slot `i` was stored into or altered.
     fn changed(&mut self, i: u32) {
+        if let Some(m) = &mut self.recon_marks {
+            m.mark(i);
+        }
         if let Some(c) = &mut self.changes {
             let at = i as usize;
             if c.marked.len() <= at {
@@ -464,6 +530,9 @@ impl Cache {
         self.free.push(i);
         if let Some(c) = &mut self.changes {
             c.removed.push(id.clone());
+        }
+        if let Some(m) = &mut self.recon_marks {
+            m.mark(i);
         }
         if let Some(o) = &old {
             self.bytes -= entry_cost(id, &o.data);

@@ -73,6 +73,16 @@ pub struct ServerConfig {
     /// nobody can aim colliding keys at it); tests and the simulator fix it, so that a run
     /// repeats exactly.
     pub hash_seed: u64,
+    /// Re-alignment by set reconciliation (docs/reconciliation.md): advertised in every Hello,
+    /// and used in Cache Alignment with a DCS that advertises it too; with any other DCS, RFC 2334
+    /// Cache Alignment unchanged. Off by default.
+    pub reconcile: bool,
+    /// The 128-bit key of this server's reconciliation cells (used when it is CA master). The
+    /// daemon draws it at random at its start; tests and the simulator fix it.
+    pub recon_key: [u8; 16],
+    /// Cells kept under each key, and the most a reconciliation decodes from
+    /// (docs/reconciliation.md §4, §7).
+    pub recon_cells: u32,
 }
 
 impl ServerConfig {
@@ -96,6 +106,9 @@ impl ServerConfig {
             max_csa_requests: 1 << 20,
             profile: Arc::new(Opaque),
             hash_seed: 0,
+            reconcile: false,
+            recon_key: [0; 16],
+            recon_cells: scsp_recon::DEFAULT_CELLS as u32,
         }
     }
 }

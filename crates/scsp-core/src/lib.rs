@@ -27,6 +27,7 @@ pub use node::{Node, ServerIdx, peek_group};
 pub use profile::{Opaque, Profile};
 pub use server::replay::{self, ReplayMode};
 pub use server::{
-    DcsId, DcsInfo, DcsStats, LocalError, MessageCounts, Restored, SavedEntry, Server,
+    DcsId, DcsInfo, DcsStats, LocalError, MessageCounts, RECON_VENDOR_ID, ReconStats, Restored,
+    SavedEntry, Server,
 };
 pub use time::Time;

@@ -143,6 +143,17 @@ impl<H: Copy> Prefix<H> {
         Ok(symbol)
     }
 
+    /// Adds a symbol computed by the caller (e.g. one made to differ from its instance's, so
+    /// that the instance shows as a difference); returns it.
+    pub fn insert_symbol(&mut self, symbol: u64, handle: H) -> Result<u64, PrefixError> {
+        if self.handles.contains_key(&symbol) {
+            return Err(PrefixError::Duplicate(symbol));
+        }
+        self.handles.insert(symbol, handle);
+        self.apply(symbol, 1);
+        Ok(symbol)
+    }
+
     /// Removes an instance (when it is replaced by a newer one, or expires).
     pub fn remove(&mut self, instance: &Instance<'_>) -> Result<u64, PrefixError> {
         let symbol = self.key.symbol(instance);
@@ -151,6 +162,15 @@ impl<H: Copy> Prefix<H> {
         }
         self.apply(symbol, -1);
         Ok(symbol)
+    }
+
+    /// Removes an instance by its symbol (a caller that kept the symbol, not the instance).
+    pub fn remove_symbol(&mut self, symbol: u64) -> Result<(), PrefixError> {
+        if self.handles.remove(&symbol).is_none() {
+            return Err(PrefixError::Missing(symbol));
+        }
+        self.apply(symbol, -1);
+        Ok(())
     }
 
     /// Moves an instance's handle (the caller moved its record).

@@ -99,6 +99,9 @@ pub struct SimConfig {
     /// How long a server remembers a deletion of an entry it did not hold
     /// (`ServerConfig::stray_deletion_hold`); `None`: the core's default.
     pub stray_deletion_hold: Option<Duration>,
+    /// The fraction of servers with re-alignment by reconciliation (`ServerConfig::reconcile`),
+    /// drawn per server from the seed; the others run RFC 2334 Cache Alignment only.
+    pub recon_fraction: f64,
     /// Protocol ID of the server group.
     pub protocol_id: u16,
     /// Server Group ID.
@@ -140,6 +143,7 @@ impl Default for SimConfig {
             check_interval: Duration::from_millis(250),
             settle_loss: 0.0,
             stray_deletion_hold: None,
+            recon_fraction: 0.0,
             protocol_id: 2,
             sgid: 1,
             timers: Timers::Fast,

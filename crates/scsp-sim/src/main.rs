@@ -104,6 +104,10 @@ struct Args {
     /// core's, 60).
     #[arg(long)]
     stray_deletion_hold: Option<f64>,
+    /// Fraction of servers (drawn per server from the seed) with re-alignment by set
+    /// reconciliation (docs/reconciliation.md); the others are RFC-only.
+    #[arg(long, default_value_t = 0.0)]
+    recon_fraction: f64,
     /// Smallest one-way link delay, ms (each directed link draws its own delay).
     #[arg(long, default_value_t = 1)]
     delay_min: u64,
@@ -170,6 +174,7 @@ fn main() -> ExitCode {
         stable_for: secs(args.stable_time.unwrap_or(f64::max(10.0, 3.0 * dead))),
         settle_loss: args.settle_loss,
         stray_deletion_hold: args.stray_deletion_hold.map(secs),
+        recon_fraction: args.recon_fraction,
         protocol_id: args.protocol_id,
         sgid: args.sgid,
         timers: args.timers,
@@ -222,6 +227,7 @@ fn main() -> ExitCode {
     let mut times = Vec::new();
     let mut packets = 0u64;
     let mut relapses = 0u64;
+    let mut recon = (0u64, 0u64);
     let (mut saved, mut unchanged, mut renumbered, mut unseen, mut conflicts, mut resurrected) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let stdout = std::io::stdout();
@@ -236,6 +242,8 @@ fn main() -> ExitCode {
         };
         packets += r.packets;
         relapses += r.relapses;
+        recon.0 += r.recon_decoded;
+        recon.1 += r.recon_fallbacks;
         saved += r.saved_restarts;
         unchanged += r.unchanged;
         renumbered += r.renumbered;
@@ -259,6 +267,12 @@ fn main() -> ExitCode {
         median.map_or_else(|| "-".into(), fmt_secs),
         packets,
     );
+    if args.recon_fraction > 0.0 {
+        eprintln!(
+            "reconciliations (servers up at the end, both ends): decoded={} fallbacks={}",
+            recon.0, recon.1
+        );
+    }
     // Wall-clock time varies from run to run: kept off stdout, which a seed reproduces exactly.
     eprintln!("wall {:.1}s", started.elapsed().as_secs_f64());
     if converged == seeds.len() {

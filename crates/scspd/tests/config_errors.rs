@@ -173,7 +173,7 @@ fn unknown_statements() {
         [
             "2:1: unknown statement \"hops\" in a Server block (Hops belongs in a DCS block); expected one of Protocol, Netif, \
              ServerGroupID, FamilyID, ID, Address, Port, MTU, ATMARPFormat, MARSRedirectInterval, \
-             LocalGrace, MaxCacheEntries, MaxCacheBytes, MaxCSARequests, StrayDeletionHold, Notify, DCS"
+             LocalGrace, MaxCacheEntries, MaxCacheBytes, MaxCSARequests, StrayDeletionHold, Reconcile, Notify, DCS"
         ]
     );
     assert_eq!(

@@ -316,6 +316,7 @@ fn server() -> impl Strategy<Value = ServerConfig> {
                     max_cache_bytes,
                     max_csa_requests,
                     stray_deletion_hold,
+                    reconcile: stray_deletion_hold % 2 == 0,
                     notify: None,
                     dcs: kept,
                     pos: Pos::default(),

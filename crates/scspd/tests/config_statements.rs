@@ -821,3 +821,22 @@ fn notify_statement() {
     .unwrap();
     assert!(c.to_string().contains("    Notify /x/y 5;\n"), "{c}");
 }
+
+#[test]
+fn reconcile_on_off_and_default() {
+    assert!(!server("").reconcile);
+    assert!(server("Reconcile on;").reconcile);
+    assert!(!server("reconcile OFF;").reconcile);
+    let errors = config::parse(
+        "server s { protocol ATMARP; netif ni0; ServerGroupID 1; Reconcile maybe; \
+         DCS { ID 10.9.9.9; }; };",
+        "t.conf",
+    )
+    .expect_err("invalid");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.to_string().contains("invalid Reconcile value")),
+        "{errors:?}"
+    );
+}

@@ -75,7 +75,7 @@ impl Server {
     }
 
     /// Send a CA, keep it as our last one, and time its retransmission if `rexmit`.
-    fn send_ca(&mut self, now: Time, id: DcsId, body: Body, rexmit: bool) {
+    pub(super) fn send_ca(&mut self, now: Time, id: DcsId, body: Body, rexmit: bool) {
         let o = matches!(body, Body::Ca { o: true, .. });
         let records = body.record_count();
         let Some((bytes, sent)) = self.encode_to(id, None, body) else {
@@ -107,6 +107,7 @@ impl Server {
         let Some(d) = self.dcs(id) else { return };
         if self.replay_active(d)
             && let Ok(p) = wire::decode(&bytes)
+            && super::recon::carry(&mut self.ext_out, &p.extensions)
             && let Some((fresh, sent)) = self.encode_to(id, Some(p.common), p.body)
         {
             if let Some(d) = self.dcs_mut(id) {
@@ -120,9 +121,12 @@ impl Server {
 
     /// Send the next CA of the summary, as master (`m`) or slave: as many CSAS records as fit,
     /// with O set when more remain (rfc2334-readings.md #2).
-    fn send_summary_ca(&mut self, now: Time, id: DcsId, m: bool) {
+    pub(super) fn send_summary_ca(&mut self, now: Time, id: DcsId, m: bool) {
         let Some(d) = self.dcs(id) else { return };
-        let room = self.room(d, MessageType::Ca);
+        // (Less the reconciliation outcome that may ride along: server/recon.rs.)
+        let room = self
+            .room(d, MessageType::Ca)
+            .saturating_sub(if self.ext_out.is_some() { 64 } else { 0 });
         let Some(d) = self.dcs_mut(id) else { return };
         let mut records = Vec::new();
         let mut fill = Fill::new(room);
@@ -149,7 +153,7 @@ impl Server {
 
     /// Take the summary of the cache that Cache Summarize sends. Changes made after this point
     /// are sent as CSU Requests once the DCS reaches Update Cache (rfc2334-readings.md #14).
-    fn take_summary(&mut self, id: DcsId) {
+    pub(super) fn take_summary(&mut self, id: DcsId) {
         let summary: std::collections::VecDeque<Csas> =
             self.cache.iter().map(|(rid, e)| e.csas(rid, 1)).collect();
         if let Some(d) = self.dcs_mut(id) {
@@ -295,8 +299,10 @@ impl Server {
                 CaState::SummarizeSlave,
                 "2.2.1 rule 1: DCS is master",
             ); // 1b
-            self.take_summary(id);
-            self.send_summary_ca(now, id, false); // 1d
+            if !self.recon_slave_start(now, id) {
+                self.take_summary(id);
+                self.send_summary_ca(now, id, false); // 1d
+            }
         } else if !msg.m && !msg.i && order == Ordering::Less {
             if msg.seq != d.ca_seq {
                 // A slave copies our sequence number; anything else is a stale CA.
@@ -315,10 +321,17 @@ impl Server {
                 "2.2.1 rule 2: we are master",
             ); // 2b
             self.summaries(now, id, msg.records); // 2c
-            self.take_summary(id);
+            let recon = self.recon_master_start(id);
+            if !recon {
+                self.take_summary(id);
+            }
             let Some(d) = self.dcs_mut(id) else { return };
             d.ca_seq = d.ca_seq.wrapping_add(1); // 2d
-            self.send_summary_ca(now, id, true);
+            if recon {
+                self.recon_master_next(now, id);
+            } else {
+                self.send_summary_ca(now, id, true);
+            }
         } else {
             // Rule 3: ignore.
             self.drop_packet(id, Drop::IgnoredCa(msg.seq));
@@ -367,6 +380,10 @@ impl Server {
         self.summaries(now, id, msg.records); // 3b
         let Some(d) = self.dcs_mut(id) else { return };
         d.ca_seq = d.ca_seq.wrapping_add(1); // 3c
+        if self.recon_master_step(now, id) {
+            return;
+        }
+        let Some(d) = self.dcs_mut(id) else { return };
         if d.summary.is_empty() && !msg.o {
             // 3d1: neither side has more.
             d.ca_out = None;
@@ -405,6 +422,9 @@ impl Server {
         let master_more = msg.o;
         d.ca_seq = msg.seq; // 5b
         self.summaries(now, id, msg.records); // 5a
+        if self.recon_slave_step(now, id) {
+            return;
+        }
         // 5c: our next records, or an empty CA with O off when we have none left
         // (rfc2334-readings.md #3).
         self.send_summary_ca(now, id, false);

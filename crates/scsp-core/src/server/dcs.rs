@@ -89,6 +89,8 @@ pub(crate) struct Dcs {
     pub bad_packet_backoff: Duration,
 
     pub stats: DcsStats,
+    /// Reconciliation with this DCS (server/recon.rs).
+    pub recon: super::recon::PerDcs,
 }
 
 impl Dcs {
@@ -136,6 +138,7 @@ impl Dcs {
             bad_packet_at: None,
             bad_packet_backoff: Duration::ZERO,
             stats: DcsStats::default(),
+            recon: Default::default(),
         }
     }
 
@@ -210,6 +213,7 @@ impl Dcs {
         self.deferred.clear();
         self.queue.clear();
         self.acks.clear();
+        self.recon.reset();
     }
 
     /// The state as management output shows it.

@@ -63,6 +63,7 @@ impl Server {
             family_id,
             additional: Vec::new(),
         };
+        self.ext_out = self.recon_hello_ext();
         // `send` fills the common part with the DCS as receiver; Hellos name only heard DCSs.
         self.send_with_common(id, packet_common, body);
     }

@@ -163,6 +163,8 @@ impl Server {
             } => {
                 let mut receivers = additional;
                 receivers.push(packet.common.receiver);
+                self.recon_in = super::recon::find(&packet.extensions);
+                self.recon_hello_in(from);
                 let hello = HelloIn {
                     interval,
                     dead_factor,
@@ -178,6 +180,7 @@ impl Server {
                 o,
                 records,
             } => {
+                self.recon_in = super::recon::find(&packet.extensions);
                 let msg = ca::CaMsg {
                     seq,
                     m,
@@ -186,6 +189,7 @@ impl Server {
                     records,
                 };
                 self.ca_fsm(now, from, ca::CaEvent::Ca(msg));
+                self.recon_in = None;
             }
             Body::CsuRequest { records } => self.on_csu_request(now, from, records),
             Body::CsuReply { records } => self.on_csu_reply(now, from, records),

@@ -16,6 +16,7 @@ mod hello;
 mod input;
 mod local;
 mod output;
+mod recon;
 pub mod replay;
 mod rexmit;
 pub mod rtt;
@@ -28,6 +29,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use dcs::{DcsInfo, DcsStats, MessageCounts};
+pub use recon::{ReconStats, VENDOR_ID as RECON_VENDOR_ID};
 pub use saved::{Restored, SavedEntry};
 
 use crate::Time;
@@ -144,7 +146,18 @@ pub struct Server {
     /// The newest sequence number given an instance originated here since the start
     /// ([`Server::newest_own_seq`]).
     own_high: Option<u32>,
+    /// Reconciliation state, when configured ([`ServerConfig::reconcile`]).
+    recon: Option<Box<recon::Recon>>,
+    /// The reconciliation message of the packet being handled.
+    recon_in: Option<Vec<u8>>,
+    /// An extension for the next packet encoded.
+    ext_out: Option<wire::Extension>,
+    /// When a batch of marked slots is to be applied to the reconciliation cells.
+    recon_due: Option<Time>,
 }
+
+/// Marked slots applied to the reconciliation cells at a timer, once that many are waiting.
+const RECON_BATCH: usize = 4096;
 
 /// Messages held unweighed at most (pipelined mode); past this they are weighed at once.
 const MAX_WORK: usize = 64;
@@ -198,7 +211,7 @@ impl Server {
         let max_record = Self::compute_max_record_len(&cfg);
         let state = crate::hash::state(cfg.hash_seed);
         let replay_seq = cfg.replay_seq_start;
-        Server {
+        let mut server = Server {
             cache: Cache::new(state.clone()),
             pending_ids: crate::hash::Map::with_hasher(state),
             cfg,
@@ -219,7 +232,13 @@ impl Server {
             pipelined: false,
             work: VecDeque::new(),
             own_high: None,
-        }
+            recon: None,
+            recon_in: None,
+            ext_out: None,
+            recon_due: None,
+        };
+        server.recon_init();
+        server
     }
 
     /// The configuration.
@@ -457,6 +476,7 @@ impl Server {
         if !self.authoritative {
             t = earliest(t, self.grace_at);
         }
+        t = earliest(t, self.recon_due);
         // Records waiting to be weighed are due at once.
         earliest(
             t,
@@ -492,6 +512,7 @@ impl Server {
             self.csu_timers(now, id);
         }
         self.entry_timers(now);
+        self.recon_sync_some(RECON_BATCH);
         self.flush_queues(now);
     }
 

@@ -138,13 +138,14 @@ impl Server {
     ) -> Option<(Vec<u8>, MessageSummary)> {
         let d = self.dcs(to)?;
         let common = common.unwrap_or_else(|| self.common_to(&d.cfg.id));
-        let extensions = match self.replay_ext(d) {
+        let mut extensions = match self.replay_ext(d) {
             Some(e) => {
                 self.replay_seq += 1;
                 vec![e.to_extension()]
             }
             None => Vec::new(),
         };
+        extensions.extend(self.ext_out.take());
         let d = self.dcs(to)?;
         let packet = Packet {
             common,
@@ -187,6 +188,7 @@ impl Server {
     /// Replies for what was received, packed into as few packets as the size allows.
     pub(super) fn flush_queues(&mut self, now: Time) {
         self.check_wrapping(now);
+        self.recon_note(now);
         let ids: Vec<DcsId> = self.dcs_ids().collect();
         for id in ids {
             let Some(d) = self.dcs_mut(id) else { continue };

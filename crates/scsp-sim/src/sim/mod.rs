@@ -105,6 +105,11 @@ pub struct SeedResult {
     /// Times a converged state stopped holding before the end (the run then needs a new
     /// converged state that holds for `stable_for`).
     pub relapses: u64,
+    /// Reconciliations that decoded, counted by the servers up at the end (both ends of each;
+    /// `--recon-fraction`).
+    pub recon_decoded: u64,
+    /// Reconciliations that fell back to RFC Cache Alignment, counted likewise.
+    pub recon_fallbacks: u64,
     /// Virtual time at which the run stopped.
     pub end_time: Time,
     /// A digest of the final state of every server (caches, FSM states) and of the counters:
@@ -409,6 +414,8 @@ impl<'a> Sim<'a> {
                 partitions: 0,
                 abnormal_events: 0,
                 relapses: 0,
+                recon_decoded: 0,
+                recon_fallbacks: 0,
                 end_time: Time::ZERO,
                 fingerprint: 0,
             },
@@ -493,6 +500,14 @@ impl<'a> Sim<'a> {
         self.res.end_time = self.now;
         for node in 0..self.nodes.len() {
             self.count_renumbered(node);
+            if let Some(s) = self.nodes[node].server.as_ref() {
+                for id in s.dcs_ids() {
+                    if let Some(r) = s.recon_stats(id) {
+                        self.res.recon_decoded += r.decoded;
+                        self.res.recon_fallbacks += r.fallbacks;
+                    }
+                }
+            }
         }
         let mut failures = std::mem::take(&mut self.failures);
         self.res.converged = self.converged_at.is_some() && self.done && failures.is_empty();

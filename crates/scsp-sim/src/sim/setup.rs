@@ -35,6 +35,17 @@ impl Sim<'_> {
         if let Some(h) = self.cfg.stray_deletion_hold {
             cfg.stray_deletion_hold = h;
         }
+        // Reconciliation: per server, the same in every incarnation; its key per incarnation.
+        let draw = mix(self.seed, node as u64, 0x0052_4543_4f4e);
+        let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
+        cfg.reconcile = unit < self.cfg.recon_fraction;
+        let key = mix(
+            self.seed,
+            node as u64 ^ 0x004b_4559,
+            self.nodes[node].incarnation,
+        );
+        cfg.recon_key[..8].copy_from_slice(&key.to_le_bytes());
+        cfg.recon_key[8..].copy_from_slice(&mix(key, 1, 2).to_le_bytes());
         // The core's tables iterate in an order set by their hash seed: drawn from the run's seed,
         // so that a seed repeats exactly and different seeds see different orders.
         self.nodes[node].incarnation += 1;

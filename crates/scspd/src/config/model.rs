@@ -323,6 +323,9 @@ pub struct ServerConfig {
     /// `StrayDeletionHold`: seconds a deletion of an entry the server did not hold is
     /// remembered (default [`DEFAULT_STRAY_DELETION_HOLD`]).
     pub stray_deletion_hold: u32,
+    /// `Reconcile on|off;`: re-alignment by set reconciliation with DCSs that support it too
+    /// (docs/reconciliation.md); default off.
+    pub reconcile: bool,
     /// `Notify <script> [<seconds>];`: a program run when one of the server's DCSs goes up or
     /// down and when an alignment with one completes.
     pub notify: Option<NotifyConfig>,
@@ -353,6 +356,7 @@ impl ServerConfig {
             max_cache_bytes,
             max_csa_requests,
             stray_deletion_hold,
+            reconcile,
             notify,
             dcs: _,
             pos: _,
@@ -373,6 +377,7 @@ impl ServerConfig {
             && *max_cache_bytes == other.max_cache_bytes
             && *max_csa_requests == other.max_csa_requests
             && *stray_deletion_hold == other.stray_deletion_hold
+            && *reconcile == other.reconcile
             && *notify == other.notify
     }
 

@@ -147,6 +147,9 @@ fn write_server(f: &mut Formatter<'_>, s: &ServerConfig, redact: bool) -> fmt::R
     if s.stray_deletion_hold != super::DEFAULT_STRAY_DELETION_HOLD {
         writeln!(f, "{i}StrayDeletionHold {};", s.stray_deletion_hold)?;
     }
+    if s.reconcile {
+        writeln!(f, "{i}Reconcile on;")?;
+    }
     if let Some(n) = &s.notify {
         writeln!(f, "{i}Notify {} {};", path_value(&n.script), n.timeout_s)?;
     }

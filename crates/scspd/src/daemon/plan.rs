@@ -234,6 +234,10 @@ impl Planner<'_> {
         core.max_cache_bytes = usize::try_from(s.max_cache_bytes).unwrap_or(usize::MAX);
         core.max_csa_requests = s.max_csa_requests as usize;
         core.stray_deletion_hold = std::time::Duration::from_secs(s.stray_deletion_hold.into());
+        core.reconcile = s.reconcile;
+        let (k0, k1) = (random_seed(), random_seed());
+        core.recon_key[..8].copy_from_slice(&k0.to_le_bytes());
+        core.recon_key[8..].copy_from_slice(&k1.to_le_bytes());
         let options = profile_options(s);
         let ops = scsp_profiles::ops_for(s.protocol.id, &options);
         core.profile = ops.core();

@@ -31,6 +31,7 @@ const SERVER: &[&str] = &[
     "MaxCacheBytes",
     "MaxCSARequests",
     "StrayDeletionHold",
+    "Reconcile",
     "Notify",
     "DCS",
 ];

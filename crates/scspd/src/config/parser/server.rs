@@ -24,6 +24,7 @@ impl Checker<'_> {
         let mut max_crl: Slot<u64> = Slot::default();
         let mut stray_hold: Slot<u64> = Slot::default();
         let mut notify: Slot<NotifyConfig> = Slot::default();
+        let mut reconcile: Slot<bool> = Slot::default();
         let mut dcs: Vec<(DcsConfig, Pos)> = Vec::new();
         let mut dcs_statements = 0usize;
         for s in &self.split_missing_semicolons(&block.stmts, SERVER) {
@@ -167,6 +168,22 @@ impl Checker<'_> {
                             .and_then(|t| self.number(t, min, max, msg));
                     }
                 }
+                "Reconcile" => {
+                    if reconcile.claim(kw, kpos, &mut self.d)
+                        && let Some(t) = self.value(s, kw, "on or off")
+                    {
+                        match t.text() {
+                            Some(w) if w.eq_ignore_ascii_case("on") => reconcile.value = Some(true),
+                            Some(w) if w.eq_ignore_ascii_case("off") => {
+                                reconcile.value = Some(false)
+                            }
+                            _ => self.error(
+                                t.pos,
+                                "invalid Reconcile value; expected on or off".to_owned(),
+                            ),
+                        }
+                    }
+                }
                 "Notify" => {
                     if notify.claim(kw, kpos, &mut self.d) {
                         notify.value = self.notify(s);
@@ -278,6 +295,7 @@ impl Checker<'_> {
                 .value
                 .and_then(|n| u32::try_from(n).ok())
                 .unwrap_or(DEFAULT_STRAY_DELETION_HOLD),
+            reconcile: reconcile.value.unwrap_or(false),
             notify: notify.value,
             dcs: dcs.into_iter().map(|(d, _)| d).collect(),
             pos,

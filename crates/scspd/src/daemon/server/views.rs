@@ -187,7 +187,18 @@ impl Task {
                     flaps: detail.flaps,
                     srtt_us: i.srtt_us,
                     disabled: self.obs.disabled(id),
-                    stats: serde_json::to_value(s).unwrap_or_default(),
+                    stats: {
+                        let mut v = serde_json::to_value(s).unwrap_or_default();
+                        // The reconciliation counters, where it is configured.
+                        if let (true, Some(r), Some(m)) = (
+                            self.server.config().reconcile,
+                            self.server.recon_stats(id),
+                            v.as_object_mut(),
+                        ) {
+                            m.insert("recon".into(), serde_json::to_value(r).unwrap_or_default());
+                        }
+                        v
+                    },
                 })
             })
             .collect()

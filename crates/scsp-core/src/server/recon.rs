@@ -1,0 +1,568 @@
+//! Re-alignment by set reconciliation (docs/reconciliation.md): the Capability in Hellos, the
+//! cells kept per key, and the reconciliation phase of Cache Summarize carried in CA messages.
+//!
+//! The per-entry state is kept lazily: the cache marks the slots that change (a flag and a push,
+//! as the saved-state tracking does), and the marks are applied to the cells of every key kept
+//! when a reconciliation starts ([`Server::recon_sync`]), never by a pass over the cache. A key
+//! learned for the first time (a DCS that became our master, or restarted with a new key) is
+//! built by one pass, once.
+
+use std::collections::VecDeque;
+
+use scsp_recon::wire::{self as rw, Message, Status, flags};
+use scsp_recon::{Decoder, Encoder, Instance, Key, Outcome, Prefix, Receiver, Streamer};
+
+use super::{DcsId, Server};
+use crate::Time;
+use crate::wire::{Body, Csas, Extension};
+
+/// The Vendor ID of the reconciliation extension. Not the replay extension's (0x5C5350): B.3.2
+/// allows one Vendor-Private extension per Vendor ID in a packet, and an authenticated CA with
+/// replay protection carries both (docs/reconciliation.md §5.1).
+pub const VENDOR_ID: u32 = 0x5C_5352;
+
+/// XORed into the symbol of an unconfirmed entry of ours (see [`Keyed::apply`]).
+const UNCONFIRMED: u64 = 0x554e_434f_4e46_524d;
+
+/// Cells the slave asks for first (then twice as many each round).
+const FIRST_WINDOW: u32 = 128;
+
+/// The Start Of Extensions makes room for the extension's header (4), its Vendor ID (3) and the
+/// End Of Extensions (4); four more spare. The reconciliation crate sizes packets by an MTU with
+/// a carrier of [`rw::CA_CARRIER_LEN`] octets: this turns the room left for records into that.
+fn recon_mtu(room: usize) -> usize {
+    (room + rw::CA_CARRIER_LEN).saturating_sub(15)
+}
+
+/// The cells of the cache under one key, with the symbol applied per slot.
+pub(crate) struct Keyed {
+    prefix: Prefix<u32>,
+    /// `applied[slot]`: the symbol of the instance the cells hold for that slot (0: none).
+    applied: Vec<u64>,
+    /// Two instances with the same symbol (probability about N²/2^65): not used any more.
+    broken: bool,
+}
+
+impl Keyed {
+    fn new(key: Key, cells: usize) -> Self {
+        Keyed {
+            prefix: Prefix::new(key, cells),
+            applied: Vec::new(),
+            broken: false,
+        }
+    }
+
+    /// Bring slot `i` up to date with what the cache holds there.
+    fn apply(&mut self, cache: &crate::cache::Cache, i: u32) {
+        let at = i as usize;
+        if self.applied.len() <= at {
+            self.applied.resize(at + 1, 0);
+        }
+        // An entry of ours numbered -2^31+1 without knowing what an earlier incarnation left
+        // (unconfirmed) gets a symbol of its own, so that it always shows as a difference: RFC
+        // 2334 2.2.2.1 as this implementation reads it fetches the DCS's instance at the same
+        // number to compare data (docs/reconciliation.md §6).
+        let now = cache.at_slot(i).map(|(rid, e)| {
+            let s = self.prefix.key().symbol(&Instance {
+                cache_key: rid.key.as_bytes(),
+                originator: rid.origin.as_bytes(),
+                seq: e.seq,
+            });
+            if e.unconfirmed() && e.seq == crate::wire::SEQ_FIRST {
+                s ^ UNCONFIRMED
+            } else {
+                s
+            }
+        });
+        let old = self.applied[at];
+        if now.is_some_and(|s| s == old) && old != 0 {
+            return; // Same instance (a flag changed).
+        }
+        if old != 0 {
+            let _ = self.prefix.remove_symbol(old);
+            self.applied[at] = 0;
+        }
+        if let Some(symbol) = now {
+            match self.prefix.insert_symbol(symbol, i) {
+                Ok(s) if s != 0 => self.applied[at] = s,
+                Ok(s) => {
+                    let _ = self.prefix.remove_symbol(s);
+                    self.broken = true;
+                }
+                Err(_) => self.broken = true,
+            }
+        }
+    }
+}
+
+/// The server's reconciliation state: its own cells, and those under its masters' keys.
+pub(crate) struct Recon {
+    own: Keyed,
+    peers: Vec<Keyed>,
+}
+
+/// Counters of the reconciliations with one DCS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReconStats {
+    /// Reconciliations that decoded.
+    pub decoded: u64,
+    /// Reconciliations that fell back to RFC 2334 Cache Alignment.
+    pub fallbacks: u64,
+    /// Cells received (as slave) or sent (as master).
+    pub cells: u64,
+    /// Instances found to differ.
+    pub found: u64,
+}
+
+/// What a DCS advertised.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Capability {
+    flags: u8,
+    cells: u32,
+    key: Key,
+}
+
+enum Session {
+    Master {
+        streamer: Streamer,
+        queue: VecDeque<Message>,
+    },
+    Slave {
+        receiver: Receiver,
+        queue: VecDeque<Message>,
+        key: Key,
+    },
+}
+
+/// Per-DCS state.
+#[derive(Default)]
+pub(crate) struct PerDcs {
+    /// The Capability of the DCS's last Hello.
+    peer: Option<Capability>,
+    session: Option<Session>,
+    pub stats: ReconStats,
+}
+
+impl std::fmt::Debug for PerDcs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PerDcs")
+            .field("peer", &self.peer)
+            .field("session", &self.session.is_some())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl PerDcs {
+    /// The alignment is abandoned.
+    pub fn reset(&mut self) {
+        self.session = None;
+    }
+}
+
+/// The reconciliation message in `extensions`, if any (undecodable data counts as none: the
+/// exchange then falls back, docs/reconciliation.md §7).
+pub(crate) fn find(extensions: &[Extension]) -> Option<Vec<u8>> {
+    extensions.iter().find_map(|e| match e {
+        Extension::VendorPrivate { vendor_id, data } if *vendor_id == VENDOR_ID => {
+            Some(data.to_vec())
+        }
+        _ => None,
+    })
+}
+
+/// Puts the reconciliation extension of `extensions`, if any, in `out` (a CA sent again
+/// re-encoded keeps it); always true.
+pub(crate) fn carry(out: &mut Option<Extension>, extensions: &[Extension]) -> bool {
+    *out = find(extensions).map(|data| Extension::VendorPrivate {
+        vendor_id: VENDOR_ID,
+        data,
+    });
+    true
+}
+
+fn extension(m: &Message) -> Extension {
+    Extension::VendorPrivate {
+        vendor_id: VENDOR_ID,
+        data: m.to_bytes(),
+    }
+}
+
+impl Server {
+    /// Start keeping the reconciliation state (at [`Server::new`], when configured).
+    pub(super) fn recon_init(&mut self) {
+        if self.cfg.reconcile {
+            self.cache.keep_recon_marks(true);
+            self.recon = Some(Box::new(Recon {
+                own: Keyed::new(
+                    Key(self.cfg.recon_key),
+                    self.cfg.recon_cells.max(1) as usize,
+                ),
+                peers: Vec::new(),
+            }));
+        }
+    }
+
+    /// The counters of the reconciliations with DCS `id`.
+    pub fn recon_stats(&self, id: DcsId) -> Option<ReconStats> {
+        self.dcs(id).map(|d| d.recon.stats)
+    }
+
+    /// The Capability our Hellos carry, if configured.
+    pub(super) fn recon_hello_ext(&self) -> Option<Extension> {
+        self.recon.as_ref().map(|r| {
+            extension(&Message::Capability {
+                flags: flags::RECONCILE,
+                cells: r.own.prefix.cells().len() as u32,
+                key: r.own.prefix.key(),
+            })
+        })
+    }
+
+    /// A Hello from DCS `id`: keep its Capability (a Hello without one clears it).
+    pub(super) fn recon_hello_in(&mut self, id: DcsId) {
+        let ext = self.recon_in.take();
+        let Some(d) = self.dcs_mut(id) else { return };
+        d.recon.peer = match ext.as_deref().map(Message::decode) {
+            Some(Ok(Message::Capability { flags, cells, key })) => {
+                Some(Capability { flags, cells, key })
+            }
+            _ => None,
+        };
+    }
+
+    /// Both sides advertise reconciliation.
+    fn recon_agreed(&self, id: DcsId) -> Option<Capability> {
+        self.recon.as_ref()?;
+        let d = self.dcs(id)?;
+        d.recon.peer.filter(|c| c.flags & flags::RECONCILE != 0)
+    }
+
+    /// Apply every slot marked since the last time to the cells of every key kept.
+    pub(super) fn recon_sync(&mut self) {
+        let Some(r) = self.recon.as_mut() else { return };
+        let marks = self.cache.take_recon_marks(usize::MAX);
+        for i in marks {
+            r.own.apply(&self.cache, i);
+            for p in &mut r.peers {
+                p.apply(&self.cache, i);
+            }
+        }
+    }
+
+    /// Once a batch of marked slots waits, the timer is due at once ([`Server::recon_sync_some`]).
+    pub(super) fn recon_note(&mut self, now: Time) {
+        if self.recon.is_some()
+            && self.recon_due.is_none()
+            && self.cache.recon_marks_pending() >= super::RECON_BATCH
+        {
+            self.recon_due = Some(now);
+        }
+    }
+
+    /// At most `limit` marked slots applied (a bounded batch, from the timer), when that many
+    /// wait: a flood of changes pays for the cells in batches between its packets, not per
+    /// change on its path.
+    pub(super) fn recon_sync_some(&mut self, limit: usize) {
+        self.recon_due = None;
+        if self.cache.recon_marks_pending() < limit {
+            return;
+        }
+        let Some(r) = self.recon.as_mut() else { return };
+        for i in self.cache.take_recon_marks(limit) {
+            r.own.apply(&self.cache, i);
+            for p in &mut r.peers {
+                p.apply(&self.cache, i);
+            }
+        }
+    }
+
+    /// The cells under `key` (a master's), built by one pass over the cache the first time; the
+    /// keys no DCS advertises any more are dropped. Call after [`Server::recon_sync`].
+    fn recon_peer_cells(&mut self, key: Key, cells: usize) -> Option<usize> {
+        let keys: Vec<Key> = self
+            .dcs
+            .iter()
+            .flatten()
+            .filter_map(|d| d.recon.peer.map(|c| c.key))
+            .collect();
+        let r = self.recon.as_mut()?;
+        r.peers
+            .retain(|p| p.prefix.key() == key || keys.contains(&p.prefix.key()));
+        if let Some(at) = r.peers.iter().position(|p| p.prefix.key() == key) {
+            return Some(at);
+        }
+        let mut k = Keyed::new(key, cells);
+        for i in 0..self.cache.slot_count() {
+            k.apply(&self.cache, i);
+        }
+        r.peers.push(k);
+        Some(r.peers.len() - 1)
+    }
+
+    /// The CSAS records of the instances whose symbols are `symbols` in `keyed`.
+    fn recon_records(&self, keyed: &Keyed, symbols: &[u64]) -> VecDeque<Csas> {
+        symbols
+            .iter()
+            // The cells may have moved on since the snapshot (a reconciliation with another DCS
+            // applied the marks since): an entry of ours confirmed since has the other symbol.
+            // An entry replaced or removed since is flooded once Update Cache is reached.
+            .filter_map(|&s| {
+                keyed
+                    .prefix
+                    .handle(s)
+                    .or_else(|| keyed.prefix.handle(s ^ UNCONFIRMED))
+            })
+            .filter_map(|slot| self.cache.at_slot(slot))
+            .map(|(rid, e)| e.csas(rid, 1))
+            .collect()
+    }
+
+    /// Send a CA of the reconciliation phase: no records, O set, the message as extension.
+    fn recon_send(&mut self, now: Time, id: DcsId, m: bool, msg: &Message) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        if let Message::Cells { cells, .. } = msg {
+            d.recon.stats.cells += cells.len() as u64;
+        }
+        let body = Body::Ca {
+            seq: d.ca_seq,
+            m,
+            i: false,
+            o: true,
+            records: Vec::new(),
+        };
+        self.ext_out = Some(extension(msg));
+        self.send_ca(now, id, body, m);
+    }
+
+    fn recon_mtu_to(&self, id: DcsId) -> usize {
+        self.dcs(id)
+            .map_or(0, |d| recon_mtu(self.room(d, crate::wire::MessageType::Ca)))
+    }
+
+    /// 2.2.1 rule 1, we are slave: with reconciliation agreed, the first CA asks for cells
+    /// instead of carrying our summary. Returns whether it did.
+    pub(super) fn recon_slave_start(&mut self, now: Time, id: DcsId) -> bool {
+        self.recon_in = None;
+        let Some(cap) = self.recon_agreed(id) else {
+            return false;
+        };
+        self.recon_sync();
+        let own_cells = self.cfg.recon_cells.max(1) as usize;
+        let Some(at) = self.recon_peer_cells(cap.key, own_cells) else {
+            return false;
+        };
+        let mtu = self.recon_mtu_to(id);
+        let Some(r) = self.recon.as_ref() else {
+            return false;
+        };
+        let keyed = &r.peers[at];
+        if keyed.broken || mtu == 0 {
+            return false;
+        }
+        let budget = cap.cells.min(self.cfg.recon_cells);
+        let mut receiver = Receiver::new(Decoder::new(&keyed.prefix, budget), mtu, FIRST_WINDOW);
+        let first = receiver.start();
+        let Some(d) = self.dcs_mut(id) else {
+            return false;
+        };
+        d.recon.session = Some(Session::Slave {
+            receiver,
+            queue: VecDeque::new(),
+            key: cap.key,
+        });
+        d.summary.clear();
+        self.recon_send(now, id, false, &first);
+        true
+    }
+
+    /// 2.2.1 rule 2, we are master: the slave's first CA asks for cells. Returns whether the
+    /// reconciliation starts (the caller then sends [`Server::recon_master_next`]).
+    pub(super) fn recon_master_start(&mut self, id: DcsId) -> bool {
+        let ext = self.recon_in.take();
+        if self.recon_agreed(id).is_none() {
+            return false;
+        }
+        let Some(Ok(req @ Message::Request { .. })) = ext.as_deref().map(Message::decode) else {
+            return false;
+        };
+        self.recon_sync();
+        let mtu = self.recon_mtu_to(id);
+        let Some(r) = self.recon.as_ref() else {
+            return false;
+        };
+        if r.own.broken || mtu == 0 {
+            // The slave sees our summary without a message and falls back too.
+            return false;
+        }
+        let mut streamer = Streamer::new(Encoder::new(&r.own.prefix), mtu);
+        let queue: VecDeque<Message> = streamer.on_message(&req).into();
+        let Some(d) = self.dcs_mut(id) else {
+            return false;
+        };
+        d.recon.session = Some(Session::Master { streamer, queue });
+        d.summary.clear();
+        true
+    }
+
+    /// As master, the next message of the reconciliation (or "nothing queued": an empty Cells
+    /// message at 0xffffffff, which the slave answers with what it has to send).
+    pub(super) fn recon_master_next(&mut self, now: Time, id: DcsId) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        let next = match &mut d.recon.session {
+            Some(Session::Master { queue, .. }) => queue.pop_front(),
+            _ => None,
+        }
+        .unwrap_or(Message::Cells {
+            start: u32::MAX,
+            cells: Vec::new(),
+        });
+        self.recon_send(now, id, true, &next);
+    }
+
+    /// 2.2.2 rule 3, as master in a reconciliation: the slave's answer. Returns whether this
+    /// sent our next CA; if not, the caller goes on as RFC 2334 2.2.2 (with our summary set).
+    pub(super) fn recon_master_step(&mut self, now: Time, id: DcsId) -> bool {
+        let ext = self.recon_in.take();
+        let Some(d) = self.dcs_mut(id) else {
+            return false;
+        };
+        let Some(Session::Master { streamer, queue }) = &mut d.recon.session else {
+            return false;
+        };
+        let msg = match ext.as_deref().map(Message::decode) {
+            Some(Ok(m)) => m,
+            _ => {
+                // The slave left the reconciliation: the full summary exchange.
+                d.recon.session = None;
+                d.recon.stats.fallbacks += 1;
+                self.take_summary(id);
+                return false;
+            }
+        };
+        if matches!(msg, Message::Request { window, .. } if window > 0) {
+            // A Request is answered whole: what was queued for an earlier one is dropped.
+            queue.clear();
+        }
+        queue.extend(streamer.on_message(&msg));
+        let Some(outcome) = streamer.outcome().cloned() else {
+            self.recon_master_next(now, id);
+            return true;
+        };
+        d.recon.session = None;
+        let status = match outcome {
+            Outcome::Decoded { ours, .. } => {
+                d.recon.stats.decoded += 1;
+                d.recon.stats.found += ours.len() as u64;
+                let records = match self.recon.as_ref() {
+                    Some(r) => self.recon_records(&r.own, &ours),
+                    None => VecDeque::new(),
+                };
+                let Some(d) = self.dcs_mut(id) else {
+                    return false;
+                };
+                d.summary = records;
+                Status::Decoded
+            }
+            Outcome::Fallback(s) => {
+                d.recon.stats.fallbacks += 1;
+                self.take_summary(id);
+                s
+            }
+        };
+        // Phase 2: our summary (of what differs, or of everything), its first CA carrying the
+        // outcome so that the slave sends the same kind.
+        self.ext_out = Some(extension(&Message::Result {
+            status,
+            offset: 0,
+            total: 0,
+            symbols: Vec::new(),
+        }));
+        self.send_summary_ca(now, id, true);
+        true
+    }
+
+    /// 2.2.2 rule 5, as slave in a reconciliation: the master's CA. Returns whether this sent
+    /// our answer; if not, the caller goes on as RFC 2334 2.2.2 (with our summary set).
+    pub(super) fn recon_slave_step(&mut self, now: Time, id: DcsId) -> bool {
+        let ext = self.recon_in.take();
+        let Some(d) = self.dcs_mut(id) else {
+            return false;
+        };
+        let Some(Session::Slave { receiver, key, .. }) = &mut d.recon.session else {
+            return false;
+        };
+        let key = *key;
+        let msg = match ext.as_deref().map(Message::decode) {
+            Some(Ok(m @ Message::Cells { .. })) => m,
+            Some(Ok(Message::Result { status, .. })) => {
+                // The master's outcome: phase 2 starts with this CA.
+                let ours = match receiver.outcome() {
+                    Some(Outcome::Decoded { ours, theirs }) if status == Status::Decoded => {
+                        Some((ours.clone(), theirs.len()))
+                    }
+                    _ => None,
+                };
+                d.recon.session = None;
+                match ours {
+                    Some((ours, theirs)) => {
+                        d.recon.stats.decoded += 1;
+                        d.recon.stats.found += (ours.len() + theirs) as u64;
+                        let records = self
+                            .recon
+                            .as_ref()
+                            .and_then(|r| r.peers.iter().find(|p| p.prefix.key() == key))
+                            .map(|k| self.recon_records(k, &ours))
+                            .unwrap_or_default();
+                        if let Some(d) = self.dcs_mut(id) {
+                            d.summary = records;
+                        }
+                    }
+                    None => {
+                        d.recon.stats.fallbacks += 1;
+                        self.take_summary(id);
+                    }
+                }
+                return false;
+            }
+            _ => {
+                // The master does not reconcile (or sent something out of place): the full
+                // summary exchange.
+                d.recon.session = None;
+                d.recon.stats.fallbacks += 1;
+                self.take_summary(id);
+                return false;
+            }
+        };
+        if let Message::Cells { cells, .. } = &msg {
+            d.recon.stats.cells += cells.len() as u64;
+        }
+        let Some(Session::Slave {
+            receiver, queue, ..
+        }) = &mut d.recon.session
+        else {
+            return false;
+        };
+        queue.extend(receiver.on_message(&msg));
+        let next = match queue.pop_front() {
+            Some(m) => m,
+            None if receiver.outcome().is_none() => {
+                // Nothing to say: "go on" (a Request for no more cells).
+                Message::Request {
+                    next: receiver.received(),
+                    window: 0,
+                }
+            }
+            None => {
+                // The result again (the master ignores parts it has).
+                queue.extend(receiver.on_timeout());
+                queue.pop_front().unwrap_or(Message::Request {
+                    next: receiver.received(),
+                    window: 0,
+                })
+            }
+        };
+        self.recon_send(now, id, false, &next);
+        true
+    }
+}

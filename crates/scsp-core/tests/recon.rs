@@ -1,0 +1,323 @@
+//! Re-alignment by set reconciliation (docs/reconciliation.md) between two servers: negotiated in
+//! the Hellos, used only when both advertise it, falling back to RFC 2334 Cache Alignment.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{PID, SGID, data, id4};
+use proptest::prelude::*;
+use scsp_core::{CaState, DcsConfig, DcsId, ReconStats, Server, ServerConfig, Time};
+
+/// Two servers, 10.0.0.2 (master) and 10.0.0.1 (slave), on one link.
+struct Pair {
+    s: [Server; 2],
+    to: [DcsId; 2],
+    now: Time,
+    up: bool,
+    /// Bytes carried while the link was up.
+    bytes: u64,
+    /// Drop every `lose`-th packet (0: none).
+    lose: u64,
+    sent: u64,
+    /// Counters when the link last came back ([`Pair::stats`] gives what came after).
+    before: [ReconStats; 2],
+}
+
+fn config(me: u8, reconcile: bool, cells: u32) -> ServerConfig {
+    let mut c = ServerConfig::new(PID, SGID, id4(me));
+    c.reconcile = reconcile;
+    c.recon_key = [me; 16];
+    c.recon_cells = cells;
+    c.hash_seed = u64::from(me);
+    // As the daemon and the simulator do (from the clock): numbers above any earlier incarnation's.
+    c.seq_floor = 0x8000_1000;
+    c
+}
+
+fn dcs_config(other: u8) -> DcsConfig {
+    let mut cfg = DcsConfig::new(id4(other));
+    cfg.hello_interval = 1;
+    cfg.dead_factor = 3;
+    cfg.ca_rexmit = Duration::from_millis(200);
+    cfg.csus_rexmit = Duration::from_millis(200);
+    cfg.csu_rexmit = Duration::from_millis(200);
+    cfg
+}
+
+impl Pair {
+    fn new(a: ServerConfig, b: ServerConfig) -> Self {
+        let now = Time::from_millis(1_000_000);
+        let mut s = [Server::new(a), Server::new(b)];
+        let mut to = [DcsId(0); 2];
+        for (i, other) in [(0usize, 1u8), (1, 2)] {
+            to[i] = s[i].add_dcs(now, dcs_config(other));
+        }
+        Pair {
+            s,
+            to,
+            now,
+            up: false,
+            bytes: 0,
+            lose: 0,
+            sent: 0,
+            before: [ReconStats::default(); 2],
+        }
+    }
+
+    fn link(&mut self, up: bool) {
+        self.up = up;
+        for i in 0..2 {
+            if up {
+                self.s[i].link_up(self.now, self.to[i]);
+            } else {
+                self.s[i].link_down(self.now, self.to[i]);
+            }
+        }
+        self.run(Duration::ZERO);
+    }
+
+    /// Deliver packets and fire timers for `span` of simulated time (and until quiet).
+    fn run(&mut self, span: Duration) {
+        let end = self.now + span;
+        loop {
+            let mut moved = false;
+            for i in 0..2 {
+                while let Some(t) = self.s[i].poll_transmit() {
+                    moved = true;
+                    if !self.up {
+                        continue;
+                    }
+                    self.sent += 1;
+                    if self.lose > 0 && self.sent.is_multiple_of(self.lose) {
+                        continue;
+                    }
+                    self.bytes += t.bytes.len() as u64;
+                    let j = 1 - i;
+                    self.s[j].handle_datagram(self.now, self.to[j], &t.bytes);
+                }
+                while self.s[i].poll_event().is_some() {}
+            }
+            if moved {
+                continue;
+            }
+            let next = self
+                .s
+                .iter_mut()
+                .filter_map(|s| s.poll_timeout())
+                .min()
+                .map_or(end, |t| t.max(self.now));
+            if next > end {
+                self.now = end;
+                return;
+            }
+            self.now = next;
+            for s in &mut self.s {
+                s.handle_timeout(self.now);
+            }
+        }
+    }
+
+    fn aligned(&self) -> bool {
+        (0..2).all(|i| {
+            self.s[i]
+                .dcs_info(self.to[i])
+                .is_some_and(|d| d.ca.state == CaState::Aligned)
+        })
+    }
+
+    /// Run until both are Aligned (at most a minute of simulated time).
+    fn align(&mut self) {
+        for _ in 0..600 {
+            self.run(Duration::from_millis(100));
+            if self.aligned() && self.s.iter_mut().all(|s| !s.has_work()) {
+                self.run(Duration::from_millis(300));
+                return;
+            }
+        }
+        panic!("not aligned");
+    }
+
+    fn instances(&self, i: usize) -> BTreeSet<(Vec<u8>, Vec<u8>, u32)> {
+        self.s[i]
+            .cache()
+            .iter()
+            .map(|(id, e)| {
+                (
+                    id.key.as_bytes().to_vec(),
+                    id.origin.as_bytes().to_vec(),
+                    e.seq,
+                )
+            })
+            .collect()
+    }
+
+    /// The reconciliation counters of server `i` since the link last came back.
+    fn stats(&self, i: usize) -> ReconStats {
+        let now = self.s[i].recon_stats(self.to[i]).expect("dcs");
+        let b = self.before[i];
+        ReconStats {
+            decoded: now.decoded - b.decoded,
+            fallbacks: now.fallbacks - b.fallbacks,
+            cells: now.cells - b.cells,
+            found: now.found - b.found,
+        }
+    }
+
+    fn originate(&mut self, i: usize, keys: impl IntoIterator<Item = u32>, tag: u8) {
+        for k in keys {
+            self.s[i]
+                .originate(self.now, &k.to_be_bytes(), data(&[tag, 1, 2, 3]))
+                .expect("originated");
+        }
+    }
+}
+
+/// Both hold `base` entries each (aligned), then, apart, change `apart` entries each; then the
+/// link comes back. Returns the instances that differed when it came back.
+fn realign(pair: &mut Pair, base: u32, apart: (u32, u32)) -> usize {
+    // Aligned once empty: numbers from the floor, not -2^31+1 (see `unconfirmed_first_numbers`).
+    pair.link(true);
+    pair.align();
+    pair.originate(0, 0..base, 0);
+    pair.originate(1, 1_000_000..1_000_000 + base, 0);
+    // Flooded (with retransmissions under loss).
+    for _ in 0..600 {
+        if pair.instances(0) == pair.instances(1) {
+            break;
+        }
+        pair.run(Duration::from_millis(100));
+    }
+    pair.align();
+    assert!(pair.instances(0) == pair.instances(1), "not flooded");
+    pair.link(false);
+    // Changes of entries held (a newer instance on one side) and new entries.
+    pair.originate(0, (0..apart.0).map(|k| k * 7 % base.max(1)), 1);
+    pair.originate(0, 500_000..500_000 + apart.0, 1);
+    pair.originate(1, 2_000_000..2_000_000 + apart.1, 1);
+    let (a, b) = (pair.instances(0), pair.instances(1));
+    let differ = a.symmetric_difference(&b).count();
+    pair.bytes = 0;
+    for i in 0..2 {
+        pair.before[i] = pair.s[i].recon_stats(pair.to[i]).expect("dcs");
+    }
+    pair.link(true);
+    pair.align();
+    assert_eq!(
+        pair.instances(0),
+        pair.instances(1),
+        "caches differ after alignment"
+    );
+    differ
+}
+
+#[test]
+fn rfc_2_2_reconciliation_aligns_two_servers_whose_caches_differ() {
+    let mut pair = Pair::new(config(2, true, 32_768), config(1, true, 32_768));
+    let differ = realign(&mut pair, 2_000, (30, 20));
+    let (master, slave) = (pair.stats(0), pair.stats(1));
+    assert_eq!(
+        master.fallbacks + slave.fallbacks,
+        0,
+        "{master:?} {slave:?}"
+    );
+    assert!(slave.decoded >= 1 && master.decoded >= 1);
+    assert_eq!(slave.found as usize, differ);
+    assert!(slave.cells > 0 && slave.cells < 1_000, "{slave:?}");
+    // The RFC summary exchange alone would carry 2 x 4,080 CSAS records (20 octets each).
+    assert!(pair.bytes < 40_000, "{} bytes", pair.bytes);
+}
+
+#[test]
+fn rfc_2_2_reconciliation_survives_loss() {
+    let mut pair = Pair::new(config(2, true, 32_768), config(1, true, 32_768));
+    pair.lose = 7;
+    realign(&mut pair, 500, (10, 10));
+    assert!(pair.stats(1).decoded + pair.stats(1).fallbacks >= 1);
+}
+
+#[test]
+fn rfc_2_2_peer_without_the_extension_aligns_by_rfc_cache_alignment() {
+    for (a, b) in [(true, false), (false, true)] {
+        let mut pair = Pair::new(config(2, a, 32_768), config(1, b, 32_768));
+        realign(&mut pair, 1_000, (10, 10));
+        for i in 0..2 {
+            assert_eq!(pair.stats(i), ReconStats::default());
+        }
+        // The full summary exchange: at least one CSAS record per entry each way.
+        assert!(pair.bytes > 2 * 2_000 * 20, "{} bytes", pair.bytes);
+    }
+}
+
+#[test]
+fn rfc_2_2_decode_failure_within_the_budget_falls_back_to_rfc_cache_alignment() {
+    // 64 cells cannot decode ~300 differences: the slave says so and both summarize in full.
+    let mut pair = Pair::new(config(2, true, 64), config(1, true, 64));
+    realign(&mut pair, 1_000, (150, 150));
+    assert_eq!(pair.stats(1).decoded, 0);
+    assert!(pair.stats(1).fallbacks >= 1 && pair.stats(0).fallbacks >= 1);
+    assert!(pair.bytes > 2 * 2_000 * 20, "{} bytes", pair.bytes);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// For any two caches and budget: the reconciliation finds exactly the symmetric difference,
+    /// or falls back; the caches end equal either way.
+    #[test]
+    fn rfc_2_2_reconciliation_finds_the_symmetric_difference_or_falls_back(
+        base in 0u32..400,
+        a in 0u32..120,
+        b in 0u32..120,
+        cells in prop::sample::select(vec![16u32, 128, 512, 4096]),
+        lose in prop::sample::select(vec![0u64, 5]),
+    ) {
+        let mut pair = Pair::new(config(2, true, cells), config(1, true, cells));
+        pair.lose = lose;
+        let differ = realign(&mut pair, base, (a, b));
+        let slave = pair.stats(1);
+        prop_assert!(slave.decoded + slave.fallbacks >= 1);
+        if slave.fallbacks == 0 {
+            prop_assert_eq!(slave.found as usize, differ);
+        }
+    }
+}
+
+/// B.2.0.2's equal numbers: a server that lost its state numbers an entry -2^31+1 again, with
+/// other data, before any alignment; its DCS holds the earlier instance under that number. The
+/// reconciliation sees one instance on both sides, so the entry enters the cells under a symbol of
+/// its own and is compared as the full summary exchange compares it (docs/reconciliation.md §6).
+#[test]
+fn b_2_0_2_equal_numbers_after_a_loss_of_state_are_compared() {
+    for fresh in [0usize, 1] {
+        let mut pair = Pair::new(config(2, true, 32_768), config(1, true, 32_768));
+        let mut cfg = config(if fresh == 0 { 2 } else { 1 }, true, 32_768);
+        cfg.seq_floor = scsp_core::wire::SEQ_FIRST;
+        pair.s[fresh] = Server::new(cfg.clone());
+        let peer = pair.s[fresh].add_dcs(pair.now, dcs_config(if fresh == 0 { 1 } else { 2 }));
+        pair.to[fresh] = peer;
+        pair.originate(fresh, [7], 1);
+        pair.link(true);
+        pair.align();
+        // The server loses its state and comes back with the entry's other data.
+        pair.link(false);
+        pair.s[fresh] = Server::new(cfg);
+        pair.to[fresh] =
+            pair.s[fresh].add_dcs(pair.now, dcs_config(if fresh == 0 { 1 } else { 2 }));
+        pair.originate(fresh, [7], 2);
+        pair.before = [ReconStats::default(); 2];
+        pair.link(true);
+        pair.align();
+        let data = |i: usize| {
+            pair.s[i]
+                .cache()
+                .iter()
+                .map(|(_, e)| (e.seq, e.data.to_vec()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(data(0), data(1), "server {fresh} restarted");
+        assert_eq!(data(0)[0].1, vec![2, 1, 2, 3], "the new data wins");
+        assert!(pair.stats(0).decoded + pair.stats(1).decoded >= 1);
+    }
+}

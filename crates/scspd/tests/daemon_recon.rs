@@ -1,0 +1,94 @@
+//! Re-alignment by set reconciliation with real daemons (docs/reconciliation.md): A and B have
+//! `Reconcile on;`, C is RFC-only. All three are DCSs of each other. A is cut off (its
+//! configuration reloaded without DCSs), each of the three originates entries, A's DCSs come
+//! back: every cache ends equal, A and B re-aligned by reconciliation, C by RFC 2334 Cache
+//! Alignment with both.
+
+mod common;
+
+use common::*;
+use scspd::proto::Request;
+
+fn conf(me: u8, ports: [u16; 3], dcs: &[u8], reconcile: bool) -> String {
+    let peers: Vec<(u8, u16)> = dcs.iter().map(|&y| (y, ports[y as usize - 1])).collect();
+    let s = server_conf("s", (me, ports[me as usize - 1]), &peers, "");
+    if reconcile {
+        s.replacen("ServerGroupID 7;", "ServerGroupID 7; Reconcile on;", 1)
+    } else {
+        s
+    }
+}
+
+/// The reconciliation counters DCS `id` of `d` shows (absent where not configured).
+fn recon(d: &Daemon, id: &str) -> Option<(u64, u64)> {
+    let v = d.dcs_by_id("s", id);
+    let r = v.stats.get("recon")?;
+    Some((
+        r["decoded"].as_u64().unwrap_or(0),
+        r["fallbacks"].as_u64().unwrap_or(0),
+    ))
+}
+
+#[test]
+fn rfc_2_2_two_reconciling_daemons_and_an_rfc_only_one_converge() {
+    let ports = [
+        free_udp_port("127.0.0.1"),
+        free_udp_port("127.0.0.2"),
+        free_udp_port("127.0.0.3"),
+    ];
+    let a_linked = conf(1, ports, &[2, 3], true);
+    let a = Daemon::start("reconA", &a_linked);
+    let b = Daemon::start("reconB", &conf(2, ports, &[1, 3], true));
+    let c = Daemon::start("reconC", &conf(3, ports, &[1, 2], false));
+    for (i, d) in [&a, &b, &c].into_iter().enumerate() {
+        for k in 0..20u32 {
+            d.add("s", &format!("{:02x}{k:06x}", i + 1), "0101");
+        }
+    }
+    for d in [&a, &b, &c] {
+        d.wait_until(20, "60 entries everywhere", || d.cache("s").len() == 60);
+    }
+    // C is RFC-only: it shows no reconciliation counters, and neither A nor B reconciles with it.
+    assert_eq!(recon(&c, "127.0.0.1"), None);
+    assert_eq!(recon(&a, "127.0.0.3"), Some((0, 0)));
+    assert_eq!(recon(&b, "127.0.0.3"), Some((0, 0)));
+    let (b_decoded, _) = recon(&b, "127.0.0.1").expect("B reconciles with A");
+
+    // A is cut off from both.
+    std::fs::write(&a.config, conf(1, ports, &[], true)).unwrap();
+    a.ok(Request::Reload);
+    for d in [&b, &c] {
+        d.wait_until(20, "A down", || d.dcs_by_id("s", "127.0.0.1").ca == "Down");
+    }
+    // Differences on every side: new entries, and a change of an entry all held.
+    for (i, d) in [&a, &b, &c].into_iter().enumerate() {
+        for k in 0..15u32 {
+            d.add("s", &format!("{:02x}{k:06x}", i + 0x11), "0202");
+        }
+        d.add("s", &format!("{:02x}{:06x}", i + 1, 0), "0303");
+    }
+    b.wait_until(20, "B and C exchange theirs", || b.cache("s").len() == 90);
+    assert_eq!(a.cache("s").len(), 75);
+
+    // A comes back.
+    std::fs::write(&a.config, &a_linked).unwrap();
+    a.ok(Request::Reload);
+    for d in [&a, &b, &c] {
+        d.wait_until(30, "105 entries everywhere", || d.cache("s").len() == 105);
+    }
+    for d in [&a, &b, &c] {
+        d.wait_until(30, "every DCS Aligned", || {
+            d.dcs("s").iter().all(|v| v.ca == "Aligned" && v.crl == 0)
+        });
+    }
+    let ta = triples(&a.cache("s"));
+    assert_eq!(ta, triples(&b.cache("s")));
+    assert_eq!(ta, triples(&c.cache("s")));
+    assert!(ta.iter().filter(|t| t.2 == "0303").count() == 3);
+    // A and B re-aligned by a reconciliation that decoded; C by RFC Cache Alignment.
+    let (decoded, fallbacks) = recon(&b, "127.0.0.1").expect("B reconciles with A");
+    assert!(decoded > b_decoded, "{decoded} {b_decoded}");
+    assert_eq!(fallbacks, 0);
+    assert_eq!(recon(&b, "127.0.0.3"), Some((0, 0)));
+    assert_eq!(recon(&a, "127.0.0.3"), Some((0, 0)));
+}
