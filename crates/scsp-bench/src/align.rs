@@ -319,8 +319,9 @@ fn verify(ca: &mut Client, cb: &mut Client, want: u64) -> Result<(), Error> {
     let cache = |c: &mut Client| -> Result<Vec<(String, String, u32, String)>, Error> {
         match c.request(Request::ShowCache {
             server: daemon::SERVER.into(),
+            query: Default::default(),
         }) {
-            Ok(Response::Cache { entries }) => Ok(entries
+            Ok(Response::Cache { entries, .. }) => Ok(entries
                 .into_iter()
                 .map(|e| (e.key, e.originator, e.seq, e.data))
                 .collect()),

@@ -47,8 +47,9 @@ pub(super) fn caches(clients: &mut [Client]) -> Result<Vec<Vec<EntryView>>, Erro
         .map(|c| {
             match c.request(Request::ShowCache {
                 server: SERVER.into(),
+                query: Default::default(),
             }) {
-                Ok(Response::Cache { entries }) => Ok(entries),
+                Ok(Response::Cache { entries, .. }) => Ok(entries),
                 Ok(other) => Err(Error::Daemon(format!("unexpected reply {other:?}"))),
                 Err(e) => Err(Error::Daemon(format!("show cache: {e}"))),
             }

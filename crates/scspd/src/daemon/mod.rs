@@ -30,6 +30,7 @@ pub mod scripts;
 pub mod server;
 pub mod state;
 pub mod status;
+pub mod stream;
 pub mod trace;
 
 use std::io::Write as _;
@@ -54,7 +55,7 @@ use server::{LocalEntry, ServerHandle};
 use trace::Tracer;
 
 use dump::Dumper;
-pub use dump::{dump_path, dump_text};
+pub use dump::dump_path;
 
 /// Milliseconds since the UNIX epoch as [`scsp_core::Time`], read from a monotonic clock so that
 /// time never goes backwards.

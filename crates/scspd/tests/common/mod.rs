@@ -170,11 +170,17 @@ impl Daemon {
         }
     }
 
+    /// The live entries of `server`, sorted by key then originator (a streamed reply comes in
+    /// the cache's order).
     pub fn cache(&self, server: &str) -> Vec<EntryView> {
         match self.ok(Request::ShowCache {
             server: server.into(),
+            query: Default::default(),
         }) {
-            Response::Cache { entries } => entries,
+            Response::Cache { mut entries, .. } => {
+                entries.sort_by(|a, b| (&a.key, &a.originator).cmp(&(&b.key, &b.originator)));
+                entries
+            }
             r => panic!("unexpected {r:?}"),
         }
     }
@@ -205,7 +211,7 @@ impl Daemon {
 
     pub fn dump(&self) -> String {
         match self.ok(Request::Dump) {
-            Response::Dump { text } => text,
+            Response::Dump { text, .. } => text,
             r => panic!("unexpected {r:?}"),
         }
     }
