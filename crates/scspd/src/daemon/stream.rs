@@ -19,7 +19,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::{Notify as Wake, mpsc, oneshot};
 
-use super::server::{CachePage, DumpPage, PageFilter, ServerCmd, parse_id};
+use super::server::{CachePage, DumpPage, PageFilter, ServerCmd, parse_id, parse_key_prefix};
 use crate::client::encode_frame;
 use crate::proto::{
     CacheQuery, DaemonMsg, EntryView, ErrorCode, Notify, ProtoError, ReplyResult, Response,
@@ -188,9 +188,11 @@ pub type Streamed = Result<Result<(), ProtoError>, ProtoError>;
 
 /// What a `show cache` request selects, as the server task takes it; and where it starts.
 fn page_filter(q: &CacheQuery) -> Result<(PageFilter, usize), ProtoError> {
-    let key_prefix = match &q.key {
-        Some(k) => hex::decode(k).map_err(|e| bad(format!("key prefix \"{k:.40}\": {e}")))?,
-        None => Vec::new(),
+    let (key_prefix, key_nibble) = match &q.key {
+        Some(k) => {
+            parse_key_prefix(k).ok_or_else(|| bad(format!("key prefix \"{k:.40}\" is not hex")))?
+        }
+        None => (Vec::new(), None),
     };
     let originator = match &q.originator {
         Some(o) => Some(parse_id(o).ok_or_else(|| {
@@ -211,6 +213,7 @@ fn page_filter(q: &CacheQuery) -> Result<(PageFilter, usize), ProtoError> {
     Ok((
         PageFilter {
             key_prefix,
+            key_nibble,
             originator,
             count_only: q.count,
         },
@@ -246,10 +249,12 @@ pub async fn show_cache(
     };
     let streamed = version >= 2;
     let limit = query.limit.map_or(usize::MAX, |l| l as usize);
-    let mut remaining = if streamed {
-        limit
-    } else {
-        limit.min(V1_MAX_ENTRIES)
+    // A version-1 reply without a limit looks for one entry more than it may carry, to tell
+    // "exactly the most" from "too many".
+    let mut remaining = match (streamed, query.limit) {
+        (true, _) => limit,
+        (false, Some(_)) => limit.min(V1_MAX_ENTRIES),
+        (false, None) => V1_MAX_ENTRIES + 1,
     };
     let mut whole: Vec<EntryView> = Vec::new();
     let mut counted: u64 = 0;
@@ -279,7 +284,7 @@ pub async fn show_cache(
         } else {
             None
         };
-        if !streamed && next.is_some() && query.limit.is_none() {
+        if !streamed && query.limit.is_none() && whole.len() + page.entries.len() > V1_MAX_ENTRIES {
             return Ok(Err(ProtoError {
                 code: ErrorCode::Refused,
                 message: format!(

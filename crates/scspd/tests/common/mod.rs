@@ -300,6 +300,11 @@ pub struct Client {
 impl Client {
     /// Connect and say Hello.
     pub fn connect(path: &Path) -> std::io::Result<Client> {
+        Self::connect_version(path, VERSION)
+    }
+
+    /// Connect and say Hello for protocol `version`.
+    pub fn connect_version(path: &Path, version: u32) -> std::io::Result<Client> {
         let stream = UnixStream::connect(path)?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let mut c = Client {
@@ -308,7 +313,7 @@ impl Client {
             notes: Vec::new(),
         };
         c.send(&ClientMsg::Hello {
-            version: VERSION,
+            version,
             client: "test".into(),
         })?;
         match c.recv()? {

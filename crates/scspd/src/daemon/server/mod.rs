@@ -12,7 +12,7 @@ mod slices;
 mod stream;
 mod views;
 
-pub use stream::{CachePage, DumpPage, PageFilter, parse_id};
+pub use stream::{CachePage, DumpPage, PageFilter, parse_id, parse_key_prefix};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;

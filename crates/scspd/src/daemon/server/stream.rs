@@ -13,6 +13,8 @@ pub const SCAN_MAX: usize = 32_768;
 pub struct PageFilter {
     /// Keys beginning with these bytes.
     pub key_prefix: Vec<u8>,
+    /// And then with this high nibble (a prefix of an odd number of hex digits).
+    pub key_nibble: Option<u8>,
     /// This originator only.
     pub originator: Option<Vec<u8>>,
     /// Only count: no views built.
@@ -41,12 +43,31 @@ pub struct DumpPage {
 
 impl PageFilter {
     fn selects(&self, id: &scsp_core::wire::RecordId) -> bool {
-        id.key.as_bytes().starts_with(&self.key_prefix)
+        let key = id.key.as_bytes();
+        key.starts_with(&self.key_prefix)
+            && self
+                .key_nibble
+                .is_none_or(|n| key.get(self.key_prefix.len()).is_some_and(|b| b >> 4 == n))
             && self
                 .originator
                 .as_deref()
                 .is_none_or(|o| id.origin.as_bytes() == o)
     }
+}
+
+/// A key prefix in hex, of any number of digits: its whole bytes, and the high nibble of the
+/// next one when the number is odd.
+pub fn parse_key_prefix(hex_digits: &str) -> Option<(Vec<u8>, Option<u8>)> {
+    if !hex_digits.is_ascii() {
+        return None;
+    }
+    let even = hex_digits.len() & !1;
+    let bytes = hex::decode(&hex_digits[..even]).ok()?;
+    let nibble = match hex_digits[even..].chars().next() {
+        Some(c) => Some(c.to_digit(16)? as u8),
+        None => None,
+    };
+    Some((bytes, nibble))
 }
 
 /// An originator ID as written (a dotted quad, an IPv6 address, or hex) as its bytes.
@@ -130,5 +151,10 @@ mod tests {
         assert_eq!(parse_id("0a0b"), Some(vec![10, 11]));
         assert_eq!(parse_id("::1").map(|v| v.len()), Some(16));
         assert_eq!(parse_id("xyz"), None);
+        assert_eq!(parse_key_prefix("0a0"), Some((vec![10], Some(0))));
+        assert_eq!(parse_key_prefix("0a"), Some((vec![10], None)));
+        assert_eq!(parse_key_prefix("0g"), None);
+        assert_eq!(parse_key_prefix("é"), None);
+        assert_eq!(parse_key_prefix("aé"), None);
     }
 }
