@@ -226,6 +226,17 @@ impl Profiled {
         r
     }
 
+    /// Withdraw a live entry carrying this server's ID that a handover's list omitted
+    /// ([`Server::withdraw_own`]: also one that came back from a DCS after a restart).
+    pub fn withdraw_stale(&mut self, server: &mut Server, now: Time, key: &[u8]) {
+        if server.withdraw_own(now, key).is_ok() {
+            self.client_keys.remove(key);
+            if let Some(rules) = self.rules.as_mut() {
+                rules.on_local_withdraw(now, key);
+            }
+        }
+    }
+
     /// The attached client went away: the entries it originated stay, and the local rules keep
     /// them alive from now on (advertising them now if the rules say so).
     pub fn adopt_client_entries(&mut self, server: &mut Server, now: Time) {

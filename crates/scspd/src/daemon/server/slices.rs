@@ -110,7 +110,7 @@ impl Task {
             let slice: Vec<Vec<u8>> = stale.by_ref().take(LOAD_SLICE).collect();
             if !slice.is_empty() {
                 for key in slice {
-                    let _ = self.profile.withdraw(&mut self.server, now, &key);
+                    self.profile.withdraw_stale(&mut self.server, now, &key);
                 }
                 return;
             }
