@@ -453,3 +453,70 @@ fn silent_connections_do_not_lock_out_control_and_monitors_are_many() {
     }
     drop(silent);
 }
+
+#[test]
+fn the_read_only_socket_shows_and_watches_but_changes_nothing() {
+    let (p, q) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"));
+    let dir = TempDir::new("rosock");
+    let ro = dir.path().join("ro.sock");
+    let ro_arg = ro.to_str().unwrap();
+    let d = Daemon::start_with(
+        "rosock",
+        &server_conf("s_a", (1, p), &[(2, q)], ""),
+        &["--ro-socket", ro_arg, "--ro-socket-mode", "666"],
+    );
+    {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        let m = std::fs::metadata(&ro).unwrap();
+        assert!(m.file_type().is_socket());
+        assert_eq!(m.permissions().mode() & 0o777, 0o666);
+    }
+    d.add("s_a", "0a000001", "01");
+    let mut c = Client::connect(&ro).unwrap();
+    // Seeing is allowed.
+    assert!(matches!(
+        c.request(Request::ShowServers),
+        Ok(Response::Servers { .. })
+    ));
+    let parts = frames(&mut c, 100, show("s_a", CacheQuery::default())).unwrap();
+    assert_eq!(keys_of(&parts), vec!["0a000001".to_owned()]);
+    assert!(matches!(
+        c.request(Request::ShowStatus),
+        Ok(Response::Status { .. })
+    ));
+    assert!(matches!(
+        c.request(Request::Watch {
+            server: "s_a".into()
+        }),
+        Ok(Response::Attached { .. })
+    ));
+    // Changing is not, and the session goes on.
+    for req in [
+        Request::Add {
+            server: "s_a".into(),
+            key: "0a000002".into(),
+            data: "02".into(),
+        },
+        Request::Del {
+            server: "s_a".into(),
+            key: "0a000001".into(),
+        },
+        Request::Attach {
+            server: "s_a".into(),
+            confirm: false,
+        },
+        Request::Reload,
+        Request::ClearCounters { server: None },
+        load_req("s_a", 10, 3),
+    ] {
+        let e = c.request(req.clone()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Refused, "{req:?}");
+        assert!(e.message.contains("read-only"), "{}", e.message);
+    }
+    assert_eq!(triples(&d.cache("s_a")).len(), 1);
+    // scspctl on it: show works, add is refused (exit status 1).
+    assert!(scspctl_ok(&ro, &["show", "cache", "s_a"]).contains("0a000001"));
+    let o = scspctl(&ro, &["add", "s_a", "0a000003", "03"]);
+    assert_eq!(o.status.code(), Some(1));
+    drop(d);
+}

@@ -110,8 +110,9 @@ pub fn bind(path: &Path, mode: u32, gid: Option<u32>) -> Result<UnixListener, St
     Ok(listener)
 }
 
-/// Accept clients until the task is aborted (which aborts every connection too).
-pub async fn serve(listener: UnixListener, ctx: Arc<Ctx>) {
+/// Accept clients until the task is aborted (which aborts every connection too). On a
+/// `read_only` socket only the requests of [`read_only_allows`] are answered.
+pub async fn serve(listener: UnixListener, ctx: Arc<Ctx>, read_only: bool) {
     let mut conns = JoinSet::new();
     let mut next: u64 = 1;
     loop {
@@ -127,7 +128,7 @@ pub async fn serve(listener: UnixListener, ctx: Arc<Ctx>) {
                         continue;
                     }
                     ctx.stats.accepted.fetch_add(1, Ordering::Relaxed);
-                    conns.spawn(connection(stream, ctx.clone(), conn));
+                    conns.spawn(connection(stream, ctx.clone(), conn, read_only));
                 }
                 Err(e) => {
                     warn!("client socket: accept failed: {e}");
@@ -287,12 +288,14 @@ struct Session {
     hello: Option<String>,
     /// The protocol version the client said in its hello.
     version: u32,
+    /// Connected to the read-only socket.
+    read_only: bool,
     attached: Vec<String>,
     notify: mpsc::Sender<Notify>,
     kill: mpsc::Sender<ProtoError>,
 }
 
-async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
+async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64, read_only: bool) {
     ctx.stats.active.fetch_add(1, Ordering::Relaxed);
     let tracer = ctx.shared.tracer.clone();
     let fsm = tracer.flags().client_fsm;
@@ -312,6 +315,7 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
         ctx: ctx.clone(),
         hello: None,
         version: VERSION,
+        read_only,
         attached: Vec::new(),
         notify: ntx,
         kill: ktx,
@@ -466,6 +470,20 @@ fn response_kind(r: &Response) -> String {
     }
 }
 
+/// What a client of the read-only socket may ask: to see, never to change.
+pub fn read_only_allows(req: &Request) -> bool {
+    matches!(
+        req,
+        Request::ShowServers
+            | Request::ShowDcs { .. }
+            | Request::ShowCache { .. }
+            | Request::Dump
+            | Request::Watch { .. }
+            | Request::ShowMetrics
+            | Request::ShowStatus
+    )
+}
+
 fn err(code: ErrorCode, message: impl Into<String>) -> ProtoError {
     ProtoError {
         code,
@@ -538,6 +556,15 @@ impl Session {
             }
             ClientMsg::Request { .. } if self.hello.is_none() => {
                 Err(err(ErrorCode::Sequence, "a request before Hello"))
+            }
+            ClientMsg::Request { id, req } if self.read_only && !read_only_allows(&req) => {
+                Ok(DaemonMsg::Reply {
+                    id,
+                    result: ReplyResult::Error(err(
+                        ErrorCode::Refused,
+                        "this is the read-only socket: only show, dump and watch requests",
+                    )),
+                })
             }
             ClientMsg::Request { id, req } => {
                 let result = match self.request(req).await {
