@@ -800,9 +800,8 @@ impl Session {
         let ClientMsg::Request { id, req } = msg else {
             return None;
         };
-        if self.hello.is_none() {
-            return None;
-        }
+        // (Before the hello, `handle` ends the session.)
+        self.hello.as_ref()?;
         let r = match req {
             Request::ShowCache { server, query } => {
                 let route = self.route(server);
