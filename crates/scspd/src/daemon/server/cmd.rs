@@ -40,9 +40,6 @@ impl Task {
                 let peers = self.peers.iter().map(|(&id, p)| (id, p.label.as_str()));
                 let _ = r.send(self.obs.sample(&self.server, peers, now, base));
             }
-            ServerCmd::Cache(r) => {
-                let _ = r.send(self.entries());
-            }
             ServerCmd::CachePage {
                 filter,
                 from,

@@ -78,8 +78,6 @@ pub enum ServerCmd {
     View(oneshot::Sender<ServerView>),
     /// `show dcs`.
     Dcs(oneshot::Sender<Vec<DcsView>>),
-    /// `show cache`: live entries, sorted.
-    Cache(oneshot::Sender<Vec<EntryView>>),
     /// A page of `show cache`: live entries selected by a filter, from a slot on.
     CachePage {
         /// What is selected.
