@@ -347,7 +347,7 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64, read_only: boo
                         tracer.line("client", format_args!("client #{conn}: in: {}", brief(&msg)));
                     }
                     // Streamed replies (`show cache`, the dump) are sent a page at a time.
-                    if let Some(r) = s.stream(&msg, &out, &mut nrx).await {
+                    if let Some(r) = s.stream(&msg, &out).await {
                         match r {
                             Ok(()) => {
                                 if out.closed() {
@@ -375,7 +375,9 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64, read_only: boo
                     }
                 }
             },
-            Some(n) = nrx.recv() => {
+            // While the client's output is congested, notifications wait in their queue.
+            () = out.progressed(), if out.congested() => {}
+            Some(n) = nrx.recv(), if !out.congested() => {
                 if let Err(e) = out.send(&DaemonMsg::Notify(n)) {
                     break Err(e);
                 }
@@ -795,7 +797,6 @@ impl Session {
         &mut self,
         msg: &ClientMsg,
         out: &super::stream::Output,
-        nrx: &mut mpsc::Receiver<Notify>,
     ) -> Option<Result<(), ProtoError>> {
         let ClientMsg::Request { id, req } = msg else {
             return None;
@@ -805,9 +806,9 @@ impl Session {
         let r = match req {
             Request::ShowCache { server, query } => {
                 let route = self.route(server);
-                super::stream::show_cache(out, nrx, route, server, *id, query, self.version).await
+                super::stream::show_cache(out, route, server, *id, query, self.version).await
             }
-            Request::Dump => super::stream::dump(out, nrx, &self.ctx, *id, self.version).await,
+            Request::Dump => super::stream::dump(out, &self.ctx, *id, self.version).await,
             _ => return None,
         };
         Some(match r {

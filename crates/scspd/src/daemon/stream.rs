@@ -22,7 +22,7 @@ use tokio::sync::{Notify as Wake, mpsc, oneshot};
 use super::server::{CachePage, DumpPage, PageFilter, ServerCmd, parse_id, parse_key_prefix};
 use crate::client::encode_frame;
 use crate::proto::{
-    CacheQuery, DaemonMsg, EntryView, ErrorCode, Notify, ProtoError, ReplyResult, Response,
+    CacheQuery, DaemonMsg, EntryView, ErrorCode, ProtoError, ReplyResult, Response,
 };
 
 /// Bytes of a connection's output not yet written to the socket, at most.
@@ -125,9 +125,21 @@ impl Output {
         }
     }
 
-    /// Wait until the unsent output is below half the budget, forwarding the notifications
-    /// that arrive meanwhile. `Err`: the client read nothing for [`STALL_TIMEOUT`].
-    pub async fn room(&self, nrx: &mut mpsc::Receiver<Notify>) -> Result<(), ProtoError> {
+    /// Whether the unsent output is above half the budget: nothing more is taken from the
+    /// notification queue (which then fills, and the server detaches a client that lets it
+    /// overflow) until [`Output::progressed`].
+    pub fn congested(&self) -> bool {
+        self.unsent() > self.budget / 2 && !self.closed()
+    }
+
+    /// Returns once the writer has written a frame (or failed).
+    pub async fn progressed(&self) {
+        self.progress.notified().await;
+    }
+
+    /// Wait until the unsent output is below half the budget (notifications wait in their
+    /// queue meanwhile). `Err`: the client read nothing for [`STALL_TIMEOUT`].
+    pub async fn room(&self) -> Result<(), ProtoError> {
         let mut deadline = tokio::time::Instant::now() + STALL_TIMEOUT;
         let mut last = self.unsent();
         loop {
@@ -141,7 +153,6 @@ impl Output {
             }
             tokio::select! {
                 () = self.progress.notified() => {}
-                Some(n) = nrx.recv() => self.send(&DaemonMsg::Notify(n))?,
                 () = tokio::time::sleep_until(deadline) => {
                     return Err(ProtoError {
                         code: ErrorCode::Overflow,
@@ -225,7 +236,6 @@ fn page_filter(q: &CacheQuery) -> Result<(PageFilter, usize), ProtoError> {
 /// [`PAGE_ENTRIES`] for a version-2 client; one frame for a version-1 client.
 pub async fn show_cache(
     out: &Output,
-    nrx: &mut mpsc::Receiver<Notify>,
     route: Option<mpsc::Sender<ServerCmd>>,
     server: &str,
     id: u64,
@@ -259,7 +269,7 @@ pub async fn show_cache(
     let mut whole: Vec<EntryView> = Vec::new();
     let mut counted: u64 = 0;
     loop {
-        out.room(nrx).await?;
+        out.room().await?;
         if out.closed() {
             return Ok(Ok(()));
         }
@@ -332,13 +342,7 @@ pub async fn show_cache(
 
 /// Send the dump: each server's part, its cache a page at a time. A version-2 client gets it
 /// in frames; a version-1 client in one, if it is no larger than [`V1_MAX_DUMP`].
-pub async fn dump(
-    out: &Output,
-    nrx: &mut mpsc::Receiver<Notify>,
-    ctx: &super::control::Ctx,
-    id: u64,
-    version: u32,
-) -> Streamed {
+pub async fn dump(out: &Output, ctx: &super::control::Ctx, id: u64, version: u32) -> Streamed {
     let (tx, mut rx) = mpsc::channel::<String>(1);
     let routes = ctx.routes.borrow().clone();
     let producer = dump_parts(routes, ctx, tx);
@@ -349,7 +353,7 @@ pub async fn dump(
     loop {
         if let Some(text) = pending.take() {
             if version >= 2 {
-                out.room(nrx).await?;
+                out.room().await?;
                 out.send(&DaemonMsg::Reply {
                     id,
                     result: ReplyResult::Ok(Response::Dump { text, more: true }),
