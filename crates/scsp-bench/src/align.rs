@@ -321,10 +321,15 @@ fn verify(ca: &mut Client, cb: &mut Client, want: u64) -> Result<(), Error> {
             server: daemon::SERVER.into(),
             query: Default::default(),
         }) {
-            Ok(Response::Cache { entries, .. }) => Ok(entries
-                .into_iter()
-                .map(|e| (e.key, e.originator, e.seq, e.data))
-                .collect()),
+            Ok(Response::Cache { entries, .. }) => {
+                // (Streamed in each cache's own order.)
+                let mut v: Vec<_> = entries
+                    .into_iter()
+                    .map(|e| (e.key, e.originator, e.seq, e.data))
+                    .collect();
+                v.sort();
+                Ok(v)
+            }
             Ok(other) => Err(Error::Daemon(format!("unexpected reply {other:?}"))),
             Err(e) => Err(Error::Daemon(e.to_string())),
         }
