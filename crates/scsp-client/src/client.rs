@@ -522,12 +522,18 @@ mod tests {
         let daemon = std::thread::spawn(move || {
             let mut b = BufReader::new(b);
             let hello: ClientMsg = read_frame(&mut b).unwrap();
-            assert!(matches!(hello, ClientMsg::Hello { version: 1, .. }));
+            assert!(matches!(
+                hello,
+                ClientMsg::Hello {
+                    version: VERSION,
+                    ..
+                }
+            ));
             let w = b.get_mut();
             write_frame(
                 w,
                 &DaemonMsg::Welcome {
-                    version: 1,
+                    version: VERSION,
                     daemon: "mock".into(),
                 },
             )
@@ -594,7 +600,7 @@ mod tests {
             write_frame(
                 b.get_mut(),
                 &DaemonMsg::Welcome {
-                    version: 2,
+                    version: VERSION + 1,
                     daemon: "scspd 9".into(),
                 },
             )
@@ -603,7 +609,10 @@ mod tests {
         let e = Client::handshake(a, "test").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "protocol version mismatch: this client speaks 1, scspd 9 speaks 2"
+            format!(
+                "protocol version mismatch: this client speaks {VERSION}, scspd 9 speaks {}",
+                VERSION + 1
+            )
         );
         daemon.join().unwrap();
     }

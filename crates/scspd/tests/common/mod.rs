@@ -350,13 +350,46 @@ impl Client {
             message: format!("i/o: {e}"),
         };
         self.send(&ClientMsg::Request { id, req }).map_err(io)?;
+        // A streamed reply (`show_cache`, `dump`: frames marked `more`) comes back joined.
+        let mut whole: Option<Response> = None;
         loop {
             match self.recv().map_err(io)? {
                 DaemonMsg::Reply { id: rid, result } if rid == id => {
-                    return match result {
-                        ReplyResult::Ok(r) => Ok(r),
-                        ReplyResult::Error(e) => Err(e),
+                    let part = match result {
+                        ReplyResult::Ok(r) => r,
+                        ReplyResult::Error(e) => return Err(e),
                     };
+                    let more = matches!(
+                        part,
+                        Response::Cache { more: true, .. } | Response::Dump { more: true, .. }
+                    );
+                    whole = Some(match (whole.take(), part) {
+                        (
+                            Some(Response::Cache { mut entries, .. }),
+                            Response::Cache {
+                                entries: e,
+                                next,
+                                count,
+                                ..
+                            },
+                        ) => {
+                            entries.extend(e);
+                            Response::Cache {
+                                entries,
+                                more,
+                                next,
+                                count,
+                            }
+                        }
+                        (Some(Response::Dump { mut text, .. }), Response::Dump { text: t, .. }) => {
+                            text.push_str(&t);
+                            Response::Dump { text, more }
+                        }
+                        (_, part) => part,
+                    });
+                    if !more {
+                        return Ok(whole.take().expect("a reply"));
+                    }
                 }
                 DaemonMsg::Notify(n) => self.notes.push(n),
                 DaemonMsg::Fatal { error } => return Err(error),
