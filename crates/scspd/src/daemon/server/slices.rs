@@ -52,11 +52,6 @@ impl LoadJob {
 impl Task {
     /// Queue a `load` or `handover`; its first slice is applied now.
     pub(super) fn queue_load(&mut self, job: LoadJob) {
-        if job.handover {
-            // As `replace_local_cache` does: from now on an entry carrying our ID that is not
-            // held is flushed from the group.
-            self.server.set_authoritative(true);
-        }
         self.loads.push_back(job);
         if self.loads.len() == 1 {
             self.load_step();
@@ -102,6 +97,11 @@ impl Task {
             let stale = match &mut job.stale {
                 Some(s) => s,
                 None => {
+                    // Every listed entry is held now: as `replace_local_cache` does, from now on
+                    // an entry carrying our ID that is not held is flushed from the group. (Not
+                    // before: one of ours coming back from a DCS between two slices, listed in a
+                    // later one, would be flushed and then numbered anew.)
+                    self.server.set_authoritative(true);
                     let keep = std::mem::take(&mut job.keep);
                     let stale = super::super::profiles::stale_own_keys(&self.server, &keep);
                     job.stale.insert(stale.into_iter())
