@@ -338,6 +338,31 @@ class Live(unittest.TestCase):
                 w.confirm(S, n.token, True)  # a token is answered once
             a.handover(S, [])
 
+    def test_08_cache_filters_pages_and_counts(self) -> None:
+        with client(A) as a:
+            r = a.load(S, [(f"0a08{i:04x}", "08") for i in range(50)])
+            self.assertEqual((r.accepted, r.errors), (50, []))
+            self.assertEqual(a.count_cache(S, key="0a08"), 50)
+            self.assertEqual(a.count_cache(S, key="0a08", originator="255.255.255.254"), 0)
+            odd = a.show_cache(S, key="0a08002")
+            self.assertEqual(sorted(e.key for e in odd), [f"0a08002{i:x}" for i in range(16)])
+            keys: List[str] = []
+            cursor: Optional[str] = None
+            pages = 0
+            while True:
+                page, cursor = a.show_cache_page(S, 20, cursor, key="0a08")
+                self.assertLessEqual(len(page), 20)
+                keys += [e.key for e in page]
+                pages += 1
+                if cursor is None:
+                    break
+                self.assertLess(pages, 10)
+            self.assertEqual(sorted(keys), [f"0a08{i:04x}" for i in range(50)])
+            self.assertGreaterEqual(pages, 3)
+            with self.assertRaises(sc.BadArgument):
+                a.show_cache_page(S, 20, "not a cursor")
+            a.handover(S, [])
+
     def test_07_the_example_local_server(self) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             table = os.path.join(tmp, "table.txt")

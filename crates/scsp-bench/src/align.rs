@@ -319,11 +319,17 @@ pub(crate) fn verify(ca: &mut Client, cb: &mut Client, want: u64) -> Result<(), 
     let cache = |c: &mut Client| -> Result<Vec<(String, String, u32, String)>, Error> {
         match c.request(Request::ShowCache {
             server: daemon::SERVER.into(),
+            query: Default::default(),
         }) {
-            Ok(Response::Cache { entries }) => Ok(entries
-                .into_iter()
-                .map(|e| (e.key, e.originator, e.seq, e.data))
-                .collect()),
+            Ok(Response::Cache { entries, .. }) => {
+                // (Streamed in each cache's own order.)
+                let mut v: Vec<_> = entries
+                    .into_iter()
+                    .map(|e| (e.key, e.originator, e.seq, e.data))
+                    .collect();
+                v.sort();
+                Ok(v)
+            }
             Ok(other) => Err(Error::Daemon(format!("unexpected reply {other:?}"))),
             Err(e) => Err(Error::Daemon(e.to_string())),
         }

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod align;
+mod clients;
 mod daemon;
 mod flood;
 mod lab;
@@ -82,6 +83,9 @@ enum Cmd {
     Realign(realign::Args),
     /// Resident memory of a daemon before and after holding N entries.
     Memory(memory::Args),
+    /// Clients that ask for the whole cache and never read, while a big load runs: the gaps
+    /// between Hellos as the neighbour sees them, resident memory, DCS flaps.
+    Clients(clients::Args),
     /// The fault lab: N daemons whose links pass through impairment relays (loss, delay,
     /// duplication, reordering, partitions), their local servers changing entries; the lag of
     /// every change, convergence with the faults on and off, entries lost or resurrected.
@@ -120,6 +124,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Realign(a) => realign::run(&a, cli.json),
         Cmd::Flood(a) => flood::run(&a, cli.json),
         Cmd::Memory(a) => memory::run(&a, cli.json),
+        Cmd::Clients(a) => clients::run(&a, cli.json),
         Cmd::Lab(a) => lab::run(&a, cli.json),
     };
     match r {

@@ -231,18 +231,80 @@ impl Client {
 
     /// Sends `req` and waits for its reply. Notifications that arrive meanwhile are kept for
     /// [`Client::next_notify`]. A refusal is [`ClientError::Daemon`].
+    /// A streamed reply (`show_cache`, `dump`) comes back whole: its parts joined.
     pub fn request(&mut self, req: Request) -> Result<Response, ClientError> {
+        let mut whole: Option<Response> = None;
+        self.request_each(req, |part| {
+            match (&mut whole, part) {
+                (
+                    Some(Response::Cache {
+                        entries,
+                        next,
+                        count,
+                        ..
+                    }),
+                    Response::Cache {
+                        entries: more,
+                        next: n,
+                        count: c,
+                        ..
+                    },
+                ) => {
+                    entries.extend(more);
+                    *next = n;
+                    *count = c.or(*count);
+                }
+                (Some(Response::Dump { text, .. }), Response::Dump { text: more, .. }) => {
+                    text.push_str(&more);
+                }
+                (w, part) => *w = Some(part),
+            }
+            Ok(())
+        })?;
+        Ok(match whole {
+            Some(Response::Cache {
+                entries,
+                next,
+                count,
+                ..
+            }) => Response::Cache {
+                entries,
+                more: false,
+                next,
+                count,
+            },
+            Some(Response::Dump { text, .. }) => Response::Dump { text, more: false },
+            Some(r) => r,
+            None => Response::Done,
+        })
+    }
+
+    /// Sends `req` and hands each part of its reply to `part` as it arrives: a streamed reply
+    /// (protocol version 2: `show_cache`, `dump`) in several parts, any other in one. `part`
+    /// returning an error stops (the rest of the reply is then not read: close the session).
+    pub fn request_each(
+        &mut self,
+        req: Request,
+        mut part: impl FnMut(Response) -> Result<(), ClientError>,
+    ) -> Result<(), ClientError> {
         let id = self.next_id;
         self.next_id += 1;
         self.send(&ClientMsg::Request { id, req })?;
         loop {
             match self.recv()? {
-                DaemonMsg::Reply { id: got, result } if got == id => {
-                    return match result {
-                        ReplyResult::Ok(r) => Ok(r),
-                        ReplyResult::Error(e) => Err(ClientError::Daemon(e)),
-                    };
-                }
+                DaemonMsg::Reply { id: got, result } if got == id => match result {
+                    ReplyResult::Ok(r) => {
+                        let more = matches!(
+                            r,
+                            Response::Cache { more: true, .. } | Response::Dump { more: true, .. }
+                        );
+                        part(r)?;
+                        if !more {
+                            return Ok(());
+                        }
+                    }
+                    ReplyResult::Error(e) => return Err(ClientError::Daemon(e)),
+                },
                 DaemonMsg::Notify(n) => self.pending.push_back(n),
                 DaemonMsg::Fatal { error } => return Err(ClientError::Fatal(error)),
                 DaemonMsg::Reply { id: got, .. } => {
@@ -460,12 +522,18 @@ mod tests {
         let daemon = std::thread::spawn(move || {
             let mut b = BufReader::new(b);
             let hello: ClientMsg = read_frame(&mut b).unwrap();
-            assert!(matches!(hello, ClientMsg::Hello { version: 1, .. }));
+            assert!(matches!(
+                hello,
+                ClientMsg::Hello {
+                    version: VERSION,
+                    ..
+                }
+            ));
             let w = b.get_mut();
             write_frame(
                 w,
                 &DaemonMsg::Welcome {
-                    version: 1,
+                    version: VERSION,
                     daemon: "mock".into(),
                 },
             )
@@ -532,7 +600,7 @@ mod tests {
             write_frame(
                 b.get_mut(),
                 &DaemonMsg::Welcome {
-                    version: 2,
+                    version: VERSION + 1,
                     daemon: "scspd 9".into(),
                 },
             )
@@ -541,7 +609,10 @@ mod tests {
         let e = Client::handshake(a, "test").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "protocol version mismatch: this client speaks 1, scspd 9 speaks 2"
+            format!(
+                "protocol version mismatch: this client speaks {VERSION}, scspd 9 speaks {}",
+                VERSION + 1
+            )
         );
         daemon.join().unwrap();
     }

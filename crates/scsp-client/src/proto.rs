@@ -26,8 +26,12 @@ use serde_json::Value;
 
 pub use scsp_profiles::Column;
 
-/// Version of this protocol.
-pub const VERSION: u32 = 1;
+/// Version of this protocol. Version 2 added streamed replies (a `show_cache` or `dump` reply in
+/// several frames, each but the last marked `more`) and the filters and paging of
+/// [`CacheQuery`]; scspd still speaks version 1 to a client that says it in its Hello.
+pub const VERSION: u32 = 2;
+/// The oldest version scspd still speaks.
+pub const MIN_VERSION: u32 = 1;
 /// Largest frame accepted, in bytes (64 MiB: a `load` of a million 40-byte entries fits).
 pub const MAX_FRAME: usize = 64 << 20;
 /// Where scspd listens and `scspctl` connects unless told otherwise.
@@ -65,10 +69,13 @@ pub enum Request {
         /// Only this server.
         server: Option<String>,
     },
-    /// The cache of a server.
+    /// The cache of a server: its live entries, or those `query` selects.
     ShowCache {
         /// Server name.
         server: String,
+        /// Filters and paging (version 2; all optional).
+        #[serde(flatten)]
+        query: CacheQuery,
     },
     /// Originate or update an entry of the local cache (held by scspd or by the attached client).
     Add {
@@ -191,6 +198,34 @@ pub enum Request {
     },
 }
 
+/// What a [`Request::ShowCache`] selects and how much of it (protocol version 2; every field
+/// optional: none selects every live entry).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheQuery {
+    /// Only entries whose key begins with these bytes, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Only entries of this originator, as IDs are written (a dotted quad for 4 bytes...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub originator: Option<String>,
+    /// At most this many entries; the reply's `next` then continues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// Continue where the reply carrying this `next` stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Only count the entries selected (`count` in the reply; no entries).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub count: bool,
+}
+
+impl CacheQuery {
+    /// Whether no field is set: a request as version 1 makes it.
+    pub fn is_plain(&self) -> bool {
+        *self == CacheQuery::default()
+    }
+}
+
 /// What [`Request::DcsControl`] does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -309,10 +344,21 @@ pub enum Response {
         /// DCSs.
         dcs: Vec<DcsView>,
     },
-    /// For [`Request::ShowCache`].
+    /// For [`Request::ShowCache`]. In version 1, one frame with the entries sorted by key then
+    /// originator. In version 2, the reply is streamed: frames with `more` set, then one
+    /// without; entries come in the cache's order (see docs/client-protocol.md).
     Cache {
-        /// Entries, sorted by key then originator.
+        /// Entries.
         entries: Vec<EntryView>,
+        /// More frames of this reply follow (version 2).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
+        /// The `limit` stopped the reply before the end: a `cursor` to continue from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+        /// With `count`: the number of entries selected.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u64>,
     },
     /// For [`Request::Add`].
     Added {
@@ -328,8 +374,11 @@ pub enum Response {
     },
     /// For [`Request::Dump`].
     Dump {
-        /// The text.
+        /// The text (in version 2, a part of it: the frames' texts in order make the dump).
         text: String,
+        /// More frames of this reply follow (version 2).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
     },
     /// For [`Request::Attach`] and [`Request::Watch`]: the live entries the cache holds now.
     Attached {

@@ -458,6 +458,18 @@ impl Cache {
         self.slots.iter().flatten().map(|(k, e)| (k, e))
     }
 
+    /// Every entry from slot `from` on, with its slot: a walk that can stop and go on later from
+    /// the slot after the last one seen (entries never move between slots; one stored meanwhile
+    /// in a slot already passed is not seen).
+    pub fn iter_from(&self, from: usize) -> impl Iterator<Item = (usize, &RecordId, &Entry)> {
+        self.slots
+            .get(from..)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, s)| s.as_ref().map(|(k, e)| (from + i, k, e)))
+    }
+
     /// Make room for `additional` more entries at once (an alignment that will learn that many),
     /// rather than growing the table step by step as they arrive.
     pub(crate) fn reserve(&mut self, additional: usize) {

@@ -138,7 +138,7 @@ fn detaches_and_stops_on_sigterm() {
     // The daemon answers at once: it said "ready" only once serving.
     let mut c = Client::connect(&sock).unwrap();
     let dump = match c.request(scspd::proto::Request::Dump).unwrap() {
-        scspd::proto::Response::Dump { text } => text,
+        scspd::proto::Response::Dump { text, .. } => text,
         r => panic!("{r:?}"),
     };
     let pid: u32 = dump

@@ -115,7 +115,7 @@ fn nonsense_clients_are_disconnected_and_counted() {
         .unwrap()
     };
     let hello2 = serde_json::to_vec(&ClientMsg::Hello {
-        version: 2,
+        version: scspd::proto::VERSION + 1,
         client: "t".into(),
     })
     .unwrap();

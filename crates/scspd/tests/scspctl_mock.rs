@@ -47,8 +47,13 @@ fn cache() -> Vec<EntryView> {
 #[test]
 fn show_cache_table() {
     let mock = Mock::start(|req| match req {
-        Request::ShowCache { server } if server == "atmarp" => {
-            vec![ok(Response::Cache { entries: cache() })]
+        Request::ShowCache { server, .. } if server == "atmarp" => {
+            vec![ok(Response::Cache {
+                entries: cache(),
+                more: false,
+                next: None,
+                count: None,
+            })]
         }
         _ => vec![err(ErrorCode::NoSuchServer, "no such server")],
     });
@@ -67,14 +72,22 @@ KEY       ORIGINATOR         SEQ    AGE  DATA
     assert_eq!(
         mock.requests(),
         vec![Request::ShowCache {
-            server: "atmarp".into()
+            server: "atmarp".into(),
+            query: Default::default()
         }]
     );
 }
 
 #[test]
 fn show_cache_json_is_the_entry_views() {
-    let mock = Mock::start(|_| vec![ok(Response::Cache { entries: cache() })]);
+    let mock = Mock::start(|_| {
+        vec![ok(Response::Cache {
+            entries: cache(),
+            more: false,
+            next: None,
+            count: None,
+        })]
+    });
     let o = scspctl(&mock.path, &["show", "cache", "atmarp", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -353,6 +366,7 @@ fn socket_from_environment() {
     let mock = Mock::start(|_| {
         vec![ok(Response::Dump {
             text: "server atmarp".into(),
+            more: false,
         })]
     });
     let o = Command::new(env!("CARGO_BIN_EXE_scspctl"))
@@ -663,6 +677,9 @@ fn show_cache_prints_decoded_columns() {
                 "0a010203",
                 &[("IP", "10.1.2.3"), ("ATM ADDRESS", ATM), ("STATE", "new")],
             )],
+            more: false,
+            next: None,
+            count: None,
         })]
     });
     let o = scspctl(&mock.path, &["show", "cache", "atm"]);

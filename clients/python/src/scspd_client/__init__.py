@@ -5,7 +5,7 @@ ATMARP, NHRP or MARS server, or any program) talk to it over a UNIX stream socke
 length-prefixed JSON. This package speaks that protocol, with the standard library only:
 
 - :class:`Client`: a session; one method per request (``show_servers``, ``show_dcs``,
-  ``show_cache``, ``add``, ``delete``, ``add_record``, ``del_record``, ``load``, ``handover``,
+  ``show_cache``, ``show_cache_page``, ``count_cache``, ``add``, ``delete``, ``add_record``, ``del_record``, ``load``, ``handover``,
   ``dump``, ``attach``, ``confirm``, ``reload``), and ``next_notification`` once attached;
 - :mod:`scspd_client.framing`: the framing alone (``encode_frame``, ``read_frame``,
   ``FrameDecoder``, ...), for other event loops;

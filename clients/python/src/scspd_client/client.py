@@ -289,10 +289,59 @@ class Client:
         ok = self._expect(req, "dcs", timeout)
         return [DcsInfo.from_json(d) for d in _list(ok, "dcs")]
 
-    def show_cache(self, server: str, timeout: TimeoutArg = DEFAULT) -> List[Entry]:
-        """The live entries of ``server``'s cache, sorted by key then originator."""
-        ok = self._expect({"op": "show_cache", "server": server}, "cache", timeout)
+    def show_cache(
+        self,
+        server: str,
+        timeout: TimeoutArg = DEFAULT,
+        *,
+        key: Optional[Hex] = None,
+        originator: Optional[str] = None,
+    ) -> List[Entry]:
+        """The live entries of ``server``'s cache, sorted by key then originator; only those
+        whose key begins with ``key`` (bytes, or hex of any number of digits) and of
+        ``originator``, when given. One reply carries at most 4096 entries (this package speaks
+        protocol version 1): scspd refuses a larger selection (:class:`Refused`); page through
+        it with :meth:`show_cache_page`, or count it with :meth:`count_cache`."""
+        req = _cache_query(server, key, originator)
+        ok = self._expect(req, "cache", timeout)
         return [Entry.from_json(e) for e in _list(ok, "entries")]
+
+    def show_cache_page(
+        self,
+        server: str,
+        limit: int,
+        cursor: Optional[str] = None,
+        *,
+        key: Optional[Hex] = None,
+        originator: Optional[str] = None,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> Tuple[List[Entry], Optional[str]]:
+        """At most ``limit`` entries (4096 at most) of ``server``'s cache from ``cursor`` on,
+        with the cursor of the next page (``None`` at the end). Pages follow the cache's order;
+        an entry changed meanwhile may or may not appear."""
+        req = _cache_query(server, key, originator)
+        req["limit"] = int(limit)
+        if cursor is not None:
+            req["cursor"] = cursor
+        ok = self._expect(req, "cache", timeout)
+        nxt = ok.get("next")
+        return [Entry.from_json(e) for e in _list(ok, "entries")], (
+            nxt if isinstance(nxt, str) else None
+        )
+
+    def count_cache(
+        self,
+        server: str,
+        *,
+        key: Optional[Hex] = None,
+        originator: Optional[str] = None,
+        timeout: TimeoutArg = DEFAULT,
+    ) -> int:
+        """How many live entries of ``server``'s cache :meth:`show_cache` would select."""
+        req = _cache_query(server, key, originator)
+        req["count"] = True
+        ok = self._expect(req, "cache", timeout)
+        return _int(ok, "count")
 
     def add(self, server: str, key: Hex, data: Hex, timeout: TimeoutArg = DEFAULT) -> int:
         """Originates or updates a local entry; returns the instance's sequence number."""
@@ -571,3 +620,12 @@ def _int(ok: Mapping[str, Any], name: str) -> int:
     if not isinstance(v, int) or isinstance(v, bool):
         raise ProtocolError(f"result {ok.get('kind')!r} without an integer {name!r}")
     return v
+
+
+def _cache_query(server: str, key: Optional[Hex], originator: Optional[str]) -> Dict[str, Any]:
+    req: Dict[str, Any] = {"op": "show_cache", "server": server}
+    if key is not None:
+        req["key"] = key if isinstance(key, str) else to_hex(key)
+    if originator is not None:
+        req["originator"] = originator
+    return req

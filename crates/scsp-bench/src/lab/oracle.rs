@@ -47,8 +47,13 @@ pub(super) fn caches(clients: &mut [Client]) -> Result<Vec<Vec<EntryView>>, Erro
         .map(|c| {
             match c.request(Request::ShowCache {
                 server: SERVER.into(),
+                query: Default::default(),
             }) {
-                Ok(Response::Cache { entries }) => Ok(entries),
+                Ok(Response::Cache { mut entries, .. }) => {
+                    // Sorted by key then originator (streamed in the cache's order).
+                    entries.sort_by(|a, b| (&a.key, &a.originator).cmp(&(&b.key, &b.originator)));
+                    Ok(entries)
+                }
                 Ok(other) => Err(Error::Daemon(format!("unexpected reply {other:?}"))),
                 Err(e) => Err(Error::Daemon(format!("show cache: {e}"))),
             }

@@ -294,8 +294,9 @@ impl Workload {
         }
         let held: HashMap<String, u32> = match c.request(Request::ShowCache {
             server: SERVER.into(),
+            query: Default::default(),
         }) {
-            Ok(Response::Cache { entries }) => {
+            Ok(Response::Cache { entries, .. }) => {
                 entries.into_iter().map(|e| (e.key, e.seq)).collect()
             }
             Ok(other) => return Err(Error::Daemon(format!("burst: {other:?}"))),

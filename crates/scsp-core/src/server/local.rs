@@ -190,6 +190,18 @@ impl Server {
         r
     }
 
+    /// Withdraw the live entry `key` carrying this server's Originator ID, whether the local
+    /// server originated it since the start or it came back from a DCS (an instance from before
+    /// a restart): what [`Server::replace_local_cache`] does for each entry its list omits, for
+    /// a handover applied in slices.
+    pub fn withdraw_own(&mut self, now: Time, key: &[u8]) -> Result<(), LocalError> {
+        self.settle();
+        let id = self.local_id(key)?;
+        let r = self.withdraw_id(now, id);
+        self.flush_queues(now);
+        r
+    }
+
     /// Withdraw an entry that carries our Originator ID, the local server's or one from before a
     /// restart that came back from a DCS.
     pub(super) fn withdraw_id(&mut self, now: Time, id: RecordId) -> Result<(), LocalError> {

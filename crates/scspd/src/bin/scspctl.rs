@@ -3,6 +3,8 @@
 
 #[path = "scspctl/act.rs"]
 mod act;
+#[path = "scspctl/cache.rs"]
+mod cache;
 #[path = "scspctl/check.rs"]
 mod check;
 #[path = "scspctl/load.rs"]
@@ -202,6 +204,9 @@ enum Show {
         /// Print JSON (full data).
         #[arg(long)]
         json: bool,
+        /// Filters and paging.
+        #[command(flatten)]
+        filter: cache::CacheArgs,
     },
     /// The metrics, in the OpenMetrics text format (the figures the Metrics endpoint serves).
     Metrics,
@@ -320,31 +325,42 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Some((ops, rest)) => del_record(&cli.socket, server, ops.as_ref(), rest),
             None => del_raw(&cli.socket, server, &args),
         },
-        Command::Show(Show::Cache { server, json }) => {
-            let entries = match connect(&cli.socket)?.request(Request::ShowCache { server })? {
-                Response::Cache { entries } => entries,
-                other => return Err(unexpected(&other)),
-            };
-            if json {
-                out_json(&entries)
-            } else {
-                out(&cache_table(&entries))
-            }
-        }
+        Command::Show(Show::Cache {
+            server,
+            json,
+            filter,
+        }) => cache::show_cache(&cli.socket, server, json, filter),
         Command::Load {
             server,
             file,
             batch,
         } => load(&cli.socket, &server, &file, batch as usize),
-        Command::Dump => match connect(&cli.socket)?.request(Request::Dump)? {
-            Response::Dump { mut text } => {
-                if !text.is_empty() && !text.ends_with('\n') {
-                    text.push('\n');
+        Command::Dump => {
+            // Printed as it comes (a streamed reply: a page of entries per frame).
+            let mut last = '\n';
+            let mut failed = None;
+            connect(&cli.socket)?.request_each(Request::Dump, |part| {
+                match part {
+                    Response::Dump { text, .. } => {
+                        if let Some(c) = text.chars().last() {
+                            last = c;
+                        }
+                        if let Err(e) = out(&text) {
+                            failed = Some(e);
+                        }
+                    }
+                    other => failed = Some(unexpected(&other)),
                 }
-                out(&text)
+                Ok(())
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
             }
-            other => Err(unexpected(&other)),
-        },
+            if last != '\n' {
+                out("\n")?;
+            }
+            Ok(())
+        }
         Command::Check { .. } => Ok(()),
         Command::Dcs { action, server, id } => {
             let req = Request::DcsControl {

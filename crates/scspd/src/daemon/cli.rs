@@ -70,6 +70,15 @@ pub struct Args {
     #[arg(short = 'g', long = "socket-group", value_name = "group", value_parser = group_id)]
     pub socket_group: Option<u32>,
 
+    /// A second client socket, read-only (as `birdc -r`): monitoring agents may show servers,
+    /// DCSs, caches, status, metrics and the dump, and watch; any other request is refused.
+    #[arg(long = "ro-socket", value_name = "path")]
+    pub ro_socket: Option<PathBuf>,
+
+    /// The read-only socket's mode, in octal (default 660; its group is that of -g).
+    #[arg(long = "ro-socket-mode", value_name = "octal", default_value = "660", value_parser = octal_mode)]
+    pub ro_socket_mode: u32,
+
     /// Where servers keep their saved state (their caches and reserved sequence numbers, one
     /// file per server), or `none`: nowhere (a restarted server starts empty). Overrides the
     /// configuration's StateDir statement. Default: /var/lib/scspd.

@@ -22,12 +22,16 @@ use super::server::{ClientLink, RawEntries, ServerCmd};
 use super::{Shared, SupCmd};
 use crate::client::{code_name, encode_frame, frame_len};
 use crate::proto::{
-    ClientMsg, DaemonMsg, ErrorCode, KeyData, Notify, ProtoError, ReplyResult, Request, Response,
-    VERSION,
+    ClientMsg, DaemonMsg, ErrorCode, KeyData, MIN_VERSION, Notify, ProtoError, ReplyResult,
+    Request, Response, VERSION,
 };
 
-/// Most clients connected at once; more are refused with a `Busy` error.
-pub const MAX_CLIENTS: usize = 64;
+/// Most clients connected at once; more are refused with a `Busy` error. Not a small pool to
+/// share: connections that never say hello are closed after [`HELLO_TIMEOUT`], those attached
+/// to no server after the idle timeout, and one that does not read its output when it goes over
+/// its budget ([`super::stream::OUTPUT_BUDGET`]); the bound only caps the memory and descriptors
+/// that clients can hold.
+pub const MAX_CLIENTS: usize = 1024;
 /// Notifications queued for one client; when full, the client is detached and disconnected.
 pub const NOTIFY_QUEUE: usize = 4096;
 /// How long a new connection has to send its `hello`.
@@ -54,6 +58,9 @@ pub struct ControlStats {
     pub bad: AtomicU64,
     /// Connections refused because [`MAX_CLIENTS`] were connected.
     pub refused: AtomicU64,
+    /// Sessions ended because the client did not read its output (over its budget, or a
+    /// stream stalled); counted in `bad` too.
+    pub slow: AtomicU64,
 }
 
 /// What connections share.
@@ -103,8 +110,9 @@ pub fn bind(path: &Path, mode: u32, gid: Option<u32>) -> Result<UnixListener, St
     Ok(listener)
 }
 
-/// Accept clients until the task is aborted (which aborts every connection too).
-pub async fn serve(listener: UnixListener, ctx: Arc<Ctx>) {
+/// Accept clients until the task is aborted (which aborts every connection too). On a
+/// `read_only` socket only the requests of [`read_only_allows`] are answered.
+pub async fn serve(listener: UnixListener, ctx: Arc<Ctx>, read_only: bool) {
     let mut conns = JoinSet::new();
     let mut next: u64 = 1;
     loop {
@@ -120,7 +128,7 @@ pub async fn serve(listener: UnixListener, ctx: Arc<Ctx>) {
                         continue;
                     }
                     ctx.stats.accepted.fetch_add(1, Ordering::Relaxed);
-                    conns.spawn(connection(stream, ctx.clone(), conn));
+                    conns.spawn(connection(stream, ctx.clone(), conn, read_only));
                 }
                 Err(e) => {
                     warn!("client socket: accept failed: {e}");
@@ -145,7 +153,7 @@ async fn refuse(stream: UnixStream) {
 
 /// Encode a frame; a reply that cannot be (over [`crate::proto::MAX_FRAME`]) becomes an error
 /// reply.
-fn encode(msg: &DaemonMsg) -> Vec<u8> {
+pub(super) fn encode(msg: &DaemonMsg) -> Vec<u8> {
     encode_frame(msg).unwrap_or_else(|e| {
         let id = match msg {
             DaemonMsg::Reply { id, .. } => *id,
@@ -205,13 +213,35 @@ async fn read_frames<R: AsyncRead + Unpin>(
             }
             Ok(Ok(body)) => body,
         };
-        let msg = serde_json::from_slice::<ClientMsg>(&body)
-            .map_err(|e| bad_frame(format!("not a client message: {e}")));
+        let msg = parse(body).await;
         let stop = msg.is_err();
         if tx.send(msg).await.is_err() || stop {
             return;
         }
     }
+}
+
+/// A frame's message; a large one (a `load`) is parsed off the runtime's thread, so that no
+/// server task waits for it.
+async fn parse(body: Vec<u8>) -> Result<ClientMsg, ProtoError> {
+    let small = body_is_small(&body);
+    let parse = move || {
+        serde_json::from_slice::<ClientMsg>(&body)
+            .map_err(|e| bad_frame(format!("not a client message: {e}")))
+    };
+    if small {
+        return parse();
+    }
+    tokio::task::spawn_blocking(parse)
+        .await
+        .unwrap_or_else(|e| Err(bad_frame(format!("the frame could not be parsed: {e}"))))
+}
+
+/// Frames up to this size are parsed in place.
+const PARSE_IN_PLACE: usize = 64 << 10;
+
+fn body_is_small(body: &[u8]) -> bool {
+    body.len() <= PARSE_IN_PLACE
 }
 
 /// Read the rest of a frame whose first `got` header bytes are in `header`: its body, or the
@@ -256,12 +286,16 @@ struct Session {
     conn: u64,
     ctx: Arc<Ctx>,
     hello: Option<String>,
+    /// The protocol version the client said in its hello.
+    version: u32,
+    /// Connected to the read-only socket.
+    read_only: bool,
     attached: Vec<String>,
     notify: mpsc::Sender<Notify>,
     kill: mpsc::Sender<ProtoError>,
 }
 
-async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
+async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64, read_only: bool) {
     ctx.stats.active.fetch_add(1, Ordering::Relaxed);
     let tracer = ctx.shared.tracer.clone();
     let fsm = tracer.flags().client_fsm;
@@ -270,7 +304,8 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
         tracer.line("client", format_args!("client #{conn}: Null -> Connected"));
     }
     debug!("client #{conn} connected");
-    let (rd, mut wr) = stream.into_split();
+    let (rd, wr) = stream.into_split();
+    let out = super::stream::Output::new(wr, super::stream::OUTPUT_BUDGET);
     let (req_tx, mut req_rx) = mpsc::channel(4);
     let _reader = AbortOnDrop(tokio::spawn(read_frames(rd, req_tx)));
     let (ntx, mut nrx) = mpsc::channel::<Notify>(NOTIFY_QUEUE);
@@ -279,6 +314,8 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
         conn,
         ctx: ctx.clone(),
         hello: None,
+        version: VERSION,
+        read_only,
         attached: Vec::new(),
         notify: ntx,
         kill: ktx,
@@ -309,13 +346,28 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
                     if msgs {
                         tracer.line("client", format_args!("client #{conn}: in: {}", brief(&msg)));
                     }
+                    // Streamed replies (`show cache`, the dump) are sent a page at a time.
+                    if let Some(r) = s.stream(&msg, &out).await {
+                        match r {
+                            Ok(()) => {
+                                if out.closed() {
+                                    break Ok(());
+                                }
+                                continue;
+                            }
+                            Err(e) => break Err(e),
+                        }
+                    }
                     match s.handle(msg).await {
                         Ok(reply) => {
                             if msgs {
                                 tracer.line("client", format_args!(
                                     "client #{conn}: out: {}", brief_out(&reply)));
                             }
-                            if write_msg(&mut wr, &reply).await.is_err() {
+                            if let Err(e) = out.send(&reply) {
+                                break Err(e);
+                            }
+                            if out.closed() {
                                 break Ok(());
                             }
                         }
@@ -323,8 +375,13 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
                     }
                 }
             },
-            Some(n) = nrx.recv() => {
-                if write_msg(&mut wr, &DaemonMsg::Notify(n)).await.is_err() {
+            // While the client's output is congested, notifications wait in their queue.
+            () = out.progressed(), if out.congested() => {}
+            Some(n) = nrx.recv(), if !out.congested() => {
+                if let Err(e) = out.send(&DaemonMsg::Notify(n)) {
+                    break Err(e);
+                }
+                if out.closed() {
                     break Ok(());
                 }
             }
@@ -333,6 +390,9 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
     };
     if let Err(error) = outcome {
         ctx.stats.bad.fetch_add(1, Ordering::Relaxed);
+        if error.code == ErrorCode::Overflow {
+            ctx.stats.slow.fetch_add(1, Ordering::Relaxed);
+        }
         let who = s.hello.as_deref().unwrap_or("unidentified client");
         warn!(
             "client #{conn} ({who}): {}: {}; disconnected",
@@ -340,7 +400,9 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64) {
             error.message
         );
         let msg = DaemonMsg::Fatal { error };
-        let _ = tokio::time::timeout(FATAL_WRITE_TIMEOUT, write_msg(&mut wr, &msg)).await;
+        out.finish(Some(&msg), FATAL_WRITE_TIMEOUT).await;
+    } else {
+        out.finish(None, FATAL_WRITE_TIMEOUT).await;
     }
     for server in std::mem::take(&mut s.attached) {
         if let Some(tx) = s.route(&server) {
@@ -396,18 +458,32 @@ fn response_kind(r: &Response) -> String {
         Response::Done => "done".to_owned(),
         Response::Servers { servers } => format!("{} server(s)", servers.len()),
         Response::Dcs { dcs } => format!("{} DCS(s)", dcs.len()),
-        Response::Cache { entries } => format!("{} entries", entries.len()),
+        Response::Cache { entries, .. } => format!("{} entries", entries.len()),
         Response::Added { seq } => format!("added seq {seq:#010x}"),
         Response::Loaded { accepted, errors } => {
             format!("loaded {accepted}, {} error(s)", errors.len())
         }
-        Response::Dump { text } => format!("dump of {} bytes", text.len()),
+        Response::Dump { text, .. } => format!("dump of {} bytes", text.len()),
         Response::Attached { entries } => format!("attached, {} entries", entries.len()),
         Response::RecordAdded { entry } => format!("record added, key {}", entry.key),
         Response::RecordsDeleted { entries } => format!("{} record(s) deleted", entries.len()),
         Response::Metrics { text } => format!("metrics, {} bytes", text.len()),
         Response::Status { status } => format!("status, pid {}", status.pid),
     }
+}
+
+/// What a client of the read-only socket may ask: to see, never to change.
+pub fn read_only_allows(req: &Request) -> bool {
+    matches!(
+        req,
+        Request::ShowServers
+            | Request::ShowDcs { .. }
+            | Request::ShowCache { .. }
+            | Request::Dump
+            | Request::Watch { .. }
+            | Request::ShowMetrics
+            | Request::ShowStatus
+    )
 }
 
 fn err(code: ErrorCode, message: impl Into<String>) -> ProtoError {
@@ -462,22 +538,35 @@ impl Session {
                 if self.hello.is_some() {
                     return Err(err(ErrorCode::Sequence, "Hello sent twice"));
                 }
-                if version != VERSION {
+                if !(MIN_VERSION..=VERSION).contains(&version) {
                     return Err(err(
                         ErrorCode::Version,
-                        format!("protocol version {version} is not supported (only {VERSION})"),
+                        format!(
+                            "protocol version {version} is not supported (only \
+                             {MIN_VERSION} to {VERSION})"
+                        ),
                     ));
                 }
+                self.version = version;
                 let name: String = client.chars().take(64).collect();
                 debug!("client #{}: {name}", self.conn);
                 self.hello = Some(name);
                 Ok(DaemonMsg::Welcome {
-                    version: VERSION,
+                    version,
                     daemon: format!("scspd {}", env!("CARGO_PKG_VERSION")),
                 })
             }
             ClientMsg::Request { .. } if self.hello.is_none() => {
                 Err(err(ErrorCode::Sequence, "a request before Hello"))
+            }
+            ClientMsg::Request { id, req } if self.read_only && !read_only_allows(&req) => {
+                Ok(DaemonMsg::Reply {
+                    id,
+                    result: ReplyResult::Error(err(
+                        ErrorCode::Refused,
+                        "this is the read-only socket: only show, dump and watch requests",
+                    )),
+                })
             }
             ClientMsg::Request { id, req } => {
                 let result = match self.request(req).await {
@@ -527,10 +616,11 @@ impl Session {
                 }
                 Ok(Response::Dcs { dcs })
             }
-            Request::ShowCache { server } => {
-                let entries = self.ask(&server, ServerCmd::Cache).await?;
-                Ok(Response::Cache { entries })
-            }
+            // Streamed: see `Session::stream`.
+            Request::ShowCache { .. } | Request::Dump => Err(err(
+                ErrorCode::Refused,
+                "a streamed request reached the plain path",
+            )),
             Request::Add { server, key, data } => {
                 let (key, data) = (unhex("key", &key)?, unhex("data", &data)?);
                 let seq = self
@@ -583,14 +673,8 @@ impl Session {
                     .await??;
                 Ok(Response::RecordsDeleted { entries })
             }
-            Request::Load { server, entries } => self.load(server, &entries, false).await,
-            Request::Handover { server, entries } => self.load(server, &entries, true).await,
-            Request::Dump => {
-                let routes = self.ctx.routes.borrow().clone();
-                Ok(Response::Dump {
-                    text: super::dump_text(&routes, &self.ctx).await,
-                })
-            }
+            Request::Load { server, entries } => self.load(server, entries, false).await,
+            Request::Handover { server, entries } => self.load(server, entries, true).await,
             Request::Attach { server, confirm } => {
                 let client = ClientLink {
                     conn,
@@ -707,6 +791,36 @@ impl Session {
         }
     }
 
+    /// Answer a streamed request (`show cache`, the dump) a page at a time; `None` for any
+    /// other message.
+    async fn stream(
+        &mut self,
+        msg: &ClientMsg,
+        out: &super::stream::Output,
+    ) -> Option<Result<(), ProtoError>> {
+        let ClientMsg::Request { id, req } = msg else {
+            return None;
+        };
+        // (Before the hello, `handle` ends the session.)
+        self.hello.as_ref()?;
+        let r = match req {
+            Request::ShowCache { server, query } => {
+                let route = self.route(server);
+                super::stream::show_cache(out, route, server, *id, query, self.version).await
+            }
+            Request::Dump => super::stream::dump(out, &self.ctx, *id, self.version).await,
+            _ => return None,
+        };
+        Some(match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => out.send(&DaemonMsg::Reply {
+                id: *id,
+                result: ReplyResult::Error(e),
+            }),
+            Err(e) => Err(e),
+        })
+    }
+
     fn names(&self) -> Vec<String> {
         self.ctx
             .routes
@@ -719,10 +833,22 @@ impl Session {
     async fn load(
         &self,
         server: String,
-        entries: &[KeyData],
+        entries: Vec<KeyData>,
         handover: bool,
     ) -> Result<Response, ProtoError> {
-        let entries = unhex_all(entries)?;
+        // (Off the runtime's thread for a big request: nothing waits for it.)
+        let entries = if entries.len() <= 1024 {
+            unhex_all(&entries)?
+        } else {
+            tokio::task::spawn_blocking(move || unhex_all(&entries))
+                .await
+                .map_err(|e| {
+                    err(
+                        ErrorCode::Refused,
+                        format!("the entries could not be read: {e}"),
+                    )
+                })??
+        };
         let (accepted, errors) = self
             .ask(&server, |reply| ServerCmd::Load {
                 from: self.conn,
@@ -814,6 +940,7 @@ mod tests {
             id: 7,
             result: ReplyResult::Ok(Response::Dump {
                 text: "x".repeat(MAX_FRAME + 1),
+                more: false,
             }),
         };
         let f = encode(&big);

@@ -30,6 +30,7 @@ pub mod scripts;
 pub mod server;
 pub mod state;
 pub mod status;
+pub mod stream;
 pub mod trace;
 
 use std::io::Write as _;
@@ -54,7 +55,7 @@ use server::{LocalEntry, ServerHandle};
 use trace::Tracer;
 
 use dump::Dumper;
-pub use dump::{dump_path, dump_text};
+pub use dump::dump_path;
 
 /// Milliseconds since the UNIX epoch as [`scsp_core::Time`], read from a monotonic clock so that
 /// time never goes backwards.
@@ -346,12 +347,28 @@ async fn daemon(
         Ok(l) => l,
         Err(e) => return fail(e),
     };
+    // The read-only socket, for monitoring agents.
+    let ro_listener = match args
+        .ro_socket
+        .as_ref()
+        .map(|p| control::bind(p, args.ro_socket_mode, args.socket_group))
+        .transpose()
+    {
+        Ok(l) => l,
+        Err(e) => {
+            remove_socket(&args.socket);
+            return fail(format!("read-only socket: {e}"));
+        }
+    };
     let mut sockets = Vec::new();
     for s in &plan.servers {
         match UdpSocket::bind(s.bind).await {
             Ok(sock) => sockets.push(sock),
             Err(e) => {
                 remove_socket(&args.socket);
+                if let Some(p) = &args.ro_socket {
+                    remove_socket(p);
+                }
                 return fail(format!(
                     "server {}: can't receive on {}: {e}",
                     s.name, s.bind
@@ -364,6 +381,9 @@ async fn daemon(
             Ok(l) => Some((a, l)),
             Err(e) => {
                 remove_socket(&args.socket);
+                if let Some(p) = &args.ro_socket {
+                    remove_socket(p);
+                }
                 return fail(e);
             }
         },
@@ -384,7 +404,8 @@ async fn daemon(
             .map_or(control::IDLE_TIMEOUT, std::time::Duration::from_secs_f64),
         status: Arc::new(status::Board::new(args.config.clone(), args.socket.clone())),
     });
-    let control_task = tokio::spawn(control::serve(listener, ctx.clone()));
+    let control_task = tokio::spawn(control::serve(listener, ctx.clone(), false));
+    let ro_task = ro_listener.map(|l| tokio::spawn(control::serve(l, ctx.clone(), true)));
     let metrics = metrics_listener.map(|(a, l)| {
         info!("metrics: serving http://{a}/metrics");
         ctx.status.set_metrics(Some(a));
@@ -448,6 +469,13 @@ async fn daemon(
     notify::stopping();
     control_task.abort();
     let _ = control_task.await;
+    if let Some(t) = ro_task {
+        t.abort();
+        let _ = t.await;
+    }
+    if let Some(p) = &args.ro_socket {
+        remove_socket(p);
+    }
     if let Some((_, t)) = sup.metrics.take() {
         t.abort();
         let _ = t.await;

@@ -226,6 +226,17 @@ impl Profiled {
         r
     }
 
+    /// Withdraw a live entry carrying this server's ID that a handover's list omitted
+    /// ([`Server::withdraw_own`]: also one that came back from a DCS after a restart).
+    pub fn withdraw_stale(&mut self, server: &mut Server, now: Time, key: &[u8]) {
+        if server.withdraw_own(now, key).is_ok() {
+            self.client_keys.remove(key);
+            if let Some(rules) = self.rules.as_mut() {
+                rules.on_local_withdraw(now, key);
+            }
+        }
+    }
+
     /// The attached client went away: the entries it originated stay, and the local rules keep
     /// them alive from now on (advertising them now if the rules say so).
     pub fn adopt_client_entries(&mut self, server: &mut Server, now: Time) {
@@ -331,6 +342,47 @@ impl Profiled {
             }
         }
         self.aftermath(server, now);
+        errors
+    }
+
+    /// One slice of a handover applied in slices (`server/slices.rs`): the entries originated
+    /// as [`Profiled::load`] with `handover` does, without withdrawing anything; the entries
+    /// the whole list omits are withdrawn at its end ([`stale_own_keys`]).
+    pub fn handover_slice(
+        &mut self,
+        server: &mut Server,
+        now: Time,
+        entries: Numbered,
+        via_rules: bool,
+    ) -> Vec<(Vec<u8>, LocalError)> {
+        let num = self.numbering;
+        let it = |v: Numbered| {
+            v.into_iter().map(move |(k, d, s)| {
+                let s = s.or_else(|| num.and_then(|f| f(&d)));
+                (k, Data::from(d), s)
+            })
+        };
+        let Some(rules) = self.rules.as_mut() else {
+            return server.originate_many(now, it(entries));
+        };
+        let given: Vec<(Vec<u8>, Vec<u8>)> = entries
+            .iter()
+            .map(|(k, d, _)| (k.clone(), d.clone()))
+            .collect();
+        let errors = server.originate_many(now, it(entries));
+        let refused: HashSet<&[u8]> = errors.iter().map(|(k, _)| k.as_slice()).collect();
+        for (k, d) in &given {
+            if refused.contains(k.as_slice()) {
+                continue;
+            }
+            if via_rules {
+                rules.on_local(now, k, d);
+                self.client_keys.remove(k);
+            } else {
+                rules.on_local_withdraw(now, k);
+                self.client_keys.insert(k.clone());
+            }
+        }
         errors
     }
 
@@ -514,6 +566,18 @@ fn own_live(server: &Server, key: &[u8]) -> Option<(u32, Data)> {
         .get(&id)
         .filter(|e| e.owned() && !e.deleted())
         .map(|e| (e.seq, e.data.clone()))
+}
+
+/// The live entries carrying this server's Originator ID whose keys `keep` lacks: what a
+/// handover of `keep` withdraws (as [`Server::replace_local_cache_numbered`] does).
+pub fn stale_own_keys(server: &Server, keep: &HashSet<Vec<u8>>) -> Vec<Vec<u8>> {
+    let lsid = &server.config().lsid;
+    server
+        .cache()
+        .iter()
+        .filter(|(id, e)| &id.origin == lsid && !e.deleted() && !keep.contains(id.key.as_bytes()))
+        .map(|(id, _)| id.key.as_bytes().to_vec())
+        .collect()
 }
 
 fn own_live_keys(server: &Server) -> HashSet<Vec<u8>> {

@@ -170,11 +170,17 @@ impl Daemon {
         }
     }
 
+    /// The live entries of `server`, sorted by key then originator (a streamed reply comes in
+    /// the cache's order).
     pub fn cache(&self, server: &str) -> Vec<EntryView> {
         match self.ok(Request::ShowCache {
             server: server.into(),
+            query: Default::default(),
         }) {
-            Response::Cache { entries } => entries,
+            Response::Cache { mut entries, .. } => {
+                entries.sort_by(|a, b| (&a.key, &a.originator).cmp(&(&b.key, &b.originator)));
+                entries
+            }
             r => panic!("unexpected {r:?}"),
         }
     }
@@ -205,7 +211,7 @@ impl Daemon {
 
     pub fn dump(&self) -> String {
         match self.ok(Request::Dump) {
-            Response::Dump { text } => text,
+            Response::Dump { text, .. } => text,
             r => panic!("unexpected {r:?}"),
         }
     }
@@ -294,6 +300,11 @@ pub struct Client {
 impl Client {
     /// Connect and say Hello.
     pub fn connect(path: &Path) -> std::io::Result<Client> {
+        Self::connect_version(path, VERSION)
+    }
+
+    /// Connect and say Hello for protocol `version`.
+    pub fn connect_version(path: &Path, version: u32) -> std::io::Result<Client> {
         let stream = UnixStream::connect(path)?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let mut c = Client {
@@ -302,7 +313,7 @@ impl Client {
             notes: Vec::new(),
         };
         c.send(&ClientMsg::Hello {
-            version: VERSION,
+            version,
             client: "test".into(),
         })?;
         match c.recv()? {
@@ -339,13 +350,46 @@ impl Client {
             message: format!("i/o: {e}"),
         };
         self.send(&ClientMsg::Request { id, req }).map_err(io)?;
+        // A streamed reply (`show_cache`, `dump`: frames marked `more`) comes back joined.
+        let mut whole: Option<Response> = None;
         loop {
             match self.recv().map_err(io)? {
                 DaemonMsg::Reply { id: rid, result } if rid == id => {
-                    return match result {
-                        ReplyResult::Ok(r) => Ok(r),
-                        ReplyResult::Error(e) => Err(e),
+                    let part = match result {
+                        ReplyResult::Ok(r) => r,
+                        ReplyResult::Error(e) => return Err(e),
                     };
+                    let more = matches!(
+                        part,
+                        Response::Cache { more: true, .. } | Response::Dump { more: true, .. }
+                    );
+                    whole = Some(match (whole.take(), part) {
+                        (
+                            Some(Response::Cache { mut entries, .. }),
+                            Response::Cache {
+                                entries: e,
+                                next,
+                                count,
+                                ..
+                            },
+                        ) => {
+                            entries.extend(e);
+                            Response::Cache {
+                                entries,
+                                more,
+                                next,
+                                count,
+                            }
+                        }
+                        (Some(Response::Dump { mut text, .. }), Response::Dump { text: t, .. }) => {
+                            text.push_str(&t);
+                            Response::Dump { text, more }
+                        }
+                        (_, part) => part,
+                    });
+                    if !more {
+                        return Ok(whole.take().expect("a reply"));
+                    }
                 }
                 DaemonMsg::Notify(n) => self.notes.push(n),
                 DaemonMsg::Fatal { error } => return Err(error),

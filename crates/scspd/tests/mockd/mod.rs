@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use scspd::client::{read_frame, write_frame};
 use scspd::proto::{
-    ClientMsg, DaemonMsg, ErrorCode, Notify, ProtoError, ReplyResult, Request, Response, VERSION,
+    ClientMsg, DaemonMsg, ErrorCode, MIN_VERSION, Notify, ProtoError, ReplyResult, Request,
+    Response, VERSION,
 };
 
 /// What the mock does in answer to a request, in order.
@@ -85,12 +86,13 @@ impl Drop for Mock {
 
 fn serve(conn: UnixStream, handler: &Handler, log: &Mutex<Vec<Request>>) {
     let mut r = BufReader::new(conn);
-    match read_frame::<_, ClientMsg>(&mut r) {
-        Ok(ClientMsg::Hello { .. }) => {}
+    // As scspd: the version the client speaks, if it is one scspd speaks.
+    let version = match read_frame::<_, ClientMsg>(&mut r) {
+        Ok(ClientMsg::Hello { version, .. }) => version.clamp(MIN_VERSION, VERSION),
         _ => return,
-    }
+    };
     let welcome = DaemonMsg::Welcome {
-        version: VERSION,
+        version,
         daemon: "scspd mock".into(),
     };
     if write_frame(r.get_mut(), &welcome).is_err() {

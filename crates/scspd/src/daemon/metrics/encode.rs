@@ -120,6 +120,12 @@ impl Collector for Gathered {
             "Client connections refused (too many clients)",
             &[(vec![], self.clients[3])],
         )?;
+        counters(
+            e,
+            "scsp_client_slow_disconnects",
+            "Client sessions ended because the client did not read its output (over its budget)",
+            &[(vec![], self.clients[4])],
+        )?;
         let hr = |result: &str| vec![("result", result.to_owned())];
         counters(
             e,

@@ -506,7 +506,7 @@ pub struct Gathered {
     /// Servers configured that failed to start.
     pub failed: Vec<String>,
     /// Client connections open, accepted, ended for errors, refused.
-    pub clients: [u64; 4],
+    pub clients: [u64; 5],
     /// Start time, seconds since the epoch.
     pub started: u64,
     /// Reloads done and refused.
@@ -547,6 +547,7 @@ pub async fn gather(ctx: &Ctx) -> Gathered {
         s.accepted.load(Ordering::Relaxed),
         s.bad.load(Ordering::Relaxed),
         s.refused.load(Ordering::Relaxed),
+        s.slow.load(Ordering::Relaxed),
     ];
     ctx.status.fill_metrics(&mut g);
     g

@@ -40,8 +40,16 @@ impl Task {
                 let peers = self.peers.iter().map(|(&id, p)| (id, p.label.as_str()));
                 let _ = r.send(self.obs.sample(&self.server, peers, now, base));
             }
-            ServerCmd::Cache(r) => {
-                let _ = r.send(self.entries());
+            ServerCmd::CachePage {
+                filter,
+                from,
+                max,
+                reply,
+            } => {
+                let _ = reply.send(self.cache_page(&filter, from, max));
+            }
+            ServerCmd::DumpPage { from, max, reply } => {
+                let _ = reply.send(self.dump_page(from, max));
             }
             ServerCmd::Add {
                 from,
@@ -100,17 +108,8 @@ impl Task {
                 handover,
                 reply,
             } => {
-                let total = entries.len() as u64;
                 let rules = !self.is_client(from);
-                let errors: Vec<(Vec<u8>, LocalError)> =
-                    self.profile
-                        .load(&mut self.server, now, entries, handover, rules);
-                let accepted = total - errors.len() as u64;
-                let errors = errors
-                    .into_iter()
-                    .map(|(k, e)| format!("key {}: {e}", hex::encode(k)))
-                    .collect();
-                let _ = reply.send((accepted, errors));
+                self.queue_load(slices::LoadJob::new(rules, handover, entries, reply));
             }
             ServerCmd::Attach {
                 client,

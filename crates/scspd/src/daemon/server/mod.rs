@@ -8,7 +8,11 @@
 mod cmd;
 mod events;
 mod io;
+mod slices;
+mod stream;
 mod views;
+
+pub use stream::{CachePage, DumpPage, PageFilter, parse_id, parse_key_prefix};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -47,8 +51,9 @@ const LINGER: Duration = Duration::from_micros(100);
 const SOCKET_BUFFER: usize = 4 << 20;
 /// Commands waiting for a server task.
 const COMMAND_QUEUE: usize = 64;
-/// Read-only monitors (`watch`) of one server.
-const MAX_MONITORS: usize = 8;
+/// Read-only monitors (`watch`) of one server: as many as there may be clients (each is a
+/// connection, whose output has its own budget).
+const MAX_MONITORS: usize = super::control::MAX_CLIENTS;
 
 /// The local server attached to a server: a client connection.
 #[derive(Debug, Clone)]
@@ -73,8 +78,26 @@ pub enum ServerCmd {
     View(oneshot::Sender<ServerView>),
     /// `show dcs`.
     Dcs(oneshot::Sender<Vec<DcsView>>),
-    /// `show cache`: live entries, sorted.
-    Cache(oneshot::Sender<Vec<EntryView>>),
+    /// A page of `show cache`: live entries selected by a filter, from a slot on.
+    CachePage {
+        /// What is selected.
+        filter: PageFilter,
+        /// The slot to start from.
+        from: usize,
+        /// Entries at most.
+        max: usize,
+        /// The page.
+        reply: oneshot::Sender<CachePage>,
+    },
+    /// A page of the dump's cache section, from a slot on.
+    DumpPage {
+        /// The slot to start from.
+        from: usize,
+        /// Entries at most.
+        max: usize,
+        /// The page.
+        reply: oneshot::Sender<DumpPage>,
+    },
     /// Originate or update an entry.
     Add {
         /// The connection asking (the attached client's entries bypass the local rules).
@@ -281,6 +304,8 @@ struct Task {
     trace_flags: super::cli::TraceFlags,
     /// The `Notify` script's runs.
     scripts: super::scripts::Scripts,
+    /// `load`s and `handover`s being applied, a slice per turn (`slices.rs`).
+    loads: std::collections::VecDeque<slices::LoadJob>,
 }
 
 /// Start the task of `plan` on `socket` (bound already). `carry`: entries originated here by a
@@ -345,6 +370,7 @@ pub fn spawn(
         expiries: Default::default(),
         trace_flags: task_trace,
         scripts: super::scripts::Scripts::new(&plan.name, plan.notify.clone()),
+        loads: Default::default(),
     };
     task.update_learn_events();
     // The task runs inside a watcher, so that a panic (a bug) is reported to the supervisor,
@@ -593,6 +619,7 @@ impl Task {
                     }
                 },
                 () = sleep_until(wake) => {
+                    self.load_step();
                     let now = self.now();
                     self.last_timeout = Some(now);
                     // Woken for the profile's local rules only: the core's deadline is later.
@@ -643,6 +670,10 @@ impl Task {
 
     /// When the core next needs `handle_timeout`.
     fn next_wake(&mut self) -> Option<Instant> {
+        if self.loading() {
+            // The next slice of a load: another turn at once.
+            return Some(Instant::now());
+        }
         if self
             .store
             .as_ref()
