@@ -63,7 +63,8 @@ impl Task {
         !self.loads.is_empty()
     }
 
-    /// Apply one slice of the first queued load; answer it when it is done.
+    /// Apply one slice of the first queued load; answer it when it is done (at once when its
+    /// last slice was applied: a load of one slice is answered in the turn it came).
     pub(super) fn load_step(&mut self) {
         let now = self.now();
         let Some(job) = self.loads.front_mut() else {
@@ -91,7 +92,9 @@ impl Task {
                     job.errors.push(format!("key {}: {e}", hex::encode(k)));
                 }
             }
-            return;
+            if job.entries.len() > 0 || job.handover {
+                return;
+            }
         }
         if job.handover {
             let stale = match &mut job.stale {
