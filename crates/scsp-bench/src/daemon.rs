@@ -424,8 +424,8 @@ pub fn servers(c: &mut Client) -> Result<Vec<scsp_client::proto::ServerView>, Er
     }
 }
 
-/// Wait until the daemon behind `c` has written at least `n` rows of saved state and has none
-/// pending.
+/// Wait until the daemon behind `c` has written at least `n` rows of saved state, has none
+/// pending, and has folded its file's log into its table (the steady state).
 pub fn wait_written(c: &mut Client, n: u64) -> Result<(), Error> {
     wait_for(
         "the saved state to be written",
@@ -435,7 +435,7 @@ pub fn wait_written(c: &mut Client, n: u64) -> Result<(), Error> {
             Ok(servers(c)?
                 .iter()
                 .filter_map(|v| v.saved_state.as_ref())
-                .any(|st| st.pending == 0 && st.written >= n))
+                .any(|st| st.pending == 0 && st.written >= n && st.logged == 0))
         },
     )
 }

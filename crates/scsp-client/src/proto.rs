@@ -518,6 +518,10 @@ pub struct SavedStateView {
     pub pending: u64,
     /// Failed writes.
     pub errors: u64,
+    /// Changes written to the file's log and not yet folded into its table of entries (done
+    /// when changes come slowly; a restart reads both).
+    #[serde(default)]
+    pub logged: u64,
     /// Every sequence number of ours used so far is below this one (reserved on disk).
     pub reserved: u32,
 }

@@ -146,6 +146,7 @@ impl Task {
                     written: f.written,
                     pending: f.pending + self.server.changes_pending() as u64,
                     errors: f.errors,
+                    logged: f.logged,
                     reserved: f.reserved,
                 }
             }),

@@ -127,20 +127,22 @@ pub(super) fn writer(mut conn: Connection, inner: &Inner, mut logged: u64) {
                 };
             }
             p.urgent = false;
-            let batch: Vec<(RecordId, Row)> = if p.rows.len() <= BATCH_MAX {
-                std::mem::take(&mut p.rows)
-            } else {
-                p.rows.drain(..BATCH_MAX).collect()
-            };
+            // All of it (taking a part would move the rest under the lock, again and again
+            // while a million rows wait): written below a log row of BATCH_MAX at a time.
+            let batch: Vec<(RecordId, Row)> = std::mem::take(&mut p.rows);
             // Past the bound, a fold follows every append.
             fold |= logged > fold_bound(p.cache_len);
             (batch, p.stop, fold && !p.stop, checkpoint)
         };
-        if !batch.is_empty() {
-            match log::append(&mut conn, &batch) {
+        let mut batch = batch;
+        let mut done = 0;
+        while done < batch.len() {
+            let chunk = &batch[done..batch.len().min(done + BATCH_MAX)];
+            match log::append(&mut conn, chunk) {
                 Ok(bytes) => {
                     unchecked += bytes as u64;
-                    let n = batch.len();
+                    let n = chunk.len();
+                    done += n;
                     inner.written.fetch_add(n as u64, Ordering::Relaxed);
                     inner.failing.store(false, Ordering::Relaxed);
                     logged += n as u64;
@@ -151,11 +153,13 @@ pub(super) fn writer(mut conn: Connection, inner: &Inner, mut logged: u64) {
                     inner.errors.fetch_add(1, Ordering::Relaxed);
                     inner.failing.store(true, Ordering::Relaxed);
                     // Keep the rows for the next try, before those that came meanwhile.
+                    let rest = batch.split_off(done);
                     if let Ok(mut p) = inner.pending.lock() {
-                        let newer = std::mem::replace(&mut p.rows, batch);
+                        let newer = std::mem::replace(&mut p.rows, rest);
                         p.rows.extend(newer);
                     }
                     std::thread::sleep(std::time::Duration::from_millis(200));
+                    break;
                 }
             }
         }
