@@ -459,20 +459,7 @@ fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
     let mut a_records = records(a.profile, na, 1, a.entries)?;
     let a_rest = a_records.split_off(shared as usize);
     daemon::load(&mut ca, a_records, LOAD_BATCH)?;
-    daemon::wait_for(
-        "B to learn the shared entries",
-        Duration::from_secs(600),
-        Duration::from_millis(5),
-        || Ok(daemon::entries(&mut cb)? >= u64::from(shared)),
-    )?;
-    // The link goes down: A forgets B; B times A out (HelloInt 1 × HelloDead 3).
-    da.reload(&mut ca, &cfg_a_alone)?;
-    daemon::wait_for(
-        "B to see the link to A down",
-        Duration::from_secs(30),
-        Duration::from_millis(20),
-        || Ok(daemon::dcs(&mut cb)?.iter().all(|d| d.ca == "Down")),
-    )?;
+    cut_once_learned(&da, &mut ca, &mut cb, u64::from(shared), &cfg_a_alone)?;
     daemon::load(&mut ca, a_rest, LOAD_BATCH)?;
     daemon::load(&mut cb, records(a.profile, nb, 2, own)?, LOAD_BATCH)?;
     let want = u64::from(a.entries) + u64::from(own);
@@ -501,4 +488,28 @@ fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
         restart: None,
     };
     checked(run, &mut ca, &mut cb)
+}
+
+/// Once B (`cb`) holds `n` entries, the link goes down: A (`da`, `ca`) is reloaded with
+/// `alone`, a configuration without B, and forgets B; B times A out (HelloInt 1 × HelloDead 3).
+pub(crate) fn cut_once_learned(
+    da: &Daemon,
+    ca: &mut Client,
+    cb: &mut Client,
+    n: u64,
+    alone: &str,
+) -> Result<(), Error> {
+    daemon::wait_for(
+        "B to learn A's entries",
+        Duration::from_secs(600),
+        Duration::from_millis(5),
+        || Ok(daemon::entries(cb)? >= n),
+    )?;
+    da.reload(ca, alone)?;
+    daemon::wait_for(
+        "B to see the link to A down",
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || Ok(daemon::dcs(cb)?.iter().all(|d| d.ca == "Down")),
+    )
 }

@@ -107,20 +107,7 @@ fn realign(scspd: &std::path::Path, a: &Args, reconcile: bool) -> Result<Run, Er
         daemon::generic_entries(1, 0, a.entries, DATA_LEN),
         LOAD_BATCH,
     )?;
-    daemon::wait_for(
-        "B to learn A's entries",
-        Duration::from_secs(600),
-        Duration::from_millis(5),
-        || Ok(daemon::entries(&mut cb)? >= n),
-    )?;
-    // The link goes down: A forgets B; B times A out (HelloInt 1 x HelloDead 3).
-    da.reload(&mut ca, &alone)?;
-    daemon::wait_for(
-        "B to see the link to A down",
-        Duration::from_secs(30),
-        Duration::from_millis(20),
-        || Ok(daemon::dcs(&mut cb)?.iter().all(|d| d.ca == "Down")),
-    )?;
+    crate::align::cut_once_learned(&da, &mut ca, &mut cb, n, &alone)?;
     let half_a = a.diff / 2;
     let half_b = a.diff - half_a;
     daemon::load(

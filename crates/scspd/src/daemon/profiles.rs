@@ -37,6 +37,18 @@ impl std::fmt::Debug for ProfileHandle {
 /// (key, data, sequence number given by the client) triples.
 pub type Numbered = Vec<(Vec<u8>, Vec<u8>, Option<u32>)>;
 
+/// The entries of a `load` or handover as the core takes them: each with the number given, or
+/// else the protocol's own (`num`), if any.
+fn numbered(
+    num: Option<Numbering>,
+    v: Numbered,
+) -> impl Iterator<Item = (Vec<u8>, Data, Option<u32>)> {
+    v.into_iter().map(move |(k, d, s)| {
+        let s = s.or_else(|| num.and_then(|f| f(&d)));
+        (k, Data::from(d), s)
+    })
+}
+
 /// Entries withdrawn, as they were: (key, sequence number, data).
 pub type Gone = Vec<(Vec<u8>, u32, Data)>;
 
@@ -268,12 +280,7 @@ impl Profiled {
         via_rules: bool,
     ) -> Vec<(Vec<u8>, LocalError)> {
         let num = self.numbering;
-        let it = |v: Numbered| {
-            v.into_iter().map(move |(k, d, s)| {
-                let s = s.or_else(|| num.and_then(|f| f(&d)));
-                (k, Data::from(d), s)
-            })
-        };
+        let it = |v: Numbered| numbered(num, v);
         let Some(rules) = self.rules.as_mut() else {
             return if handover {
                 server.replace_local_cache_numbered(now, it(entries))
@@ -356,12 +363,7 @@ impl Profiled {
         via_rules: bool,
     ) -> Vec<(Vec<u8>, LocalError)> {
         let num = self.numbering;
-        let it = |v: Numbered| {
-            v.into_iter().map(move |(k, d, s)| {
-                let s = s.or_else(|| num.and_then(|f| f(&d)));
-                (k, Data::from(d), s)
-            })
-        };
+        let it = |v: Numbered| numbered(num, v);
         let Some(rules) = self.rules.as_mut() else {
             return server.originate_many(now, it(entries));
         };
