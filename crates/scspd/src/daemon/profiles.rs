@@ -37,6 +37,32 @@ impl std::fmt::Debug for ProfileHandle {
 /// (key, data, sequence number given by the client) triples.
 pub type Numbered = Vec<(Vec<u8>, Vec<u8>, Option<u32>)>;
 
+/// The entries a `load` or handover originated (`given` but for the `errors`), told to the local
+/// rules: kept by scspd itself when they came `via_rules` (a connection that is not the attached
+/// client), else left to the attached client (its keys noted in `client_keys`).
+fn note_given(
+    rules: &mut dyn LocalRules,
+    client_keys: &mut HashSet<Vec<u8>>,
+    now: Time,
+    given: &[(Vec<u8>, Vec<u8>)],
+    errors: &[(Vec<u8>, LocalError)],
+    via_rules: bool,
+) {
+    let refused: HashSet<&[u8]> = errors.iter().map(|(k, _)| k.as_slice()).collect();
+    for (k, d) in given {
+        if refused.contains(k.as_slice()) {
+            continue;
+        }
+        if via_rules {
+            rules.on_local(now, k, d);
+            client_keys.remove(k);
+        } else {
+            rules.on_local_withdraw(now, k);
+            client_keys.insert(k.clone());
+        }
+    }
+}
+
 /// The entries of a `load` or handover as the core takes them: each with the number given, or
 /// else the protocol's own (`num`), if any.
 fn numbered(
@@ -300,21 +326,14 @@ impl Profiled {
             } else {
                 server.originate_many(now, it(entries))
             };
-            let refused: HashSet<&[u8]> = errors.iter().map(|(k, _)| k.as_slice()).collect();
-            for (k, d) in &given {
-                if refused.contains(k.as_slice()) {
-                    continue;
-                }
-                if via_rules {
-                    // Handed over by a connection that is not the attached client: scspd keeps
-                    // these entries itself.
-                    rules.on_local(now, k, d);
-                    self.client_keys.remove(k);
-                } else {
-                    rules.on_local_withdraw(now, k);
-                    self.client_keys.insert(k.clone());
-                }
-            }
+            note_given(
+                rules.as_mut(),
+                &mut self.client_keys,
+                now,
+                &given,
+                &errors,
+                via_rules,
+            );
             let after = own_live_keys(server);
             for k in before.difference(&after) {
                 rules.on_local_withdraw(now, k);
@@ -372,19 +391,14 @@ impl Profiled {
             .map(|(k, d, _)| (k.clone(), d.clone()))
             .collect();
         let errors = server.originate_many(now, it(entries));
-        let refused: HashSet<&[u8]> = errors.iter().map(|(k, _)| k.as_slice()).collect();
-        for (k, d) in &given {
-            if refused.contains(k.as_slice()) {
-                continue;
-            }
-            if via_rules {
-                rules.on_local(now, k, d);
-                self.client_keys.remove(k);
-            } else {
-                rules.on_local_withdraw(now, k);
-                self.client_keys.insert(k.clone());
-            }
-        }
+        note_given(
+            rules.as_mut(),
+            &mut self.client_keys,
+            now,
+            &given,
+            &errors,
+            via_rules,
+        );
         errors
     }
 
