@@ -233,15 +233,29 @@ impl Marks {
             self.slots.push(i);
         }
     }
+
+    /// At most `limit` marked slots, the first marked first, unmarked.
+    fn take(&mut self, limit: usize) -> Vec<u32> {
+        let n = self.slots.len().min(limit);
+        let taken: Vec<u32> = self.slots.drain(..n).collect();
+        for &i in &taken {
+            if let Some(b) = self.marked.get_mut(i as usize) {
+                *b = false;
+            }
+        }
+        taken
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
 }
 
 /// Which entries changed: the slots stored into or altered (each once), and the entries removed.
 #[derive(Debug, Default)]
 struct Changes {
-    /// Marked slots, in the order first marked.
-    slots: Vec<u32>,
-    /// `marked[i]`: slot `i` is in `slots`.
-    marked: Vec<bool>,
+    /// Slots stored into or altered.
+    slots: Marks,
     /// Entries removed, in order (one may come back later: its slot is then marked too).
     removed: Vec<RecordId>,
 }
@@ -292,11 +306,7 @@ impl Cache {
         for id in c.removed.drain(..) {
             f(&id, None);
         }
-        let n = c.slots.len().min(limit);
-        for i in c.slots.drain(..n) {
-            if let Some(m) = c.marked.get_mut(i as usize) {
-                *m = false;
-            }
+        for i in c.slots.take(limit) {
             if let Some((id, e)) = slot(&self.slots, i) {
                 f(id, Some(e));
             }
@@ -332,22 +342,14 @@ impl Cache {
 
     /// At most `limit` slots changed since the last call (each once), unmarked.
     pub(crate) fn take_recon_marks(&mut self, limit: usize) -> Vec<u32> {
-        let Some(m) = &mut self.recon_marks else {
-            return Vec::new();
-        };
-        let n = m.slots.len().min(limit);
-        let taken: Vec<u32> = m.slots.drain(..n).collect();
-        for &i in &taken {
-            if let Some(b) = m.marked.get_mut(i as usize) {
-                *b = false;
-            }
-        }
-        taken
+        self.recon_marks
+            .as_mut()
+            .map_or_else(Vec::new, |m| m.take(limit))
     }
 
     /// Slots changed and not yet taken by [`Cache::take_recon_marks`].
     pub(crate) fn recon_marks_pending(&self) -> usize {
-        self.recon_marks.as_ref().map_or(0, |m| m.slots.len())
+        self.recon_marks.as_ref().map_or(0, Marks::len)
     }
 
     /// The entry in slot `i`, if it is occupied.
@@ -366,14 +368,7 @@ impl Cache {
             m.mark(i);
         }
         if let Some(c) = &mut self.changes {
-            let at = i as usize;
-            if c.marked.len() <= at {
-                c.marked.resize(at + 1, false);
-            }
-            if !c.marked[at] {
-                c.marked[at] = true;
-                c.slots.push(i);
-            }
+            c.slots.mark(i);
         }
     }
 

@@ -37,6 +37,14 @@ impl std::fmt::Debug for ProfileHandle {
 /// (key, data, sequence number given by the client) triples.
 pub type Numbered = Vec<(Vec<u8>, Vec<u8>, Option<u32>)>;
 
+/// The (key, data) of each entry of a `load` or handover, for [`note_given`].
+fn given_pairs(entries: &Numbered) -> Vec<(Vec<u8>, Vec<u8>)> {
+    entries
+        .iter()
+        .map(|(k, d, _)| (k.clone(), d.clone()))
+        .collect()
+}
+
 /// The entries a `load` or handover originated (`given` but for the `errors`), told to the local
 /// rules: kept by scspd itself when they came `via_rules` (a connection that is not the attached
 /// client), else left to the attached client (its keys noted in `client_keys`).
@@ -317,10 +325,7 @@ impl Profiled {
         if handover || !via_rules {
             // Taken as given; the rules learn what is held now.
             let before = own_live_keys(server);
-            let given: Vec<(Vec<u8>, Vec<u8>)> = entries
-                .iter()
-                .map(|(k, d, _)| (k.clone(), d.clone()))
-                .collect();
+            let given = given_pairs(&entries);
             let errors = if handover {
                 server.replace_local_cache_numbered(now, it(entries))
             } else {
@@ -386,10 +391,7 @@ impl Profiled {
         let Some(rules) = self.rules.as_mut() else {
             return server.originate_many(now, it(entries));
         };
-        let given: Vec<(Vec<u8>, Vec<u8>)> = entries
-            .iter()
-            .map(|(k, d, _)| (k.clone(), d.clone()))
-            .collect();
+        let given = given_pairs(&entries);
         let errors = server.originate_many(now, it(entries));
         note_given(
             rules.as_mut(),
