@@ -92,6 +92,13 @@ def main():
     for f in sorted((ROOT / "examples").glob("*.conf")) + sorted((ROOT / "crates/scspd/tests/data").glob("*.conf")):
         put("config", f.read_bytes())
         n += 1
+    # The reconciliation extension's messages: the hex of docs/reconciliation.md's test vectors.
+    for row in re.findall(r"^\|[^|]*\| `([0-9a-f ]+)`(?: then twice `([0-9a-f ]+)`)? \|$",
+                          (ROOT / "docs/reconciliation.md").read_text(), re.M):
+        b = unhex(row[0] + row[1] * 2)
+        if b:
+            put("recon_message", b)
+            n += 1
     print(f"fuzz-seeds: {n} seeds under {CORPUS}")
 
 
