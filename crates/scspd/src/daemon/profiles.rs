@@ -314,38 +314,19 @@ impl Profiled {
         via_rules: bool,
     ) -> Vec<(Vec<u8>, LocalError)> {
         let num = self.numbering;
-        let it = |v: Numbered| numbered(num, v);
-        let Some(rules) = self.rules.as_mut() else {
-            return if handover {
-                server.replace_local_cache_numbered(now, it(entries))
-            } else {
-                server.originate_many(now, it(entries))
-            };
-        };
-        if handover || !via_rules {
-            // Taken as given; the rules learn what is held now.
-            let before = own_live_keys(server);
-            let given = given_pairs(&entries);
-            let errors = if handover {
-                server.replace_local_cache_numbered(now, it(entries))
-            } else {
-                server.originate_many(now, it(entries))
-            };
-            note_given(
-                rules.as_mut(),
-                &mut self.client_keys,
-                now,
-                &given,
-                &errors,
-                via_rules,
-            );
-            let after = own_live_keys(server);
-            for k in before.difference(&after) {
-                rules.on_local_withdraw(now, k);
-                self.client_keys.remove(k);
+        let Some(rules) = self.rules.as_mut().filter(|_| via_rules && !handover) else {
+            // Taken as given; the rules (if any) learn what is held now.
+            let before = self.rules.is_some().then(|| own_live_keys(server));
+            let errors = self.originate_given(server, now, entries, handover, via_rules);
+            if let (Some(before), Some(rules)) = (before, self.rules.as_mut()) {
+                let after = own_live_keys(server);
+                for k in before.difference(&after) {
+                    rules.on_local_withdraw(now, k);
+                    self.client_keys.remove(k);
+                }
             }
             return errors;
-        }
+        };
         let mut pass = Vec::with_capacity(entries.len());
         let mut fresh: HashSet<Vec<u8>> = HashSet::new();
         for (key, data, seq) in entries {
@@ -386,21 +367,37 @@ impl Profiled {
         entries: Numbered,
         via_rules: bool,
     ) -> Vec<(Vec<u8>, LocalError)> {
-        let num = self.numbering;
-        let it = |v: Numbered| numbered(num, v);
-        let Some(rules) = self.rules.as_mut() else {
-            return server.originate_many(now, it(entries));
+        self.originate_given(server, now, entries, false, via_rules)
+    }
+
+    /// Originate `entries` as given, replacing the whole local cache if `replace`, numbered as
+    /// given or by the profile; the local rules, if any, learn what was originated
+    /// ([`note_given`]). Returns the entries refused.
+    fn originate_given(
+        &mut self,
+        server: &mut Server,
+        now: Time,
+        entries: Numbered,
+        replace: bool,
+        via_rules: bool,
+    ) -> Vec<(Vec<u8>, LocalError)> {
+        let given = self.rules.is_some().then(|| given_pairs(&entries));
+        let entries = numbered(self.numbering, entries);
+        let errors = if replace {
+            server.replace_local_cache_numbered(now, entries)
+        } else {
+            server.originate_many(now, entries)
         };
-        let given = given_pairs(&entries);
-        let errors = server.originate_many(now, it(entries));
-        note_given(
-            rules.as_mut(),
-            &mut self.client_keys,
-            now,
-            &given,
-            &errors,
-            via_rules,
-        );
+        if let (Some(rules), Some(given)) = (self.rules.as_mut(), given) {
+            note_given(
+                rules.as_mut(),
+                &mut self.client_keys,
+                now,
+                &given,
+                &errors,
+                via_rules,
+            );
+        }
         errors
     }
 
