@@ -230,12 +230,12 @@ impl Profiled {
             Some(r) if via_rules => r,
             Some(r) => {
                 // The attached client's entry: its own rules apply, not ours.
-                let seq = originate_plain(server, now, key, data, num)?;
+                let seq = originate_as(server, now, key, data, num, false)?;
                 r.on_local_withdraw(now, key);
                 self.client_keys.insert(key.to_vec());
                 return Ok(seq);
             }
-            None => return originate_plain(server, now, key, data, num),
+            None => return originate_as(server, now, key, data, num, false),
         };
         self.client_keys.remove(key);
         check_local(server, &data)?;
@@ -247,7 +247,7 @@ impl Profiled {
         {
             return Ok(seq);
         }
-        let r = originate_fresh(server, now, key, data, num);
+        let r = originate_as(server, now, key, data, num, true);
         if r.is_err() && held.is_none() {
             rules.on_local_withdraw(now, key);
         }
@@ -508,7 +508,7 @@ impl Profiled {
         for a in actions {
             match a {
                 LocalAction::Originate { key, data } => {
-                    match originate_fresh(server, now, &key, data, self.numbering) {
+                    match originate_as(server, now, &key, data, self.numbering, true) {
                         Ok(seq) => debug!(
                             "{profile} rules: entry {} advertised, seq {seq:#010x}",
                             hex::encode(&key)
@@ -532,32 +532,24 @@ impl Profiled {
     }
 }
 
-/// Originate `data` under `key`, numbered as the protocol numbers it, if it does.
-fn originate_plain(
+/// Originate `data` under `key`: if `fresh`, as a new instance even when the data is what is
+/// held (a refresh: the other servers restart its lifetime); else numbered as the protocol
+/// numbers it, if it does.
+fn originate_as(
     server: &mut Server,
     now: Time,
     key: &[u8],
     data: Vec<u8>,
     num: Option<Numbering>,
+    fresh: bool,
 ) -> Result<u32, LocalError> {
-    match num.and_then(|f| f(&data)) {
+    let seq = fresh
+        .then(|| refresh_seq(server, key, &data))
+        .flatten()
+        .or_else(|| num.and_then(|f| f(&data)));
+    match seq {
         Some(s) => server.originate_numbered(now, key, Data::from(data), s),
         None => server.originate(now, key, Data::from(data)),
-    }
-}
-
-/// Originate `data` under `key` as a new instance, even when the data is what is held (a
-/// refresh: the other servers restart its lifetime).
-fn originate_fresh(
-    server: &mut Server,
-    now: Time,
-    key: &[u8],
-    data: Vec<u8>,
-    num: Option<Numbering>,
-) -> Result<u32, LocalError> {
-    match refresh_seq(server, key, &data) {
-        Some(s) => server.originate_numbered(now, key, Data::from(data), s),
-        None => originate_plain(server, now, key, data, num),
     }
 }
 
