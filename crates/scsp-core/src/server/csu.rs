@@ -16,27 +16,16 @@ struct Ack {
 }
 
 impl Server {
-    /// 2.3: CSU messages are exchanged only in Update Cache or Aligned; a message of `kind`
-    /// from DCS `id` in another state is dropped. Returns the DCS if it may be taken.
-    fn csu_dcs(&mut self, id: DcsId, kind: MessageType) -> Option<&mut Dcs> {
-        let state = self.live(id)?.ca.state;
-        if !matches!(state, CaState::UpdateCache | CaState::Aligned) {
-            self.drop_packet(id, Drop::UnexpectedInState(kind, state));
-            return None;
-        }
-        // The master sends CSU messages only once it has left Cache Summarize (2.3; for a CSUS,
-        // the 2.2.2 note).
-        let d = slot_mut(&mut self.dcs, id)?;
-        d.master_done();
-        Some(d)
-    }
-
     /// A CSU Request (2.3): each CSA is weighed (2.4), stored and flooded if newer, and
     /// acknowledged in a CSU Reply.
     pub(super) fn on_csu_request(&mut self, now: Time, from: DcsId, records: Vec<Csa>) {
-        let Some(d) = self.csu_dcs(from, MessageType::CsuRequest) else {
-            return;
+        let Some(d) = slot_mut(&mut self.dcs, from) else {
+            return self.unknown_dcs(from, "internal");
         };
+        if let Err(state) = d.csu_allowed() {
+            let kind = MessageType::CsuRequest;
+            return self.drop_packet(from, Drop::UnexpectedInState(kind, state));
+        }
         let solicited = d.answered(now, &records);
         if self.pipelined {
             self.solicit_next(now, from);
@@ -442,23 +431,27 @@ impl Server {
 
     /// A CSU Reply (2.3): acknowledgements matched against the DCS retransmit queue.
     pub(super) fn on_csu_reply(&mut self, now: Time, from: DcsId, records: Vec<Csas>) {
-        let max_crl = self.cfg.max_csa_requests;
-        let Some(d) = self.csu_dcs(from, MessageType::CsuReply) else {
-            return;
+        let Some(d) = slot_mut(&mut self.dcs, from) else {
+            return self.unknown_dcs(from, "internal");
         };
-        d.acknowledged(now, records, max_crl);
+        if let Err(state) = d.csu_allowed() {
+            let kind = MessageType::CsuReply;
+            return self.drop_packet(from, Drop::UnexpectedInState(kind, state));
+        }
+        d.acknowledged(now, records, self.cfg.max_csa_requests);
         self.csus_progress(now, from);
     }
 
     /// A CSUS (2.2.3, 2.2.4): answered with CSU Requests holding the entries solicited, or null
     /// records for those we no longer hold (2.3).
     pub(super) fn on_csus(&mut self, from: DcsId, records: Vec<Csas>) {
-        if self.csu_dcs(from, MessageType::Csus).is_none() {
-            return;
-        }
         let Some(d) = slot_mut(&mut self.dcs, from) else {
             return self.unknown_dcs(from, "internal");
         };
+        if let Err(state) = d.csu_allowed() {
+            let kind = MessageType::Csus;
+            return self.drop_packet(from, Drop::UnexpectedInState(kind, state));
+        }
         let refused = d.solicited(&self.cache, records);
         if refused > 0 {
             self.drop_packet(from, Drop::QueueFull(refused));
@@ -482,6 +475,18 @@ impl Server {
 
 /// What the CSU protocol keeps of its DCS (2.3).
 impl Dcs {
+    /// 2.3: CSU messages are exchanged only in Update Cache or Aligned; in another state, the
+    /// state (the message is dropped). One that may be taken shows that the master has left
+    /// Cache Summarize (2.3; for a CSUS, the 2.2.2 note).
+    fn csu_allowed(&mut self) -> Result<(), CaState> {
+        let state = self.ca.state;
+        if !matches!(state, CaState::UpdateCache | CaState::Aligned) {
+            return Err(state);
+        }
+        self.master_done();
+        Ok(())
+    }
+
     /// Whether each record of a CSU Request answers our CSUS. An answer, whatever its
     /// instance, ends the solicitation of its record (a record wanted but not yet asked for is
     /// satisfied only by an instance at least as new: see satisfy_crls); the CSUS is timed if it
