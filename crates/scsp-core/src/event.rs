@@ -203,8 +203,8 @@ pub enum Notice {
     /// An input named a DCS the server does not have (never added, or removed): ignored. The
     /// caller's mistake, or a bug; reported so that it shows.
     UnknownDcs {
-        /// The input: "datagram", "link up", "link down", "update", or "internal" (a handler
-        /// that lost its DCS: a bug).
+        /// The input: "datagram", "link up", "link down", "update", "remove", or "internal" (a
+        /// handler that lost its DCS: a bug).
         input: &'static str,
     },
 }
