@@ -13,6 +13,9 @@
 -- Lengths are checked before every read: a length that runs past the packet or a record
 -- shorter than its header gives expert info, never a Lua error. See README.md beside this file.
 --
+-- (One file of about 1,100 lines: a Lua plugin is installed by copying one file into
+-- Wireshark's plugin folder.)
+--
 -- SPDX-License-Identifier: BSD-2-Clause
 
 local scsp = Proto("scsp", "Server Cache Synchronization Protocol")

@@ -8,6 +8,10 @@
 //!                     (also redb-qr: quick repair; fjall-8m: 8 MiB memtables flushed at close)
 //!                     [--skip bench|crash]
 //!   store-compare crash-child STORE MODE DIR TRIAL BATCH   (used by `run`)
+//!
+//! (About 890 lines outside its tests: a measuring tool run by hand, outside the workspace, whose
+//! benchmark, crash trials and tables share the options, the results and the record pool; the
+//! stores and the workload are modules of their own.)
 #![forbid(unsafe_code)]
 
 mod stores;

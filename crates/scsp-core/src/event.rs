@@ -171,7 +171,8 @@ pub enum Drop {
     QueueFull(usize),
 }
 
-/// What a [`Trace::Notice`] reports. Each has its own counter in [`crate::DcsStats`].
+/// What a [`Trace::Notice`] reports. Each has its own counter in [`crate::DcsStats`], but
+/// [`Notice::UnknownDcs`], counted by the server ([`crate::Server::unknown_dcs_inputs`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Notice {
     /// The DCS advertises another Family ID than ours in its Hellos. They are accepted (the
@@ -198,6 +199,13 @@ pub enum Notice {
         state: String,
         /// The event.
         event: &'static str,
+    },
+    /// An input named a DCS the server does not have (never added, or removed): ignored. The
+    /// caller's mistake, or a bug; reported so that it shows.
+    UnknownDcs {
+        /// The input: "datagram", "link up", "link down", "update", "remove", or "internal" (a
+        /// handler that lost its DCS: a bug).
+        input: &'static str,
     },
 }
 

@@ -251,6 +251,60 @@ fn b_2_5_family_id_is_carried_and_another_family_is_accepted() {
 }
 
 #[test]
+fn an_input_for_an_unknown_dcs_is_counted_and_reported() {
+    // Inputs name their DCS where they enter the server: one it does not have (never added, or
+    // removed) changes nothing, and is counted and reported rather than passed over.
+    let mut b = Bench::new(1, 2);
+    b.server.link_up(b.now, b.dcs);
+    b.sent();
+    let hello = b.hello(true);
+    let bytes = scsp_core::wire::encode(
+        &Packet {
+            common: b.common(),
+            body: hello,
+            extensions: Vec::new(),
+        },
+        None,
+    )
+    .unwrap();
+    let notices = |b: &mut Bench| -> Vec<_> {
+        b.events()
+            .into_iter()
+            .map(|e| match e {
+                Event::Trace(Trace::Notice { dcs, notice }) => (dcs, notice),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let unknown = scsp_core::DcsId(b.dcs.0 + 1);
+    b.events();
+    b.server.handle_datagram(b.now, unknown, &bytes);
+    b.server.link_up(b.now, unknown);
+    b.server.link_down(b.now, unknown);
+    assert!(b.sent().is_empty());
+    let said = |input| Notice::UnknownDcs { input };
+    assert_eq!(
+        notices(&mut b),
+        vec![
+            (unknown, said("datagram")),
+            (unknown, said("link up")),
+            (unknown, said("link down")),
+        ]
+    );
+    assert_eq!(
+        b.hello_state(),
+        HelloState::Waiting,
+        "the known DCS untouched"
+    );
+    b.server.remove_dcs(b.now, b.dcs);
+    b.events();
+    b.server.handle_datagram(b.now, b.dcs, &bytes);
+    assert!(b.sent().is_empty());
+    assert_eq!(notices(&mut b), vec![(b.dcs, said("datagram"))]);
+    assert_eq!(b.server.unknown_dcs_inputs(), 4);
+}
+
+#[test]
 fn rfc_2_2_wrong_sender_and_group_are_dropped() {
     let mut b = Bench::new(1, 2);
     b.server.link_up(b.now, b.dcs);

@@ -15,7 +15,8 @@
 //!   entry an application has originated and not withdrawn, with the application's data and the
 //!   sequence number its originator holds; so every cache is identical;
 //! - no entry an application withdrew is back, and no other entry is there;
-//! - every DCS is Bidirectional and Aligned with an empty retransmit queue and CSA Request List.
+//! - every DCS is Bidirectional and Aligned with an empty retransmit queue and CSA Request List;
+//! - no input named a DCS its server does not have (`Server::unknown_dcs_inputs`).
 //!
 //! Throughout the run, at every change of every cache, two more checks:
 //!

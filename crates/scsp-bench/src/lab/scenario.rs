@@ -231,6 +231,16 @@ fn secs(v: Option<f64>) -> String {
     v.map_or_else(|| "never".into(), |s| format!("{s:.2}s"))
 }
 
+/// The servers of a run, by index: the processes, the local server's and the poller's
+/// connections, the listeners attached to the servers, and what each listener saw.
+struct Fleet {
+    daemons: Vec<Daemon>,
+    ops: Vec<Client>,
+    polls: Vec<Client>,
+    listeners: Vec<Option<Listener>>,
+    logs: Vec<SeenLog>,
+}
+
 pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     for (what, p) in [
         ("--loss", a.loss),
@@ -340,11 +350,11 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
         ));
     }
     w.changes.clear();
-    let mut listeners = daemons
+    let listeners = daemons
         .iter()
         .map(|d| Listener::start(d).map(Some))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut logs: Vec<SeenLog> = vec![Vec::new(); n];
+    let logs: Vec<SeenLog> = vec![Vec::new(); n];
     // Per restart: 0 to come, 1 down, 2 restarted and waiting to hand over, 3 done.
     let mut phase = vec![0u8; a.restarts.len()];
 
@@ -392,40 +402,40 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
         cut = now;
     };
     // Kill, restart and hand over on the restarts' schedule (also after the churn).
-    let mut restarts = |el: f64,
-                        w: &mut Workload,
-                        daemons: &mut [Daemon],
-                        ops: &mut [Client],
-                        polls: &mut [Client],
-                        listeners: &mut [Option<Listener>],
-                        logs: &mut [SeenLog]|
-     -> Result<bool, Error> {
+    let mut fleet = Fleet {
+        daemons,
+        ops,
+        polls,
+        listeners,
+        logs,
+    };
+    let mut restarts = |el: f64, w: &mut Workload, f: &mut Fleet| -> Result<bool, Error> {
         let mut pending = false;
         for (r, ph) in a.restarts.iter().zip(phase.iter_mut()) {
             let s = r.server;
             if *ph == 0 && a.burst > 0 && el >= r.at - BURST_LEAD_S {
-                w.burst(&mut ops[s], s, a.burst)?;
+                w.burst(&mut f.ops[s], s, a.burst)?;
                 std::thread::sleep(Duration::from_secs_f64(BURST_LEAD_S));
                 *ph = 4;
             }
             if (*ph == 0 || *ph == 4) && el >= r.at {
-                daemons[s].kill();
-                if let Some(l) = listeners[s].take() {
-                    logs[s].extend(l.stop()?);
+                f.daemons[s].kill();
+                if let Some(l) = f.listeners[s].take() {
+                    f.logs[s].extend(l.stop()?);
                 }
                 w.offline[s] = true;
                 *ph = 1;
             }
             if *ph == 1 && el >= r.at + r.down {
-                daemons[s].respawn(&scspd)?;
-                ops[s] = daemons[s].wait_ready()?;
-                polls[s] = daemons[s].connect()?;
+                f.daemons[s].respawn(&scspd)?;
+                f.ops[s] = f.daemons[s].wait_ready()?;
+                f.polls[s] = f.daemons[s].connect()?;
                 // The local server attaches at once, and hands over later. What it held before the
                 // kill and the restarted server does not hold now has gone (a deletion made while
                 // it was down reaches it as the entry's absence).
-                let l = Listener::start(&daemons[s])?;
+                let l = Listener::start(&f.daemons[s])?;
                 let mut held: HashMap<&str, bool> = HashMap::new();
-                for (_, k, x) in logs[s].iter() {
+                for (_, k, x) in f.logs[s].iter() {
                     held.insert(k.as_str(), matches!(x, Seen::Holds(_)));
                 }
                 let gone: Vec<String> = held
@@ -433,13 +443,13 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
                     .filter(|(k, h)| *h && !l.held.contains(*k))
                     .map(|(k, _)| k.to_owned())
                     .collect();
-                logs[s].extend(gone.into_iter().map(|k| (l.attached, k, Seen::Removed)));
-                listeners[s] = Some(l);
+                f.logs[s].extend(gone.into_iter().map(|k| (l.attached, k, Seen::Removed)));
+                f.listeners[s] = Some(l);
                 *ph = 2;
             }
             if *ph == 2 && el >= r.at + r.down + r.handover {
                 w.offline[s] = false;
-                w.handover(&mut ops[s], s)?;
+                w.handover(&mut f.ops[s], s)?;
                 *ph = 3;
             }
             pending |= *ph != 3;
@@ -448,15 +458,7 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     };
     loop {
         let el = start.elapsed();
-        restarts(
-            el.as_secs_f64(),
-            &mut w,
-            &mut daemons,
-            &mut ops,
-            &mut polls,
-            &mut listeners,
-            &mut logs,
-        )?;
+        restarts(el.as_secs_f64(), &mut w, &mut fleet)?;
         if el >= churn {
             break;
         }
@@ -471,7 +473,7 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
             std::thread::sleep((due - el).min(Duration::from_millis(20)));
             continue;
         }
-        w.change(&mut ops[s], s)?;
+        w.change(&mut fleet.ops[s], s)?;
         next[s] += period;
     }
     let churn_end = Instant::now();
@@ -481,20 +483,12 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     let mut converged_on = None;
     loop {
         let el = churn_end.elapsed();
-        let waiting = restarts(
-            start.elapsed().as_secs_f64(),
-            &mut w,
-            &mut daemons,
-            &mut ops,
-            &mut polls,
-            &mut listeners,
-            &mut logs,
-        )?;
+        let waiting = restarts(start.elapsed().as_secs_f64(), &mut w, &mut fleet)?;
         if waiting {
             std::thread::sleep(Duration::from_millis(20));
             continue;
         }
-        if differences(&mut polls, &ids, &w.truth)?.clean() {
+        if differences(&mut fleet.polls, &ids, &w.truth)?.clean() {
             converged_on = Some(el.as_secs_f64());
             break;
         }
@@ -519,28 +513,28 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
         Some(0.0)
     } else {
         converge(
-            &mut polls,
+            &mut fleet.polls,
             &ids,
             &w.truth,
             keep_end,
             Duration::from_secs_f64(a.settle),
         )?
     };
-    let end = differences(&mut polls, &ids, &w.truth)?;
+    let end = differences(&mut fleet.polls, &ids, &w.truth)?;
     let mut aligned = 0;
     let mut retransmits = 0;
-    for c in &mut polls {
+    for c in &mut fleet.polls {
         for d in daemon::dcs(c)? {
             aligned += u64::from(d.ca == "Aligned");
             retransmits += d.retransmits;
         }
     }
-    for (s, l) in listeners.into_iter().enumerate() {
+    for (s, l) in fleet.listeners.into_iter().enumerate() {
         if let Some(l) = l {
-            logs[s].extend(l.stop()?);
+            fleet.logs[s].extend(l.stop()?);
         }
     }
-    let restarted = w.settle(&origin_seqs(&caches(&mut polls)?));
+    let restarted = w.settle(&origin_seqs(&caches(&mut fleet.polls)?));
     let renumbered = restarted.renumbered;
     if !restarted.examples.is_empty() {
         eprintln!(
@@ -549,7 +543,7 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
             restarted.examples.join(" ")
         );
     }
-    let lag = lags(&w.changes, &logs, n);
+    let lag = lags(&w.changes, &fleet.logs, n);
     let unreached = lag.iter().filter(|l| l.is_infinite()).count();
     let (p50, p99, max) = (
         percentile(&lag, 0.5),
@@ -631,9 +625,9 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
                  "nothing_lost_or_resurrected": pass_end},
     });
     emit(json_out, &line, &value);
-    drop(ops);
-    drop(polls);
-    drop(daemons);
+    drop(fleet.ops);
+    drop(fleet.polls);
+    drop(fleet.daemons);
     if a.check && !(pass_lag && pass_on && pass_off && pass_end) {
         return Err(Error::Check("a target of the lab was not met".into()));
     }

@@ -46,8 +46,14 @@ impl Server {
     /// Room to make at once for `missing` entries an alignment will learn: no more than both
     /// bounds leave, counting each entry at its least cost.
     pub(super) fn cache_room(&self, missing: usize) -> usize {
-        let by_count = self.cfg.max_entries.saturating_sub(self.cache.len());
-        let by_bytes = self.cfg.max_cache_bytes.saturating_sub(self.cache.bytes()) / ENTRY_OVERHEAD;
-        missing.min(by_count).min(by_bytes)
+        cache_room(&self.cfg, &self.cache, missing)
     }
+}
+
+/// See [`Server::cache_room`] (of the configuration and the cache alone, for a handler that
+/// holds a DCS).
+pub(super) fn cache_room(cfg: &crate::ServerConfig, cache: &crate::Cache, missing: usize) -> usize {
+    let by_count = cfg.max_entries.saturating_sub(cache.len());
+    let by_bytes = cfg.max_cache_bytes.saturating_sub(cache.bytes()) / ENTRY_OVERHEAD;
+    missing.min(by_count).min(by_bytes)
 }

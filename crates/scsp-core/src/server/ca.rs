@@ -3,8 +3,9 @@
 
 use std::cmp::Ordering;
 
-use super::output::Fill;
-use super::{DcsId, Server};
+use super::dcs::Dcs;
+use super::output::{Fill, room_to};
+use super::{DcsId, Server, slot_mut};
 use crate::Time;
 use crate::event::{CaState, Drop, MessageSummary};
 use crate::seq;
@@ -59,10 +60,8 @@ impl Server {
     /// set and no records, retransmitted every CAReXmitInt (2.2).
     pub(super) fn ca_start(&mut self, now: Time, id: DcsId, cause: &'static str) {
         self.reset_alignment(id);
-        let Some(d) = self.dcs_mut(id) else { return };
-        d.ca_seq = seq::new_ca_seq(now.as_millis(), d.last_ca_seq);
-        d.last_ca_seq = Some(d.ca_seq);
-        let ca_seq = d.ca_seq;
+        let Some(d) = self.live(id) else { return };
+        let ca_seq = d.new_ca_seq(now);
         self.set_ca(now, id, CaState::Negotiation, cause);
         let body = Body::Ca {
             seq: ca_seq,
@@ -88,29 +87,26 @@ impl Server {
             ca: None,
         };
         self.transmit(id, bytes.clone(), sent);
-        let Some(d) = self.dcs_mut(id) else { return };
-        d.ca_out = Some((bytes, kept));
-        d.sent_more = o;
-        d.ca_retries = 0;
-        d.ca_sent_at = rexmit.then_some(now);
-        d.ca_rexmit_at = rexmit.then(|| now + d.rto(0, d.cfg.ca_rexmit));
+        if let Some(d) = self.live(id) {
+            d.keep_ca(now, (bytes, kept), o, rexmit);
+        }
     }
 
     /// Send our last CA again (encoded afresh when it carries a replay extension: a copy of the
     /// same bytes would be refused as a replay).
     fn resend_ca(&mut self, id: DcsId) {
-        let Some(d) = self.dcs_mut(id) else { return };
+        let nonce = self.cfg.replay_nonce;
+        let Some(d) = self.live(id) else { return };
         let Some((bytes, summary)) = d.ca_out.clone() else {
             return;
         };
         d.stats.ca_retransmits += 1;
-        let Some(d) = self.dcs(id) else { return };
-        if self.replay_active(d)
+        if d.replay_on(nonce)
             && let Ok(p) = wire::decode(&bytes)
             && super::recon::carry(&mut self.ext_out, &p.extensions)
             && let Some((fresh, sent)) = self.encode_to(id, Some(p.common), p.body)
         {
-            if let Some(d) = self.dcs_mut(id) {
+            if let Some(d) = self.live(id) {
                 d.ca_out = Some((fresh.clone(), summary));
             }
             self.transmit(id, fresh, sent);
@@ -122,31 +118,13 @@ impl Server {
     /// Send the next CA of the summary, as master (`m`) or slave: as many CSAS records as fit,
     /// with O set when more remain (rfc2334-readings.md #2).
     pub(super) fn send_summary_ca(&mut self, now: Time, id: DcsId, m: bool) {
-        let Some(d) = self.dcs(id) else { return };
-        // (Less the reconciliation outcome that may ride along: server/recon.rs.)
-        let room = self
-            .room(d, MessageType::Ca)
-            .saturating_sub(if self.ext_out.is_some() { 64 } else { 0 });
-        let Some(d) = self.dcs_mut(id) else { return };
-        let mut records = Vec::new();
-        let mut fill = Fill::new(room);
-        while let Some(r) = d.summary.front() {
-            if !fill.take(wire::csas_len(r)) {
-                break;
-            }
-            records.extend(d.summary.pop_front());
-        }
-        let o = !d.summary.is_empty();
-        if !o {
-            d.summary = Default::default();
-        }
-        let body = Body::Ca {
-            seq: d.ca_seq,
-            m,
-            i: false,
-            o,
-            records,
+        let Some(d) = slot_mut(&mut self.dcs, id) else {
+            return self.unknown_dcs(id, "internal");
         };
+        // (Less the reconciliation outcome that may ride along: server/recon.rs.)
+        let room = room_to(&self.cfg, d, MessageType::Ca)
+            .saturating_sub(if self.ext_out.is_some() { 64 } else { 0 });
+        let body = d.summary_ca(room, m);
         // The master holds the outstanding CA and retransmits it; the slave only answers.
         self.send_ca(now, id, body, m);
     }
@@ -154,12 +132,11 @@ impl Server {
     /// Take the summary of the cache that Cache Summarize sends. Changes made after this point
     /// are sent as CSU Requests once the DCS reaches Update Cache (rfc2334-readings.md #14).
     pub(super) fn take_summary(&mut self, id: DcsId) {
-        let summary: std::collections::VecDeque<Csas> =
-            self.cache.iter().map(|(rid, e)| e.csas(rid, 1)).collect();
-        if let Some(d) = self.dcs_mut(id) {
-            d.summary = summary;
-            d.deferred.clear();
-        }
+        let Some(d) = slot_mut(&mut self.dcs, id) else {
+            return self.unknown_dcs(id, "internal");
+        };
+        d.summary = self.cache.iter().map(|(rid, e)| e.csas(rid, 1)).collect();
+        d.deferred.clear();
     }
 
     /// The CSAS records of a CA in Cache Summarize: processed at once, or in pipelined mode after
@@ -214,18 +191,8 @@ impl Server {
         for r in stray {
             self.stray_purge(id, r);
         }
-        let Some(d) = self.dcs_mut(id) else { return };
-        // The list is bounded: what is past the bound is not solicited in this alignment (it
-        // comes with the next, or with its next update), and is counted.
-        let mut refused = 0;
-        for (r, missing) in wanted {
-            if d.crl.len() >= max {
-                refused += 1;
-                continue;
-            }
-            d.crl.missing += usize::from(missing);
-            d.crl.want_summarized(r.id, r.seq);
-        }
+        let Some(d) = self.live(id) else { return };
+        let refused = d.want_summarized(wanted, max);
         if refused > 0 {
             self.drop_packet(id, Drop::CrlFull(refused));
         }
@@ -236,7 +203,7 @@ impl Server {
     /// the RFC. The side effects of a change of state are in [`Server::set_ca`].
     pub(super) fn ca_fsm(&mut self, now: Time, id: DcsId, event: CaEvent) {
         use CaState::{Aligned, Down, Negotiation, SummarizeMaster, SummarizeSlave, UpdateCache};
-        let Some(d) = self.dcs(id) else { return };
+        let Some(d) = self.live(id) else { return };
         let state = d.ca.state;
         let name = event.name();
         match (state, event) {
@@ -256,17 +223,12 @@ impl Server {
             (UpdateCache | Aligned, CaEvent::Ca(msg)) => self.ca_after_summarize(now, id, msg),
             // 2.2.1, 2.2.2: the CA outstanding is retransmitted while its answer is awaited.
             (Negotiation | SummarizeMaster, CaEvent::CaRexmit) => {
-                let Some(d) = self.dcs_mut(id) else { return };
-                d.ca_retries = d.ca_retries.saturating_add(1);
-                d.ca_sent_at = None;
-                d.ca_rexmit_at = Some(now + d.rto(d.ca_retries, d.cfg.ca_rexmit));
+                d.ca_backoff(now);
                 self.resend_ca(id);
             }
             // Nothing awaited: a slave's CA is an answer, resent only when asked again.
             (Down | SummarizeSlave | UpdateCache | Aligned, CaEvent::CaRexmit) => {
-                if let Some(d) = self.dcs_mut(id) {
-                    d.ca_rexmit_at = None;
-                }
+                d.ca_rexmit_at = None;
             }
             // 2.2.3: Update Cache with the CSA Request List empty: Aligned.
             (UpdateCache, CaEvent::CrlEmpty) => {
@@ -285,9 +247,10 @@ impl Server {
 
     /// 2.2.1, Master/Slave Negotiation.
     fn negotiate(&mut self, now: Time, id: DcsId, msg: CaMsg) {
-        let lsid = self.cfg.lsid.clone();
-        let Some(d) = self.dcs_mut(id) else { return };
-        let order = d.cfg.id.cmp_numeric(&lsid);
+        let Some(d) = slot_mut(&mut self.dcs, id) else {
+            return self.unknown_dcs(id, "internal");
+        };
+        let order = d.cfg.id.cmp_numeric(&self.cfg.lsid);
         if msg.is_initial() && order == Ordering::Greater {
             // Rule 1: the DCS's ID is larger; we are slave.
             d.ca_rexmit_at = None; // 1a
@@ -310,9 +273,7 @@ impl Server {
                 return;
             }
             // Rule 2: our ID is larger; we are master.
-            d.ca_rexmit_at = None; // 2a
-            let sent = d.ca_sent_at.take();
-            d.rtt_sample(now, sent);
+            d.ca_answered(now); // 2a
             d.was_master = true;
             self.set_ca(
                 now,
@@ -325,7 +286,7 @@ impl Server {
             if !recon {
                 self.take_summary(id);
             }
-            let Some(d) = self.dcs_mut(id) else { return };
+            let Some(d) = self.live(id) else { return };
             d.ca_seq = d.ca_seq.wrapping_add(1); // 2d
             if recon {
                 self.recon_master_next(now, id);
@@ -341,9 +302,10 @@ impl Server {
     /// Back to Master/Slave Negotiation, and evaluate at once the CA that caused it
     /// (rfc2334-readings.md #5).
     fn renegotiate(&mut self, now: Time, id: DcsId, msg: CaMsg, cause: &'static str) {
-        let lsid = self.cfg.lsid.clone();
-        let Some(d) = self.dcs_mut(id) else { return };
-        if msg.is_initial() && d.cfg.id.cmp_numeric(&lsid) == Ordering::Greater {
+        let Some(d) = slot_mut(&mut self.dcs, id) else {
+            return self.unknown_dcs(id, "internal");
+        };
+        if msg.is_initial() && d.cfg.id.cmp_numeric(&self.cfg.lsid) == Ordering::Greater {
             // The DCS restarted the negotiation and will be master: become its slave at once,
             // without an initial CA of our own that would only be ignored.
             self.reset_alignment(id);
@@ -356,7 +318,7 @@ impl Server {
 
     /// 2.2.2 as master.
     fn summarize_master(&mut self, now: Time, id: DcsId, msg: CaMsg) {
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         if msg.m || msg.i {
             // Rule 1. (Even a late copy of the slave's initial CA: the slave may really be back
             // in Negotiation, and would ignore our CAs for ever.)
@@ -374,16 +336,14 @@ impl Server {
             return;
         }
         // Rule 3.
-        d.ca_rexmit_at = None; // 3a
-        let sent = d.ca_sent_at.take();
-        d.rtt_sample(now, sent);
+        d.ca_answered(now); // 3a
         self.summaries(now, id, msg.records); // 3b
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         d.ca_seq = d.ca_seq.wrapping_add(1); // 3c
         if self.recon_master_step(now, id) {
             return;
         }
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         if d.summary.is_empty() && !msg.o {
             // 3d1: neither side has more.
             d.ca_out = None;
@@ -396,7 +356,7 @@ impl Server {
 
     /// 2.2.2 as slave.
     fn summarize_slave(&mut self, now: Time, id: DcsId, msg: CaMsg) {
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         if msg.m && msg.seq == d.ca_seq {
             // Rule 4: duplicate; resend our last CA. (Also the master's initial CA again: our
             // first answer was lost.)
@@ -428,7 +388,7 @@ impl Server {
         // 5c: our next records, or an empty CA with O off when we have none left
         // (rfc2334-readings.md #3).
         self.send_summary_ca(now, id, false);
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         if !d.sent_more && !master_more {
             // 5c1 / 5c2b. Keep our last CA for the master's retransmission (2.2.2 note): for as
             // long as the master may still retransmit, that is until a message shows that it
@@ -439,7 +399,7 @@ impl Server {
 
     /// A CA in Update Cache or Aligned (rfc2334-readings.md #6).
     fn ca_after_summarize(&mut self, now: Time, id: DcsId, msg: CaMsg) {
-        let Some(d) = self.dcs(id) else { return };
+        let Some(d) = self.live(id) else { return };
         // A late copy of a CA of the exchange that is over: its number is before ours (as slave
         // we hold the master's last number; as master, one past it).
         let stale = if d.was_master {
@@ -464,24 +424,20 @@ impl Server {
         // The CSA Request List is whole once every summary received is processed.
         self.settle();
         self.set_ca(now, id, CaState::UpdateCache, cause);
-        // Entries that changed during the summary go out now as CSU Requests.
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = slot_mut(&mut self.dcs, id) else {
+            return self.unknown_dcs(id, "internal");
+        };
         // The cache grows once to hold what the DCS has and we lack, instead of doubling (and
         // rehashing every entry) again and again while the answers arrive.
         let missing = std::mem::take(&mut d.crl.missing);
-        let room = self.cache_room(missing);
-        self.cache.reserve(room);
-        let Some(d) = self.dcs_mut(id) else { return };
-        let deferred: Vec<_> = d.deferred.drain().collect();
-        for rid in deferred {
-            let Some(e) = self.cache.get(&rid) else {
-                continue;
-            };
-            let Some(d) = self.dcs.get_mut(id.0 as usize).and_then(Option::as_mut) else {
-                return;
-            };
-            let csa = e.csa(&rid, d.cfg.hops);
-            d.queue.enqueue(csa);
+        self.cache
+            .reserve(super::bounds::cache_room(&self.cfg, &self.cache, missing));
+        // Entries that changed during the summary go out now as CSU Requests.
+        let hops = d.cfg.hops;
+        for rid in d.deferred.drain() {
+            if let Some(e) = self.cache.get(&rid) {
+                d.queue.enqueue(e.csa(&rid, hops));
+            }
         }
         self.csus_progress(now, id);
     }
@@ -489,31 +445,27 @@ impl Server {
     /// Send the next CSUS if none is outstanding and the CSA Request List is not empty; in
     /// Update Cache with nothing left to request, go to Aligned (2.2.3).
     pub(super) fn csus_progress(&mut self, now: Time, id: DcsId) {
-        let Some(d) = self.dcs_mut(id) else { return };
-        if !matches!(d.ca.state, CaState::UpdateCache | CaState::Aligned) {
-            return;
+        let Some(d) = self.live(id) else { return };
+        match d.csus_due() {
+            Csus::Wait => {}
+            Csus::Done => {
+                d.crl.rexmit_at = None;
+                d.crl.release();
+                self.ca_fsm(now, id, CaEvent::CrlEmpty);
+            }
+            Csus::Send => {
+                d.crl.rexmit_at = None;
+                self.send_csus(now, id, false);
+            }
         }
-        if d.crl.has_outstanding() {
-            return;
-        }
-        d.crl.rexmit_at = None;
-        if d.crl.is_empty() {
-            d.crl.release();
-            self.ca_fsm(now, id, CaEvent::CrlEmpty);
-            return;
-        }
-        self.send_csus(now, id, false);
     }
 
     /// Records answered but not yet weighed (pipelined mode): the next CSUS goes out at once if
     /// the one outstanding is fully answered and more is wanted. (Aligned is reached only once the
     /// records are weighed, by `csus_progress`.)
     pub(super) fn solicit_next(&mut self, now: Time, id: DcsId) {
-        let Some(d) = self.dcs(id) else { return };
-        if matches!(d.ca.state, CaState::UpdateCache | CaState::Aligned)
-            && !d.crl.has_outstanding()
-            && !d.crl.is_empty()
-        {
+        let Some(d) = self.live(id) else { return };
+        if d.csus_due() == Csus::Send {
             self.send_csus(now, id, false);
         }
     }
@@ -521,37 +473,21 @@ impl Server {
     /// Build and send a CSUS: the records still outstanding, topped up from the CSA Request List
     /// to fill the packet (2.2.3).
     fn send_csus(&mut self, now: Time, id: DcsId, retransmit: bool) {
-        let Some(d) = self.dcs(id) else { return };
-        let room = self.room(d, MessageType::Csus);
-        let Some(d) = self.dcs_mut(id) else { return };
-        let mut records = Vec::new();
-        let mut fill = Fill::new(room);
-        d.crl
-            .outstanding_records(&mut records, |r| fill.take(wire::csas_len(r)));
-        d.crl
-            .ask_more(&mut records, |r| fill.take(wire::csas_len(r)));
-        if records.is_empty() {
-            d.crl.rexmit_at = None;
-            return;
+        let Some(d) = slot_mut(&mut self.dcs, id) else {
+            return self.unknown_dcs(id, "internal");
+        };
+        let room = room_to(&self.cfg, d, MessageType::Csus);
+        if let Some(records) = d.csus_records(now, room, retransmit) {
+            self.send(id, Body::Csus { records });
         }
-        if retransmit {
-            d.stats.csus_retransmits += 1;
-            d.csus_retries = d.csus_retries.saturating_add(1);
-            d.csus_sent_at = None;
-        } else {
-            d.csus_retries = 0;
-            d.csus_sent_at = Some(now);
-        }
-        d.crl.rexmit_at = Some(now + d.rto(d.csus_retries, d.cfg.csus_rexmit));
-        self.send(id, Body::Csus { records });
     }
 
     pub(super) fn ca_timers(&mut self, now: Time, id: DcsId) {
-        let Some(d) = self.dcs(id) else { return };
+        let Some(d) = self.live(id) else { return };
         if d.ca_rexmit_at.is_some_and(|t| t <= now) {
             self.ca_fsm(now, id, CaEvent::CaRexmit);
         }
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         if d.crl.rexmit_at.is_some_and(|t| t <= now) {
             d.crl.rexmit_at = None;
             if !d.crl.has_outstanding() {
@@ -564,7 +500,7 @@ impl Server {
 
     /// The side effects of a change of state of the CA machine (2.2).
     pub(super) fn set_ca(&mut self, now: Time, id: DcsId, to: CaState, cause: &'static str) {
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         let from = d.ca.state;
         if from == to {
             return;
@@ -584,5 +520,131 @@ impl Server {
                 to,
                 cause,
             }));
+    }
+}
+
+/// Whether a CSUS is due ([`Dcs::csus_due`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Csus {
+    /// Not in Update Cache or Aligned, or a CSUS is outstanding.
+    Wait,
+    /// Nothing outstanding, and the CSA Request List is empty (2.2.3).
+    Done,
+    /// Nothing outstanding, and more is wanted.
+    Send,
+}
+
+/// What the CA machine keeps of its DCS (2.2).
+impl Dcs {
+    /// A new CA sequence number, for a new negotiation (B.2.1).
+    fn new_ca_seq(&mut self, now: Time) -> u32 {
+        self.ca_seq = seq::new_ca_seq(now.as_millis(), self.last_ca_seq);
+        self.last_ca_seq = Some(self.ca_seq);
+        self.ca_seq
+    }
+
+    /// Keep `ca`, just sent, as our last CA (`o`: its O bit), timing its retransmission if
+    /// `rexmit`.
+    fn keep_ca(&mut self, now: Time, ca: (Vec<u8>, MessageSummary), o: bool, rexmit: bool) {
+        self.ca_out = Some(ca);
+        self.sent_more = o;
+        self.ca_retries = 0;
+        self.ca_sent_at = rexmit.then_some(now);
+        self.ca_rexmit_at = rexmit.then(|| now + self.rto(0, self.cfg.ca_rexmit));
+    }
+
+    /// Our outstanding CA is answered: its retransmission stops, and its round trip is timed if
+    /// it went once only.
+    fn ca_answered(&mut self, now: Time) {
+        self.ca_rexmit_at = None;
+        let sent = self.ca_sent_at.take();
+        self.rtt_sample(now, sent);
+    }
+
+    /// Our outstanding CA goes again: the next retransmission backs off.
+    fn ca_backoff(&mut self, now: Time) {
+        self.ca_retries = self.ca_retries.saturating_add(1);
+        self.ca_sent_at = None;
+        self.ca_rexmit_at = Some(now + self.rto(self.ca_retries, self.cfg.ca_rexmit));
+    }
+
+    /// The next CA of the summary, as master (`m`) or slave: as many CSAS records as fit in
+    /// `room`, with O set when more remain (rfc2334-readings.md #2).
+    fn summary_ca(&mut self, room: usize, m: bool) -> Body {
+        let mut records = Vec::new();
+        let mut fill = Fill::new(room);
+        while let Some(r) = self.summary.front() {
+            if !fill.take(wire::csas_len(r)) {
+                break;
+            }
+            records.extend(self.summary.pop_front());
+        }
+        let o = !self.summary.is_empty();
+        if !o {
+            self.summary = Default::default();
+        }
+        Body::Ca {
+            seq: self.ca_seq,
+            m,
+            i: false,
+            o,
+            records,
+        }
+    }
+
+    /// Put the summarized entries `wanted` (each with whether the cache lacks it) on the CSA
+    /// Request List, up to `max` (2.2.2.1). The list is bounded: what is past the bound is not
+    /// solicited in this alignment (it comes with the next, or with its next update). Returns
+    /// how many were refused.
+    fn want_summarized(&mut self, wanted: Vec<(Csas, bool)>, max: usize) -> usize {
+        let mut refused = 0;
+        for (r, missing) in wanted {
+            if self.crl.len() >= max {
+                refused += 1;
+                continue;
+            }
+            self.crl.missing += usize::from(missing);
+            self.crl.want_summarized(r.id, r.seq);
+        }
+        refused
+    }
+
+    /// Whether a CSUS is due (2.2.3).
+    fn csus_due(&self) -> Csus {
+        if !matches!(self.ca.state, CaState::UpdateCache | CaState::Aligned)
+            || self.crl.has_outstanding()
+        {
+            Csus::Wait
+        } else if self.crl.is_empty() {
+            Csus::Done
+        } else {
+            Csus::Send
+        }
+    }
+
+    /// The records of a CSUS sent now (`retransmit`: again): those still outstanding, topped up
+    /// from the CSA Request List to fill `room`; its retransmission timed. `None` when there is
+    /// nothing to ask.
+    fn csus_records(&mut self, now: Time, room: usize, retransmit: bool) -> Option<Vec<Csas>> {
+        let mut records = Vec::new();
+        let mut fill = Fill::new(room);
+        self.crl
+            .outstanding_records(&mut records, |r| fill.take(wire::csas_len(r)));
+        self.crl
+            .ask_more(&mut records, |r| fill.take(wire::csas_len(r)));
+        if records.is_empty() {
+            self.crl.rexmit_at = None;
+            return None;
+        }
+        if retransmit {
+            self.stats.csus_retransmits += 1;
+            self.csus_retries = self.csus_retries.saturating_add(1);
+            self.csus_sent_at = None;
+        } else {
+            self.csus_retries = 0;
+            self.csus_sent_at = Some(now);
+        }
+        self.crl.rexmit_at = Some(now + self.rto(self.csus_retries, self.cfg.csus_rexmit));
+        Some(records)
     }
 }

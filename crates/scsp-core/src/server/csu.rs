@@ -1,6 +1,7 @@
 //! The Cache State Update protocol (2.3) and the newness rules (2.4).
 
-use super::{DcsId, Hops, Server};
+use super::dcs::Dcs;
+use super::{DcsId, Hops, Server, slot_mut};
 use crate::Time;
 use crate::cache::{Entry, EntryTimer};
 use crate::event::{CaState, CacheChange, Drop, Event, RemoveReason};
@@ -15,39 +16,17 @@ struct Ack {
 }
 
 impl Server {
-    fn in_update_or_aligned(&mut self, id: DcsId, kind: MessageType) -> bool {
-        let Some(d) = self.dcs(id) else { return false };
-        let state = d.ca.state;
-        if matches!(state, CaState::UpdateCache | CaState::Aligned) {
-            true
-        } else {
-            // 2.3: CSU messages are exchanged only in Update Cache or Aligned.
-            self.drop_packet(id, Drop::UnexpectedInState(kind, state));
-            false
-        }
-    }
-
     /// A CSU Request (2.3): each CSA is weighed (2.4), stored and flooded if newer, and
     /// acknowledged in a CSU Reply.
     pub(super) fn on_csu_request(&mut self, now: Time, from: DcsId, records: Vec<Csa>) {
-        if !self.in_update_or_aligned(from, MessageType::CsuRequest) {
-            return;
+        let Some(d) = slot_mut(&mut self.dcs, from) else {
+            return self.unknown_dcs(from, "internal");
+        };
+        if let Err(state) = d.csu_allowed() {
+            let kind = MessageType::CsuRequest;
+            return self.drop_packet(from, Drop::UnexpectedInState(kind, state));
         }
-        let Some(d) = self.dcs_mut(from) else { return };
-        // The master sends CSU messages only once it has left Cache Summarize (2.3).
-        d.master_done();
-        // An answer to our CSUS, whatever its instance, ends the solicitation of this record.
-        // (A record wanted but not yet asked for is satisfied only by an instance at least as
-        // new: see satisfy_crls.)
-        let solicited: Vec<bool> = records
-            .iter()
-            .map(|c| d.crl.answered(&c.summary.id))
-            .collect();
-        if solicited.iter().any(|&s| s) {
-            // An answer to our CSUS: time it if the CSUS went once only.
-            let sent = d.csus_sent_at.take();
-            d.rtt_sample(now, sent);
-        }
+        let solicited = d.answered(now, &records);
         if self.pipelined {
             self.solicit_next(now, from);
             self.defer(super::Work::Records {
@@ -76,17 +55,20 @@ impl Server {
         self.cache.touch(&hashes);
         for ((csa, solicited), hash) in records.into_iter().zip(solicited).zip(hashes) {
             let id = csa.summary.id.clone();
-            if let Some(Ack { seq, null }) = self.on_csa(now, from, csa, solicited, hash)
-                && let Some(d) = self.dcs_mut(from)
-            {
-                // B.2.0.2: a stand-alone CSAS record (here, in a CSU Reply) has Hop Count 1,
-                // whatever the Hop Count of the CSA it acknowledges.
-                d.acks.push(Csas {
-                    hops: 1,
-                    null,
-                    seq,
-                    id,
-                });
+            let Some(Ack { seq, null }) = self.on_csa(now, from, csa, solicited, hash) else {
+                continue;
+            };
+            // B.2.0.2: a stand-alone CSAS record (here, in a CSU Reply) has Hop Count 1,
+            // whatever the Hop Count of the CSA it acknowledges.
+            let ack = Csas {
+                hops: 1,
+                null,
+                seq,
+                id,
+            };
+            match slot_mut(&mut self.dcs, from) {
+                Some(d) => d.acks.push(ack),
+                None => self.unknown_dcs(from, "internal"),
             }
         }
         // The records received may have satisfied CSA Request Lists of every DCS.
@@ -109,7 +91,10 @@ impl Server {
         let id = csa.summary.id.clone();
         let rseq = csa.summary.seq;
         let ours = id.origin == self.cfg.lsid;
-        let d = self.dcs_mut(from)?;
+        let Some(d) = slot_mut(&mut self.dcs, from) else {
+            self.unknown_dcs(from, "internal");
+            return None;
+        };
         // Implicit acknowledgement (2.3): the DCS holds this instance or a newer one.
         d.queue
             .remove_if(&id, |q| !seq::newer(q.csa.summary.seq, rseq));
@@ -162,13 +147,9 @@ impl Server {
                     // the originator, on seeing it, supersedes both if it is not its own.
                     self.learn(now, from, csa, solicited, hash);
                     self.flood(now, &id, Some(from), Hops::Configured);
-                } else {
+                } else if let Some(d) = slot_mut(&mut self.dcs, from) {
                     // Ours wins: the DCS gets it back.
-                    let h = self.dcs(from).map_or(1, |d| d.cfg.hops);
-                    let mine = e.csa(&id, h);
-                    if let Some(d) = self.dcs_mut(from) {
-                        d.queue.enqueue(mine);
-                    }
+                    d.queue.enqueue(e.csa(&id, d.cfg.hops));
                 }
                 return Some(ack);
             }
@@ -244,9 +225,7 @@ impl Server {
             self.ask_confirmation(from, csa, hops, ack);
             return None;
         }
-        if let Some(d) = self.dcs_mut(from) {
-            d.stats.records_learned += 1;
-        }
+        self.count_learned(from);
         self.learn(now, from, csa, solicited, hash);
         if let Some(h) = hops {
             self.flood(now, &id, Some(from), h);
@@ -316,6 +295,7 @@ impl Server {
             self.drop_packet(p.from, Drop::CacheFull);
             return Ok(());
         }
+        // (The DCS may have been removed while the entry waited.)
         if accept && still_newer {
             if let Some(d) = self.dcs_mut(p.from) {
                 d.stats.records_learned += 1;
@@ -425,12 +405,18 @@ impl Server {
             self.flood_csa(now, &csa, Some(from), Hops::Configured);
         } else {
             // Adopt it: learned like any other; a later local update numbers on from it.
-            if let Some(d) = self.dcs_mut(from) {
-                d.stats.records_learned += 1;
-            }
+            self.count_learned(from);
             let hash = self.cache.hash(&id);
             self.learn(now, from, csa, false, hash);
             self.flood(now, &id, Some(from), Hops::Configured);
+        }
+    }
+
+    /// A newer instance from DCS `from` is stored.
+    fn count_learned(&mut self, from: DcsId) {
+        match slot_mut(&mut self.dcs, from) {
+            Some(d) => d.stats.records_learned += 1,
+            None => self.unknown_dcs(from, "internal"),
         }
     }
 
@@ -445,53 +431,119 @@ impl Server {
 
     /// A CSU Reply (2.3): acknowledgements matched against the DCS retransmit queue.
     pub(super) fn on_csu_reply(&mut self, now: Time, from: DcsId, records: Vec<Csas>) {
-        if !self.in_update_or_aligned(from, MessageType::CsuReply) {
-            return;
+        let Some(d) = slot_mut(&mut self.dcs, from) else {
+            return self.unknown_dcs(from, "internal");
+        };
+        if let Err(state) = d.csu_allowed() {
+            let kind = MessageType::CsuReply;
+            return self.drop_packet(from, Drop::UnexpectedInState(kind, state));
         }
-        let max_crl = self.cfg.max_csa_requests;
-        let Some(d) = self.dcs_mut(from) else { return };
-        d.master_done();
-        for r in records {
-            // Rule 1: an exact match (rfc2334-readings.md #9: key, originator, sequence number)
-            // is removed. Rule 2a: ours is newer; ignore. Rule 2b: the DCS holds a newer
-            // instance; stop sending ours and solicit it.
-            let Some(q) = d
-                .queue
-                .remove_if(&r.id, |q| !seq::newer(q.csa.summary.seq, r.seq))
-            else {
-                continue;
-            };
-            d.last_ack_at = Some(now);
-            if let Some((t, pid, pseq)) = &d.csu_probe
-                && *pid == r.id
-            {
-                // Karn's rule: timed only if this CSA went out once.
-                let sample = (q.sends == 1 && *pseq == q.csa.summary.seq).then_some(*t);
-                d.csu_probe = None;
-                d.rtt_sample(now, sample);
-            }
-            if q.csa.summary.seq != r.seq && !r.null {
-                if d.crl.len() < max_crl {
-                    d.crl.want(r.id, r.seq);
-                } else {
-                    d.stats.csa_requests_refused += 1;
-                }
-            }
-        }
+        d.acknowledged(now, records, self.cfg.max_csa_requests);
         self.csus_progress(now, from);
     }
 
     /// A CSUS (2.2.3, 2.2.4): answered with CSU Requests holding the entries solicited, or null
     /// records for those we no longer hold (2.3).
-    pub(super) fn on_csus(&mut self, now: Time, from: DcsId, records: Vec<Csas>) {
-        if !self.in_update_or_aligned(from, MessageType::Csus) {
-            return;
+    pub(super) fn on_csus(&mut self, from: DcsId, records: Vec<Csas>) {
+        let Some(d) = slot_mut(&mut self.dcs, from) else {
+            return self.unknown_dcs(from, "internal");
+        };
+        if let Err(state) = d.csu_allowed() {
+            let kind = MessageType::Csus;
+            return self.drop_packet(from, Drop::UnexpectedInState(kind, state));
         }
-        let Some(d) = self.dcs_mut(from) else { return };
-        let mut hint = d.csus_hint;
+        let refused = d.solicited(&self.cache, records);
+        if refused > 0 {
+            self.drop_packet(from, Drop::QueueFull(refused));
+        }
+    }
+
+    /// CSUReXmitInt expiries: resend what is unacknowledged; after CSUReXmitMax retransmissions
+    /// the DCS has failed (2.3).
+    pub(super) fn csu_timers(&mut self, now: Time, id: DcsId) {
+        let Some(d) = self.live(id) else { return };
+        if let Some(n) = d.resend_due(now) {
+            let max = d.cfg.csu_rexmit_max;
+            self.abnormal(
+                now,
+                id,
+                format!("{n} CSA record(s) unacknowledged after {max} retransmissions"),
+            );
+        }
+    }
+}
+
+/// What the CSU protocol keeps of its DCS (2.3).
+impl Dcs {
+    /// 2.3: CSU messages are exchanged only in Update Cache or Aligned; in another state, the
+    /// state (the message is dropped). One that may be taken shows that the master has left
+    /// Cache Summarize (2.3; for a CSUS, the 2.2.2 note).
+    fn csu_allowed(&mut self) -> Result<(), CaState> {
+        let state = self.ca.state;
+        if !matches!(state, CaState::UpdateCache | CaState::Aligned) {
+            return Err(state);
+        }
+        self.master_done();
+        Ok(())
+    }
+
+    /// Whether each record of a CSU Request answers our CSUS. An answer, whatever its
+    /// instance, ends the solicitation of its record (a record wanted but not yet asked for is
+    /// satisfied only by an instance at least as new: see satisfy_crls); the CSUS is timed if it
+    /// went once only.
+    fn answered(&mut self, now: Time, records: &[Csa]) -> Vec<bool> {
+        let solicited: Vec<bool> = records
+            .iter()
+            .map(|c| self.crl.answered(&c.summary.id))
+            .collect();
+        if solicited.iter().any(|&s| s) {
+            let sent = self.csus_sent_at.take();
+            self.rtt_sample(now, sent);
+        }
+        solicited
+    }
+
+    /// The acknowledgements of a CSU Reply matched against the retransmit queue (2.3); a newer
+    /// instance the DCS holds goes on its CSA Request List, up to `max_crl`.
+    fn acknowledged(&mut self, now: Time, records: Vec<Csas>, max_crl: usize) {
+        for r in records {
+            // Rule 1: an exact match (rfc2334-readings.md #9: key, originator, sequence number)
+            // is removed. Rule 2a: ours is newer; ignore. Rule 2b: the DCS holds a newer
+            // instance; stop sending ours and solicit it.
+            let Some(q) = self
+                .queue
+                .remove_if(&r.id, |q| !seq::newer(q.csa.summary.seq, r.seq))
+            else {
+                continue;
+            };
+            self.last_ack_at = Some(now);
+            if let Some((t, pid, pseq)) = &self.csu_probe
+                && *pid == r.id
+            {
+                // Karn's rule: timed only if this CSA went out once.
+                let sample = (q.sends == 1 && *pseq == q.csa.summary.seq).then_some(*t);
+                self.csu_probe = None;
+                self.rtt_sample(now, sample);
+            }
+            if q.csa.summary.seq != r.seq && !r.null {
+                if self.crl.len() < max_crl {
+                    self.crl.want(r.id, r.seq);
+                } else {
+                    self.stats.csa_requests_refused += 1;
+                }
+            }
+        }
+    }
+
+    /// The records of a CSUS, answered on the retransmit queue from `cache` (or as null
+    /// records). The queue is bounded: a DCS that solicits without acknowledging (a CSUS flood
+    /// naming entries we do not hold) is answered up to the bound, and the rest of its
+    /// solicitations are dropped until it acknowledges (it asks again). Returns how many were.
+    fn solicited(&mut self, cache: &crate::cache::Cache, records: Vec<Csas>) -> usize {
+        let mut hint = self.csus_hint;
         let mut answers = Vec::with_capacity(records.len());
         for r in records {
-            let csa = match self.cache.get_near(&mut hint, &r.id) {
+            let csa = match cache.get_near(&mut hint, &r.id) {
                 Some(e) => e.csa(&r.id, 1),
                 None => Csa {
                     summary: Csas {
@@ -505,62 +557,49 @@ impl Server {
             };
             answers.push(csa);
         }
-        let Some(d) = self.dcs_mut(from) else { return };
-        d.csus_hint = hint;
-        // 2.2.2 note: a CSUS shows that the master has left Cache Summarize.
-        d.master_done();
-        // The retransmit queue is bounded: a DCS that solicits without acknowledging (a CSUS
-        // flood naming entries we do not hold) is answered up to the bound, and the rest of
-        // its solicitations are dropped until it acknowledges (it asks again).
-        let max = d.cfg.max_rexmit_queue;
+        self.csus_hint = hint;
+        let max = self.cfg.max_rexmit_queue;
         let mut refused = 0usize;
         for csa in answers {
-            if d.queue.len() >= max && d.queue.get(&csa.summary.id).is_none() {
+            if self.queue.len() >= max && self.queue.get(&csa.summary.id).is_none() {
                 refused += 1;
                 continue;
             }
-            d.queue.enqueue(csa);
+            self.queue.enqueue(csa);
         }
-        let _ = now;
-        if refused > 0 {
-            self.drop_packet(from, Drop::QueueFull(refused));
-        }
+        refused
     }
 
-    /// CSUReXmitInt expiries: resend what is unacknowledged; after CSUReXmitMax retransmissions
-    /// the DCS has failed (2.3).
-    pub(super) fn csu_timers(&mut self, now: Time, id: DcsId) {
-        let Some(d) = self.dcs_mut(id) else { return };
-        let due = d.queue.pop_due(now);
+    /// The CSAs due for retransmission go again (2.3). Returns how many were due, without
+    /// sending them, when one has gone unacknowledged past the limit and the DCS shows no other
+    /// sign of life: the DCS has failed.
+    fn resend_due(&mut self, now: Time) -> Option<usize> {
+        let due = self.queue.pop_due(now);
         if due.is_empty() {
-            return;
+            return None;
         }
-        let max = d.cfg.csu_rexmit_max;
+        let max = self.cfg.csu_rexmit_max;
         // With adaptive timers a DCS that acknowledged any CSA in the last CSUReXmitMax ×
         // CSUReXmitInt is alive: a record it has not acknowledged yet (loss, or its resources)
         // keeps being retransmitted, at the configured interval, instead of taking the whole
         // session down (docs/rfc2334-readings.md, "retransmission timers").
         // Nor is a record given up before four times CSUReXmitMax retransmissions: at 35% loss
         // each way 5 retransmissions all fail once in 25 lonely records, 20 once in 60,000.
-        let window = d.cfg.csu_rexmit * max.max(1);
-        let alive = d.cfg.adaptive_rexmit && d.last_ack_at.is_some_and(|t| now.since(t) < window);
-        let limit = if d.cfg.adaptive_rexmit {
+        let window = self.cfg.csu_rexmit * max.max(1);
+        let alive =
+            self.cfg.adaptive_rexmit && self.last_ack_at.is_some_and(|t| now.since(t) < window);
+        let limit = if self.cfg.adaptive_rexmit {
             max.saturating_mul(4)
         } else {
             max
         };
         if !alive && due.iter().any(|(_, sends)| *sends > limit) {
-            let n = due.len();
-            self.abnormal(
-                now,
-                id,
-                format!("{n} CSA record(s) unacknowledged after {max} retransmissions"),
-            );
-            return;
+            return Some(due.len());
         }
         for (slot, _) in due {
-            d.stats.csa_retransmits += 1;
-            d.queue.resend(slot);
+            self.stats.csa_retransmits += 1;
+            self.queue.resend(slot);
         }
+        None
     }
 }

@@ -17,55 +17,25 @@ impl Server {
             .push_back(Event::Trace(Trace::Notice { dcs: from, notice }));
     }
 
+    /// A packet or records from `from` dropped: counted (unless the DCS has been removed since
+    /// the records arrived: an entry that waited for the local server's verdict) and reported.
     pub(super) fn drop_packet(&mut self, from: DcsId, reason: Drop) {
         if let Some(d) = self.dcs_mut(from) {
-            match reason {
-                Drop::Malformed(_) => d.stats.malformed += 1,
-                Drop::Auth(_) => d.stats.auth_failures += 1,
-                Drop::InvalidRecord(_) => d.stats.invalid_records += 1,
-                Drop::CacheFull | Drop::DeletionNotKept => d.stats.cache_full += 1,
-                Drop::CrlFull(n) => d.stats.csa_requests_refused += n as u64,
-                _ => d.stats.dropped += 1,
-            }
+            d.stats.count_drop(&reason);
         }
         self.events
             .push_back(Event::Trace(Trace::Dropped { dcs: from, reason }));
     }
 
-    /// A packet from the DCS's address that is malformed or fails authentication: whether it is
-    /// an abnormal event (2.1, B.3.1). A packet that cannot be shown to come from the DCS says
-    /// nothing about the DCS: with authentication configured it is only discarded (as OSPF does,
-    /// RFC 2328 D.5), unless `auth_failure_abnormal` keeps the RFC's literal reading. Without
-    /// authentication any packet can be forged, so a malformed one is an abnormal event at most
-    /// once per back-off interval, which doubles while they keep coming: N forged packets cost
-    /// about log2(N) realignments, not N (docs/rfc2334-readings.md, "spoofed packets").
-    pub(super) fn unverified_is_abnormal(&mut self, now: Time, from: DcsId) -> bool {
-        let Some(d) = self.dcs_mut(from) else {
-            return false;
-        };
-        if !d.cfg.auth_recv.is_empty() && !d.cfg.auth_failure_abnormal {
-            return false;
-        }
-        if d.cfg.auth_failure_abnormal {
-            return true;
-        }
-        let (min, max) = (Duration::from_secs(1), Duration::from_secs(64));
-        match d.bad_packet_at {
-            Some(t) if now.since(t) < d.bad_packet_backoff => false,
-            Some(t) => {
-                d.bad_packet_backoff = if now.since(t) < d.bad_packet_backoff * 2 {
-                    (d.bad_packet_backoff * 2).min(max)
-                } else {
-                    min
-                };
-                d.bad_packet_at = Some(now);
-                true
-            }
-            None => {
-                d.bad_packet_backoff = min;
-                d.bad_packet_at = Some(now);
-                true
-            }
+    /// A packet that did not decode or failed authentication: dropped, and an abnormal event
+    /// if it may be ([`Dcs::unverified_is_abnormal`]).
+    fn unverified(&mut self, now: Time, from: DcsId, reason: Drop, cause: String) {
+        self.drop_packet(from, reason);
+        if self
+            .live(from)
+            .is_some_and(|d| d.unverified_is_abnormal(now))
+        {
+            self.abnormal(now, from, cause);
         }
     }
 
@@ -73,29 +43,28 @@ impl Server {
         let packet = match wire::decode(bytes) {
             Ok(p) => p,
             Err(e) => {
-                self.drop_packet(from, Drop::Malformed(e.to_string()));
-                if self.unverified_is_abnormal(now, from) {
-                    self.abnormal(now, from, format!("malformed packet: {e}"));
-                }
-                return;
+                let cause = format!("malformed packet: {e}");
+                return self.unverified(now, from, Drop::Malformed(e.to_string()), cause);
             }
         };
-        let Some(d) = self.dcs(from) else { return };
+        let Some(d) = slot(&self.dcs, from) else {
+            return self.unknown_dcs(from, "internal");
+        };
         if !d.cfg.auth_recv.is_empty() {
-            let keys = d.cfg.auth_recv.clone();
+            let keys = &d.cfg.auth_recv;
             if let Err(e) = wire::verify_auth(bytes, &packet, |spi| {
                 keys.iter().find(|k| k.spi == spi).cloned()
             }) {
-                self.drop_packet(from, Drop::Auth(e.to_string()));
-                if self.unverified_is_abnormal(now, from) {
-                    self.abnormal(now, from, format!("authentication failed: {e}"));
-                }
-                return;
+                let cause = format!("authentication failed: {e}");
+                return self.unverified(now, from, Drop::Auth(e.to_string()), cause);
             }
             if !self.replay_check(now, from, &packet) {
                 return;
             }
         }
+        let Some(d) = slot_mut(&mut self.dcs, from) else {
+            return self.unknown_dcs(from, "internal");
+        };
         let c = &packet.common;
         if c.protocol_id != self.cfg.protocol_id || c.sgid != self.cfg.sgid {
             let reason = Drop::WrongGroup {
@@ -105,7 +74,6 @@ impl Server {
             self.drop_packet(from, reason);
             return;
         }
-        let Some(d) = self.dcs(from) else { return };
         if c.sender != d.cfg.id {
             self.drop_packet(from, Drop::WrongSender);
             return;
@@ -129,13 +97,11 @@ impl Server {
             return;
         }
         let summary = summarize(&packet, bytes.len());
-        if let Some(d) = self.dcs_mut(from) {
-            d.stats.rx.count(summary.kind, summary.len, summary.records);
-            if kind != wire::MessageType::Hello && d.cfg.any_message_alive {
-                // Sent only while the DCS is Bidirectional with us: it is alive and hears us.
-                d.last_hello = Some(now);
-                d.last_hello_with_us = Some(now);
-            }
+        d.stats.rx.count(summary.kind, summary.len, summary.records);
+        if kind != wire::MessageType::Hello && d.cfg.any_message_alive {
+            // Sent only while the DCS is Bidirectional with us: it is alive and hears us.
+            d.last_hello = Some(now);
+            d.last_hello_with_us = Some(now);
         }
         if self.trace_messages {
             self.events.push_back(Event::Trace(Trace::Received {
@@ -193,7 +159,7 @@ impl Server {
             }
             Body::CsuRequest { records } => self.on_csu_request(now, from, records),
             Body::CsuReply { records } => self.on_csu_reply(now, from, records),
-            Body::Csus { records } => self.on_csus(now, from, records),
+            Body::Csus { records } => self.on_csus(from, records),
         }
     }
 
@@ -201,7 +167,7 @@ impl Server {
     /// Receiver ID list (rfc2334-readings.md #12).
     pub(super) fn abnormal(&mut self, now: Time, from: DcsId, cause: String) {
         self.settle();
-        let Some(d) = self.dcs_mut(from) else { return };
+        let Some(d) = self.live(from) else { return };
         d.stats.abnormal_events += 1;
         self.events
             .push_back(Event::Trace(Trace::Abnormal { dcs: from, cause }));
@@ -214,16 +180,14 @@ impl Server {
     /// restarted, or that we restarted away from, learns our nonce at once.
     pub(super) fn replay_check(&mut self, now: Time, from: DcsId, packet: &Packet) -> bool {
         let ours = self.cfg.replay_nonce;
-        let Some(d) = self.dcs(from) else {
+        let Some(d) = slot_mut(&mut self.dcs, from) else {
+            self.unknown_dcs(from, "internal");
             return false;
         };
-        if !self.replay_active(d) {
+        if !d.replay_on(ours) {
             return true;
         }
         let ext = replay::ReplayExt::find(&packet.extensions);
-        let Some(d) = self.dcs_mut(from) else {
-            return false;
-        };
         let mode = d.cfg.replay;
         match d.replay.check(ext, ours, mode) {
             Ok(()) => true,
@@ -239,6 +203,43 @@ impl Server {
                 }
                 self.drop_packet(from, Drop::Replay(why.text()));
                 false
+            }
+        }
+    }
+}
+
+/// What the input checks keep of a DCS.
+impl Dcs {
+    /// A packet from the DCS's address that is malformed or fails authentication: whether it is
+    /// an abnormal event (2.1, B.3.1). A packet that cannot be shown to come from the DCS says
+    /// nothing about the DCS: with authentication configured it is only discarded (as OSPF does,
+    /// RFC 2328 D.5), unless `auth_failure_abnormal` keeps the RFC's literal reading. Without
+    /// authentication any packet can be forged, so a malformed one is an abnormal event at most
+    /// once per back-off interval, which doubles while they keep coming: N forged packets cost
+    /// about log2(N) realignments, not N (docs/rfc2334-readings.md, "spoofed packets").
+    fn unverified_is_abnormal(&mut self, now: Time) -> bool {
+        if !self.cfg.auth_recv.is_empty() && !self.cfg.auth_failure_abnormal {
+            return false;
+        }
+        if self.cfg.auth_failure_abnormal {
+            return true;
+        }
+        let (min, max) = (Duration::from_secs(1), Duration::from_secs(64));
+        match self.bad_packet_at {
+            Some(t) if now.since(t) < self.bad_packet_backoff => false,
+            Some(t) => {
+                self.bad_packet_backoff = if now.since(t) < self.bad_packet_backoff * 2 {
+                    (self.bad_packet_backoff * 2).min(max)
+                } else {
+                    min
+                };
+                self.bad_packet_at = Some(now);
+                true
+            }
+            None => {
+                self.bad_packet_backoff = min;
+                self.bad_packet_at = Some(now);
+                true
             }
         }
     }

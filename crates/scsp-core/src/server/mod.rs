@@ -154,6 +154,8 @@ pub struct Server {
     ext_out: Option<wire::Extension>,
     /// When a batch of marked slots is to be applied to the reconciliation cells.
     recon_due: Option<Time>,
+    /// Inputs that named a DCS the server does not have ([`Server::unknown_dcs_inputs`]).
+    unknown_dcs: u64,
 }
 
 /// Marked slots applied to the reconciliation cells at a timer, once that many are waiting.
@@ -236,6 +238,7 @@ impl Server {
             recon_in: None,
             ext_out: None,
             recon_due: None,
+            unknown_dcs: 0,
         };
         server.recon_init();
         server
@@ -341,7 +344,7 @@ impl Server {
     /// Forget everything DCS `id`'s CA FSM and CSU protocol hold, and the summaries of its
     /// abandoned exchange still waiting.
     fn reset_alignment(&mut self, id: DcsId) {
-        if let Some(d) = self.dcs_mut(id) {
+        if let Some(d) = self.live(id) {
             d.reset_alignment();
         }
         self.work
@@ -402,19 +405,22 @@ impl Server {
     /// Remove a DCS (its machines stop; nothing more is sent to it).
     pub fn remove_dcs(&mut self, now: Time, id: DcsId) {
         self.settle();
-        if self.dcs(id).is_some() {
-            self.link_down(now, id);
-            if let Some(slot) = self.dcs.get_mut(id.0 as usize) {
-                *slot = None;
-            }
+        if self.dcs(id).is_none() {
+            self.unknown_dcs(id, "remove");
+            return;
+        }
+        self.link_down(now, id);
+        if let Some(slot) = self.dcs.get_mut(id.0 as usize) {
+            *slot = None;
         }
     }
 
     /// Replace the settings of a DCS. Timers and keys take effect at once; the machines keep
     /// their state.
     pub fn update_dcs(&mut self, id: DcsId, cfg: DcsConfig) {
-        if let Some(d) = self.dcs_mut(id) {
-            d.cfg = cfg;
+        match self.dcs_mut(id) {
+            Some(d) => d.cfg = cfg,
+            None => self.unknown_dcs(id, "update"),
         }
     }
 
@@ -443,12 +449,40 @@ impl Server {
             .find(|&d| self.dcs(d).is_some_and(|x| &x.cfg.id == id))
     }
 
+    /// Inputs that named a DCS the server does not have (each also reported as
+    /// [`crate::event::Notice::UnknownDcs`]). An input names its DCS once, where it enters
+    /// the server; the handlers below receive it, or look it up again only after a call that
+    /// needs the whole server. A miss there is a bug, counted here as "internal".
+    pub fn unknown_dcs_inputs(&self) -> u64 {
+        self.unknown_dcs
+    }
+
+    /// An input named DCS `id`, which the server does not have: counted and reported.
+    fn unknown_dcs(&mut self, id: DcsId, input: &'static str) {
+        self.unknown_dcs += 1;
+        let notice = crate::event::Notice::UnknownDcs { input };
+        self.events
+            .push_back(Event::Trace(Trace::Notice { dcs: id, notice }));
+    }
+
     fn dcs(&self, id: DcsId) -> Option<&Dcs> {
-        self.dcs.get(id.0 as usize).and_then(Option::as_ref)
+        slot(&self.dcs, id)
     }
 
     fn dcs_mut(&mut self, id: DcsId) -> Option<&mut Dcs> {
-        self.dcs.get_mut(id.0 as usize).and_then(Option::as_mut)
+        slot_mut(&mut self.dcs, id)
+    }
+
+    /// DCS `id` inside the handling of an input that has already found it (in
+    /// [`Server::handle_datagram`], [`Server::handle_timeout`], [`Server::link_up`],
+    /// [`Server::link_down`]): nothing removes a DCS meanwhile, so a miss is a bug, counted and
+    /// reported rather than passed over.
+    fn live(&mut self, id: DcsId) -> Option<&mut Dcs> {
+        if slot(&self.dcs, id).is_none() {
+            self.unknown_dcs(id, "internal");
+            return None;
+        }
+        slot_mut(&mut self.dcs, id)
     }
 
     // ----- outputs --------------------------------------------------------------------------
@@ -491,6 +525,7 @@ impl Server {
     /// A packet arrived from DCS `from`.
     pub fn handle_datagram(&mut self, now: Time, from: DcsId, bytes: &[u8]) {
         if self.dcs(from).is_none() {
+            self.unknown_dcs(from, "datagram");
             return;
         }
         self.arm_grace(now);
@@ -518,6 +553,10 @@ impl Server {
 
     /// Transport connectivity to DCS `id` is available: the Hello FSM goes Down → Waiting.
     pub fn link_up(&mut self, now: Time, id: DcsId) {
+        if self.dcs(id).is_none() {
+            self.unknown_dcs(id, "link up");
+            return;
+        }
         self.settle();
         self.arm_grace(now);
         self.hello_fsm(now, id, HelloEvent::LinkUp);
@@ -526,10 +565,25 @@ impl Server {
 
     /// Transport connectivity to DCS `id` is lost: the Hello FSM goes to Down.
     pub fn link_down(&mut self, now: Time, id: DcsId) {
+        if self.dcs(id).is_none() {
+            self.unknown_dcs(id, "link down");
+            return;
+        }
         self.settle();
         self.hello_fsm(now, id, HelloEvent::LinkDown);
         self.flush_queues(now);
     }
+}
+
+/// DCS `id` of the table: a borrow of the table alone, so that a handler holding it can still
+/// use the server's other fields.
+fn slot(table: &[Option<Dcs>], id: DcsId) -> Option<&Dcs> {
+    table.get(id.0 as usize).and_then(Option::as_ref)
+}
+
+/// See [`slot`].
+fn slot_mut(table: &mut [Option<Dcs>], id: DcsId) -> Option<&mut Dcs> {
+    table.get_mut(id.0 as usize).and_then(Option::as_mut)
 }
 
 fn summarize(p: &Packet, len: usize) -> MessageSummary {

@@ -76,34 +76,17 @@ impl Server {
     // ----- packet output --------------------------------------------------------------------
 
     pub(super) fn common_to(&self, receiver: &Id) -> Common {
-        Common {
-            protocol_id: self.cfg.protocol_id,
-            sgid: self.cfg.sgid,
-            sender: self.cfg.lsid.clone(),
-            receiver: receiver.clone(),
-        }
+        common_part(&self.cfg, receiver)
     }
 
-    /// Largest total record length that fits in one packet of `kind` to DCS `d`.
+    /// Largest total record length that fits in one packet of `kind` to DCS `d` ([`room_to`]).
     pub(super) fn room(&self, d: &Dcs, kind: wire::MessageType) -> usize {
-        let common = self.common_to(&d.cfg.id);
-        let replay = if self.replay_active(d) {
-            replay::OVERHEAD
-        } else {
-            0
-        };
-        self.cfg.max_packet.min(wire::MAX_PACKET).saturating_sub(
-            wire::overhead(&common, kind) + wire::auth_overhead(d.cfg.auth_send.as_ref()) + replay,
-        )
+        room_to(&self.cfg, d, kind)
     }
 
-    /// Packets to DCS `d` carry the replay extension: authentication is configured both ways,
-    /// the DCS's mode is not `Off`, and the server has a nonce.
+    /// Packets to DCS `d` carry the replay extension ([`Dcs::replay_on`]).
     pub(super) fn replay_active(&self, d: &Dcs) -> bool {
-        d.cfg.replay != replay::ReplayMode::Off
-            && d.cfg.auth_send.is_some()
-            && !d.cfg.auth_recv.is_empty()
-            && self.cfg.replay_nonce != 0
+        d.replay_on(self.cfg.replay_nonce)
     }
 
     /// The replay extension of the next packet to DCS `d`, if it carries one.
@@ -136,8 +119,11 @@ impl Server {
         common: Option<Common>,
         body: Body,
     ) -> Option<(Vec<u8>, MessageSummary)> {
-        let d = self.dcs(to)?;
-        let common = common.unwrap_or_else(|| self.common_to(&d.cfg.id));
+        let Some(d) = slot(&self.dcs, to) else {
+            self.unknown_dcs(to, "internal");
+            return None;
+        };
+        let common = common.unwrap_or_else(|| common_part(&self.cfg, &d.cfg.id));
         let mut extensions = match self.replay_ext(d) {
             Some(e) => {
                 self.replay_seq += 1;
@@ -146,7 +132,6 @@ impl Server {
             None => Vec::new(),
         };
         extensions.extend(self.ext_out.take());
-        let d = self.dcs(to)?;
         let packet = Packet {
             common,
             body,
@@ -173,7 +158,9 @@ impl Server {
 
     /// Queue encoded bytes to DCS `to`, counting and tracing them.
     pub(super) fn transmit(&mut self, to: DcsId, bytes: Vec<u8>, summary: MessageSummary) {
-        let Some(d) = self.dcs_mut(to) else { return };
+        let Some(d) = slot_mut(&mut self.dcs, to) else {
+            return self.unknown_dcs(to, "internal");
+        };
         d.stats.tx.count(summary.kind, summary.len, summary.records);
         if self.trace_messages {
             self.events.push_back(Event::Trace(Trace::Sent {
@@ -191,40 +178,25 @@ impl Server {
         self.recon_note(now);
         let ids: Vec<DcsId> = self.dcs_ids().collect();
         for id in ids {
-            let Some(d) = self.dcs_mut(id) else { continue };
+            let Some(d) = slot_mut(&mut self.dcs, id) else {
+                continue;
+            };
             if !matches!(d.ca.state, CaState::UpdateCache | CaState::Aligned) {
                 d.queue.drop_unsent();
                 d.acks.clear();
                 continue;
             }
             let csas = std::mem::take(&mut d.acks);
-            let csas_room = self.room(self.dcs(id).expect("present"), wire::MessageType::CsuReply);
+            let csas_room = room_to(&self.cfg, d, wire::MessageType::CsuReply);
+            let records = d.unsent_csas(now);
+            let room = if records.is_empty() {
+                0
+            } else {
+                room_to(&self.cfg, d, wire::MessageType::CsuRequest)
+            };
             for chunk in chunks(csas, csas_room, wire::csas_len) {
                 self.send(id, Body::CsuReply { records: chunk });
             }
-            let Some(d) = self.dcs_mut(id) else { continue };
-            let (rtt, adaptive, max) = (d.rtt, d.cfg.adaptive_rexmit, d.cfg.csu_rexmit);
-            let records =
-                d.queue.take_unsent(
-                    now,
-                    |retries| if adaptive { rtt.rto(retries, max) } else { max },
-                );
-            if records.is_empty() {
-                continue;
-            }
-            if d.csu_probe
-                .as_ref()
-                .is_none_or(|(t, ..)| now.since(*t) >= d.cfg.csu_rexmit)
-            {
-                // (A probe older than CSUReXmitInt was lost or retransmitted: replaced.)
-                // Time the first record until its acknowledgement (kept only if it went once).
-                let r = &records[0].summary;
-                d.csu_probe = Some((now, r.id.clone(), r.seq));
-            }
-            let room = self.room(
-                self.dcs(id).expect("present"),
-                wire::MessageType::CsuRequest,
-            );
             for chunk in chunks(records, room, wire::csa_len) {
                 self.send(id, Body::CsuRequest { records: chunk });
             }
@@ -250,6 +222,65 @@ impl Server {
                 self.wrapping.push((id, data));
             }
         }
+    }
+}
+
+/// The common part of a packet from this server to `receiver`.
+pub(super) fn common_part(cfg: &crate::ServerConfig, receiver: &Id) -> Common {
+    Common {
+        protocol_id: cfg.protocol_id,
+        sgid: cfg.sgid,
+        sender: cfg.lsid.clone(),
+        receiver: receiver.clone(),
+    }
+}
+
+/// Largest total record length that fits in one packet of `kind` from a server configured as
+/// `cfg` to DCS `d`.
+pub(super) fn room_to(cfg: &crate::ServerConfig, d: &Dcs, kind: wire::MessageType) -> usize {
+    let common = common_part(cfg, &d.cfg.id);
+    let replay = if d.replay_on(cfg.replay_nonce) {
+        replay::OVERHEAD
+    } else {
+        0
+    };
+    cfg.max_packet.min(wire::MAX_PACKET).saturating_sub(
+        wire::overhead(&common, kind) + wire::auth_overhead(d.cfg.auth_send.as_ref()) + replay,
+    )
+}
+
+/// What goes out to one DCS.
+impl Dcs {
+    /// Packets to the DCS carry the replay extension: authentication is configured both ways,
+    /// the DCS's mode is not `Off`, and the server has a nonce (`nonce`, not 0).
+    pub(super) fn replay_on(&self, nonce: u64) -> bool {
+        self.cfg.replay != replay::ReplayMode::Off
+            && self.cfg.auth_send.is_some()
+            && !self.cfg.auth_recv.is_empty()
+            && nonce != 0
+    }
+
+    /// The CSAs of the retransmit queue due to go out now, the first timed until its
+    /// acknowledgement unless a probe is already out (server/rtt.rs).
+    fn unsent_csas(&mut self, now: Time) -> Vec<Csa> {
+        let (rtt, adaptive, max) = (self.rtt, self.cfg.adaptive_rexmit, self.cfg.csu_rexmit);
+        let records =
+            self.queue.take_unsent(
+                now,
+                |retries| if adaptive { rtt.rto(retries, max) } else { max },
+            );
+        if let Some(first) = records.first()
+            && self
+                .csu_probe
+                .as_ref()
+                .is_none_or(|(t, ..)| now.since(*t) >= self.cfg.csu_rexmit)
+        {
+            // (A probe older than CSUReXmitInt was lost or retransmitted: replaced.)
+            // Time the first record until its acknowledgement (kept only if it went once).
+            let r = &first.summary;
+            self.csu_probe = Some((now, r.id.clone(), r.seq));
+        }
+        records
     }
 }
 

@@ -42,6 +42,21 @@ impl MessageCounts {
     }
 }
 
+impl DcsStats {
+    /// A packet or records dropped, under the counter of `reason`.
+    pub(crate) fn count_drop(&mut self, reason: &crate::event::Drop) {
+        use crate::event::Drop;
+        match reason {
+            Drop::Malformed(_) => self.malformed += 1,
+            Drop::Auth(_) => self.auth_failures += 1,
+            Drop::InvalidRecord(_) => self.invalid_records += 1,
+            Drop::CacheFull | Drop::DeletionNotKept => self.cache_full += 1,
+            Drop::CrlFull(n) => self.csa_requests_refused += *n as u64,
+            _ => self.dropped += 1,
+        }
+    }
+}
+
 /// Counters of one DCS, for management output.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DcsStats {

@@ -112,24 +112,17 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Packet, DecodeError> {
     let [.., sender_len, receiver_len, _, _] = common;
     let count = be16(&common, 10);
 
-    let sender_off = r.pos;
-    let sender = r
-        .take(usize::from(sender_len))
-        .ok_or(DecodeError::TruncatedId {
-            which: IdField::Sender,
-            offset: sender_off,
-            id_len: sender_len,
+    let mut take_id = |which, id_len: u8| {
+        let offset = r.pos;
+        r.take(usize::from(id_len)).ok_or(DecodeError::TruncatedId {
+            which,
+            offset,
+            id_len,
             len,
-        })?;
-    let receiver_off = r.pos;
-    let receiver = r
-        .take(usize::from(receiver_len))
-        .ok_or(DecodeError::TruncatedId {
-            which: IdField::Receiver,
-            offset: receiver_off,
-            id_len: receiver_len,
-            len,
-        })?;
+        })
+    };
+    let sender = take_id(IdField::Sender, sender_len)?;
+    let receiver = take_id(IdField::Receiver, receiver_len)?;
     let common = Common {
         protocol_id,
         sgid,

@@ -83,6 +83,13 @@ impl Sim<'_> {
         let mut p = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
             let Some(s) = &n.server else { continue };
+            if s.unknown_dcs_inputs() > 0 {
+                // Every input names a DCS the server has: one that did not is a bug.
+                p.push(format!(
+                    "server {i}: {} inputs named a DCS it does not have",
+                    s.unknown_dcs_inputs()
+                ));
+            }
             for (&nb, &id) in &n.dcs {
                 let Some(info) = s.dcs_info(id) else { continue };
                 if info.hello.state != HelloState::Bidirectional

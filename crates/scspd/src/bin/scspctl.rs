@@ -61,6 +61,22 @@ struct Cli {
     command: Command,
 }
 
+/// The arguments of `add` and `del`: a server, and an entry raw (hex) or by the profile's
+/// fields (each command words the help of `args`).
+#[derive(Debug, clap::Args)]
+struct EntryArgs {
+    /// Server name.
+    server: String,
+    #[arg(
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Show servers, DCSs or a cache.
@@ -71,40 +87,24 @@ enum Command {
     /// Either raw, `add SERVER KEY DATA` (hex), or typed, `add SERVER PROFILE ARGS...` with the
     /// arguments of the server's protocol profile (atmarp, nhrp, mars, generic), which scspd turns
     /// into the key and data.
-    #[command(override_usage = "scspctl add <SERVER> <KEY> <DATA>\n       \
-                                scspctl add <SERVER> <PROFILE> <ARGS>...")]
-    Add {
-        /// Server name.
-        server: String,
-        /// KEY DATA: cache key and protocol-specific data, hex; or PROFILE ARGS...
-        #[arg(
-            required = true,
-            num_args = 1..,
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            value_name = "ARGS"
-        )]
-        args: Vec<String>,
-    },
+    #[command(
+        override_usage = "scspctl add <SERVER> <KEY> <DATA>\n       \
+                          scspctl add <SERVER> <PROFILE> <ARGS>...",
+        mut_arg("args", |a| a.help(
+            "KEY DATA: cache key and protocol-specific data, hex; or PROFILE ARGS..."
+        ))
+    )]
+    Add(EntryArgs),
     /// Withdraw an entry originated here.
     ///
     /// Either `del SERVER KEY` (hex), or `del SERVER PROFILE ARGS...` naming the entries by the
     /// profile's fields (e.g. `del atmarp_a atmarp 10.1.2.3`).
-    #[command(override_usage = "scspctl del <SERVER> <KEY>\n       \
-                                scspctl del <SERVER> <PROFILE> <ARGS>...")]
-    Del {
-        /// Server name.
-        server: String,
-        /// KEY: cache key, hex; or PROFILE ARGS...
-        #[arg(
-            required = true,
-            num_args = 1..,
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            value_name = "ARGS"
-        )]
-        args: Vec<String>,
-    },
+    #[command(
+        override_usage = "scspctl del <SERVER> <KEY>\n       \
+                          scspctl del <SERVER> <PROFILE> <ARGS>...",
+        mut_arg("args", |a| a.help("KEY: cache key, hex; or PROFILE ARGS..."))
+    )]
+    Del(EntryArgs),
     /// Originate every entry of a file: one "KEY-HEX DATA-HEX" a line, '#' comments.
     Load {
         /// Server name.
@@ -317,11 +317,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 out(&dcs_table(&dcs))
             }
         }
-        Command::Add { server, args } => match profile_form(&args) {
+        Command::Add(EntryArgs { server, args }) => match profile_form(&args) {
             Some((ops, rest)) => add_record(&cli.socket, server, ops.as_ref(), rest),
             None => add_raw(&cli.socket, server, &args),
         },
-        Command::Del { server, args } => match profile_form(&args) {
+        Command::Del(EntryArgs { server, args }) => match profile_form(&args) {
             Some((ops, rest)) => del_record(&cli.socket, server, ops.as_ref(), rest),
             None => del_raw(&cli.socket, server, &args),
         },
@@ -783,14 +783,14 @@ mod tests {
             "--lifetime",
             "5",
         ]) {
-            Command::Add { server, args: a } => {
+            Command::Add(EntryArgs { server, args: a }) => {
                 assert_eq!(server, "s");
                 assert_eq!(a, args(&["atmarp", "10.1.2.3", "47.00", "--lifetime", "5"]));
             }
             other => panic!("{other:?}"),
         }
         match parse(&["scspctl", "del", "s", "0a000001"]) {
-            Command::Del { server, args: a } => {
+            Command::Del(EntryArgs { server, args: a }) => {
                 assert_eq!((server.as_str(), a), ("s", args(&["0a000001"])));
             }
             other => panic!("{other:?}"),

@@ -230,12 +230,12 @@ impl Profiled {
             Some(r) if via_rules => r,
             Some(r) => {
                 // The attached client's entry: its own rules apply, not ours.
-                let seq = originate_plain(server, now, key, data, num)?;
+                let seq = originate_as(server, now, key, data, num, false)?;
                 r.on_local_withdraw(now, key);
                 self.client_keys.insert(key.to_vec());
                 return Ok(seq);
             }
-            None => return originate_plain(server, now, key, data, num),
+            None => return originate_as(server, now, key, data, num, false),
         };
         self.client_keys.remove(key);
         check_local(server, &data)?;
@@ -247,7 +247,7 @@ impl Profiled {
         {
             return Ok(seq);
         }
-        let r = originate_fresh(server, now, key, data, num);
+        let r = originate_as(server, now, key, data, num, true);
         if r.is_err() && held.is_none() {
             rules.on_local_withdraw(now, key);
         }
@@ -314,38 +314,19 @@ impl Profiled {
         via_rules: bool,
     ) -> Vec<(Vec<u8>, LocalError)> {
         let num = self.numbering;
-        let it = |v: Numbered| numbered(num, v);
-        let Some(rules) = self.rules.as_mut() else {
-            return if handover {
-                server.replace_local_cache_numbered(now, it(entries))
-            } else {
-                server.originate_many(now, it(entries))
-            };
-        };
-        if handover || !via_rules {
-            // Taken as given; the rules learn what is held now.
-            let before = own_live_keys(server);
-            let given = given_pairs(&entries);
-            let errors = if handover {
-                server.replace_local_cache_numbered(now, it(entries))
-            } else {
-                server.originate_many(now, it(entries))
-            };
-            note_given(
-                rules.as_mut(),
-                &mut self.client_keys,
-                now,
-                &given,
-                &errors,
-                via_rules,
-            );
-            let after = own_live_keys(server);
-            for k in before.difference(&after) {
-                rules.on_local_withdraw(now, k);
-                self.client_keys.remove(k);
+        let Some(rules) = self.rules.as_mut().filter(|_| via_rules && !handover) else {
+            // Taken as given; the rules (if any) learn what is held now.
+            let before = self.rules.is_some().then(|| own_live_keys(server));
+            let errors = self.originate_given(server, now, entries, handover, via_rules);
+            if let (Some(before), Some(rules)) = (before, self.rules.as_mut()) {
+                let after = own_live_keys(server);
+                for k in before.difference(&after) {
+                    rules.on_local_withdraw(now, k);
+                    self.client_keys.remove(k);
+                }
             }
             return errors;
-        }
+        };
         let mut pass = Vec::with_capacity(entries.len());
         let mut fresh: HashSet<Vec<u8>> = HashSet::new();
         for (key, data, seq) in entries {
@@ -386,21 +367,37 @@ impl Profiled {
         entries: Numbered,
         via_rules: bool,
     ) -> Vec<(Vec<u8>, LocalError)> {
-        let num = self.numbering;
-        let it = |v: Numbered| numbered(num, v);
-        let Some(rules) = self.rules.as_mut() else {
-            return server.originate_many(now, it(entries));
+        self.originate_given(server, now, entries, false, via_rules)
+    }
+
+    /// Originate `entries` as given, replacing the whole local cache if `replace`, numbered as
+    /// given or by the profile; the local rules, if any, learn what was originated
+    /// ([`note_given`]). Returns the entries refused.
+    fn originate_given(
+        &mut self,
+        server: &mut Server,
+        now: Time,
+        entries: Numbered,
+        replace: bool,
+        via_rules: bool,
+    ) -> Vec<(Vec<u8>, LocalError)> {
+        let given = self.rules.is_some().then(|| given_pairs(&entries));
+        let entries = numbered(self.numbering, entries);
+        let errors = if replace {
+            server.replace_local_cache_numbered(now, entries)
+        } else {
+            server.originate_many(now, entries)
         };
-        let given = given_pairs(&entries);
-        let errors = server.originate_many(now, it(entries));
-        note_given(
-            rules.as_mut(),
-            &mut self.client_keys,
-            now,
-            &given,
-            &errors,
-            via_rules,
-        );
+        if let (Some(rules), Some(given)) = (self.rules.as_mut(), given) {
+            note_given(
+                rules.as_mut(),
+                &mut self.client_keys,
+                now,
+                &given,
+                &errors,
+                via_rules,
+            );
+        }
         errors
     }
 
@@ -511,7 +508,7 @@ impl Profiled {
         for a in actions {
             match a {
                 LocalAction::Originate { key, data } => {
-                    match originate_fresh(server, now, &key, data, self.numbering) {
+                    match originate_as(server, now, &key, data, self.numbering, true) {
                         Ok(seq) => debug!(
                             "{profile} rules: entry {} advertised, seq {seq:#010x}",
                             hex::encode(&key)
@@ -535,32 +532,24 @@ impl Profiled {
     }
 }
 
-/// Originate `data` under `key`, numbered as the protocol numbers it, if it does.
-fn originate_plain(
+/// Originate `data` under `key`: if `fresh`, as a new instance even when the data is what is
+/// held (a refresh: the other servers restart its lifetime); else numbered as the protocol
+/// numbers it, if it does.
+fn originate_as(
     server: &mut Server,
     now: Time,
     key: &[u8],
     data: Vec<u8>,
     num: Option<Numbering>,
+    fresh: bool,
 ) -> Result<u32, LocalError> {
-    match num.and_then(|f| f(&data)) {
+    let seq = fresh
+        .then(|| refresh_seq(server, key, &data))
+        .flatten()
+        .or_else(|| num.and_then(|f| f(&data)));
+    match seq {
         Some(s) => server.originate_numbered(now, key, Data::from(data), s),
         None => server.originate(now, key, Data::from(data)),
-    }
-}
-
-/// Originate `data` under `key` as a new instance, even when the data is what is held (a
-/// refresh: the other servers restart its lifetime).
-fn originate_fresh(
-    server: &mut Server,
-    now: Time,
-    key: &[u8],
-    data: Vec<u8>,
-    num: Option<Numbering>,
-) -> Result<u32, LocalError> {
-    match refresh_seq(server, key, &data) {
-        Some(s) => server.originate_numbered(now, key, Data::from(data), s),
-        None => originate_plain(server, now, key, data, num),
     }
 }
 

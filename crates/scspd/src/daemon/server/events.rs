@@ -361,6 +361,10 @@ impl Task {
                             "{machine} machine: unexpected event {event} in state {state} (ignored)"
                         ),
                     ),
+                    Notice::UnknownDcs { input } => (
+                        "unknown DCS",
+                        format!("{input} for a DCS the server does not have (ignored)"),
+                    ),
                 };
                 if let Some(n) = self.limit.allow(std::time::Instant::now(), why, Some(dcs)) {
                     warn!(dcs = %label, peer = %addr, "{text}{}",
