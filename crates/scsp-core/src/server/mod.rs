@@ -443,12 +443,6 @@ impl Server {
         self.dcs(id).map(|d| &d.cfg)
     }
 
-    /// The DCS whose SCSP ID is `id`.
-    pub fn find_dcs(&self, id: &Id) -> Option<DcsId> {
-        self.dcs_ids()
-            .find(|&d| self.dcs(d).is_some_and(|x| &x.cfg.id == id))
-    }
-
     /// Inputs that named a DCS the server does not have (each also reported as
     /// [`crate::event::Notice::UnknownDcs`]). An input names its DCS once, where it enters
     /// the server; the handlers below receive it, or look it up again only after a call that
