@@ -619,7 +619,10 @@ mod tests {
                 w,
                 &DaemonMsg::Reply {
                     id,
-                    result: ReplyResult::Ok(Response::Attached { entries: vec![], more: false }),
+                    result: ReplyResult::Ok(Response::Attached {
+                        entries: vec![],
+                        more: false,
+                    }),
                 },
             )
             .unwrap();
@@ -643,7 +646,13 @@ mod tests {
                 confirm: false,
             })
             .unwrap();
-        assert_eq!(r, Response::Attached { entries: vec![], more: false });
+        assert_eq!(
+            r,
+            Response::Attached {
+                entries: vec![],
+                more: false
+            }
+        );
         assert!(matches!(c.next_notify().unwrap(), Notify::Learned { .. }));
         assert!(matches!(c.next_notify().unwrap(), Notify::Learned { .. }));
         let e = c.next_notify().unwrap_err();

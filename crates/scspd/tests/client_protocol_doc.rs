@@ -369,7 +369,10 @@ fn wait_line(
 fn python_example_against_the_mock() {
     let Some(py) = python() else { return };
     let mock = Mock::start(|req| match req {
-        Request::Attach { .. } => vec![ok(Response::Attached { entries: vec![], more: false })],
+        Request::Attach { .. } => vec![ok(Response::Attached {
+            entries: vec![],
+            more: false,
+        })],
         Request::Add { .. } => vec![
             ok(Response::Added { seq: 0x8000_0001 }),
             Act::Notify(Notify::Learned {

@@ -121,8 +121,7 @@ impl Session {
             } else {
                 page.entries.into_iter().for_each(|e| folded.store(e));
             }
-            if !streamed && (folded.bytes > MAX_FRAME - 4096 || folded.later.len() > NOTIFY_QUEUE)
-            {
+            if !streamed && (folded.bytes > MAX_FRAME - 4096 || folded.later.len() > NOTIFY_QUEUE) {
                 if let Some(tx) = self.route(&server) {
                     let _ = tx.send(ServerCmd::Detach { conn: self.conn }).await;
                 }
