@@ -141,7 +141,7 @@ fn json_examples_are_protocol_messages() {
         client.len(),
         daemon.len()
     );
-    assert!(matches!(client[0], ClientMsg::Hello { version: 2, .. }));
+    assert!(matches!(client[0], ClientMsg::Hello { version: 3, .. }));
     // The framing example: the first Hello is 0x34 bytes.
     assert_eq!(blocks("json")[0].trim_end().len(), 0x34);
     assert!(DOC.contains("`00 00 00 34`"));

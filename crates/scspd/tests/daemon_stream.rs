@@ -273,21 +273,6 @@ fn vm_rss(pid: u32) -> u64 {
         * 1024
 }
 
-/// When the neighbour last accepted a Hello from the DCS 127.0.0.1, in ms of the test's clock,
-/// as its `show dcs` tells (its dead timer runs from the last Hello).
-fn last_hello_ms(c: &mut Client, t0: Instant, dead_ms: u64) -> Option<u64> {
-    let dcs = match c.request(Request::ShowDcs {
-        server: Some("s_a".into()),
-    }) {
-        Ok(Response::Dcs { dcs }) => dcs,
-        r => panic!("{r:?}"),
-    };
-    let v = dcs.into_iter().find(|d| d.id == "127.0.0.1")?;
-    let now = t0.elapsed().as_millis() as u64;
-    v.dead_in_ms
-        .map(|left| (now + left).saturating_sub(dead_ms))
-}
-
 #[test]
 fn clients_that_do_not_read_neither_stall_hellos_nor_pin_memory() {
     const BASE: u32 = 100_000;
@@ -350,7 +335,7 @@ fn clients_that_do_not_read_neither_stall_hellos_nor_pin_memory() {
             let mut hellos: Vec<u64> = Vec::new();
             let mut peak = 0;
             while !s.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Some(t) = last_hello_ms(&mut view, t0, dead_ms)
+                if let Some(t) = last_hello_ms(&mut view, "s_a", "127.0.0.1", t0, dead_ms)
                     && hellos.last().is_none_or(|&l| t > l + 50)
                 {
                     hellos.push(t);

@@ -704,3 +704,25 @@ impl Relay {
         }
     }
 }
+
+/// When `c`'s daemon last accepted a Hello from the DCS `id` of `server`, in ms of the test's
+/// clock `t0`, as its `show dcs` tells: its dead timer (`dead_ms`, HelloInt × DeadFactor) runs
+/// from the last Hello.
+pub fn last_hello_ms(
+    c: &mut Client,
+    server: &str,
+    id: &str,
+    t0: Instant,
+    dead_ms: u64,
+) -> Option<u64> {
+    let dcs = match c.request(Request::ShowDcs {
+        server: Some(server.into()),
+    }) {
+        Ok(Response::Dcs { dcs }) => dcs,
+        r => panic!("{r:?}"),
+    };
+    let v = dcs.into_iter().find(|d| d.id == id)?;
+    let now = t0.elapsed().as_millis() as u64;
+    v.dead_in_ms
+        .map(|left| (now + left).saturating_sub(dead_ms))
+}
