@@ -685,3 +685,60 @@ fn the_snapshot_and_the_changes_meanwhile_make_the_cache() {
         }
     }
 }
+
+/// Issue 13, case 2: a `show cache` of 300,000 entries (which failed with "frame too large"
+/// after the daemon had grown by 650 MB) comes in frames of at most 256 entries, every entry
+/// once, while the daemon's memory stays within 64 MiB of its size before.
+#[test]
+fn show_cache_of_300000_entries_comes_in_bounded_frames_and_memory() {
+    const N: u32 = 300_000;
+    let (p, q) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"));
+    let d = Daemon::start("bigshow", &server_conf("s_a", (1, p), &[(2, q)], ""));
+    loaded(&d, "s_a", 0, N);
+    let before = vm_rss(d.pid());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (stop, pid) = (stop.clone(), d.pid());
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(vm_rss(pid));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak
+        })
+    };
+    let mut c = d.client();
+    c.stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    let parts = frames(&mut c, 1, show("s_a", CacheQuery::default())).unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.join().unwrap();
+    let largest = parts
+        .iter()
+        .map(|p| serde_json::to_vec(p).unwrap().len())
+        .max()
+        .unwrap();
+    let keys = keys_of(&parts);
+    eprintln!(
+        "{} frames, the largest {largest} bytes; RSS {} MiB before, peak {} MiB",
+        parts.len(),
+        before >> 20,
+        peak >> 20
+    );
+    assert_eq!(keys.len(), N as usize);
+    assert_eq!(keys.iter().collect::<HashSet<_>>().len(), N as usize);
+    assert!(
+        parts.iter().all(|p| match p {
+            Response::Cache { entries, .. } => entries.len() <= 256,
+            _ => false,
+        }),
+        "a frame of more than 256 entries"
+    );
+    assert!(largest < 1 << 20, "a frame of {largest} bytes");
+    assert!(
+        peak <= before + (64 << 20),
+        "RSS peak {peak} during the reply, {before} before"
+    );
+}
