@@ -347,12 +347,12 @@ pub enum Response {
         dcs: Vec<DcsView>,
     },
     /// For [`Request::ShowCache`]. In version 1, one frame with the entries sorted by key then
-    /// originator. In version 2, the reply is streamed: frames with `more` set, then one
+    /// originator. From version 2, the reply is streamed: frames with `more` set, then one
     /// without; entries come in the cache's order (see docs/client-protocol.md).
     Cache {
         /// Entries.
         entries: Vec<EntryView>,
-        /// More frames of this reply follow (version 2).
+        /// More frames of this reply follow (version 2 and later).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         more: bool,
         /// The `limit` stopped the reply before the end: a `cursor` to continue from.
@@ -376,9 +376,9 @@ pub enum Response {
     },
     /// For [`Request::Dump`].
     Dump {
-        /// The text (in version 2, a part of it: the frames' texts in order make the dump).
+        /// The text (from version 2, a part of it: the frames' texts in order make the dump).
         text: String,
-        /// More frames of this reply follow (version 2).
+        /// More frames of this reply follow (version 2 and later).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         more: bool,
     },
