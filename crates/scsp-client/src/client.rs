@@ -614,18 +614,21 @@ mod tests {
                 server: "s".into(),
                 entry: entry(),
             });
+            // The snapshot in two frames, with changes between them: applied to it.
             write_frame(w, &n).unwrap();
-            write_frame(
-                w,
-                &DaemonMsg::Reply {
-                    id,
-                    result: ReplyResult::Ok(Response::Attached {
-                        entries: vec![],
-                        more: false,
-                    }),
-                },
-            )
-            .unwrap();
+            let part = |entries, more| DaemonMsg::Reply {
+                id,
+                result: ReplyResult::Ok(Response::Attached { entries, more }),
+            };
+            write_frame(w, &part(vec![], true)).unwrap();
+            let removed = DaemonMsg::Notify(Notify::Removed {
+                server: "s".into(),
+                entry: entry(),
+                reason: "deleted".into(),
+            });
+            write_frame(w, &removed).unwrap();
+            write_frame(w, &part(vec![entry()], false)).unwrap();
+            // After it: kept.
             write_frame(w, &n).unwrap();
             write_frame(
                 w,
@@ -649,11 +652,10 @@ mod tests {
         assert_eq!(
             r,
             Response::Attached {
-                entries: vec![],
+                entries: vec![entry()],
                 more: false
             }
         );
-        assert!(matches!(c.next_notify().unwrap(), Notify::Learned { .. }));
         assert!(matches!(c.next_notify().unwrap(), Notify::Learned { .. }));
         let e = c.next_notify().unwrap_err();
         assert!(matches!(e, ClientError::Fatal(_)));
