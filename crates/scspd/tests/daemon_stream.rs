@@ -23,6 +23,14 @@ use scspd::proto::{
     CacheQuery, ClientMsg, DaemonMsg, ErrorCode, KeyData, ReplyResult, Request, Response,
 };
 
+/// Held by the tests that time Hellos or measure memory, and by those that load the machine
+/// (tests of one binary run in parallel, and two cores are shared): one at a time.
+static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn load_req(server: &str, from: u32, n: u32) -> Request {
     Request::Load {
         server: server.into(),
@@ -275,6 +283,7 @@ fn vm_rss(pid: u32) -> u64 {
 
 #[test]
 fn clients_that_do_not_read_neither_stall_hellos_nor_pin_memory() {
+    let _one = heavy();
     const BASE: u32 = 100_000;
     const LOAD: u32 = 400_000;
     const CLIENTS: usize = 32;
@@ -557,6 +566,7 @@ fn apply(view: &mut View, n: scspd::proto::Notify) {
 
 #[test]
 fn the_snapshot_and_the_changes_meanwhile_make_the_cache() {
+    let _one = heavy();
     const BASE: u32 = 20_000;
     let (a, b) = pair("snap", free_pair());
     loaded(&b, "s_a", 0, BASE);
@@ -691,6 +701,7 @@ fn the_snapshot_and_the_changes_meanwhile_make_the_cache() {
 /// once, while the daemon's memory stays within 64 MiB of its size before.
 #[test]
 fn show_cache_of_300000_entries_comes_in_bounded_frames_and_memory() {
+    let _one = heavy();
     const N: u32 = 300_000;
     let (p, q) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"));
     let d = Daemon::start("bigshow", &server_conf("s_a", (1, p), &[(2, q)], ""));
