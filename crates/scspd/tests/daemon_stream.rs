@@ -583,6 +583,12 @@ fn the_snapshot_and_the_changes_meanwhile_make_the_cache() {
         },
     })
     .unwrap();
+    // Asked at once, answered only after the snapshot's last frame.
+    m.send(&ClientMsg::Request {
+        id: 2,
+        req: Request::ShowStatus,
+    })
+    .unwrap();
     let mut view = View::new();
     let first = m.recv().unwrap();
     match first {
@@ -644,6 +650,16 @@ fn the_snapshot_and_the_changes_meanwhile_make_the_cache() {
                 between += 1;
                 apply(&mut view, n);
             }
+            m => panic!("unexpected {}", brief(&m)),
+        }
+    }
+    loop {
+        match m.recv().unwrap() {
+            DaemonMsg::Notify(n) => apply(&mut view, n),
+            DaemonMsg::Reply {
+                id: 2,
+                result: ReplyResult::Ok(Response::Status { .. }),
+            } => break,
             m => panic!("unexpected {}", brief(&m)),
         }
     }
