@@ -39,10 +39,10 @@ class Framing(unittest.TestCase):
 
     def test_the_documents_hello_is_0x34_bytes(self) -> None:
         # docs/client-protocol.md, "Framing": the Hello as written there is 52 bytes.
-        text = b'{"type": "hello", "version": 1, "client": "atmarpd"}'
+        text = b'{"type": "hello", "version": 3, "client": "atmarpd"}'
         self.assertEqual(len(text), 0x34)
         r = sc.read_frame(io.BytesIO(b"\x00\x00\x00\x34" + text))
-        self.assertEqual(r, {"type": "hello", "version": 1, "client": "atmarpd"})
+        self.assertEqual(r, {"type": "hello", "version": 3, "client": "atmarpd"})
 
     def test_round_trip_of_many_frames_and_utf8(self) -> None:
         msgs: List[Dict[str, Any]] = [
@@ -159,9 +159,9 @@ class Peer:
     def send(self, msg: Dict[str, Any]) -> None:
         self.sock.sendall(sc.encode_frame(msg))
 
-    def welcome(self, version: int = 1) -> None:
+    def welcome(self, version: int = sc.VERSION) -> None:
         hello = self.recv()
-        assert hello == {"type": "hello", "version": 1, "client": "unit"}, hello
+        assert hello == {"type": "hello", "version": sc.VERSION, "client": "unit"}, hello
         self.send({"type": "welcome", "version": version, "daemon": "scspd mock"})
 
     def join(self) -> None:
@@ -178,7 +178,7 @@ def notify(event: str = "learned", **extra: Any) -> Dict[str, Any]:
 
 
 class ClientAgainstMock(unittest.TestCase):
-    def test_notifications_before_a_reply_are_kept_in_order(self) -> None:
+    def test_the_snapshot_folds_the_changes_before_its_end_and_keeps_the_rest(self) -> None:
         def script(p: Peer) -> None:
             p.welcome()
             req = p.recv()
@@ -189,9 +189,15 @@ class ClientAgainstMock(unittest.TestCase):
                 "type": "request",
                 "id": 1,
             }, req
+            # While the snapshot streams: changes applied to it, confirm kept.
             p.send(notify("learned"))
             p.send(notify("confirm", token=17))
+            p.send({"type": "reply", "id": 1, "ok": {"kind": "attached", "entries": [], "more": True}})
+            p.send(notify("removed", reason="deleted"))
+            p.send({"type": "reply", "id": 1, "ok": {"kind": "attached", "entries": [], "more": True}})
+            p.send(notify("learned"))
             p.send({"type": "reply", "id": 1, "ok": {"kind": "attached", "entries": [ENTRY]}})
+            # After it: kept.
             p.send(notify("removed", reason="deleted"))
             req = p.recv()
             assert req["id"] == 2 and req["op"] == "confirm" and req["token"] == 17, req
@@ -204,12 +210,7 @@ class ClientAgainstMock(unittest.TestCase):
             self.assertEqual(c.daemon, "scspd mock")
             entries = c.attach("s")
             self.assertEqual([e.key for e in entries], ["0a000009"])
-            self.assertEqual(c.pending_notifications, 2)
-            n = c.next_notification(0)
-            assert n is not None
-            self.assertEqual(
-                (n.event, n.server, n.entry.key, n.token), ("learned", "s", "0a000009", None)
-            )
+            self.assertEqual(c.pending_notifications, 1)
             n = c.next_notification(0)
             assert n is not None
             self.assertEqual((n.event, n.token), ("confirm", 17))
@@ -273,9 +274,12 @@ class ClientAgainstMock(unittest.TestCase):
             p.welcome()
             p.recv()  # request 1: answered late
             go.wait(10)
-            p.send({"type": "reply", "id": 1, "ok": {"kind": "done"}})
-            p.recv()  # request 2
-            p.send({"type": "reply", "id": 2, "ok": {"kind": "dump", "text": "t"}})
+            # The late reply in two frames: both dropped.
+            p.send({"type": "reply", "id": 1, "ok": {"kind": "dump", "text": "x", "more": True}})
+            p.send({"type": "reply", "id": 1, "ok": {"kind": "dump", "text": "y"}})
+            p.recv()  # request 2, answered in two frames, joined
+            p.send({"type": "reply", "id": 2, "ok": {"kind": "dump", "text": "t", "more": True}})
+            p.send({"type": "reply", "id": 2, "ok": {"kind": "dump", "text": "u"}})
 
         p = Peer(script)
         with sc.Client(p.client_sock, name="unit", timeout=10) as c:
@@ -285,7 +289,7 @@ class ClientAgainstMock(unittest.TestCase):
             self.assertIsNone(c.next_notification(0.05))
             self.assertFalse(c.closed)
             go.set()
-            self.assertEqual(c.dump(), "t")
+            self.assertEqual(c.dump(), "tu")
         p.join()
 
     def test_version_mismatch_and_fatal_welcome(self) -> None:
@@ -293,7 +297,7 @@ class ClientAgainstMock(unittest.TestCase):
         with self.assertRaises(sc.VersionMismatch) as e:
             sc.Client(p.client_sock, name="unit", timeout=10)
         self.assertEqual(
-            str(e.exception), "protocol version mismatch: this client speaks 1, scspd mock speaks 2"
+            str(e.exception), "protocol version mismatch: this client speaks 3, scspd mock speaks 2"
         )
         p.join()
 

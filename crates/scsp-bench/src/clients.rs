@@ -1,6 +1,8 @@
 //! `scsp-bench clients`: clients that ask for the whole cache and never read, while a big `load`
 //! runs (issue 13's target). Servers A and B are each other's DCS; A holds `--entries`;
-//! `--clients` connections each ask A for its whole cache and read nothing; then one `load` of
+//! `--clients` connections each ask A for its whole cache and read nothing, `--watchers` more
+//! `watch` A and one attaches to it as its local server (`--no-attach`: none), each reading
+//! nothing of its snapshot (streamed a page at a time); then one `load` of
 //! `--load` entries (4 bytes of data each: 1.4M make a 53 MB request) goes to A and is flooded to
 //! B. Measured: the gaps between the Hellos B accepts from A (B's dead timer, read every 20 ms),
 //! A's resident memory idle, with the clients and at its peak, both DCSs' flaps, and how long
@@ -36,10 +38,17 @@ pub struct Args {
     /// Entries of the one `load` request sent meanwhile.
     #[arg(long, default_value_t = 1_400_000)]
     load: u32,
+    /// Monitors that `watch` A and never read their snapshot.
+    #[arg(long, default_value_t = 8)]
+    watchers: usize,
+    /// No local server that attaches to A and never reads its snapshot.
+    #[arg(long)]
+    no_attach: bool,
 }
 
-/// A connection that asks for the whole cache and reads nothing more.
-fn silent(socket: &std::path::Path) -> Result<UnixStream, Error> {
+/// A connection that asks for the whole cache (`show cache`, or the snapshot of `watch` or
+/// `attach`) and reads nothing more.
+fn silent(socket: &std::path::Path, req: Request) -> Result<UnixStream, Error> {
     let s = UnixStream::connect(socket).map_err(|e| Error::Setup(e.to_string()))?;
     let mut r = BufReader::new(s.try_clone().map_err(|e| Error::Setup(e.to_string()))?);
     let mut w = s.try_clone().map_err(|e| Error::Setup(e.to_string()))?;
@@ -56,17 +65,7 @@ fn silent(socket: &std::path::Path) -> Result<UnixStream, Error> {
         DaemonMsg::Welcome { .. } => {}
         m => return Err(Error::Daemon(format!("no welcome: {m:?}"))),
     }
-    write_frame(
-        &mut w,
-        &ClientMsg::Request {
-            id: 1,
-            req: Request::ShowCache {
-                server: SERVER.into(),
-                query: CacheQuery::default(),
-            },
-        },
-    )
-    .map_err(io)?;
+    write_frame(&mut w, &ClientMsg::Request { id: 1, req }).map_err(io)?;
     Ok(s)
 }
 
@@ -134,8 +133,24 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
 
     // The silent clients.
     let asked = Instant::now();
-    let silent: Vec<UnixStream> = (0..a.clients)
-        .map(|_| silent(&da.socket))
+    let mut asks: Vec<Request> = (0..a.clients)
+        .map(|_| Request::ShowCache {
+            server: SERVER.into(),
+            query: CacheQuery::default(),
+        })
+        .collect();
+    asks.extend((0..a.watchers).map(|_| Request::Watch {
+        server: SERVER.into(),
+    }));
+    if !a.no_attach {
+        asks.push(Request::Attach {
+            server: SERVER.into(),
+            confirm: false,
+        });
+    }
+    let silent: Vec<UnixStream> = asks
+        .into_iter()
+        .map(|req| silent(&da.socket, req))
         .collect::<Result<_, _>>()?;
 
     // B's view of A's Hellos, and A's memory, every 20 ms until told to stop.
@@ -199,7 +214,7 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     let all_aligned = aligned(&mut ca)? && aligned(&mut cb)?;
 
     // Each silent client cut off.
-    let n = a.clients as u64;
+    let n = silent.len() as u64;
     daemon::wait_for(
         "the silent clients cut off",
         Duration::from_secs(120),
@@ -216,13 +231,15 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     let dcs_ok = flaps.iter().all(|&f| f == 0) && all_aligned;
     let mib = |b: u64| b as f64 / (1 << 20) as f64;
     let line = format!(
-        "clients clients={} entries={} load={} ({:.1} MB): RSS idle {:.1} MiB, with the clients \
+        "clients clients={} watchers={} attach={} entries={} load={} ({:.1} MB): RSS idle {:.1} MiB, with the clients \
          {:.1} MiB (+{:.1}) target[<=+64MiB]={}; load applied in {load_s:.2} s ({accepted} \
          accepted), at B after {flooded_s:.2} s; RSS peak {:.1} MiB, after {:.1} MiB; Hellos \
          seen {}, largest gap {worst} ms target[<={GAP_TARGET_MS}ms]={}; DCS flaps A {} B {}, \
          Aligned {all_aligned} target={}; {} clients cut off (overflow) {cut_s:.1} s after \
          asking",
         a.clients,
+        a.watchers,
+        !a.no_attach,
         a.entries,
         a.load,
         bytes as f64 / 1e6,
@@ -242,6 +259,8 @@ pub fn run(a: &Args, json_out: bool) -> Result<(), Error> {
     let value = json!({
         "case": "clients",
         "clients": a.clients,
+        "watchers": a.watchers,
+        "attach": !a.no_attach,
         "entries": a.entries,
         "load": a.load,
         "load_bytes": bytes,

@@ -41,7 +41,7 @@ pub fn serve(
         server: server.to_owned(),
         confirm: false,
     })? {
-        Response::Attached { entries } => entries.len(),
+        Response::Attached { entries, .. } => entries.len(),
         _ => 0,
     };
     let entries = table

@@ -17,7 +17,7 @@
 //! enforce [`MAX_FRAME`] both ways; [`frame_len`] and [`encode_frame`] are the pieces an async
 //! implementation needs.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::proto::{
-    ClientMsg, DaemonMsg, MAX_FRAME, Notify, ProtoError, ReplyResult, Request, Response, VERSION,
+    ClientMsg, DaemonMsg, EntryView, MAX_FRAME, Notify, ProtoError, ReplyResult, Request, Response,
+    VERSION,
 };
 
 /// Why a frame could not be read or written.
@@ -231,8 +232,14 @@ impl Client {
 
     /// Sends `req` and waits for its reply. Notifications that arrive meanwhile are kept for
     /// [`Client::next_notify`]. A refusal is [`ClientError::Daemon`].
-    /// A streamed reply (`show_cache`, `dump`) comes back whole: its parts joined.
+    /// A streamed reply (`show_cache`, `dump`) comes back whole: its parts joined. The reply to
+    /// `attach` or `watch` is the cache as its snapshot ended: the changes notified while it
+    /// streamed are applied to it (and not kept, except `confirm`), so that the notifications
+    /// that follow are exactly the changes after it (docs/client-protocol.md, "The snapshot").
     pub fn request(&mut self, req: Request) -> Result<Response, ClientError> {
+        if matches!(req, Request::Attach { .. } | Request::Watch { .. }) {
+            return self.snapshot(req);
+        }
         let mut whole: Option<Response> = None;
         self.request_each(req, |part| {
             match (&mut whole, part) {
@@ -279,13 +286,61 @@ impl Client {
         })
     }
 
+    /// `attach` or `watch`: the snapshot's frames and the notifications between them applied in
+    /// the order they came (an entry sent stores or replaces what is held under its key and
+    /// originator; `removed` drops it if held).
+    fn snapshot(&mut self, req: Request) -> Result<Response, ClientError> {
+        let held = std::cell::RefCell::new(BTreeMap::<(String, String), EntryView>::new());
+        let store = |e: EntryView| {
+            held.borrow_mut()
+                .insert((e.key.clone(), e.originator.clone()), e);
+        };
+        self.exchange(
+            req,
+            |part| {
+                if let Response::Attached { entries, .. } = part {
+                    entries.into_iter().for_each(store);
+                }
+                Ok(())
+            },
+            |n| match n {
+                Notify::Learned { entry, .. } | Notify::Replaced { entry, .. } => {
+                    store(entry);
+                    None
+                }
+                Notify::Removed { entry, .. } => {
+                    held.borrow_mut().remove(&(entry.key, entry.originator));
+                    None
+                }
+                other => Some(other),
+            },
+        )?;
+        Ok(Response::Attached {
+            entries: held.into_inner().into_values().collect(),
+            more: false,
+        })
+    }
+
     /// Sends `req` and hands each part of its reply to `part` as it arrives: a streamed reply
-    /// (protocol version 2: `show_cache`, `dump`) in several parts, any other in one. `part`
-    /// returning an error stops (the rest of the reply is then not read: close the session).
+    /// (`show_cache`, `dump` in protocol version 2; `attach` and `watch` in version 3) in
+    /// several parts, any other in one. Notifications that arrive meanwhile are kept for
+    /// [`Client::next_notify`], in order. `part` returning an error stops (the rest of the
+    /// reply is then not read: close the session).
     pub fn request_each(
         &mut self,
         req: Request,
+        part: impl FnMut(Response) -> Result<(), ClientError>,
+    ) -> Result<(), ClientError> {
+        self.exchange(req, part, Some)
+    }
+
+    /// [`Client::request_each`], with each notification that arrives meanwhile given to
+    /// `note` first: what it returns is kept for [`Client::next_notify`].
+    fn exchange(
+        &mut self,
+        req: Request,
         mut part: impl FnMut(Response) -> Result<(), ClientError>,
+        mut note: impl FnMut(Notify) -> Option<Notify>,
     ) -> Result<(), ClientError> {
         let id = self.next_id;
         self.next_id += 1;
@@ -296,7 +351,9 @@ impl Client {
                     ReplyResult::Ok(r) => {
                         let more = matches!(
                             r,
-                            Response::Cache { more: true, .. } | Response::Dump { more: true, .. }
+                            Response::Cache { more: true, .. }
+                                | Response::Dump { more: true, .. }
+                                | Response::Attached { more: true, .. }
                         );
                         part(r)?;
                         if !more {
@@ -305,7 +362,11 @@ impl Client {
                     }
                     ReplyResult::Error(e) => return Err(ClientError::Daemon(e)),
                 },
-                DaemonMsg::Notify(n) => self.pending.push_back(n),
+                DaemonMsg::Notify(n) => {
+                    if let Some(n) = note(n) {
+                        self.pending.push_back(n);
+                    }
+                }
                 DaemonMsg::Fatal { error } => return Err(ClientError::Fatal(error)),
                 DaemonMsg::Reply { id: got, .. } => {
                     return Err(ClientError::Unexpected(format!(
@@ -553,15 +614,21 @@ mod tests {
                 server: "s".into(),
                 entry: entry(),
             });
+            // The snapshot in two frames, with changes between them: applied to it.
             write_frame(w, &n).unwrap();
-            write_frame(
-                w,
-                &DaemonMsg::Reply {
-                    id,
-                    result: ReplyResult::Ok(Response::Attached { entries: vec![] }),
-                },
-            )
-            .unwrap();
+            let part = |entries, more| DaemonMsg::Reply {
+                id,
+                result: ReplyResult::Ok(Response::Attached { entries, more }),
+            };
+            write_frame(w, &part(vec![], true)).unwrap();
+            let removed = DaemonMsg::Notify(Notify::Removed {
+                server: "s".into(),
+                entry: entry(),
+                reason: "deleted".into(),
+            });
+            write_frame(w, &removed).unwrap();
+            write_frame(w, &part(vec![entry()], false)).unwrap();
+            // After it: kept.
             write_frame(w, &n).unwrap();
             write_frame(
                 w,
@@ -582,8 +649,13 @@ mod tests {
                 confirm: false,
             })
             .unwrap();
-        assert_eq!(r, Response::Attached { entries: vec![] });
-        assert!(matches!(c.next_notify().unwrap(), Notify::Learned { .. }));
+        assert_eq!(
+            r,
+            Response::Attached {
+                entries: vec![entry()],
+                more: false
+            }
+        );
         assert!(matches!(c.next_notify().unwrap(), Notify::Learned { .. }));
         let e = c.next_notify().unwrap_err();
         assert!(matches!(e, ClientError::Fatal(_)));

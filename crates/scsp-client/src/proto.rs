@@ -28,8 +28,10 @@ pub use scsp_profiles::Column;
 
 /// Version of this protocol. Version 2 added streamed replies (a `show_cache` or `dump` reply in
 /// several frames, each but the last marked `more`) and the filters and paging of
-/// [`CacheQuery`]; scspd still speaks version 1 to a client that says it in its Hello.
-pub const VERSION: u32 = 2;
+/// [`CacheQuery`]; version 3 streams the `attach` and `watch` replies too, with the
+/// notifications of changes made meanwhile between their frames (docs/client-protocol.md,
+/// "The snapshot"). scspd still speaks versions 1 and 2 to a client that says one in its Hello.
+pub const VERSION: u32 = 3;
 /// The oldest version scspd still speaks.
 pub const MIN_VERSION: u32 = 1;
 /// Largest frame accepted, in bytes (64 MiB: a `load` of a million 40-byte entries fits).
@@ -345,12 +347,12 @@ pub enum Response {
         dcs: Vec<DcsView>,
     },
     /// For [`Request::ShowCache`]. In version 1, one frame with the entries sorted by key then
-    /// originator. In version 2, the reply is streamed: frames with `more` set, then one
+    /// originator. From version 2, the reply is streamed: frames with `more` set, then one
     /// without; entries come in the cache's order (see docs/client-protocol.md).
     Cache {
         /// Entries.
         entries: Vec<EntryView>,
-        /// More frames of this reply follow (version 2).
+        /// More frames of this reply follow (version 2 and later).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         more: bool,
         /// The `limit` stopped the reply before the end: a `cursor` to continue from.
@@ -374,16 +376,22 @@ pub enum Response {
     },
     /// For [`Request::Dump`].
     Dump {
-        /// The text (in version 2, a part of it: the frames' texts in order make the dump).
+        /// The text (from version 2, a part of it: the frames' texts in order make the dump).
         text: String,
-        /// More frames of this reply follow (version 2).
+        /// More frames of this reply follow (version 2 and later).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         more: bool,
     },
-    /// For [`Request::Attach`] and [`Request::Watch`]: the live entries the cache holds now.
+    /// For [`Request::Attach`] and [`Request::Watch`]: the live entries the cache holds (the
+    /// snapshot). In version 3 the reply is streamed: frames with `more` set, then one without
+    /// (the end of the snapshot), with notifications between them (docs/client-protocol.md,
+    /// "The snapshot"); in versions 1 and 2 one frame, the cache as the snapshot ended.
     Attached {
         /// Entries.
         entries: Vec<EntryView>,
+        /// More frames of this reply follow (version 3).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
     },
     /// For [`Request::AddRecord`]: the entry as held after the request.
     RecordAdded {

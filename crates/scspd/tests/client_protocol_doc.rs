@@ -141,7 +141,7 @@ fn json_examples_are_protocol_messages() {
         client.len(),
         daemon.len()
     );
-    assert!(matches!(client[0], ClientMsg::Hello { version: 2, .. }));
+    assert!(matches!(client[0], ClientMsg::Hello { version: 3, .. }));
     // The framing example: the first Hello is 0x34 bytes.
     assert_eq!(blocks("json")[0].trim_end().len(), 0x34);
     assert!(DOC.contains("`00 00 00 34`"));
@@ -369,7 +369,10 @@ fn wait_line(
 fn python_example_against_the_mock() {
     let Some(py) = python() else { return };
     let mock = Mock::start(|req| match req {
-        Request::Attach { .. } => vec![ok(Response::Attached { entries: vec![] })],
+        Request::Attach { .. } => vec![ok(Response::Attached {
+            entries: vec![],
+            more: false,
+        })],
         Request::Add { .. } => vec![
             ok(Response::Added { seq: 0x8000_0001 }),
             Act::Notify(Notify::Learned {

@@ -69,6 +69,21 @@ fn fifo_key_file_is_refused_on_reload_and_sigterm_still_stops() {
     // The same through the Reload request, which must answer and not wait on the FIFO.
     let e = d.request(scspd::proto::Request::Reload).unwrap_err();
     assert!(e.message.contains("not a regular file"), "{}", e.message);
+    // A key file that never ends (`KeyFile /dev/zero`, read whole once: 2.1 GB) is refused
+    // without reading it.
+    let conf = server_conf(
+        "s_a",
+        (1, pa),
+        &[(2, pb)],
+        "Auth { SPI 1; KeyFile /dev/zero; };",
+    );
+    std::fs::write(&d.config, conf).unwrap();
+    let e = d.request(scspd::proto::Request::Reload).unwrap_err();
+    assert!(
+        e.message.contains("/dev/zero") && e.message.contains("not a regular file"),
+        "{}",
+        e.message
+    );
     d.signal("TERM");
     let deadline = Instant::now() + Duration::from_secs(10);
     while d.alive() {

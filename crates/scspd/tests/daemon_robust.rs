@@ -175,7 +175,7 @@ fn attached_client_gets_notifications_and_confirms() {
             confirm: false,
         })
         .unwrap();
-    assert!(matches!(r, Response::Attached { ref entries } if entries.len() == 1));
+    assert!(matches!(r, Response::Attached { ref entries, .. } if entries.len() == 1));
     // One local server per Server.
     let e = b
         .request(Request::Attach {

@@ -23,6 +23,14 @@ use scspd::proto::{
     CacheQuery, ClientMsg, DaemonMsg, ErrorCode, KeyData, ReplyResult, Request, Response,
 };
 
+/// Held by the tests that time Hellos or measure memory, and by those that load the machine
+/// (tests of one binary run in parallel, and two cores are shared): one at a time.
+static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn load_req(server: &str, from: u32, n: u32) -> Request {
     Request::Load {
         server: server.into(),
@@ -73,7 +81,9 @@ fn frames(
                 assert_eq!(got, id);
                 let more = matches!(
                     r,
-                    Response::Cache { more: true, .. } | Response::Dump { more: true, .. }
+                    Response::Cache { more: true, .. }
+                        | Response::Dump { more: true, .. }
+                        | Response::Attached { more: true, .. }
                 );
                 parts.push(r);
                 if !more {
@@ -271,26 +281,13 @@ fn vm_rss(pid: u32) -> u64 {
         * 1024
 }
 
-/// When the neighbour last accepted a Hello from the DCS 127.0.0.1, in ms of the test's clock,
-/// as its `show dcs` tells (its dead timer runs from the last Hello).
-fn last_hello_ms(c: &mut Client, t0: Instant, dead_ms: u64) -> Option<u64> {
-    let dcs = match c.request(Request::ShowDcs {
-        server: Some("s_a".into()),
-    }) {
-        Ok(Response::Dcs { dcs }) => dcs,
-        r => panic!("{r:?}"),
-    };
-    let v = dcs.into_iter().find(|d| d.id == "127.0.0.1")?;
-    let now = t0.elapsed().as_millis() as u64;
-    v.dead_in_ms
-        .map(|left| (now + left).saturating_sub(dead_ms))
-}
-
 #[test]
 fn clients_that_do_not_read_neither_stall_hellos_nor_pin_memory() {
+    let _one = heavy();
     const BASE: u32 = 100_000;
     const LOAD: u32 = 400_000;
     const CLIENTS: usize = 32;
+    const WATCHERS: usize = 8;
     let (pa, pb) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"));
     let a = Daemon::start("slowA", &server_conf("s_a", (1, pa), &[(2, pb)], ""));
     let b = Daemon::start("slowB", &server_conf("s_a", (2, pb), &[(1, pa)], ""));
@@ -315,6 +312,24 @@ fn clients_that_do_not_read_neither_stall_hellos_nor_pin_memory() {
             c
         })
         .collect();
+    // And monitors and the local server, whose snapshot of the cache (streamed a page at a
+    // time) they never read either.
+    for i in 0..WATCHERS + 1 {
+        let mut c = a.client();
+        let req = if i == WATCHERS {
+            Request::Attach {
+                server: "s_a".into(),
+                confirm: false,
+            }
+        } else {
+            Request::Watch {
+                server: "s_a".into(),
+            }
+        };
+        c.send(&ClientMsg::Request { id: 1, req }).unwrap();
+        stuck.push(c);
+    }
+    let silent = stuck.len();
 
     // The neighbour's view of the Hellos, and A's memory, while a big load runs.
     let t0 = Instant::now();
@@ -329,7 +344,7 @@ fn clients_that_do_not_read_neither_stall_hellos_nor_pin_memory() {
             let mut hellos: Vec<u64> = Vec::new();
             let mut peak = 0;
             while !s.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Some(t) = last_hello_ms(&mut view, t0, dead_ms)
+                if let Some(t) = last_hello_ms(&mut view, "s_a", "127.0.0.1", t0, dead_ms)
                     && hellos.last().is_none_or(|&l| t > l + 50)
                 {
                     hellos.push(t);
@@ -352,7 +367,7 @@ fn clients_that_do_not_read_neither_stall_hellos_nor_pin_memory() {
     let gaps: Vec<u64> = hellos.windows(2).map(|w| w[1] - w[0]).collect();
     let worst = gaps.iter().copied().max().unwrap_or(0);
     eprintln!(
-        "idle RSS {} MiB with {BASE} entries; with {CLIENTS} clients not reading {} MiB; \
+        "idle RSS {} MiB with {BASE} entries; with {silent} clients not reading {} MiB; \
          peak {} MiB during the load of {LOAD} ({load_s:.2} s); Hellos seen {}, largest gap \
          {worst} ms",
         idle >> 20,
@@ -389,14 +404,12 @@ fn clients_that_do_not_read_neither_stall_hellos_nor_pin_memory() {
             .copied()
             .unwrap_or(0.0)
     };
-    a.wait_until(30, "the silent clients cut off", || {
-        slow() >= CLIENTS as f64
-    });
-    assert_eq!(slow(), CLIENTS as f64);
+    a.wait_until(30, "the silent clients cut off", || slow() >= silent as f64);
+    assert_eq!(slow(), silent as f64);
     let log = a.log_text();
     assert_eq!(
         log.matches("overflow: ").count(),
-        CLIENTS,
+        silent,
         "one line per client cut off"
     );
     assert!(log.contains("not read for 10 s"), "{log}");
@@ -519,4 +532,240 @@ fn the_read_only_socket_shows_and_watches_but_changes_nothing() {
     let o = scspctl(&ro, &["add", "s_a", "0a000003", "03"]);
     assert_eq!(o.status.code(), Some(1));
     drop(d);
+}
+
+/// A view of a cache: (key, originator) to (seq, data).
+type View = std::collections::BTreeMap<(String, String), (u32, String)>;
+
+fn view_of(entries: &[scspd::proto::EntryView]) -> View {
+    entries
+        .iter()
+        .map(|e| {
+            (
+                (e.key.clone(), e.originator.clone()),
+                (e.seq, e.data.clone()),
+            )
+        })
+        .collect()
+}
+
+/// Apply a notification as docs/client-protocol.md, "The snapshot", says: an entry sent
+/// stores or replaces, `removed` drops what is held.
+fn apply(view: &mut View, n: scspd::proto::Notify) {
+    use scspd::proto::Notify;
+    match n {
+        Notify::Learned { entry, .. } | Notify::Replaced { entry, .. } => {
+            view.insert((entry.key, entry.originator), (entry.seq, entry.data));
+        }
+        Notify::Removed { entry, .. } => {
+            view.remove(&(entry.key, entry.originator));
+        }
+        Notify::Confirm { .. } => {}
+    }
+}
+
+#[test]
+fn the_snapshot_and_the_changes_meanwhile_make_the_cache() {
+    let _one = heavy();
+    const BASE: u32 = 20_000;
+    let (a, b) = pair("snap", free_pair());
+    loaded(&b, "s_a", 0, BASE);
+    a.wait_until(60, "B's entries at A", || {
+        a.servers()[0].entries == u64::from(BASE)
+    });
+    // A monitor of version 3 that reads its frames slowly, so that B's changes reach A while
+    // the snapshot streams.
+    let mut m = a.client();
+    m.send(&ClientMsg::Request {
+        id: 1,
+        req: Request::Watch {
+            server: "s_a".into(),
+        },
+    })
+    .unwrap();
+    // Asked at once, answered only after the snapshot's last frame.
+    m.send(&ClientMsg::Request {
+        id: 2,
+        req: Request::ShowStatus,
+    })
+    .unwrap();
+    let mut view = View::new();
+    let first = m.recv().unwrap();
+    match first {
+        DaemonMsg::Reply {
+            id: 1,
+            result:
+                ReplyResult::Ok(Response::Attached {
+                    entries,
+                    more: true,
+                }),
+        } => view.extend(view_of(&entries)),
+        m => panic!("not a first part of the snapshot: {}", brief(&m)),
+    }
+    // B hands over: its first 500 entries withdrawn, the next 1,000 with new data, 1,500 new
+    // ones (3,000 changes: fewer than the 4,096 notifications a client may leave unread).
+    let changer = {
+        let socket = b.socket.clone();
+        std::thread::spawn(move || {
+            let mut c = Client::connect(&socket).unwrap();
+            c.stream
+                .set_read_timeout(Some(Duration::from_secs(120)))
+                .unwrap();
+            let entries = (500..BASE + 1_500)
+                .map(|i| KeyData {
+                    key: format!("{i:08x}"),
+                    data: if i < 1_500 {
+                        format!("bb{i:08x}")
+                    } else {
+                        format!("aa{:08x}", i.wrapping_mul(2_654_435_761))
+                    },
+                    seq: None,
+                })
+                .collect();
+            match c.request(Request::Handover {
+                server: "s_a".into(),
+                entries,
+            }) {
+                Ok(Response::Loaded { errors, .. }) => assert!(errors.is_empty(), "{errors:?}"),
+                r => panic!("handover: {r:?}"),
+            }
+        })
+    };
+    // The rest of the snapshot, a frame every 50 ms, applied in order with the notifications
+    // between its frames.
+    let mut between = 0;
+    loop {
+        match m.recv().unwrap() {
+            DaemonMsg::Reply {
+                id: 1,
+                result: ReplyResult::Ok(Response::Attached { entries, more }),
+            } => {
+                view.extend(view_of(&entries));
+                if !more {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            DaemonMsg::Notify(n) => {
+                between += 1;
+                apply(&mut view, n);
+            }
+            m => panic!("unexpected {}", brief(&m)),
+        }
+    }
+    loop {
+        match m.recv().unwrap() {
+            DaemonMsg::Notify(n) => apply(&mut view, n),
+            DaemonMsg::Reply {
+                id: 2,
+                result: ReplyResult::Ok(Response::Status { .. }),
+            } => break,
+            m => panic!("unexpected {}", brief(&m)),
+        }
+    }
+    changer.join().unwrap();
+    assert!(
+        between > 0,
+        "no change was notified while the snapshot streamed: the test did not test"
+    );
+    let expected = u64::from(BASE + 1_000);
+    a.wait_until(60, "the handover at A", || {
+        let v = a.dcs_by_id("s_a", "127.0.0.2");
+        a.servers()[0].entries == expected && v.rexmit_queue == 0 && v.crl == 0
+    });
+    let truth = view_of(&a.cache("s_a"));
+    assert_eq!(truth.len() as u64, expected);
+    // The notifications after the snapshot bring the monitor's view to the cache.
+    m.stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while view != truth && Instant::now() < deadline {
+        match m.recv() {
+            Ok(DaemonMsg::Notify(n)) => apply(&mut view, n),
+            Ok(msg) => panic!("unexpected {}", brief(&msg)),
+            Err(_) => {}
+        }
+    }
+    let wrong = truth
+        .iter()
+        .filter(|(k, v)| view.get(*k) != Some(*v))
+        .count()
+        + view.keys().filter(|k| !truth.contains_key(*k)).count();
+    assert_eq!(
+        wrong, 0,
+        "{wrong} entries differ after {between} changes mid-snapshot"
+    );
+
+    // Versions 1 and 2 get the snapshot in one frame, the same cache.
+    for version in [1, 2] {
+        let mut c = Client::connect_version(&a.socket, version).unwrap();
+        match c.request(Request::Watch {
+            server: "s_a".into(),
+        }) {
+            Ok(Response::Attached { entries, more }) => {
+                assert!(!more);
+                assert_eq!(view_of(&entries), truth, "version {version}");
+            }
+            r => panic!("version {version} watch: {r:?}"),
+        }
+    }
+}
+
+/// Issue 13, case 2: a `show cache` of 300,000 entries (which failed with "frame too large"
+/// after the daemon had grown by 650 MB) comes in frames of at most 256 entries, every entry
+/// once, while the daemon's memory stays within 64 MiB of its size before.
+#[test]
+fn show_cache_of_300000_entries_comes_in_bounded_frames_and_memory() {
+    let _one = heavy();
+    const N: u32 = 300_000;
+    let (p, q) = (free_udp_port("127.0.0.1"), free_udp_port("127.0.0.2"));
+    let d = Daemon::start("bigshow", &server_conf("s_a", (1, p), &[(2, q)], ""));
+    loaded(&d, "s_a", 0, N);
+    let before = vm_rss(d.pid());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (stop, pid) = (stop.clone(), d.pid());
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(vm_rss(pid));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak
+        })
+    };
+    let mut c = d.client();
+    c.stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    let parts = frames(&mut c, 1, show("s_a", CacheQuery::default())).unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.join().unwrap();
+    let largest = parts
+        .iter()
+        .map(|p| serde_json::to_vec(p).unwrap().len())
+        .max()
+        .unwrap();
+    let keys = keys_of(&parts);
+    eprintln!(
+        "{} frames, the largest {largest} bytes; RSS {} MiB before, peak {} MiB",
+        parts.len(),
+        before >> 20,
+        peak >> 20
+    );
+    assert_eq!(keys.len(), N as usize);
+    assert_eq!(keys.iter().collect::<HashSet<_>>().len(), N as usize);
+    assert!(
+        parts.iter().all(|p| match p {
+            Response::Cache { entries, .. } => entries.len() <= 256,
+            _ => false,
+        }),
+        "a frame of more than 256 entries"
+    );
+    assert!(largest < 1 << 20, "a frame of {largest} bytes");
+    assert!(
+        peak <= before + (64 << 20),
+        "RSS peak {peak} during the reply, {before} before"
+    );
 }

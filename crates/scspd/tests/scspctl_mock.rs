@@ -427,7 +427,10 @@ fn connection_lost_mid_request_exits_3() {
 fn watch_prints_one_line_per_notification() {
     let mock = Mock::start(|req| match req {
         Request::Watch { .. } => vec![
-            ok(Response::Attached { entries: cache() }),
+            ok(Response::Attached {
+                entries: cache(),
+                more: false,
+            }),
             Act::Notify(Notify::Learned {
                 server: "atmarp".into(),
                 entry: entry("0a000009", "0a000064", 0x8000_0001, "4700", 0),
@@ -481,7 +484,10 @@ fn watch_prints_one_line_per_notification() {
 fn watch_confirm_accepts_everything() {
     let mock = Mock::start(|req| match req {
         Request::Attach { confirm: true, .. } => vec![
-            ok(Response::Attached { entries: vec![] }),
+            ok(Response::Attached {
+                entries: vec![],
+                more: false,
+            }),
             Act::Notify(Notify::Confirm {
                 server: "atmarp".into(),
                 token: 42,

@@ -240,6 +240,13 @@ class Client:
         or a :class:`FrameError`. Notifications that arrive meanwhile are kept for
         :meth:`next_notification`. After a :class:`Timeout` the session stays usable: the late
         reply is dropped when it comes.
+
+        A streamed reply comes back whole: the entries of a ``show_cache`` reply's frames
+        joined (``next`` and ``count`` those of the last), the texts of a ``dump``. The reply to
+        ``attach`` or ``watch`` is the cache as its snapshot ended: the ``learned``,
+        ``replaced`` and ``removed`` notifications that arrive before its last frame are applied
+        to its entries in the order received, not kept (docs/client-protocol.md, "The
+        snapshot"); the notifications kept are the changes after it, and ``confirm``s.
         """
         if "op" not in req:
             raise ValueError("a request needs an 'op'")
@@ -250,6 +257,9 @@ class Client:
         msg.update(req)
         msg["type"], msg["id"] = "request", rid
         self._send(msg, deadline)
+        snapshot = req.get("op") in ("attach", "watch")
+        whole: Optional[Dict[str, Any]] = None
+        held: Dict[Tuple[Any, Any], Any] = {}
         try:
             while True:
                 m = self._recv(deadline)
@@ -257,13 +267,22 @@ class Client:
                 if kind == "reply":
                     got = m.get("id")
                     if got == rid:
-                        return self._result(m)
+                        part = self._result(m)
+                        whole = _join(whole, part, held)
+                        if part.get("more") is True:
+                            continue
+                        if snapshot:
+                            whole["entries"] = list(held.values())
+                        whole.pop("more", None)
+                        return whole
                     if got in self._abandoned:
-                        self._abandoned.discard(got)
+                        self._drop_abandoned(m)
                         continue
                     raise self._die(
                         ProtocolError(f"reply to request {got} while waiting for {rid}")
                     )
+                if kind == "notify" and snapshot and _fold(held, m):
+                    continue
                 if kind == "notify":
                     self._notes.append(self._notification(m))
                 elif kind == "fatal":
@@ -299,12 +318,14 @@ class Client:
     ) -> List[Entry]:
         """The live entries of ``server``'s cache, sorted by key then originator; only those
         whose key begins with ``key`` (bytes, or hex of any number of digits) and of
-        ``originator``, when given. One reply carries at most 4096 entries (this package speaks
-        protocol version 1): scspd refuses a larger selection (:class:`Refused`); page through
-        it with :meth:`show_cache_page`, or count it with :meth:`count_cache`."""
+        ``originator``, when given. The reply is streamed (protocol version 3), however many
+        entries it selects; page through a large cache with :meth:`show_cache_page`, or count
+        it with :meth:`count_cache`."""
         req = _cache_query(server, key, originator)
         ok = self._expect(req, "cache", timeout)
-        return [Entry.from_json(e) for e in _list(ok, "entries")]
+        entries = [Entry.from_json(e) for e in _list(ok, "entries")]
+        entries.sort(key=lambda e: (e.key, e.originator))
+        return entries
 
     def show_cache_page(
         self,
@@ -316,7 +337,7 @@ class Client:
         originator: Optional[str] = None,
         timeout: TimeoutArg = DEFAULT,
     ) -> Tuple[List[Entry], Optional[str]]:
-        """At most ``limit`` entries (4096 at most) of ``server``'s cache from ``cursor`` on,
+        """At most ``limit`` entries of ``server``'s cache from ``cursor`` on,
         with the cursor of the next page (``None`` at the end). Pages follow the cache's order;
         an entry changed meanwhile may or may not appear."""
         req = _cache_query(server, key, originator)
@@ -415,7 +436,8 @@ class Client:
         self, server: str, confirm: bool = False, timeout: TimeoutArg = DEFAULT
     ) -> List[Entry]:
         """Becomes ``server``'s local server: from now on :meth:`next_notification` delivers its
-        changes. Returns the live entries at this moment; the notifications that follow are the
+        changes. Returns the live entries (the snapshot, streamed by scspd a page at a time, with
+        the changes made meanwhile applied to it); the notifications that follow are the
         changes after it. With ``confirm``, each new remote entry waits for :meth:`confirm`.
         :class:`Busy` if another client is attached. Closing the session detaches."""
         ok = self._expect(
@@ -458,7 +480,7 @@ class Client:
             if kind == "notify":
                 return self._notification(m)
             if kind == "reply" and m.get("id") in self._abandoned:
-                self._abandoned.discard(m["id"])
+                self._drop_abandoned(m)
                 continue
             if kind == "fatal":
                 raise self._die(fatal_error(m.get("error")))
@@ -504,6 +526,13 @@ class Client:
         return LoadResult(
             _int(ok, "accepted"), [str(e) for e in errors] if isinstance(errors, list) else []
         )
+
+    def _drop_abandoned(self, m: Message) -> None:
+        """A frame of the reply to a request given up after a :class:`Timeout`: dropped; the
+        request is forgotten with the reply's last frame."""
+        ok = m.get("ok")
+        if not (isinstance(ok, dict) and ok.get("more") is True):
+            self._abandoned.discard(m["id"])
 
     def _result(self, m: Message) -> Dict[str, Any]:
         ok = m.get("ok")
@@ -629,3 +658,47 @@ def _cache_query(server: str, key: Optional[Hex], originator: Optional[str]) -> 
     if originator is not None:
         req["originator"] = originator
     return req
+
+
+def _entry_id(e: Any) -> Tuple[Any, Any]:
+    if not isinstance(e, dict):
+        raise ProtocolError(f"an entry that is not an object: {e!r}")
+    return (e.get("key"), e.get("originator"))
+
+
+def _join(
+    whole: Optional[Dict[str, Any]], part: Dict[str, Any], held: Dict[Tuple[Any, Any], Any]
+) -> Dict[str, Any]:
+    """A frame of a reply joined to those before: a snapshot's entries stored in ``held`` under
+    their key and originator (replacing what is held), a cache's entries appended, a dump's
+    text appended."""
+    kind = part.get("kind")
+    if kind == "attached":
+        for e in _list(part, "entries"):
+            held[_entry_id(e)] = e
+    if whole is None:
+        return dict(part)
+    if kind == "cache":
+        whole["entries"] = _list(whole, "entries") + _list(part, "entries")
+        if "next" in part:
+            whole["next"] = part["next"]
+        else:
+            whole.pop("next", None)
+        if "count" in part:
+            whole["count"] = part["count"]
+    elif kind == "dump":
+        whole["text"] = str(whole.get("text", "")) + str(part.get("text", ""))
+    return whole
+
+
+def _fold(held: Dict[Tuple[Any, Any], Any], m: Message) -> bool:
+    """A notification that came while a snapshot streamed, applied to it: ``learned`` and
+    ``replaced`` store the entry, ``removed`` drops it. False for any other (kept)."""
+    event, entry = m.get("event"), m.get("entry")
+    if event in ("learned", "replaced"):
+        held[_entry_id(entry)] = entry
+        return True
+    if event == "removed":
+        held.pop(_entry_id(entry), None)
+        return True
+    return False

@@ -22,8 +22,9 @@ from .errors import (
     TruncatedFrame,
 )
 
-#: Version of the protocol this package speaks.
-VERSION = 1
+#: Version of the protocol this package speaks (3: ``show_cache``, ``dump``, ``attach`` and
+#: ``watch`` replies come in several frames, each but the last marked ``more``).
+VERSION = 3
 #: Largest frame body accepted, both ways, in bytes (64 MiB).
 MAX_FRAME = 64 << 20
 #: Where scspd listens unless told otherwise.

@@ -35,7 +35,7 @@ impl Listener {
             server: SERVER.into(),
             confirm: false,
         }) {
-            Ok(Response::Attached { entries }) => entries,
+            Ok(Response::Attached { entries, .. }) => entries,
             Ok(other) => return Err(Error::Daemon(format!("{}: attach: {other:?}", d.name))),
             Err(e) => return Err(Error::Daemon(format!("{}: attach: {e}", d.name))),
         };

@@ -140,11 +140,21 @@ impl Output {
     /// Wait until the unsent output is below half the budget (notifications wait in their
     /// queue meanwhile). `Err`: the client read nothing for [`STALL_TIMEOUT`].
     pub async fn room(&self) -> Result<(), ProtoError> {
+        self.below(self.budget / 2).await
+    }
+
+    /// Wait until everything queued is written (before a frame larger than the budget, which
+    /// is taken only when nothing else waits). `Err` as [`Output::room`].
+    pub async fn drained(&self) -> Result<(), ProtoError> {
+        self.below(0).await
+    }
+
+    async fn below(&self, limit: usize) -> Result<(), ProtoError> {
         let mut deadline = tokio::time::Instant::now() + STALL_TIMEOUT;
         let mut last = self.unsent();
         loop {
             let now = self.unsent();
-            if now <= self.budget / 2 || self.closed() {
+            if now <= limit || self.closed() {
                 return Ok(());
             }
             if now < last {

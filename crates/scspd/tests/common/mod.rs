@@ -350,7 +350,8 @@ impl Client {
             message: format!("i/o: {e}"),
         };
         self.send(&ClientMsg::Request { id, req }).map_err(io)?;
-        // A streamed reply (`show_cache`, `dump`: frames marked `more`) comes back joined.
+        // A streamed reply (`show_cache`, `dump`, `attach`, `watch`: frames marked `more`)
+        // comes back joined.
         let mut whole: Option<Response> = None;
         loop {
             match self.recv().map_err(io)? {
@@ -361,7 +362,9 @@ impl Client {
                     };
                     let more = matches!(
                         part,
-                        Response::Cache { more: true, .. } | Response::Dump { more: true, .. }
+                        Response::Cache { more: true, .. }
+                            | Response::Dump { more: true, .. }
+                            | Response::Attached { more: true, .. }
                     );
                     whole = Some(match (whole.take(), part) {
                         (
@@ -384,6 +387,15 @@ impl Client {
                         (Some(Response::Dump { mut text, .. }), Response::Dump { text: t, .. }) => {
                             text.push_str(&t);
                             Response::Dump { text, more }
+                        }
+                        // (The snapshot's parts joined; the changes notified between them are
+                        // kept in `notes`, in order.)
+                        (
+                            Some(Response::Attached { mut entries, .. }),
+                            Response::Attached { entries: e, .. },
+                        ) => {
+                            entries.extend(e);
+                            Response::Attached { entries, more }
                         }
                         (_, part) => part,
                     });
@@ -691,4 +703,26 @@ impl Relay {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
     }
+}
+
+/// When `c`'s daemon last accepted a Hello from the DCS `id` of `server`, in ms of the test's
+/// clock `t0`, as its `show dcs` tells: its dead timer (`dead_ms`, HelloInt × DeadFactor) runs
+/// from the last Hello.
+pub fn last_hello_ms(
+    c: &mut Client,
+    server: &str,
+    id: &str,
+    t0: Instant,
+    dead_ms: u64,
+) -> Option<u64> {
+    let dcs = match c.request(Request::ShowDcs {
+        server: Some(server.into()),
+    }) {
+        Ok(Response::Dcs { dcs }) => dcs,
+        r => panic!("{r:?}"),
+    };
+    let v = dcs.into_iter().find(|d| d.id == id)?;
+    let now = t0.elapsed().as_millis() as u64;
+    v.dead_in_ms
+        .map(|left| (now + left).saturating_sub(dead_ms))
 }

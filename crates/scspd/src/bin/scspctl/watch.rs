@@ -20,10 +20,18 @@ pub(crate) fn watch(
             server: server.clone(),
         }
     };
-    let n = match client.request(req)? {
-        Response::Attached { entries } => entries.len(),
-        other => return Err(unexpected(&other)),
-    };
+    // The snapshot is counted, not kept; the changes notified while it streamed are printed
+    // next, in order.
+    let mut n = 0;
+    client.request_each(req, |part| match part {
+        Response::Attached { entries, .. } => {
+            n += entries.len();
+            Ok(())
+        }
+        other => Err(scsp_client::ClientError::Unexpected(format!(
+            "expected the snapshot, got {other:?}"
+        ))),
+    })?;
     let how = if confirm { "attached to" } else { "watching" };
     eprintln!("scspctl: {how} {server} ({n} live entries); waiting for changes");
     loop {

@@ -7,6 +7,7 @@
 
 mod frames;
 mod requests;
+mod snapshot;
 
 use frames::*;
 
@@ -23,7 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
-use super::server::{ClientLink, RawEntries, ServerCmd};
+use super::server::{ClientLink, RawEntries, ServerCmd, ToClient};
 use super::{Shared, SupCmd};
 use crate::client::{code_name, encode_frame, frame_len};
 use crate::proto::{
@@ -193,7 +194,7 @@ struct Session {
     /// Connected to the read-only socket.
     read_only: bool,
     attached: Vec<String>,
-    notify: mpsc::Sender<Notify>,
+    notify: mpsc::Sender<ToClient>,
     kill: mpsc::Sender<ProtoError>,
 }
 
@@ -210,7 +211,7 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64, read_only: boo
     let out = super::stream::Output::new(wr, super::stream::OUTPUT_BUDGET);
     let (req_tx, mut req_rx) = mpsc::channel(4);
     let _reader = AbortOnDrop(tokio::spawn(read_frames(rd, req_tx)));
-    let (ntx, mut nrx) = mpsc::channel::<Notify>(NOTIFY_QUEUE);
+    let (ntx, mut nrx) = mpsc::channel::<ToClient>(NOTIFY_QUEUE);
     let (ktx, mut krx) = mpsc::channel::<ProtoError>(1);
     let mut s = Session {
         conn,
@@ -248,8 +249,9 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64, read_only: boo
                     if msgs {
                         tracer.line("client", format_args!("client #{conn}: in: {}", brief(&msg)));
                     }
-                    // Streamed replies (`show cache`, the dump) are sent a page at a time.
-                    if let Some(r) = s.stream(&msg, &out).await {
+                    // Streamed replies (`show cache`, the dump, the snapshot of `attach` and
+                    // `watch`) are sent a page at a time.
+                    if let Some(r) = s.stream(&msg, &out, &mut nrx).await {
                         match r {
                             Ok(()) => {
                                 if out.closed() {
@@ -280,6 +282,8 @@ async fn connection(stream: UnixStream, ctx: Arc<Ctx>, conn: u64, read_only: boo
             // While the client's output is congested, notifications wait in their queue.
             () = out.progressed(), if out.congested() => {}
             Some(n) = nrx.recv(), if !out.congested() => {
+                // (A page of a snapshot is only ever taken by `Session::attach_stream`.)
+                let ToClient::Notify(n) = n else { continue };
                 if let Err(e) = out.send(&DaemonMsg::Notify(n)) {
                     break Err(e);
                 }
@@ -366,7 +370,7 @@ fn response_kind(r: &Response) -> String {
             format!("loaded {accepted}, {} error(s)", errors.len())
         }
         Response::Dump { text, .. } => format!("dump of {} bytes", text.len()),
-        Response::Attached { entries } => format!("attached, {} entries", entries.len()),
+        Response::Attached { entries, .. } => format!("attached, {} entries", entries.len()),
         Response::RecordAdded { entry } => format!("record added, key {}", entry.key),
         Response::RecordsDeleted { entries } => format!("{} record(s) deleted", entries.len()),
         Response::Metrics { text } => format!("metrics, {} bytes", text.len()),

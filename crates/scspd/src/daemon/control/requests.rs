@@ -95,7 +95,7 @@ impl Session {
         }
     }
 
-    async fn request(&mut self, req: Request) -> Result<Response, ProtoError> {
+    pub(super) async fn request(&mut self, req: Request) -> Result<Response, ProtoError> {
         let conn = self.conn;
         match req {
             Request::ShowServers => {
@@ -198,17 +198,20 @@ impl Session {
                     notify: self.notify.clone(),
                     kill: self.kill.clone(),
                 };
-                let entries = self
-                    .ask(&server, |reply| ServerCmd::Attach {
-                        client,
-                        confirm,
-                        reply,
-                    })
-                    .await??;
+                self.ask(&server, |reply| ServerCmd::Attach {
+                    client,
+                    confirm,
+                    reply,
+                })
+                .await??;
                 if !self.attached.contains(&server) {
                     self.attached.push(server);
                 }
-                Ok(Response::Attached { entries })
+                // The entries follow: see `Session::attach_stream`.
+                Ok(Response::Attached {
+                    entries: Vec::new(),
+                    more: true,
+                })
             }
             Request::Watch { server } => {
                 let client = ClientLink {
@@ -216,13 +219,15 @@ impl Session {
                     notify: self.notify.clone(),
                     kill: self.kill.clone(),
                 };
-                let entries = self
-                    .ask(&server, |reply| ServerCmd::Watch { client, reply })
+                self.ask(&server, |reply| ServerCmd::Watch { client, reply })
                     .await??;
                 if !self.attached.contains(&server) {
                     self.attached.push(server);
                 }
-                Ok(Response::Attached { entries })
+                Ok(Response::Attached {
+                    entries: Vec::new(),
+                    more: true,
+                })
             }
             Request::Confirm {
                 server,
@@ -308,19 +313,26 @@ impl Session {
         }
     }
 
-    /// Answer a streamed request (`show cache`, the dump) a page at a time; `None` for any
-    /// other message.
+    /// Answer a streamed request (`show cache`, the dump, `attach` and `watch`) a page at a
+    /// time; `None` for any other message.
     pub(super) async fn stream(
         &mut self,
         msg: &ClientMsg,
         out: &crate::daemon::stream::Output,
+        nrx: &mut mpsc::Receiver<ToClient>,
     ) -> Option<Result<(), ProtoError>> {
         let ClientMsg::Request { id, req } = msg else {
             return None;
         };
-        // (Before the hello, `handle` ends the session.)
+        // (Before the hello, `handle` ends the session; on the read-only socket, it refuses.)
         self.hello.as_ref()?;
+        if self.read_only && !read_only_allows(req) {
+            return None;
+        }
         let r = match req {
+            Request::Attach { .. } | Request::Watch { .. } => {
+                return Some(self.attach_stream(*id, req, out, nrx).await);
+            }
             Request::ShowCache { server, query } => {
                 let route = self.route(server);
                 crate::daemon::stream::show_cache(out, route, server, *id, query, self.version)

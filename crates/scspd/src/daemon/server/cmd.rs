@@ -146,7 +146,7 @@ impl Task {
                         self.client = Some(client);
                         self.update_learn_events();
                         self.server.set_confirm(now, confirm);
-                        Ok(self.entries())
+                        Ok(())
                     }
                 };
                 let _ = reply.send(r);
@@ -165,9 +165,17 @@ impl Task {
                     info!("client #{} watching", client.conn);
                     self.monitors.push(client);
                     self.update_learn_events();
-                    Ok(self.entries())
+                    Ok(())
                 };
                 let _ = reply.send(r);
+            }
+            ServerCmd::SnapshotPage {
+                conn,
+                from,
+                max,
+                reply,
+            } => {
+                let _ = reply.send(self.snapshot_page(conn, from, max));
             }
             ServerCmd::Detach { conn } => {
                 if self.client.as_ref().is_some_and(|c| c.conn == conn) {

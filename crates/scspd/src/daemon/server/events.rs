@@ -95,7 +95,7 @@ impl Task {
             // Monitors get a copy; one that does not read is dropped, never waited for.
             let mut dropped = Vec::new();
             for m in &self.monitors {
-                match m.notify.try_send(n.clone()) {
+                match m.notify.try_send(ToClient::Notify(n.clone())) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         let _ = m.kill.try_send(ProtoError {
@@ -123,7 +123,7 @@ impl Task {
                 format_args!("server {}: to client #{}: {n:?}", self.name, c.conn),
             );
         }
-        match c.notify.try_send(n) {
+        match c.notify.try_send(ToClient::Notify(n)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 let conn = c.conn;

@@ -60,10 +60,21 @@ const MAX_MONITORS: usize = super::control::MAX_CLIENTS;
 pub struct ClientLink {
     /// Connection number, for logs and to match Detach.
     pub conn: u64,
-    /// Its notification queue (bounded: a client that does not read is detached).
-    pub notify: mpsc::Sender<Notify>,
+    /// Its queue of notifications and snapshot pages (bounded: a client that does not read is
+    /// detached).
+    pub notify: mpsc::Sender<ToClient>,
     /// Ends the connection with this error.
     pub kill: mpsc::Sender<ProtoError>,
+}
+
+/// What a server task sends a client connection (attached or watching), in the order it
+/// happened: a page of the snapshot reflects every change notified before it.
+#[derive(Debug)]
+pub enum ToClient {
+    /// A change.
+    Notify(Notify),
+    /// A page of the snapshot, asked with [`ServerCmd::SnapshotPage`].
+    Snapshot(CachePage),
 }
 
 /// A (key, data) pair of the local cache.
@@ -157,15 +168,28 @@ pub enum ServerCmd {
         client: ClientLink,
         /// Ask it to confirm each remote entry.
         confirm: bool,
-        /// The live entries held now.
-        reply: oneshot::Sender<Result<Vec<EntryView>, ProtoError>>,
+        /// Attached (its snapshot is then asked a page at a time: [`ServerCmd::SnapshotPage`]).
+        reply: oneshot::Sender<Result<(), ProtoError>>,
     },
     /// Add a read-only monitor of the notifications.
     Watch {
         /// The monitor.
         client: ClientLink,
-        /// The live entries held now.
-        reply: oneshot::Sender<Result<Vec<EntryView>, ProtoError>>,
+        /// Watching (its snapshot is then asked a page at a time).
+        reply: oneshot::Sender<Result<(), ProtoError>>,
+    },
+    /// A page of the live entries for the attached client or a monitor, sent in its queue
+    /// ([`ToClient::Snapshot`]) after the notifications of every change before it.
+    SnapshotPage {
+        /// Connection number (the attached client's or a monitor's).
+        conn: u64,
+        /// The slot to start from.
+        from: usize,
+        /// Entries at most.
+        max: usize,
+        /// Whether the page was queued (not: the connection is no longer attached, or its
+        /// queue is full and it was dropped).
+        reply: oneshot::Sender<bool>,
     },
     /// The client's connection ended.
     Detach {

@@ -107,6 +107,45 @@ impl Task {
         page
     }
 
+    /// A page of the snapshot of connection `conn` (the attached client or a monitor): at most
+    /// `max` live entries from slot `from` on, queued behind the notifications of every change
+    /// before it, so that the connection passes both on in the order they happened. `false`:
+    /// `conn` is neither (any more), or its queue is full, and it is then dropped as a client
+    /// that does not read.
+    pub(super) fn snapshot_page(&mut self, conn: u64, from: usize, max: usize) -> bool {
+        let link = match &self.client {
+            Some(c) if c.conn == conn => c.clone(),
+            _ => match self.monitors.iter().find(|m| m.conn == conn) {
+                Some(m) => m.clone(),
+                None => return false,
+            },
+        };
+        let page = self.cache_page(&PageFilter::default(), from, max);
+        let full = match link.notify.try_send(ToClient::Snapshot(page)) {
+            Ok(()) => return true,
+            Err(mpsc::error::TrySendError::Full(_)) => true,
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        };
+        let kill = full.then(|| ProtoError {
+            code: ErrorCode::Overflow,
+            message: format!(
+                "notification queue of server {} overflowed while its snapshot was sent: read \
+                 faster",
+                self.name
+            ),
+        });
+        if self.client.as_ref().is_some_and(|c| c.conn == conn) {
+            self.detach(kill);
+        } else {
+            if let Some(e) = kill {
+                let _ = link.kill.try_send(e);
+            }
+            self.monitors.retain(|m| m.conn != conn);
+            self.update_learn_events();
+        }
+        false
+    }
+
     /// The dump's lines for at most `max` entries (deleted ones included) from slot `from` on.
     pub(super) fn dump_page(&self, from: usize, max: usize) -> DumpPage {
         let now = self.now();

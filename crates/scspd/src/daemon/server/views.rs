@@ -87,37 +87,6 @@ impl Task {
             .collect()
     }
 
-    /// Live entries, sorted by key then originator.
-    pub(super) fn entries(&self) -> Vec<EntryView> {
-        let now = self.now();
-        let mut v: Vec<_> = self
-            .server
-            .cache()
-            .iter()
-            .filter(|(_, e)| !e.deleted())
-            .collect();
-        v.sort_by(|a, b| {
-            (a.0.key.as_bytes(), a.0.origin.as_bytes())
-                .cmp(&(b.0.key.as_bytes(), b.0.origin.as_bytes()))
-        });
-        v.into_iter()
-            .map(|(id, e)| {
-                let mut v = EntryView {
-                    key: hex::encode(id.key.as_bytes()),
-                    originator: id_text(&id.origin),
-                    seq: e.seq,
-                    data: hex::encode(&e.data),
-                    local: id.origin == self.plan.core.lsid,
-                    age_s: now.since(e.since).as_secs(),
-                    record: None,
-                    columns: None,
-                };
-                self.profile.decorate(&mut v, id.key.as_bytes(), &e.data);
-                v
-            })
-            .collect()
-    }
-
     pub(super) fn view(&self) -> ServerView {
         let aligned = self
             .server
