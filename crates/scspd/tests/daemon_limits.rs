@@ -193,3 +193,86 @@ fn socket_mode_and_group_are_configurable() {
         "{out:?}"
     );
 }
+
+/// Issue case 6, the name lookup: a reload whose configuration names a host whose lookup never
+/// ends delays neither the clients nor the signals. scspd runs in a mount namespace of its own
+/// whose resolver asks a name server on 127.83.83.83:53 that this test holds and never answers
+/// (`options timeout:30`: one lookup would take 30 s); the test sees the query arrive, so the
+/// lookup is under way, then SIGINT writes a dump, a client is answered and SIGTERM stops the
+/// daemon, all while the lookup still waits. Needs root (CI runs as root) for the namespace.
+#[test]
+fn slow_name_lookup_on_reload_delays_neither_clients_nor_signals() {
+    let dns = std::net::UdpSocket::bind("127.83.83.83:53").expect("bind 127.83.83.83:53 (root)");
+    dns.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let etc = TempDir::new("slowdns");
+    let resolv = etc.path().join("resolv.conf");
+    let nss = etc.path().join("nsswitch.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 127.83.83.83\noptions timeout:30 attempts:1\n",
+    )
+    .unwrap();
+    std::fs::write(&nss, "hosts: files dns\n").unwrap();
+    let script = format!(
+        "mount --bind '{}' /etc/resolv.conf && mount --bind '{}' /etc/nsswitch.conf && exec \"$@\"",
+        resolv.display(),
+        nss.display()
+    );
+    let dumps = etc.path().join("dumps");
+    let dumps_arg = dumps.display().to_string();
+    let (pa, pb) = free_pair();
+    let mut d = Daemon::start_under(
+        "slowdns",
+        &server_conf("s_a", (1, pa), &[(2, pb)], ""),
+        &["--dump-dir", &dumps_arg],
+        &["unshare", "--mount", "--", "sh", "-c", &script, "sh"],
+    );
+    // The same server, its DCS now named: the reload must look the name up.
+    let conf = server_conf("s_a", (1, pa), &[(2, pb)], "")
+        .replace("Address 127.0.0.2;", "Address dcs.slow-lookup.test;");
+    assert!(conf.contains("dcs.slow-lookup.test"));
+    std::fs::write(&d.config, conf).unwrap();
+    d.signal("HUP");
+    let mut q = [0u8; 512];
+    let (n, from) = dns
+        .recv_from(&mut q)
+        .expect("scspd's lookup reached the name server");
+    assert!(
+        q[..n].windows(10).any(|w| w == b"slow-looku"),
+        "a query for the name, from {from}"
+    );
+    // The lookup waits. A client is answered meanwhile.
+    let t = Instant::now();
+    assert!(matches!(
+        d.ok(scspd::proto::Request::ShowServers),
+        scspd::proto::Response::Servers { .. }
+    ));
+    let client_ms = t.elapsed().as_millis();
+    // SIGINT writes a dump meanwhile.
+    d.signal("INT");
+    d.wait_until(10, "a dump written during the lookup", || {
+        std::fs::read_dir(&dumps).is_ok_and(|mut r| r.next().is_some())
+    });
+    assert!(!d.log_text().contains("reload refused"), "{}", d.log_text());
+    // SIGTERM stops it, the lookup still waiting (it would take 30 s).
+    let t = Instant::now();
+    d.signal("TERM");
+    let deadline = t + Duration::from_secs(5);
+    while d.alive() {
+        assert!(
+            Instant::now() < deadline,
+            "scspd did not stop on SIGTERM while a lookup waited; log:\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stop_ms = t.elapsed().as_millis();
+    eprintln!(
+        "during a lookup that waits: client answered in {client_ms} ms, stopped {stop_ms} ms after SIGTERM"
+    );
+    let log = d.log_text();
+    assert!(
+        log.contains("SIGTERM: stopping (a reload was under way)"),
+        "{log}"
+    );
+}

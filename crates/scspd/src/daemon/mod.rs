@@ -314,8 +314,11 @@ fn run(args: Args) -> ExitCode {
         sup_rx,
         report,
     ));
-    // A configuration read still running (a slow name lookup) must not delay the exit.
-    rt.shutdown_timeout(std::time::Duration::from_millis(100));
+    // A configuration read still running (a slow name lookup) must not delay the exit: the
+    // servers, their saved state and the clients are done by now, and what may still run on the
+    // blocking pool is a reload's reading, a client's frame decoding or a dump's last writes
+    // (whose sender is gone, so they end at once).
+    rt.shutdown_timeout(std::time::Duration::from_millis(20));
     code
 }
 

@@ -52,6 +52,8 @@ pub struct Daemon {
     pub log: PathBuf,
     /// The extra arguments it was started with (kept by `restart`).
     pub extra: Vec<String>,
+    /// The command scspd runs under, if any (see [`Daemon::start_under`]; kept by `restart`).
+    pub under: Vec<String>,
 }
 
 impl Daemon {
@@ -63,6 +65,13 @@ impl Daemon {
 
     /// Like [`Daemon::start`] with extra arguments.
     pub fn start_with(name: &str, config: &str, extra: &[&str]) -> Daemon {
+        Self::start_under(name, config, extra, &[])
+    }
+
+    /// Like [`Daemon::start_with`], run by `under` (a command that ends by executing its
+    /// arguments in the same process, such as `unshare --mount -- sh -c '…; exec "$@"' sh`), so
+    /// that the child's PID is scspd's.
+    pub fn start_under(name: &str, config: &str, extra: &[&str], under: &[&str]) -> Daemon {
         let dir = TempDir::new(name);
         let cfg = dir.path().join(format!("{name}.conf"));
         std::fs::write(&cfg, config).unwrap();
@@ -70,12 +79,13 @@ impl Daemon {
         let log = dir.path().join(format!("{name}.log"));
         let mut d = Daemon {
             name: name.to_owned(),
-            child: spawn(&cfg, &socket, &log, extra),
+            child: spawn(&cfg, &socket, &log, extra, under),
             dir,
             config: cfg,
             socket,
             log,
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+            under: under.iter().map(|s| (*s).to_owned()).collect(),
         };
         d.wait_ready();
         d
@@ -111,7 +121,8 @@ impl Daemon {
     pub fn restart(&mut self) {
         self.kill();
         let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
-        self.child = spawn(&self.config, &self.socket, &self.log, &extra);
+        let under: Vec<&str> = self.under.iter().map(String::as_str).collect();
+        self.child = spawn(&self.config, &self.socket, &self.log, &extra, &under);
         self.wait_ready();
     }
 
@@ -248,14 +259,21 @@ impl Drop for Daemon {
     }
 }
 
-fn spawn(cfg: &Path, socket: &Path, log: &Path, extra: &[&str]) -> Child {
+fn spawn(cfg: &Path, socket: &Path, log: &Path, extra: &[&str], under: &[&str]) -> Child {
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .unwrap();
     let err = out.try_clone().unwrap();
-    let mut cmd = Command::new(SCSPD);
+    let mut cmd = match under.split_first() {
+        None => Command::new(SCSPD),
+        Some((prog, args)) => {
+            let mut c = Command::new(prog);
+            c.args(args).arg(SCSPD);
+            c
+        }
+    };
     if !extra.contains(&"--state-dir") {
         // Each daemon's saved state in its own directory (never /var/lib/scspd), kept across
         // `restart`.
