@@ -162,6 +162,9 @@ impl Pair {
             fallbacks: now.fallbacks - b.fallbacks,
             cells: now.cells - b.cells,
             found: now.found - b.found,
+            bulk: now.bulk - b.bulk,
+            bulk_entries: now.bulk_entries - b.bulk_entries,
+            bulk_rexmits: now.bulk_rexmits - b.bulk_rexmits,
         }
     }
 
@@ -320,4 +323,92 @@ fn b_2_0_2_equal_numbers_after_a_loss_of_state_are_compared() {
         assert_eq!(data(0)[0].1, vec![2, 1, 2, 3], "the new data wins");
         assert!(pair.stats(0).decoded + pair.stats(1).decoded >= 1);
     }
+}
+
+/// The master holds `held` entries, the slave `own` of its own (none: an empty learner); the link
+/// comes up with every `lose`-th packet lost. Both end with the union, by the bulk path.
+fn learn(held: u32, own: u32, lose: u64) -> Pair {
+    let mut pair = Pair::new(config(2, true, 1_024), config(1, true, 1_024));
+    // The master has been aligned before (its numbers are from the floor, not -2^31+1, which
+    // would show as differences until a DCS confirms them: see `unconfirmed_first_numbers`).
+    pair.link(true);
+    pair.align();
+    pair.link(false);
+    pair.originate(0, 0..held, 0);
+    // The learner: a new server (empty, or with entries of its own).
+    pair.s[1] = Server::new(config(1, true, 1_024));
+    pair.to[1] = pair.s[1].add_dcs(pair.now, dcs_config(2));
+    pair.before = [
+        pair.s[0].recon_stats(pair.to[0]).expect("dcs"),
+        ReconStats::default(),
+    ];
+    pair.originate(1, 5_000_000..5_000_000 + own, 0);
+    let want: BTreeSet<_> = pair
+        .instances(0)
+        .union(&pair.instances(1))
+        .cloned()
+        .collect();
+    pair.lose = lose;
+    pair.link(true);
+    pair.align();
+    assert_eq!(pair.instances(0), want, "the master lacks entries");
+    assert_eq!(pair.instances(1), want, "the learner lacks entries");
+    // The same instances, and the same data.
+    let data = |i: usize| {
+        pair.s[i]
+            .cache()
+            .iter()
+            .map(|(id, e)| (id.clone(), e.seq, e.data.to_vec()))
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(data(0), data(1));
+    pair
+}
+
+#[test]
+fn recon_8_empty_learner_takes_the_bulk_path_and_ends_aligned() {
+    let pair = learn(5_000, 0, 0);
+    let (master, slave) = (pair.stats(0), pair.stats(1));
+    assert_eq!((master.bulk, slave.bulk), (1, 1), "{master:?} {slave:?}");
+    assert_eq!(master.bulk_entries, 5_000, "{master:?}");
+    assert_eq!(slave.bulk_entries, 5_000, "{slave:?}");
+    assert_eq!(master.bulk_rexmits, 0);
+    // The reconciliation after the stream finds nothing left and decodes.
+    assert!(slave.decoded >= 1, "{slave:?}");
+    // No summary of 5,000 records each way, no solicitation: about one copy of every entry.
+    assert!(pair.bytes < 5_000 * 60, "{} bytes", pair.bytes);
+}
+
+#[test]
+fn recon_8_bulk_path_survives_loss_of_packets_and_acks() {
+    for lose in [3, 7, 20] {
+        let pair = learn(4_000, 0, lose);
+        let (master, slave) = (pair.stats(0), pair.stats(1));
+        assert!(
+            master.bulk >= 1 && slave.bulk >= 1,
+            "lose {lose}: {master:?}"
+        );
+        assert!(master.bulk_rexmits >= 1, "lose {lose}: {master:?}");
+    }
+}
+
+#[test]
+fn recon_8_far_behind_learner_with_entries_of_its_own_ends_with_the_union() {
+    for lose in [0, 9] {
+        let pair = learn(3_000, 200, lose);
+        let (master, slave) = (pair.stats(0), pair.stats(1));
+        assert!(master.bulk >= 1 && slave.bulk >= 1, "{master:?} {slave:?}");
+    }
+}
+
+#[test]
+fn recon_8_no_bulk_path_when_the_learner_holds_more() {
+    // The slave holds more than the master: status 2 falls back to the full summary.
+    let mut pair = Pair::new(config(2, true, 1_024), config(1, true, 1_024));
+    pair.originate(1, 0..3_000, 0);
+    pair.link(true);
+    pair.align();
+    assert_eq!(pair.instances(0), pair.instances(1));
+    assert_eq!(pair.stats(0).bulk + pair.stats(1).bulk, 0);
+    assert!(pair.stats(1).fallbacks >= 1);
 }

@@ -112,6 +112,15 @@ pub struct ReconStats {
     pub cells: u64,
     /// Instances found to differ.
     pub found: u64,
+    /// Streams of the bulk path (docs/reconciliation.md §8), as holder or learner.
+    #[serde(default)]
+    pub bulk: u64,
+    /// Entries streamed by the bulk path: sent (holder) or taken in order (learner).
+    #[serde(default)]
+    pub bulk_entries: u64,
+    /// Times the holder went back to the first entry not acknowledged (go-back-N).
+    #[serde(default)]
+    pub bulk_rexmits: u64,
 }
 
 /// What a DCS advertised.
@@ -140,6 +149,11 @@ pub(crate) struct PerDcs {
     /// The Capability of the DCS's last Hello.
     peer: Option<Capability>,
     session: Option<Session>,
+    /// A stream of the bulk path (server/bulk.rs).
+    pub bulk: Option<Box<super::bulk::Bulk>>,
+    /// The bulk path was taken in this alignment (once only: the reconciliation that follows it
+    /// falls back to RFC Cache Alignment if it fails).
+    pub bulk_used: bool,
     pub stats: ReconStats,
 }
 
@@ -148,6 +162,7 @@ impl std::fmt::Debug for PerDcs {
         f.debug_struct("PerDcs")
             .field("peer", &self.peer)
             .field("session", &self.session.is_some())
+            .field("bulk", &self.bulk.is_some())
             .field("stats", &self.stats)
             .finish()
     }
@@ -157,6 +172,23 @@ impl PerDcs {
     /// The alignment is abandoned.
     pub fn reset(&mut self) {
         self.session = None;
+        self.bulk = None;
+        self.bulk_used = false;
+    }
+
+    /// The reconciliation in progress is over (the bulk path takes over).
+    pub fn session_end(&mut self) {
+        self.session = None;
+    }
+
+    /// The flags of the DCS's last Capability.
+    pub fn peer_flags(&self) -> Option<u8> {
+        self.peer.map(|c| c.flags)
+    }
+
+    /// When the bulk path's timer is due.
+    pub fn bulk_due(&self) -> Option<Time> {
+        self.bulk.as_ref().and_then(|b| b.due())
     }
 }
 
@@ -212,7 +244,7 @@ impl Server {
     pub(super) fn recon_hello_ext(&self) -> Option<Extension> {
         self.recon.as_ref().map(|r| {
             extension(&Message::Capability {
-                flags: flags::RECONCILE,
+                flags: flags::RECONCILE | flags::BULK,
                 cells: r.own.prefix.cells().len() as u32,
                 key: r.own.prefix.key(),
             })
@@ -319,7 +351,7 @@ impl Server {
     }
 
     /// Send a CA of the reconciliation phase: no records, O set, the message as extension.
-    fn recon_send(&mut self, now: Time, id: DcsId, m: bool, msg: &Message) {
+    pub(super) fn recon_send(&mut self, now: Time, id: DcsId, m: bool, msg: &Message) {
         let Some(d) = self.dcs_mut(id) else { return };
         if let Message::Cells { cells, .. } = msg {
             d.recon.stats.cells += cells.len() as u64;
@@ -440,6 +472,20 @@ impl Server {
                 return false;
             }
         };
+        if let Message::BulkAck { next: 0, credit } = msg {
+            // The slave is far behind and asks for the bulk path (docs/reconciliation.md §8).
+            if self.bulk_agreed(id) {
+                self.bulk_holder_start(now, id, credit);
+                return true;
+            }
+            let Some(d) = self.dcs_mut(id) else {
+                return false;
+            };
+            d.recon.session = None;
+            d.recon.stats.fallbacks += 1;
+            self.take_summary(id);
+            return false;
+        }
         if matches!(msg, Message::Request { window, .. } if window > 0) {
             // A Request is answered whole: what was queued for an earlier one is dropped.
             queue.clear();
@@ -485,6 +531,7 @@ impl Server {
     /// 2.2.2 rule 5, as slave in a reconciliation: the master's CA. Returns whether this sent
     /// our answer; if not, the caller goes on as RFC 2334 2.2.2 (with our summary set).
     pub(super) fn recon_slave_step(&mut self, now: Time, id: DcsId) -> bool {
+        self.bulk_learner_end(id);
         let ext = self.recon_in.take();
         let Some(d) = self.dcs_mut(id) else {
             return false;
@@ -544,6 +591,24 @@ impl Server {
             return false;
         };
         queue.extend(receiver.on_message(&msg));
+        if receiver.outcome() == Some(&Outcome::Fallback(Status::TooMany))
+            && receiver.remote_larger()
+            && !d.recon.bulk_used
+            && self.bulk_agreed(id)
+        {
+            // Far behind the master: its entries are streamed instead (§8).
+            self.bulk_learner_start(now, id);
+            return true;
+        }
+        let Some(d) = self.dcs_mut(id) else {
+            return false;
+        };
+        let Some(Session::Slave {
+            receiver, queue, ..
+        }) = &mut d.recon.session
+        else {
+            return false;
+        };
         let next = match queue.pop_front() {
             Some(m) => m,
             None if receiver.outcome().is_none() => {
@@ -564,5 +629,67 @@ impl Server {
         };
         self.recon_send(now, id, false, &next);
         true
+    }
+}
+
+impl Server {
+    /// As slave, after the bulk path: a fresh snapshot to reconcile against, its first Request
+    /// queued for the master's next CA (docs/reconciliation.md §8, "both reconcile once more").
+    pub(super) fn recon_slave_again(&mut self, id: DcsId) {
+        let Some(cap) = self.recon_agreed(id) else {
+            return;
+        };
+        self.recon_sync();
+        let own_cells = self.cfg.recon_cells.max(1) as usize;
+        let Some(at) = self.recon_peer_cells(cap.key, own_cells) else {
+            return;
+        };
+        let mtu = self.recon_mtu_to(id);
+        let Some(r) = self.recon.as_ref() else { return };
+        let keyed = &r.peers[at];
+        if keyed.broken || mtu == 0 {
+            // No session: the master's next CA is answered with our full summary.
+            return;
+        }
+        let budget = cap.cells.min(self.cfg.recon_cells);
+        let mut receiver = Receiver::new(Decoder::new(&keyed.prefix, budget), mtu, FIRST_WINDOW);
+        let first = receiver.start();
+        let Some(d) = self.dcs_mut(id) else { return };
+        d.recon.session = Some(Session::Slave {
+            receiver,
+            queue: VecDeque::from([first]),
+            key: cap.key,
+        });
+        d.summary.clear();
+    }
+
+    /// As master, after the bulk path: a fresh snapshot of our cells, and our next CA ("go on")
+    /// for the slave's first Request.
+    pub(super) fn recon_master_again(&mut self, now: Time, id: DcsId) {
+        self.recon_sync();
+        let mtu = self.recon_mtu_to(id);
+        let streamer = match self.recon.as_ref() {
+            Some(r) if !r.own.broken && mtu > 0 => {
+                Some(Streamer::new(Encoder::new(&r.own.prefix), mtu))
+            }
+            _ => None,
+        };
+        let Some(d) = self.dcs_mut(id) else { return };
+        d.summary.clear();
+        match streamer {
+            Some(streamer) => {
+                d.recon.session = Some(Session::Master {
+                    streamer,
+                    queue: VecDeque::new(),
+                });
+                self.recon_master_next(now, id);
+            }
+            None => {
+                // Our full summary; the slave answers a CA without the extension with its own.
+                d.recon.stats.fallbacks += 1;
+                self.take_summary(id);
+                self.send_summary_ca(now, id, true);
+            }
+        }
     }
 }
