@@ -328,12 +328,18 @@ fn b_2_0_2_equal_numbers_after_a_loss_of_state_are_compared() {
 /// The master holds `held` entries, the slave `own` of its own (none: an empty learner); the link
 /// comes up with every `lose`-th packet lost. Both end with the union, by the bulk path.
 fn learn(held: u32, own: u32, lose: u64) -> Pair {
+    learn_from(held, own, lose, true)
+}
+
+/// As [`learn`]; `aligned_before`: the master was aligned once before it originated (its
+/// numbers are then from the floor; otherwise -2^31+1, unconfirmed until a DCS shows them).
+fn learn_from(held: u32, own: u32, lose: u64, aligned_before: bool) -> Pair {
     let mut pair = Pair::new(config(2, true, 1_024), config(1, true, 1_024));
-    // The master has been aligned before (its numbers are from the floor, not -2^31+1, which
-    // would show as differences until a DCS confirms them: see `unconfirmed_first_numbers`).
-    pair.link(true);
-    pair.align();
-    pair.link(false);
+    if aligned_before {
+        pair.link(true);
+        pair.align();
+        pair.link(false);
+    }
     pair.originate(0, 0..held, 0);
     // The learner: a new server (empty, or with entries of its own).
     pair.s[1] = Server::new(config(1, true, 1_024));
@@ -377,6 +383,17 @@ fn recon_8_empty_learner_takes_the_bulk_path_and_ends_aligned() {
     assert!(slave.decoded >= 1, "{slave:?}");
     // No summary of 5,000 records each way, no solicitation: about one copy of every entry.
     assert!(pair.bytes < 5_000 * 60, "{} bytes", pair.bytes);
+}
+
+#[test]
+fn recon_8_holder_that_never_aligned_confirms_what_it_streamed() {
+    // The master's entries are numbered -2^31+1 and unconfirmed: once streamed, the learner holds
+    // them, and the reconciliation that follows decodes instead of seeing each as a difference.
+    let pair = learn_from(3_000, 0, 0, false);
+    let (master, slave) = (pair.stats(0), pair.stats(1));
+    assert_eq!((master.bulk, slave.bulk), (1, 1), "{master:?} {slave:?}");
+    assert_eq!(slave.fallbacks, 0, "{slave:?}");
+    assert!(slave.decoded >= 1, "{slave:?}");
 }
 
 #[test]

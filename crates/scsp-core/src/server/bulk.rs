@@ -252,12 +252,53 @@ impl Server {
         if *end_sent && sender.acked() == sender.total() {
             // The learner has every entry: the next CA of ours starts the reconciliation that
             // mops up.
-            d.recon.bulk = None;
+            if let Some(b) = d.recon.bulk.take()
+                && let Bulk::Holder { slots, .. } = *b
+            {
+                self.bulk_confirm(&slots);
+            }
             self.recon_master_again(now, from);
             return true;
         }
         self.bulk_pump(from);
         true
+    }
+
+    /// The learner holds every entry streamed, each compared on receipt with what it held (an
+    /// instance of its own under the same number with other data that wins goes back to us at
+    /// Update Cache: [`Server::send_back`]). So our entries numbered -2^31+1 without knowing what
+    /// the group holds (unconfirmed) are confirmed, as a DCS showing the same instance confirms
+    /// them; otherwise each would show as a difference in the reconciliation that follows
+    /// (docs/reconciliation.md §6), and a holder that never aligned before would fall back to
+    /// the full summary there.
+    fn bulk_confirm(&mut self, slots: &[u32]) {
+        let lsid = self.cfg.lsid.clone();
+        let ids: Vec<crate::wire::RecordId> = slots
+            .iter()
+            .filter_map(|&i| self.cache.at_slot(i))
+            .filter(|(rid, e)| {
+                e.unconfirmed() && e.seq == crate::wire::SEQ_FIRST && rid.origin == lsid
+            })
+            .map(|(rid, _)| rid.clone())
+            .collect();
+        for rid in ids {
+            if let Some(e) = self.cache.get_mut(&rid) {
+                e.set_unconfirmed(false);
+            }
+        }
+    }
+
+    /// An instance of ours goes back to DCS `to`, which sent an other one under the same number
+    /// (docs/rfc2334-readings.md, "equal numbers"): on its retransmit queue; while we take a
+    /// stream from it (Cache Summarize), once Update Cache is reached, as changes during Cache
+    /// Summarize are.
+    pub(super) fn send_back(&mut self, to: DcsId, csa: Csa) {
+        let Some(d) = self.dcs_mut(to) else { return };
+        if matches!(d.recon.bulk.as_deref(), Some(Bulk::Learner { .. })) {
+            d.deferred.insert(csa.summary.id.clone());
+        } else {
+            d.queue.enqueue(csa);
+        }
     }
 
     fn bulk_send_ack(&mut self, to: DcsId, ack: &Message) {

@@ -166,9 +166,7 @@ impl Server {
                     // Ours wins: the DCS gets it back.
                     let h = self.dcs(from).map_or(1, |d| d.cfg.hops);
                     let mine = e.csa(&id, h);
-                    if let Some(d) = self.dcs_mut(from) {
-                        d.queue.enqueue(mine);
-                    }
+                    self.send_back(from, mine);
                 }
                 return Some(ack);
             }
