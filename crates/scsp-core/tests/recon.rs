@@ -267,7 +267,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     /// For any two caches and budget: the reconciliation finds exactly the symmetric difference,
-    /// or falls back; the caches end equal either way.
+    /// or falls back, or (one side far behind) takes the bulk path; the caches end equal.
     #[test]
     fn rfc_2_2_reconciliation_finds_the_symmetric_difference_or_falls_back(
         base in 0u32..400,
@@ -281,7 +281,8 @@ proptest! {
         let differ = realign(&mut pair, base, (a, b));
         let slave = pair.stats(1);
         prop_assert!(slave.decoded + slave.fallbacks >= 1);
-        if slave.fallbacks == 0 {
+        // (A side far behind takes the bulk path: what differs is streamed, not found.)
+        if slave.fallbacks == 0 && slave.bulk == 0 {
             prop_assert_eq!(slave.found as usize, differ);
         }
     }
@@ -328,27 +329,28 @@ fn b_2_0_2_equal_numbers_after_a_loss_of_state_are_compared() {
 /// The master holds `held` entries, the slave `own` of its own (none: an empty learner); the link
 /// comes up with every `lose`-th packet lost. Both end with the union, by the bulk path.
 fn learn(held: u32, own: u32, lose: u64) -> Pair {
-    learn_from(held, own, lose, true)
+    learn_from(0, held, own, lose, true)
 }
 
-/// As [`learn`]; `aligned_before`: the master was aligned once before it originated (its
-/// numbers are then from the floor; otherwise -2^31+1, unconfirmed until a DCS shows them).
-fn learn_from(held: u32, own: u32, lose: u64, aligned_before: bool) -> Pair {
+/// As [`learn`], the entries held by server `holder` (0: the master, 1: the slave), the other a
+/// new server; `aligned_before`: the holder was aligned once before it originated (its numbers
+/// are then from the floor; otherwise -2^31+1, unconfirmed until a DCS shows them).
+fn learn_from(holder: usize, held: u32, own: u32, lose: u64, aligned_before: bool) -> Pair {
+    let ids = [2u8, 1];
     let mut pair = Pair::new(config(2, true, 1_024), config(1, true, 1_024));
     if aligned_before {
         pair.link(true);
         pair.align();
         pair.link(false);
     }
-    pair.originate(0, 0..held, 0);
+    pair.originate(holder, 0..held, 0);
     // The learner: a new server (empty, or with entries of its own).
-    pair.s[1] = Server::new(config(1, true, 1_024));
-    pair.to[1] = pair.s[1].add_dcs(pair.now, dcs_config(2));
-    pair.before = [
-        pair.s[0].recon_stats(pair.to[0]).expect("dcs"),
-        ReconStats::default(),
-    ];
-    pair.originate(1, 5_000_000..5_000_000 + own, 0);
+    let l = 1 - holder;
+    pair.s[l] = Server::new(config(ids[l], true, 1_024));
+    pair.to[l] = pair.s[l].add_dcs(pair.now, dcs_config(ids[holder]));
+    pair.before[l] = ReconStats::default();
+    pair.before[holder] = pair.s[holder].recon_stats(pair.to[holder]).expect("dcs");
+    pair.originate(l, 5_000_000..5_000_000 + own, 0);
     let want: BTreeSet<_> = pair
         .instances(0)
         .union(&pair.instances(1))
@@ -357,8 +359,8 @@ fn learn_from(held: u32, own: u32, lose: u64, aligned_before: bool) -> Pair {
     pair.lose = lose;
     pair.link(true);
     pair.align();
-    assert_eq!(pair.instances(0), want, "the master lacks entries");
-    assert_eq!(pair.instances(1), want, "the learner lacks entries");
+    assert_eq!(pair.instances(holder), want, "the holder lacks entries");
+    assert_eq!(pair.instances(l), want, "the learner lacks entries");
     // The same instances, and the same data.
     let data = |i: usize| {
         pair.s[i]
@@ -389,7 +391,7 @@ fn recon_8_empty_learner_takes_the_bulk_path_and_ends_aligned() {
 fn recon_8_holder_that_never_aligned_confirms_what_it_streamed() {
     // The master's entries are numbered -2^31+1 and unconfirmed: once streamed, the learner holds
     // them, and the reconciliation that follows decodes instead of seeing each as a difference.
-    let pair = learn_from(3_000, 0, 0, false);
+    let pair = learn_from(0, 3_000, 0, 0, false);
     let (master, slave) = (pair.stats(0), pair.stats(1));
     assert_eq!((master.bulk, slave.bulk), (1, 1), "{master:?} {slave:?}");
     assert_eq!(slave.fallbacks, 0, "{slave:?}");
@@ -419,13 +421,32 @@ fn recon_8_far_behind_learner_with_entries_of_its_own_ends_with_the_union() {
 }
 
 #[test]
-fn recon_8_no_bulk_path_when_the_learner_holds_more() {
-    // The slave holds more than the master: status 2 falls back to the full summary.
-    let mut pair = Pair::new(config(2, true, 1_024), config(1, true, 1_024));
-    pair.originate(1, 0..3_000, 0);
+fn recon_8_slave_far_ahead_streams_to_an_empty_master() {
+    // The slave holds the entries, the master is new: the slave offers, the master learns.
+    for (lose, aligned_before, own) in [(0, true, 0), (5, true, 0), (0, false, 0), (11, true, 150)]
+    {
+        let pair = learn_from(1, 4_000, own, lose, aligned_before);
+        let (master, slave) = (pair.stats(0), pair.stats(1));
+        assert!(master.bulk >= 1 && slave.bulk >= 1, "{master:?} {slave:?}");
+        if lose == 0 {
+            assert_eq!(slave.bulk_entries, 4_000, "{slave:?}");
+            assert_eq!(master.bulk_entries, 4_000, "{master:?}");
+            assert_eq!(
+                slave.fallbacks + master.fallbacks,
+                0,
+                "{master:?} {slave:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn recon_8_no_bulk_path_without_the_extension_on_both() {
+    // A learner without the extension: RFC Cache Alignment, no stream.
+    let mut pair = Pair::new(config(2, true, 1_024), config(1, false, 1_024));
+    pair.originate(0, 0..3_000, 0);
     pair.link(true);
     pair.align();
     assert_eq!(pair.instances(0), pair.instances(1));
-    assert_eq!(pair.stats(0).bulk + pair.stats(1).bulk, 0);
-    assert!(pair.stats(1).fallbacks >= 1);
+    assert_eq!(pair.stats(0).bulk, 0);
 }

@@ -162,6 +162,11 @@ impl Receiver {
         self.decoder.size_difference().is_some_and(|d| d > 0)
     }
 
+    /// Whether cell 0 showed this side holding more instances than the master.
+    pub fn local_larger(&self) -> bool {
+        self.decoder.size_difference().is_some_and(|d| d < 0)
+    }
+
     /// The first request.
     pub fn start(&mut self) -> Message {
         self.request()

@@ -29,6 +29,13 @@ pub(crate) const CREDIT: u32 = 32_768;
 /// message, the End Of Extensions, and spare).
 const EXT_ROOM: usize = 32;
 
+/// A slave's offer to stream its entries (carried in its CA): a Bulk message at offset 0 with
+/// no entries. (In a CSU Request the same message would be the end of an empty stream.)
+const OFFER: Message = Message::Bulk {
+    offset: 0,
+    count: 0,
+};
+
 /// One side of a stream.
 pub(crate) enum Bulk {
     /// We stream our entries: `slots`, the cache's occupied slots when it started, are the
@@ -39,6 +46,9 @@ pub(crate) enum Bulk {
         rexmit_at: Time,
         end_sent: bool,
     },
+    /// As slave, far ahead of the master: we offered to stream ours (a Bulk message with
+    /// offset 0 and count 0 in our CA) and wait for the master's Bulk Ack.
+    Offered,
     /// We take the DCS's entries.
     Learner {
         rx: BulkReceiver,
@@ -54,6 +64,7 @@ impl Bulk {
         match self {
             Bulk::Holder { rexmit_at, .. } => Some(*rexmit_at),
             Bulk::Learner { rexmit_at, .. } => *rexmit_at,
+            Bulk::Offered => None,
         }
     }
 }
@@ -75,10 +86,11 @@ impl Server {
                 .is_some_and(|f| f & flags::BULK != 0)
     }
 
-    /// As slave: the learner's side begins; its first Bulk Ack rides in our CA answering the
-    /// master's.
+    /// The learner's side begins; its first Bulk Ack rides in our CA: as slave, answering the
+    /// master's; as master (the slave offered), our next CA.
     pub(super) fn bulk_learner_start(&mut self, now: Time, id: DcsId) {
         let Some(d) = self.dcs_mut(id) else { return };
+        let master = d.ca.state == crate::event::CaState::SummarizeMaster;
         let mut rx = BulkReceiver::new(CREDIT);
         let first = rx.on_timeout();
         d.recon.session_end();
@@ -89,7 +101,90 @@ impl Server {
             rexmit_at: Some(now + d.cfg.csu_rexmit),
             complete: false,
         }));
-        self.recon_send(now, id, false, &first);
+        self.recon_send(now, id, master, &first);
+    }
+
+    /// As slave, far ahead of the master: offer to stream our entries.
+    pub(super) fn bulk_offer(&mut self, now: Time, id: DcsId) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        d.recon.session_end();
+        d.recon.bulk_used = true;
+        d.recon.bulk = Some(Box::new(Bulk::Offered));
+        self.recon_send(now, id, false, &OFFER);
+    }
+
+    /// As master, the slave's answer to our CA, when the bulk path is concerned: the offer to
+    /// stream (we become the learner), or the answer to our Bulk Ack while we learn (nothing
+    /// more to send until the stream ends). Whether it was handled.
+    pub(super) fn bulk_master_step(&mut self, now: Time, id: DcsId, ext: Option<&[u8]>) -> bool {
+        let Some(d) = self.dcs(id) else { return false };
+        if matches!(d.recon.bulk.as_deref(), Some(Bulk::Learner { .. })) {
+            return true;
+        }
+        let offer = matches!(
+            ext.map(Message::decode),
+            Some(Ok(Message::Bulk {
+                offset: 0,
+                count: 0
+            }))
+        );
+        if !offer || d.recon.bulk_used || !self.bulk_agreed(id) {
+            return false;
+        }
+        self.bulk_learner_start(now, id);
+        true
+    }
+
+    /// As slave, the master's CA, when the bulk path is concerned: Some(whether this sent our
+    /// answer), or None to go on with the reconciliation.
+    pub(super) fn bulk_slave_step(
+        &mut self,
+        now: Time,
+        id: DcsId,
+        ext: Option<&[u8]>,
+    ) -> Option<bool> {
+        let d = self.dcs_mut(id)?;
+        match d.recon.bulk.as_deref() {
+            None => None,
+            Some(Bulk::Offered) => {
+                d.recon.bulk = None;
+                if let Some(Ok(Message::BulkAck { next: 0, credit })) = ext.map(Message::decode) {
+                    // The master takes our stream.
+                    self.bulk_holder_start(now, id, credit);
+                    self.recon_send(now, id, false, &OFFER);
+                    return Some(true);
+                }
+                // Declined: the full summary exchange.
+                d.recon.stats.fallbacks += 1;
+                self.take_summary(id);
+                Some(false)
+            }
+            Some(Bulk::Holder { .. }) => {
+                // The master's next CA: the stream is over (every entry acknowledged); the
+                // reconciliation that mops up starts.
+                self.bulk_holder_end(id);
+                None
+            }
+            Some(Bulk::Learner { .. }) => {
+                self.bulk_learner_end(id);
+                None
+            }
+        }
+    }
+
+    /// As holder, the stream is over: our unconfirmed entries are confirmed, and as slave a
+    /// reconciliation against a fresh snapshot waits for the master's CA.
+    fn bulk_holder_end(&mut self, id: DcsId) {
+        let Some(d) = self.dcs_mut(id) else { return };
+        let master = d.ca.state == crate::event::CaState::SummarizeMaster;
+        if let Some(b) = d.recon.bulk.take()
+            && let Bulk::Holder { slots, .. } = *b
+        {
+            self.bulk_confirm(&slots);
+        }
+        if !master {
+            self.recon_slave_again(id);
+        }
     }
 
     /// As master: the slave's CA carried a Bulk Ack; stream our entries.
@@ -214,8 +309,19 @@ impl Server {
             self.bulk_send_ack(from, &ack);
         }
         if ended {
-            // The stream is whole: reconcile once more when the master's next CA comes.
-            self.recon_slave_again(from);
+            // The stream is whole: reconcile once more; as slave when the master's next CA
+            // comes, as master with our next CA.
+            let master = self
+                .dcs(from)
+                .is_some_and(|d| d.ca.state == crate::event::CaState::SummarizeMaster);
+            if master {
+                if let Some(d) = self.dcs_mut(from) {
+                    d.recon.bulk = None;
+                }
+                self.recon_master_again(now, from);
+            } else {
+                self.recon_slave_again(from);
+            }
         }
         None
     }
@@ -252,12 +358,11 @@ impl Server {
         if *end_sent && sender.acked() == sender.total() {
             // The learner has every entry: the next CA of ours starts the reconciliation that
             // mops up.
-            if let Some(b) = d.recon.bulk.take()
-                && let Bulk::Holder { slots, .. } = *b
-            {
-                self.bulk_confirm(&slots);
+            let master = d.ca.state == crate::event::CaState::SummarizeMaster;
+            self.bulk_holder_end(from);
+            if master {
+                self.recon_master_again(now, from);
             }
-            self.recon_master_again(now, from);
             return true;
         }
         self.bulk_pump(from);
@@ -337,7 +442,7 @@ impl Server {
                 *rexmit_at = Some(now + interval);
                 self.bulk_send_ack(id, &ack);
             }
-            None => {}
+            Some(Bulk::Offered) | None => {}
         }
     }
 

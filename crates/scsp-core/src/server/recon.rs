@@ -456,6 +456,9 @@ impl Server {
     /// sent our next CA; if not, the caller goes on as RFC 2334 2.2.2 (with our summary set).
     pub(super) fn recon_master_step(&mut self, now: Time, id: DcsId) -> bool {
         let ext = self.recon_in.take();
+        if self.bulk_master_step(now, id, ext.as_deref()) {
+            return true;
+        }
         let Some(d) = self.dcs_mut(id) else {
             return false;
         };
@@ -531,8 +534,10 @@ impl Server {
     /// 2.2.2 rule 5, as slave in a reconciliation: the master's CA. Returns whether this sent
     /// our answer; if not, the caller goes on as RFC 2334 2.2.2 (with our summary set).
     pub(super) fn recon_slave_step(&mut self, now: Time, id: DcsId) -> bool {
-        self.bulk_learner_end(id);
         let ext = self.recon_in.take();
+        if let Some(handled) = self.bulk_slave_step(now, id, ext.as_deref()) {
+            return handled;
+        }
         let Some(d) = self.dcs_mut(id) else {
             return false;
         };
@@ -591,14 +596,18 @@ impl Server {
             return false;
         };
         queue.extend(receiver.on_message(&msg));
-        if receiver.outcome() == Some(&Outcome::Fallback(Status::TooMany))
-            && receiver.remote_larger()
-            && !d.recon.bulk_used
-            && self.bulk_agreed(id)
-        {
-            // Far behind the master: its entries are streamed instead (§8).
-            self.bulk_learner_start(now, id);
-            return true;
+        if receiver.outcome() == Some(&Outcome::Fallback(Status::TooMany)) && !d.recon.bulk_used {
+            let (behind, ahead) = (receiver.remote_larger(), receiver.local_larger());
+            if behind && self.bulk_agreed(id) {
+                // Far behind the master: its entries are streamed instead (§8).
+                self.bulk_learner_start(now, id);
+                return true;
+            }
+            if ahead && self.bulk_agreed(id) {
+                // Far ahead: we offer to stream ours.
+                self.bulk_offer(now, id);
+                return true;
+            }
         }
         let Some(d) = self.dcs_mut(id) else {
             return false;
