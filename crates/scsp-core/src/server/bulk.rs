@@ -355,14 +355,14 @@ impl Server {
         if sender.acked() > before {
             *rexmit_at = now + interval;
         }
-        if *end_sent && sender.acked() == sender.total() {
+        let master = d.ca.state == crate::event::CaState::SummarizeMaster;
+        if master && *end_sent && sender.acked() == sender.total() {
             // The learner has every entry: the next CA of ours starts the reconciliation that
-            // mops up.
-            let master = d.ca.state == crate::event::CaState::SummarizeMaster;
+            // mops up. (As slave, the master's next CA ends the stream: until it comes, the end
+            // marker goes again at each timeout, since the master, which may have every entry
+            // but not the end marker, sends that CA only once it has the end.)
             self.bulk_holder_end(from);
-            if master {
-                self.recon_master_again(now, from);
-            }
+            self.recon_master_again(now, from);
             return true;
         }
         self.bulk_pump(from);
