@@ -23,6 +23,9 @@ struct Pair {
     sent: u64,
     /// Counters when the link last came back ([`Pair::stats`] gives what came after).
     before: [ReconStats; 2],
+    /// Drop this many CSU Requests without records (the bulk path's end marker) sent by the
+    /// slave.
+    drop_ends: u32,
 }
 
 fn config(me: u8, reconcile: bool, cells: u32) -> ServerConfig {
@@ -63,6 +66,7 @@ impl Pair {
             lose: 0,
             sent: 0,
             before: [ReconStats::default(); 2],
+            drop_ends: 0,
         }
     }
 
@@ -91,6 +95,15 @@ impl Pair {
                     }
                     self.sent += 1;
                     if self.lose > 0 && self.sent.is_multiple_of(self.lose) {
+                        continue;
+                    }
+                    if i == 1
+                        && self.drop_ends > 0
+                        && scsp_core::wire::decode(&t.bytes).is_ok_and(|p| {
+                            matches!(p.body, scsp_core::wire::Body::CsuRequest { ref records } if records.is_empty())
+                        })
+                    {
+                        self.drop_ends -= 1;
                         continue;
                     }
                     self.bytes += t.bytes.len() as u64;
@@ -336,6 +349,18 @@ fn learn(held: u32, own: u32, lose: u64) -> Pair {
 /// new server; `aligned_before`: the holder was aligned once before it originated (its numbers
 /// are then from the floor; otherwise -2^31+1, unconfirmed until a DCS shows them).
 fn learn_from(holder: usize, held: u32, own: u32, lose: u64, aligned_before: bool) -> Pair {
+    learn_with(holder, held, own, lose, aligned_before, 0)
+}
+
+/// As [`learn_from`], the slave's first `drop_ends` end markers lost.
+fn learn_with(
+    holder: usize,
+    held: u32,
+    own: u32,
+    lose: u64,
+    aligned_before: bool,
+    drop_ends: u32,
+) -> Pair {
     let ids = [2u8, 1];
     let mut pair = Pair::new(config(2, true, 1_024), config(1, true, 1_024));
     if aligned_before {
@@ -357,6 +382,7 @@ fn learn_from(holder: usize, held: u32, own: u32, lose: u64, aligned_before: boo
         .cloned()
         .collect();
     pair.lose = lose;
+    pair.drop_ends = drop_ends;
     pair.link(true);
     pair.align();
     assert_eq!(pair.instances(holder), want, "the holder lacks entries");
@@ -437,6 +463,17 @@ fn recon_8_slave_far_ahead_streams_to_an_empty_master() {
                 "{master:?} {slave:?}"
             );
         }
+    }
+}
+
+#[test]
+fn recon_8_slave_holder_sends_the_end_again_until_the_master_has_it() {
+    // The master, learner, acknowledges every entry but lacks the end marker: the slave keeps
+    // sending it (the master's next CA, which ends the stream, waits for it).
+    for drops in [1, 3] {
+        let pair = learn_with(1, 2_000, 0, 0, true, drops);
+        assert_eq!(pair.drop_ends, 0, "end markers sent: fewer than {drops}");
+        assert!(pair.stats(1).bulk_rexmits >= 1, "{:?}", pair.stats(1));
     }
 }
 

@@ -149,8 +149,14 @@ fn recon_8_fresh_learners_take_the_bulk_path() {
     // Both learners took B's entries as a stream: B sent them, each learner took them.
     for (d, id) in [(&a, "127.0.0.1"), (&c, "127.0.0.3")] {
         let (streams, sent) = bulk(&b, "s", id);
-        assert!(streams >= 1 && sent >= u64::from(N), "B to {id}: {streams} {sent}");
+        assert!(
+            streams >= 1 && sent >= u64::from(N),
+            "B to {id}: {streams} {sent}"
+        );
         let (streams, taken) = bulk(d, "s", "127.0.0.2");
-        assert!(streams >= 1 && taken >= u64::from(N), "{id} from B: {streams} {taken}");
+        assert!(
+            streams >= 1 && taken >= u64::from(N),
+            "{id} from B: {streams} {taken}"
+        );
     }
 }

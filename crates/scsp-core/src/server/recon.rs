@@ -141,6 +141,9 @@ enum Session {
         queue: VecDeque<Message>,
         key: Key,
     },
+    /// As slave under a key we keep no cells for yet: the first Request went out, and cell 0
+    /// decides (the bulk path, or the pass over the cache that builds the cells) before any pass.
+    SlavePending { key: Key, budget: u32 },
 }
 
 /// Per-DCS state.
@@ -379,6 +382,34 @@ impl Server {
         let Some(cap) = self.recon_agreed(id) else {
             return false;
         };
+        let known = self
+            .recon
+            .as_ref()
+            .is_some_and(|r| r.peers.iter().any(|p| p.prefix.key() == cap.key));
+        if !known && self.bulk_agreed(id) {
+            // A key new to us (a master that just started, say): building its cells is a pass over
+            // the cache, useless if cell 0 shows one side far behind (the bulk path). The first
+            // Request does not depend on the cells; cell 0 decides.
+            let mtu = self.recon_mtu_to(id);
+            let budget = cap.cells.min(self.cfg.recon_cells).max(1);
+            let Some(d) = self.dcs_mut(id) else {
+                return false;
+            };
+            if mtu == 0 {
+                return false;
+            }
+            d.recon.session = Some(Session::SlavePending {
+                key: cap.key,
+                budget,
+            });
+            d.summary.clear();
+            let first = Message::Request {
+                next: 0,
+                window: FIRST_WINDOW.min(budget),
+            };
+            self.recon_send(now, id, false, &first);
+            return true;
+        }
         self.recon_sync();
         let own_cells = self.cfg.recon_cells.max(1) as usize;
         let Some(at) = self.recon_peer_cells(cap.key, own_cells) else {
@@ -536,6 +567,9 @@ impl Server {
     pub(super) fn recon_slave_step(&mut self, now: Time, id: DcsId) -> bool {
         let ext = self.recon_in.take();
         if let Some(handled) = self.bulk_slave_step(now, id, ext.as_deref()) {
+            return handled;
+        }
+        if let Some(handled) = self.recon_slave_resolve(now, id, ext.as_deref()) {
             return handled;
         }
         let Some(d) = self.dcs_mut(id) else {
@@ -698,6 +732,66 @@ impl Server {
                 d.recon.stats.fallbacks += 1;
                 self.take_summary(id);
                 self.send_summary_ca(now, id, true);
+            }
+        }
+    }
+}
+
+impl Server {
+    /// As slave with a [`Session::SlavePending`]: cell 0 of the master's first Cells tells the
+    /// two sets' sizes. Far apart (more differences than the budget decodes), the bulk path
+    /// starts without the pass over the cache; otherwise the cells under the master's key are
+    /// built and the reconciliation goes on. Some(whether our answer went out) when it is over
+    /// here; None to go on with the message.
+    fn recon_slave_resolve(&mut self, now: Time, id: DcsId, ext: Option<&[u8]>) -> Option<bool> {
+        let d = self.dcs_mut(id)?;
+        let Some(Session::SlavePending { key, budget }) = d.recon.session else {
+            return None;
+        };
+        let used = d.recon.bulk_used;
+        if let Some(Ok(Message::Cells { start: 0, cells })) = ext.map(Message::decode)
+            && let Some(first) = cells.first()
+            && !used
+        {
+            let diff = (first.count as i32).wrapping_sub(self.cache.len() as i32);
+            // As the decoder decides on cell 0 (at best about 1.35 cells per difference).
+            if u64::from(diff.unsigned_abs()) * 27 / 20 > u64::from(budget) {
+                if diff > 0 {
+                    self.bulk_learner_start(now, id);
+                } else {
+                    self.bulk_offer(now, id);
+                }
+                return Some(true);
+            }
+        }
+        self.recon_sync();
+        let own_cells = self.cfg.recon_cells.max(1) as usize;
+        let at = self.recon_peer_cells(key, own_cells);
+        let mtu = self.recon_mtu_to(id);
+        let receiver = match (at, self.recon.as_ref()) {
+            (Some(at), Some(r)) if !r.peers[at].broken && mtu > 0 => {
+                let mut rx =
+                    Receiver::new(Decoder::new(&r.peers[at].prefix, budget), mtu, FIRST_WINDOW);
+                let _ = rx.start(); // (The Request already sent.)
+                Some(rx)
+            }
+            _ => None,
+        };
+        let d = self.dcs_mut(id)?;
+        match receiver {
+            Some(receiver) => {
+                d.recon.session = Some(Session::Slave {
+                    receiver,
+                    queue: VecDeque::new(),
+                    key,
+                });
+                None
+            }
+            None => {
+                d.recon.session = None;
+                d.recon.stats.fallbacks += 1;
+                self.take_summary(id);
+                Some(false)
             }
         }
     }
