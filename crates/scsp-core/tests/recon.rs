@@ -23,6 +23,9 @@ struct Pair {
     sent: u64,
     /// Counters when the link last came back ([`Pair::stats`] gives what came after).
     before: [ReconStats; 2],
+    /// Drop this many CSU Requests without records (the bulk path's end marker) sent by the
+    /// slave.
+    drop_ends: u32,
 }
 
 fn config(me: u8, reconcile: bool, cells: u32) -> ServerConfig {
@@ -63,6 +66,7 @@ impl Pair {
             lose: 0,
             sent: 0,
             before: [ReconStats::default(); 2],
+            drop_ends: 0,
         }
     }
 
@@ -91,6 +95,15 @@ impl Pair {
                     }
                     self.sent += 1;
                     if self.lose > 0 && self.sent.is_multiple_of(self.lose) {
+                        continue;
+                    }
+                    if i == 1
+                        && self.drop_ends > 0
+                        && scsp_core::wire::decode(&t.bytes).is_ok_and(|p| {
+                            matches!(p.body, scsp_core::wire::Body::CsuRequest { ref records } if records.is_empty())
+                        })
+                    {
+                        self.drop_ends -= 1;
                         continue;
                     }
                     self.bytes += t.bytes.len() as u64;
@@ -162,6 +175,9 @@ impl Pair {
             fallbacks: now.fallbacks - b.fallbacks,
             cells: now.cells - b.cells,
             found: now.found - b.found,
+            bulk: now.bulk - b.bulk,
+            bulk_entries: now.bulk_entries - b.bulk_entries,
+            bulk_rexmits: now.bulk_rexmits - b.bulk_rexmits,
         }
     }
 
@@ -264,7 +280,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     /// For any two caches and budget: the reconciliation finds exactly the symmetric difference,
-    /// or falls back; the caches end equal either way.
+    /// or falls back, or (one side far behind) takes the bulk path; the caches end equal.
     #[test]
     fn rfc_2_2_reconciliation_finds_the_symmetric_difference_or_falls_back(
         base in 0u32..400,
@@ -278,7 +294,8 @@ proptest! {
         let differ = realign(&mut pair, base, (a, b));
         let slave = pair.stats(1);
         prop_assert!(slave.decoded + slave.fallbacks >= 1);
-        if slave.fallbacks == 0 {
+        // (A side far behind takes the bulk path: what differs is streamed, not found.)
+        if slave.fallbacks == 0 && slave.bulk == 0 {
             prop_assert_eq!(slave.found as usize, differ);
         }
     }
@@ -320,4 +337,153 @@ fn b_2_0_2_equal_numbers_after_a_loss_of_state_are_compared() {
         assert_eq!(data(0)[0].1, vec![2, 1, 2, 3], "the new data wins");
         assert!(pair.stats(0).decoded + pair.stats(1).decoded >= 1);
     }
+}
+
+/// The master holds `held` entries, the slave `own` of its own (none: an empty learner); the link
+/// comes up with every `lose`-th packet lost. Both end with the union, by the bulk path.
+fn learn(held: u32, own: u32, lose: u64) -> Pair {
+    learn_from(0, held, own, lose, true)
+}
+
+/// As [`learn`], the entries held by server `holder` (0: the master, 1: the slave), the other a
+/// new server; `aligned_before`: the holder was aligned once before it originated (its numbers
+/// are then from the floor; otherwise -2^31+1, unconfirmed until a DCS shows them).
+fn learn_from(holder: usize, held: u32, own: u32, lose: u64, aligned_before: bool) -> Pair {
+    learn_with(holder, held, own, lose, aligned_before, 0)
+}
+
+/// As [`learn_from`], the slave's first `drop_ends` end markers lost.
+fn learn_with(
+    holder: usize,
+    held: u32,
+    own: u32,
+    lose: u64,
+    aligned_before: bool,
+    drop_ends: u32,
+) -> Pair {
+    let ids = [2u8, 1];
+    let mut pair = Pair::new(config(2, true, 1_024), config(1, true, 1_024));
+    if aligned_before {
+        pair.link(true);
+        pair.align();
+        pair.link(false);
+    }
+    pair.originate(holder, 0..held, 0);
+    // The learner: a new server (empty, or with entries of its own).
+    let l = 1 - holder;
+    pair.s[l] = Server::new(config(ids[l], true, 1_024));
+    pair.to[l] = pair.s[l].add_dcs(pair.now, dcs_config(ids[holder]));
+    pair.before[l] = ReconStats::default();
+    pair.before[holder] = pair.s[holder].recon_stats(pair.to[holder]).expect("dcs");
+    pair.originate(l, 5_000_000..5_000_000 + own, 0);
+    let want: BTreeSet<_> = pair
+        .instances(0)
+        .union(&pair.instances(1))
+        .cloned()
+        .collect();
+    pair.lose = lose;
+    pair.drop_ends = drop_ends;
+    pair.link(true);
+    pair.align();
+    assert_eq!(pair.instances(holder), want, "the holder lacks entries");
+    assert_eq!(pair.instances(l), want, "the learner lacks entries");
+    // The same instances, and the same data.
+    let data = |i: usize| {
+        pair.s[i]
+            .cache()
+            .iter()
+            .map(|(id, e)| (id.clone(), e.seq, e.data.to_vec()))
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(data(0), data(1));
+    pair
+}
+
+#[test]
+fn recon_8_empty_learner_takes_the_bulk_path_and_ends_aligned() {
+    let pair = learn(5_000, 0, 0);
+    let (master, slave) = (pair.stats(0), pair.stats(1));
+    assert_eq!((master.bulk, slave.bulk), (1, 1), "{master:?} {slave:?}");
+    assert_eq!(master.bulk_entries, 5_000, "{master:?}");
+    assert_eq!(slave.bulk_entries, 5_000, "{slave:?}");
+    assert_eq!(master.bulk_rexmits, 0);
+    // The reconciliation after the stream finds nothing left and decodes.
+    assert!(slave.decoded >= 1, "{slave:?}");
+    // No summary of 5,000 records each way, no solicitation: about one copy of every entry.
+    assert!(pair.bytes < 5_000 * 60, "{} bytes", pair.bytes);
+}
+
+#[test]
+fn recon_8_holder_that_never_aligned_confirms_what_it_streamed() {
+    // The master's entries are numbered -2^31+1 and unconfirmed: once streamed, the learner holds
+    // them, and the reconciliation that follows decodes instead of seeing each as a difference.
+    let pair = learn_from(0, 3_000, 0, 0, false);
+    let (master, slave) = (pair.stats(0), pair.stats(1));
+    assert_eq!((master.bulk, slave.bulk), (1, 1), "{master:?} {slave:?}");
+    assert_eq!(slave.fallbacks, 0, "{slave:?}");
+    assert!(slave.decoded >= 1, "{slave:?}");
+}
+
+#[test]
+fn recon_8_bulk_path_survives_loss_of_packets_and_acks() {
+    for lose in [3, 7, 20] {
+        let pair = learn(4_000, 0, lose);
+        let (master, slave) = (pair.stats(0), pair.stats(1));
+        assert!(
+            master.bulk >= 1 && slave.bulk >= 1,
+            "lose {lose}: {master:?}"
+        );
+        assert!(master.bulk_rexmits >= 1, "lose {lose}: {master:?}");
+    }
+}
+
+#[test]
+fn recon_8_far_behind_learner_with_entries_of_its_own_ends_with_the_union() {
+    for lose in [0, 9] {
+        let pair = learn(3_000, 200, lose);
+        let (master, slave) = (pair.stats(0), pair.stats(1));
+        assert!(master.bulk >= 1 && slave.bulk >= 1, "{master:?} {slave:?}");
+    }
+}
+
+#[test]
+fn recon_8_slave_far_ahead_streams_to_an_empty_master() {
+    // The slave holds the entries, the master is new: the slave offers, the master learns.
+    for (lose, aligned_before, own) in [(0, true, 0), (5, true, 0), (0, false, 0), (11, true, 150)]
+    {
+        let pair = learn_from(1, 4_000, own, lose, aligned_before);
+        let (master, slave) = (pair.stats(0), pair.stats(1));
+        assert!(master.bulk >= 1 && slave.bulk >= 1, "{master:?} {slave:?}");
+        if lose == 0 {
+            assert_eq!(slave.bulk_entries, 4_000, "{slave:?}");
+            assert_eq!(master.bulk_entries, 4_000, "{master:?}");
+            assert_eq!(
+                slave.fallbacks + master.fallbacks,
+                0,
+                "{master:?} {slave:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn recon_8_slave_holder_sends_the_end_again_until_the_master_has_it() {
+    // The master, learner, acknowledges every entry but lacks the end marker: the slave keeps
+    // sending it (the master's next CA, which ends the stream, waits for it).
+    for drops in [1, 3] {
+        let pair = learn_with(1, 2_000, 0, 0, true, drops);
+        assert_eq!(pair.drop_ends, 0, "end markers sent: fewer than {drops}");
+        assert!(pair.stats(1).bulk_rexmits >= 1, "{:?}", pair.stats(1));
+    }
+}
+
+#[test]
+fn recon_8_no_bulk_path_without_the_extension_on_both() {
+    // A learner without the extension: RFC Cache Alignment, no stream.
+    let mut pair = Pair::new(config(2, true, 1_024), config(1, false, 1_024));
+    pair.originate(0, 0..3_000, 0);
+    pair.link(true);
+    pair.align();
+    assert_eq!(pair.instances(0), pair.instances(1));
+    assert_eq!(pair.stats(0).bulk, 0);
 }

@@ -30,8 +30,9 @@ impl BulkSender {
     }
 
     /// The next entries to send, at most `max` (what fits a packet): `(offset, count)`, or the end
-    /// marker `(total, 0)` once all are acknowledged and it has not been sent since the last
-    /// acknowledgement or timeout; None while credit is spent or all is done.
+    /// marker `(total, 0)` once all are sent and it has not been sent since the last timeout (the
+    /// learner acknowledges it at once, so the last entries need no wait for a half window);
+    /// None while credit is spent or all is sent.
     pub fn next_batch(&mut self, max: u32) -> Option<(u32, u32)> {
         if self.next < self.limit {
             let n = max.max(1).min(self.limit - self.next);
@@ -39,7 +40,7 @@ impl BulkSender {
             self.next += n;
             return Some((at, n));
         }
-        if self.acked == self.total && !self.ended {
+        if self.next == self.total && !self.ended {
             self.ended = true;
             return Some((self.total, 0));
         }
@@ -69,6 +70,21 @@ impl BulkSender {
     pub fn on_timeout(&mut self) {
         self.next = self.acked;
         self.ended = false;
+    }
+
+    /// The position of the next entry [`BulkSender::next_batch`] would send.
+    pub fn position(&self) -> u32 {
+        self.next
+    }
+
+    /// Entries the credit allows beyond those sent.
+    pub fn credit_left(&self) -> u32 {
+        self.limit.saturating_sub(self.next)
+    }
+
+    /// The number of entries in the stream.
+    pub fn total(&self) -> u32 {
+        self.total
     }
 
     /// Entries acknowledged.
@@ -115,6 +131,12 @@ impl BulkReceiver {
     /// Entries received in order.
     pub fn received(&self) -> u32 {
         self.next
+    }
+
+    /// The last acknowledgement sent again, without changing anything (a packet that came
+    /// after the stream was complete).
+    pub fn ack_again(&mut self) -> Message {
+        self.ack()
     }
 
     fn ack(&mut self) -> Message {

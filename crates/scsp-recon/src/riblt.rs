@@ -238,6 +238,8 @@ pub struct Decoder {
     found: SymbolMap<Side>,
     done: bool,
     failed: Option<DecodeFailure>,
+    // Cell 0's count difference (remote minus local), once it arrived.
+    first_count: Option<i32>,
 }
 
 /// At best about 1.35 cells per difference (Yang et al.); below that the budget cannot suffice.
@@ -259,7 +261,14 @@ impl Decoder {
             found: SymbolMap::default(),
             done: false,
             failed: None,
+            first_count: None,
         }
+    }
+
+    /// The remote set's size minus the local set's (cell 0's count difference), once cell 0
+    /// arrived: positive when the remote side holds more instances.
+    pub fn size_difference(&self) -> Option<i32> {
+        self.first_count
     }
 
     /// Cells received so far (the index of the next one expected).
@@ -316,6 +325,7 @@ impl Decoder {
             }
             self.cells.push(c);
             if i == 0 {
+                self.first_count = Some(c.count as i32);
                 let lower = (c.count as i32).unsigned_abs();
                 if lower as u64 * BEST_RATIO_NUM / BEST_RATIO_DEN > self.budget as u64 {
                     return Err(self.fail(DecodeFailure::TooMany(lower)));

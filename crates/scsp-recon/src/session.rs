@@ -156,6 +156,17 @@ impl Receiver {
         self.decoder.received()
     }
 
+    /// Whether cell 0 showed the master holding more instances than this side (the condition
+    /// of the bulk path, docs/reconciliation.md §8, with status 2).
+    pub fn remote_larger(&self) -> bool {
+        self.decoder.size_difference().is_some_and(|d| d > 0)
+    }
+
+    /// Whether cell 0 showed this side holding more instances than the master.
+    pub fn local_larger(&self) -> bool {
+        self.decoder.size_difference().is_some_and(|d| d < 0)
+    }
+
     /// The first request.
     pub fn start(&mut self) -> Message {
         self.request()

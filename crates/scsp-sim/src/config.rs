@@ -102,6 +102,9 @@ pub struct SimConfig {
     /// The fraction of servers with re-alignment by reconciliation (`ServerConfig::reconcile`),
     /// drawn per server from the seed; the others run RFC 2334 Cache Alignment only.
     pub recon_fraction: f64,
+    /// Cells a reconciling server keeps (`ServerConfig::recon_cells`); `None`: the core's
+    /// default. Few cells make a fresh server's re-alignment take the bulk path.
+    pub recon_cells: Option<u32>,
     /// Protocol ID of the server group.
     pub protocol_id: u16,
     /// Server Group ID.
@@ -144,6 +147,7 @@ impl Default for SimConfig {
             settle_loss: 0.0,
             stray_deletion_hold: None,
             recon_fraction: 0.0,
+            recon_cells: None,
             protocol_id: 2,
             sgid: 1,
             timers: Timers::Fast,

@@ -329,3 +329,31 @@ fn seed_reproduces_across_processes() {
     assert!(a.lines().count() > 1000, "a full trace");
     assert!(a == b, "two runs of seed 3 differ");
 }
+
+/// The README's scenario with half the servers reconciling and few cells, so that a server that
+/// lost its state re-aligns by the bulk path (docs/reconciliation.md §8). These seeds stalled in
+/// Cache Summarize when a slave holding the stream stopped sending the end marker on an
+/// acknowledgement of every entry while the master, the learner, still lacked the marker.
+#[test]
+fn recon_8_bulk_path_in_mixed_groups_converges() {
+    let cfg = SimConfig {
+        servers: 7,
+        topology: Topology::Random,
+        loss: 0.2,
+        dup: 0.05,
+        reorder: 0.1,
+        partitions: 3,
+        restarts: 2,
+        entries: 500,
+        recon_fraction: 0.5,
+        recon_cells: Some(256),
+        ..SimConfig::default()
+    };
+    let mut bulk = 0;
+    for seed in [170, 950, 983, 1584, 1732] {
+        let r = run_seed(&cfg, seed);
+        assert!(r.converged, "seed {seed}: {}", r.failures.join("; "));
+        bulk += r.recon_bulk;
+    }
+    assert!(bulk > 0, "no stream of the bulk path");
+}

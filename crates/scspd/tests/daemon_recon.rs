@@ -2,12 +2,13 @@
 //! `Reconcile on;`, C is RFC-only. All three are DCSs of each other. A is cut off (its
 //! configuration reloaded without DCSs), each of the three originates entries, A's DCSs come
 //! back: every cache ends equal, A and B re-aligned by reconciliation, C by RFC 2334 Cache
-//! Alignment with both.
+//! Alignment with both. And fresh learners, one master and one slave of the server that holds
+//! the entries, take them by the bulk path (docs/reconciliation.md §8).
 
 mod common;
 
 use common::*;
-use scspd::proto::Request;
+use scspd::proto::{KeyData, Request, Response};
 
 fn conf(me: u8, ports: [u16; 3], dcs: &[u8], reconcile: bool) -> String {
     let peers: Vec<(u8, u16)> = dcs.iter().map(|&y| (y, ports[y as usize - 1])).collect();
@@ -91,4 +92,71 @@ fn rfc_2_2_two_reconciling_daemons_and_an_rfc_only_one_converge() {
     assert_eq!(fallbacks, 0);
     assert_eq!(recon(&b, "127.0.0.3"), Some((0, 0)));
     assert_eq!(recon(&a, "127.0.0.3"), Some((0, 0)));
+}
+
+/// The bulk path's counters DCS `id` of `d` shows: (streams, entries).
+fn bulk(d: &Daemon, server: &str, id: &str) -> (u64, u64) {
+    let v = d.dcs_by_id(server, id);
+    let r = &v.stats["recon"];
+    (
+        r["bulk"].as_u64().unwrap_or(0),
+        r["bulk_entries"].as_u64().unwrap_or(0),
+    )
+}
+
+/// B (127.0.0.2) holds 30,000 entries, more than its 32,768 cells can reconcile (about 1.35 cells
+/// per difference); A (127.0.0.1, B's slave) and C (127.0.0.3, B's master) start empty, in a line
+/// A-B-C, all with `Reconcile on;`. Both learners take B's entries by the bulk path: A as slave
+/// (B, master, streams), C as master (B, slave, offers and streams). Every cache ends the same.
+#[test]
+fn recon_8_fresh_learners_take_the_bulk_path() {
+    const N: u32 = 30_000;
+    let ports = [
+        free_udp_port("127.0.0.1"),
+        free_udp_port("127.0.0.2"),
+        free_udp_port("127.0.0.3"),
+    ];
+    let b = Daemon::start("bulkB", &conf(2, ports, &[1, 3], true));
+    let entries: Vec<KeyData> = (0..N)
+        .map(|k| KeyData {
+            key: format!("{k:08x}"),
+            data: "0101".into(),
+            seq: None,
+        })
+        .collect();
+    match b.ok(Request::Load {
+        server: "s".into(),
+        entries,
+    }) {
+        Response::Loaded { errors, .. } => assert!(errors.is_empty(), "{errors:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.cache("s").len(), N as usize);
+    let a = Daemon::start("bulkA", &conf(1, ports, &[2], true));
+    let c = Daemon::start("bulkC", &conf(3, ports, &[2], true));
+    for d in [&a, &c] {
+        d.wait_until(60, "every entry learned and Aligned", || {
+            d.dcs("s").iter().all(|v| v.ca == "Aligned" && v.crl == 0)
+                && d.cache("s").len() == N as usize
+        });
+    }
+    b.wait_until(30, "B Aligned with both", || {
+        b.dcs("s").iter().all(|v| v.ca == "Aligned" && v.crl == 0)
+    });
+    let tb = triples(&b.cache("s"));
+    assert_eq!(tb, triples(&a.cache("s")));
+    assert_eq!(tb, triples(&c.cache("s")));
+    // Both learners took B's entries as a stream: B sent them, each learner took them.
+    for (d, id) in [(&a, "127.0.0.1"), (&c, "127.0.0.3")] {
+        let (streams, sent) = bulk(&b, "s", id);
+        assert!(
+            streams >= 1 && sent >= u64::from(N),
+            "B to {id}: {streams} {sent}"
+        );
+        let (streams, taken) = bulk(d, "s", "127.0.0.2");
+        assert!(
+            streams >= 1 && taken >= u64::from(N),
+            "{id} from B: {streams} {taken}"
+        );
+    }
 }

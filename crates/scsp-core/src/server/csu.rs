@@ -149,7 +149,9 @@ impl Server {
                     self.flood(now, &id, Some(from), Hops::Configured);
                 } else if let Some(d) = slot_mut(&mut self.dcs, from) {
                     // Ours wins: the DCS gets it back.
-                    d.queue.enqueue(e.csa(&id, d.cfg.hops));
+                    // (Held back while the DCS learns from us by the bulk path.)
+                    let mine = e.csa(&id, d.cfg.hops);
+                    self.send_back(from, mine);
                 }
                 return Some(ack);
             }

@@ -157,8 +157,17 @@ impl Server {
                 self.ca_fsm(now, from, ca::CaEvent::Ca(msg));
                 self.recon_in = None;
             }
-            Body::CsuRequest { records } => self.on_csu_request(now, from, records),
-            Body::CsuReply { records } => self.on_csu_reply(now, from, records),
+            Body::CsuRequest { records } => {
+                // (The bulk path's stream is taken by server/bulk.rs.)
+                if let Some(records) = self.bulk_data_in(now, from, &packet.extensions, records) {
+                    self.on_csu_request(now, from, records);
+                }
+            }
+            Body::CsuReply { records } => {
+                if !self.bulk_ack_in(now, from, &packet.extensions) {
+                    self.on_csu_reply(now, from, records);
+                }
+            }
             Body::Csus { records } => self.on_csus(from, records),
         }
     }

@@ -8,6 +8,7 @@
 //! polled: [`Server::poll_transmit`], [`Server::poll_event`], [`Server::poll_timeout`].
 
 mod bounds;
+mod bulk;
 mod ca;
 mod crl;
 mod csu;
@@ -500,6 +501,7 @@ impl Server {
             t = earliest(t, d.ca_rexmit_at);
             t = earliest(t, d.crl.rexmit_at);
             t = earliest(t, d.queue.next_due());
+            t = earliest(t, d.recon.bulk_due());
         }
         if !self.authoritative {
             t = earliest(t, self.grace_at);
@@ -539,6 +541,7 @@ impl Server {
             self.hello_timers(now, id);
             self.ca_timers(now, id);
             self.csu_timers(now, id);
+            self.bulk_timers(now, id);
         }
         self.entry_timers(now);
         self.recon_sync_some(RECON_BATCH);

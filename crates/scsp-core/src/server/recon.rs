@@ -112,6 +112,15 @@ pub struct ReconStats {
     pub cells: u64,
     /// Instances found to differ.
     pub found: u64,
+    /// Streams of the bulk path (docs/reconciliation.md §8), as holder or learner.
+    #[serde(default)]
+    pub bulk: u64,
+    /// Entries streamed by the bulk path: sent (holder) or taken in order (learner).
+    #[serde(default)]
+    pub bulk_entries: u64,
+    /// Times the holder went back to the first entry not acknowledged (go-back-N).
+    #[serde(default)]
+    pub bulk_rexmits: u64,
 }
 
 /// What a DCS advertised.
@@ -132,6 +141,9 @@ enum Session {
         queue: VecDeque<Message>,
         key: Key,
     },
+    /// As slave under a key we keep no cells for yet: the first Request went out, and cell 0
+    /// decides (the bulk path, or the pass over the cache that builds the cells) before any pass.
+    SlavePending { key: Key, budget: u32 },
 }
 
 /// Per-DCS state.
@@ -140,6 +152,11 @@ pub(crate) struct PerDcs {
     /// The Capability of the DCS's last Hello.
     peer: Option<Capability>,
     session: Option<Session>,
+    /// A stream of the bulk path (server/bulk.rs).
+    pub bulk: Option<Box<super::bulk::Bulk>>,
+    /// The bulk path was taken in this alignment (once only: the reconciliation that follows it
+    /// falls back to RFC Cache Alignment if it fails).
+    pub bulk_used: bool,
     pub stats: ReconStats,
 }
 
@@ -148,6 +165,7 @@ impl std::fmt::Debug for PerDcs {
         f.debug_struct("PerDcs")
             .field("peer", &self.peer)
             .field("session", &self.session.is_some())
+            .field("bulk", &self.bulk.is_some())
             .field("stats", &self.stats)
             .finish()
     }
@@ -157,6 +175,23 @@ impl PerDcs {
     /// The alignment is abandoned.
     pub fn reset(&mut self) {
         self.session = None;
+        self.bulk = None;
+        self.bulk_used = false;
+    }
+
+    /// The reconciliation in progress is over (the bulk path takes over).
+    pub fn session_end(&mut self) {
+        self.session = None;
+    }
+
+    /// The flags of the DCS's last Capability.
+    pub fn peer_flags(&self) -> Option<u8> {
+        self.peer.map(|c| c.flags)
+    }
+
+    /// When the bulk path's timer is due.
+    pub fn bulk_due(&self) -> Option<Time> {
+        self.bulk.as_ref().and_then(|b| b.due())
     }
 }
 
@@ -212,7 +247,7 @@ impl Server {
     pub(super) fn recon_hello_ext(&self) -> Option<Extension> {
         self.recon.as_ref().map(|r| {
             extension(&Message::Capability {
-                flags: flags::RECONCILE,
+                flags: flags::RECONCILE | flags::BULK,
                 cells: r.own.prefix.cells().len() as u32,
                 key: r.own.prefix.key(),
             })
@@ -319,7 +354,7 @@ impl Server {
     }
 
     /// Send a CA of the reconciliation phase: no records, O set, the message as extension.
-    fn recon_send(&mut self, now: Time, id: DcsId, m: bool, msg: &Message) {
+    pub(super) fn recon_send(&mut self, now: Time, id: DcsId, m: bool, msg: &Message) {
         let Some(d) = self.dcs_mut(id) else { return };
         if let Message::Cells { cells, .. } = msg {
             d.recon.stats.cells += cells.len() as u64;
@@ -347,6 +382,34 @@ impl Server {
         let Some(cap) = self.recon_agreed(id) else {
             return false;
         };
+        let known = self
+            .recon
+            .as_ref()
+            .is_some_and(|r| r.peers.iter().any(|p| p.prefix.key() == cap.key));
+        if !known && self.bulk_agreed(id) {
+            // A key new to us (a master that just started, say): building its cells is a pass over
+            // the cache, useless if cell 0 shows one side far behind (the bulk path). The first
+            // Request does not depend on the cells; cell 0 decides.
+            let mtu = self.recon_mtu_to(id);
+            let budget = cap.cells.min(self.cfg.recon_cells).max(1);
+            let Some(d) = self.dcs_mut(id) else {
+                return false;
+            };
+            if mtu == 0 {
+                return false;
+            }
+            d.recon.session = Some(Session::SlavePending {
+                key: cap.key,
+                budget,
+            });
+            d.summary.clear();
+            let first = Message::Request {
+                next: 0,
+                window: FIRST_WINDOW.min(budget),
+            };
+            self.recon_send(now, id, false, &first);
+            return true;
+        }
         self.recon_sync();
         let own_cells = self.cfg.recon_cells.max(1) as usize;
         let Some(at) = self.recon_peer_cells(cap.key, own_cells) else {
@@ -424,6 +487,9 @@ impl Server {
     /// sent our next CA; if not, the caller goes on as RFC 2334 2.2.2 (with our summary set).
     pub(super) fn recon_master_step(&mut self, now: Time, id: DcsId) -> bool {
         let ext = self.recon_in.take();
+        if self.bulk_master_step(now, id, ext.as_deref()) {
+            return true;
+        }
         let Some(d) = self.dcs_mut(id) else {
             return false;
         };
@@ -440,6 +506,20 @@ impl Server {
                 return false;
             }
         };
+        if let Message::BulkAck { next: 0, credit } = msg {
+            // The slave is far behind and asks for the bulk path (docs/reconciliation.md §8).
+            if self.bulk_agreed(id) {
+                self.bulk_holder_start(now, id, credit);
+                return true;
+            }
+            let Some(d) = self.dcs_mut(id) else {
+                return false;
+            };
+            d.recon.session = None;
+            d.recon.stats.fallbacks += 1;
+            self.take_summary(id);
+            return false;
+        }
         if matches!(msg, Message::Request { window, .. } if window > 0) {
             // A Request is answered whole: what was queued for an earlier one is dropped.
             queue.clear();
@@ -486,6 +566,12 @@ impl Server {
     /// our answer; if not, the caller goes on as RFC 2334 2.2.2 (with our summary set).
     pub(super) fn recon_slave_step(&mut self, now: Time, id: DcsId) -> bool {
         let ext = self.recon_in.take();
+        if let Some(handled) = self.bulk_slave_step(now, id, ext.as_deref()) {
+            return handled;
+        }
+        if let Some(handled) = self.recon_slave_resolve(now, id, ext.as_deref()) {
+            return handled;
+        }
         let Some(d) = self.dcs_mut(id) else {
             return false;
         };
@@ -544,6 +630,28 @@ impl Server {
             return false;
         };
         queue.extend(receiver.on_message(&msg));
+        if receiver.outcome() == Some(&Outcome::Fallback(Status::TooMany)) && !d.recon.bulk_used {
+            let (behind, ahead) = (receiver.remote_larger(), receiver.local_larger());
+            if behind && self.bulk_agreed(id) {
+                // Far behind the master: its entries are streamed instead (§8).
+                self.bulk_learner_start(now, id);
+                return true;
+            }
+            if ahead && self.bulk_agreed(id) {
+                // Far ahead: we offer to stream ours.
+                self.bulk_offer(now, id);
+                return true;
+            }
+        }
+        let Some(d) = self.dcs_mut(id) else {
+            return false;
+        };
+        let Some(Session::Slave {
+            receiver, queue, ..
+        }) = &mut d.recon.session
+        else {
+            return false;
+        };
         let next = match queue.pop_front() {
             Some(m) => m,
             None if receiver.outcome().is_none() => {
@@ -564,5 +672,127 @@ impl Server {
         };
         self.recon_send(now, id, false, &next);
         true
+    }
+}
+
+impl Server {
+    /// As slave, after the bulk path: a fresh snapshot to reconcile against, its first Request
+    /// queued for the master's next CA (docs/reconciliation.md §8, "both reconcile once more").
+    pub(super) fn recon_slave_again(&mut self, id: DcsId) {
+        let Some(cap) = self.recon_agreed(id) else {
+            return;
+        };
+        self.recon_sync();
+        let own_cells = self.cfg.recon_cells.max(1) as usize;
+        let Some(at) = self.recon_peer_cells(cap.key, own_cells) else {
+            return;
+        };
+        let mtu = self.recon_mtu_to(id);
+        let Some(r) = self.recon.as_ref() else { return };
+        let keyed = &r.peers[at];
+        if keyed.broken || mtu == 0 {
+            // No session: the master's next CA is answered with our full summary.
+            return;
+        }
+        let budget = cap.cells.min(self.cfg.recon_cells);
+        let mut receiver = Receiver::new(Decoder::new(&keyed.prefix, budget), mtu, FIRST_WINDOW);
+        let first = receiver.start();
+        let Some(d) = self.dcs_mut(id) else { return };
+        d.recon.session = Some(Session::Slave {
+            receiver,
+            queue: VecDeque::from([first]),
+            key: cap.key,
+        });
+        d.summary.clear();
+    }
+
+    /// As master, after the bulk path: a fresh snapshot of our cells, and our next CA ("go on")
+    /// for the slave's first Request.
+    pub(super) fn recon_master_again(&mut self, now: Time, id: DcsId) {
+        self.recon_sync();
+        let mtu = self.recon_mtu_to(id);
+        let streamer = match self.recon.as_ref() {
+            Some(r) if !r.own.broken && mtu > 0 => {
+                Some(Streamer::new(Encoder::new(&r.own.prefix), mtu))
+            }
+            _ => None,
+        };
+        let Some(d) = self.dcs_mut(id) else { return };
+        d.summary.clear();
+        match streamer {
+            Some(streamer) => {
+                d.recon.session = Some(Session::Master {
+                    streamer,
+                    queue: VecDeque::new(),
+                });
+                self.recon_master_next(now, id);
+            }
+            None => {
+                // Our full summary; the slave answers a CA without the extension with its own.
+                d.recon.stats.fallbacks += 1;
+                self.take_summary(id);
+                self.send_summary_ca(now, id, true);
+            }
+        }
+    }
+}
+
+impl Server {
+    /// As slave with a [`Session::SlavePending`]: cell 0 of the master's first Cells tells the
+    /// two sets' sizes. Far apart (more differences than the budget decodes), the bulk path
+    /// starts without the pass over the cache; otherwise the cells under the master's key are
+    /// built and the reconciliation goes on. Some(whether our answer went out) when it is over
+    /// here; None to go on with the message.
+    fn recon_slave_resolve(&mut self, now: Time, id: DcsId, ext: Option<&[u8]>) -> Option<bool> {
+        let d = self.dcs_mut(id)?;
+        let Some(Session::SlavePending { key, budget }) = d.recon.session else {
+            return None;
+        };
+        let used = d.recon.bulk_used;
+        if let Some(Ok(Message::Cells { start: 0, cells })) = ext.map(Message::decode)
+            && let Some(first) = cells.first()
+            && !used
+        {
+            let diff = (first.count as i32).wrapping_sub(self.cache.len() as i32);
+            // As the decoder decides on cell 0 (at best about 1.35 cells per difference).
+            if u64::from(diff.unsigned_abs()) * 27 / 20 > u64::from(budget) {
+                if diff > 0 {
+                    self.bulk_learner_start(now, id);
+                } else {
+                    self.bulk_offer(now, id);
+                }
+                return Some(true);
+            }
+        }
+        self.recon_sync();
+        let own_cells = self.cfg.recon_cells.max(1) as usize;
+        let at = self.recon_peer_cells(key, own_cells);
+        let mtu = self.recon_mtu_to(id);
+        let receiver = match (at, self.recon.as_ref()) {
+            (Some(at), Some(r)) if !r.peers[at].broken && mtu > 0 => {
+                let mut rx =
+                    Receiver::new(Decoder::new(&r.peers[at].prefix, budget), mtu, FIRST_WINDOW);
+                let _ = rx.start(); // (The Request already sent.)
+                Some(rx)
+            }
+            _ => None,
+        };
+        let d = self.dcs_mut(id)?;
+        match receiver {
+            Some(receiver) => {
+                d.recon.session = Some(Session::Slave {
+                    receiver,
+                    queue: VecDeque::new(),
+                    key,
+                });
+                None
+            }
+            None => {
+                d.recon.session = None;
+                d.recon.stats.fallbacks += 1;
+                self.take_summary(id);
+                Some(false)
+            }
+        }
     }
 }

@@ -110,6 +110,8 @@ pub struct SeedResult {
     pub recon_decoded: u64,
     /// Reconciliations that fell back to RFC Cache Alignment, counted likewise.
     pub recon_fallbacks: u64,
+    /// Streams of the bulk path, counted likewise.
+    pub recon_bulk: u64,
     /// Virtual time at which the run stopped.
     pub end_time: Time,
     /// A digest of the final state of every server (caches, FSM states) and of the counters:
@@ -416,6 +418,7 @@ impl<'a> Sim<'a> {
                 relapses: 0,
                 recon_decoded: 0,
                 recon_fallbacks: 0,
+                recon_bulk: 0,
                 end_time: Time::ZERO,
                 fingerprint: 0,
             },
@@ -505,6 +508,7 @@ impl<'a> Sim<'a> {
                     if let Some(r) = s.recon_stats(id) {
                         self.res.recon_decoded += r.decoded;
                         self.res.recon_fallbacks += r.fallbacks;
+                        self.res.recon_bulk += r.bulk;
                     }
                 }
             }

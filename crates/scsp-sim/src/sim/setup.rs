@@ -39,6 +39,9 @@ impl Sim<'_> {
         let draw = mix(self.seed, node as u64, 0x0052_4543_4f4e);
         let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
         cfg.reconcile = unit < self.cfg.recon_fraction;
+        if let Some(cells) = self.cfg.recon_cells {
+            cfg.recon_cells = cells;
+        }
         let key = mix(
             self.seed,
             node as u64 ^ 0x004b_4559,
