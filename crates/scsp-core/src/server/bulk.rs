@@ -89,7 +89,7 @@ impl Server {
     /// The learner's side begins; its first Bulk Ack rides in our CA: as slave, answering the
     /// master's; as master (the slave offered), our next CA.
     pub(super) fn bulk_learner_start(&mut self, now: Time, id: DcsId) {
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         let master = d.ca.state == crate::event::CaState::SummarizeMaster;
         let mut rx = BulkReceiver::new(CREDIT);
         let first = rx.on_timeout();
@@ -106,7 +106,7 @@ impl Server {
 
     /// As slave, far ahead of the master: offer to stream our entries.
     pub(super) fn bulk_offer(&mut self, now: Time, id: DcsId) {
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         d.recon.session_end();
         d.recon.bulk_used = true;
         d.recon.bulk = Some(Box::new(Bulk::Offered));
@@ -175,7 +175,7 @@ impl Server {
     /// As holder, the stream is over: our unconfirmed entries are confirmed, and as slave a
     /// reconciliation against a fresh snapshot waits for the master's CA.
     fn bulk_holder_end(&mut self, id: DcsId) {
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         let master = d.ca.state == crate::event::CaState::SummarizeMaster;
         if let Some(b) = d.recon.bulk.take()
             && let Bulk::Holder { slots, .. } = *b
@@ -192,7 +192,7 @@ impl Server {
         let slots: Vec<u32> = (0..self.cache.slot_count())
             .filter(|&i| self.cache.at_slot(i).is_some())
             .collect();
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         let mut sender = BulkSender::new(slots.len() as u32, 0);
         sender.on_ack(0, credit);
         d.recon.session_end();
@@ -242,7 +242,7 @@ impl Server {
                     n += 1;
                 }
             }
-            let Some(d) = self.dcs_mut(id) else { return };
+            let Some(d) = self.live(id) else { return };
             let Some(Bulk::Holder {
                 sender, end_sent, ..
             }) = d.recon.bulk.as_deref_mut()
@@ -337,7 +337,7 @@ impl Server {
         else {
             return false;
         };
-        let Some(d) = self.dcs_mut(from) else {
+        let Some(d) = self.live(from) else {
             return true;
         };
         let interval = d.cfg.csu_rexmit;
@@ -398,7 +398,7 @@ impl Server {
     /// stream from it (Cache Summarize), once Update Cache is reached, as changes during Cache
     /// Summarize are.
     pub(super) fn send_back(&mut self, to: DcsId, csa: Csa) {
-        let Some(d) = self.dcs_mut(to) else { return };
+        let Some(d) = self.live(to) else { return };
         if matches!(d.recon.bulk.as_deref(), Some(Bulk::Learner { .. })) {
             d.deferred.insert(csa.summary.id.clone());
         } else {
@@ -419,7 +419,7 @@ impl Server {
     /// The timers of a stream with DCS `id`: the holder goes back to the first entry not
     /// acknowledged; the learner acknowledges again.
     pub(super) fn bulk_timers(&mut self, now: Time, id: DcsId) {
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         if d.recon.bulk_due().is_none_or(|t| t > now) {
             return;
         }
@@ -449,7 +449,7 @@ impl Server {
     /// As slave, the master's next CA of the exchange came: a stream still open is over (the
     /// master sends it only once every entry is acknowledged, or after it gave up).
     pub(super) fn bulk_learner_end(&mut self, id: DcsId) {
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         let Some(Bulk::Learner { complete, .. }) = d.recon.bulk.as_deref() else {
             return;
         };

@@ -257,7 +257,7 @@ impl Server {
     /// A Hello from DCS `id`: keep its Capability (a Hello without one clears it).
     pub(super) fn recon_hello_in(&mut self, id: DcsId) {
         let ext = self.recon_in.take();
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         d.recon.peer = match ext.as_deref().map(Message::decode) {
             Some(Ok(Message::Capability { flags, cells, key })) => {
                 Some(Capability { flags, cells, key })
@@ -355,7 +355,7 @@ impl Server {
 
     /// Send a CA of the reconciliation phase: no records, O set, the message as extension.
     pub(super) fn recon_send(&mut self, now: Time, id: DcsId, m: bool, msg: &Message) {
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         if let Message::Cells { cells, .. } = msg {
             d.recon.stats.cells += cells.len() as u64;
         }
@@ -392,7 +392,7 @@ impl Server {
             // Request does not depend on the cells; cell 0 decides.
             let mtu = self.recon_mtu_to(id);
             let budget = cap.cells.min(self.cfg.recon_cells).max(1);
-            let Some(d) = self.dcs_mut(id) else {
+            let Some(d) = self.live(id) else {
                 return false;
             };
             if mtu == 0 {
@@ -426,7 +426,7 @@ impl Server {
         let budget = cap.cells.min(self.cfg.recon_cells);
         let mut receiver = Receiver::new(Decoder::new(&keyed.prefix, budget), mtu, FIRST_WINDOW);
         let first = receiver.start();
-        let Some(d) = self.dcs_mut(id) else {
+        let Some(d) = self.live(id) else {
             return false;
         };
         d.recon.session = Some(Session::Slave {
@@ -460,7 +460,7 @@ impl Server {
         }
         let mut streamer = Streamer::new(Encoder::new(&r.own.prefix), mtu);
         let queue: VecDeque<Message> = streamer.on_message(&req).into();
-        let Some(d) = self.dcs_mut(id) else {
+        let Some(d) = self.live(id) else {
             return false;
         };
         d.recon.session = Some(Session::Master { streamer, queue });
@@ -471,7 +471,7 @@ impl Server {
     /// As master, the next message of the reconciliation (or "nothing queued": an empty Cells
     /// message at 0xffffffff, which the slave answers with what it has to send).
     pub(super) fn recon_master_next(&mut self, now: Time, id: DcsId) {
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         let next = match &mut d.recon.session {
             Some(Session::Master { queue, .. }) => queue.pop_front(),
             _ => None,
@@ -490,7 +490,7 @@ impl Server {
         if self.bulk_master_step(now, id, ext.as_deref()) {
             return true;
         }
-        let Some(d) = self.dcs_mut(id) else {
+        let Some(d) = self.live(id) else {
             return false;
         };
         let Some(Session::Master { streamer, queue }) = &mut d.recon.session else {
@@ -512,7 +512,7 @@ impl Server {
                 self.bulk_holder_start(now, id, credit);
                 return true;
             }
-            let Some(d) = self.dcs_mut(id) else {
+            let Some(d) = self.live(id) else {
                 return false;
             };
             d.recon.session = None;
@@ -538,7 +538,7 @@ impl Server {
                     Some(r) => self.recon_records(&r.own, &ours),
                     None => VecDeque::new(),
                 };
-                let Some(d) = self.dcs_mut(id) else {
+                let Some(d) = self.live(id) else {
                     return false;
                 };
                 d.summary = records;
@@ -572,7 +572,7 @@ impl Server {
         if let Some(handled) = self.recon_slave_resolve(now, id, ext.as_deref()) {
             return handled;
         }
-        let Some(d) = self.dcs_mut(id) else {
+        let Some(d) = self.live(id) else {
             return false;
         };
         let Some(Session::Slave { receiver, key, .. }) = &mut d.recon.session else {
@@ -643,7 +643,7 @@ impl Server {
                 return true;
             }
         }
-        let Some(d) = self.dcs_mut(id) else {
+        let Some(d) = self.live(id) else {
             return false;
         };
         let Some(Session::Slave {
@@ -697,7 +697,7 @@ impl Server {
         let budget = cap.cells.min(self.cfg.recon_cells);
         let mut receiver = Receiver::new(Decoder::new(&keyed.prefix, budget), mtu, FIRST_WINDOW);
         let first = receiver.start();
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         d.recon.session = Some(Session::Slave {
             receiver,
             queue: VecDeque::from([first]),
@@ -717,7 +717,7 @@ impl Server {
             }
             _ => None,
         };
-        let Some(d) = self.dcs_mut(id) else { return };
+        let Some(d) = self.live(id) else { return };
         d.summary.clear();
         match streamer {
             Some(streamer) => {
