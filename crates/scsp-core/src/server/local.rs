@@ -10,7 +10,7 @@ impl Server {
     pub fn originate(&mut self, now: Time, key: &[u8], data: Data) -> Result<u32, LocalError> {
         self.settle();
         let r = self.originate_one(now, key, data);
-        self.flush_queues(now);
+        self.send_queued(now);
         r
     }
 
@@ -48,7 +48,7 @@ impl Server {
                 }));
             }
         }
-        self.flush_queues(now);
+        self.send_queued(now);
         doomed.len()
     }
 
@@ -186,7 +186,7 @@ impl Server {
         } else {
             self.withdraw_wrapping(&id)
         };
-        self.flush_queues(now);
+        self.send_queued(now);
         r
     }
 
@@ -198,7 +198,7 @@ impl Server {
         self.settle();
         let id = self.local_id(key)?;
         let r = self.withdraw_id(now, id);
-        self.flush_queues(now);
+        self.send_queued(now);
         r
     }
 
@@ -250,7 +250,7 @@ impl Server {
     ) -> Vec<(Vec<u8>, LocalError)> {
         self.settle();
         let errors = self.originate_each(now, entries, |_| {});
-        self.flush_queues(now);
+        self.send_queued(now);
         errors
     }
 
@@ -302,7 +302,7 @@ impl Server {
         for id in stale {
             let _ = self.withdraw_id(now, id);
         }
-        self.flush_queues(now);
+        self.send_queued(now);
         errors
     }
 
@@ -318,7 +318,7 @@ impl Server {
     ) -> Result<u32, LocalError> {
         self.settle();
         let r = self.originate_numbered_one(now, key, data, seq);
-        self.flush_queues(now);
+        self.send_queued(now);
         r
     }
 

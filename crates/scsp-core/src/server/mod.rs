@@ -309,7 +309,7 @@ impl Server {
     /// Weigh the records received and not yet weighed (see [`Server::set_pipelined`]).
     pub fn work(&mut self, now: Time) {
         if self.settle() {
-            self.flush_queues(now);
+            self.send_queued(now);
         }
     }
 
@@ -368,7 +368,7 @@ impl Server {
             for t in tokens {
                 let _ = self.confirm_one(now, t, true);
             }
-            self.flush_queues(now);
+            self.send_queued(now);
         }
     }
 
@@ -377,7 +377,7 @@ impl Server {
     pub fn confirm(&mut self, now: Time, token: u64, accept: bool) -> Result<(), LocalError> {
         self.settle();
         let r = self.confirm_one(now, token, accept);
-        self.flush_queues(now);
+        self.send_queued(now);
         r
     }
 
@@ -526,7 +526,7 @@ impl Server {
         }
         self.arm_grace(now);
         self.receive(now, from, bytes);
-        self.flush_queues(now);
+        self.send_queued(now);
     }
 
     /// Timers: call at (or after) the time [`Server::poll_timeout`] gave.
@@ -545,7 +545,7 @@ impl Server {
         }
         self.entry_timers(now);
         self.recon_sync_some(RECON_BATCH);
-        self.flush_queues(now);
+        self.send_queued(now);
     }
 
     /// Transport connectivity to DCS `id` is available: the Hello FSM goes Down → Waiting.
@@ -557,7 +557,7 @@ impl Server {
         self.settle();
         self.arm_grace(now);
         self.hello_fsm(now, id, HelloEvent::LinkUp);
-        self.flush_queues(now);
+        self.send_queued(now);
     }
 
     /// Transport connectivity to DCS `id` is lost: the Hello FSM goes to Down.
@@ -568,7 +568,7 @@ impl Server {
         }
         self.settle();
         self.hello_fsm(now, id, HelloEvent::LinkDown);
-        self.flush_queues(now);
+        self.send_queued(now);
     }
 }
 

@@ -173,7 +173,7 @@ impl Server {
 
     /// Send what the protocol has queued: CSU Requests from the retransmit queues and CSU
     /// Replies for what was received, packed into as few packets as the size allows.
-    pub(super) fn flush_queues(&mut self, now: Time) {
+    pub(super) fn send_queued(&mut self, now: Time) {
         self.check_wrapping(now);
         self.recon_note(now);
         let ids: Vec<DcsId> = self.dcs_ids().collect();

@@ -20,7 +20,7 @@ pub(crate) struct Queued {
     /// Bumped whenever the entry is replaced or rescheduled; timeline entries with an older value
     /// are stale.
     generation: u64,
-    /// Waiting in `unsent` to go out in the next flush.
+    /// Waiting in `unsent` to go out in the next send.
     pending: bool,
 }
 
@@ -44,7 +44,7 @@ pub(crate) struct RexmitQueue {
     timeline: VecDeque<(Time, u32, u64)>,
     /// Retransmission times of records sent more than once (backed off: not in order).
     retries: std::collections::BinaryHeap<std::cmp::Reverse<(Time, u32, u64)>>,
-    /// Records to send in the next flush, in the order queued: slot and `born`.
+    /// Records to send in the next send, in the order queued: slot and `born`.
     unsent: Vec<(u32, u64)>,
     next_generation: u64,
 }
@@ -87,7 +87,7 @@ impl RexmitQueue {
         })
     }
 
-    /// Queue `csa` to be sent in the next flush, replacing an older instance of the same record.
+    /// Queue `csa` to be sent in the next send, replacing an older instance of the same record.
     /// If a newer instance is queued already, that one is sent again instead. The same instance
     /// queued again keeps the larger Hop Count: an answer to a CSUS (Hop Count 1) for an
     /// instance being flooded is also the flood, which its acknowledgement ends, so it must go as
@@ -218,13 +218,13 @@ impl RexmitQueue {
                 }
             }
         }
-        // (The list keeps its room for the next flush.)
+        // (The list keeps its room for the next send.)
         self.unsent = unsent;
         self.unsent.clear();
         out
     }
 
-    /// Forget what was to be sent in the next flush (the records stay queued, unsent).
+    /// Forget what was to be sent in the next send (the records stay queued, unsent).
     pub fn drop_unsent(&mut self) {
         self.unsent.clear();
     }
@@ -286,8 +286,8 @@ impl RexmitQueue {
         due.into_iter().map(|(_, _, i, s)| (i, s)).collect()
     }
 
-    /// Mark the record in slot `i` (from [`RexmitQueue::pop_due`]) to be sent again in the next
-    /// flush.
+    /// Mark the record in slot `i` (from [`RexmitQueue::pop_due`]) to be sent again with the next
+    /// queued records ([`Server::send_queued`](super::Server)).
     pub fn resend(&mut self, i: u32) {
         let generation = self.generation();
         let mut push = None;
