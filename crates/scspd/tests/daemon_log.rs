@@ -321,6 +321,11 @@ fn nothing_to_log_to_is_said_at_the_start() {
         let _ = std::process::Command::new("kill")
             .arg(pid.to_string())
             .status();
+        // Gone before the next start binds the same port.
+        assert!(
+            eventually(10, || !std::path::Path::new(&format!("/proc/{pid}")).exists()),
+            "scspd {pid} still runs 10 s after SIGTERM"
+        );
         String::from_utf8_lossy(&o.stderr).into_owned()
     };
     let (pa, pb) = free_pair();
