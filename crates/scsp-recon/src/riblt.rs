@@ -116,6 +116,12 @@ impl<H: Copy> Prefix<H> {
         self.handles.is_empty()
     }
 
+    /// Room for `additional` more instances without growing the index of symbols (a caller
+    /// about to insert a whole cache).
+    pub fn reserve(&mut self, additional: usize) {
+        self.handles.reserve(additional);
+    }
+
     /// The handle of an instance of ours by its symbol.
     pub fn handle(&self, symbol: u64) -> Option<H> {
         self.handles.get(&symbol).copied()

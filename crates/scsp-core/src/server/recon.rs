@@ -24,6 +24,9 @@ pub const VENDOR_ID: u32 = 0x5C_5352;
 /// XORed into the symbol of an unconfirmed entry of ours (see [`Keyed::apply`]).
 const UNCONFIRMED: u64 = 0x554e_434f_4e46_524d;
 
+/// At least this many marks at once (and at least half the cache) leave a key's cells stale.
+const STALE_MARKS: usize = 4096;
+
 /// Cells the slave asks for first (then twice as many each round).
 const FIRST_WINDOW: u32 = 128;
 
@@ -41,6 +44,9 @@ pub(crate) struct Keyed {
     applied: Vec<u64>,
     /// Two instances with the same symbol (probability about N²/2^65): not used any more.
     broken: bool,
+    /// Marks were taken without being applied here (so many that a pass over the cache costs no
+    /// more): rebuilt by that pass before the cells are used again ([`Keyed::fresh`]).
+    stale: bool,
 }
 
 impl Keyed {
@@ -49,6 +55,43 @@ impl Keyed {
             prefix: Prefix::new(key, cells),
             applied: Vec::new(),
             broken: false,
+            stale: false,
+        }
+    }
+
+    /// The cells rebuilt by a pass over the cache if they are stale.
+    fn fresh(&mut self, cache: &crate::cache::Cache) {
+        if !self.stale {
+            return;
+        }
+        let (key, cells) = (self.prefix.key(), self.prefix.cells().len());
+        *self = Keyed::new(key, cells);
+        self.build(cache);
+    }
+
+    /// Every occupied slot applied (a new key, or a stale one emptied).
+    fn build(&mut self, cache: &crate::cache::Cache) {
+        self.prefix.reserve(cache.len());
+        self.applied.reserve(cache.slot_count() as usize);
+        for i in 0..cache.slot_count() {
+            self.apply(cache, i);
+        }
+    }
+
+    /// The marked slots `marks` applied, or the cells left stale when they are so many that
+    /// one pass over the cache, done only once the cells are needed, costs no more (a bulk
+    /// stream confirms every entry of the holder: the cells of the keys not used next are not
+    /// updated entry by entry).
+    fn take_marks(&mut self, cache: &crate::cache::Cache, marks: &[u32]) {
+        if self.stale {
+            return;
+        }
+        if marks.len() >= STALE_MARKS && marks.len().saturating_mul(2) >= cache.len() {
+            self.stale = true;
+            return;
+        }
+        for &i in marks {
+            self.apply(cache, i);
         }
     }
 
@@ -277,11 +320,9 @@ impl Server {
     pub(super) fn recon_sync(&mut self) {
         let Some(r) = self.recon.as_mut() else { return };
         let marks = self.cache.take_recon_marks(usize::MAX);
-        for i in marks {
-            r.own.apply(&self.cache, i);
-            for p in &mut r.peers {
-                p.apply(&self.cache, i);
-            }
+        r.own.take_marks(&self.cache, &marks);
+        for p in &mut r.peers {
+            p.take_marks(&self.cache, &marks);
         }
     }
 
@@ -304,11 +345,17 @@ impl Server {
             return;
         }
         let Some(r) = self.recon.as_mut() else { return };
-        for i in self.cache.take_recon_marks(limit) {
-            r.own.apply(&self.cache, i);
-            for p in &mut r.peers {
-                p.apply(&self.cache, i);
-            }
+        let marks = self.cache.take_recon_marks(limit);
+        r.own.take_marks(&self.cache, &marks);
+        for p in &mut r.peers {
+            p.take_marks(&self.cache, &marks);
+        }
+    }
+
+    /// Our own cells, rebuilt first if stale. Call after [`Server::recon_sync`].
+    fn recon_own_fresh(&mut self) {
+        if let Some(r) = self.recon.as_mut() {
+            r.own.fresh(&self.cache);
         }
     }
 
@@ -325,12 +372,11 @@ impl Server {
         r.peers
             .retain(|p| p.prefix.key() == key || keys.contains(&p.prefix.key()));
         if let Some(at) = r.peers.iter().position(|p| p.prefix.key() == key) {
+            r.peers[at].fresh(&self.cache);
             return Some(at);
         }
         let mut k = Keyed::new(key, cells);
-        for i in 0..self.cache.slot_count() {
-            k.apply(&self.cache, i);
-        }
+        k.build(&self.cache);
         r.peers.push(k);
         Some(r.peers.len() - 1)
     }
@@ -450,6 +496,7 @@ impl Server {
             return false;
         };
         self.recon_sync();
+        self.recon_own_fresh();
         let mtu = self.recon_mtu_to(id);
         let Some(r) = self.recon.as_ref() else {
             return false;
@@ -710,6 +757,7 @@ impl Server {
     /// for the slave's first Request.
     pub(super) fn recon_master_again(&mut self, now: Time, id: DcsId) {
         self.recon_sync();
+        self.recon_own_fresh();
         let mtu = self.recon_mtu_to(id);
         let streamer = match self.recon.as_ref() {
             Some(r) if !r.own.broken && mtu > 0 => {
