@@ -76,6 +76,7 @@ impl Keyed {
         for i in 0..cache.slot_count() {
             self.apply(cache, i);
         }
+        self.prefix.flush();
     }
 
     /// The marked slots `marks` applied, or the cells left stale when they are so many that
@@ -93,9 +94,11 @@ impl Keyed {
         for &i in marks {
             self.apply(cache, i);
         }
+        self.prefix.flush();
     }
 
-    /// Bring slot `i` up to date with what the cache holds there.
+    /// Bring slot `i` up to date with what the cache holds there (the cells at the next
+    /// `self.prefix.flush()`).
     fn apply(&mut self, cache: &crate::cache::Cache, i: u32) {
         let at = i as usize;
         if self.applied.len() <= at {
@@ -122,14 +125,14 @@ impl Keyed {
             return; // Same instance (a flag changed).
         }
         if old != 0 {
-            let _ = self.prefix.remove_symbol(old);
+            let _ = self.prefix.remove_symbol_lazy(old);
             self.applied[at] = 0;
         }
         if let Some(symbol) = now {
-            match self.prefix.insert_symbol(symbol, i) {
+            match self.prefix.insert_symbol_lazy(symbol, i) {
                 Ok(s) if s != 0 => self.applied[at] = s,
                 Ok(s) => {
-                    let _ = self.prefix.remove_symbol(s);
+                    let _ = self.prefix.remove_symbol_lazy(s);
                     self.broken = true;
                 }
                 Err(_) => self.broken = true,
