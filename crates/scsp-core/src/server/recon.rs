@@ -187,6 +187,11 @@ enum Session {
         queue: VecDeque<Message>,
         key: Key,
     },
+    /// As master after the bulk path, our cells stale: the "go on" CA went out; our cells are
+    /// rebuilt at the timer due at once (after the CA has left, so that the rebuild overlaps the
+    /// slave's own work after the stream), or at the latest when the slave's first Request
+    /// comes, and the snapshot is taken then.
+    MasterPending,
     /// As slave under a key we keep no cells for yet: the first Request went out, and cell 0
     /// decides (the bulk path, or the pass over the cache that builds the cells) before any pass.
     SlavePending { key: Key, budget: u32 },
@@ -344,6 +349,18 @@ impl Server {
     /// change on its path.
     pub(super) fn recon_sync_some(&mut self, limit: usize) {
         self.recon_due = None;
+        if self.recon.as_ref().is_some_and(|r| r.own.stale)
+            && self
+                .dcs
+                .iter()
+                .flatten()
+                .any(|d| matches!(d.recon.session, Some(Session::MasterPending)))
+        {
+            // Our "go on" CA is out: rebuild while the slave works on it.
+            self.recon_sync();
+            self.recon_own_fresh();
+            return;
+        }
         if self.cache.recon_marks_pending() < limit {
             return;
         }
@@ -539,6 +556,13 @@ impl Server {
         let ext = self.recon_in.take();
         if self.bulk_master_step(now, id, ext.as_deref()) {
             return true;
+        }
+        if matches!(
+            self.dcs(id).and_then(|d| d.recon.session.as_ref()),
+            Some(Session::MasterPending)
+        ) && !self.recon_master_snapshot(id)
+        {
+            return false;
         }
         let Some(d) = self.live(id) else {
             return false;
@@ -760,8 +784,18 @@ impl Server {
     /// for the slave's first Request.
     pub(super) fn recon_master_again(&mut self, now: Time, id: DcsId) {
         self.recon_sync();
-        self.recon_own_fresh();
         let mtu = self.recon_mtu_to(id);
+        if mtu > 0 && self.recon.as_ref().is_some_and(|r| r.own.stale) {
+            // The first Cells goes out only once the slave asks: rebuild then.
+            let Some(d) = self.live(id) else { return };
+            d.summary.clear();
+            d.recon.session = Some(Session::MasterPending);
+            self.recon_master_next(now, id);
+            // The timer, due at once, rebuilds once the CA has left.
+            self.recon_due = Some(now);
+            return;
+        }
+        self.recon_own_fresh();
         let streamer = match self.recon.as_ref() {
             Some(r) if !r.own.broken && mtu > 0 => {
                 Some(Streamer::new(Encoder::new(&r.own.prefix), mtu))
@@ -789,6 +823,37 @@ impl Server {
 }
 
 impl Server {
+    /// As master with a [`Session::MasterPending`]: our cells rebuilt and the snapshot taken.
+    /// Whether the reconciliation goes on (if not, the full summary exchange: our summary is
+    /// set, and the caller goes on as RFC 2334 2.2.2).
+    fn recon_master_snapshot(&mut self, id: DcsId) -> bool {
+        self.recon_sync();
+        self.recon_own_fresh();
+        let mtu = self.recon_mtu_to(id);
+        let streamer = match self.recon.as_ref() {
+            Some(r) if !r.own.broken && mtu > 0 => {
+                Some(Streamer::new(Encoder::new(&r.own.prefix), mtu))
+            }
+            _ => None,
+        };
+        let Some(d) = self.live(id) else { return false };
+        match streamer {
+            Some(streamer) => {
+                d.recon.session = Some(Session::Master {
+                    streamer,
+                    queue: VecDeque::new(),
+                });
+                true
+            }
+            None => {
+                d.recon.session = None;
+                d.recon.stats.fallbacks += 1;
+                self.take_summary(id);
+                false
+            }
+        }
+    }
+
     /// As slave with a [`Session::SlavePending`]: cell 0 of the master's first Cells tells the
     /// two sets' sizes. Far apart (more differences than the budget decodes), the bulk path
     /// starts without the pass over the cache; otherwise the cells under the master's key are
