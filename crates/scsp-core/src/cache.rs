@@ -438,6 +438,19 @@ impl Cache {
         slot(&self.slots, i).map(|(_, e)| e)
     }
 
+    /// The entry in slot `i` to alter, if it is occupied (marked changed, as by
+    /// [`Cache::get_mut`]).
+    pub(crate) fn at_slot_mut(&mut self, i: u32) -> Option<(&RecordId, &mut Entry)> {
+        if !matches!(self.slots.get(i as usize), Some(Some(_))) {
+            return None;
+        }
+        self.changed(i);
+        match self.slots.get_mut(i as usize) {
+            Some(Some((id, e))) => Some((&*id, e)),
+            _ => None,
+        }
+    }
+
     pub(crate) fn get_mut(&mut self, id: &RecordId) -> Option<&mut Entry> {
         let i = self.find(id)?;
         self.changed(i);

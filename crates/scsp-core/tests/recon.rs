@@ -487,3 +487,34 @@ fn recon_8_no_bulk_path_without_the_extension_on_both() {
     assert_eq!(pair.instances(0), pair.instances(1));
     assert_eq!(pair.stats(0).bulk, 0);
 }
+
+#[test]
+fn recon_8_cells_left_stale_by_a_whole_cache_of_changes_are_rebuilt_before_use() {
+    // More than 4,096 changes at once, at least half the cache (the holder confirming every
+    // entry it streamed, a learner storing a stream's batch): the cells of the keys not used
+    // then are left stale and rebuilt by a pass over the cache when a reconciliation needs them.
+    // The reconciliations after the stream, and a later one with changes on both sides, decode.
+    for holder in [0, 1] {
+        let mut pair = learn_from(holder, 6_000, 0, 0, false);
+        let s = pair.stats(1);
+        assert_eq!(s.fallbacks + pair.stats(0).fallbacks, 0, "holder {holder}");
+        assert!(s.decoded >= 1, "holder {holder}: {s:?}");
+        pair.link(false);
+        pair.originate(0, (0..40).map(|k| k * 13), 7);
+        pair.originate(1, 9_000_000..9_000_030, 7);
+        for i in 0..2 {
+            pair.before[i] = pair.s[i].recon_stats(pair.to[i]).expect("dcs");
+        }
+        pair.link(true);
+        pair.align();
+        assert_eq!(pair.instances(0), pair.instances(1), "holder {holder}");
+        let (master, slave) = (pair.stats(0), pair.stats(1));
+        assert_eq!(
+            master.fallbacks + slave.fallbacks,
+            0,
+            "{master:?} {slave:?}"
+        );
+        assert_eq!(master.bulk + slave.bulk, 0, "{master:?} {slave:?}");
+        assert!(slave.decoded >= 1 && slave.found >= 70, "{slave:?}");
+    }
+}

@@ -93,16 +93,67 @@ impl Mapping {
     pub fn advance(&mut self) -> u64 {
         let r = self.prng.wrapping_mul(0xda94_2042_e4dd_58b5);
         self.prng = r;
-        let step = ((self.last + 1.5) * ((1u64 << 32) as f64 / ((r as f64) + 1.0).sqrt() - 1.0))
-            .ceil()
-            .max(1.0);
+        let step = ceil_nonneg(
+            (self.last + 1.5) * ((1u64 << 32) as f64 / ((r as f64) + 1.0).sqrt() - 1.0),
+        )
+        .max(1.0);
         self.last += step;
         self.index()
     }
 }
 
+/// `x.ceil()` for `x >= 0` (or NaN), computed the same to the bit without a call to libm's
+/// `ceil` (the baseline x86-64 target has no rounding instruction, and the call was about a
+/// tenth of a cell update): below 2^52 a double truncates exactly to an integer, at and above
+/// it every double is an integer already.
+#[inline]
+fn ceil_nonneg(x: f64) -> f64 {
+    const EXACT: f64 = (1u64 << 52) as f64;
+    if x < EXACT {
+        let t = x as u64 as f64;
+        if t < x { t + 1.0 } else { t }
+    } else {
+        x
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::ceil_nonneg;
+
+    #[test]
+    fn ceil_nonneg_is_ceil() {
+        let mut v = vec![
+            0.0,
+            0.5,
+            1.0,
+            1.5,
+            2.0,
+            4503599627370495.5,
+            4503599627370496.0,
+        ];
+        v.extend([
+            9007199254740993.0,
+            1e300,
+            f64::INFINITY,
+            f64::MIN_POSITIVE,
+            0.999_999_999,
+        ]);
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..100_000 {
+            x = x.wrapping_mul(0xda94_2042_e4dd_58b5).wrapping_add(1);
+            v.push(f64::from_bits(x >> 2)); // positive, all exponents
+            v.push((x >> 11) as f64 / 1024.0);
+        }
+        for x in v {
+            assert_eq!(ceil_nonneg(x).to_bits(), x.ceil().to_bits(), "{x}");
+        }
+        assert!(ceil_nonneg(f64::NAN).is_nan());
+    }
+}
+
+#[cfg(test)]
+mod mapping_tests {
     use super::*;
 
     #[test]

@@ -71,7 +71,17 @@ pub struct Prefix<H> {
     key: Key,
     cells: Vec<Cell>,
     handles: SymbolMap<H>,
+    // Symbols added (1) or removed (-1) whose cells are not updated yet ([`Prefix::flush`]).
+    pending: Vec<(u64, i32)>,
 }
+
+/// Symbols whose mappings are advanced side by side in [`Prefix::flush`]: each index of a
+/// mapping depends on the one before through a chain of floating-point operations, so one
+/// symbol at a time leaves the processor waiting on that chain; several interleave.
+const LANES: usize = 8;
+
+/// Lazy changes kept at most before they are applied (the buffer stays small and warm).
+const PENDING_MAX: usize = 4096;
 
 /// What [`Prefix::insert`] refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +103,7 @@ impl<H: Copy> Prefix<H> {
             key,
             cells: vec![Cell::default(); len],
             handles: SymbolMap::default(),
+            pending: Vec::new(),
         }
     }
 
@@ -101,8 +112,9 @@ impl<H: Copy> Prefix<H> {
         self.key
     }
 
-    /// The cells.
+    /// The cells (after [`Prefix::flush`] if the lazy methods were used).
     pub fn cells(&self) -> &[Cell] {
+        debug_assert!(self.pending.is_empty(), "cells read before flush");
         &self.cells
     }
 
@@ -114,6 +126,12 @@ impl<H: Copy> Prefix<H> {
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.handles.is_empty()
+    }
+
+    /// Room for `additional` more instances without growing the index of symbols (a caller
+    /// about to insert a whole cache).
+    pub fn reserve(&mut self, additional: usize) {
+        self.handles.reserve(additional);
     }
 
     /// The handle of an instance of ours by its symbol.
@@ -130,6 +148,62 @@ impl<H: Copy> Prefix<H> {
             self.cells[i as usize].add(symbol, checksum, dir);
             i = m.advance();
         }
+    }
+
+    /// As [`Prefix::insert_symbol`], the cells updated only at the next [`Prefix::flush`].
+    pub fn insert_symbol_lazy(&mut self, symbol: u64, handle: H) -> Result<u64, PrefixError> {
+        if self.handles.contains_key(&symbol) {
+            return Err(PrefixError::Duplicate(symbol));
+        }
+        self.handles.insert(symbol, handle);
+        self.defer(symbol, 1);
+        Ok(symbol)
+    }
+
+    /// As [`Prefix::remove_symbol`], the cells updated only at the next [`Prefix::flush`].
+    pub fn remove_symbol_lazy(&mut self, symbol: u64) -> Result<(), PrefixError> {
+        if self.handles.remove(&symbol).is_none() {
+            return Err(PrefixError::Missing(symbol));
+        }
+        self.defer(symbol, -1);
+        Ok(())
+    }
+
+    fn defer(&mut self, symbol: u64, dir: i32) {
+        self.pending.push((symbol, dir));
+        if self.pending.len() >= PENDING_MAX {
+            self.flush();
+        }
+    }
+
+    /// The cells brought up to date with every lazy insertion and removal, [`LANES`] symbols'
+    /// mappings at a time (the same cells as one by one: each is a XOR and a count).
+    pub fn flush(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let len = self.cells.len() as u64;
+        for chunk in pending.chunks(LANES) {
+            let mut lane = [(0u64, 0u64, 0i32, Mapping::new(0), u64::MAX); LANES];
+            for (l, &(symbol, dir)) in lane.iter_mut().zip(chunk) {
+                let checksum = self.key.checksum(symbol);
+                let m = Mapping::new(checksum);
+                *l = (symbol, checksum, dir, m, m.index());
+            }
+            loop {
+                let mut live = false;
+                for (symbol, checksum, dir, m, i) in &mut lane {
+                    if *i < len {
+                        self.cells[*i as usize].add(*symbol, *checksum, *dir);
+                        *i = m.advance();
+                        live = true;
+                    }
+                }
+                if !live {
+                    break;
+                }
+            }
+        }
+        self.pending = pending;
+        self.pending.clear();
     }
 
     /// Adds an instance; returns its symbol.

@@ -167,6 +167,30 @@ proptest! {
         prop_assert_eq!(p.len(), set.len());
     }
 
+    /// Lazy insertions and removals, flushed (side by side, in lanes), give the cells of the
+    /// same changes applied one by one, with as many cells as a real configuration's.
+    #[test]
+    fn lazy_changes_flushed_equal_eager_ones(
+        ops in proptest::collection::vec((instance(), any::<bool>()), 0..300),
+        key in any::<[u8; 16]>(),
+        cells in prop_oneof![Just(1usize), Just(64), Just(32_768)],
+    ) {
+        let key = Key(key);
+        let mut eager: Prefix<u32> = Prefix::new(key, cells);
+        let mut lazy: Prefix<u32> = Prefix::new(key, cells);
+        for (i, insert) in ops {
+            let s = key.symbol(&view(&i));
+            if insert {
+                prop_assert_eq!(eager.insert_symbol(s, 0).is_ok(), lazy.insert_symbol_lazy(s, 0).is_ok());
+            } else {
+                prop_assert_eq!(eager.remove_symbol(s).is_ok(), lazy.remove_symbol_lazy(s).is_ok());
+            }
+        }
+        lazy.flush();
+        prop_assert_eq!(eager.cells(), lazy.cells());
+        prop_assert_eq!(eager.len(), lazy.len());
+    }
+
     /// Any octets: decoding a message never panics, and what decodes encodes back the same.
     #[test]
     fn wire_decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {

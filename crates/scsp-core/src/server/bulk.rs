@@ -377,17 +377,12 @@ impl Server {
     /// (docs/reconciliation.md §6), and a holder that never aligned before would fall back to
     /// the full summary there.
     fn bulk_confirm(&mut self, slots: &[u32]) {
-        let lsid = self.cfg.lsid.clone();
-        let ids: Vec<crate::wire::RecordId> = slots
-            .iter()
-            .filter_map(|&i| self.cache.at_slot(i))
-            .filter(|(rid, e)| {
-                e.unconfirmed() && e.seq == crate::wire::SEQ_FIRST && rid.origin == lsid
-            })
-            .map(|(rid, _)| rid.clone())
-            .collect();
-        for rid in ids {
-            if let Some(e) = self.cache.get_mut(&rid) {
+        // By slot, as streamed: no lookup by identity, no copy of it.
+        for &i in slots {
+            let mine = self.cache.at_slot(i).is_some_and(|(rid, e)| {
+                e.unconfirmed() && e.seq == crate::wire::SEQ_FIRST && rid.origin == self.cfg.lsid
+            });
+            if mine && let Some((_, e)) = self.cache.at_slot_mut(i) {
                 e.set_unconfirmed(false);
             }
         }

@@ -24,6 +24,9 @@ pub const VENDOR_ID: u32 = 0x5C_5352;
 /// XORed into the symbol of an unconfirmed entry of ours (see [`Keyed::apply`]).
 const UNCONFIRMED: u64 = 0x554e_434f_4e46_524d;
 
+/// At least this many marks at once (and at least half the cache) leave a key's cells stale.
+const STALE_MARKS: usize = 4096;
+
 /// Cells the slave asks for first (then twice as many each round).
 const FIRST_WINDOW: u32 = 128;
 
@@ -41,6 +44,9 @@ pub(crate) struct Keyed {
     applied: Vec<u64>,
     /// Two instances with the same symbol (probability about N²/2^65): not used any more.
     broken: bool,
+    /// Marks were taken without being applied here (so many that a pass over the cache costs no
+    /// more): rebuilt by that pass before the cells are used again ([`Keyed::fresh`]).
+    stale: bool,
 }
 
 impl Keyed {
@@ -49,10 +55,50 @@ impl Keyed {
             prefix: Prefix::new(key, cells),
             applied: Vec::new(),
             broken: false,
+            stale: false,
         }
     }
 
-    /// Bring slot `i` up to date with what the cache holds there.
+    /// The cells rebuilt by a pass over the cache if they are stale.
+    fn fresh(&mut self, cache: &crate::cache::Cache) {
+        if !self.stale {
+            return;
+        }
+        let (key, cells) = (self.prefix.key(), self.prefix.cells().len());
+        *self = Keyed::new(key, cells);
+        self.build(cache);
+    }
+
+    /// Every occupied slot applied (a new key, or a stale one emptied).
+    fn build(&mut self, cache: &crate::cache::Cache) {
+        self.prefix.reserve(cache.len());
+        self.applied.reserve(cache.slot_count() as usize);
+        for i in 0..cache.slot_count() {
+            self.apply(cache, i);
+        }
+        self.prefix.flush();
+    }
+
+    /// The marked slots `marks` applied, or the cells left stale when they are so many that
+    /// one pass over the cache, done only once the cells are needed, costs no more (a bulk
+    /// stream confirms every entry of the holder: the cells of the keys not used next are not
+    /// updated entry by entry).
+    fn take_marks(&mut self, cache: &crate::cache::Cache, marks: &[u32]) {
+        if self.stale {
+            return;
+        }
+        if marks.len() >= STALE_MARKS && marks.len().saturating_mul(2) >= cache.len() {
+            self.stale = true;
+            return;
+        }
+        for &i in marks {
+            self.apply(cache, i);
+        }
+        self.prefix.flush();
+    }
+
+    /// Bring slot `i` up to date with what the cache holds there (the cells at the next
+    /// `self.prefix.flush()`).
     fn apply(&mut self, cache: &crate::cache::Cache, i: u32) {
         let at = i as usize;
         if self.applied.len() <= at {
@@ -79,14 +125,14 @@ impl Keyed {
             return; // Same instance (a flag changed).
         }
         if old != 0 {
-            let _ = self.prefix.remove_symbol(old);
+            let _ = self.prefix.remove_symbol_lazy(old);
             self.applied[at] = 0;
         }
         if let Some(symbol) = now {
-            match self.prefix.insert_symbol(symbol, i) {
+            match self.prefix.insert_symbol_lazy(symbol, i) {
                 Ok(s) if s != 0 => self.applied[at] = s,
                 Ok(s) => {
-                    let _ = self.prefix.remove_symbol(s);
+                    let _ = self.prefix.remove_symbol_lazy(s);
                     self.broken = true;
                 }
                 Err(_) => self.broken = true,
@@ -141,6 +187,11 @@ enum Session {
         queue: VecDeque<Message>,
         key: Key,
     },
+    /// As master after the bulk path, our cells stale: the "go on" CA went out; our cells are
+    /// rebuilt at the timer due at once (after the CA has left, so that the rebuild overlaps the
+    /// slave's own work after the stream), or at the latest when the slave's first Request
+    /// comes, and the snapshot is taken then.
+    MasterPending,
     /// As slave under a key we keep no cells for yet: the first Request went out, and cell 0
     /// decides (the bulk path, or the pass over the cache that builds the cells) before any pass.
     SlavePending { key: Key, budget: u32 },
@@ -277,11 +328,9 @@ impl Server {
     pub(super) fn recon_sync(&mut self) {
         let Some(r) = self.recon.as_mut() else { return };
         let marks = self.cache.take_recon_marks(usize::MAX);
-        for i in marks {
-            r.own.apply(&self.cache, i);
-            for p in &mut r.peers {
-                p.apply(&self.cache, i);
-            }
+        r.own.take_marks(&self.cache, &marks);
+        for p in &mut r.peers {
+            p.take_marks(&self.cache, &marks);
         }
     }
 
@@ -300,15 +349,33 @@ impl Server {
     /// change on its path.
     pub(super) fn recon_sync_some(&mut self, limit: usize) {
         self.recon_due = None;
+        if self.recon.as_ref().is_some_and(|r| r.own.stale)
+            && self
+                .dcs
+                .iter()
+                .flatten()
+                .any(|d| matches!(d.recon.session, Some(Session::MasterPending)))
+        {
+            // Our "go on" CA is out: rebuild while the slave works on it.
+            self.recon_sync();
+            self.recon_own_fresh();
+            return;
+        }
         if self.cache.recon_marks_pending() < limit {
             return;
         }
         let Some(r) = self.recon.as_mut() else { return };
-        for i in self.cache.take_recon_marks(limit) {
-            r.own.apply(&self.cache, i);
-            for p in &mut r.peers {
-                p.apply(&self.cache, i);
-            }
+        let marks = self.cache.take_recon_marks(limit);
+        r.own.take_marks(&self.cache, &marks);
+        for p in &mut r.peers {
+            p.take_marks(&self.cache, &marks);
+        }
+    }
+
+    /// Our own cells, rebuilt first if stale. Call after [`Server::recon_sync`].
+    fn recon_own_fresh(&mut self) {
+        if let Some(r) = self.recon.as_mut() {
+            r.own.fresh(&self.cache);
         }
     }
 
@@ -325,12 +392,11 @@ impl Server {
         r.peers
             .retain(|p| p.prefix.key() == key || keys.contains(&p.prefix.key()));
         if let Some(at) = r.peers.iter().position(|p| p.prefix.key() == key) {
+            r.peers[at].fresh(&self.cache);
             return Some(at);
         }
         let mut k = Keyed::new(key, cells);
-        for i in 0..self.cache.slot_count() {
-            k.apply(&self.cache, i);
-        }
+        k.build(&self.cache);
         r.peers.push(k);
         Some(r.peers.len() - 1)
     }
@@ -450,6 +516,7 @@ impl Server {
             return false;
         };
         self.recon_sync();
+        self.recon_own_fresh();
         let mtu = self.recon_mtu_to(id);
         let Some(r) = self.recon.as_ref() else {
             return false;
@@ -489,6 +556,13 @@ impl Server {
         let ext = self.recon_in.take();
         if self.bulk_master_step(now, id, ext.as_deref()) {
             return true;
+        }
+        if matches!(
+            self.dcs(id).and_then(|d| d.recon.session.as_ref()),
+            Some(Session::MasterPending)
+        ) && !self.recon_master_snapshot(id)
+        {
+            return false;
         }
         let Some(d) = self.live(id) else {
             return false;
@@ -711,6 +785,17 @@ impl Server {
     pub(super) fn recon_master_again(&mut self, now: Time, id: DcsId) {
         self.recon_sync();
         let mtu = self.recon_mtu_to(id);
+        if mtu > 0 && self.recon.as_ref().is_some_and(|r| r.own.stale) {
+            // The first Cells goes out only once the slave asks: rebuild then.
+            let Some(d) = self.live(id) else { return };
+            d.summary.clear();
+            d.recon.session = Some(Session::MasterPending);
+            self.recon_master_next(now, id);
+            // The timer, due at once, rebuilds once the CA has left.
+            self.recon_due = Some(now);
+            return;
+        }
+        self.recon_own_fresh();
         let streamer = match self.recon.as_ref() {
             Some(r) if !r.own.broken && mtu > 0 => {
                 Some(Streamer::new(Encoder::new(&r.own.prefix), mtu))
@@ -738,6 +823,37 @@ impl Server {
 }
 
 impl Server {
+    /// As master with a [`Session::MasterPending`]: our cells rebuilt and the snapshot taken.
+    /// Whether the reconciliation goes on (if not, the full summary exchange: our summary is
+    /// set, and the caller goes on as RFC 2334 2.2.2).
+    fn recon_master_snapshot(&mut self, id: DcsId) -> bool {
+        self.recon_sync();
+        self.recon_own_fresh();
+        let mtu = self.recon_mtu_to(id);
+        let streamer = match self.recon.as_ref() {
+            Some(r) if !r.own.broken && mtu > 0 => {
+                Some(Streamer::new(Encoder::new(&r.own.prefix), mtu))
+            }
+            _ => None,
+        };
+        let Some(d) = self.live(id) else { return false };
+        match streamer {
+            Some(streamer) => {
+                d.recon.session = Some(Session::Master {
+                    streamer,
+                    queue: VecDeque::new(),
+                });
+                true
+            }
+            None => {
+                d.recon.session = None;
+                d.recon.stats.fallbacks += 1;
+                self.take_summary(id);
+                false
+            }
+        }
+    }
+
     /// As slave with a [`Session::SlavePending`]: cell 0 of the master's first Cells tells the
     /// two sets' sizes. Far apart (more differences than the budget decodes), the bulk path
     /// starts without the pass over the cache; otherwise the cells under the master's key are
