@@ -323,7 +323,8 @@ fn nothing_to_log_to_is_said_at_the_start() {
             .status();
         // Gone before the next start binds the same port.
         assert!(
-            eventually(10, || !std::path::Path::new(&format!("/proc/{pid}")).exists()),
+            eventually(10, || !std::path::Path::new(&format!("/proc/{pid}"))
+                .exists()),
             "scspd {pid} still runs 10 s after SIGTERM"
         );
         String::from_utf8_lossy(&o.stderr).into_owned()

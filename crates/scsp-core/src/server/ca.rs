@@ -121,7 +121,7 @@ impl Server {
         let Some(d) = slot_mut(&mut self.dcs, id) else {
             return self.unknown_dcs(id, "internal");
         };
-        // (Less the reconciliation outcome that may ride along: server/recon.rs.)
+        // (Less the reconciliation outcome that may ride along: server/recon/.)
         let room = room_to(&self.cfg, d, MessageType::Ca)
             .saturating_sub(if self.ext_out.is_some() { 64 } else { 0 });
         let body = d.summary_ca(room, m);

@@ -89,7 +89,7 @@ pub(crate) struct Dcs {
     pub bad_packet_backoff: Duration,
 
     pub stats: DcsStats,
-    /// Reconciliation with this DCS (server/recon.rs).
+    /// Reconciliation with this DCS (server/recon/).
     pub recon: super::recon::PerDcs,
 }
 

@@ -10,7 +10,11 @@
 use std::collections::VecDeque;
 
 use scsp_recon::wire::{self as rw, Message, Status, flags};
-use scsp_recon::{Decoder, Encoder, Instance, Key, Outcome, Prefix, Receiver, Streamer};
+use scsp_recon::{Decoder, Encoder, Key, Outcome, Receiver, Streamer};
+
+mod cells;
+
+use cells::{Keyed, UNCONFIRMED};
 
 use super::{DcsId, Server};
 use crate::Time;
@@ -21,12 +25,6 @@ use crate::wire::{Body, Csas, Extension};
 /// replay protection carries both (docs/reconciliation.md §5.1).
 pub const VENDOR_ID: u32 = 0x5C_5352;
 
-/// XORed into the symbol of an unconfirmed entry of ours (see [`Keyed::apply`]).
-const UNCONFIRMED: u64 = 0x554e_434f_4e46_524d;
-
-/// At least this many marks at once (and at least half the cache) leave a key's cells stale.
-const STALE_MARKS: usize = 4096;
-
 /// Cells the slave asks for first (then twice as many each round).
 const FIRST_WINDOW: u32 = 128;
 
@@ -35,110 +33,6 @@ const FIRST_WINDOW: u32 = 128;
 /// a carrier of [`rw::CA_CARRIER_LEN`] octets: this turns the room left for records into that.
 fn recon_mtu(room: usize) -> usize {
     (room + rw::CA_CARRIER_LEN).saturating_sub(15)
-}
-
-/// The cells of the cache under one key, with the symbol applied per slot.
-pub(crate) struct Keyed {
-    prefix: Prefix<u32>,
-    /// `applied[slot]`: the symbol of the instance the cells hold for that slot (0: none).
-    applied: Vec<u64>,
-    /// Two instances with the same symbol (probability about N²/2^65): not used any more.
-    broken: bool,
-    /// Marks were taken without being applied here (so many that a pass over the cache costs no
-    /// more): rebuilt by that pass before the cells are used again ([`Keyed::fresh`]).
-    stale: bool,
-}
-
-impl Keyed {
-    fn new(key: Key, cells: usize) -> Self {
-        Keyed {
-            prefix: Prefix::new(key, cells),
-            applied: Vec::new(),
-            broken: false,
-            stale: false,
-        }
-    }
-
-    /// The cells rebuilt by a pass over the cache if they are stale.
-    fn fresh(&mut self, cache: &crate::cache::Cache) {
-        if !self.stale {
-            return;
-        }
-        let (key, cells) = (self.prefix.key(), self.prefix.cells().len());
-        *self = Keyed::new(key, cells);
-        self.build(cache);
-    }
-
-    /// Every occupied slot applied (a new key, or a stale one emptied).
-    fn build(&mut self, cache: &crate::cache::Cache) {
-        self.prefix.reserve(cache.len());
-        self.applied.reserve(cache.slot_count() as usize);
-        for i in 0..cache.slot_count() {
-            self.apply(cache, i);
-        }
-        self.prefix.flush();
-    }
-
-    /// The marked slots `marks` applied, or the cells left stale when they are so many that
-    /// one pass over the cache, done only once the cells are needed, costs no more (a bulk
-    /// stream confirms every entry of the holder: the cells of the keys not used next are not
-    /// updated entry by entry).
-    fn take_marks(&mut self, cache: &crate::cache::Cache, marks: &[u32]) {
-        if self.stale {
-            return;
-        }
-        if marks.len() >= STALE_MARKS && marks.len().saturating_mul(2) >= cache.len() {
-            self.stale = true;
-            return;
-        }
-        for &i in marks {
-            self.apply(cache, i);
-        }
-        self.prefix.flush();
-    }
-
-    /// Bring slot `i` up to date with what the cache holds there (the cells at the next
-    /// `self.prefix.flush()`).
-    fn apply(&mut self, cache: &crate::cache::Cache, i: u32) {
-        let at = i as usize;
-        if self.applied.len() <= at {
-            self.applied.resize(at + 1, 0);
-        }
-        // An entry of ours numbered -2^31+1 without knowing what an earlier incarnation left
-        // (unconfirmed) gets a symbol of its own, so that it always shows as a difference: RFC
-        // 2334 2.2.2.1 as this implementation reads it fetches the DCS's instance at the same
-        // number to compare data (docs/reconciliation.md §6).
-        let now = cache.at_slot(i).map(|(rid, e)| {
-            let s = self.prefix.key().symbol(&Instance {
-                cache_key: rid.key.as_bytes(),
-                originator: rid.origin.as_bytes(),
-                seq: e.seq,
-            });
-            if e.unconfirmed() && e.seq == crate::wire::SEQ_FIRST {
-                s ^ UNCONFIRMED
-            } else {
-                s
-            }
-        });
-        let old = self.applied[at];
-        if now.is_some_and(|s| s == old) && old != 0 {
-            return; // Same instance (a flag changed).
-        }
-        if old != 0 {
-            let _ = self.prefix.remove_symbol_lazy(old);
-            self.applied[at] = 0;
-        }
-        if let Some(symbol) = now {
-            match self.prefix.insert_symbol_lazy(symbol, i) {
-                Ok(s) if s != 0 => self.applied[at] = s,
-                Ok(s) => {
-                    let _ = self.prefix.remove_symbol_lazy(s);
-                    self.broken = true;
-                }
-                Err(_) => self.broken = true,
-            }
-        }
-    }
 }
 
 /// The server's reconciliation state: its own cells, and those under its masters' keys.
@@ -322,83 +216,6 @@ impl Server {
         self.recon.as_ref()?;
         let d = self.dcs(id)?;
         d.recon.peer.filter(|c| c.flags & flags::RECONCILE != 0)
-    }
-
-    /// Apply every slot marked since the last time to the cells of every key kept.
-    pub(super) fn recon_sync(&mut self) {
-        let Some(r) = self.recon.as_mut() else { return };
-        let marks = self.cache.take_recon_marks(usize::MAX);
-        r.own.take_marks(&self.cache, &marks);
-        for p in &mut r.peers {
-            p.take_marks(&self.cache, &marks);
-        }
-    }
-
-    /// Once a batch of marked slots waits, the timer is due at once ([`Server::recon_sync_some`]).
-    pub(super) fn recon_note(&mut self, now: Time) {
-        if self.recon.is_some()
-            && self.recon_due.is_none()
-            && self.cache.recon_marks_pending() >= super::RECON_BATCH
-        {
-            self.recon_due = Some(now);
-        }
-    }
-
-    /// At most `limit` marked slots applied (a bounded batch, from the timer), when that many
-    /// wait: a flood of changes pays for the cells in batches between its packets, not per
-    /// change on its path.
-    pub(super) fn recon_sync_some(&mut self, limit: usize) {
-        self.recon_due = None;
-        if self.recon.as_ref().is_some_and(|r| r.own.stale)
-            && self
-                .dcs
-                .iter()
-                .flatten()
-                .any(|d| matches!(d.recon.session, Some(Session::MasterPending)))
-        {
-            // Our "go on" CA is out: rebuild while the slave works on it.
-            self.recon_sync();
-            self.recon_own_fresh();
-            return;
-        }
-        if self.cache.recon_marks_pending() < limit {
-            return;
-        }
-        let Some(r) = self.recon.as_mut() else { return };
-        let marks = self.cache.take_recon_marks(limit);
-        r.own.take_marks(&self.cache, &marks);
-        for p in &mut r.peers {
-            p.take_marks(&self.cache, &marks);
-        }
-    }
-
-    /// Our own cells, rebuilt first if stale. Call after [`Server::recon_sync`].
-    fn recon_own_fresh(&mut self) {
-        if let Some(r) = self.recon.as_mut() {
-            r.own.fresh(&self.cache);
-        }
-    }
-
-    /// The cells under `key` (a master's), built by one pass over the cache the first time; the
-    /// keys no DCS advertises any more are dropped. Call after [`Server::recon_sync`].
-    fn recon_peer_cells(&mut self, key: Key, cells: usize) -> Option<usize> {
-        let keys: Vec<Key> = self
-            .dcs
-            .iter()
-            .flatten()
-            .filter_map(|d| d.recon.peer.map(|c| c.key))
-            .collect();
-        let r = self.recon.as_mut()?;
-        r.peers
-            .retain(|p| p.prefix.key() == key || keys.contains(&p.prefix.key()));
-        if let Some(at) = r.peers.iter().position(|p| p.prefix.key() == key) {
-            r.peers[at].fresh(&self.cache);
-            return Some(at);
-        }
-        let mut k = Keyed::new(key, cells);
-        k.build(&self.cache);
-        r.peers.push(k);
-        Some(r.peers.len() - 1)
     }
 
     /// The CSAS records of the instances whose symbols are `symbols` in `keyed`.
