@@ -213,8 +213,8 @@ impl Server {
             .room(d, MessageType::CsuRequest)
             .saturating_sub(EXT_ROOM);
         loop {
-            // (The field, not `dcs_mut`: the cache is read while the stream's state is held.)
-            let Some(d) = self.dcs.get_mut(id.0 as usize).and_then(Option::as_mut) else {
+            // (The table alone: the cache is read while the stream's state is held.)
+            let Some(d) = super::slot_mut(&mut self.dcs, id) else {
                 return;
             };
             let Some(Bulk::Holder { sender, slots, .. }) = d.recon.bulk.as_deref_mut() else {
@@ -234,9 +234,15 @@ impl Server {
                     if let Some((rid, e)) = self.cache.at_slot(slot) {
                         let csa = e.csa(rid, 1);
                         if !fill.take(wire::csa_len(&csa)) {
-                            break;
+                            if !records.is_empty() {
+                                break;
+                            }
+                            // Too long for a packet beside the Bulk message (a record of the
+                            // largest size with authentication): a position without a record,
+                            // which the reconciliation after the stream finds as a difference.
+                        } else {
+                            records.push(csa);
                         }
-                        records.push(csa);
                     }
                     // (A slot emptied since the start is a position without a record.)
                     n += 1;
