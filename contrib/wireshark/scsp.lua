@@ -108,6 +108,8 @@ f.rc_kind = ProtoField.uint8("scsp.recon.kind", "Kind", base.DEC, recon_kinds)
 f.rc_flags = ProtoField.uint8("scsp.recon.flags", "Flags", base.HEX)
 f.rc_flag_reconcile = ProtoField.bool("scsp.recon.flags.reconcile", "Reconciliation", 8, nil, 0x01)
 f.rc_flag_bulk = ProtoField.bool("scsp.recon.flags.bulk", "Bulk path", 8, nil, 0x02)
+f.rc_flag_whole = ProtoField.bool("scsp.recon.flags.whole", "Whole (every position carried its record)", 8, nil, 0x01)
+f.rc_flag_clean = ProtoField.bool("scsp.recon.flags.clean", "Clean (the learner held nothing and stored every record)", 8, nil, 0x01)
 f.rc_reserved = ProtoField.bytes("scsp.recon.reserved", "Reserved")
 f.rc_m = ProtoField.uint32("scsp.recon.cells_kept", "M (cells kept under this key)", base.DEC)
 f.rc_key = ProtoField.bytes("scsp.recon.key", "Key")
@@ -709,16 +711,41 @@ local function dissect_recon(tvb, off, len, tree)
         end
         t:append_text(string.format(", %s, %d of %d symbols from %d", recon_status[st] or tostring(st), n, total, o))
     elseif kind == 4 then
-        c:add(f.rc_reserved, 2, "Reserved")
+        local flags = nil
+        if c:need(1, "Flags") then
+            flags = tvb(c.off, 1):uint()
+            local fl = t:add(f.rc_flags, tvb(c.off, 1))
+            fl:add(f.rc_flag_whole, tvb(c.off, 1))
+            c.off = c.off + 1
+        end
+        c:add(f.rc_reserved, 1, "Reserved")
         local o = c:add(f.rc_offset, 4, "Offset")
         local n = c:add(f.rc_count, 2, "Count")
         c:add(f.rc_reserved, 2, "Reserved")
-        if n then t:append_text(string.format(", offset %d, count %d", o, n)) end
+        if n then
+            t:append_text(string.format(", offset %d, count %d", o, n))
+            if flags and flags % 2 == 1 then t:append_text(", whole") end
+        end
+        -- An offer (offset 0, count 0, in a CA) may say how many entries the holder streams.
+        if c.ok and c.stop - c.off >= 4 then
+            local total = c:add(f.rc_total, 4, "Total")
+            if total then t:append_text(string.format(", total %d", total)) end
+        end
     elseif kind == 5 then
-        c:add(f.rc_reserved, 2, "Reserved")
+        local flags = nil
+        if c:need(1, "Flags") then
+            flags = tvb(c.off, 1):uint()
+            local fl = t:add(f.rc_flags, tvb(c.off, 1))
+            fl:add(f.rc_flag_clean, tvb(c.off, 1))
+            c.off = c.off + 1
+        end
+        c:add(f.rc_reserved, 1, "Reserved")
         local nx = c:add(f.rc_next, 4, "Next")
         local cr = c:add(f.rc_credit, 4, "Credit")
-        if cr then t:append_text(string.format(", next %d, credit %d", nx, cr)) end
+        if cr then
+            t:append_text(string.format(", next %d, credit %d", nx, cr))
+            if flags and flags % 2 == 1 then t:append_text(", clean") end
+        end
     end
     return name
 end

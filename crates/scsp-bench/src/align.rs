@@ -334,19 +334,22 @@ pub(crate) fn wait_aligned(c: &mut Client, what: &str) -> Result<(), Error> {
 }
 
 /// Poll until both counts reach `want` (at `daemon::pace`); returns the elapsed time from `start`
-/// and when B's CA FSM was first seen past Cache Summarize.
+/// and when B's CA FSM was first seen past Cache Summarize (with `summary`: the RFC exchange,
+/// whose summaries end long before the records; the bulk path stays in Cache Summarize until
+/// the end, and its polls ask for the counts alone, as the RFC's do once summarized).
 pub(crate) fn watch(
     start: Instant,
     ca: &mut Client,
     cb: &mut Client,
     want: u64,
     poll: Duration,
+    summary: bool,
 ) -> Result<(f64, Option<f64>), Error> {
     let mut summarized = None;
     let mut a_done = false;
     let deadline = Duration::from_secs(600);
     loop {
-        if summarized.is_none() {
+        if summary && summarized.is_none() {
             let v = daemon::dcs(cb)?;
             if v.iter()
                 .any(|d| d.ca == "Update Cache" || d.ca == "UpdateCache" || d.ca == "Aligned")
@@ -455,8 +458,14 @@ fn align_fresh(scspd: &std::path::Path, a: &Args, reconcile: bool) -> Result<Run
     let start = db.started;
     let cpu_a0 = da.cpu()?;
     let mut cb = db.wait_ready()?;
-    let (seconds, summarized) =
-        watch(start, &mut ca, &mut cb, n, Duration::from_millis(a.poll_ms))?;
+    let (seconds, summarized) = watch(
+        start,
+        &mut ca,
+        &mut cb,
+        n,
+        Duration::from_millis(a.poll_ms),
+        !reconcile,
+    )?;
     let (cpu_a, cpu_b) = (da.cpu()? - cpu_a0, db.cpu()?);
     let a_to_b = daemon::sent_to(&mut ca, nb.addr)?.since(before);
     let b_to_a = daemon::sent_to(&mut cb, na.addr)?;
@@ -571,6 +580,7 @@ fn align_overlap(scspd: &std::path::Path, a: &Args) -> Result<Run, Error> {
         &mut cb,
         want,
         Duration::from_millis(a.poll_ms),
+        true,
     )?;
     let (cpu_a, cpu_b) = (da.cpu()? - cpu_a0, db.cpu()? - cpu_b0);
     let a_to_b = daemon::sent_to(&mut ca, nb.addr)?;

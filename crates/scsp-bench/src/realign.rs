@@ -135,7 +135,14 @@ fn realign(scspd: &std::path::Path, a: &Args, reconcile: bool) -> Result<Run, Er
     let b_before = daemon::sent_to(&mut cb, na.addr)?;
     let start = Instant::now();
     da.reload(&mut ca, &linked)?;
-    let (seconds, _) = watch(start, &mut ca, &mut cb, want, Duration::from_millis(1))?;
+    let (seconds, _) = watch(
+        start,
+        &mut ca,
+        &mut cb,
+        want,
+        Duration::from_millis(1),
+        false,
+    )?;
     wait_aligned(&mut cb, "B to reach Aligned")?;
     let a_to_b = daemon::sent_to(&mut ca, nb.addr)?;
     let b_to_a = daemon::sent_to(&mut cb, na.addr)?.since(b_before);

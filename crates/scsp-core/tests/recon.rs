@@ -26,6 +26,11 @@ struct Pair {
     /// Drop this many CSU Requests without records (the bulk path's end marker) sent by the
     /// slave.
     drop_ends: u32,
+    /// Once server `.0` has taken `.1` entries of a stream, each server originates its keys
+    /// here (changes made while the stream runs).
+    inject: Option<(usize, u64, [Vec<u32>; 2])>,
+    /// The counters of both when the changes were made.
+    injected: Option<[ReconStats; 2]>,
 }
 
 fn config(me: u8, reconcile: bool, cells: u32) -> ServerConfig {
@@ -51,11 +56,16 @@ fn dcs_config(other: u8) -> DcsConfig {
 
 impl Pair {
     fn new(a: ServerConfig, b: ServerConfig) -> Self {
+        Pair::new_with(a, b, dcs_config)
+    }
+
+    /// As [`Pair::new`], each server's DCS configured by `dcs` (given the DCS's last octet).
+    fn new_with(a: ServerConfig, b: ServerConfig, dcs: impl Fn(u8) -> DcsConfig) -> Self {
         let now = Time::from_millis(1_000_000);
         let mut s = [Server::new(a), Server::new(b)];
         let mut to = [DcsId(0); 2];
         for (i, other) in [(0usize, 1u8), (1, 2)] {
-            to[i] = s[i].add_dcs(now, dcs_config(other));
+            to[i] = s[i].add_dcs(now, dcs(other));
         }
         Pair {
             s,
@@ -67,6 +77,8 @@ impl Pair {
             sent: 0,
             before: [ReconStats::default(); 2],
             drop_ends: 0,
+            inject: None,
+            injected: None,
         }
     }
 
@@ -109,6 +121,15 @@ impl Pair {
                     self.bytes += t.bytes.len() as u64;
                     let j = 1 - i;
                     self.s[j].handle_datagram(self.now, self.to[j], &t.bytes);
+                    if let Some((l, n, _)) = self.inject
+                        && self.stats(l).bulk_entries >= n
+                        && let Some((_, _, keys)) = self.inject.take()
+                    {
+                        self.injected = Some([self.stats(0), self.stats(1)]);
+                        for (k, keys) in keys.into_iter().enumerate() {
+                            self.originate(k, keys, 9);
+                        }
+                    }
                 }
                 while self.s[i].poll_event().is_some() {}
             }
@@ -178,6 +199,7 @@ impl Pair {
             bulk: now.bulk - b.bulk,
             bulk_entries: now.bulk_entries - b.bulk_entries,
             bulk_rexmits: now.bulk_rexmits - b.bulk_rexmits,
+            bulk_clean: now.bulk_clean - b.bulk_clean,
         }
     }
 
@@ -407,8 +429,14 @@ fn recon_8_empty_learner_takes_the_bulk_path_and_ends_aligned() {
     assert_eq!(master.bulk_entries, 5_000, "{master:?}");
     assert_eq!(slave.bulk_entries, 5_000, "{slave:?}");
     assert_eq!(master.bulk_rexmits, 0);
-    // The reconciliation after the stream finds nothing left and decodes.
-    assert!(slave.decoded >= 1, "{slave:?}");
+    // The learner was empty and stored every record, every position carried its record:
+    // nothing is left to reconcile, and both go to phase 2 at once (no cells after the stream).
+    assert_eq!(
+        (master.bulk_clean, slave.bulk_clean),
+        (1, 1),
+        "{master:?} {slave:?}"
+    );
+    assert_eq!(master.fallbacks + slave.fallbacks, 0);
     // No summary of 5,000 records each way, no solicitation: about one copy of every entry.
     assert!(pair.bytes < 5_000 * 60, "{} bytes", pair.bytes);
 }
@@ -416,12 +444,32 @@ fn recon_8_empty_learner_takes_the_bulk_path_and_ends_aligned() {
 #[test]
 fn recon_8_holder_that_never_aligned_confirms_what_it_streamed() {
     // The master's entries are numbered -2^31+1 and unconfirmed: once streamed, the learner holds
-    // them, and the reconciliation that follows decodes instead of seeing each as a difference.
-    let pair = learn_from(0, 3_000, 0, 0, false);
+    // them, and they are confirmed; nothing is left to reconcile.
+    let mut pair = learn_from(0, 3_000, 0, 0, false);
     let (master, slave) = (pair.stats(0), pair.stats(1));
     assert_eq!((master.bulk, slave.bulk), (1, 1), "{master:?} {slave:?}");
     assert_eq!(slave.fallbacks, 0, "{slave:?}");
-    assert!(slave.decoded >= 1, "{slave:?}");
+    assert_eq!(
+        (master.bulk_clean, slave.bulk_clean),
+        (1, 1),
+        "{master:?} {slave:?}"
+    );
+    // Confirmed: the next reconciliation (a few changes apart) decodes instead of seeing the
+    // 3,000 entries as differences.
+    pair.link(false);
+    pair.originate(1, 7_000_000..7_000_010, 3);
+    for i in 0..2 {
+        pair.before[i] = pair.s[i].recon_stats(pair.to[i]).expect("dcs");
+    }
+    pair.link(true);
+    pair.align();
+    assert_eq!(pair.instances(0), pair.instances(1));
+    let slave = pair.stats(1);
+    assert_eq!(
+        (slave.decoded, slave.fallbacks, slave.found),
+        (1, 0, 10),
+        "{slave:?}"
+    );
 }
 
 #[test]
@@ -443,6 +491,13 @@ fn recon_8_far_behind_learner_with_entries_of_its_own_ends_with_the_union() {
         let pair = learn(3_000, 200, lose);
         let (master, slave) = (pair.stats(0), pair.stats(1));
         assert!(master.bulk >= 1 && slave.bulk >= 1, "{master:?} {slave:?}");
+        // Not clean (it held entries): the reconciliation after the stream finds its 200.
+        assert_eq!(
+            master.bulk_clean + slave.bulk_clean,
+            0,
+            "{master:?} {slave:?}"
+        );
+        assert!(slave.decoded >= 1 && slave.found >= 200, "{slave:?}");
     }
 }
 
@@ -498,7 +553,7 @@ fn recon_8_cells_left_stale_by_a_whole_cache_of_changes_are_rebuilt_before_use()
         let mut pair = learn_from(holder, 6_000, 0, 0, false);
         let s = pair.stats(1);
         assert_eq!(s.fallbacks + pair.stats(0).fallbacks, 0, "holder {holder}");
-        assert!(s.decoded >= 1, "holder {holder}: {s:?}");
+        assert_eq!(s.bulk_clean, 1, "holder {holder}: {s:?}");
         pair.link(false);
         pair.originate(0, (0..40).map(|k| k * 13), 7);
         pair.originate(1, 9_000_000..9_000_030, 7);
@@ -516,5 +571,134 @@ fn recon_8_cells_left_stale_by_a_whole_cache_of_changes_are_rebuilt_before_use()
         );
         assert_eq!(master.bulk + slave.bulk, 0, "{master:?} {slave:?}");
         assert!(slave.decoded >= 1 && slave.found >= 70, "{slave:?}");
+    }
+}
+
+#[test]
+fn recon_8_changes_on_both_sides_while_the_stream_runs_reach_the_other_side() {
+    // The stream skips the reconciliation after it (the learner was empty): what changes on
+    // either side while it runs (new entries, and entries of the stream replaced on the holder)
+    // goes at Update Cache, as every change during Cache Summarize does.
+    for (holder, at) in [(0, 1), (0, 2_000), (1, 1), (1, 2_000)] {
+        let ids = [2u8, 1];
+        let mut pair = Pair::new(config(2, true, 1_024), config(1, true, 1_024));
+        pair.link(true);
+        pair.align();
+        pair.link(false);
+        pair.originate(holder, 0..4_000, 0);
+        let l = 1 - holder;
+        pair.s[l] = Server::new(config(ids[l], true, 1_024));
+        pair.to[l] = pair.s[l].add_dcs(pair.now, dcs_config(ids[holder]));
+        pair.before[l] = ReconStats::default();
+        pair.before[holder] = pair.s[holder].recon_stats(pair.to[holder]).expect("dcs");
+        let mut keys: [Vec<u32>; 2] = Default::default();
+        // The holder: new keys, and keys it streams (or streamed) replaced.
+        keys[holder] = (10_000..10_020).chain((0..4_000).step_by(400)).collect();
+        // The learner: new keys of its own.
+        keys[l] = (20_000..20_015).collect();
+        pair.inject = Some((l, at, keys));
+        pair.link(true);
+        pair.align();
+        let then = pair.injected.expect("the changes were made");
+        // Made while the stream ran.
+        assert_eq!(then[holder].bulk, 1, "holder {holder} at {at}: {then:?}");
+        assert!(
+            then[l].bulk_entries < 4_000,
+            "holder {holder} at {at}: {then:?}"
+        );
+        let (a, b) = (pair.stats(0), pair.stats(1));
+        assert!(
+            a.bulk == 1 && b.bulk == 1,
+            "holder {holder} at {at}: {a:?} {b:?}"
+        );
+        // Nothing left to reconcile after the stream: the changes went at Update Cache.
+        assert_eq!(
+            (a.bulk_clean, b.bulk_clean),
+            (1, 1),
+            "holder {holder} at {at}"
+        );
+        let data = |i: usize| {
+            pair.s[i]
+                .cache()
+                .iter()
+                .map(|(id, e)| (id.clone(), e.seq, e.data.to_vec()))
+                .collect::<BTreeSet<_>>()
+        };
+        assert_eq!(data(0), data(1), "holder {holder} at {at}: {a:?} {b:?}");
+        assert_eq!(data(0).len(), 4_000 + 20 + 15, "holder {holder} at {at}");
+        // The replaced entries hold the new data (tag 9) on both.
+        let replaced = data(l)
+            .iter()
+            .filter(|(_, _, d)| d.first() == Some(&9))
+            .count();
+        assert_eq!(replaced, 20 + 10 + 15, "holder {holder} at {at}");
+    }
+}
+
+#[test]
+fn recon_8_record_too_long_to_share_a_bulk_packet_is_found_after_the_stream() {
+    // With authentication, a record of the largest size leaves no room for the Bulk message: it
+    // is a position without a record, the end marker does not say the stream is whole, and the
+    // reconciliation after the stream finds and fetches it.
+    let auth = |other: u8| {
+        let mut d = dcs_config(other);
+        let key = scsp_core::wire::AuthKey {
+            spi: 7,
+            algorithm: scsp_core::wire::AuthAlgorithm::HmacSha256,
+            key: b"a key shared by the two servers".to_vec(),
+        };
+        d.auth_send = Some(key.clone());
+        d.auth_recv = vec![key];
+        d
+    };
+    let small = |me: u8| {
+        let mut c = config(me, true, 1_024);
+        c.max_packet = 1_000;
+        // Replay protection on (a nonce): its extension rides in every packet too.
+        c.replay_nonce = 0x1000 + u64::from(me);
+        c
+    };
+    for holder in [0usize, 1] {
+        let ids = [2u8, 1];
+        let mut pair = Pair::new_with(small(2), small(1), auth);
+        pair.link(true);
+        pair.align();
+        pair.link(false);
+        pair.originate(holder, 0..2_000, 0);
+        // The longest data the holder takes.
+        let mut len = 1_000;
+        while pair.s[holder]
+            .originate(pair.now, b"big", data(&vec![5u8; len]))
+            .is_err()
+        {
+            len -= 1;
+        }
+        assert!(len > 800, "{len}");
+        let l = 1 - holder;
+        pair.s[l] = Server::new(small(ids[l]));
+        pair.to[l] = pair.s[l].add_dcs(pair.now, auth(ids[holder]));
+        pair.before[l] = ReconStats::default();
+        pair.before[holder] = pair.s[holder].recon_stats(pair.to[holder]).expect("dcs");
+        pair.link(true);
+        pair.align();
+        let (a, b) = (pair.stats(0), pair.stats(1));
+        assert!(a.bulk == 1 && b.bulk == 1, "holder {holder}: {a:?} {b:?}");
+        assert_eq!(
+            a.bulk_clean + b.bulk_clean,
+            0,
+            "holder {holder}: {a:?} {b:?}"
+        );
+        assert_eq!(pair.stats(holder).bulk_entries, 2_000, "holder {holder}");
+        // Found by the reconciliation after the stream: one instance.
+        assert_eq!(pair.stats(1).found, 1, "holder {holder}: {b:?}");
+        let big = |i: usize| {
+            pair.s[i]
+                .cache()
+                .iter()
+                .find(|(id, _)| id.key.as_bytes() == b"big")
+                .map(|(_, e)| e.data.len())
+        };
+        assert_eq!(big(l), Some(len), "holder {holder}");
+        assert_eq!(pair.instances(0), pair.instances(1), "holder {holder}");
     }
 }

@@ -4,7 +4,7 @@
 //! records the sender names into packets, each with a [`Message::Bulk`]; lost packets are sent
 //! again from the first one not acknowledged (go-back-N) when the caller's timer expires.
 
-use crate::wire::Message;
+use crate::wire::{Message, ack_flags};
 
 /// The holder's end. Entries are numbered 0..total in the order of a snapshot the caller keeps
 /// (for scsp-core, the cache's slot order at the start).
@@ -47,11 +47,14 @@ impl BulkSender {
         None
     }
 
-    /// The message that goes with a batch.
-    pub fn message(offset: u32, count: u32) -> Message {
+    /// The message that goes with a batch; `flags` ([`crate::wire::bulk_flags`]) matter on the
+    /// end marker only.
+    pub fn message(offset: u32, count: u32, flags: u8) -> Message {
         Message::Bulk {
             offset,
             count: count as u16,
+            flags,
+            total: None,
         }
     }
 
@@ -116,16 +119,31 @@ pub struct BulkReceiver {
     next: u32,
     window: u32,
     acked: u32,
+    clean: bool,
 }
 
 impl BulkReceiver {
-    /// Grants `window` entries of credit beyond what is acknowledged.
-    pub fn new(window: u32) -> Self {
+    /// Grants `window` entries of credit beyond what is acknowledged. `clean`: the learner holds
+    /// no entry as it begins (its acknowledgements say so with [`ack_flags::CLEAN`] until
+    /// [`BulkReceiver::taint`]).
+    pub fn new(window: u32, clean: bool) -> Self {
         BulkReceiver {
             next: 0,
             window: window.max(1),
             acked: 0,
+            clean,
         }
+    }
+
+    /// A record of the stream was not stored (refused, or waiting for a verdict): the
+    /// acknowledgements no longer say the learner is clean.
+    pub fn taint(&mut self) {
+        self.clean = false;
+    }
+
+    /// Whether the acknowledgements still say the learner is clean.
+    pub fn clean(&self) -> bool {
+        self.clean
     }
 
     /// Entries received in order.
@@ -144,6 +162,7 @@ impl BulkReceiver {
         Message::BulkAck {
             next: self.next,
             credit: self.window,
+            flags: if self.clean { ack_flags::CLEAN } else { 0 },
         }
     }
 
@@ -188,7 +207,7 @@ mod tests {
     /// the sequence of sends is in `lose` (both ways); returns the order entries were taken in.
     fn run(total: u32, per: u32, credit: u32, lose: &[usize]) -> (Vec<u32>, usize) {
         let mut s = BulkSender::new(total, credit);
-        let mut r = BulkReceiver::new(credit);
+        let mut r = BulkReceiver::new(credit, true);
         let mut taken = Vec::new();
         let mut sends = 0usize;
         let mut complete = false;
@@ -200,8 +219,8 @@ mod tests {
                 if lose.contains(&sends) {
                     continue;
                 }
-                let Message::Bulk { offset, count } =
-                    Message::decode(&BulkSender::message(off, n).to_bytes()).unwrap()
+                let Message::Bulk { offset, count, .. } =
+                    Message::decode(&BulkSender::message(off, n, 0).to_bytes()).unwrap()
                 else {
                     unreachable!()
                 };
@@ -210,7 +229,7 @@ mod tests {
                     taken.extend(offset..offset + u32::from(count));
                 }
                 complete |= v.complete;
-                if let Some(Message::BulkAck { next, credit }) = v.ack {
+                if let Some(Message::BulkAck { next, credit, .. }) = v.ack {
                     sends += 1;
                     if !lose.contains(&sends) {
                         s.on_ack(next, credit);
@@ -223,7 +242,7 @@ mod tests {
             if !progressed {
                 // Both timers: the holder goes back, the learner acknowledges again.
                 s.on_timeout();
-                if let Message::BulkAck { next, credit } = r.on_timeout() {
+                if let Message::BulkAck { next, credit, .. } = r.on_timeout() {
                     s.on_ack(next, credit);
                 }
             }

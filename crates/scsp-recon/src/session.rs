@@ -156,6 +156,11 @@ impl Receiver {
         self.decoder.received()
     }
 
+    /// The master's instances less this side's, as cell 0 showed them (once it arrived).
+    pub fn size_difference(&self) -> Option<i32> {
+        self.decoder.size_difference()
+    }
+
     /// Whether cell 0 showed the master holding more instances than this side (the condition
     /// of the bulk path, docs/reconciliation.md §8, with status 2).
     pub fn remote_larger(&self) -> bool {

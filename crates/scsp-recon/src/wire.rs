@@ -34,6 +34,20 @@ pub mod flags {
     pub const BULK: u8 = 0x02;
 }
 
+/// Flags of a [`Message::Bulk`] (octet 2).
+pub mod bulk_flags {
+    /// On the end marker: every position of the stream carried a record (none was skipped as
+    /// too long, nor emptied while the stream ran).
+    pub const WHOLE: u8 = 0x01;
+}
+
+/// Flags of a [`Message::BulkAck`] (octet 2).
+pub mod ack_flags {
+    /// The learner held no entry when it began taking the stream, and stored or already held
+    /// every record taken so far (none refused, none waiting for its local server's verdict).
+    pub const CLEAN: u8 = 0x01;
+}
+
 /// The status of a [`Message::Result`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -93,6 +107,12 @@ pub enum Message {
         offset: u32,
         /// Entries (CSA records) in the packet.
         count: u16,
+        /// [`bulk_flags`] (octet 2).
+        flags: u8,
+        /// In an offer (offset 0, count 0, in a CA): the number of entries the holder would
+        /// stream, so that the learner makes room once (octets 12-15; absent otherwise, and a
+        /// receiver that does not know them ignores them).
+        total: Option<u32>,
     },
     /// Kind 5, learner to holder: every entry before `next` arrived; send up to `credit` more.
     BulkAck {
@@ -100,6 +120,8 @@ pub enum Message {
         next: u32,
         /// Entries the learner accepts after them.
         credit: u32,
+        /// [`ack_flags`] (octet 2).
+        flags: u8,
     },
 }
 
@@ -182,14 +204,26 @@ impl Message {
                     out.extend_from_slice(&s.to_be_bytes());
                 }
             }
-            Message::Bulk { offset, count } => {
-                out.extend_from_slice(&[4, 0, 0]);
+            Message::Bulk {
+                offset,
+                count,
+                flags,
+                total,
+            } => {
+                out.extend_from_slice(&[4, *flags, 0]);
                 out.extend_from_slice(&offset.to_be_bytes());
                 out.extend_from_slice(&count.to_be_bytes());
                 out.extend_from_slice(&[0, 0]);
+                if let Some(t) = total {
+                    out.extend_from_slice(&t.to_be_bytes());
+                }
             }
-            Message::BulkAck { next, credit } => {
-                out.extend_from_slice(&[5, 0, 0]);
+            Message::BulkAck {
+                next,
+                credit,
+                flags,
+            } => {
+                out.extend_from_slice(&[5, *flags, 0]);
                 out.extend_from_slice(&next.to_be_bytes());
                 out.extend_from_slice(&credit.to_be_bytes());
             }
@@ -287,6 +321,8 @@ impl Message {
                 Ok(Message::Bulk {
                     offset: u32_at(b, 4),
                     count: u16::from_be_bytes([b[8], b[9]]),
+                    flags: b[2],
+                    total: (b.len() >= 16).then(|| u32_at(b, 12)),
                 })
             }
             5 => {
@@ -294,6 +330,7 @@ impl Message {
                 Ok(Message::BulkAck {
                     next: u32_at(b, 4),
                     credit: u32_at(b, 8),
+                    flags: b[2],
                 })
             }
             k => Err(WireError::Kind(k)),

@@ -168,15 +168,47 @@ fn bulk_messages() {
         &Message::Bulk {
             offset: 0x0102_0304,
             count: 70,
+            flags: 0,
+            total: None,
         },
         concat!("01040000", "01020304", "0046", "0000"),
+    );
+    // The end marker of a stream of 1,000 entries, every position with its record.
+    roundtrip(
+        &Message::Bulk {
+            offset: 1000,
+            count: 0,
+            flags: scsp_recon::wire::bulk_flags::WHOLE,
+            total: None,
+        },
+        concat!("01040100", "000003e8", "0000", "0000"),
+    );
+    // A slave's offer to stream its 1,000,000 entries.
+    roundtrip(
+        &Message::Bulk {
+            offset: 0,
+            count: 0,
+            flags: 0,
+            total: Some(1_000_000),
+        },
+        concat!("01040000", "00000000", "0000", "0000", "000f4240"),
     );
     roundtrip(
         &Message::BulkAck {
             next: 1000,
             credit: 512,
+            flags: 0,
         },
         concat!("01050000", "000003e8", "00000200"),
+    );
+    // From a learner that held nothing when the stream began and stored every record.
+    roundtrip(
+        &Message::BulkAck {
+            next: 1000,
+            credit: 512,
+            flags: scsp_recon::wire::ack_flags::CLEAN,
+        },
+        concat!("01050100", "000003e8", "00000200"),
     );
 }
 

@@ -233,7 +233,7 @@ fn main() -> ExitCode {
     let mut times = Vec::new();
     let mut packets = 0u64;
     let mut relapses = 0u64;
-    let mut recon = (0u64, 0u64, 0u64);
+    let mut recon = (0u64, 0u64, 0u64, 0u64);
     let (mut saved, mut unchanged, mut renumbered, mut unseen, mut conflicts, mut resurrected) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let stdout = std::io::stdout();
@@ -251,6 +251,7 @@ fn main() -> ExitCode {
         recon.0 += r.recon_decoded;
         recon.1 += r.recon_fallbacks;
         recon.2 += r.recon_bulk;
+        recon.3 += r.recon_bulk_clean;
         saved += r.saved_restarts;
         unchanged += r.unchanged;
         renumbered += r.renumbered;
@@ -276,8 +277,9 @@ fn main() -> ExitCode {
     );
     if args.recon_fraction > 0.0 {
         eprintln!(
-            "reconciliations (servers up at the end, both ends): decoded={} fallbacks={} bulk={}",
-            recon.0, recon.1, recon.2
+            "reconciliations (servers up at the end, both ends): decoded={} fallbacks={} bulk={} \
+             bulk_clean={}",
+            recon.0, recon.1, recon.2, recon.3
         );
     }
     // Wall-clock time varies from run to run: kept off stdout, which a seed reproduces exactly.

@@ -479,6 +479,49 @@ fn frames() -> Vec<(u16, Vec<u8>)> {
     let mut frames: Vec<(u16, Vec<u8>)> = out.into_iter().map(|b| (7126, b)).collect();
     // 18: the Hello of frame 1 on another port, decoded through Decode As.
     frames.push((40001, frames[0].1.clone()));
+    // The bulk path (docs/reconciliation.md 8): 19, the end marker of a stream of 1,000 entries
+    // whose every position carried its record; 20, a clean learner's acknowledgement; 21, a
+    // slave's offer of its 1,000,000 entries.
+    let recon = |body: Body, m: &scsp_recon::Message| {
+        enc(
+            &packet(
+                65000,
+                body,
+                vec![vendor_private(
+                    scsp_recon::wire::DEFAULT_VENDOR_ID,
+                    m.to_bytes(),
+                )],
+            ),
+            None,
+        )
+    };
+    let end = scsp_recon::Message::Bulk {
+        offset: 1000,
+        count: 0,
+        flags: scsp_recon::wire::bulk_flags::WHOLE,
+        total: None,
+    };
+    frames.push((7126, recon(Body::CsuRequest { records: vec![] }, &end)));
+    let ack = scsp_recon::Message::BulkAck {
+        next: 1000,
+        credit: 32768,
+        flags: scsp_recon::wire::ack_flags::CLEAN,
+    };
+    frames.push((7126, recon(Body::CsuReply { records: vec![] }, &ack)));
+    let offer = scsp_recon::Message::Bulk {
+        offset: 0,
+        count: 0,
+        flags: 0,
+        total: Some(1_000_000),
+    };
+    let ca = Body::Ca {
+        seq: 79,
+        m: false,
+        i: false,
+        o: true,
+        records: vec![],
+    };
+    frames.push((7126, recon(ca, &offer)));
     frames
 }
 
@@ -859,6 +902,28 @@ fn expectations(frames: &[(u16, Vec<u8>)]) -> Vec<(usize, Vec<String>)> {
             ]),
         ),
         (18, hello),
+        (
+            19,
+            lines(&[
+                "Reconciliation message (docs/reconciliation.md): Bulk, offset 1000, count 0, whole",
+                ".... ...1 = Whole (every position carried its record): True",
+                "Offset: 1000",
+            ]),
+        ),
+        (
+            20,
+            lines(&[
+                "Reconciliation message (docs/reconciliation.md): Bulk Ack, next 1000, credit 32768, clean",
+                ".... ...1 = Clean (the learner held nothing and stored every record): True",
+            ]),
+        ),
+        (
+            21,
+            lines(&[
+                "Reconciliation message (docs/reconciliation.md): Bulk, offset 0, count 0, total 1000000",
+                "Total: 1000000",
+            ]),
+        ),
     ]
 }
 

@@ -14,7 +14,7 @@
 //! Both sides stay in Cache Summarize throughout, so the Hello FSM's dead interval and every
 //! abnormal event end the stream as they end any alignment.
 
-use scsp_recon::wire::{Message, flags};
+use scsp_recon::wire::{Message, Status, ack_flags, bulk_flags, flags};
 use scsp_recon::{BulkReceiver, BulkSender};
 
 use super::output::Fill;
@@ -29,12 +29,16 @@ pub(crate) const CREDIT: u32 = 32_768;
 /// message, the End Of Extensions, and spare).
 const EXT_ROOM: usize = 32;
 
-/// A slave's offer to stream its entries (carried in its CA): a Bulk message at offset 0 with
-/// no entries. (In a CSU Request the same message would be the end of an empty stream.)
-const OFFER: Message = Message::Bulk {
-    offset: 0,
-    count: 0,
-};
+/// A slave's offer to stream its `total` entries (carried in its CA): a Bulk message at offset 0
+/// with no entries. (In a CSU Request the same message would be the end of an empty stream.)
+fn offer(total: usize) -> Message {
+    Message::Bulk {
+        offset: 0,
+        count: 0,
+        flags: 0,
+        total: Some(u32::try_from(total).unwrap_or(u32::MAX)),
+    }
+}
 
 /// One side of a stream.
 pub(crate) enum Bulk {
@@ -45,6 +49,11 @@ pub(crate) enum Bulk {
         slots: Vec<u32>,
         rexmit_at: Time,
         end_sent: bool,
+        /// Every position sent so far carried its record (none too long, none emptied since
+        /// the start): said on the end marker ([`bulk_flags::WHOLE`]).
+        whole: bool,
+        /// The learner's last acknowledgement said it is clean ([`ack_flags::CLEAN`]).
+        learner_clean: bool,
     },
     /// As slave, far ahead of the master: we offered to stream ours (a Bulk message with
     /// offset 0 and count 0 in our CA) and wait for the master's Bulk Ack.
@@ -55,6 +64,8 @@ pub(crate) enum Bulk {
         /// Acknowledge again then, if nothing arrived (None once complete).
         rexmit_at: Option<Time>,
         complete: bool,
+        /// The end marker said every position carried its record ([`bulk_flags::WHOLE`]).
+        whole: bool,
     },
 }
 
@@ -67,6 +78,19 @@ impl Bulk {
             Bulk::Offered => None,
         }
     }
+}
+
+/// Whether a master's CA says the stream left nothing to reconcile: it carries a decoded Result
+/// with nothing in it (phase 2 at once), not a "go on" for the reconciliation that mops up.
+fn skips(ext: Option<&[u8]>) -> bool {
+    matches!(
+        ext.map(Message::decode),
+        Some(Ok(Message::Result {
+            status: Status::Decoded,
+            total: 0,
+            ..
+        }))
+    )
 }
 
 fn bulk_ext(m: &Message) -> Extension {
@@ -87,11 +111,18 @@ impl Server {
     }
 
     /// The learner's side begins; its first Bulk Ack rides in our CA: as slave, answering the
-    /// master's; as master (the slave offered), our next CA.
-    pub(super) fn bulk_learner_start(&mut self, now: Time, id: DcsId) {
+    /// master's; as master (the slave offered), our next CA. `missing`: about how many entries
+    /// the stream brings that we lack (from cell 0, or the offer), room for which is made at once
+    /// within the cache's bounds, instead of growing again and again while they come.
+    pub(super) fn bulk_learner_start(&mut self, now: Time, id: DcsId, missing: usize) {
+        // Clean while we held nothing as the stream began and store every record it brings:
+        // then, with every position of the stream carrying its record, nothing is left for the
+        // reconciliation after it (what changes meanwhile on either side goes at Update Cache).
+        let clean = self.cache.is_empty() && !self.confirm;
+        self.cache.reserve(self.cache_room(missing));
         let Some(d) = self.live(id) else { return };
         let master = d.ca.state == crate::event::CaState::SummarizeMaster;
-        let mut rx = BulkReceiver::new(CREDIT);
+        let mut rx = BulkReceiver::new(CREDIT, clean);
         let first = rx.on_timeout();
         d.recon.session_end();
         d.recon.bulk_used = true;
@@ -100,6 +131,7 @@ impl Server {
             rx,
             rexmit_at: Some(now + d.cfg.csu_rexmit),
             complete: false,
+            whole: false,
         }));
         self.recon_send(now, id, master, &first);
     }
@@ -110,7 +142,8 @@ impl Server {
         d.recon.session_end();
         d.recon.bulk_used = true;
         d.recon.bulk = Some(Box::new(Bulk::Offered));
-        self.recon_send(now, id, false, &OFFER);
+        let total = self.cache.len();
+        self.recon_send(now, id, false, &offer(total));
     }
 
     /// As master, the slave's answer to our CA, when the bulk path is concerned: the offer to
@@ -118,20 +151,28 @@ impl Server {
     /// more to send until the stream ends). Whether it was handled.
     pub(super) fn bulk_master_step(&mut self, now: Time, id: DcsId, ext: Option<&[u8]>) -> bool {
         let Some(d) = self.dcs(id) else { return false };
-        if matches!(d.recon.bulk.as_deref(), Some(Bulk::Learner { .. })) {
-            return true;
+        match d.recon.bulk.as_deref() {
+            Some(Bulk::Learner { complete: true, .. }) => {
+                // The stream ended before this answer came: our next CA now.
+                self.bulk_master_learner_end(now, id);
+                return true;
+            }
+            Some(Bulk::Learner { .. }) => return true,
+            _ => {}
         }
-        let offer = matches!(
-            ext.map(Message::decode),
+        let total = match ext.map(Message::decode) {
             Some(Ok(Message::Bulk {
                 offset: 0,
-                count: 0
-            }))
-        );
-        if !offer || d.recon.bulk_used || !self.bulk_agreed(id) {
+                count: 0,
+                total,
+                ..
+            })) => total.unwrap_or(0) as usize,
+            _ => return false,
+        };
+        if d.recon.bulk_used || !self.bulk_agreed(id) {
             return false;
         }
-        self.bulk_learner_start(now, id);
+        self.bulk_learner_start(now, id, total.saturating_sub(self.cache.len()));
         true
     }
 
@@ -148,10 +189,14 @@ impl Server {
             None => None,
             Some(Bulk::Offered) => {
                 d.recon.bulk = None;
-                if let Some(Ok(Message::BulkAck { next: 0, credit })) = ext.map(Message::decode) {
+                if let Some(Ok(Message::BulkAck {
+                    next: 0, credit, ..
+                })) = ext.map(Message::decode)
+                {
                     // The master takes our stream.
                     self.bulk_holder_start(now, id, credit);
-                    self.recon_send(now, id, false, &OFFER);
+                    let total = self.cache.len();
+                    self.recon_send(now, id, false, &offer(total));
                     return Some(true);
                 }
                 // Declined: the full summary exchange.
@@ -160,21 +205,30 @@ impl Server {
                 Some(false)
             }
             Some(Bulk::Holder { .. }) => {
-                // The master's next CA: the stream is over (every entry acknowledged); the
-                // reconciliation that mops up starts.
-                self.bulk_holder_end(id);
-                None
+                // The master's next CA: the stream is over (every entry acknowledged). Either
+                // the master found nothing left to reconcile (phase 2 at once, nothing to
+                // summarize), or the reconciliation that mops up starts.
+                let skip = skips(ext);
+                self.bulk_holder_end(id, skip);
+                skip.then(|| self.bulk_skipped(id))
             }
             Some(Bulk::Learner { .. }) => {
+                if skips(ext) {
+                    if let Some(d) = self.live(id) {
+                        d.recon.bulk = None;
+                    }
+                    return Some(self.bulk_skipped(id));
+                }
                 self.bulk_learner_end(id);
                 None
             }
         }
     }
 
-    /// As holder, the stream is over: our unconfirmed entries are confirmed, and as slave a
-    /// reconciliation against a fresh snapshot waits for the master's CA.
-    fn bulk_holder_end(&mut self, id: DcsId) {
+    /// As holder, the stream is over: our unconfirmed entries are confirmed, and as slave
+    /// (unless the master found nothing left, `skip`) a reconciliation against a fresh snapshot
+    /// waits for the master's CA.
+    fn bulk_holder_end(&mut self, id: DcsId, skip: bool) {
         let Some(d) = self.live(id) else { return };
         let master = d.ca.state == crate::event::CaState::SummarizeMaster;
         if let Some(b) = d.recon.bulk.take()
@@ -182,9 +236,55 @@ impl Server {
         {
             self.bulk_confirm(&slots);
         }
-        if !master {
+        if !master && !skip {
             self.recon_slave_again(id);
         }
+    }
+
+    /// As master, once the stream is over with nothing left to reconcile (the learner was
+    /// empty and stored every record, every position carried its record): phase 2 at once, its
+    /// first CA carrying a decoded Result with nothing to summarize, as after a reconciliation
+    /// that found no difference (docs/reconciliation.md §8).
+    fn bulk_skip(&mut self, now: Time, id: DcsId) {
+        let Some(d) = self.live(id) else { return };
+        d.recon.bulk = None;
+        d.recon.stats.bulk_clean += 1;
+        d.summary.clear();
+        self.ext_out = Some(bulk_ext(&Message::Result {
+            status: Status::Decoded,
+            offset: 0,
+            total: 0,
+            symbols: Vec::new(),
+        }));
+        self.send_summary_ca(now, id, true);
+    }
+
+    /// As master and learner, the stream is whole and the slave has answered our last CA: our
+    /// next CA is phase 2 at once when nothing is left to reconcile, or the "go on" of the
+    /// reconciliation that mops up.
+    fn bulk_master_learner_end(&mut self, now: Time, id: DcsId) {
+        let Some(d) = self.live(id) else { return };
+        let clean = matches!(
+            d.recon.bulk.as_deref(),
+            Some(Bulk::Learner { rx, whole: true, .. }) if rx.clean()
+        );
+        d.recon.bulk = None;
+        if clean {
+            self.bulk_skip(now, id);
+        } else {
+            self.recon_master_again(now, id);
+        }
+    }
+
+    /// As slave, the master's CA said the stream left nothing to reconcile: nothing of ours to
+    /// summarize. Returns false: the caller goes on as RFC 2334 2.2.2.
+    fn bulk_skipped(&mut self, id: DcsId) -> bool {
+        if let Some(d) = self.live(id) {
+            d.recon.session_end();
+            d.recon.stats.bulk_clean += 1;
+            d.summary.clear();
+        }
+        false
     }
 
     /// As master: the slave's CA carried a Bulk Ack; stream our entries.
@@ -202,6 +302,8 @@ impl Server {
             slots,
             rexmit_at: now + d.cfg.csu_rexmit,
             end_sent: false,
+            whole: true,
+            learner_clean: false,
         }));
         self.bulk_pump(id);
     }
@@ -227,30 +329,38 @@ impl Server {
                 .min(slots.len() as u32 - at.min(slots.len() as u32));
             let mut records = Vec::new();
             let mut n = 0u32;
+            let mut skipped = false;
             if left > 0 {
                 let mut fill = Fill::new(room);
                 while n < left {
                     let slot = slots[(at + n) as usize];
                     if let Some((rid, e)) = self.cache.at_slot(slot) {
                         let csa = e.csa(rid, 1);
-                        if !fill.take(wire::csa_len(&csa)) {
-                            if !records.is_empty() {
-                                break;
-                            }
+                        let len = wire::csa_len(&csa);
+                        if len > room {
                             // Too long for a packet beside the Bulk message (a record of the
-                            // largest size with authentication): a position without a record,
-                            // which the reconciliation after the stream finds as a difference.
-                        } else {
+                            // largest size with authentication and replay protection): a
+                            // position without a record, which the reconciliation after the
+                            // stream finds as a difference.
+                            skipped = true;
+                        } else if fill.take(len) {
                             records.push(csa);
+                        } else {
+                            break;
                         }
+                    } else {
+                        // A slot emptied since the start: a position without a record.
+                        skipped = true;
                     }
-                    // (A slot emptied since the start is a position without a record.)
                     n += 1;
                 }
             }
             let Some(d) = self.live(id) else { return };
             let Some(Bulk::Holder {
-                sender, end_sent, ..
+                sender,
+                end_sent,
+                whole,
+                ..
             }) = d.recon.bulk.as_deref_mut()
             else {
                 return;
@@ -259,11 +369,16 @@ impl Server {
                 return;
             };
             debug_assert!(count == n || count == 0);
+            *whole &= !skipped;
+            let mut marker = 0;
             if count == 0 {
                 *end_sent = true;
+                if *whole {
+                    marker = bulk_flags::WHOLE;
+                }
             }
             d.recon.stats.bulk_entries += records.len() as u64;
-            self.ext_out = Some(bulk_ext(&BulkSender::message(offset, count)));
+            self.ext_out = Some(bulk_ext(&BulkSender::message(offset, count, marker)));
             self.send(id, Body::CsuRequest { records });
         }
     }
@@ -280,7 +395,12 @@ impl Server {
         if self.recon.is_none() {
             return Some(records);
         }
-        let Some(Ok(Message::Bulk { offset, count })) = super::recon::find(extensions)
+        let Some(Ok(Message::Bulk {
+            offset,
+            count,
+            flags: marker,
+            ..
+        })) = super::recon::find(extensions)
             .as_deref()
             .map(Message::decode)
         else {
@@ -291,6 +411,7 @@ impl Server {
             rx,
             rexmit_at,
             complete,
+            whole,
         }) = d.recon.bulk.as_deref_mut()
         else {
             // Not (or no longer) taking a stream from this DCS: a late packet.
@@ -301,31 +422,51 @@ impl Server {
         let ended = v.complete && !*complete;
         if ended {
             *complete = true;
+            *whole = marker & bulk_flags::WHOLE != 0;
             *rexmit_at = None;
         } else if v.accept && !*complete {
             *rexmit_at = Some(now + interval);
         }
+        let mut ack = v.ack;
         if v.accept {
             d.recon.stats.bulk_entries += records.len() as u64;
+            let refused = |d: &super::dcs::Dcs| d.stats.invalid_records + d.stats.cache_full;
+            let before = refused(d);
             let solicited = vec![true; records.len()];
             // Stored as solicited records (2.2.3): weighed, kept if newer, flooded on.
             self.weigh(now, from, records, solicited);
+            let d = self.live(from)?;
+            if refused(d) != before
+                && let Some(Bulk::Learner { rx, .. }) = d.recon.bulk.as_deref_mut()
+                && rx.clean()
+            {
+                // A record refused: the reconciliation after the stream is needed. (The
+                // acknowledgement about to go says so.)
+                rx.taint();
+                if ack.is_some() {
+                    ack = Some(rx.ack_again());
+                }
+            }
         }
-        if let Some(ack) = v.ack {
+        if let Some(ack) = ack {
             self.bulk_send_ack(from, &ack);
         }
         if ended {
-            // The stream is whole: reconcile once more; as slave when the master's next CA
-            // comes, as master with our next CA.
-            let master = self
-                .dcs(from)
-                .is_some_and(|d| d.ca.state == crate::event::CaState::SummarizeMaster);
+            let d = self.live(from)?;
+            let master = d.ca.state == crate::event::CaState::SummarizeMaster;
+            let clean = matches!(
+                d.recon.bulk.as_deref(),
+                Some(Bulk::Learner { rx, whole: true, .. }) if rx.clean()
+            );
             if master {
-                if let Some(d) = self.dcs_mut(from) {
-                    d.recon.bulk = None;
+                // Our next CA, once the slave has answered the last (the stream may overtake
+                // its answer to our Bulk Ack).
+                if !d.ca_outstanding() {
+                    self.bulk_master_learner_end(now, from);
                 }
-                self.recon_master_again(now, from);
-            } else {
+            } else if !clean {
+                // Reconcile once more when the master's next CA comes. (Clean, the master is
+                // expected to skip that: the cells are built only if its CA asks for them.)
                 self.recon_slave_again(from);
             }
         }
@@ -337,7 +478,11 @@ impl Server {
         if self.recon.is_none() {
             return false;
         }
-        let Some(Ok(Message::BulkAck { next, credit })) = super::recon::find(extensions)
+        let Some(Ok(Message::BulkAck {
+            next,
+            credit,
+            flags: learner,
+        })) = super::recon::find(extensions)
             .as_deref()
             .map(Message::decode)
         else {
@@ -351,6 +496,8 @@ impl Server {
             sender,
             rexmit_at,
             end_sent,
+            whole,
+            learner_clean,
             ..
         }) = d.recon.bulk.as_deref_mut()
         else {
@@ -361,14 +508,23 @@ impl Server {
         if sender.acked() > before {
             *rexmit_at = now + interval;
         }
+        if next >= before {
+            *learner_clean = learner & ack_flags::CLEAN != 0;
+        }
         let master = d.ca.state == crate::event::CaState::SummarizeMaster;
         if master && *end_sent && sender.acked() == sender.total() {
-            // The learner has every entry: the next CA of ours starts the reconciliation that
-            // mops up. (As slave, the master's next CA ends the stream: until it comes, the end
-            // marker goes again at each timeout, since the master, which may have every entry
-            // but not the end marker, sends that CA only once it has the end.)
-            self.bulk_holder_end(from);
-            self.recon_master_again(now, from);
+            // The learner has every entry: the next CA of ours is phase 2 at once when nothing
+            // is left to reconcile, or starts the reconciliation that mops up. (As slave, the
+            // master's next CA ends the stream: until it comes, the end marker goes again at
+            // each timeout, since the master, which may have every entry but not the end
+            // marker, sends that CA only once it has the end.)
+            let skip = *whole && *learner_clean;
+            self.bulk_holder_end(from, skip);
+            if skip {
+                self.bulk_skip(now, from);
+            } else {
+                self.recon_master_again(now, from);
+            }
             return true;
         }
         self.bulk_pump(from);
@@ -454,9 +610,11 @@ impl Server {
         let Some(Bulk::Learner { complete, .. }) = d.recon.bulk.as_deref() else {
             return;
         };
-        let complete = *complete;
+        // (Complete and clean, the reconciliation was not prepared at the end marker: the
+        // master was expected to find nothing left.)
+        let prepared = *complete && d.recon.reconciling();
         d.recon.bulk = None;
-        if !complete {
+        if !prepared {
             self.recon_slave_again(id);
         }
     }

@@ -553,6 +553,11 @@ impl Dcs {
         self.ca_rexmit_at = rexmit.then(|| now + self.rto(0, self.cfg.ca_rexmit));
     }
 
+    /// A CA of ours waits for its answer (as master: it is retransmitted until then).
+    pub(super) fn ca_outstanding(&self) -> bool {
+        self.ca_rexmit_at.is_some()
+    }
+
     /// Our outstanding CA is answered: its retransmission stops, and its round trip is timed if
     /// it went once only.
     fn ca_answered(&mut self, now: Time) {

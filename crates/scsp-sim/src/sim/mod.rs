@@ -112,6 +112,8 @@ pub struct SeedResult {
     pub recon_fallbacks: u64,
     /// Streams of the bulk path, counted likewise.
     pub recon_bulk: u64,
+    /// Of those, the ends that found nothing left to reconcile after the stream.
+    pub recon_bulk_clean: u64,
     /// Virtual time at which the run stopped.
     pub end_time: Time,
     /// A digest of the final state of every server (caches, FSM states) and of the counters:
@@ -419,6 +421,7 @@ impl<'a> Sim<'a> {
                 recon_decoded: 0,
                 recon_fallbacks: 0,
                 recon_bulk: 0,
+                recon_bulk_clean: 0,
                 end_time: Time::ZERO,
                 fingerprint: 0,
             },
@@ -509,6 +512,7 @@ impl<'a> Sim<'a> {
                         self.res.recon_decoded += r.decoded;
                         self.res.recon_fallbacks += r.fallbacks;
                         self.res.recon_bulk += r.bulk;
+                        self.res.recon_bulk_clean += r.bulk_clean;
                     }
                 }
             }

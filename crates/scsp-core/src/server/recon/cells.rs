@@ -7,12 +7,18 @@ use scsp_recon::{Instance, Key, Prefix};
 use super::Session;
 use crate::Time;
 use crate::server::Server;
+use crate::server::bulk::Bulk;
 
 /// XORed into the symbol of an unconfirmed entry of ours (see [`Keyed::apply`]).
 pub(super) const UNCONFIRMED: u64 = 0x554e_434f_4e46_524d;
 
 /// At least this many marks at once (and at least half the cache) leave a key's cells stale.
 const STALE_MARKS: usize = 4096;
+
+/// Whether `marks` marked slots at once, in a cache of `len` entries, leave the cells stale.
+fn stale_at(marks: usize, len: usize) -> bool {
+    marks >= STALE_MARKS && marks.saturating_mul(2) >= len
+}
 
 /// The cells of the cache under one key, with the symbol applied per slot.
 pub(crate) struct Keyed {
@@ -64,7 +70,7 @@ impl Keyed {
         if self.stale {
             return;
         }
-        if marks.len() >= STALE_MARKS && marks.len().saturating_mul(2) >= cache.len() {
+        if stale_at(marks.len(), cache.len()) {
             self.stale = true;
             return;
         }
@@ -134,9 +140,19 @@ impl Server {
         if self.recon.is_some()
             && self.recon_due.is_none()
             && self.cache.recon_marks_pending() >= crate::server::RECON_BATCH
+            && !self.taking_stream()
         {
             self.recon_due = Some(now);
         }
+    }
+
+    /// Whether we take a stream of the bulk path: most of the cache changes, so the marks wait
+    /// for its end, where they are taken at once (and, that many, leave the cells stale).
+    fn taking_stream(&self) -> bool {
+        self.dcs
+            .iter()
+            .flatten()
+            .any(|d| matches!(d.recon.bulk.as_deref(), Some(Bulk::Learner { .. })))
     }
 
     /// At most `limit` marked slots applied (a bounded batch, from the timer), when that many
@@ -156,9 +172,20 @@ impl Server {
             self.recon_own_fresh();
             return;
         }
-        if self.cache.recon_marks_pending() < limit {
+        let pending = self.cache.recon_marks_pending();
+        if pending < limit {
             return;
         }
+        if self.taking_stream() {
+            return;
+        }
+        // So many that a pass over the cache costs no more: all at once (the cells left stale),
+        // not batch by batch.
+        let limit = if stale_at(pending, self.cache.len()) {
+            usize::MAX
+        } else {
+            limit
+        };
         let Some(r) = self.recon.as_mut() else { return };
         let marks = self.cache.take_recon_marks(limit);
         r.own.take_marks(&self.cache, &marks);

@@ -61,6 +61,10 @@ pub struct ReconStats {
     /// Times the holder went back to the first entry not acknowledged (go-back-N).
     #[serde(default)]
     pub bulk_rexmits: u64,
+    /// Streams after which nothing was left to reconcile (the learner held nothing when it
+    /// began, stored every record, and every position carried its record): phase 2 at once.
+    #[serde(default)]
+    pub bulk_clean: u64,
 }
 
 /// What a DCS advertised.
@@ -127,6 +131,11 @@ impl PerDcs {
     /// The reconciliation in progress is over (the bulk path takes over).
     pub fn session_end(&mut self) {
         self.session = None;
+    }
+
+    /// A reconciliation session is open (or prepared).
+    pub fn reconciling(&self) -> bool {
+        self.session.is_some()
     }
 
     /// The flags of the DCS's last Capability.
@@ -397,7 +406,10 @@ impl Server {
                 return false;
             }
         };
-        if let Message::BulkAck { next: 0, credit } = msg {
+        if let Message::BulkAck {
+            next: 0, credit, ..
+        } = msg
+        {
             // The slave is far behind and asks for the bulk path (docs/reconciliation.md §8).
             if self.bulk_agreed(id) {
                 self.bulk_holder_start(now, id, credit);
@@ -523,9 +535,10 @@ impl Server {
         queue.extend(receiver.on_message(&msg));
         if receiver.outcome() == Some(&Outcome::Fallback(Status::TooMany)) && !d.recon.bulk_used {
             let (behind, ahead) = (receiver.remote_larger(), receiver.local_larger());
+            let missing = receiver.size_difference().unwrap_or(0).max(0) as usize;
             if behind && self.bulk_agreed(id) {
                 // Far behind the master: its entries are streamed instead (§8).
-                self.bulk_learner_start(now, id);
+                self.bulk_learner_start(now, id, missing);
                 return true;
             }
             if ahead && self.bulk_agreed(id) {
@@ -690,7 +703,7 @@ impl Server {
             // As the decoder decides on cell 0 (at best about 1.35 cells per difference).
             if u64::from(diff.unsigned_abs()) * 27 / 20 > u64::from(budget) {
                 if diff > 0 {
-                    self.bulk_learner_start(now, id);
+                    self.bulk_learner_start(now, id, diff as usize);
                 } else {
                     self.bulk_offer(now, id);
                 }
