@@ -434,7 +434,7 @@ impl Server {
             let before = refused(d);
             let solicited = vec![true; records.len()];
             // Stored as solicited records (2.2.3): weighed, kept if newer, flooded on.
-            self.weigh(now, from, records, solicited);
+            self.weigh(now, from, records, solicited, false);
             let d = self.live(from)?;
             if refused(d) != before
                 && let Some(Bulk::Learner { rx, .. }) = d.recon.bulk.as_deref_mut()

@@ -36,7 +36,7 @@ impl Server {
                 solicited,
             });
         } else {
-            self.weigh(now, from, records, solicited);
+            self.weigh(now, from, records, solicited, true);
         }
     }
 
@@ -47,6 +47,7 @@ impl Server {
         from: DcsId,
         records: Vec<Csa>,
         solicited: Vec<bool>,
+        acks: bool,
     ) {
         let hashes: Vec<u64> = records
             .iter()
@@ -54,6 +55,11 @@ impl Server {
             .collect();
         self.cache.touch(&hashes);
         for ((csa, solicited), hash) in records.into_iter().zip(solicited).zip(hashes) {
+            if !acks {
+                // (The bulk path's records are acknowledged by position, not one by one.)
+                let _ = self.on_csa(now, from, csa, solicited, hash);
+                continue;
+            }
             let id = csa.summary.id.clone();
             let Some(Ack { seq, null }) = self.on_csa(now, from, csa, solicited, hash) else {
                 continue;

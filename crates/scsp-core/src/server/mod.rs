@@ -326,7 +326,7 @@ impl Server {
                     from,
                     records,
                     solicited,
-                } => self.weigh(now, from, records, solicited),
+                } => self.weigh(now, from, records, solicited, true),
                 Work::Summaries { from, records, .. } => self.process_summaries(from, records),
             }
         }
