@@ -11,8 +11,8 @@ use crate::{DcsId, Time};
 /// One cache entry: the newest instance of a record, live or deleted.
 ///
 /// 64 bytes, one cache line, of which 48 are the data (held inline up to 40 bytes: see
-/// [`Data`]): where it came from and the three flags share one word (see [`Entry::from`],
-/// [`Entry::deleted`], [`Entry::owned`], [`Entry::unconfirmed`]).
+/// [`Data`]): where it came from and the four flags share one word (see [`Entry::from`],
+/// [`Entry::deleted`], [`Entry::owned`], [`Entry::unconfirmed`], [`Entry::contested`]).
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// CSA Sequence Number of the instance held.
@@ -29,8 +29,9 @@ pub struct Entry {
 const DELETED: u32 = 1 << 31;
 const OWNED: u32 = 1 << 30;
 const UNCONFIRMED: u32 = 1 << 29;
+const CONTESTED: u32 = 1 << 28;
 /// The bits that hold the DCS.
-const FROM_MASK: u32 = UNCONFIRMED - 1;
+const FROM_MASK: u32 = CONTESTED - 1;
 /// `from` for an entry originated here.
 const FROM_NONE: u32 = FROM_MASK;
 /// `from` for an entry learned before a restart and read back from the server's saved state
@@ -42,7 +43,7 @@ impl Entry {
     ///
     /// # Panics
     ///
-    /// If the DCS's number does not fit in 29 bits (DCSs are numbered from 0 in the order they
+    /// If the DCS's number does not fit in 28 bits (DCSs are numbered from 0 in the order they
     /// are configured).
     pub fn new(
         seq: u32,
@@ -121,6 +122,28 @@ impl Entry {
     /// incarnation exists elsewhere; cleared when a DCS shows the same instance.
     pub fn unconfirmed(&self) -> bool {
         self.flag(UNCONFIRMED)
+    }
+
+    /// This instance won over another one under the same number (B.2.0.2's equal numbers: an
+    /// originator that lost its state numbered again; docs/rfc2334-readings.md, "equal
+    /// numbers"). A DCS may still hold the one that lost, and Cache Alignment, which compares
+    /// numbers, cannot tell them apart: so during alignment a DCS's instance at this number is
+    /// fetched to compare, as for an [`Entry::unconfirmed`] entry of ours. Kept until a newer
+    /// instance replaces this one (not in the saved state).
+    pub fn contested(&self) -> bool {
+        self.flag(CONTESTED)
+    }
+
+    /// Whether this entry enters the reconciliation's cells under a symbol of its own, so that
+    /// it always shows as a difference and is compared as the full summary exchange compares it
+    /// (docs/reconciliation.md §6): an entry of ours numbered -2^31+1 without knowing what an
+    /// earlier incarnation left (unconfirmed), or a contested one.
+    pub(crate) fn distinct_symbol(&self) -> bool {
+        self.contested() || (self.unconfirmed() && self.seq == crate::wire::SEQ_FIRST)
+    }
+
+    pub(crate) fn set_contested(&mut self, on: bool) {
+        self.set_flag(CONTESTED, on);
     }
 
     pub(crate) fn set_deleted(&mut self, on: bool) {
@@ -735,19 +758,33 @@ mod tests {
             Some(DcsId(7)),
             Some(DcsId(FROM_STORE - 1)),
         ] {
-            for bits in 0..8u8 {
-                let (d, o, u) = (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0);
+            for bits in 0..16u8 {
+                let (d, o, u, c) = (bits & 1 != 0, bits & 2 != 0, bits & 4 != 0, bits & 8 != 0);
                 let mut e = Entry::new(9, data.clone(), from, Time(5), d, o, u);
+                e.set_contested(c);
                 assert_eq!(
-                    (e.from(), e.deleted(), e.owned(), e.unconfirmed()),
-                    (from, d, o, u)
+                    (
+                        e.from(),
+                        e.deleted(),
+                        e.owned(),
+                        e.unconfirmed(),
+                        e.contested()
+                    ),
+                    (from, d, o, u, c)
                 );
                 e.set_deleted(!d);
                 e.set_owned(!o);
                 e.set_unconfirmed(!u);
+                e.set_contested(!c);
                 assert_eq!(
-                    (e.from(), e.deleted(), e.owned(), e.unconfirmed()),
-                    (from, !d, !o, !u)
+                    (
+                        e.from(),
+                        e.deleted(),
+                        e.owned(),
+                        e.unconfirmed(),
+                        e.contested()
+                    ),
+                    (from, !d, !o, !u, !c)
                 );
                 assert_eq!((e.seq, e.since), (9, Time(5)));
             }

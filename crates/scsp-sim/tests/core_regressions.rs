@@ -293,8 +293,17 @@ struct Net {
 impl Net {
     /// `n` servers whose originated CSAs carry Hop Count `n`.
     fn new(n: usize) -> Self {
+        Net::with_config(n, |_| {})
+    }
+
+    /// As [`Net::new`], each server's configuration changed by `f`.
+    fn with_config(n: usize, f: impl Fn(&mut ServerConfig)) -> Self {
         let s = (0..n)
-            .map(|i| Server::new(ServerConfig::new(2, 1, lsid(i))))
+            .map(|i| {
+                let mut cfg = ServerConfig::new(2, 1, lsid(i));
+                f(&mut cfg);
+                Server::new(cfg)
+            })
             .collect();
         Net {
             s,
@@ -608,6 +617,134 @@ fn flush_after_state_losing_restart_collides_with_a_live_instance() {
             e.is_none_or(|e| e.deleted()),
             "server {x} holds the withdrawn entry live at {:#x}",
             e.map_or(0, |e| e.seq)
+        );
+    }
+}
+
+/// Was a bug: B.2.0.2's equal numbers, the winner kept from a DCS partitioned during the
+/// conflict (docs/rfc2334-readings.md, "equal numbers").
+///
+/// Servers O (originator), X, Y in a line. O originates k@-2^31+1 (X and Y learn it), X and Y
+/// are partitioned, O restarts with its state lost and numbers k again at -2^31+1 with larger
+/// data during its Cache Summarize with X. Its flood of the change reaches X first: X keeps the
+/// larger data and answers O's solicitation with it, so O never sees the old data and never
+/// supersedes both. X's flood to Y is lost to the partition, and when it heals Cache Alignment
+/// (and the reconciliation, whose symbols carry no data) compares numbers only: Y kept the old
+/// data for good. X now marks k contested and fetches Y's instance at that number to compare.
+///
+/// Seen in the simulator as "server 0 holds 0a000004/key 00000141 (of server 3) at seq
+/// 0x80000001 with other data than the originator" (seed 7662 of the README's command line with
+/// `--recon-fraction 0.5`, at the time).
+#[test]
+fn b_2_0_2_equal_numbers_winner_reaches_a_dcs_partitioned_during_the_conflict() {
+    for reconcile in [false, true] {
+        equal_numbers_across_a_partition(reconcile);
+    }
+}
+
+fn equal_numbers_across_a_partition(reconcile: bool) {
+    // (O has the largest ID: O is X's master, as in the seed.)
+    const O: usize = 2;
+    const X: usize = 1;
+    const Y: usize = 0;
+    let config = |i: usize| {
+        let mut c = ServerConfig::new(2, 1, lsid(i));
+        c.reconcile = reconcile;
+        c
+    };
+    let mut n = Net::with_config(3, |c| c.reconcile = reconcile);
+    let k = RecordId {
+        key: Id::new(&key()).unwrap(),
+        origin: lsid(O),
+    };
+    let held = |n: &Net, x: usize| n.s[x].cache().get(&k).map(|e| (e.seq, e.data.clone()));
+    let aligned = |n: &Net, x: usize, y: usize| {
+        n.ca(x, y) == CaState::Aligned && n.ca(y, x) == CaState::Aligned
+    };
+    n.link(O, X);
+    n.link(X, Y);
+    n.s[O].originate(n.now, &key(), data(1)).unwrap();
+    n.collect();
+    n.run_on(&[(O, X), (X, Y)], 10_000, |n| {
+        aligned(n, O, X) && aligned(n, X, Y) && held(n, Y).is_some()
+    });
+    let first = Some((wire::SEQ_FIRST, data(1)));
+    assert_eq!((held(&n, X), held(&n, Y)), (first.clone(), first));
+
+    // X and Y are partitioned.
+    for (a, b) in [(X, Y), (Y, X)] {
+        let id = n.dcs[&(a, b)];
+        n.s[a].link_down(n.now, id);
+    }
+    n.collect();
+    n.drop_all(X, Y);
+    n.drop_all(Y, X);
+
+    // O restarts with its state lost; X sees the link go down and up.
+    let cfg = SimConfig {
+        servers: 3,
+        ..SimConfig::default()
+    };
+    n.s[O] = Server::new(config(O));
+    let id = n.s[O].add_dcs(n.now, cfg.dcs_config(lsid(X)));
+    n.dcs.insert((O, X), id);
+    let back = n.dcs[&(X, O)];
+    n.s[X].link_down(n.now, back);
+    n.collect();
+    n.drop_all(X, O);
+    n.drop_all(O, X);
+    n.s[O].link_up(n.now, id);
+    n.s[X].link_up(n.now, back);
+    n.collect();
+    // During its Cache Summarize with X, O's local server hands k over with other data.
+    let summarizing = |n: &Net| {
+        matches!(
+            n.ca(O, X),
+            CaState::SummarizeMaster | CaState::SummarizeSlave
+        )
+    };
+    n.run_on(&[(O, X)], 10_000, summarizing);
+    assert!(summarizing(&n), "O summarizes with X");
+    n.s[O].originate(n.now, &key(), data(2)).unwrap();
+    n.collect();
+    // O reaches Update Cache: its CSUS (asking X for k, which X summarized at the number O
+    // now holds unconfirmed) and its flood of k go out. The flood reaches X first (in the
+    // seed, k was in O's second CSUS; reordering does the same).
+    let is_csus = |b: &Vec<u8>| wire::decode(b).is_ok_and(|p| matches!(p.body, Body::Csus { .. }));
+    n.run_on(&[(O, X)], 10_000, |n| n.q[&(O, X)].iter().any(is_csus));
+    let q = n.q.get_mut(&(O, X)).expect("queue");
+    let (csus, rest): (VecDeque<_>, VecDeque<_>) = q.drain(..).partition(is_csus);
+    assert_eq!(csus.len(), 1, "O's CSUS");
+    q.extend(rest);
+    q.extend(csus);
+    n.run_on(&[(O, X)], 10_000, |n| aligned(n, O, X));
+    let second = Some((wire::SEQ_FIRST, data(2)));
+    assert_eq!(
+        (held(&n, O), held(&n, X)),
+        (second.clone(), second.clone()),
+        "O never saw the old data (the case of the seed)"
+    );
+    assert_eq!(held(&n, Y), Some((wire::SEQ_FIRST, data(1))));
+
+    // The partition heals; everything is delivered from now on.
+    for (a, b) in [(X, Y), (Y, X)] {
+        let id = n.dcs[&(a, b)];
+        n.s[a].link_up(n.now, id);
+    }
+    n.collect();
+    let all = [(O, X), (X, Y)];
+    n.run_on(&all, 20_000, |_| false);
+    for (x, y) in all {
+        assert!(
+            aligned(&n, x, y),
+            "{x} and {y} aligned (reconcile {reconcile})"
+        );
+    }
+    for x in [O, X, Y] {
+        assert_eq!(
+            held(&n, x),
+            second,
+            "server {x} holds the larger data (reconcile {reconcile})"
         );
     }
 }

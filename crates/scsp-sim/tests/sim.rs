@@ -357,3 +357,29 @@ fn recon_8_bulk_path_in_mixed_groups_converges() {
     }
     assert!(bulk > 0, "no stream of the bulk path");
 }
+
+/// B.2.0.2's equal numbers (docs/rfc2334-readings.md): the README's scenario with four restarts,
+/// most losing their state. In seed 5301 server 3, having lost its state, numbered an entry
+/// 0x80000001 again with other data; the servers that kept the new data over the old one they
+/// held (larger data wins) could not flood it to server 2, whose session with server 5 was down
+/// (a partition), and when it came up again alignment compared numbers only: server 2 kept the
+/// old data for good. Such a server now marks the entry contested and compares it with a DCS's
+/// instance at each alignment. (Fails without that comparison.)
+#[test]
+fn b_2_0_2_equal_numbers_resolved_past_a_partition() {
+    let cfg = SimConfig {
+        servers: 7,
+        topology: Topology::Random,
+        loss: 0.2,
+        dup: 0.05,
+        reorder: 0.1,
+        partitions: 3,
+        restarts: 4,
+        fresh_restart: 0.7,
+        entries: 500,
+        ..SimConfig::default()
+    };
+    let r = run_seed(&cfg, 5301);
+    assert!(r.seq_conflicts > 0, "two data under one number");
+    assert!(r.converged, "seed 5301: {}", r.failures.join("; "));
+}

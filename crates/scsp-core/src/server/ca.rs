@@ -180,8 +180,11 @@ impl Server {
                 None => Some(true),
                 Some(e) => (seq::newer(r.seq, e.seq)
                     // Our own entry at the same number, originated without knowing whether
-                    // an earlier incarnation exists: fetch it to compare.
-                    || (r.seq == e.seq && e.unconfirmed() && r.id.origin == lsid))
+                    // an earlier incarnation exists, or an entry that won over another
+                    // instance under its number (contested): fetch it to compare
+                    // (docs/rfc2334-readings.md, "equal numbers").
+                    || (r.seq == e.seq
+                        && (e.contested() || (e.unconfirmed() && r.id.origin == lsid))))
                     .then_some(false),
             };
             if let Some(missing) = want {

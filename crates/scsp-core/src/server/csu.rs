@@ -151,6 +151,7 @@ impl Server {
                 } else if csa.data[..] > e.data[..] {
                     // The larger wins everywhere, so every server settles on the same one;
                     // the originator, on seeing it, supersedes both if it is not its own.
+                    // (`learn` marks it contested: other DCSs may still hold ours.)
                     self.learn(now, from, csa, solicited, hash);
                     self.flood(now, &id, Some(from), Hops::Configured);
                 } else if let Some(d) = slot_mut(&mut self.dcs, from) {
@@ -158,6 +159,11 @@ impl Server {
                     // (Held back while the DCS learns from us by the bulk path.)
                     let mine = e.csa(&id, d.cfg.hops);
                     self.send_back(from, mine);
+                    // Other DCSs may hold the DCS's instance: contested, compared when they
+                    // align with us.
+                    if let Some(e) = self.cache.get_mut(&id) {
+                        e.set_contested(true);
+                    }
                 }
                 return Some(ack);
             }
@@ -352,6 +358,14 @@ impl Server {
             self.cache
                 .schedule(now + hold, EntryTimer::Forget, have, id.clone());
         }
+        // Another instance under the same number (docs/rfc2334-readings.md, "equal numbers"):
+        // the one stored won over it, and a DCS may still hold the other, which alignment
+        // cannot see by numbers; contested, so that a DCS's instance at this number is fetched
+        // to compare, and a solicitation of that number from another DCS stays.
+        let contested = old.as_ref().is_some_and(|o| o.seq == have);
+        if contested && let Some(e) = self.cache.get_mut(&id) {
+            e.set_contested(true);
+        }
         let replaced = old.filter(|o| !o.deleted());
         let change = if deleted {
             replaced.map(|o| CacheChange::Removed {
@@ -371,8 +385,8 @@ impl Server {
         if let Some(c) = change {
             self.events.push_back(Event::Cache(c));
         }
-        // (The entry just stored: neither ours nor unconfirmed.)
-        self.satisfy_crls(&id, have, false, solicited.then_some(from));
+        // (The entry just stored: not ours; compared at the same number if contested.)
+        self.satisfy_crls(&id, have, contested, solicited.then_some(from));
     }
 
     /// A CSA carrying our own Originator ID, newer than what we hold: an instance from before a

@@ -49,8 +49,8 @@ impl Server {
     /// The cache now holds an instance of `id` at least as new as any CRL wants (2.2.3,
     /// rfc2334-readings.md #15).
     ///
-    /// `have` and `unconfirmed` are the sequence number and flag of the entry the cache now
-    /// holds (just stored by the caller).
+    /// `have` is the sequence number of the entry the cache now holds (just stored by the
+    /// caller); `unconfirmed`: that entry is unconfirmed or contested.
     pub(super) fn satisfy_crls(
         &mut self,
         id: &RecordId,
@@ -58,8 +58,8 @@ impl Server {
         unconfirmed: bool,
         skip: Option<DcsId>,
     ) {
-        // An unconfirmed entry of our own at the very number a DCS advertised may differ from
-        // the DCS's: that one is still fetched, to compare.
+        // An unconfirmed entry of our own, or a contested one, at the very number a DCS
+        // advertised may differ from the DCS's: that one is still fetched, to compare.
         let strict = unconfirmed;
         for (i, d) in self.dcs.iter_mut().enumerate() {
             let Some(d) = d else { continue };

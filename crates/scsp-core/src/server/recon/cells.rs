@@ -88,7 +88,8 @@ impl Keyed {
             self.applied.resize(at + 1, 0);
         }
         // An entry of ours numbered -2^31+1 without knowing what an earlier incarnation left
-        // (unconfirmed) gets a symbol of its own, so that it always shows as a difference: RFC
+        // (unconfirmed), or one that won over another instance under its number (contested),
+        // gets a symbol of its own, so that it always shows as a difference: RFC
         // 2334 2.2.2.1 as this implementation reads it fetches the DCS's instance at the same
         // number to compare data (docs/reconciliation.md §6).
         let now = cache.at_slot(i).map(|(rid, e)| {
@@ -97,7 +98,7 @@ impl Keyed {
                 originator: rid.origin.as_bytes(),
                 seq: e.seq,
             });
-            if e.unconfirmed() && e.seq == crate::wire::SEQ_FIRST {
+            if e.distinct_symbol() {
                 s ^ UNCONFIRMED
             } else {
                 s
