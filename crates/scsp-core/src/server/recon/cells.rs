@@ -12,13 +12,8 @@ use crate::server::bulk::Bulk;
 /// XORed into the symbol of an unconfirmed entry of ours (see [`Keyed::apply`]).
 pub(super) const UNCONFIRMED: u64 = 0x554e_434f_4e46_524d;
 
-/// At least this many marks at once (and at least half the cache) leave a key's cells stale.
+/// At least this many marks at once (and at least half the cache) start a key's rebuild.
 const STALE_MARKS: usize = 4096;
-
-/// Whether `marks` marked slots at once, in a cache of `len` entries, leave the cells stale.
-fn stale_at(marks: usize, len: usize) -> bool {
-    marks >= STALE_MARKS && marks.saturating_mul(2) >= len
-}
 
 /// The cells of the cache under one key, with the symbol applied per slot.
 pub(crate) struct Keyed {
@@ -27,9 +22,11 @@ pub(crate) struct Keyed {
     pub(super) applied: Vec<u64>,
     /// Two instances with the same symbol (probability about N²/2^65): not used any more.
     pub(super) broken: bool,
-    /// Marks were taken without being applied here (so many that a pass over the cache costs no
-    /// more): rebuilt by that pass before the cells are used again ([`Keyed::fresh`]).
-    pub(super) stale: bool,
+    /// Being rebuilt by a pass over the cache, slots before this one done: marks came so many
+    /// at once that the pass costs no more than applying them. The pass goes on in batches
+    /// between packets ([`Keyed::rebuild_some`]), and is finished at once if the cells are
+    /// needed before ([`Keyed::fresh`]); a mark of a slot the pass has not reached waits for it.
+    pub(super) rebuild: Option<u32>,
 }
 
 impl Keyed {
@@ -38,40 +35,64 @@ impl Keyed {
             prefix: Prefix::new(key, cells),
             applied: Vec::new(),
             broken: false,
-            stale: false,
+            rebuild: None,
         }
     }
 
-    /// The cells rebuilt by a pass over the cache if they are stale.
+    /// The cells up to date: a rebuild under way finished at once.
     pub(super) fn fresh(&mut self, cache: &crate::cache::Cache) {
-        if !self.stale {
-            return;
+        while self.rebuild.is_some() {
+            self.rebuild_some(cache, usize::MAX);
         }
-        let (key, cells) = (self.prefix.key(), self.prefix.cells().len());
-        *self = Keyed::new(key, cells);
-        self.build(cache);
     }
 
-    /// Every occupied slot applied (a new key, or a stale one emptied).
+    /// Every occupied slot applied (a new key).
     pub(super) fn build(&mut self, cache: &crate::cache::Cache) {
+        self.start_rebuild(cache);
+        self.fresh(cache);
+    }
+
+    /// The cells emptied, to be rebuilt by a pass over the cache.
+    fn start_rebuild(&mut self, cache: &crate::cache::Cache) {
+        let (key, cells) = (self.prefix.key(), self.prefix.cells().len());
+        let broken = self.broken;
+        *self = Keyed::new(key, cells);
+        self.broken = broken;
         self.prefix.reserve(cache.len());
         self.applied.reserve(cache.slot_count() as usize);
-        for i in 0..cache.slot_count() {
+        self.rebuild = Some(0);
+    }
+
+    /// The next `n` slots of a rebuild applied; whether one is still under way.
+    pub(super) fn rebuild_some(&mut self, cache: &crate::cache::Cache, n: usize) -> bool {
+        let Some(from) = self.rebuild else {
+            return false;
+        };
+        let end = u64::from(from)
+            .saturating_add(n as u64)
+            .min(u64::from(cache.slot_count())) as u32;
+        for i in from..end {
             self.apply(cache, i);
         }
         self.prefix.flush();
+        self.rebuild = (end < cache.slot_count()).then_some(end);
+        self.rebuild.is_some()
     }
 
-    /// The marked slots `marks` applied, or the cells left stale when they are so many that
-    /// one pass over the cache, done only once the cells are needed, costs no more (a bulk
-    /// stream confirms every entry of the holder: the cells of the keys not used next are not
-    /// updated entry by entry).
+    /// The marked slots `marks` applied; when they are so many that one pass over the cache
+    /// costs no more (a bulk stream confirms every entry of the holder), a rebuild starts
+    /// instead, which goes on between packets. During a rebuild, only the marks of slots it
+    /// has passed are applied.
     pub(super) fn take_marks(&mut self, cache: &crate::cache::Cache, marks: &[u32]) {
-        if self.stale {
+        if let Some(done) = self.rebuild {
+            for &i in marks.iter().filter(|&&i| i < done) {
+                self.apply(cache, i);
+            }
+            self.prefix.flush();
             return;
         }
-        if stale_at(marks.len(), cache.len()) {
-            self.stale = true;
+        if marks.len() >= STALE_MARKS && marks.len().saturating_mul(2) >= cache.len() {
+            self.start_rebuild(cache);
             return;
         }
         for &i in marks {
@@ -138,17 +159,22 @@ impl Server {
 
     /// Once a batch of marked slots waits, the timer is due at once ([`Server::recon_sync_some`]).
     pub(in crate::server) fn recon_note(&mut self, now: Time) {
-        if self.recon.is_some()
-            && self.recon_due.is_none()
-            && self.cache.recon_marks_pending() >= crate::server::RECON_BATCH
-            && !self.taking_stream()
-        {
+        if self.recon_due.is_none() && !self.taking_stream() && self.recon_work() {
             self.recon_due = Some(now);
         }
     }
 
+    /// A batch of marks waits, or a rebuild is under way.
+    fn recon_work(&self) -> bool {
+        self.recon.as_ref().is_some_and(|r| {
+            self.cache.recon_marks_pending() >= crate::server::RECON_BATCH
+                || r.own.rebuild.is_some()
+                || r.peers.iter().any(|p| p.rebuild.is_some())
+        })
+    }
+
     /// Whether we take a stream of the bulk path: most of the cache changes, so the marks wait
-    /// for its end, where they are taken at once (and, that many, leave the cells stale).
+    /// for its end (applied batch by batch then, the cells not used meanwhile).
     fn taking_stream(&self) -> bool {
         self.dcs
             .iter()
@@ -157,11 +183,12 @@ impl Server {
     }
 
     /// At most `limit` marked slots applied (a bounded batch, from the timer), when that many
-    /// wait: a flood of changes pays for the cells in batches between its packets, not per
-    /// change on its path.
+    /// wait, and `limit` more slots of each rebuild under way: a flood of changes pays for the
+    /// cells in batches between its packets, not per change on its path, and a rebuild is done
+    /// before the next reconciliation needs it, not on its path.
     pub(in crate::server) fn recon_sync_some(&mut self, limit: usize) {
         self.recon_due = None;
-        if self.recon.as_ref().is_some_and(|r| r.own.stale)
+        if self.recon.as_ref().is_some_and(|r| r.own.rebuild.is_some())
             && self
                 .dcs
                 .iter()
@@ -173,25 +200,22 @@ impl Server {
             self.recon_own_fresh();
             return;
         }
-        let pending = self.cache.recon_marks_pending();
-        if pending < limit {
-            return;
-        }
         if self.taking_stream() {
             return;
         }
-        // So many that a pass over the cache costs no more: all at once (the cells left stale),
-        // not batch by batch.
-        let limit = if stale_at(pending, self.cache.len()) {
-            usize::MAX
-        } else {
-            limit
-        };
+        // (After a stream, its marks go in batches like any others, between packets.)
         let Some(r) = self.recon.as_mut() else { return };
-        let marks = self.cache.take_recon_marks(limit);
-        r.own.take_marks(&self.cache, &marks);
-        for p in &mut r.peers {
-            p.take_marks(&self.cache, &marks);
+        if self.cache.recon_marks_pending() >= limit {
+            let marks = self.cache.take_recon_marks(limit);
+            r.own.take_marks(&self.cache, &marks);
+            for p in &mut r.peers {
+                p.take_marks(&self.cache, &marks);
+            }
+        } else {
+            r.own.rebuild_some(&self.cache, limit);
+            for p in &mut r.peers {
+                p.rebuild_some(&self.cache, limit);
+            }
         }
     }
 
@@ -222,5 +246,67 @@ impl Server {
         k.build(&self.cache);
         r.peers.push(k);
         Some(r.peers.len() - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::{Cache, Entry};
+    use crate::wire::{Data, Id, RecordId};
+
+    fn id(k: u32) -> RecordId {
+        RecordId {
+            key: Id::from(k.to_be_bytes()),
+            origin: Id::from([9, 9, 9, 9]),
+        }
+    }
+
+    fn put(c: &mut Cache, k: u32, seq: u32) {
+        let e = Entry::new(
+            seq,
+            Data::from(&b"x"[..]),
+            None,
+            Time(0),
+            false,
+            true,
+            false,
+        );
+        c.insert(id(k), e);
+    }
+
+    /// A rebuild that goes on in batches while the cache changes (slots it passed and slots it
+    /// has not reached yet, replaced and removed) ends with the cells of a build from scratch.
+    #[test]
+    fn rebuild_in_batches_with_changes_meanwhile_equals_a_fresh_build() {
+        let key = Key([7; 16]);
+        let mut c = Cache::new(crate::hash::state(1));
+        c.keep_recon_marks(true);
+        for k in 0..10_000 {
+            put(&mut c, k, 1);
+        }
+        let mut keyed = Keyed::new(key, 512);
+        // 10,000 marks at once in a cache of 10,000: a rebuild starts instead.
+        let marks = c.take_recon_marks(usize::MAX);
+        keyed.take_marks(&c, &marks);
+        assert_eq!(keyed.rebuild, Some(0));
+        let mut rounds = 0;
+        while keyed.rebuild_some(&c, 1_000) {
+            rounds += 1;
+            // Changes before and after the pass's position, and new entries.
+            let at = keyed.rebuild.unwrap_or(0);
+            for k in [at / 2, at + 17, 9_999 - rounds] {
+                put(&mut c, k, 2 + rounds);
+            }
+            c.remove(&id(at + 300));
+            put(&mut c, 20_000 + rounds, 1);
+            let marks = c.take_recon_marks(usize::MAX);
+            keyed.take_marks(&c, &marks);
+        }
+        assert!(rounds >= 9, "{rounds} rounds");
+        let mut fresh = Keyed::new(key, 512);
+        fresh.build(&c);
+        assert_eq!(keyed.prefix.cells(), fresh.prefix.cells());
+        assert!(keyed.prefix.cells()[0].count > 9_000);
     }
 }

@@ -615,7 +615,7 @@ impl Server {
     pub(super) fn recon_master_again(&mut self, now: Time, id: DcsId) {
         self.recon_sync();
         let mtu = self.recon_mtu_to(id);
-        if mtu > 0 && self.recon.as_ref().is_some_and(|r| r.own.stale) {
+        if mtu > 0 && self.recon.as_ref().is_some_and(|r| r.own.rebuild.is_some()) {
             // The first Cells goes out only once the slave asks: rebuild then.
             let Some(d) = self.live(id) else { return };
             d.summary.clear();
