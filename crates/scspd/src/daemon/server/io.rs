@@ -50,10 +50,15 @@ impl Task {
             return false;
         };
         let mut buf = std::mem::take(&mut self.buf);
+        let mut bytes = 0;
         for _ in 0..RECV_BATCH {
+            if bytes >= RECV_BATCH_BYTES {
+                break;
+            }
             match raw.recv_from(&mut buf) {
                 Ok((n, from)) => {
                     any = true;
+                    bytes += n;
                     self.datagram(&buf[..n], from);
                 }
                 Err(_) => break,

@@ -42,6 +42,10 @@ const DATAGRAM_MAX: usize = 65535;
 /// Datagrams taken from the socket in one turn of the loop once it is readable (then what the
 /// core wants sent goes out): a burst costs one wake-up, not one per datagram.
 const RECV_BATCH: usize = 32;
+/// ... or until this many octets: with large datagrams (a bulk stream at MTU 65000 carries a
+/// thousand records in each), what the core has to send (the acknowledgement that lets the
+/// stream go on) leaves after a few of them, not after a whole window of records.
+const RECV_BATCH_BYTES: usize = 256 * 1024;
 /// How long a server in Cache Alignment polls its socket for the DCS's answer before sleeping
 /// (see `Task::linger`).
 const LINGER: Duration = Duration::from_micros(100);
@@ -627,9 +631,16 @@ impl Task {
                 r = self.socket.recv_from(&mut buf) => match r {
                     Ok((n, from)) => {
                         self.datagram(&buf[..n], from);
+                        let mut bytes = n;
                         for _ in 1..RECV_BATCH {
+                            if bytes >= RECV_BATCH_BYTES {
+                                break;
+                            }
                             match self.socket.try_recv_from(&mut buf) {
-                                Ok((n, from)) => self.datagram(&buf[..n], from),
+                                Ok((n, from)) => {
+                                    bytes += n;
+                                    self.datagram(&buf[..n], from);
+                                }
                                 // WouldBlock; another error is seen by the next recv_from.
                                 Err(_) => break,
                             }
