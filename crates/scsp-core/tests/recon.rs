@@ -544,11 +544,11 @@ fn recon_8_no_bulk_path_without_the_extension_on_both() {
 }
 
 #[test]
-fn recon_8_cells_left_stale_by_a_whole_cache_of_changes_are_rebuilt_before_use() {
+fn recon_8_cells_rebuilt_after_a_whole_cache_of_changes_serve_the_next_reconciliation() {
     // More than 4,096 changes at once, at least half the cache (the holder confirming every
-    // entry it streamed, a learner storing a stream's batch): the cells of the keys not used
-    // then are left stale and rebuilt by a pass over the cache when a reconciliation needs them.
-    // The reconciliations after the stream, and a later one with changes on both sides, decode.
+    // entry it streamed, a learner's marks at the end of a stream): the cells of every key are
+    // rebuilt by a pass over the cache, in batches between packets. A later reconciliation with
+    // changes on both sides decodes.
     for holder in [0, 1] {
         let mut pair = learn_from(holder, 6_000, 0, 0, false);
         let s = pair.stats(1);
