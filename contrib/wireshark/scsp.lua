@@ -640,6 +640,17 @@ end
 -- Reconciliation messages (docs/reconciliation.md section 5.2), the Data of a Vendor-Private
 -- extension with the configured Vendor ID
 
+-- The flags octet of a Bulk or Bulk Ack message, with its one flag (0x01) named by `field`;
+-- returns its value (nil if the message is cut short there).
+local function recon_flag_octet(c, t, field)
+    if not c:need(1, "Flags") then return nil end
+    local flags = c.tvb(c.off, 1):uint()
+    local fl = t:add(f.rc_flags, c.tvb(c.off, 1))
+    fl:add(field, c.tvb(c.off, 1))
+    c.off = c.off + 1
+    return flags
+end
+
 local function dissect_recon(tvb, off, len, tree)
     local t = tree:add(scsp, tvb(off, len), "Reconciliation message (docs/reconciliation.md)")
     local c = cursor(tvb, off, off + len, t, e.recon)
@@ -711,13 +722,7 @@ local function dissect_recon(tvb, off, len, tree)
         end
         t:append_text(string.format(", %s, %d of %d symbols from %d", recon_status[st] or tostring(st), n, total, o))
     elseif kind == 4 then
-        local flags = nil
-        if c:need(1, "Flags") then
-            flags = tvb(c.off, 1):uint()
-            local fl = t:add(f.rc_flags, tvb(c.off, 1))
-            fl:add(f.rc_flag_whole, tvb(c.off, 1))
-            c.off = c.off + 1
-        end
+        local flags = recon_flag_octet(c, t, f.rc_flag_whole)
         c:add(f.rc_reserved, 1, "Reserved")
         local o = c:add(f.rc_offset, 4, "Offset")
         local n = c:add(f.rc_count, 2, "Count")
@@ -732,13 +737,7 @@ local function dissect_recon(tvb, off, len, tree)
             if total then t:append_text(string.format(", total %d", total)) end
         end
     elseif kind == 5 then
-        local flags = nil
-        if c:need(1, "Flags") then
-            flags = tvb(c.off, 1):uint()
-            local fl = t:add(f.rc_flags, tvb(c.off, 1))
-            fl:add(f.rc_flag_clean, tvb(c.off, 1))
-            c.off = c.off + 1
-        end
+        local flags = recon_flag_octet(c, t, f.rc_flag_clean)
         c:add(f.rc_reserved, 1, "Reserved")
         local nx = c:add(f.rc_next, 4, "Next")
         local cr = c:add(f.rc_credit, 4, "Credit")

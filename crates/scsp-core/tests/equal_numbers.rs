@@ -17,16 +17,6 @@ const O: u8 = 4;
 const SMALL: &[u8] = b"bbbb";
 const LARGE: &[u8] = b"zzzz";
 
-fn csus(ps: &[scsp_core::wire::Packet]) -> Vec<Csas> {
-    ps.iter()
-        .filter_map(|p| match &p.body {
-            Body::Csus { records } => Some(records.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect()
-}
-
 /// The server under test (10.0.0.1) is aligned with Y (10.0.0.3, its main DCS, master) and with
 /// the originator O (10.0.0.4). It learns O's record at -2^31+1 with `first`; Y's session goes
 /// down (a partition); then the same number comes again from O with `second` (O lost its state

@@ -1062,16 +1062,7 @@ fn rfc_2_2_3_pipelined_next_csus_goes_before_the_records_are_stored() {
         o: false,
         records: wanted.clone(),
     });
-    let csus_records = |ps: &[Packet]| -> Vec<Csas> {
-        ps.iter()
-            .filter_map(|p| match &p.body {
-                Body::Csus { records } => Some(records.clone()),
-                _ => None,
-            })
-            .flatten()
-            .collect()
-    };
-    let first = csus_records(&b.sent());
+    let first = csus(&b.sent());
     assert!(
         !first.is_empty() && first.len() < wanted.len(),
         "the 200-byte packets split the solicitation: {} of {}",
@@ -1089,7 +1080,7 @@ fn rfc_2_2_3_pipelined_next_csus_goes_before_the_records_are_stored() {
         records: answer.clone(),
     });
     let sent = b.sent();
-    let second = csus_records(&sent);
+    let second = csus(&sent);
     assert!(!second.is_empty(), "the next CSUS went out with the answer");
     assert_eq!(second, wanted[first.len()..first.len() + second.len()]);
     assert!(

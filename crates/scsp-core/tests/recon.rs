@@ -187,6 +187,15 @@ impl Pair {
             .collect()
     }
 
+    /// Every entry of server `i`: identity, number and data.
+    fn data(&self, i: usize) -> BTreeSet<(scsp_core::wire::RecordId, u32, Vec<u8>)> {
+        self.s[i]
+            .cache()
+            .iter()
+            .map(|(id, e)| (id.clone(), e.seq, e.data.to_vec()))
+            .collect()
+    }
+
     /// The reconciliation counters of server `i` since the link last came back.
     fn stats(&self, i: usize) -> ReconStats {
         let now = self.s[i].recon_stats(self.to[i]).expect("dcs");
@@ -410,14 +419,7 @@ fn learn_with(
     assert_eq!(pair.instances(holder), want, "the holder lacks entries");
     assert_eq!(pair.instances(l), want, "the learner lacks entries");
     // The same instances, and the same data.
-    let data = |i: usize| {
-        pair.s[i]
-            .cache()
-            .iter()
-            .map(|(id, e)| (id.clone(), e.seq, e.data.to_vec()))
-            .collect::<BTreeSet<_>>()
-    };
-    assert_eq!(data(0), data(1));
+    assert_eq!(pair.data(0), pair.data(1));
     pair
 }
 
@@ -617,17 +619,19 @@ fn recon_8_changes_on_both_sides_while_the_stream_runs_reach_the_other_side() {
             (1, 1),
             "holder {holder} at {at}"
         );
-        let data = |i: usize| {
-            pair.s[i]
-                .cache()
-                .iter()
-                .map(|(id, e)| (id.clone(), e.seq, e.data.to_vec()))
-                .collect::<BTreeSet<_>>()
-        };
-        assert_eq!(data(0), data(1), "holder {holder} at {at}: {a:?} {b:?}");
-        assert_eq!(data(0).len(), 4_000 + 20 + 15, "holder {holder} at {at}");
+        assert_eq!(
+            pair.data(0),
+            pair.data(1),
+            "holder {holder} at {at}: {a:?} {b:?}"
+        );
+        assert_eq!(
+            pair.data(0).len(),
+            4_000 + 20 + 15,
+            "holder {holder} at {at}"
+        );
         // The replaced entries hold the new data (tag 9) on both.
-        let replaced = data(l)
+        let replaced = pair
+            .data(l)
             .iter()
             .filter(|(_, _, d)| d.first() == Some(&9))
             .count();

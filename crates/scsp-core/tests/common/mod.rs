@@ -274,6 +274,17 @@ pub fn arc<T>(x: T) -> Arc<T> {
     Arc::new(x)
 }
 
+/// The CSAS records of every CSUS in `ps` (the entries solicited).
+pub fn csus(ps: &[Packet]) -> Vec<Csas> {
+    ps.iter()
+        .filter_map(|p| match &p.body {
+            Body::Csus { records } => Some(records.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
 /// The CSAS records of every CSU Reply in `ps`.
 pub fn replies(ps: &[Packet]) -> Vec<Csas> {
     ps.iter()
