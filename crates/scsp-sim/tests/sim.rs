@@ -337,17 +337,9 @@ fn seed_reproduces_across_processes() {
 #[test]
 fn recon_8_bulk_path_in_mixed_groups_converges() {
     let cfg = SimConfig {
-        servers: 7,
-        topology: Topology::Random,
-        loss: 0.2,
-        dup: 0.05,
-        reorder: 0.1,
-        partitions: 3,
-        restarts: 2,
-        entries: 500,
         recon_fraction: 0.5,
         recon_cells: Some(256),
-        ..SimConfig::default()
+        ..readme_scenario()
     };
     let mut bulk = 0;
     for seed in [170, 950, 983, 1584, 1732] {
@@ -368,18 +360,27 @@ fn recon_8_bulk_path_in_mixed_groups_converges() {
 #[test]
 fn b_2_0_2_equal_numbers_resolved_past_a_partition() {
     let cfg = SimConfig {
+        restarts: 4,
+        fresh_restart: 0.7,
+        ..readme_scenario()
+    };
+    let r = run_seed(&cfg, 5301);
+    assert!(r.seq_conflicts > 0, "two data under one number");
+    assert!(r.converged, "seed 5301: {}", r.failures.join("; "));
+}
+
+/// The README's simulator command: seven servers at random, 20% loss, duplication, reordering,
+/// three partitions, two restarts, 500 entries.
+fn readme_scenario() -> SimConfig {
+    SimConfig {
         servers: 7,
         topology: Topology::Random,
         loss: 0.2,
         dup: 0.05,
         reorder: 0.1,
         partitions: 3,
-        restarts: 4,
-        fresh_restart: 0.7,
+        restarts: 2,
         entries: 500,
         ..SimConfig::default()
-    };
-    let r = run_seed(&cfg, 5301);
-    assert!(r.seq_conflicts > 0, "two data under one number");
-    assert!(r.converged, "seed 5301: {}", r.failures.join("; "));
+    }
 }
