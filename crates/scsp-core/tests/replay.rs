@@ -305,3 +305,47 @@ fn the_documented_vector_is_what_the_encoder_writes() {
         Ok(Some(ext))
     );
 }
+
+/// The longest record the local server may hand over still fits the configured packet size in a
+/// CSU Request carrying both the Authentication extension (HMAC-SHA-256) and the replay
+/// extension (B.3.1, B.3.2; docs/replay-protection.md). (The room kept for extensions was 64
+/// octets, and the two take 79: such a record went out in a packet 15 octets too long.)
+#[test]
+fn b_3_largest_record_fits_the_packet_with_authentication_and_replay_protection() {
+    let mut p = Pair::new(ReplayMode::On, ReplayMode::On);
+    p.run(Duration::from_secs(3));
+    assert!(p.aligned());
+    let mut len = 2_000;
+    while p
+        .b
+        .originate(p.now, b"big", wire::Data::from(vec![0x5a; len]))
+        .is_err()
+    {
+        len -= 1;
+    }
+    p.from_b.clear();
+    p.run(Duration::from_secs(1));
+    let with_record: Vec<usize> = p
+        .from_b
+        .iter()
+        .filter(|b| {
+            matches!(
+                wire::decode(b).map(|p| p.body),
+                Ok(wire::Body::CsuRequest { ref records }) if !records.is_empty()
+            )
+        })
+        .map(Vec::len)
+        .collect();
+    assert!(!with_record.is_empty(), "the record was flooded");
+    for n in with_record {
+        assert!(
+            n <= 1472,
+            "a CSU Request of {n} octets (largest record {len})"
+        );
+    }
+    assert!(
+        p.a.cache()
+            .iter()
+            .any(|(id, e)| id.key.as_bytes() == b"big" && e.data.len() == len)
+    );
+}

@@ -3,6 +3,12 @@
 
 use super::*;
 
+/// Room kept in a CSU Request beside its records for the extensions it may carry: the
+/// Authentication extension with the longest MAC (header 4, SPI 4, HMAC-SHA-256 32: B.3.1), the
+/// replay extension (docs/replay-protection.md) and the End Of Extensions (4). (It was 64, and
+/// with both a record of the largest size went out 15 octets past the configured packet size.)
+const EXTENSIONS_ROOM: usize = 4 + 4 + 32 + super::replay::OVERHEAD + 4;
+
 impl Server {
     /// The local server originates or updates its entry `key` with the protocol specific part
     /// `data`. Returns the sequence number given to the new instance (the current one if `data`
@@ -161,7 +167,7 @@ impl Server {
     }
 
     /// The longest CSA record that fits a CSU Request of the configured packet size (with room
-    /// for an Authentication extension).
+    /// for the extensions it may carry: [`EXTENSIONS_ROOM`]).
     pub(super) fn max_record_len(&self) -> usize {
         self.max_record
     }
@@ -173,8 +179,9 @@ impl Server {
             sender: cfg.lsid.clone(),
             receiver: cfg.lsid.clone(),
         };
-        cfg.max_packet
-            .saturating_sub(wire::overhead(&common, wire::MessageType::CsuRequest) + 64)
+        cfg.max_packet.saturating_sub(
+            wire::overhead(&common, wire::MessageType::CsuRequest) + EXTENSIONS_ROOM,
+        )
     }
 
     /// The local server deletes its entry `key`: a deletion record goes to every DCS.
