@@ -116,7 +116,14 @@ fn recon_8_fresh_learners_take_the_bulk_path() {
         free_udp_port("127.0.0.2"),
         free_udp_port("127.0.0.3"),
     ];
-    let b = Daemon::start("bulkB", &conf(2, ports, &[1, 3], true));
+    let tcp = free_tcp_port();
+    let b = Daemon::start(
+        "bulkB",
+        &format!(
+            "Metrics 127.0.0.1:{tcp};\n{}",
+            conf(2, ports, &[1, 3], true)
+        ),
+    );
     let entries: Vec<KeyData> = (0..N)
         .map(|k| KeyData {
             key: format!("{k:08x}"),
@@ -157,6 +164,44 @@ fn recon_8_fresh_learners_take_the_bulk_path() {
         assert!(
             streams >= 1 && taken >= u64::from(N),
             "{id} from B: {streams} {taken}"
+        );
+    }
+    // The same counters in B's metrics; each learner was empty and stored every record: nothing
+    // was left to reconcile after either stream.
+    let (status, body) = scrape(&format!("127.0.0.1:{tcp}"));
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let m = samples(&body);
+    for id in ["127.0.0.1", "127.0.0.3"] {
+        let dl = format!("server=\"s\",dcs=\"{id}\"");
+        let get = |name: &str| {
+            *m.get(&format!("{name}{{{dl}}}"))
+                .unwrap_or_else(|| panic!("no {name} for {id} in:\n{body}"))
+        };
+        assert!(get("scsp_dcs_bulk_streams_total") >= 1.0, "{id}");
+        assert!(get("scsp_dcs_bulk_entries_total") >= f64::from(N), "{id}");
+        assert!(get("scsp_dcs_bulk_clean_total") >= 1.0, "{id}");
+        assert!(
+            m.contains_key(&format!(
+                "scsp_dcs_reconciliations_total{{{dl},outcome=\"fallback\"}}"
+            )),
+            "{id}"
+        );
+    }
+    // And in `show dcs --detail`.
+    let text = scspctl_ok(&b.socket, &["show", "dcs", "s", "--detail"]);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("reconciliation:"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for l in lines {
+        // (Numbers as in the metrics above: at least one stream, each with nothing left.)
+        assert!(
+            l.contains("bulk path: ")
+                && l.ends_with(" with nothing left to reconcile")
+                && !l.contains("bulk path: 0 streams")
+                && !l.ends_with(" 0 with nothing left to reconcile"),
+            "{l}"
         );
     }
 }

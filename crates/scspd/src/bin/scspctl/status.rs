@@ -134,6 +134,22 @@ pub fn dcs_detail(dcs: &[DcsView]) -> String {
             "  queues:          {} awaiting acknowledgement, {} wanted from the DCS",
             d.rexmit_queue, d.crl
         );
+        if let Some(r) = d.stats.get("recon") {
+            // With `Reconcile on;` (docs/reconciliation.md).
+            let n = |k: &str| r[k].as_u64().unwrap_or(0);
+            let _ = writeln!(
+                o,
+                "  reconciliation:  {} decoded, {} fallen back, {} differences; bulk path: {} \
+                 streams, {} entries, {} retransmissions, {} with nothing left to reconcile",
+                n("decoded"),
+                n("fallbacks"),
+                n("found"),
+                n("bulk"),
+                n("bulk_entries"),
+                n("bulk_rexmits"),
+                n("bulk_clean"),
+            );
+        }
     }
     o
 }

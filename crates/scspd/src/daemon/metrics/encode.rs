@@ -457,6 +457,57 @@ impl Collector for Gathered {
              (MaxCSARequests)",
             &each(&|d| d.stats.csa_requests_refused),
         )?;
+        // The reconciliation extension (docs/reconciliation.md), for the DCSs of servers with
+        // `Reconcile on;`.
+        let recon = |f: &dyn Fn(&scsp_core::ReconStats) -> u64| -> Vec<(Labels, u64)> {
+            dcs.iter()
+                .filter_map(|(s, d)| Some((dl(s, d), f(d.recon.as_ref()?))))
+                .collect()
+        };
+        rows.clear();
+        for (s, d) in &dcs {
+            if let Some(r) = &d.recon {
+                rows.push((with(s, d, "outcome", "decoded"), r.decoded));
+                rows.push((with(s, d, "outcome", "fallback"), r.fallbacks));
+            }
+        }
+        counters(
+            e,
+            "scsp_dcs_reconciliations",
+            "Cache Alignments by set reconciliation, by outcome (decoded, or fallen back to RFC \
+             2334 Cache Alignment)",
+            &rows,
+        )?;
+        counters(
+            e,
+            "scsp_dcs_recon_differences",
+            "Instances found to differ by the reconciliations",
+            &recon(&|r| r.found),
+        )?;
+        counters(
+            e,
+            "scsp_dcs_bulk_streams",
+            "Streams of the bulk path (docs/reconciliation.md 8), as holder or learner",
+            &recon(&|r| r.bulk),
+        )?;
+        counters(
+            e,
+            "scsp_dcs_bulk_entries",
+            "Entries streamed by the bulk path: sent (holder) or taken in order (learner)",
+            &recon(&|r| r.bulk_entries),
+        )?;
+        counters(
+            e,
+            "scsp_dcs_bulk_retransmits",
+            "Times a holder went back to the first entry not acknowledged",
+            &recon(&|r| r.bulk_rexmits),
+        )?;
+        counters(
+            e,
+            "scsp_dcs_bulk_clean",
+            "Streams after which nothing was left to reconcile",
+            &recon(&|r| r.bulk_clean),
+        )?;
         let mut m = e.encode_descriptor(
             "scsp_dcs_alignment_duration_seconds",
             "Time from the CA FSM leaving Down to Aligned",

@@ -430,6 +430,11 @@ impl Observer {
                 disabled: o.is_some_and(|o| o.disabled),
                 hello_age_s: detail.last_hello_s,
                 dead_in_ms: detail.dead_in_ms,
+                recon: server
+                    .config()
+                    .reconcile
+                    .then(|| server.recon_stats(id))
+                    .flatten(),
             });
         }
         s
@@ -471,6 +476,8 @@ pub struct DcsSample {
     pub hello_age_s: Option<u64>,
     /// Milliseconds left on the dead timer.
     pub dead_in_ms: Option<u64>,
+    /// The reconciliation extension's counters, where it is configured (`Reconcile on;`).
+    pub recon: Option<scsp_core::ReconStats>,
 }
 
 /// One server's figures.
