@@ -93,13 +93,6 @@ fn skips(ext: Option<&[u8]>) -> bool {
     )
 }
 
-fn bulk_ext(m: &Message) -> Extension {
-    Extension::VendorPrivate {
-        vendor_id: super::recon::VENDOR_ID,
-        data: m.to_bytes(),
-    }
-}
-
 impl Server {
     /// Both sides advertise the bulk path to DCS `id` (we do whenever reconciliation is on).
     pub(super) fn bulk_agreed(&self, id: DcsId) -> bool {
@@ -214,9 +207,6 @@ impl Server {
             }
             Some(Bulk::Learner { .. }) => {
                 if skips(ext) {
-                    if let Some(d) = self.live(id) {
-                        d.recon.bulk = None;
-                    }
                     return Some(self.bulk_skipped(id));
                 }
                 self.bulk_learner_end(id);
@@ -250,13 +240,7 @@ impl Server {
         d.recon.bulk = None;
         d.recon.stats.bulk_clean += 1;
         d.summary.clear();
-        self.ext_out = Some(bulk_ext(&Message::Result {
-            status: Status::Decoded,
-            offset: 0,
-            total: 0,
-            symbols: Vec::new(),
-        }));
-        self.send_summary_ca(now, id, true);
+        self.recon_phase2(now, id, Status::Decoded);
     }
 
     /// As master and learner, the stream is whole and the slave has answered our last CA: our
@@ -280,6 +264,7 @@ impl Server {
     /// summarize. Returns false: the caller goes on as RFC 2334 2.2.2.
     fn bulk_skipped(&mut self, id: DcsId) -> bool {
         if let Some(d) = self.live(id) {
+            d.recon.bulk = None;
             d.recon.session_end();
             d.recon.stats.bulk_clean += 1;
             d.summary.clear();
@@ -378,7 +363,9 @@ impl Server {
                 }
             }
             d.recon.stats.bulk_entries += records.len() as u64;
-            self.ext_out = Some(bulk_ext(&BulkSender::message(offset, count, marker)));
+            self.ext_out = Some(super::recon::extension(&BulkSender::message(
+                offset, count, marker,
+            )));
             self.send(id, Body::CsuRequest { records });
         }
     }
@@ -564,7 +551,7 @@ impl Server {
     }
 
     fn bulk_send_ack(&mut self, to: DcsId, ack: &Message) {
-        self.ext_out = Some(bulk_ext(ack));
+        self.ext_out = Some(super::recon::extension(ack));
         self.send(
             to,
             Body::CsuReply {

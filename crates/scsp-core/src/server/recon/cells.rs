@@ -1,6 +1,7 @@
 //! The cells kept per key: the server's own and those under its masters' keys, brought up to
 //! date from the slots the cache marks (docs/reconciliation.md §4), in bounded batches between
-//! packets, or rebuilt by one pass when a whole cache of changes left them stale.
+//! packets, or rebuilt by a pass over the cache (itself in batches) when a whole cache of changes
+//! comes at once.
 
 use scsp_recon::{Instance, Key, Prefix};
 
@@ -159,7 +160,7 @@ impl Server {
 
     /// Once a batch of marked slots waits, the timer is due at once ([`Server::recon_sync_some`]).
     pub(in crate::server) fn recon_note(&mut self, now: Time) {
-        if self.recon_due.is_none() && !self.taking_stream() && self.recon_work() {
+        if self.recon_due.is_none() && self.recon_work() && !self.taking_stream() {
             self.recon_due = Some(now);
         }
     }
@@ -219,7 +220,7 @@ impl Server {
         }
     }
 
-    /// Our own cells, rebuilt first if stale. Call after [`Server::recon_sync`].
+    /// Our own cells, a rebuild under way finished first. Call after [`Server::recon_sync`].
     pub(super) fn recon_own_fresh(&mut self) {
         if let Some(r) = self.recon.as_mut() {
             r.own.fresh(&self.cache);

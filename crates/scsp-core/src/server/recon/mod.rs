@@ -85,8 +85,8 @@ enum Session {
         queue: VecDeque<Message>,
         key: Key,
     },
-    /// As master after the bulk path, our cells stale: the "go on" CA went out; our cells are
-    /// rebuilt at the timer due at once (after the CA has left, so that the rebuild overlaps the
+    /// As master after the bulk path, our cells being rebuilt: the "go on" CA went out; the
+    /// rebuild is finished at the timer due at once (after the CA has left, so that the rebuild overlaps the
     /// slave's own work after the stream), or at the latest when the slave's first Request
     /// comes, and the snapshot is taken then.
     MasterPending,
@@ -170,7 +170,8 @@ pub(crate) fn carry(out: &mut Option<Extension>, extensions: &[Extension]) -> bo
     true
 }
 
-fn extension(m: &Message) -> Extension {
+/// `m` as the Vendor-Private extension that carries it.
+pub(super) fn extension(m: &Message) -> Extension {
     Extension::VendorPrivate {
         vendor_id: VENDOR_ID,
         data: m.to_bytes(),
@@ -453,8 +454,13 @@ impl Server {
                 s
             }
         };
-        // Phase 2: our summary (of what differs, or of everything), its first CA carrying the
-        // outcome so that the slave sends the same kind.
+        self.recon_phase2(now, id, status);
+        true
+    }
+
+    /// As master, phase 2: our summary (of what differs, or of everything; set by the caller),
+    /// its first CA carrying the outcome so that the slave sends the same kind.
+    pub(super) fn recon_phase2(&mut self, now: Time, id: DcsId, status: Status) {
         self.ext_out = Some(extension(&Message::Result {
             status,
             offset: 0,
@@ -462,7 +468,6 @@ impl Server {
             symbols: Vec::new(),
         }));
         self.send_summary_ca(now, id, true);
-        true
     }
 
     /// 2.2.2 rule 5, as slave in a reconciliation: the master's CA. Returns whether this sent
